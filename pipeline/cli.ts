@@ -1,0 +1,177 @@
+/**
+ * genrelens command line: `npm run genrelens -- <command> [options]`.
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { BACKENDS, CONFIG_FILE, DATASET_ENV, PROFILES, RESIZE_KERNELS, readConfigFile, resolveConfig, type Config, type ConfigInput } from './config.ts';
+import { loadConfiguredDataset, runDataStage, splitDataset } from './data-stage.ts';
+import { formatDataQuality } from './dataset.ts';
+import { writeDemoDataset } from './demo-data.ts';
+import { consoleEffects, type Effects } from './effects.ts';
+import { UserError } from './errors.ts';
+
+const HELP = `genrelens — a static report site comparing a poster CNN and an overview LSTM for film genres
+
+Usage: npm run genrelens -- <command> [options]
+
+Commands:
+  build                 data stage, then the Astro site into dist/ (what \`npm run build\` runs)
+  prepare               data stage only: validate, split, write the dataset artifacts
+  check-data [folder]   validate a dataset folder and print its data-quality summary
+  demo-data [folder]    write the synthetic demo dataset (default folder: data/demo-dataset)
+  help                  this text
+
+Dataset lookup: --dataset, else $${DATASET_ENV}, else "dataset" in ${CONFIG_FILE},
+else data/Multimodal_IMDB_dataset/, else the generated demo dataset.
+
+Options (each overrides ${CONFIG_FILE}; defaults are the coursework's settings):
+  --dataset <folder>            dataset in the coursework layout (IMDB_overview_genres.csv + Images/)
+  --config <file>               config file (default: ./${CONFIG_FILE} when present)
+  --seed <n>                    seed for split, initialisation and shuffling (default 42)
+  --validation-fraction <f>     validation share, stratified (default 0.2)
+  --image-size <px>             poster input size (default 64)
+  --resize-kernel <k>           ${RESIZE_KERNELS.join(' | ')} (default nearest, as Keras load_img)
+  --max-poster-pixels <n>       reject larger posters before decoding (default 50000000)
+  --max-tokens <n>              vocabulary size incl. '' and [UNK] (default 10000)
+  --sequence-length <n>         tokens per overview (default 100)
+  --profile <p>                 ${PROFILES.join(' | ')} (default coursework)
+  --epochs <n>                  override the profile's epochs
+  --backend <b>                 force a backend: ${BACKENDS.join(' | ')}
+  --retrain                     ignore cached trained models
+  --demo-films <n>              size of the generated demo dataset (default 600)
+  --cache-dir <folder>          cache (default .cache/genrelens)
+  --out-dir <folder>            built site (default dist)
+  -h, --help                    this text
+`;
+
+const OPTIONS = {
+  dataset: { type: 'string' },
+  config: { type: 'string' },
+  seed: { type: 'string' },
+  'validation-fraction': { type: 'string' },
+  'image-size': { type: 'string' },
+  'resize-kernel': { type: 'string' },
+  'max-poster-pixels': { type: 'string' },
+  'max-tokens': { type: 'string' },
+  'sequence-length': { type: 'string' },
+  profile: { type: 'string' },
+  epochs: { type: 'string' },
+  backend: { type: 'string' },
+  retrain: { type: 'boolean' },
+  'demo-films': { type: 'string' },
+  'cache-dir': { type: 'string' },
+  'out-dir': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function numberFlag(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed)) throw new UserError(`--${name} expects a number, got "${value}"`);
+  return parsed;
+}
+
+export interface ParsedCommand {
+  command: string;
+  positionals: string[];
+  config: Config;
+  help: boolean;
+}
+
+export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, root: string): ParsedCommand {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UserError((error as Error).message, { fix: 'run `npm run genrelens -- --help` for the options' });
+  }
+  const { values, positionals } = parsed;
+  const [command = 'help', ...rest] = positionals;
+  const configPath = values.config ? resolve(values.config) : resolve(root, CONFIG_FILE);
+  const flags: ConfigInput = {
+    dataset: values.dataset,
+    seed: numberFlag('seed', values.seed),
+    validationFraction: numberFlag('validation-fraction', values['validation-fraction']),
+    imageSize: numberFlag('image-size', values['image-size']),
+    resizeKernel: values['resize-kernel'] as ConfigInput['resizeKernel'],
+    maxPosterPixels: numberFlag('max-poster-pixels', values['max-poster-pixels']),
+    maxTokens: numberFlag('max-tokens', values['max-tokens']),
+    sequenceLength: numberFlag('sequence-length', values['sequence-length']),
+    profile: values.profile as ConfigInput['profile'],
+    epochs: numberFlag('epochs', values.epochs),
+    backend: values.backend as ConfigInput['backend'],
+    retrain: values.retrain,
+    demoFilms: numberFlag('demo-films', values['demo-films']),
+    cacheDir: values['cache-dir'],
+    outDir: values['out-dir'],
+  };
+  const config = resolveConfig({
+    file: readConfigFile(configPath, Boolean(values.config)),
+    fileName: configPath,
+    env,
+    flags,
+  });
+  return { command, positionals: rest, config, help: Boolean(values.help) };
+}
+
+async function checkData(config: Config, folder: string | undefined, root: string, effects: Effects): Promise<void> {
+  const started = effects.now();
+  const effective = folder ? { ...config, dataset: folder } : config;
+  const { choice, dataset } = await loadConfiguredDataset(effective, root, effects);
+  const split = splitDataset(dataset, effective);
+  effects.info(formatDataQuality(dataset));
+  effects.info(
+    `Split (seed ${effective.seed}, iterative stratification): ${split.train.length} train / ${split.validation.length} validation`,
+  );
+  effects.info(`Dataset folder: ${choice.dir}${dataset.synthetic ? ' (synthetic demo data)' : ''}`);
+  effects.info(`Content hash: ${dataset.contentHash}`);
+  effects.info(`Checked in ${((effects.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/** Builds the Astro site from the artifacts (the content collections read GENRELENS_ARTIFACTS_DIR). */
+async function buildSite(config: Config, root: string): Promise<void> {
+  process.env.GENRELENS_ARTIFACTS_DIR = resolve(root, config.artifactsDir);
+  const { build } = await import('astro');
+  await build({ root, outDir: resolve(root, config.outDir), logLevel: 'warn' });
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, root = process.cwd()): Promise<number> {
+  const effects = consoleEffects();
+  try {
+    const { command, positionals, config, help } = parseCommandLine(argv, env, root);
+    if (help || command === 'help') {
+      effects.info(HELP);
+      return 0;
+    }
+    switch (command) {
+      case 'check-data':
+        await checkData(config, positionals[0], root, effects);
+        return 0;
+      case 'demo-data': {
+        const dir = resolve(root, positionals[0] ?? 'data/demo-dataset');
+        await writeDemoDataset(dir, { films: config.demoFilms }, effects);
+        return 0;
+      }
+      case 'prepare':
+        await runDataStage(config, root, effects);
+        return 0;
+      case 'build': {
+        await runDataStage(config, root, effects);
+        await buildSite(config, root);
+        return 0;
+      }
+      default:
+        throw new UserError(`unknown command "${command}"`, { fix: 'run `npm run genrelens -- --help` for the commands' });
+    }
+  } catch (error) {
+    if (error instanceof UserError) {
+      console.error(`genrelens: ${error.format()}`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -1,0 +1,129 @@
+/**
+ * genrelens configuration: defaults are the coursework's settings; a `genrelens.config.json` file,
+ * then the `GENRELENS_DATASET` environment variable, then command-line flags override them.
+ * Everything is validated, so a typo stops the run with a message naming the setting.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { UserError } from './errors.ts';
+
+export const RESIZE_KERNELS = ['nearest', 'linear', 'cubic', 'mitchell', 'lanczos2', 'lanczos3'] as const;
+export const PROFILES = ['coursework', 'quick'] as const;
+export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+
+export const ConfigSchema = z
+  .object({
+    /** Dataset folder in the coursework layout. Unset: data/Multimodal_IMDB_dataset/, else demo data. */
+    dataset: z.string().min(1).optional(),
+    /** Seed for the split, weight initialisation, dropout and shuffling. */
+    seed: z.number().int().min(0).max(2 ** 31 - 1).default(42),
+    validationFraction: z.number().gt(0).lt(1).default(0.2),
+    imageSize: z.number().int().min(8).max(512).default(64),
+    /** Keras `load_img(target_size=…)` resizes with nearest-neighbour; so does the coursework. */
+    resizeKernel: z.enum(RESIZE_KERNELS).default('nearest'),
+    /** Posters larger than this (width × height) are rejected before decoding. */
+    maxPosterPixels: z.number().int().positive().default(50_000_000),
+    maxTokens: z.number().int().min(3).default(10_000),
+    sequenceLength: z.number().int().min(1).max(2000).default(100),
+    /**
+     * `coursework`: the coursework's full schedule; `quick`: a few epochs, for CI and the demo data.
+     * Unset: `quick` on the demo dataset, `coursework` on real data.
+     */
+    profile: z.enum(PROFILES).optional(),
+    /** Override the profile's epochs for both models. */
+    epochs: z.number().int().positive().optional(),
+    backend: z.enum(BACKENDS).optional(),
+    retrain: z.boolean().default(false),
+    /** How many films the generated demo dataset has. */
+    demoFilms: z.number().int().min(20).max(100_000).default(600),
+    cacheDir: z.string().default('.cache/genrelens'),
+    /** Where the pipeline writes the artifacts the site reads (the data contract). */
+    artifactsDir: z.string().default('src/content/artifacts'),
+    /** Where the pipeline writes files served as-is by the site (models, thumbnails). */
+    publicDir: z.string().default('public/generated'),
+    /** Where the built static site goes. */
+    outDir: z.string().default('dist'),
+  })
+  .strict();
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type Profile = (typeof PROFILES)[number];
+export type ConfigInput = z.input<typeof ConfigSchema>;
+
+export const CONFIG_FILE = 'genrelens.config.json';
+export const DATASET_ENV = 'GENRELENS_DATASET';
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length ? issue.path.join('.') : '(config)'}: ${issue.message}`)
+    .join('; ');
+}
+
+/** Reads a JSON config file; a missing default file is fine, a missing explicit one is an error. */
+export function readConfigFile(path: string, explicit: boolean): ConfigInput {
+  if (!existsSync(path)) {
+    if (explicit) throw new UserError(`config file not found`, { file: path, fix: 'check the --config path' });
+    return {};
+  }
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as ConfigInput;
+  } catch (error) {
+    throw new UserError(`config file is not valid JSON (${(error as Error).message})`, {
+      file: path,
+      fix: 'fix the JSON syntax, or delete the file to use the defaults',
+    });
+  }
+}
+
+/**
+ * Merges the layers (file < environment < flags) and validates the result.
+ * `source` names where a bad value came from, for the error message.
+ */
+export function resolveConfig(layers: { file?: ConfigInput; fileName?: string; env?: NodeJS.ProcessEnv; flags?: ConfigInput }): Config {
+  const fromEnv: ConfigInput = {};
+  const envDataset = layers.env?.[DATASET_ENV];
+  if (envDataset) fromEnv.dataset = envDataset;
+  const merged = { ...layers.file, ...fromEnv, ...stripUndefined(layers.flags ?? {}) };
+  const parsed = ConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    throw new UserError(`invalid configuration: ${describeIssues(parsed.error)}`, {
+      file: layers.fileName,
+      fix: `see \`npm run genrelens -- --help\` for the settings and their allowed values`,
+    });
+  }
+  return parsed.data;
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The folder searched when no dataset is configured. */
+export const DEFAULT_DATASET_DIR = 'data/Multimodal_IMDB_dataset';
+
+export type DatasetChoice =
+  | { kind: 'configured'; dir: string }
+  | { kind: 'default-folder'; dir: string }
+  | { kind: 'demo'; dir: string };
+
+/** Lookup order: configured path → data/Multimodal_IMDB_dataset/ → the generated demo dataset. */
+export function chooseDataset(config: Config, root: string): DatasetChoice {
+  if (config.dataset) {
+    const dir = resolve(root, config.dataset);
+    if (!existsSync(dir)) {
+      throw new UserError(`dataset folder not found: ${dir}`, {
+        fix: `check the path given by --dataset, ${DATASET_ENV} or ${CONFIG_FILE}; it must hold IMDB_overview_genres.csv and Images/`,
+      });
+    }
+    return { kind: 'configured', dir };
+  }
+  const defaultDir = resolve(root, DEFAULT_DATASET_DIR);
+  if (existsSync(defaultDir)) return { kind: 'default-folder', dir: defaultDir };
+  return { kind: 'demo', dir: resolve(root, config.cacheDir, 'demo-dataset') };
+}
+
+/** The training profile in force: as configured, else `quick` for the demo data and `coursework` otherwise. */
+export function effectiveProfile(config: Config, choice: DatasetChoice): Profile {
+  return config.profile ?? (choice.kind === 'demo' ? 'quick' : 'coursework');
+}

@@ -1,0 +1,215 @@
+/**
+ * The data contract between the pipeline and the site.
+ *
+ * The pipeline writes these JSON files into `artifactsDir` (default `src/content/artifacts/`); the
+ * site reads them only through the content collections in `src/content.config.ts`, which validate
+ * them with the same schemas, so a malformed artifact fails the build with a message naming the
+ * field. Bump `CONTRACT_VERSION` whenever a schema changes shape.
+ *
+ * | file           | schema                  | written by          |
+ * |----------------|-------------------------|---------------------|
+ * | dataset.json   | DatasetArtifactSchema   | data stage          |
+ * | split.json     | SplitArtifactSchema     | data stage          |
+ * | run.json       | RunArtifactSchema       | train stage         |
+ * | history-<m>.json | HistoryArtifactSchema | train stage (m = cnn, lstm) |
+ * | predictions-<m>.json | PredictionsArtifactSchema | train stage   |
+ *
+ * Trained models go to `publicDir/models/<m>/` (model.json, weights.bin, metadata.json) so the
+ * browser can load them with `tf.loadLayersModel`; metadata.json is the preprocessing contract.
+ */
+import { z } from 'zod';
+
+export const CONTRACT_VERSION = 1;
+
+export const MODEL_KINDS = ['cnn', 'lstm'] as const;
+export type ModelKind = (typeof MODEL_KINDS)[number];
+
+export const ARTIFACT_FILES = {
+  dataset: 'dataset.json',
+  split: 'split.json',
+  run: 'run.json',
+  history: (model: ModelKind) => `history-${model}.json`,
+  predictions: (model: ModelKind) => `predictions-${model}.json`,
+} as const;
+
+const count = z.number().int().min(0);
+
+export const QualityEntrySchema = z.object({
+  reason: z.string(),
+  description: z.string(),
+  count,
+  examples: z.array(z.object({ line: count, id: z.string().optional(), detail: z.string() })),
+});
+
+export const DataQualitySchema = z.object({
+  csvFile: z.string(),
+  rowsRead: count,
+  validFilms: count,
+  skippedRows: count,
+  skipped: z.array(QualityEntrySchema),
+  warnings: z.array(QualityEntrySchema),
+  columnWarnings: z.array(z.string()),
+  neverPositiveGenres: z.array(z.string()),
+  posterCache: z.object({ hits: count, misses: count }),
+});
+
+export const PosterPreprocessingSchema = z.object({
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  channels: z.literal(3),
+  fit: z.string(),
+  kernel: z.string(),
+  normalisation: z.literal('divide-by-255'),
+});
+
+export const SplitSummarySchema = z.object({
+  seed: z.number().int(),
+  validationFraction: z.number(),
+  method: z.literal('iterative-stratification'),
+  trainCount: count,
+  validationCount: count,
+});
+
+export const DatasetArtifactSchema = z.object({
+  contractVersion: z.literal(CONTRACT_VERSION),
+  generatedAt: z.string(),
+  /** True for the generated demo dataset: every page says so. */
+  synthetic: z.boolean(),
+  source: z.object({
+    kind: z.enum(['configured', 'default-folder', 'demo']),
+    /** The dataset folder's name (not its full path, which is machine-specific). */
+    folder: z.string(),
+    contentHash: z.string(),
+  }),
+  genres: z.array(z.string()).min(1),
+  films: count,
+  split: SplitSummarySchema,
+  /** Positive labels per genre in each split, in genre-column order. */
+  labelCounts: z.array(z.object({ genre: z.string(), train: count, validation: count })),
+  /** How many films carry k labels, per split. */
+  labelsPerFilm: z.array(z.object({ labels: count, train: count, validation: count })),
+  /** cooccurrence[i][j]: films labelled with both genres i and j (diagonal: films with genre i). */
+  cooccurrence: z.array(z.array(count)),
+  overviewWords: z.object({ min: count, median: z.number(), max: count }),
+  quality: DataQualitySchema,
+  posterPreprocessing: PosterPreprocessingSchema,
+});
+
+export const SplitArtifactSchema = z.object({
+  contractVersion: z.literal(CONTRACT_VERSION),
+  seed: z.number().int(),
+  validationFraction: z.number(),
+  method: z.literal('iterative-stratification'),
+  train: z.array(z.string()),
+  validation: z.array(z.string()),
+});
+
+export type DatasetArtifact = z.infer<typeof DatasetArtifactSchema>;
+export type SplitArtifact = z.infer<typeof SplitArtifactSchema>;
+export type QualityEntry = z.infer<typeof QualityEntrySchema>;
+
+export const SetMetricsSchema = z.object({
+  loss: z.number(),
+  microPrecision: z.number(),
+  microRecall: z.number(),
+  microF1: z.number(),
+  macroF1: z.number(),
+});
+
+export const EpochRecordSchema = z.object({
+  epoch: count,
+  learningRate: z.number(),
+  trainMs: z.number(),
+  evaluationMs: z.number(),
+  runningLoss: z.number(),
+  train: SetMetricsSchema,
+  validation: SetMetricsSchema,
+});
+
+export const GenreMetricsSchema = z.object({
+  genre: z.string(),
+  precision: z.number(),
+  recall: z.number(),
+  f1: z.number(),
+  support: count,
+  predictedPositives: count,
+  truePositives: count,
+});
+
+export const ArchitectureRowSchema = z.object({
+  layer: z.string(),
+  type: z.string(),
+  outputShape: z.string(),
+  params: count,
+});
+
+export const HistoryArtifactSchema = z.object({
+  contractVersion: z.literal(CONTRACT_VERSION),
+  model: z.enum(MODEL_KINDS),
+  title: z.string(),
+  epochs: z.array(EpochRecordSchema),
+  bestEpoch: count,
+  /** Validation metrics of the kept (best-epoch) weights. */
+  best: SetMetricsSchema,
+  perGenre: z.array(GenreMetricsSchema),
+  architecture: z.object({ rows: z.array(ArchitectureRowSchema), totalParams: count, trainableParams: count }),
+});
+
+export const PredictionsArtifactSchema = z.object({
+  contractVersion: z.literal(CONTRACT_VERSION),
+  model: z.enum(MODEL_KINDS),
+  genres: z.array(z.string()),
+  threshold: z.number(),
+  /** Validation films: probability per genre (genre-column order) and the top 3. */
+  films: z.array(
+    z.object({
+      id: z.string(),
+      probabilities: z.array(z.number()),
+      top3: z.array(z.object({ genre: z.string(), probability: z.number() })),
+    }),
+  ),
+});
+
+export const BackendInfoSchema = z.object({
+  name: z.string(),
+  package: z.string(),
+  version: z.string(),
+  device: z.string(),
+  threads: z.number(),
+  simd: z.boolean(),
+  attempts: z.array(z.object({ backend: z.string(), ok: z.boolean(), reason: z.string().optional() })),
+  customKernels: z.array(z.string()),
+});
+
+export const ModelRunSchema = z.object({
+  epochs: count,
+  batchSize: count,
+  learningRate: z.number(),
+  trainingMs: z.number(),
+  epochMs: z.array(z.number()),
+  params: count,
+  bestEpoch: count,
+  resumedAtEpoch: z.number().nullable(),
+  /** Set when these results came from the training cache instead of a fresh run. */
+  cached: z.boolean(),
+});
+
+export const RunArtifactSchema = z.object({
+  contractVersion: z.literal(CONTRACT_VERSION),
+  generatedAt: z.string(),
+  profile: z.enum(['coursework', 'quick']),
+  seed: z.number().int(),
+  trainingKey: z.string(),
+  datasetHash: z.string(),
+  config: z.record(z.string(), z.unknown()),
+  backend: BackendInfoSchema,
+  libraries: z.record(z.string(), z.string()),
+  models: z.object({ cnn: ModelRunSchema, lstm: ModelRunSchema }),
+  vocabularySize: count,
+  notes: z.array(z.string()),
+});
+
+export type HistoryArtifact = z.infer<typeof HistoryArtifactSchema>;
+export type PredictionsArtifact = z.infer<typeof PredictionsArtifactSchema>;
+export type RunArtifact = z.infer<typeof RunArtifactSchema>;
+export type BackendInfo = z.infer<typeof BackendInfoSchema>;
