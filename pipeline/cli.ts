@@ -41,6 +41,7 @@ Options (each overrides ${CONFIG_FILE}; defaults are the coursework's settings):
   --demo-films <n>              size of the generated demo dataset (default 600)
   --cache-dir <folder>          cache (default .cache/genrelens)
   --out-dir <folder>            built site (default dist)
+  --artifacts-dir <folder>      where the pipeline writes the JSON the site reads (default src/content/artifacts)
   -h, --help                    this text
 `;
 
@@ -61,6 +62,7 @@ const OPTIONS = {
   'demo-films': { type: 'string' },
   'cache-dir': { type: 'string' },
   'out-dir': { type: 'string' },
+  'artifacts-dir': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -104,6 +106,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, root: s
     demoFilms: numberFlag('demo-films', values['demo-films']),
     cacheDir: values['cache-dir'],
     outDir: values['out-dir'],
+    artifactsDir: values['artifacts-dir'],
   };
   const config = resolveConfig({
     file: readConfigFile(configPath, Boolean(values.config)),
