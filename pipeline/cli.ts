@@ -1,10 +1,13 @@
 /**
  * genrelens command line: `npm run genrelens -- <command> [options]`.
  */
-import { resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BACKENDS, CONFIG_FILE, DATASET_ENV, PROFILES, RESIZE_KERNELS, readConfigFile, resolveConfig, type Config, type ConfigInput } from './config.ts';
 import { loadConfiguredDataset, runDataStage, splitDataset } from './data-stage.ts';
+import { runTrainStage } from './train-stage.ts';
+import { evaluateSavedModels } from './evaluate.ts';
+import { selectBackend } from './backend.ts';
 import { formatDataQuality } from './dataset.ts';
 import { writeDemoDataset } from './demo-data.ts';
 import { consoleEffects, type Effects } from './effects.ts';
@@ -15,8 +18,11 @@ const HELP = `genrelens — a static report site comparing a poster CNN and an o
 Usage: npm run genrelens -- <command> [options]
 
 Commands:
-  build                 data stage, then the Astro site into dist/ (what \`npm run build\` runs)
+  build                 data stage, training, then the Astro site into dist/ (what \`npm run build\` runs)
   prepare               data stage only: validate, split, write the dataset artifacts
+  train                 data stage and training (reuses cached models unless --retrain)
+  evaluate <folder>     run the trained models on another dataset folder (same layout) and write
+                        its metrics JSON (--models <folder>, --out <file>)
   check-data [folder]   validate a dataset folder and print its data-quality summary
   demo-data [folder]    write the synthetic demo dataset (default folder: data/demo-dataset)
   help                  this text
@@ -42,6 +48,9 @@ Options (each overrides ${CONFIG_FILE}; defaults are the coursework's settings):
   --cache-dir <folder>          cache (default .cache/genrelens)
   --out-dir <folder>            built site (default dist)
   --artifacts-dir <folder>      where the pipeline writes the JSON the site reads (default src/content/artifacts)
+  --public-dir <folder>         where trained models are published for the site (default public/generated)
+  --models <folder>             evaluate: trained models (default <public-dir>/models)
+  --out <file>                  evaluate: metrics JSON (default <artifacts-dir>/evaluations/<folder>.json)
   -h, --help                    this text
 `;
 
@@ -63,6 +72,9 @@ const OPTIONS = {
   'cache-dir': { type: 'string' },
   'out-dir': { type: 'string' },
   'artifacts-dir': { type: 'string' },
+  'public-dir': { type: 'string' },
+  models: { type: 'string' },
+  out: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -78,6 +90,9 @@ export interface ParsedCommand {
   positionals: string[];
   config: Config;
   help: boolean;
+  /** Options of single commands that are not settings. */
+  models?: string;
+  out?: string;
 }
 
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, root: string): ParsedCommand {
@@ -107,6 +122,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, root: s
     cacheDir: values['cache-dir'],
     outDir: values['out-dir'],
     artifactsDir: values['artifacts-dir'],
+    publicDir: values['public-dir'],
   };
   const config = resolveConfig({
     file: readConfigFile(configPath, Boolean(values.config)),
@@ -114,7 +130,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, root: s
     env,
     flags,
   });
-  return { command, positionals: rest, config, help: Boolean(values.help) };
+  return { command, positionals: rest, config, help: Boolean(values.help), models: values.models, out: values.out };
 }
 
 async function checkData(config: Config, folder: string | undefined, root: string, effects: Effects): Promise<void> {
@@ -141,7 +157,7 @@ async function buildSite(config: Config, root: string): Promise<void> {
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, root = process.cwd()): Promise<number> {
   const effects = consoleEffects();
   try {
-    const { command, positionals, config, help } = parseCommandLine(argv, env, root);
+    const { command, positionals, config, help, models, out } = parseCommandLine(argv, env, root);
     if (help || command === 'help') {
       effects.info(HELP);
       return 0;
@@ -158,8 +174,28 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
       case 'prepare':
         await runDataStage(config, root, effects);
         return 0;
+      case 'train':
+        await runTrainStage(await runDataStage(config, root, effects), config, root, effects);
+        return 0;
+      case 'evaluate': {
+        const folder = positionals[0];
+        if (!folder) throw new UserError('evaluate needs a dataset folder', { fix: 'npm run genrelens -- evaluate <folder>' });
+        const datasetDir = resolve(root, folder);
+        await selectBackend({ force: config.backend, effects });
+        await evaluateSavedModels(
+          {
+            datasetDir,
+            modelsDir: resolve(root, models ?? join(config.publicDir, 'models')),
+            outFile: resolve(root, out ?? join(config.artifactsDir, 'evaluations', `${basename(datasetDir)}.json`)),
+            cacheDir: resolve(root, config.cacheDir),
+            maxPosterPixels: config.maxPosterPixels,
+          },
+          effects,
+        );
+        return 0;
+      }
       case 'build': {
-        await runDataStage(config, root, effects);
+        await runTrainStage(await runDataStage(config, root, effects), config, root, effects);
         await buildSite(config, root);
         return 0;
       }

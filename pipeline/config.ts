@@ -123,7 +123,7 @@ export function chooseDataset(config: Config, root: string): DatasetChoice {
   return { kind: 'demo', dir: resolve(root, config.cacheDir, 'demo-dataset') };
 }
 
-/** The training profile in force: as configured, else `quick` for the demo data and `coursework` otherwise. */
-export function effectiveProfile(config: Config, choice: DatasetChoice): Profile {
-  return config.profile ?? (choice.kind === 'demo' ? 'quick' : 'coursework');
+/** The training profile in force: as configured, else `quick` for synthetic (demo) data and `coursework` otherwise. */
+export function effectiveProfile(config: Config, synthetic: boolean): Profile {
+  return config.profile ?? (synthetic ? 'quick' : 'coursework');
 }

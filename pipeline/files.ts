@@ -1,6 +1,14 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+
+/**
+ * A unique suffix for temporary files. Deliberately not Math.random: during training Math.random is
+ * the seeded generator behind dropout, and drawing from it here would change the results.
+ */
+export function temporarySuffix(): string {
+  return randomBytes(6).toString('hex');
+}
 
 /**
  * Writes `data` to `path` atomically: a temporary file beside it, then a rename. An interrupted
@@ -8,7 +16,7 @@ import { dirname } from 'node:path';
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  const temp = `${path}.${process.pid}.${temporarySuffix()}.tmp`;
   try {
     await writeFile(temp, data);
     await rename(temp, path);

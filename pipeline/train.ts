@@ -1,0 +1,276 @@
+/**
+ * The training loop shared by both models: seeded shuffling, the coursework learning-rate
+ * schedule, whole-set metrics after every epoch, best weights by validation loss, and a checkpoint
+ * after every epoch so an interrupted run resumes from the last finished one.
+ *
+ * Reproducibility: tfjs draws the randomness of unseeded ops (dropout, recurrent dropout) from
+ * `Math.random`; while training, `Math.random` is a seeded generator whose state is saved in each
+ * checkpoint, so the same seed, data and backend give the same numbers, resumed or not.
+ */
+import { existsSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { Effects } from './effects.ts';
+import { evaluatePredictions, type PredictionMetrics } from './metrics.ts';
+import { decodeTensors, encodeTensors, writeFolderAtomic, type TensorManifestEntry } from './model-io.ts';
+import { seededRandomSource, shuffled, seededRandom } from './random.ts';
+import { learningRateForEpoch } from './schedule.ts';
+
+export type ModelKind = 'cnn' | 'lstm';
+
+/** What the loop needs to know about the data, independent of the modality. */
+export interface TrainingData {
+  /** Builds the model input for these films (rows of the dataset). */
+  inputs(films: readonly number[]): tf.Tensor;
+  /** One-hot labels, films × genres, row-major. */
+  labels: Uint8Array;
+  genres: string[];
+  train: number[];
+  validation: number[];
+}
+
+export interface TrainingSchedule {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+}
+
+export interface SetMetrics {
+  loss: number;
+  microPrecision: number;
+  microRecall: number;
+  microF1: number;
+  macroF1: number;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  learningRate: number;
+  /** Wall time of the epoch's training steps. */
+  trainMs: number;
+  /** Wall time of the epoch's evaluation passes (training and validation sets). */
+  evaluationMs: number;
+  /** Mean of the per-batch training losses as the optimiser saw them (dropout active). */
+  runningLoss: number;
+  train: SetMetrics;
+  validation: SetMetrics;
+}
+
+export interface TrainingOutcome {
+  history: EpochRecord[];
+  /** 0-based epoch whose weights are kept (lowest validation loss). */
+  bestEpoch: number;
+  /** Validation metrics (with per-genre detail) of the kept weights. */
+  best: PredictionMetrics;
+  /** Validation probabilities of the kept weights, validation films × genres. */
+  validationProbabilities: Float32Array;
+  /** Epoch the run resumed from, when it continued an interrupted run. */
+  resumedAtEpoch: number | null;
+}
+
+interface CheckpointState {
+  version: 1;
+  nextEpoch: number;
+  history: EpochRecord[];
+  bestEpoch: number;
+  bestValidationLoss: number;
+  randomState: number;
+  weights: TensorManifestEntry[];
+  bestWeights: TensorManifestEntry[];
+  optimizer: TensorManifestEntry[];
+}
+
+const CHECKPOINT_STATE = 'state.json';
+const CHECKPOINT_DATA = 'tensors.bin';
+
+function pick(metrics: PredictionMetrics): SetMetrics {
+  const { loss, microPrecision, microRecall, microF1, macroF1 } = metrics;
+  return { loss, microPrecision, microRecall, microF1, macroF1 };
+}
+
+function labelRows(labels: Uint8Array, genreCount: number, films: readonly number[]): Uint8Array {
+  const out = new Uint8Array(films.length * genreCount);
+  films.forEach((film, row) => out.set(labels.subarray(film * genreCount, (film + 1) * genreCount), row * genreCount));
+  return out;
+}
+
+/** Model probabilities for `films`, in batches, films × genres. */
+export async function predictProbabilities(
+  model: tf.LayersModel,
+  data: Pick<TrainingData, 'inputs' | 'genres'>,
+  films: readonly number[],
+  batchSize: number,
+): Promise<Float32Array> {
+  const genreCount = data.genres.length;
+  const out = new Float32Array(films.length * genreCount);
+  for (let start = 0; start < films.length; start += batchSize) {
+    const batch = films.slice(start, start + batchSize);
+    const x = data.inputs(batch);
+    const y = model.predict(x, { batchSize }) as tf.Tensor;
+    out.set(await y.data(), start * genreCount);
+    tf.dispose([x, y]);
+  }
+  return out;
+}
+
+async function evaluateSet(model: tf.LayersModel, data: TrainingData, films: readonly number[], batchSize: number) {
+  const probabilities = await predictProbabilities(model, data, films, batchSize);
+  const metrics = evaluatePredictions(probabilities, labelRows(data.labels, data.genres.length, films), data.genres);
+  return { probabilities, metrics };
+}
+
+function namedWeights(model: tf.LayersModel) {
+  return model.weights.map((weight, i) => ({ name: `${i}:${weight.originalName}`, tensor: weight.read() }));
+}
+
+async function saveCheckpoint(
+  dir: string,
+  model: tf.LayersModel,
+  bestWeights: tf.Tensor[],
+  optimizer: tf.Optimizer,
+  state: Omit<CheckpointState, 'weights' | 'bestWeights' | 'optimizer' | 'version'>,
+): Promise<void> {
+  const current = namedWeights(model);
+  const best = bestWeights.map((tensor, i) => ({ name: `best:${i}`, tensor }));
+  const optimizerWeights = (await optimizer.getWeights()).map(({ name, tensor }) => ({ name, tensor }));
+  const all = await encodeTensors([...current, ...best, ...optimizerWeights]);
+  const checkpoint: CheckpointState = {
+    version: 1,
+    ...state,
+    weights: all.manifest.slice(0, current.length),
+    bestWeights: all.manifest.slice(current.length, current.length + best.length),
+    optimizer: all.manifest.slice(current.length + best.length),
+  };
+  await writeFolderAtomic(dir, async (temp) => {
+    await writeFile(join(temp, CHECKPOINT_DATA), all.data);
+    await writeFile(join(temp, CHECKPOINT_STATE), JSON.stringify(checkpoint));
+  });
+}
+
+async function readCheckpoint(dir: string): Promise<{ state: CheckpointState; data: Uint8Array } | null> {
+  if (!existsSync(join(dir, CHECKPOINT_STATE))) return null;
+  const state = JSON.parse(await readFile(join(dir, CHECKPOINT_STATE), 'utf8')) as CheckpointState;
+  if (state.version !== 1) return null;
+  return { state, data: new Uint8Array(await readFile(join(dir, CHECKPOINT_DATA))) };
+}
+
+export interface TrainOptions {
+  model: tf.LayersModel;
+  /** Compiled into the model by the caller; its learning rate is set each epoch. */
+  optimizer: tf.AdamOptimizer;
+  data: TrainingData;
+  schedule: TrainingSchedule;
+  seed: number;
+  /** Folder for this run's checkpoint; resuming reads it, finishing removes it. */
+  checkpointDir: string;
+  label: string;
+  effects: Effects;
+}
+
+/** Trains `model` per the schedule, resuming from `checkpointDir` when it holds a checkpoint. */
+export async function trainModel(options: TrainOptions): Promise<TrainingOutcome> {
+  const { model, optimizer, data, schedule, seed, checkpointDir, label, effects } = options;
+  const genreCount = data.genres.length;
+  const randomSource = seededRandomSource(seed ^ 0x5eed);
+  let history: EpochRecord[] = [];
+  let bestEpoch = -1;
+  let bestValidationLoss = Number.POSITIVE_INFINITY;
+  let bestWeights: tf.Tensor[] = model.getWeights().map((w) => w.clone());
+  let startEpoch = 0;
+  let resumedAtEpoch: number | null = null;
+
+  const checkpoint = await readCheckpoint(checkpointDir);
+  if (checkpoint) {
+    const { state, data: bytes } = checkpoint;
+    if (state.nextEpoch > schedule.epochs) {
+      effects.warn(`${label}: checkpoint is past the requested ${schedule.epochs} epochs; restarting cleanly`);
+    } else {
+      const weights = decodeTensors(state.weights, bytes);
+      model.setWeights(weights.map((w) => w.tensor));
+      tf.dispose(weights.map((w) => w.tensor));
+      tf.dispose(bestWeights);
+      bestWeights = decodeTensors(state.bestWeights, bytes).map((w) => w.tensor);
+      const optimizerWeights = decodeTensors(state.optimizer, bytes);
+      if (optimizerWeights.length > 0) await optimizer.setWeights(optimizerWeights);
+      history = state.history;
+      bestEpoch = state.bestEpoch;
+      bestValidationLoss = state.bestValidationLoss;
+      randomSource.setState(state.randomState);
+      startEpoch = state.nextEpoch;
+      resumedAtEpoch = startEpoch;
+      effects.info(`${label}: resuming an interrupted run at epoch ${startEpoch + 1}/${schedule.epochs}`);
+    }
+  }
+
+  const originalRandom = Math.random;
+  Math.random = randomSource.next;
+  try {
+    for (let epoch = startEpoch; epoch < schedule.epochs; epoch++) {
+      const learningRate = learningRateForEpoch(schedule.learningRate, epoch);
+      (optimizer as unknown as { learningRate: number }).learningRate = learningRate;
+      const order = shuffled(data.train, seededRandom(seed * 1009 + epoch));
+      const steps = Math.ceil(order.length / schedule.batchSize);
+      const trainStart = effects.now();
+      let lossSum = 0;
+      for (let step = 0; step < steps; step++) {
+        const films = order.slice(step * schedule.batchSize, (step + 1) * schedule.batchSize);
+        const x = data.inputs(films);
+        const y = tf.tensor2d(labelRows(data.labels, genreCount, films), [films.length, genreCount], 'float32');
+        const loss = (await model.trainOnBatch(x, y)) as number;
+        tf.dispose([x, y]);
+        lossSum += loss;
+        const elapsed = effects.now() - trainStart;
+        const eta = ((elapsed / (step + 1)) * (steps - step - 1)) / 1000;
+        effects.progress(`${label} epoch ${epoch + 1}/${schedule.epochs}`, step + 1, steps, `loss ${(lossSum / (step + 1)).toFixed(4)} eta ${eta.toFixed(0)}s`);
+      }
+      const trainMs = effects.now() - trainStart;
+
+      const evaluationStart = effects.now();
+      const trainSet = await evaluateSet(model, data, data.train, schedule.batchSize);
+      const validationSet = await evaluateSet(model, data, data.validation, schedule.batchSize);
+      const evaluationMs = effects.now() - evaluationStart;
+
+      const record: EpochRecord = {
+        epoch,
+        learningRate,
+        trainMs,
+        evaluationMs,
+        runningLoss: lossSum / steps,
+        train: pick(trainSet.metrics),
+        validation: pick(validationSet.metrics),
+      };
+      history.push(record);
+      if (record.validation.loss < bestValidationLoss) {
+        bestValidationLoss = record.validation.loss;
+        bestEpoch = epoch;
+        tf.dispose(bestWeights);
+        bestWeights = model.getWeights().map((w) => w.clone());
+      }
+      effects.info(
+        `${label} epoch ${epoch + 1}/${schedule.epochs}: loss ${record.train.loss.toFixed(4)} val_loss ${record.validation.loss.toFixed(4)} ` +
+          `val_micro_f1 ${record.validation.microF1.toFixed(4)} (train ${(trainMs / 1000).toFixed(1)} s, eval ${(evaluationMs / 1000).toFixed(1)} s)` +
+          (bestEpoch === epoch ? ' *best' : ''),
+      );
+      await saveCheckpoint(checkpointDir, model, bestWeights, optimizer, {
+        nextEpoch: epoch + 1,
+        history,
+        bestEpoch,
+        bestValidationLoss,
+        randomState: randomSource.getState(),
+      });
+    }
+  } finally {
+    Math.random = originalRandom;
+  }
+
+  model.setWeights(bestWeights);
+  tf.dispose(bestWeights);
+  const kept = await evaluateSet(model, data, data.validation, schedule.batchSize);
+  return { history, bestEpoch, best: kept.metrics, validationProbabilities: kept.probabilities, resumedAtEpoch };
+}
+
+/** Removes a run's checkpoint once its results are safely written. */
+export async function removeCheckpoint(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
