@@ -212,5 +212,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
 }
 
 if (import.meta.main) {
+  // Ctrl-C: every artifact and checkpoint is written atomically, so stopping here loses at most the
+  // epoch in progress; the same command resumes from the last finished epoch.
+  process.once('SIGINT', () => {
+    console.error('\ngenrelens: interrupted. Finished epochs are checkpointed; run the same command again to resume.');
+    process.exit(130);
+  });
   process.exitCode = await main(process.argv.slice(2));
 }

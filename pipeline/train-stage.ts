@@ -135,11 +135,12 @@ export function trainingKey(stage: DataStageResult, config: Config, schedules: R
   ).slice(0, 24);
 }
 
-function buildModel(model: ModelKind, stage: DataStageResult, config: Config, vocabularySize: number): tf.LayersModel {
+/** The embedding has `maxTokens` rows, as the coursework's, even when the vocabulary is smaller. */
+function buildModel(model: ModelKind, stage: DataStageResult, config: Config): tf.LayersModel {
   const genreCount = stage.dataset.genres.length;
   return model === 'cnn'
     ? buildCnn({ imageSize: config.imageSize, genreCount, seed: config.seed })
-    : buildLstm({ vocabularySize, sequenceLength: config.sequenceLength, genreCount, seed: config.seed });
+    : buildLstm({ vocabularySize: config.maxTokens, sequenceLength: config.sequenceLength, genreCount, seed: config.seed });
 }
 
 function modelMetadata(model: ModelKind, stage: DataStageResult, inputs: ModelInputs, config: Config, key: string) {
@@ -188,7 +189,7 @@ async function trainOne(
   backend: BackendInfo,
   effects: Effects,
 ): Promise<CachedModelResult> {
-  const network = buildModel(model, stage, config, inputs.vectorizer.vocabulary.length);
+  const network = buildModel(model, stage, config);
   const optimizer = compileForCoursework(network, schedule.learningRate);
   const started = effects.now();
   const outcome = await trainModel({

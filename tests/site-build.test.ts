@@ -1,31 +1,118 @@
 /**
- * Golden-path build: a generated dataset → `genrelens build` → static HTML whose numbers match
- * the artifacts. Also checks that a malformed artifact fails the site build loudly.
+ * Golden-path build: a generated dataset → `genrelens build` (data stage, training for one epoch,
+ * site) → static HTML whose numbers match the artifacts. Also: a malformed artifact fails the site
+ * build loudly; a second build reuses the trained models; `evaluate` on the validation films
+ * reproduces the metrics computed independently from the published predictions.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { before, test } from 'node:test';
+import { parse } from 'csv-parse/sync';
+import { EvaluationSchema } from '../pipeline/evaluate.ts';
+import { HistoryArtifactSchema, PredictionsArtifactSchema, RunArtifactSchema } from '../pipeline/contract.ts';
 import { writeDemoDataset } from '../pipeline/demo-data.ts';
 import { recordingEffects } from '../pipeline/effects.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const run = promisify(execFile);
 const work = mkdtempSync(join(tmpdir(), 'genrelens-site-'));
-const paths = { dataset: join(work, 'films'), cache: join(work, 'cache'), artifacts: join(work, 'artifacts'), out: join(work, 'dist') };
+const paths = {
+  dataset: join(work, 'films'),
+  cache: join(work, 'cache'),
+  artifacts: join(work, 'artifacts'),
+  public: join(work, 'public'),
+  out: join(work, 'dist'),
+};
 
 function cli(...args: string[]) {
   return run(process.execPath, ['pipeline/cli.ts', ...args], { cwd: root, env: { ...process.env, CI: 'true' }, maxBuffer: 64 * 1024 * 1024 });
 }
-const common = () => ['--dataset', paths.dataset, '--cache-dir', paths.cache, '--artifacts-dir', paths.artifacts, '--out-dir', paths.out];
+const common = () => [
+  '--dataset', paths.dataset, '--cache-dir', paths.cache, '--artifacts-dir', paths.artifacts,
+  '--public-dir', paths.public, '--out-dir', paths.out, '--epochs', '1', '--sequence-length', '24',
+];
+const readArtifact = (name: string) => JSON.parse(readFileSync(join(paths.artifacts, name), 'utf8'));
+let firstBuild = '';
 
 before(async () => {
   await writeDemoDataset(paths.dataset, { films: 60, seed: 11 }, recordingEffects());
-  await cli('build', ...common());
+  const { stdout, stderr } = await cli('build', ...common());
+  firstBuild = stdout + stderr;
+});
+
+test('the build trains both models and writes valid training artifacts', () => {
+  assert.match(firstBuild, /Poster CNN: training 1 epochs on 48 films/);
+  assert.match(firstBuild, /Overview BiLSTM: training 1 epochs on 48 films/);
+  const run = RunArtifactSchema.parse(readArtifact('run.json'));
+  assert.equal(run.profile, 'quick', 'synthetic data defaults to the quick profile');
+  assert.equal(run.models.cnn.params, 3_464_601);
+  assert.equal(run.models.lstm.params, 4_303_129);
+  for (const model of ['cnn', 'lstm']) {
+    const history = HistoryArtifactSchema.parse(readArtifact(`history-${model}.json`));
+    assert.equal(history.epochs.length, 1);
+    const predictions = PredictionsArtifactSchema.parse(readArtifact(`predictions-${model}.json`));
+    assert.equal(predictions.films.length, 12);
+    for (const film of predictions.films) {
+      const sorted = film.probabilities.map((p, g) => ({ p, g })).sort((a, b) => b.p - a.p).slice(0, 3);
+      assert.deepEqual(film.top3.map((t) => t.genre), sorted.map(({ g }) => predictions.genres[g]));
+    }
+    const metadata = JSON.parse(readFileSync(join(paths.public, 'models', model, 'metadata.json'), 'utf8'));
+    assert.equal(metadata.input.kind, model === 'cnn' ? 'poster' : 'overview');
+  }
+});
+
+test('a second build reuses the trained models', async () => {
+  const { stdout } = await cli('train', ...common());
+  assert.match(stdout, /Poster CNN: reusing the trained model from the cache/);
+  assert.match(stdout, /Overview BiLSTM: reusing the trained model from the cache/);
+  assert.equal(RunArtifactSchema.parse(readArtifact('run.json')).models.cnn.cached, true);
+});
+
+test('evaluate on the validation films matches metrics computed from the published predictions', async () => {
+  // A dataset folder holding only the validation films, in the same layout.
+  const predictions = { cnn: readArtifact('predictions-cnn.json'), lstm: readArtifact('predictions-lstm.json') };
+  const validation = new Set<string>(predictions.cnn.films.map((f: { id: string }) => f.id));
+  const csvText = readFileSync(join(paths.dataset, 'IMDB_overview_genres.csv'), 'utf8');
+  const rows = parse(csvText, { columns: true }) as Record<string, string>[];
+  const header = csvText.slice(0, csvText.indexOf('\n'));
+  const subset = join(work, 'validation-only');
+  mkdirSync(join(subset, 'Images'), { recursive: true });
+  const quote = (v: string) => (/[",\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
+  const kept = rows.filter((row) => validation.has(row.Id));
+  writeFileSync(join(subset, 'IMDB_overview_genres.csv'), [header, ...kept.map((row) => Object.values(row).map(quote).join(','))].join('\n') + '\n');
+  for (const row of kept) copyFileSync(join(paths.dataset, 'Images', `${row.Id}.jpg`), join(subset, 'Images', `${row.Id}.jpg`));
+
+  const out = join(work, 'evaluation.json');
+  await cli('evaluate', subset, '--models', join(paths.public, 'models'), '--out', out, '--cache-dir', paths.cache);
+  const evaluation = EvaluationSchema.parse(JSON.parse(readFileSync(out, 'utf8')));
+  assert.equal(evaluation.dataset.films, validation.size);
+
+  for (const model of ['cnn', 'lstm'] as const) {
+    // Independent micro-F1 and BCE from the published probabilities (threshold: strictly above 0.5).
+    const genres: string[] = predictions[model].genres;
+    let tp = 0, fp = 0, fn = 0, bce = 0, n = 0;
+    for (const film of predictions[model].films) {
+      const row = kept.find((r) => r.Id === film.id)!;
+      film.probabilities.forEach((p: number, g: number) => {
+        const truth = row[genres[g]] === '1';
+        const predicted = p > 0.5;
+        if (predicted && truth) tp++;
+        else if (predicted) fp++;
+        else if (truth) fn++;
+        const q = Math.min(Math.max(p, 1e-7), 1 - 1e-7);
+        bce -= truth ? Math.log(q) : Math.log(1 - q);
+        n++;
+      });
+    }
+    const microF1 = tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn);
+    assert.ok(Math.abs(evaluation.models[model].metrics.microF1 - microF1) < 1e-9, `${model} micro F1`);
+    assert.ok(Math.abs(evaluation.models[model].metrics.loss - bce / n) < 1e-4, `${model} loss`);
+  }
 });
 
 test('the dataset page shows the artifact numbers and says the data is synthetic', () => {
@@ -47,10 +134,12 @@ test('the dataset page shows the artifact numbers and says the data is synthetic
 });
 
 test('a malformed artifact fails the site build with a message naming the field', async () => {
+  const saved = readFileSync(join(paths.artifacts, 'dataset.json'));
   const artifact = JSON.parse(readFileSync(join(paths.artifacts, 'dataset.json'), 'utf8'));
   artifact.films = 'many';
   writeFileSync(join(paths.artifacts, 'dataset.json'), JSON.stringify(artifact));
   const { build } = await import('astro');
   process.env.GENRELENS_ARTIFACTS_DIR = paths.artifacts;
   await assert.rejects(() => build({ root, outDir: join(work, 'dist-bad'), logLevel: 'silent' }), /films/);
+  writeFileSync(join(paths.artifacts, 'dataset.json'), saved);
 });
