@@ -1,11 +1,9 @@
 /**
  * Benchmarks for the wasm training kernels (pipeline/wasm-kernels.ts).
  *
- *   node pipeline/bench-kernels.ts            kernel micro-benchmark: shipped vs genrelens, a table
- *   node pipeline/bench-kernels.ts --cnn      one training step of the coursework CNN (batch 64),
- *                                             before/after the speed fixes, with tf.profile's top kernels
- *   node pipeline/bench-kernels.ts --lstm     the same for a small BiLSTM text model
- *   options: --reps N (timed repetitions, default 5 kernels / 3 steps), --all (kernels + cnn + lstm)
+ *   node pipeline/bench-kernels.ts [--reps N]   kernel micro-benchmark: shipped vs genrelens, a table
+ *
+ * Whole training steps of the coursework models, per backend, with profiles: `npm run bench`.
  *
  * "Shipped" = @tensorflow/tfjs-backend-wasm's own kernel; kernels wasm lacks entirely show "missing".
  * Times are medians after one warm-up, single-threaded wasm; the machine's speed drifts, so compare
@@ -15,12 +13,7 @@ import { parseArgs } from 'node:util';
 import { selectBackend, tf } from './backend.ts';
 import { consoleEffects } from './effects.ts';
 import { registerWasmTrainingKernels } from './wasm-kernels.ts';
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
+import { median } from './bench.ts';
 
 function randn(shape: number[], seed: number): tf.Tensor {
   return tf.randomUniform(shape, -1, 1, 'float32', seed);
@@ -235,143 +228,12 @@ function benchKernels(reps: number): void {
   for (const r of rows) console.log(line(r));
 }
 
-// ---------------------------------------------------------------------------------------------
-// Whole training steps
-
-export function courseworkCnn(): tf.Sequential {
-  const m = tf.sequential();
-  const conv = (filters: number, extra: Record<string, unknown> = {}) =>
-    tf.layers.conv2d({ filters, kernelSize: 3, padding: 'same', activation: 'relu', ...extra });
-  m.add(conv(16, { inputShape: [64, 64, 3], strides: 2 }));
-  m.add(tf.layers.dropout({ rate: 0.2 }));
-  m.add(conv(32));
-  m.add(conv(32));
-  m.add(tf.layers.dropout({ rate: 0.2 }));
-  m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-  m.add(conv(64));
-  m.add(conv(64));
-  m.add(tf.layers.dropout({ rate: 0.2 }));
-  m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-  m.add(conv(128));
-  m.add(conv(128));
-  m.add(tf.layers.dropout({ rate: 0.2 }));
-  m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-  m.add(tf.layers.flatten());
-  m.add(tf.layers.dense({ units: 1024, activation: 'relu' }));
-  m.add(tf.layers.dropout({ rate: 0.5 }));
-  m.add(tf.layers.dense({ units: 1024, activation: 'relu' }));
-  m.add(tf.layers.dropout({ rate: 0.5 }));
-  m.add(tf.layers.dense({ units: 25, activation: 'sigmoid' }));
-  m.compile({ optimizer: tf.train.adam(1e-4), loss: 'binaryCrossentropy' });
-  return m;
-}
-
-function smallBiLstm(vocab: number, length: number): tf.Sequential {
-  const m = tf.sequential();
-  m.add(tf.layers.embedding({ inputDim: vocab, outputDim: 64, inputLength: length, maskZero: true }));
-  m.add(
-    tf.layers.bidirectional({
-      layer: tf.layers.lstm({ units: 64, returnSequences: true, dropout: 0.2, recurrentDropout: 0.2 }) as unknown as tf.layers.RNN,
-    }),
-  );
-  m.add(tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 32 }) as unknown as tf.layers.RNN }));
-  m.add(tf.layers.dense({ units: 64, activation: 'relu' }));
-  m.add(tf.layers.dropout({ rate: 0.5 }));
-  m.add(tf.layers.dense({ units: 25, activation: 'sigmoid' }));
-  m.compile({ optimizer: tf.train.adam(1e-3), loss: 'binaryCrossentropy' });
-  return m;
-}
-
-async function stepTimes(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, reps: number): Promise<number[]> {
-  const times: number[] = [];
-  for (let i = 0; i <= reps; i++) {
-    const start = performance.now();
-    await model.trainOnBatch(x, y);
-    const ms = performance.now() - start;
-    if (i > 0) times.push(ms); // the first is warm-up
-  }
-  return times;
-}
-
-async function profileStep(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor, top: number): Promise<string[]> {
-  const info = await tf.profile(async () => {
-    await model.trainOnBatch(x, y);
-    return [] as unknown as tf.Tensor;
-  });
-  const byKernel = new Map<string, { ms: number; calls: number }>();
-  let total = 0;
-  for (const k of info.kernels) {
-    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-    const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
-    e.ms += ms;
-    e.calls++;
-    byKernel.set(k.name, e);
-    total += ms;
-  }
-  const rows = [...byKernel.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, top);
-  return [
-    `    ${info.kernels.length} kernel calls, ${total.toFixed(0)} ms in kernels`,
-    ...rows.map(([name, e]) => `    ${pad(name, 22)} ${lpad(e.ms.toFixed(0), 6)} ms ${lpad(String(e.calls), 6)} calls`),
-  ];
-}
-
-async function benchModel(label: string, build: () => tf.LayersModel, x: tf.Tensor, y: tf.Tensor, reps: number): Promise<void> {
-  const results: string[] = [];
-  for (const speedFixes of [false, true]) {
-    registerWasmTrainingKernels({ speedFixes });
-    const model = build();
-    const times = await stepTimes(model, x, y, reps);
-    const profile = await profileStep(model, x, y, 8);
-    model.dispose();
-    const name = speedFixes ? 'after (all genrelens kernels)' : 'before (only the missing kernels)';
-    results.push(`  ${name}: median ${median(times).toFixed(0)} ms/step (${times.map((t) => t.toFixed(0)).join(', ')})`, ...profile);
-    console.log(results.slice(-profile.length - 1).join('\n'));
-  }
-  registerWasmTrainingKernels();
-  void label;
-}
-
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      cnn: { type: 'boolean', default: false },
-      lstm: { type: 'boolean', default: false },
-      all: { type: 'boolean', default: false },
-      reps: { type: 'string' },
-    },
-  });
+  const { values } = parseArgs({ options: { reps: { type: 'string', default: '5' } } });
   const info = await selectBackend({ force: 'wasm', effects: consoleEffects() });
   console.log(`backend ${info.name}, ${info.device}, SIMD ${info.simd}, ${info.threads} thread(s)\n`);
-  const doKernels = values.all || (!values.cnn && !values.lstm);
-  if (doKernels) {
-    benchKernels(values.reps ? Number(values.reps) : 5);
-    console.log('');
-  }
-  const stepReps = values.reps ? Number(values.reps) : 3;
-  if (values.cnn || values.all) {
-    const model = courseworkCnn();
-    console.log(`coursework CNN (${model.countParams().toLocaleString('en')} params), batch 64, Adam 1e-4, binaryCrossentropy`);
-    model.dispose();
-    const x = randn([64, 64, 64, 3], 20);
-    const y = tf.randomUniform([64, 25], 0, 1, 'float32', 21).round();
-    await benchModel('cnn', courseworkCnn, x, y, stepReps);
-    tf.dispose([x, y]);
-    console.log('');
-  }
-  if (values.lstm || values.all) {
-    const vocab = 5000;
-    const length = 40;
-    console.log(`BiLSTM 64→32 text model, vocab ${vocab}, length ${length}, batch 64`);
-    const ids = new Int32Array(64 * length);
-    for (let i = 0; i < 64; i++) {
-      const words = 15 + (i % 25);
-      for (let j = 0; j < words; j++) ids[i * length + j] = 1 + ((i * 131 + j * 17) % (vocab - 1));
-    }
-    const x = tf.tensor2d(ids, [64, length], 'int32');
-    const y = tf.randomUniform([64, 25], 0, 1, 'float32', 22).round();
-    await benchModel('lstm', () => smallBiLstm(vocab, length), x, y, stepReps);
-    tf.dispose([x, y]);
-  }
+  benchKernels(Number(values.reps));
+  console.log('\nWhole training steps of the coursework models, with profiles: npm run bench (-- --before for the shipped kernels).');
 }
 
 if (import.meta.main) await main();
