@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { cp, mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import sharp from 'sharp';
 import { selectBackend } from './backend.ts';
 import { effectiveProfile, type Config, type Profile } from './config.ts';
 import {
@@ -243,7 +244,13 @@ async function trainOne(
 }
 
 function libraryVersions(): Record<string, string> {
-  return { node: process.versions.node, tfjs: tf.version.tfjs, genrelensPipeline: String(PIPELINE_VERSION) };
+  return {
+    node: process.versions.node,
+    tfjs: tf.version.tfjs,
+    sharp: sharp.versions.sharp ?? 'unknown',
+    libvips: sharp.versions.vips,
+    genrelensPipeline: String(PIPELINE_VERSION),
+  };
 }
 
 /** Trains (or reuses) both models and writes run.json, history-*.json, predictions-*.json and the models. */
@@ -280,7 +287,12 @@ export async function runTrainStage(stage: DataStageResult, config: Config, root
     await rm(join(modelsDir, model), { recursive: true, force: true });
     await cp(join(trainingDir, model, 'model'), join(modelsDir, model), { recursive: true });
   }
-  const notes: string[] = [];
+  const notes = [
+    'Recurrent dropout (0.2) is supported by tfjs LSTM layers (one variational mask per batch, as Keras) ' +
+      'and is used as in the coursework; `npm run bench` measures its cost per step.',
+    `Per-epoch metrics are computed over the whole training and validation sets at threshold ${THRESHOLD}, ` +
+      'not averaged per batch; the training-set metrics use inference mode (no dropout).',
+  ];
   const run: RunArtifact = {
     contractVersion: CONTRACT_VERSION,
     generatedAt: new Date(effects.now()).toISOString(),
