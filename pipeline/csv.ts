@@ -10,12 +10,14 @@ import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
 import { UserError } from './errors.ts';
 
-/** The 25 genre columns of the coursework dataset, in file order. */
-export const COURSEWORK_GENRES: readonly string[] = Object.freeze([
-  'Action', 'Adventure', 'Animation', 'Biography', 'Comedy', 'Crime', 'Documentary', 'Drama', 'Family',
-  'Fantasy', 'History', 'Horror', 'Music', 'Musical', 'Mystery', 'N/A', 'News', 'Reality-TV', 'Romance',
-  'Sci-Fi', 'Short', 'Sport', 'Thriller', 'War', 'Western',
-]);
+/** The 25 one-hot genre columns of the coursework CSV, in file order. */
+export const COURSEWORK_GENRES = [
+  'Action', 'Adventure', 'Animation', 'Biography', 'Comedy', 'Crime', 'Documentary', 'Drama',
+  'Family', 'Fantasy', 'History', 'Horror', 'Music', 'Musical', 'Mystery', 'N/A', 'News',
+  'Reality-TV', 'Romance', 'Sci-Fi', 'Short', 'Sport', 'Thriller', 'War', 'Western',
+] as const;
+export type CourseworkGenre = (typeof COURSEWORK_GENRES)[number];
+const COURSEWORK_GENRE_NAMES: readonly string[] = COURSEWORK_GENRES;
 
 export const CSV_FILE_NAME = 'IMDB_overview_genres.csv';
 
@@ -183,7 +185,7 @@ export function parseGenreCsv(input: Uint8Array, file: string): ParsedGenreCsv {
     columnWarnings.push(`ignoring column${extras.length > 1 ? 's' : ''} outside the genre block (between "Genre" and "Overview"): ${extras.join(', ')}`);
   }
   const courseworkMissing = COURSEWORK_GENRES.filter((g) => !genres.includes(g));
-  const courseworkExtra = genres.filter((g) => !COURSEWORK_GENRES.includes(g));
+  const courseworkExtra = genres.filter((g) => !COURSEWORK_GENRE_NAMES.includes(g));
   if (courseworkMissing.length > 0 || courseworkExtra.length > 0) {
     const parts = [];
     if (courseworkMissing.length > 0) parts.push(`missing ${courseworkMissing.join(', ')}`);
