@@ -1,7 +1,8 @@
 /**
  * genrelens command line: `npm run genrelens -- <command> [options]`.
  */
-import { basename, join, resolve } from 'node:path';
+import { cp, rm } from 'node:fs/promises';
+import { basename, join, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BACKENDS, CONFIG_FILE, DATASET_ENV, PROFILES, RESIZE_KERNELS, readConfigFile, resolveConfig, type Config, type ConfigInput } from './config.ts';
 import { loadConfiguredDataset, runDataStage, splitDataset } from './data-stage.ts';
@@ -10,6 +11,7 @@ import { evaluateSavedModels } from './evaluate.ts';
 import { selectBackend } from './backend.ts';
 import { formatDataQuality } from './dataset.ts';
 import { writeDemoDataset } from './demo-data.ts';
+import { publishGeneratedFiles } from './site-files.ts';
 import { consoleEffects, type Effects } from './effects.ts';
 import { UserError } from './errors.ts';
 
@@ -147,11 +149,30 @@ async function checkData(config: Config, folder: string | undefined, root: strin
   effects.info(`Checked in ${((effects.now() - started) / 1000).toFixed(1)} s`);
 }
 
-/** Builds the Astro site from the artifacts (the content collections read GENRELENS_ARTIFACTS_DIR). */
+/**
+ * Builds the Astro site from the artifacts (the content collections read GENRELENS_ARTIFACTS_DIR),
+ * then copies publicDir (models, thumbnails) into `<outDir>/generated/`. Astro's own cache lives in
+ * the genrelens cache dir, so builds with different cache dirs never share it.
+ */
 async function buildSite(config: Config, root: string): Promise<void> {
   process.env.GENRELENS_ARTIFACTS_DIR = resolve(root, config.artifactsDir);
   const { build } = await import('astro');
-  await build({ root, outDir: resolve(root, config.outDir), logLevel: 'warn' });
+  const outDir = resolve(root, config.outDir);
+  // Astro bundles the prerendered pages beside outDir when outDir is inside the working directory,
+  // else into the shared <cwd>/.astro/, where concurrent builds (the tests) overwrite each other's:
+  // an outDir elsewhere is built in a private folder inside the project, then copied.
+  const inside = outDir.startsWith(process.cwd() + sep);
+  const buildDir = inside ? outDir : join(root, '.astro', 'builds', `${process.pid}-${Date.now().toString(36)}`);
+  try {
+    await build({ root, outDir: buildDir, cacheDir: resolve(root, config.cacheDir, 'astro'), logLevel: 'warn' });
+    if (!inside) {
+      await rm(outDir, { recursive: true, force: true });
+      await cp(buildDir, outDir, { recursive: true, filter: (source) => !source.includes(`${sep}.prerender`) });
+    }
+  } finally {
+    if (!inside) await rm(buildDir, { recursive: true, force: true });
+  }
+  await publishGeneratedFiles(resolve(root, config.publicDir), outDir, root);
 }
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, root = process.cwd()): Promise<number> {

@@ -13,6 +13,7 @@
  * | run.json       | RunArtifactSchema       | train stage         |
  * | history-<m>.json | HistoryArtifactSchema | train stage (m = cnn, lstm) |
  * | predictions-<m>.json | PredictionsArtifactSchema | train stage   |
+ * | examples.json  | ExamplesArtifactSchema  | train stage (end, pipeline/site-files.ts) |
  *
  * Trained models go to `publicDir/models/<m>/` (model.json, weights.bin, metadata.json) so the
  * browser can load them with `tf.loadLayersModel`; metadata.json is the preprocessing contract.
@@ -30,6 +31,7 @@ export const ARTIFACT_FILES = {
   run: 'run.json',
   history: (model: ModelKind) => `history-${model}.json`,
   predictions: (model: ModelKind) => `predictions-${model}.json`,
+  examples: 'examples.json',
 } as const;
 
 const count = z.number().int().min(0);
@@ -213,3 +215,26 @@ export type HistoryArtifact = z.infer<typeof HistoryArtifactSchema>;
 export type PredictionsArtifact = z.infer<typeof PredictionsArtifactSchema>;
 export type RunArtifact = z.infer<typeof RunArtifactSchema>;
 export type BackendInfo = z.infer<typeof BackendInfoSchema>;
+
+// --- Examples artifact (the report's example cards; written by pipeline/site-files.ts) ---------
+
+/**
+ * The validation films as the report's example cards show them: id, overview, true genres and the
+ * poster thumbnail's path relative to `publicDir` (served under `<base>/generated/`), or null when
+ * no thumbnail could be made. Same film order as `predictions-<m>.json`.
+ */
+export const ExamplesArtifactSchema = z.object({
+  contractVersion: z.literal(CONTRACT_VERSION),
+  genres: z.array(z.string()),
+  thumbnail: z.object({ width: z.number().int().positive(), height: z.number().int().positive(), format: z.literal('webp') }),
+  films: z.array(
+    z.object({
+      id: z.string(),
+      overview: z.string(),
+      genres: z.array(z.string()),
+      thumbnail: z.string().regex(/^thumbnails\/[0-9a-f]+\.webp$/).nullable(),
+    }),
+  ),
+});
+
+export type ExamplesArtifact = z.infer<typeof ExamplesArtifactSchema>;

@@ -33,6 +33,7 @@ import { buildLstm } from './models/lstm.ts';
 import { architectureTable } from './models/summary.ts';
 import { MODEL_FILE, saveModel } from './model-io.ts';
 import { posterBatchToFloat32 } from './posters.ts';
+import { writeExamplesArtifact } from './site-files.ts';
 import { trainModel, type TrainingData, type TrainingOutcome, type TrainingSchedule } from './train.ts';
 import { buildVocabulary, vectorizeAll, type VectorizerConfig } from './vectorizer.ts';
 
@@ -319,5 +320,7 @@ export async function runTrainStage(stage: DataStageResult, config: Config, root
     notes,
   };
   await writeJsonAtomic(join(artifactsDir, ARTIFACT_FILES.run), run);
+  // The report's example cards: examples.json and the validation films' poster thumbnails.
+  await writeExamplesArtifact(stage, config, root, effects);
   return run;
 }

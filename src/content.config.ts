@@ -1,34 +1,59 @@
 /**
  * Content collections over the pipeline's artifacts (see pipeline/contract.ts). Each artifact is
  * validated with the contract's schema: a missing or malformed file fails the build loudly.
+ *
+ * Single-file collections hold one entry, `current`; `history` and `predictions` hold one entry per
+ * model (`cnn`, `lstm`).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { defineCollection } from 'astro:content';
 import type { z } from 'zod';
-import { ARTIFACT_FILES, DatasetArtifactSchema } from '../pipeline/contract.ts';
+import {
+  ARTIFACT_FILES,
+  DatasetArtifactSchema,
+  ExamplesArtifactSchema,
+  HistoryArtifactSchema,
+  MODEL_KINDS,
+  PredictionsArtifactSchema,
+  RunArtifactSchema,
+  SplitArtifactSchema,
+} from '../pipeline/contract.ts';
 
 const ARTIFACTS_DIR = process.env.GENRELENS_ARTIFACTS_DIR ?? 'src/content/artifacts';
 
-/** A collection holding one entry, `current`, read from one artifact file. */
-function artifactCollection<S extends z.ZodType>(file: string, schema: S) {
+function readArtifact(file: string): Record<string, unknown> {
+  const path = `${ARTIFACTS_DIR}/${file}`;
+  if (!existsSync(path)) {
+    throw new Error(`genrelens: ${path} is missing. Run \`npm run build\` (or \`npm run genrelens -- train\`) so the pipeline writes it.`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new Error(`genrelens: ${path} is not valid JSON (${(error as Error).message}). Re-run \`npm run build\`.`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new Error(`genrelens: ${path} must hold a JSON object. Re-run \`npm run build\`.`);
+  }
+  return data as Record<string, unknown>;
+}
+
+/** A collection with one entry per (id → artifact file), each validated with `schema`. */
+function artifactCollection<S extends z.ZodType>(files: Record<string, string>, schema: S) {
   return defineCollection({
-    loader: async () => {
-      const path = `${ARTIFACTS_DIR}/${file}`;
-      if (!existsSync(path)) {
-        throw new Error(`genrelens: ${path} is missing. Run \`npm run build\` (or \`npm run genrelens -- prepare\`) so the pipeline writes it.`);
-      }
-      let data: Record<string, unknown>;
-      try {
-        data = JSON.parse(readFileSync(path, 'utf8'));
-      } catch (error) {
-        throw new Error(`genrelens: ${path} is not valid JSON (${(error as Error).message}). Re-run \`npm run build\`.`);
-      }
-      return [{ ...data, id: 'current' }];
-    },
+    loader: async () => Object.entries(files).map(([id, file]) => ({ ...readArtifact(file), id })),
     schema,
   });
 }
 
+const perModel = (file: (model: (typeof MODEL_KINDS)[number]) => string) =>
+  Object.fromEntries(MODEL_KINDS.map((model) => [model, file(model)]));
+
 export const collections = {
-  dataset: artifactCollection(ARTIFACT_FILES.dataset, DatasetArtifactSchema),
+  dataset: artifactCollection({ current: ARTIFACT_FILES.dataset }, DatasetArtifactSchema),
+  split: artifactCollection({ current: ARTIFACT_FILES.split }, SplitArtifactSchema),
+  run: artifactCollection({ current: ARTIFACT_FILES.run }, RunArtifactSchema),
+  history: artifactCollection(perModel(ARTIFACT_FILES.history), HistoryArtifactSchema),
+  predictions: artifactCollection(perModel(ARTIFACT_FILES.predictions), PredictionsArtifactSchema),
+  examples: artifactCollection({ current: ARTIFACT_FILES.examples }, ExamplesArtifactSchema),
 };

@@ -1,11 +1,45 @@
 /** Typed access to the pipeline's artifacts for pages and components. */
 import { getEntry } from 'astro:content';
-import type { DatasetArtifact } from '../../pipeline/contract.ts';
+import {
+  MODEL_KINDS,
+  type DatasetArtifact,
+  type ExamplesArtifact,
+  type HistoryArtifact,
+  type ModelKind,
+  type PredictionsArtifact,
+  type RunArtifact,
+  type SplitArtifact,
+} from '../../pipeline/contract.ts';
+import { buildExamples, type Example } from './report.ts';
 
-export async function datasetArtifact(): Promise<DatasetArtifact> {
-  const entry = await getEntry('dataset', 'current');
-  if (!entry) throw new Error('genrelens: the dataset artifact is missing; run `npm run build`.');
-  return entry.data as DatasetArtifact;
+type Collection = 'dataset' | 'split' | 'run' | 'history' | 'predictions' | 'examples';
+
+async function entry<T>(collection: Collection, id: string): Promise<T> {
+  const found = await getEntry(collection, id);
+  if (!found) throw new Error(`genrelens: the ${collection} artifact "${id}" is missing; run \`npm run build\`.`);
+  return found.data as T;
+}
+
+export const datasetArtifact = () => entry<DatasetArtifact>('dataset', 'current');
+export const splitArtifact = () => entry<SplitArtifact>('split', 'current');
+export const runArtifact = () => entry<RunArtifact>('run', 'current');
+export const examplesArtifact = () => entry<ExamplesArtifact>('examples', 'current');
+export const historyArtifact = (model: ModelKind) => entry<HistoryArtifact>('history', model);
+export const predictionsArtifact = (model: ModelKind) => entry<PredictionsArtifact>('predictions', model);
+
+export async function histories(): Promise<Record<ModelKind, HistoryArtifact>> {
+  const [cnn, lstm] = await Promise.all(MODEL_KINDS.map(historyArtifact));
+  return { cnn, lstm };
+}
+
+let examplesPromise: Promise<Example[]> | undefined;
+/** Every validation film with both models' predictions (checked to line up across the artifacts). */
+export function examples(): Promise<Example[]> {
+  examplesPromise ??= (async () => {
+    const [films, cnn, lstm] = await Promise.all([examplesArtifact(), predictionsArtifact('cnn'), predictionsArtifact('lstm')]);
+    return buildExamples(films, { cnn, lstm });
+  })();
+  return examplesPromise;
 }
 
 /** A site-internal link that honours Astro's `base` (GitHub Pages project sites). */
@@ -14,5 +48,7 @@ export function href(path: string): string {
   return `${base}/${path.replace(/^\//, '')}`;
 }
 
-export const formatInt = (n: number) => n.toLocaleString('en-GB');
-export const formatPercent = (n: number, digits = 1) => `${(n * 100).toFixed(digits)}%`;
+/** A file the pipeline published (models, thumbnails): served under `<base>/generated/`. */
+export const generatedHref = (path: string) => href(`generated/${path.replace(/^\//, '')}`);
+
+export { formatInt, formatPercent, formatMetric, formatSeconds, formatEpoch } from './format.ts';

@@ -1,0 +1,16 @@
+/** The report's pages, in reading order: the navigation and the home page's section links. */
+export interface ReportPageInfo {
+  path: string;
+  label: string;
+  description: string;
+}
+
+export const REPORT_PAGES: readonly ReportPageInfo[] = [
+  { path: '/', label: 'Report', description: 'The verdict, key charts and examples.' },
+  { path: '/models/cnn/', label: 'Poster CNN', description: 'Architecture, training curves, learning rate and per-genre results of the poster CNN.' },
+  { path: '/models/lstm/', label: 'Overview BiLSTM', description: 'Architecture, training curves, learning rate and per-genre results of the overview BiLSTM.' },
+  { path: '/comparison/', label: 'Comparison', description: 'Both models’ validation curves on shared axes, and the winner per genre.' },
+  { path: '/examples/', label: 'Examples', description: 'Every validation film with both models’ top-3 genres, filterable by genre and outcome.' },
+  { path: '/dataset/', label: 'Dataset', description: 'Films, split, label distribution, genre co-occurrence and data quality.' },
+  { path: '/run/', label: 'Run', description: 'Configuration, seed, backend and device, epoch times, library versions and cache keys.' },
+];

@@ -1,0 +1,26 @@
+/** The report's charts rendered once per build, by id (reads the artifacts through the collections). */
+import { datasetArtifact, histories, runArtifact } from './artifacts.ts';
+import { allChartSpecs } from './chart-specs.ts';
+import { renderChartSvg, type ChartSpec } from './charts.ts';
+
+export interface RenderedChart extends ChartSpec {
+  /** The inline, theme-aware SVG. */
+  svg: string;
+}
+
+let rendered: Promise<Map<string, RenderedChart>> | undefined;
+
+export function reportCharts(): Promise<Map<string, RenderedChart>> {
+  rendered ??= (async () => {
+    const [dataset, run, models] = await Promise.all([datasetArtifact(), runArtifact(), histories()]);
+    const specs = allChartSpecs({ dataset, histories: models, run });
+    return new Map(specs.map((spec) => [spec.id, { ...spec, svg: renderChartSvg(spec) }]));
+  })();
+  return rendered;
+}
+
+export async function reportChart(id: string): Promise<RenderedChart> {
+  const chart = (await reportCharts()).get(id);
+  if (!chart) throw new Error(`genrelens: no chart with id "${id}" (known: ${[...(await reportCharts()).keys()].join(', ')})`);
+  return chart;
+}

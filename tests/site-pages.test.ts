@@ -1,0 +1,376 @@
+/**
+ * The report site: unit tests of its pure parts (CSV export guard, chart SVG, verdict, examples),
+ * then one fixture build — a generated demo dataset, some overviews carrying HTML/script, one
+ * training epoch, `genrelens build` — checked page by page: every page, every chart (accessible
+ * SVG + valid downloads), every example card (one per validation film, overview escaped),
+ * thumbnails and models published under generated/, and a stale examples artifact failing loudly.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { after, describe, test } from 'node:test';
+import { parse } from 'csv-parse/sync';
+import { parseHTML } from 'linkedom';
+import sharp from 'sharp';
+import {
+  DatasetArtifactSchema,
+  ExamplesArtifactSchema,
+  HistoryArtifactSchema,
+  PredictionsArtifactSchema,
+  RunArtifactSchema,
+  SplitArtifactSchema,
+  type ExamplesArtifact,
+  type HistoryArtifact,
+  type PredictionsArtifact,
+} from '../pipeline/contract.ts';
+import { writeDemoDataset } from '../pipeline/demo-data.ts';
+import { recordingEffects } from '../pipeline/effects.ts';
+import { allChartSpecs } from '../src/lib/chart-specs.ts';
+import { csvCell, LIGHT_THEME, neutraliseFormula, renderChartSvg, standaloneSvg, toCsv, type ChartSpec, type Row } from '../src/lib/charts.ts';
+import { buildExamples, curatedExamples, filmAnchor, genreComparison, verdict, winnerOf } from '../src/lib/report.ts';
+import * as Plot from '@observablehq/plot';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+// --- Unit tests: no build needed -----------------------------------------------------------------
+
+describe('CSV export guard against spreadsheet formula injection', () => {
+  test('text starting with = + - @ tab or CR is prefixed with a quote', () => {
+    for (const dangerous of ['=SUM(A1:A2)', '+1+1', '-2+3', '@cmd', '\tindent', '\rreturn', '=HYPERLINK("http://x","y")']) {
+      assert.equal(neutraliseFormula(dangerous), `'${dangerous}`, JSON.stringify(dangerous));
+    }
+    for (const safe of ['Drama', 'Sci-Fi', 'N/A', ' =spaced', '', "'quoted"]) assert.equal(neutraliseFormula(safe), safe);
+  });
+
+  test('cells are RFC 4180 quoted after the guard; numbers stay numbers', () => {
+    assert.equal(csvCell('=1+2'), "'=1+2");
+    assert.equal(csvCell('=A1,"B"'), `"'=A1,""B"""`);
+    assert.equal(csvCell('line\nbreak'), '"line\nbreak"');
+    assert.equal(csvCell(-0.25), '-0.25', 'a negative number is data, not a formula');
+    assert.equal(csvCell(null), '');
+    assert.equal(csvCell(Number.NaN), '');
+    assert.equal(csvCell(true), 'true');
+  });
+
+  test('toCsv round-trips through a CSV parser with the guard applied', () => {
+    const rows: Row[] = [
+      { genre: '=cmd|" /C calc"!A0', f1: 0.5 },
+      { genre: 'Drama, "quoted"', f1: -1, extra: '@x' },
+    ];
+    const parsed = parse(toCsv(rows), { columns: true }) as Record<string, string>[];
+    assert.deepEqual(parsed, [
+      { genre: `'=cmd|" /C calc"!A0`, f1: '0.5', extra: '' },
+      { genre: 'Drama, "quoted"', f1: '-1', extra: "'@x" },
+    ]);
+  });
+});
+
+describe('chart rendering', () => {
+  const spec: ChartSpec = {
+    id: 'test-chart',
+    title: 'Loss <script>alert(1)</script> & more',
+    description: 'A "description" with <tags>.',
+    data: [{ epoch: 1, loss: 0.5 }, { epoch: 2, loss: 0.4 }],
+    plot: { marks: [Plot.lineY([{ epoch: 1, loss: 0.5 }, { epoch: 2, loss: 0.4 }], { x: 'epoch', y: 'loss', stroke: 'var(--cnn)' })] },
+  };
+
+  test('inline SVG: role=img, labelled by its escaped <title> and <desc>, colours as CSS variables in style', () => {
+    const svg = renderChartSvg(spec);
+    const { document } = parseHTML(`<html><body>${svg}</body></html>`);
+    const element = document.querySelector('svg')!;
+    assert.equal(element.getAttribute('role'), 'img');
+    const [titleId, descId] = element.getAttribute('aria-labelledby')!.split(' ');
+    assert.equal(document.getElementById(titleId)!.tagName.toLowerCase(), 'title');
+    assert.equal(document.getElementById(titleId)!.textContent, spec.title);
+    assert.equal(document.getElementById(descId)!.textContent, spec.description);
+    assert.ok(!svg.includes('<script>'), 'the title is escaped');
+    assert.match(svg, /style="[^"]*stroke:var\(--cnn\)/);
+    assert.ok(!/ stroke="var\(/.test(svg), 'no CSS variable left in a presentation attribute');
+  });
+
+  test('standalone SVG resolves the theme variables and renders to PNG', async () => {
+    const file = standaloneSvg(renderChartSvg(spec));
+    assert.match(file, /^<\?xml/);
+    assert.match(file, /<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    assert.ok(!file.includes('var(--') && !file.includes('currentColor'));
+    assert.ok(file.includes(LIGHT_THEME['--cnn']));
+    const meta = await sharp(Buffer.from(file)).metadata();
+    assert.equal(meta.format, 'svg');
+  });
+
+  test('the light theme used for downloads matches the stylesheet', () => {
+    const css = readFileSync(join(root, 'src/styles/global.css'), 'utf8');
+    const block = css.slice(css.indexOf(':root {'), css.indexOf('}', css.indexOf(':root {')));
+    for (const [name, value] of Object.entries(LIGHT_THEME)) {
+      assert.match(block, new RegExp(`${name}: ${value};`), `${name} in :root`);
+    }
+  });
+});
+
+describe('verdict and examples logic', () => {
+  const metrics = (microF1: number, loss: number) => ({ loss, microPrecision: 0.5, microRecall: 0.4, microF1, macroF1: 0.1 });
+  const history = (model: 'cnn' | 'lstm', microF1: number, loss: number): HistoryArtifact => ({
+    contractVersion: 1,
+    model,
+    title: model === 'cnn' ? 'Poster CNN' : 'Overview BiLSTM',
+    epochs: [{ epoch: 0, learningRate: 1e-4, trainMs: 1000, evaluationMs: 100, runningLoss: loss, train: metrics(microF1, loss), validation: metrics(microF1, loss) }],
+    bestEpoch: 0,
+    best: metrics(microF1, loss),
+    perGenre: [
+      { genre: 'Drama', precision: 0.5, recall: 0.5, f1: model === 'cnn' ? 0.3 : 0.6, support: 4, predictedPositives: 4, truePositives: 2 },
+      { genre: 'War', precision: 0, recall: 0, f1: 0, support: 0, predictedPositives: 0, truePositives: 0 },
+    ],
+    architecture: { rows: [], totalParams: 1, trainableParams: 1 },
+  });
+  const run = { backend: { name: 'cpu' }, models: { cnn: { trainingMs: 2000 }, lstm: { trainingMs: 3000 } } } as unknown as Parameters<typeof verdict>[1];
+
+  test('winners are judged on the displayed (three-decimal) numbers', () => {
+    assert.equal(winnerOf({ cnn: 0.4121, lstm: 0.4124 }, 'higher'), 'tie');
+    assert.equal(winnerOf({ cnn: 0.3, lstm: 0.4 }, 'higher'), 'lstm');
+    assert.equal(winnerOf({ cnn: 0.3, lstm: 0.4 }, 'lower'), 'cnn');
+  });
+
+  test('the verdict sentence names the computed winner, never a fixed one', () => {
+    const a = verdict({ cnn: history('cnn', 0.2, 0.6), lstm: history('lstm', 0.4, 0.7) }, run);
+    assert.equal(a.overall, 'lstm');
+    assert.match(a.sentences[0], /the Overview BiLSTM predicts genres better than the Poster CNN: micro F1 0\.400 vs 0\.200/);
+    assert.match(a.sentences.join(' '), /The Poster CNN wins on validation loss \(0\.600 vs 0\.700\)/);
+    const lstm = history('lstm', 0.4, 0.7);
+    lstm.best.microRecall = 0.9;
+    const mixed = verdict({ cnn: history('cnn', 0.2, 0.6), lstm }, run);
+    assert.match(mixed.sentences[1], /^It also wins on micro recall \(0\.900 vs 0\.400\)\.$/, '"It" is the overall winner');
+    assert.match(mixed.sentences[2], /^The Poster CNN wins on validation loss/);
+    const b = verdict({ cnn: history('cnn', 0.5, 0.6), lstm: history('lstm', 0.4, 0.7) }, run);
+    assert.equal(b.overall, 'cnn');
+    const c = verdict({ cnn: history('cnn', 0.4, 0.6), lstm: history('lstm', 0.4, 0.6) }, run);
+    assert.equal(c.overall, 'tie');
+    assert.match(c.sentences[0], /tie on micro F1/);
+  });
+
+  test('per-genre comparison skips genres without validation films', () => {
+    const rows = genreComparison({ cnn: history('cnn', 0.2, 0.6), lstm: history('lstm', 0.4, 0.7) });
+    assert.deepEqual(rows.map((r) => [r.genre, r.winner]), [['Drama', 'lstm']]);
+  });
+
+  test('examples: right means the top-1 genre is a true genre; mismatched artifacts fail loudly', () => {
+    const genres = ['Drama', 'Comedy', 'War'];
+    const films: ExamplesArtifact = {
+      contractVersion: 1,
+      genres,
+      thumbnail: { width: 100, height: 150, format: 'webp' },
+      films: [
+        { id: 'a', overview: 'x', genres: ['Drama'], thumbnail: null },
+        { id: 'b', overview: 'y', genres: ['War', 'Comedy'], thumbnail: null },
+      ],
+    };
+    const predictions = (model: 'cnn' | 'lstm', rows: number[][]): PredictionsArtifact => ({
+      contractVersion: 1,
+      model,
+      genres,
+      threshold: 0.5,
+      films: rows.map((probabilities, i) => ({
+        id: films.films[i].id,
+        probabilities,
+        top3: probabilities.map((probability, g) => ({ genre: genres[g], probability })).sort((x, y) => y.probability - x.probability),
+      })),
+    });
+    const examples = buildExamples(films, {
+      cnn: predictions('cnn', [[0.9, 0.1, 0.1], [0.9, 0.2, 0.1]]),
+      lstm: predictions('lstm', [[0.1, 0.8, 0.1], [0.1, 0.2, 0.7]]),
+    });
+    assert.deepEqual(examples.map((e) => e.outcome), ['cnn-only', 'lstm-only']);
+    assert.deepEqual(examples[1].models.lstm.top3.map((t) => t.hit), [true, true, false]);
+    assert.equal(curatedExamples(examples).length, 3);
+    const stale = predictions('cnn', [[0.9, 0.1, 0.1], [0.9, 0.2, 0.1]]);
+    stale.films[1].id = 'zzz';
+    assert.throws(() => buildExamples(films, { cnn: stale, lstm: predictions('lstm', [[1, 0, 0], [1, 0, 0]]) }), /different validation films .*"b" vs "zzz"/);
+    assert.equal(filmAnchor('tt01/"x"'), 'film-tt01__x_');
+  });
+});
+
+// --- Fixture build -------------------------------------------------------------------------------
+
+const run = promisify(execFile);
+const work = mkdtempSync(join(tmpdir(), 'genrelens-pages-'));
+after(() => rm(work, { recursive: true, force: true }));
+const paths = {
+  dataset: join(work, 'films'),
+  cache: join(work, 'cache'),
+  artifacts: join(work, 'artifacts'),
+  public: join(work, 'public'),
+  out: join(work, 'dist'),
+};
+/** Overview text that would run or break the page if it were not escaped. */
+const HOSTILE = ' </p><script>alert("pwned")</script><img src=x onerror="alert(1)"> & done';
+const PAGES = ['index.html', 'models/cnn/index.html', 'models/lstm/index.html', 'comparison/index.html', 'examples/index.html', 'dataset/index.html', 'run/index.html'];
+
+let built: Promise<void> | undefined;
+function fixtureBuild(): Promise<void> {
+  built ??= (async () => {
+    await writeDemoDataset(paths.dataset, { films: 60, seed: 11 }, recordingEffects());
+    // Every third film's overview carries markup.
+    const csvFile = join(paths.dataset, 'IMDB_overview_genres.csv');
+    const text = readFileSync(csvFile, 'utf8');
+    const header = text.slice(0, text.indexOf('\n'));
+    const rows = parse(text, { columns: true }) as Record<string, string>[];
+    const quote = (v: string) => (/[",\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
+    rows.forEach((row, i) => {
+      if (i % 3 === 0) row.Overview += HOSTILE;
+    });
+    writeFileSync(csvFile, [header, ...rows.map((row) => Object.values(row).map(quote).join(','))].join('\n') + '\n');
+    await run(
+      process.execPath,
+      ['pipeline/cli.ts', 'build', '--dataset', paths.dataset, '--cache-dir', paths.cache, '--artifacts-dir', paths.artifacts,
+        '--public-dir', paths.public, '--out-dir', paths.out, '--epochs', '1', '--sequence-length', '24'],
+      { cwd: root, env: { ...process.env, CI: 'true', GENRELENS_BASE: '' }, maxBuffer: 64 * 1024 * 1024 },
+    );
+  })();
+  return built;
+}
+const artifact = (name: string) => JSON.parse(readFileSync(join(paths.artifacts, name), 'utf8'));
+const html = (page: string) => readFileSync(join(paths.out, page), 'utf8');
+const dom = (page: string) => parseHTML(html(page)).document;
+function specs(): ChartSpec[] {
+  return allChartSpecs({
+    dataset: DatasetArtifactSchema.parse(artifact('dataset.json')),
+    histories: { cnn: HistoryArtifactSchema.parse(artifact('history-cnn.json')), lstm: HistoryArtifactSchema.parse(artifact('history-lstm.json')) },
+    run: RunArtifactSchema.parse(artifact('run.json')),
+  });
+}
+
+describe('the built site', { timeout: 240_000 }, () => {
+  test('every page is built, says the data is synthetic, and links every section', async () => {
+    await fixtureBuild();
+    for (const page of PAGES) {
+      const document = dom(page);
+      assert.ok(document.querySelector('title')!.textContent!.endsWith('· genrelens'), page);
+      assert.match(html(page), /Synthetic data\./, page);
+      const nav = [...document.querySelectorAll('nav a')].map((a) => a.getAttribute('href'));
+      for (const target of ['/', '/models/cnn/', '/models/lstm/', '/comparison/', '/examples/', '/dataset/', '/run/']) {
+        assert.ok(nav.includes(target), `${page} links ${target}`);
+      }
+      assert.equal(document.querySelectorAll('[aria-current="page"]').length, 1, `${page} marks the current page`);
+    }
+  });
+
+  test('the home verdict is the one computed from the artifacts', async () => {
+    await fixtureBuild();
+    const histories = { cnn: HistoryArtifactSchema.parse(artifact('history-cnn.json')), lstm: HistoryArtifactSchema.parse(artifact('history-lstm.json')) };
+    const expected = verdict(histories, RunArtifactSchema.parse(artifact('run.json')));
+    const document = dom('index.html');
+    const sentence = document.querySelector('.verdict-sentence')!.textContent!.replace(/\s+/g, ' ').trim();
+    assert.equal(sentence, expected.sentences.join(' '));
+    const microF1 = document.querySelector('tr[data-metric="microF1"]')!;
+    const cells = [...microF1.querySelectorAll('td')].map((td) => td.textContent!.trim());
+    assert.deepEqual(cells.slice(0, 2), [histories.cnn.best.microF1.toFixed(3), histories.lstm.best.microF1.toFixed(3)]);
+    assert.equal(document.querySelectorAll('.curated .film').length, 3, 'best, worst and biggest disagreement');
+  });
+
+  test('every chart is an accessible inline SVG with a permalink and valid downloads', async () => {
+    await fixtureBuild();
+    const expected = specs();
+    const seen = new Set<string>();
+    for (const page of PAGES) {
+      const document = dom(page);
+      for (const figure of document.querySelectorAll('figure.chart')) {
+        const id = figure.getAttribute('id')!;
+        seen.add(id);
+        const svg = figure.querySelector('svg')!;
+        assert.ok(svg, `${page} #${id} has an inline SVG`);
+        assert.equal(svg.getAttribute('role'), 'img', `${id} role`);
+        const [titleId, descId] = svg.getAttribute('aria-labelledby')!.split(' ');
+        const title = svg.querySelector('title')!;
+        assert.equal(title.getAttribute('id'), titleId);
+        assert.ok(title.textContent!.length > 3, `${id} title`);
+        assert.ok(svg.querySelector(`desc[id="${descId}"]`)!.textContent!.length > 20, `${id} desc`);
+        assert.equal(figure.querySelector(`a.permalink`)!.getAttribute('href'), `#${id}`);
+        const downloads = [...figure.querySelectorAll('.downloads a')].map((a) => a.getAttribute('href'));
+        assert.deepEqual(downloads, ['csv', 'json', 'svg', 'png'].map((ext) => `/charts/${id}.${ext}`));
+      }
+    }
+    assert.deepEqual([...seen].sort(), expected.map((s) => s.id).sort(), 'every chart appears on some page');
+
+    for (const spec of expected) {
+      const file = (ext: string) => readFileSync(join(paths.out, 'charts', `${spec.id}.${ext}`));
+      const rows = parse(file('csv'), { columns: true }) as Record<string, string>[];
+      assert.equal(rows.length, spec.data.length, `${spec.id}.csv rows`);
+      assert.deepEqual(Object.keys(rows[0]), Object.keys(spec.data[0]), `${spec.id}.csv columns`);
+      const json = JSON.parse(file('json').toString('utf8'));
+      assert.equal(json.id, spec.id);
+      assert.deepEqual(json.data, JSON.parse(JSON.stringify(spec.data)));
+      const svg = file('svg').toString('utf8');
+      assert.match(svg, /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/, `${spec.id}.svg`);
+      assert.ok(!svg.includes('var(--'), `${spec.id}.svg has concrete colours`);
+      const png = file('png');
+      assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], `${spec.id}.png signature`);
+      const meta = await sharp(png).metadata();
+      assert.ok(meta.width! >= 300 && meta.height! >= 150, `${spec.id}.png size`);
+    }
+  });
+
+  test('one example card per validation film, overview escaped, thumbnails and models published', async () => {
+    await fixtureBuild();
+    const split = SplitArtifactSchema.parse(artifact('split.json'));
+    const examples = ExamplesArtifactSchema.parse(artifact('examples.json'));
+    PredictionsArtifactSchema.parse(artifact('predictions-cnn.json'));
+    assert.deepEqual(examples.films.map((f) => f.id), split.validation);
+
+    const page = html('examples/index.html');
+    assert.ok(!page.includes('<script>alert'), 'no overview markup reaches the page as markup');
+    assert.ok(!/<img src=x/.test(page));
+    const document = dom('examples/index.html');
+    const cards = [...document.querySelectorAll('#films article.film')];
+    assert.equal(cards.length, split.validation.length);
+    const hostile = examples.films.filter((film) => film.overview.includes('<script>'));
+    assert.ok(hostile.length > 0, 'some validation film carries markup in its overview');
+    for (const [i, film] of examples.films.entries()) {
+      const card = cards[i];
+      assert.equal(card.getAttribute('id'), filmAnchor(film.id));
+      assert.equal(card.querySelector('.overview')!.textContent, film.overview, `${film.id}: the overview shows as text`);
+      assert.match(card.getAttribute('data-outcome')!, /^(both-right|both-wrong|cnn-only|lstm-only)$/);
+      assert.deepEqual(card.getAttribute('data-genres')!.split('|'), film.genres);
+      assert.equal(card.querySelectorAll('.guess').length, 2);
+      assert.equal(card.querySelectorAll('.guess li').length, 6);
+      const src = card.querySelector('img')!.getAttribute('src')!;
+      assert.equal(src, `/generated/${film.thumbnail}`);
+      const thumbnail = await sharp(join(paths.out, src)).metadata();
+      assert.deepEqual([thumbnail.format, thumbnail.width, thumbnail.height], ['webp', 100, 150]);
+    }
+    assert.match(page, /&lt;script&gt;alert\(/, 'the markup is shown escaped');
+    for (const model of ['cnn', 'lstm']) {
+      assert.ok(existsSync(join(paths.out, 'generated', 'models', model, 'model.json')), `${model} model published under generated/`);
+    }
+  });
+
+  test('artifacts from different runs fail the site build with a clear message', async () => {
+    await fixtureBuild();
+    const file = join(paths.artifacts, 'examples.json');
+    const saved = readFileSync(file);
+    const examples = JSON.parse(saved.toString('utf8'));
+    examples.films.reverse();
+    writeFileSync(file, JSON.stringify(examples));
+    // An outDir inside the project, so Astro's prerender bundle is private to this build.
+    const outDir = join(root, '.astro', 'builds', `stale-${process.pid}`);
+    try {
+      await assert.rejects(
+        run(process.execPath, ['--input-type=module', '-e', `
+          process.env.GENRELENS_ARTIFACTS_DIR = ${JSON.stringify(paths.artifacts)};
+          const { build } = await import('astro');
+          await build({ root: ${JSON.stringify(root)}, outDir: ${JSON.stringify(outDir)}, cacheDir: ${JSON.stringify(join(paths.cache, 'astro-stale'))}, logLevel: 'error' });
+        `], { cwd: root, maxBuffer: 64 * 1024 * 1024 }),
+        (error: Error & { stderr?: string }) => {
+          assert.match(`${error.message}\n${error.stderr}`, /examples\.json and predictions-cnn\.json list different validation films/);
+          return true;
+        },
+      );
+    } finally {
+      writeFileSync(file, saved);
+      await rm(outDir, { recursive: true, force: true });
+    }
+  });
+});
