@@ -24,6 +24,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import type { BackendInfo } from './contract.ts';
 import type { Effects } from './effects.ts';
 import { UserError } from './errors.ts';
 import { registerWasmTrainingKernels, WASM_KERNELS } from './wasm-kernels.ts';
@@ -39,22 +40,13 @@ export interface BackendAttempt {
   reason?: string;
 }
 
-export interface BackendInfo {
-  /** `tf.getBackend()` after selection: 'tensorflow', 'webgpu', 'wasm' or 'cpu'. */
-  name: string;
-  /** The npm package providing it. */
-  package: string;
-  version: string;
-  /** CPU model (CPU backends) or GPU adapter / nvidia-smi name (GPU backends). */
-  device: string;
-  /** CPU threads the backend computes with (GPU backends: 1, the JS thread driving the GPU). */
-  threads: number;
-  simd: boolean;
-  /** Every backend tried, best first, with why each that was skipped did not load. */
-  attempts: BackendAttempt[];
-  /** Kernels genrelens registered for this backend (wasm only). */
-  customKernels: string[];
-}
+/**
+ * What `selectBackend` reports (the run metadata's `backend`, defined by the data contract):
+ * `name` is `tf.getBackend()`; `device` the CPU model or GPU adapter; `threads` the CPU threads it
+ * computes with; `attempts` every backend tried, best first, with why each skipped one did not load;
+ * `customKernels` the kernels genrelens registered (wasm only).
+ */
+export type { BackendInfo };
 
 export interface SelectBackendOptions {
   force?: BackendChoice;
@@ -64,15 +56,7 @@ export interface SelectBackendOptions {
 const require = createRequire(import.meta.url);
 
 /** What a successful loader reports (the rest of BackendInfo is filled in by selectBackend). */
-interface Loaded {
-  name: string;
-  package: string;
-  version: string;
-  device: string;
-  threads: number;
-  simd: boolean;
-  customKernels: string[];
-}
+type Loaded = Omit<BackendInfo, 'attempts'>;
 
 /** A failure with a one-line reason for the log, and how to fix it when the backend was forced. */
 class LoadFailure extends Error {
