@@ -95,6 +95,15 @@ function labelRows(labels: Uint8Array, genreCount: number, films: readonly numbe
   return out;
 }
 
+/**
+ * Lets the event loop turn. On the wasm and cpu backends every await resolves as a microtask, so
+ * without this a whole epoch runs without the loop turning and Ctrl-C is only handled at the next
+ * file write (the end of the epoch).
+ */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Model probabilities for `films`, in batches, films × genres. */
 export async function predictProbabilities(
   model: tf.LayersModel,
@@ -110,6 +119,7 @@ export async function predictProbabilities(
     const y = model.predict(x, { batchSize }) as tf.Tensor;
     out.set(await y.data(), start * genreCount);
     tf.dispose([x, y]);
+    await yieldToEventLoop();
   }
   return out;
 }
@@ -219,6 +229,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainingOutcome
         const y = tf.tensor2d(labelRows(data.labels, genreCount, films), [films.length, genreCount], 'float32');
         const loss = (await model.trainOnBatch(x, y)) as number;
         tf.dispose([x, y]);
+        await yieldToEventLoop();
         lossSum += loss;
         const elapsed = effects.now() - trainStart;
         const eta = ((elapsed / (step + 1)) * (steps - step - 1)) / 1000;
