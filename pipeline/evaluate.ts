@@ -13,10 +13,10 @@ import { UserError } from './errors.ts';
 import { writeJsonAtomic } from './files.ts';
 import { evaluatePredictions } from './metrics.ts';
 import { loadModel, MODEL_FILE, readModelMetadata } from './model-io.ts';
-import { posterBatchToFloat32, type PosterKernel } from './posters.ts';
+import { labelMatrix, posterInputs, tokenInputs } from './model-inputs.ts';
+import type { PosterKernel } from './posters.ts';
 import { predictProbabilities } from './train.ts';
 import { vectorizeAll, type VectorizerConfig } from './vectorizer.ts';
-import * as tf from '@tensorflow/tfjs';
 
 export const EvaluationSchema = z.object({
   contractVersion: z.literal(CONTRACT_VERSION),
@@ -68,9 +68,7 @@ export async function evaluateSavedModels(options: EvaluateOptions, effects: Eff
     effects,
   );
   const films = dataset.films.map((_, i) => i);
-  const genreCount = dataset.genres.length;
-  const labels = new Uint8Array(films.length * genreCount);
-  dataset.films.forEach((film, i) => labels.set(film.labels, i * genreCount));
+  const labels = labelMatrix(dataset);
 
   const result: Evaluation = {
     contractVersion: CONTRACT_VERSION,
@@ -93,19 +91,10 @@ export async function evaluateSavedModels(options: EvaluateOptions, effects: Eff
     }
     const model = await loadModel(join(options.modelsDir, kind));
     const input = meta.input;
-    let inputs: (batch: readonly number[]) => tf.Tensor;
-    if (input.kind === 'poster') {
-      const size = input.width;
-      inputs = (batch) => tf.tensor4d(posterBatchToFloat32(dataset.posterPixels, batch, size), [batch.length, size, size, 3]);
-    } else {
-      const length = input.sequenceLength;
-      const ids = vectorizeAll(dataset.films.map((film) => film.overview), input.vocabulary, length);
-      inputs = (batch) => {
-        const out = new Int32Array(batch.length * length);
-        batch.forEach((film, row) => out.set(ids.subarray(film * length, (film + 1) * length), row * length));
-        return tf.tensor2d(out, [batch.length, length], 'int32');
-      };
-    }
+    const inputs =
+      input.kind === 'poster'
+        ? posterInputs(dataset.posterPixels, input.width)
+        : tokenInputs(vectorizeAll(dataset.films.map((film) => film.overview), input.vocabulary, input.sequenceLength), input.sequenceLength);
     effects.info(`Evaluating the ${kind} model on ${films.length} films`);
     const probabilities = await predictProbabilities(model, { inputs, genres: dataset.genres }, films, 64);
     const metrics = evaluatePredictions(probabilities, labels, dataset.genres);

@@ -32,7 +32,7 @@ import { buildCnn, compileForCoursework } from './models/cnn.ts';
 import { buildLstm } from './models/lstm.ts';
 import { architectureTable } from './models/summary.ts';
 import { MODEL_FILE, saveModel } from './model-io.ts';
-import { posterBatchToFloat32 } from './posters.ts';
+import { labelMatrix, posterInputs, tokenInputs } from './model-inputs.ts';
 import { writeExamplesArtifact } from './site-files.ts';
 import { trainModel, type TrainingData, type TrainingOutcome, type TrainingSchedule } from './train.ts';
 import { buildVocabulary, vectorizeAll, type VectorizerConfig } from './vectorizer.ts';
@@ -77,19 +77,16 @@ export interface ModelInputs {
 
 export function prepareModelInputs(stage: DataStageResult, config: Config): ModelInputs {
   const { dataset, split } = stage;
-  const genreCount = dataset.genres.length;
-  const labels = new Uint8Array(dataset.films.length * genreCount);
-  dataset.films.forEach((film, i) => labels.set(film.labels, i * genreCount));
+  const labels = labelMatrix(dataset);
 
   const vocabulary = buildVocabulary(
     split.train.map((i) => dataset.films[i].overview),
     config.maxTokens,
   );
-  const vocabularyIndex = new Map(vocabulary.map((token, i) => [token, i]));
   const length = config.sequenceLength;
   const tokenIds = vectorizeAll(
     dataset.films.map((film) => film.overview),
-    vocabularyIndex,
+    vocabulary,
     length,
   );
   const size = config.imageSize;
@@ -104,18 +101,8 @@ export function prepareModelInputs(stage: DataStageResult, config: Config): Mode
     },
     tokenIds,
     data: {
-      cnn: {
-        ...common,
-        inputs: (films) => tf.tensor4d(posterBatchToFloat32(dataset.posterPixels, films, size), [films.length, size, size, 3]),
-      },
-      lstm: {
-        ...common,
-        inputs: (films) => {
-          const out = new Int32Array(films.length * length);
-          films.forEach((film, row) => out.set(tokenIds.subarray(film * length, (film + 1) * length), row * length));
-          return tf.tensor2d(out, [films.length, length], 'int32');
-        },
-      },
+      cnn: { ...common, inputs: posterInputs(dataset.posterPixels, size) },
+      lstm: { ...common, inputs: tokenInputs(tokenIds, length) },
     },
   };
 }

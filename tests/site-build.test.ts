@@ -5,37 +5,21 @@
  * reproduces the metrics computed independently from the published predictions.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { before, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { EvaluationSchema } from '../pipeline/evaluate.ts';
 import { HistoryArtifactSchema, PredictionsArtifactSchema, RunArtifactSchema } from '../pipeline/contract.ts';
 import { writeDemoDataset } from '../pipeline/demo-data.ts';
+import { fixtureFlags, fixtureWorkspace, projectRoot, runCli, writeCsvRows } from './helpers/fixture-build.ts';
 import { recordingEffects } from '../pipeline/effects.ts';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const run = promisify(execFile);
-const work = mkdtempSync(join(tmpdir(), 'genrelens-site-'));
-const paths = {
-  dataset: join(work, 'films'),
-  cache: join(work, 'cache'),
-  artifacts: join(work, 'artifacts'),
-  public: join(work, 'public'),
-  out: join(work, 'dist'),
-};
-
-function cli(...args: string[]) {
-  return run(process.execPath, ['pipeline/cli.ts', ...args], { cwd: root, env: { ...process.env, CI: 'true' }, maxBuffer: 64 * 1024 * 1024 });
-}
-const common = () => [
-  '--dataset', paths.dataset, '--cache-dir', paths.cache, '--artifacts-dir', paths.artifacts,
-  '--public-dir', paths.public, '--out-dir', paths.out, '--epochs', '1', '--sequence-length', '24',
-];
+const root = projectRoot;
+const paths = fixtureWorkspace('genrelens-site-');
+const { work } = paths;
+const cli = (...args: string[]) => runCli(args);
+const common = () => fixtureFlags(paths);
 const readArtifact = (name: string) => JSON.parse(readFileSync(join(paths.artifacts, name), 'utf8'));
 let firstBuild = '';
 
@@ -82,9 +66,8 @@ test('evaluate on the validation films matches metrics computed from the publish
   const header = csvText.slice(0, csvText.indexOf('\n'));
   const subset = join(work, 'validation-only');
   mkdirSync(join(subset, 'Images'), { recursive: true });
-  const quote = (v: string) => (/[",\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
   const kept = rows.filter((row) => validation.has(row.Id));
-  writeFileSync(join(subset, 'IMDB_overview_genres.csv'), [header, ...kept.map((row) => Object.values(row).map(quote).join(','))].join('\n') + '\n');
+  writeCsvRows(join(subset, 'IMDB_overview_genres.csv'), header, kept);
   for (const row of kept) copyFileSync(join(paths.dataset, 'Images', `${row.Id}.jpg`), join(subset, 'Images', `${row.Id}.jpg`));
 
   const out = join(work, 'evaluation.json');

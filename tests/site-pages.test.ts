@@ -7,9 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -30,12 +29,14 @@ import {
 } from '../pipeline/contract.ts';
 import { writeDemoDataset } from '../pipeline/demo-data.ts';
 import { recordingEffects } from '../pipeline/effects.ts';
+import { fixtureFlags, fixtureWorkspace, runCli, writeCsvRows } from './helpers/fixture-build.ts';
 import { allChartSpecs } from '../src/lib/chart-specs.ts';
 import { csvCell, LIGHT_THEME, neutraliseFormula, renderChartSvg, standaloneSvg, toCsv, type ChartSpec, type Row } from '../src/lib/charts.ts';
 import { buildExamples, curatedExamples, filmAnchor, genreComparison, verdict, winnerOf } from '../src/lib/report.ts';
 import * as Plot from '@observablehq/plot';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+const run = promisify(execFile);
 
 // --- Unit tests: no build needed -----------------------------------------------------------------
 
@@ -195,16 +196,8 @@ describe('verdict and examples logic', () => {
 
 // --- Fixture build -------------------------------------------------------------------------------
 
-const run = promisify(execFile);
-const work = mkdtempSync(join(tmpdir(), 'genrelens-pages-'));
-after(() => rm(work, { recursive: true, force: true }));
-const paths = {
-  dataset: join(work, 'films'),
-  cache: join(work, 'cache'),
-  artifacts: join(work, 'artifacts'),
-  public: join(work, 'public'),
-  out: join(work, 'dist'),
-};
+const paths = fixtureWorkspace('genrelens-pages-');
+after(() => rm(paths.work, { recursive: true, force: true }));
 /** Overview text that would run or break the page if it were not escaped. */
 const HOSTILE = ' </p><script>alert("pwned")</script><img src=x onerror="alert(1)"> & done';
 const PAGES = ['index.html', 'models/cnn/index.html', 'models/lstm/index.html', 'comparison/index.html', 'examples/index.html', 'dataset/index.html', 'run/index.html'];
@@ -218,17 +211,11 @@ function fixtureBuild(): Promise<void> {
     const text = readFileSync(csvFile, 'utf8');
     const header = text.slice(0, text.indexOf('\n'));
     const rows = parse(text, { columns: true }) as Record<string, string>[];
-    const quote = (v: string) => (/[",\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
     rows.forEach((row, i) => {
       if (i % 3 === 0) row.Overview += HOSTILE;
     });
-    writeFileSync(csvFile, [header, ...rows.map((row) => Object.values(row).map(quote).join(','))].join('\n') + '\n');
-    await run(
-      process.execPath,
-      ['pipeline/cli.ts', 'build', '--dataset', paths.dataset, '--cache-dir', paths.cache, '--artifacts-dir', paths.artifacts,
-        '--public-dir', paths.public, '--out-dir', paths.out, '--epochs', '1', '--sequence-length', '24'],
-      { cwd: root, env: { ...process.env, CI: 'true', GENRELENS_BASE: '' }, maxBuffer: 64 * 1024 * 1024 },
-    );
+    writeCsvRows(csvFile, header, rows);
+    await runCli(['build', ...fixtureFlags(paths)], { GENRELENS_BASE: '' });
   })();
   return built;
 }
