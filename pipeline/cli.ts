@@ -46,6 +46,7 @@ Options (each overrides ${CONFIG_FILE}; defaults are the coursework's settings):
   --epochs <n>                  override the profile's epochs
   --backend <b>                 force a backend: ${BACKENDS.join(' | ')}
   --retrain                     ignore cached trained models
+  --sequential                  train the models one after the other (default: both at once, a core each)
   --demo-films <n>              size of the generated demo dataset (default 600)
   --cache-dir <folder>          cache (default .cache/genrelens)
   --out-dir <folder>            built site (default dist)
@@ -70,6 +71,7 @@ const OPTIONS = {
   epochs: { type: 'string' },
   backend: { type: 'string' },
   retrain: { type: 'boolean' },
+  sequential: { type: 'boolean' },
   'demo-films': { type: 'string' },
   'cache-dir': { type: 'string' },
   'out-dir': { type: 'string' },
@@ -120,6 +122,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, root: s
     epochs: numberFlag('epochs', values.epochs),
     backend: values.backend as ConfigInput['backend'],
     retrain: values.retrain,
+    parallel: values.sequential ? false : undefined,
     demoFilms: numberFlag('demo-films', values['demo-films']),
     cacheDir: values['cache-dir'],
     outDir: values['out-dir'],

@@ -35,6 +35,11 @@ export const ConfigSchema = z
     epochs: z.number().int().positive().optional(),
     backend: z.enum(BACKENDS).optional(),
     retrain: z.boolean().default(false),
+    /**
+     * Train the two models at the same time, each in its own worker thread (the wasm and cpu
+     * backends use one core each). Off, or on a one-core machine: one after the other.
+     */
+    parallel: z.boolean().default(true),
     /** How many films the generated demo dataset has. */
     demoFilms: z.number().int().min(20).max(100_000).default(600),
     cacheDir: z.string().default('.cache/genrelens'),

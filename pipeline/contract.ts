@@ -13,6 +13,7 @@
  * | run.json       | RunArtifactSchema       | train stage         |
  * | history-<m>.json | HistoryArtifactSchema | train stage (m = cnn, lstm) |
  * | predictions-<m>.json | PredictionsArtifactSchema | train stage   |
+ * | train-probabilities-<m>.json | TrainProbabilitiesArtifactSchema | train stage (not read by the site: analyses) |
  * | examples.json  | ExamplesArtifactSchema  | train stage (end, pipeline/site-files.ts) |
  *
  * Trained models go to `publicDir/models/<m>/` (model.json, weights.bin, metadata.json) so the
@@ -20,7 +21,7 @@
  */
 import { z } from 'zod';
 
-export const CONTRACT_VERSION = 1;
+export const CONTRACT_VERSION = 2;
 
 export const MODEL_KINDS = ['cnn', 'lstm'] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
@@ -31,6 +32,7 @@ export const ARTIFACT_FILES = {
   run: 'run.json',
   history: (model: ModelKind) => `history-${model}.json`,
   predictions: (model: ModelKind) => `predictions-${model}.json`,
+  trainProbabilities: (model: ModelKind) => `train-probabilities-${model}.json`,
   examples: 'examples.json',
 } as const;
 
@@ -172,6 +174,17 @@ export const PredictionsArtifactSchema = z.object({
   ),
 });
 
+/**
+ * The kept weights' probabilities on the training films (inference mode), for analyses that must
+ * choose something (thresholds, fusion weights) without looking at the validation set.
+ */
+export const TrainProbabilitiesArtifactSchema = z.object({
+  contractVersion: z.literal(CONTRACT_VERSION),
+  model: z.enum(MODEL_KINDS),
+  genres: z.array(z.string()),
+  films: z.array(z.object({ id: z.string(), probabilities: z.array(z.number()) })),
+});
+
 export const BackendInfoSchema = z.object({
   name: z.string(),
   package: z.string(),
@@ -194,6 +207,16 @@ export const ModelRunSchema = z.object({
   resumedAtEpoch: z.number().nullable(),
   /** Set when these results came from the training cache instead of a fresh run. */
   cached: z.boolean(),
+  /** Mean timesteps per training batch (LSTM: batches are cut to their longest overview). */
+  meanTimesteps: z.number().optional(),
+});
+
+/** A speed measure of the training run, and whether it was in effect. */
+export const OptimisationSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  active: z.boolean(),
+  detail: z.string(),
 });
 
 export const RunArtifactSchema = z.object({
@@ -207,6 +230,9 @@ export const RunArtifactSchema = z.object({
   backend: BackendInfoSchema,
   libraries: z.record(z.string(), z.string()),
   models: z.object({ cnn: ModelRunSchema, lstm: ModelRunSchema }),
+  /** How the models were trained: at the same time (one worker thread each) or one after the other. */
+  training: z.object({ parallel: z.boolean(), wallMs: z.number() }),
+  optimisations: z.array(OptimisationSchema),
   vocabularySize: count,
   notes: z.array(z.string()),
 });
@@ -215,6 +241,8 @@ export type HistoryArtifact = z.infer<typeof HistoryArtifactSchema>;
 export type PredictionsArtifact = z.infer<typeof PredictionsArtifactSchema>;
 export type RunArtifact = z.infer<typeof RunArtifactSchema>;
 export type BackendInfo = z.infer<typeof BackendInfoSchema>;
+export type TrainProbabilitiesArtifact = z.infer<typeof TrainProbabilitiesArtifactSchema>;
+export type Optimisation = z.infer<typeof OptimisationSchema>;
 
 // --- Examples artifact (the report's example cards; written by pipeline/site-files.ts) ---------
 

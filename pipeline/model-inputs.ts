@@ -19,11 +19,28 @@ export function posterInputs(pixels: Uint8Array, size: number): (films: readonly
   return (films) => tf.tensor4d(posterBatchToFloat32(pixels, films, size), [films.length, size, size, 3]);
 }
 
-/** LSTM input for some films: rows of `tokenIds` (films × length), int32 [films, length]. */
-export function tokenInputs(tokenIds: Int32Array, length: number): (films: readonly number[]) => tf.Tensor {
+/** Tokens per film before the padding: one past the last non-zero id of each row of `tokenIds`. */
+export function tokenLengths(tokenIds: Int32Array, length: number): Int32Array {
+  const films = Math.floor(tokenIds.length / length);
+  const out = new Int32Array(films);
+  for (let film = 0; film < films; film++) {
+    let last = 0;
+    for (let t = 0; t < length; t++) if (tokenIds[film * length + t] !== 0) last = t + 1;
+    out[film] = last;
+  }
+  return out;
+}
+
+/**
+ * LSTM input for some films: rows of `tokenIds` (films × length), int32. The columns are cut to the
+ * longest overview among `films` (at least 1): the rest is padding, which the model masks, so the
+ * outputs are those of the full-length rows while the LSTM runs only the timesteps that exist.
+ */
+export function tokenInputs(tokenIds: Int32Array, length: number, lengths = tokenLengths(tokenIds, length)): (films: readonly number[]) => tf.Tensor {
   return (films) => {
-    const out = new Int32Array(films.length * length);
-    films.forEach((film, row) => out.set(tokenIds.subarray(film * length, (film + 1) * length), row * length));
-    return tf.tensor2d(out, [films.length, length], 'int32');
+    const width = Math.max(1, ...films.map((film) => lengths[film]));
+    const out = new Int32Array(films.length * width);
+    films.forEach((film, row) => out.set(tokenIds.subarray(film * length, film * length + width), row * width));
+    return tf.tensor2d(out, [films.length, width], 'int32');
   };
 }

@@ -1,7 +1,12 @@
 /**
  * The training loop shared by both models: seeded shuffling, the coursework learning-rate
- * schedule, whole-set metrics after every epoch, best weights by validation loss, and a checkpoint
- * after every epoch so an interrupted run resumes from the last finished one.
+ * schedule, per-epoch metrics, best weights by validation loss, and a checkpoint after every epoch
+ * so an interrupted run resumes from the last finished one.
+ *
+ * Per-epoch metrics follow Keras' `fit`: the training-set figures are accumulated from the
+ * predictions each training step already makes (dropout active, weights moving during the epoch),
+ * which is what the coursework's `history` plotted; the validation set gets a full inference pass.
+ * So no separate pass over the training set is spent per epoch.
  *
  * Reproducibility: tfjs draws the randomness of unseeded ops (dropout, recurrent dropout) from
  * `Math.random`; while training, `Math.random` is a seeded generator whose state is saved in each
@@ -14,6 +19,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Effects } from './effects.ts';
 import { evaluatePredictions, type PredictionMetrics } from './metrics.ts';
 import { decodeTensors, encodeTensors, writeFolderAtomic, type TensorManifestEntry } from './model-io.ts';
+import { inferenceBatches, trainingBatches } from './batching.ts';
 import { seededRandomSource, shuffled, seededRandom } from './random.ts';
 import { learningRateForEpoch } from './schedule.ts';
 
@@ -23,6 +29,11 @@ export type ModelKind = 'cnn' | 'lstm';
 export interface TrainingData {
   /** Builds the model input for these films (rows of the dataset). */
   inputs(films: readonly number[]): tf.Tensor;
+  /**
+   * Input length of a film, when inputs have variable length (overviews): training then batches
+   * films of similar length together and inference sorts by length (`pipeline/batching.ts`).
+   */
+  lengthOf?: (film: number) => number;
   /** One-hot labels, films × genres, row-major. */
   labels: Uint8Array;
   genres: string[];
@@ -49,10 +60,11 @@ export interface EpochRecord {
   learningRate: number;
   /** Wall time of the epoch's training steps. */
   trainMs: number;
-  /** Wall time of the epoch's evaluation passes (training and validation sets). */
+  /** Wall time of the epoch's validation pass. */
   evaluationMs: number;
   /** Mean of the per-batch training losses as the optimiser saw them (dropout active). */
   runningLoss: number;
+  /** Over the epoch's training steps' own predictions (Keras' `fit` semantics, see above). */
   train: SetMetrics;
   validation: SetMetrics;
 }
@@ -65,8 +77,12 @@ export interface TrainingOutcome {
   best: PredictionMetrics;
   /** Validation probabilities of the kept weights, validation films × genres. */
   validationProbabilities: Float32Array;
+  /** Training-set probabilities of the kept weights (inference mode), training films × genres. */
+  trainProbabilities: Float32Array;
   /** Epoch the run resumed from, when it continued an interrupted run. */
   resumedAtEpoch: number | null;
+  /** With variable-length inputs: the mean over this run's training batches of their longest input. */
+  meanBatchLength: number | null;
 }
 
 interface CheckpointState {
@@ -104,24 +120,52 @@ export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/** Model probabilities for `films`, in batches, films × genres. */
+/** Model probabilities for `films`, films × genres, in the order of `films`. */
 export async function predictProbabilities(
   model: tf.LayersModel,
-  data: Pick<TrainingData, 'inputs' | 'genres'>,
+  data: Pick<TrainingData, 'inputs' | 'genres' | 'lengthOf'>,
   films: readonly number[],
   batchSize: number,
 ): Promise<Float32Array> {
   const genreCount = data.genres.length;
   const out = new Float32Array(films.length * genreCount);
-  for (let start = 0; start < films.length; start += batchSize) {
-    const batch = films.slice(start, start + batchSize);
-    const x = data.inputs(batch);
+  for (const positions of inferenceBatches(films, batchSize, data.lengthOf)) {
+    const x = data.inputs(positions.map((i) => films[i]));
     const y = model.predict(x, { batchSize }) as tf.Tensor;
-    out.set(await y.data(), start * genreCount);
+    const values = await y.data();
+    positions.forEach((position, row) => out.set(values.subarray(row * genreCount, (row + 1) * genreCount), position * genreCount));
     tf.dispose([x, y]);
     await yieldToEventLoop();
   }
   return out;
+}
+
+/**
+ * One optimiser step on a batch, as `model.trainOnBatch` takes it (training-mode forward pass,
+ * binary cross-entropy averaged over the batch, one Adam update of every trainable weight), but
+ * also returning the step's predictions, from which the epoch's training metrics are counted.
+ */
+export function trainStep(
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+  x: tf.Tensor,
+  y: tf.Tensor,
+): { loss: number; probabilities: Float32Array } {
+  let output: tf.Tensor | undefined;
+  const variables = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
+  const cost = optimizer.minimize(
+    () => {
+      output = tf.keep(model.apply(x, { training: true }) as tf.Tensor);
+      return tf.mean(tf.metrics.binaryCrossentropy(y, output)) as tf.Scalar;
+    },
+    true,
+    variables,
+  );
+  if (!cost || !output) throw new Error('trainStep: the optimiser returned no loss');
+  const loss = cost.dataSync()[0];
+  const probabilities = output.dataSync() as Float32Array;
+  tf.dispose([cost, output]);
+  return { loss, probabilities };
 }
 
 async function evaluateSet(model: tf.LayersModel, data: TrainingData, films: readonly number[], batchSize: number) {
@@ -213,22 +257,35 @@ export async function trainModel(options: TrainOptions): Promise<TrainingOutcome
     }
   }
 
+  let batchLengthSum = 0;
+  let batchCount = 0;
   const originalRandom = Math.random;
   Math.random = randomSource.next;
   try {
     for (let epoch = startEpoch; epoch < schedule.epochs; epoch++) {
       const learningRate = learningRateForEpoch(schedule.learningRate, epoch);
       (optimizer as unknown as { learningRate: number }).learningRate = learningRate;
-      const order = shuffled(data.train, seededRandom(seed * 1009 + epoch));
-      const steps = Math.ceil(order.length / schedule.batchSize);
+      const epochRandom = seededRandom(seed * 1009 + epoch);
+      const order = shuffled(data.train, epochRandom);
+      const batches = trainingBatches(order, schedule.batchSize, epochRandom, data.lengthOf);
+      const steps = batches.length;
       const trainStart = effects.now();
       let lossSum = 0;
+      // The films in the order the steps saw them, with the steps' predictions (training metrics).
+      const seen: number[] = [];
+      const seenProbabilities = new Float32Array(order.length * genreCount);
       for (let step = 0; step < steps; step++) {
-        const films = order.slice(step * schedule.batchSize, (step + 1) * schedule.batchSize);
+        const films = batches[step];
+        if (data.lengthOf) {
+          batchLengthSum += Math.max(...films.map(data.lengthOf));
+          batchCount++;
+        }
         const x = data.inputs(films);
         const y = tf.tensor2d(labelRows(data.labels, genreCount, films), [films.length, genreCount], 'float32');
-        const loss = (await model.trainOnBatch(x, y)) as number;
+        const { loss, probabilities } = trainStep(model, optimizer, x, y);
         tf.dispose([x, y]);
+        seenProbabilities.set(probabilities, seen.length * genreCount);
+        seen.push(...films);
         await yieldToEventLoop();
         lossSum += loss;
         const elapsed = effects.now() - trainStart;
@@ -237,8 +294,8 @@ export async function trainModel(options: TrainOptions): Promise<TrainingOutcome
       }
       const trainMs = effects.now() - trainStart;
 
+      const trainMetrics = evaluatePredictions(seenProbabilities, labelRows(data.labels, genreCount, seen), data.genres);
       const evaluationStart = effects.now();
-      const trainSet = await evaluateSet(model, data, data.train, schedule.batchSize);
       const validationSet = await evaluateSet(model, data, data.validation, schedule.batchSize);
       const evaluationMs = effects.now() - evaluationStart;
 
@@ -248,7 +305,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainingOutcome
         trainMs,
         evaluationMs,
         runningLoss: lossSum / steps,
-        train: pick(trainSet.metrics),
+        train: pick(trainMetrics),
         validation: pick(validationSet.metrics),
       };
       history.push(record);
@@ -278,7 +335,8 @@ export async function trainModel(options: TrainOptions): Promise<TrainingOutcome
   model.setWeights(bestWeights);
   tf.dispose(bestWeights);
   const kept = await evaluateSet(model, data, data.validation, schedule.batchSize);
-  return { history, bestEpoch, best: kept.metrics, validationProbabilities: kept.probabilities, resumedAtEpoch };
+  const trainProbabilities = await predictProbabilities(model, data, data.train, schedule.batchSize);
+  return { history, bestEpoch, best: kept.metrics, validationProbabilities: kept.probabilities, trainProbabilities, resumedAtEpoch, meanBatchLength: batchCount > 0 ? batchLengthSum / batchCount : null };
 }
 
 /** Removes a run's checkpoint once its results are safely written. */

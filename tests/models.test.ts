@@ -65,8 +65,8 @@ const COURSEWORK_CNN = [
 // The coursework's LSTM summary, less its text_vectorization row (preprocessing happens outside
 // the model) and with genrelens' default sequence length 100 where the coursework had 200.
 const COURSEWORK_LSTM = [
-  ['embedding', 'Embedding', '(None, 100, 256)', 2_560_000], // 10,000 · 256
-  ['bidirectional', 'Bidirectional', '(None, 100, 512)', 1_050_624], // 2 · 4·256·(256 + 256 + 1)
+  ['embedding', 'Embedding', '(None, None, 256)', 2_560_000], // 10,000 · 256
+  ['bidirectional', 'Bidirectional', '(None, None, 512)', 1_050_624], // 2 · 4·256·(256 + 256 + 1)
   ['bidirectional_1', 'Bidirectional', '(None, 256)', 656_384], // 2 · 4·128·(512 + 128 + 1)
   ['dense', 'Dense', '(None, 128)', 32_896], // 256·128 + 128
   ['dropout', 'Dropout', '(None, 128)', 0],
@@ -169,7 +169,7 @@ test('LSTM: the coursework architecture, names, shapes and 4,303,129 parameters'
   assert.equal(model.countParams(), 4_303_129);
   assert.equal(model.name, 'sequential');
   assert.equal(model.inputs[0].dtype, 'int32');
-  assert.deepEqual(model.inputs[0].shape, [null, 100]);
+  assert.deepEqual(model.inputs[0].shape, [null, null], "any overview length: batches are cut to their longest overview");
 
   const embedding = model.getLayer('embedding').getConfig();
   assert.deepEqual([embedding.inputDim, embedding.outputDim, embedding.maskZero], [10_000, 256, true]);
@@ -193,9 +193,9 @@ test('LSTM: the coursework architecture, names, shapes and 4,303,129 parameters'
 });
 
 test('LSTM: seeded, Keras-style initial weights; forward and backward directions differ', () => {
-  const a = buildLstm({ seed: 9, vocabularySize: 300, sequenceLength: 8, genreCount: 4 });
-  const b = buildLstm({ seed: 9, vocabularySize: 300, sequenceLength: 8, genreCount: 4 });
-  const c = buildLstm({ seed: 10, vocabularySize: 300, sequenceLength: 8, genreCount: 4 });
+  const a = buildLstm({ seed: 9, vocabularySize: 300, genreCount: 4 });
+  const b = buildLstm({ seed: 9, vocabularySize: 300, genreCount: 4 });
+  const c = buildLstm({ seed: 10, vocabularySize: 300, genreCount: 4 });
   assert.ok(sameWeights(a, b), 'same seed, same weights');
   assert.ok(!sameWeights(a, c), 'other seed, other weights');
 
@@ -235,9 +235,8 @@ test('orthogonalMatrix equals tfjs’ orthogonal initialiser with the same seed,
 });
 
 test('LSTM: padding (token 0) is masked — trailing padding does not change the prediction', () => {
-  const short = buildLstm({ seed: 4, vocabularySize: 50, sequenceLength: 4, genreCount: 3 });
-  const long = buildLstm({ seed: 4, vocabularySize: 50, sequenceLength: 7, genreCount: 3 });
-  assert.ok(sameWeights(short, long), 'weights do not depend on the sequence length');
+  const short = buildLstm({ seed: 4, vocabularySize: 50, genreCount: 3 });
+  const long = short;
   const a = short.predict(tf.tensor2d([[5, 9, 2, 0], [7, 0, 0, 0]], [2, 4], 'int32')) as tf.Tensor;
   const b = long.predict(tf.tensor2d([[5, 9, 2, 0, 0, 0, 0], [7, 0, 0, 0, 0, 0, 0]], [2, 7], 'int32')) as tf.Tensor;
   assert.deepEqual(a.shape, [2, 3]);
@@ -250,21 +249,20 @@ test('LSTM: padding (token 0) is masked — trailing padding does not change the
   const trained = short.apply(tf.tensor2d([[5, 9, 2, 0]], [1, 4], 'int32'), { training: true }) as tf.Tensor;
   assert.deepEqual(trained.shape, [1, 3]);
   assert.ok(trained.dataSync().every(Number.isFinite));
-  for (const m of [short, long]) m.dispose();
+  short.dispose();
 });
 
 test('LSTM: recurrentDropout is configurable and validated', () => {
-  const model = buildLstm({ seed: 1, vocabularySize: 20, sequenceLength: 3, genreCount: 2, recurrentDropout: 0 });
+  const model = buildLstm({ seed: 1, vocabularySize: 20, genreCount: 2, recurrentDropout: 0 });
   const lstm = (model.getLayer('bidirectional').getConfig().layer as { config: Record<string, unknown> }).config;
   assert.equal(lstm.recurrentDropout, 0);
   assert.equal(lstm.dropout, 0.5);
   model.dispose();
   assert.throws(() => buildLstm({ seed: 1, recurrentDropout: 1 }), RangeError);
-  assert.throws(() => buildLstm({ seed: 1, sequenceLength: 0 }), RangeError);
 });
 
 test('saved and reloaded models keep their weights and predictions (and the LSTM reloads fast)', async () => {
-  const original = buildLstm({ seed: 2, vocabularySize: 40, sequenceLength: 5, genreCount: 3 });
+  const original = buildLstm({ seed: 2, vocabularySize: 40, genreCount: 3 });
   let artifacts: tf.io.ModelArtifacts | undefined;
   await original.save(
     tf.io.withSaveHandler(async (saved) => {

@@ -116,7 +116,7 @@ describe('chart rendering', () => {
 describe('verdict and examples logic', () => {
   const metrics = (microF1: number, loss: number) => ({ loss, microPrecision: 0.5, microRecall: 0.4, microF1, macroF1: 0.1 });
   const history = (model: 'cnn' | 'lstm', microF1: number, loss: number): HistoryArtifact => ({
-    contractVersion: 1,
+    contractVersion: 2,
     model,
     title: model === 'cnn' ? 'Poster CNN' : 'Overview BiLSTM',
     epochs: [{ epoch: 0, learningRate: 1e-4, trainMs: 1000, evaluationMs: 100, runningLoss: loss, train: metrics(microF1, loss), validation: metrics(microF1, loss) }],
@@ -161,7 +161,7 @@ describe('verdict and examples logic', () => {
   test('examples: right means the top-1 genre is a true genre; mismatched artifacts fail loudly', () => {
     const genres = ['Drama', 'Comedy', 'War'];
     const films: ExamplesArtifact = {
-      contractVersion: 1,
+      contractVersion: 2,
       genres,
       thumbnail: { width: 100, height: 150, format: 'webp' },
       films: [
@@ -170,7 +170,7 @@ describe('verdict and examples logic', () => {
       ],
     };
     const predictions = (model: 'cnn' | 'lstm', rows: number[][]): PredictionsArtifact => ({
-      contractVersion: 1,
+      contractVersion: 2,
       model,
       genres,
       threshold: 0.5,

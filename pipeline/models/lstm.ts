@@ -14,8 +14,11 @@
  * Total params: 4,303,129
  * ```
  *
- * The coursework vectorised overviews to 200 tokens; genrelens defaults to 100 (config
- * `sequenceLength`). The length changes output shapes and speed, not the parameter count.
+ * The input has no fixed length (shape [batch, null]). The coursework vectorised overviews to 200
+ * tokens; genrelens pads to 100 (config `sequenceLength`, recorded in metadata.json), and training
+ * and evaluation cut each batch to its longest overview (`pipeline/model-inputs.ts`): the padding
+ * is masked (`mask_zero`), so the cut changes neither outputs nor gradients, only the timesteps the
+ * LSTMs run. The length changes speed, not the parameter count.
  *
  * tfjs' LSTM defaults differ from Keras', so Keras' are set explicitly: recurrent activation
  * sigmoid (tfjs: hard sigmoid), kernel glorot-uniform (tfjs: glorot-normal), `unitForgetBias`
@@ -43,8 +46,6 @@ export { compileForCoursework } from './cnn.ts';
 export interface LstmOptions {
   /** Embedding rows: the vectoriser's vocabulary size, padding (0) and OOV (1) included. */
   vocabularySize?: number;
-  /** Token ids per overview. */
-  sequenceLength?: number;
   genreCount?: number;
   /** Seed of every initial weight. */
   seed: number;
@@ -139,19 +140,19 @@ function initialiseBidirectional(layer: tf.layers.Layer, units: number, seed: nu
 }
 
 /**
- * Builds the coursework BiLSTM (uncompiled). Input: int32 token ids, shape [batch, sequenceLength],
+ * Builds the coursework BiLSTM (uncompiled). Input: int32 token ids, shape [batch, any length],
  * 0 = padding (masked). With the defaults it has 4,303,129 parameters.
  */
 export function buildLstm(options: LstmOptions): tf.LayersModel {
-  const { vocabularySize = 10_000, sequenceLength = 100, genreCount = 25, seed, recurrentDropout = 0.2 } = options;
-  for (const [name, value] of Object.entries({ vocabularySize, sequenceLength, genreCount })) {
+  const { vocabularySize = 10_000, genreCount = 25, seed, recurrentDropout = 0.2 } = options;
+  for (const [name, value] of Object.entries({ vocabularySize, genreCount })) {
     if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
   }
   assertSeed(seed);
   if (!(recurrentDropout >= 0 && recurrentDropout < 1)) throw new RangeError(`recurrentDropout must be in [0, 1), got ${recurrentDropout}`);
 
   const model = tf.sequential({ name: 'sequential' });
-  model.add(tf.layers.inputLayer({ name: 'input_layer', inputShape: [sequenceLength], dtype: 'int32' }));
+  model.add(tf.layers.inputLayer({ name: 'input_layer', inputShape: [null], dtype: 'int32' }));
   model.add(
     tf.layers.embedding({
       name: 'embedding',

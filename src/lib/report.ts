@@ -105,7 +105,9 @@ export function verdict(histories: Record<ModelKind, HistoryArtifact>, run: RunA
   if (ties.length) sentences.push(`They tie on ${listWords(ties)}.`);
   const time = byKey.trainingMs;
   sentences.push(
-    `Training took ${time.display.cnn} (CNN) and ${time.display.lstm} (LSTM) on the ${run.backend.name} backend; best epochs ${byKey.bestEpoch.display.cnn} of ${byKey.epochs.display.cnn} and ${byKey.bestEpoch.display.lstm} of ${byKey.epochs.display.lstm}.`,
+    `Training took ${time.display.cnn} (CNN) and ${time.display.lstm} (LSTM) on the ${run.backend.name} backend` +
+      (run.training?.parallel ? `, at the same time (${formatSeconds(run.training.wallMs)} of wall time)` : '') +
+      `; best epochs ${byKey.bestEpoch.display.cnn} of ${byKey.epochs.display.cnn} and ${byKey.bestEpoch.display.lstm} of ${byKey.epochs.display.lstm}.`,
   );
   return { rows, sentences, overall };
 }

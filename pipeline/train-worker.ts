@@ -1,0 +1,29 @@
+/**
+ * A worker thread that trains one model (`pipeline/train-stage.ts` starts one per model when the
+ * models train at the same time). It selects its own backend (each thread has its own tfjs engine
+ * and WebAssembly instance), trains, stores the result in the training cache, and reports its log
+ * lines, progress and result to the main thread as `TrainWorkerMessage`s.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Effects } from './effects.ts';
+import { UserError } from './errors.ts';
+import { trainJob, type TrainJob, type TrainWorkerMessage } from './train-stage.ts';
+
+const port = parentPort;
+if (!port) throw new Error('pipeline/train-worker.ts runs as a worker thread of the train stage');
+const send = (message: TrainWorkerMessage) => port.postMessage(message);
+
+const effects: Effects = {
+  info: (message) => send({ type: 'info', message }),
+  warn: (message) => send({ type: 'warn', message }),
+  progress: (label, done, total, status) => send({ type: 'progress', label, done, total, status }),
+  now: () => Date.now(),
+};
+
+try {
+  send({ type: 'done', result: await trainJob(workerData as TrainJob, effects) });
+} catch (error) {
+  const e = error instanceof Error ? error : new Error(String(error));
+  const where = e instanceof UserError ? { file: e.file, line: e.line, fix: e.fix } : {};
+  send({ type: 'failed', error: { name: e.name, message: e.message, stack: e.stack, ...where } });
+}
