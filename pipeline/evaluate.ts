@@ -13,7 +13,7 @@ import { UserError } from './errors.ts';
 import { writeJsonAtomic } from './files.ts';
 import { evaluatePredictions } from './metrics.ts';
 import { loadModel, MODEL_FILE, readModelMetadata } from './model-io.ts';
-import { labelMatrix, posterInputs, tokenInputs } from './model-inputs.ts';
+import { labelMatrix, posterInputs, tokenInputs, tokenLengths } from './model-inputs.ts';
 import type { PosterKernel } from './posters.ts';
 import { predictProbabilities } from './train.ts';
 import { vectorizeAll, type VectorizerConfig } from './vectorizer.ts';
@@ -91,12 +91,18 @@ export async function evaluateSavedModels(options: EvaluateOptions, effects: Eff
     }
     const model = await loadModel(join(options.modelsDir, kind));
     const input = meta.input;
-    const inputs =
-      input.kind === 'poster'
-        ? posterInputs(dataset.posterPixels, input.width)
-        : tokenInputs(vectorizeAll(dataset.films.map((film) => film.overview), input.vocabulary, input.sequenceLength), input.sequenceLength);
+    let data: Parameters<typeof predictProbabilities>[1];
+    if (input.kind === 'poster') {
+      data = { inputs: posterInputs(dataset.posterPixels, input.width), genres: dataset.genres };
+    } else {
+      const ids = vectorizeAll(dataset.films.map((film) => film.overview), input.vocabulary, input.sequenceLength);
+      // Models saved before inputs had a variable length take exactly `sequenceLength` tokens.
+      const fixedLength = model.inputs[0].shape[1];
+      const lengths = typeof fixedLength === 'number' ? new Int32Array(dataset.films.length).fill(fixedLength) : tokenLengths(ids, input.sequenceLength);
+      data = { inputs: tokenInputs(ids, input.sequenceLength, lengths), genres: dataset.genres, lengthOf: (film) => lengths[film] };
+    }
     effects.info(`Evaluating the ${kind} model on ${films.length} films`);
-    const probabilities = await predictProbabilities(model, { inputs, genres: dataset.genres }, films, 64);
+    const probabilities = await predictProbabilities(model, data, films, 64);
     const metrics = evaluatePredictions(probabilities, labels, dataset.genres);
     model.dispose();
     const { perGenre, loss, microPrecision, microRecall, microF1, macroF1 } = metrics;
