@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { BACKENDS, CONFIG_FILE, DATASET_ENV, PROFILES, RESIZE_KERNELS, readConfigFile, resolveConfig, type Config, type ConfigInput } from './config.ts';
 import { loadConfiguredDataset, runDataStage, splitDataset } from './data-stage.ts';
 import { runTrainStage } from './train-stage.ts';
+import { runAnalysisStage } from './analysis-stage.ts';
 import { evaluateSavedModels } from './evaluate.ts';
 import { selectBackend } from './backend.ts';
 import { formatDataQuality } from './dataset.ts';
@@ -198,9 +199,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
       case 'prepare':
         await runDataStage(config, root, effects);
         return 0;
-      case 'train':
-        await runTrainStage(await runDataStage(config, root, effects), config, root, effects);
+      case 'train': {
+        const stage = await runDataStage(config, root, effects);
+        await runTrainStage(stage, config, root, effects);
+        await runAnalysisStage(stage, config, root, effects);
         return 0;
+      }
       case 'evaluate': {
         const folder = positionals[0];
         if (!folder) throw new UserError('evaluate needs a dataset folder', { fix: 'npm run genrelens -- evaluate <folder>' });
@@ -219,7 +223,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
         return 0;
       }
       case 'build': {
-        await runTrainStage(await runDataStage(config, root, effects), config, root, effects);
+        const stage = await runDataStage(config, root, effects);
+        await runTrainStage(stage, config, root, effects);
+        await runAnalysisStage(stage, config, root, effects);
         await buildSite(config, root);
         return 0;
       }

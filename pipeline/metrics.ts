@@ -16,6 +16,11 @@
  * - Macro F1 is the unweighted mean of the per-genre F1 over ALL genres, including genres with no
  *   positive label in the set (their F1 is 0): scikit-learn's `f1_score(average='macro')` on a
  *   label-indicator matrix, which scores every column.
+ * - Weighted F1 is the mean of the per-genre F1 weighted by support (scikit-learn
+ *   `average='weighted'`): genres with no positive label weigh nothing; 0 when no cell is positive.
+ * - Samples F1 is the mean over films of each film's F1 over its genres (scikit-learn
+ *   `average='samples'`); a film with no true and no predicted genre scores 0 (zero division = 0).
+ * - The threshold may be one number or one per genre (tuned thresholds); the rule stays `p > t`.
  * - The loss is Keras' / tfjs' binary cross-entropy: probabilities clipped to [ε, 1 − ε] with
  *   ε = 1e-7 (Keras' `epsilon()`, tfjs' float32 backend epsilon), averaged over all N × G cells.
  *   Both frameworks clip in float32, where 1 − 1e-7 rounds to 0.99999988; the bounds here are the
@@ -45,6 +50,8 @@ export interface PredictionMetrics {
   microRecall: number;
   microF1: number;
   macroF1: number;
+  weightedF1: number;
+  samplesF1: number;
   perGenre: GenreMetrics[];
 }
 
@@ -93,27 +100,40 @@ export function binaryCrossEntropy(probabilities: Probabilities, labels: Labels)
   return sum / probabilities.length;
 }
 
-/** Loss, micro/macro scores and per-genre counts of `probabilities` against `labels`. */
+/**
+ * Loss, micro/macro/weighted/samples scores and per-genre counts of `probabilities` against
+ * `labels`. `threshold`: one for every genre, or one per genre (genre-column order).
+ */
 export function evaluatePredictions(
   probabilities: Probabilities,
   labels: Labels,
   genres: readonly string[],
-  threshold = THRESHOLD,
+  threshold: number | ArrayLike<number> = THRESHOLD,
 ): PredictionMetrics {
   const genreCount = genres.length;
   const films = checkShapes(probabilities, labels, genreCount);
+  const thresholds = typeof threshold === 'number' ? new Array<number>(genreCount).fill(threshold) : Array.from(threshold);
+  if (thresholds.length !== genreCount) throw new RangeError(`${thresholds.length} thresholds for ${genreCount} genres`);
   const support = new Array<number>(genreCount).fill(0);
   const predicted = new Array<number>(genreCount).fill(0);
   const truePositives = new Array<number>(genreCount).fill(0);
+  let samplesF1Sum = 0;
   for (let film = 0; film < films; film++) {
+    let filmTp = 0;
+    let filmFp = 0;
+    let filmFn = 0;
     for (let g = 0; g < genreCount; g++) {
       const i = film * genreCount + g;
       const actual = labels[i] !== 0;
-      const positive = probabilities[i] > threshold;
+      const positive = probabilities[i] > thresholds[g];
       if (actual) support[g]++;
       if (positive) predicted[g]++;
       if (actual && positive) truePositives[g]++;
+      if (actual && positive) filmTp++;
+      else if (positive) filmFp++;
+      else if (actual) filmFn++;
     }
+    samplesF1Sum += f1Score(filmTp, filmFp, filmFn);
   }
 
   const perGenre = genres.map((genre, g) => {
@@ -140,6 +160,8 @@ export function evaluatePredictions(
     microRecall: ratio(tp, supportTotal),
     microF1: f1Score(tp, predictedTotal - tp, supportTotal - tp),
     macroF1: perGenre.reduce((sum, m) => sum + m.f1, 0) / genreCount,
+    weightedF1: ratio(perGenre.reduce((sum, m) => sum + m.f1 * m.support, 0), supportTotal),
+    samplesF1: samplesF1Sum / films,
     perGenre,
   };
 }

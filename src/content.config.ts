@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { defineCollection } from 'astro:content';
 import type { z } from 'zod';
 import {
+  AnalysisArtifactSchema,
   ARTIFACT_FILES,
   DatasetArtifactSchema,
   ExamplesArtifactSchema,
@@ -56,4 +57,5 @@ export const collections = {
   history: artifactCollection(perModel(ARTIFACT_FILES.history), HistoryArtifactSchema),
   predictions: artifactCollection(perModel(ARTIFACT_FILES.predictions), PredictionsArtifactSchema),
   examples: artifactCollection({ current: ARTIFACT_FILES.examples }, ExamplesArtifactSchema),
+  analysis: artifactCollection({ current: ARTIFACT_FILES.analysis }, AnalysisArtifactSchema),
 };

@@ -23,7 +23,7 @@ import { recordingEffects } from '../pipeline/effects.ts';
 const CHROMIUM = process.env.GENRELENS_CHROMIUM ?? '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `Chromium not found at ${CHROMIUM} (apt-get install chromium, or set GENRELENS_CHROMIUM)`;
 const BASE = '/genrelens/';
-const PAGES = ['', 'models/cnn/', 'models/lstm/', 'comparison/', 'examples/', 'dataset/', 'run/'];
+const PAGES = ['', 'models/cnn/', 'models/lstm/', 'comparison/', 'analysis/', 'examples/', 'dataset/', 'run/'];
 const root = fileURLToPath(new URL('..', import.meta.url));
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.css': 'text/css', '.js': 'text/javascript', '.svg': 'image/svg+xml', '.png': 'image/png',

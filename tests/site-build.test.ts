@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { EvaluationSchema } from '../pipeline/evaluate.ts';
-import { HistoryArtifactSchema, PredictionsArtifactSchema, RunArtifactSchema } from '../pipeline/contract.ts';
+import { AnalysisArtifactSchema, DatasetArtifactSchema, HistoryArtifactSchema, PredictionsArtifactSchema, RunArtifactSchema } from '../pipeline/contract.ts';
 import { writeDemoDataset } from '../pipeline/demo-data.ts';
 import { fixtureFlags, fixtureWorkspace, projectRoot, runCli, writeCsvRows } from './helpers/fixture-build.ts';
 import { recordingEffects } from '../pipeline/effects.ts';
@@ -47,6 +47,25 @@ test('the build trains both models and writes valid training artifacts', () => {
     }
     const metadata = JSON.parse(readFileSync(join(paths.public, 'models', model, 'metadata.json'), 'utf8'));
     assert.equal(metadata.input.kind, model === 'cnn' ? 'poster' : 'overview');
+  }
+});
+
+test('the build writes analysis.json: baselines from the training films, every classifier on the validation films', () => {
+  assert.match(firstBuild, /Analysis: validation micro F1 at 0\.5 — Poster CNN \d\.\d{3}, Overview BiLSTM \d\.\d{3}, Late fusion/);
+  const analysis = AnalysisArtifactSchema.parse(readArtifact('analysis.json'));
+  const dataset = DatasetArtifactSchema.parse(readArtifact('dataset.json'));
+  assert.equal(analysis.trainFilms, dataset.split.trainCount);
+  assert.equal(analysis.validationFilms, dataset.split.validationCount);
+  // The priors and the most frequent genres agree with the dataset artifact's training label counts.
+  assert.deepEqual(analysis.baselines.priors, dataset.labelCounts.map((row) => row.train / dataset.split.trainCount));
+  const byTrain = dataset.labelCounts.map((row, i) => ({ ...row, i })).sort((a, b) => b.train - a.train || a.i - b.i);
+  assert.deepEqual(analysis.baselines.mostFrequent, [byTrain[0].genre, byTrain[1].genre]);
+  assert.deepEqual(analysis.classifiers.map((c) => c.id), ['cnn', 'lstm', 'fusion', 'genre-priors', 'most-frequent', 'two-most-frequent']);
+  for (const c of analysis.classifiers) {
+    // Support per genre is the validation label count, whatever the classifier.
+    assert.deepEqual(c.perGenre.map((g) => g.support), dataset.labelCounts.map((row) => row.validation), c.id);
+    assert.equal(c.tuned === null, c.kind === 'baseline', c.id);
+    for (const curve of [c.curves.micro, ...c.curves.perGenre]) if (curve) assert.ok(curve.recall.length <= 100, `${c.id}: ${curve.recall.length} points`);
   }
 });
 

@@ -17,6 +17,7 @@ import { parse } from 'csv-parse/sync';
 import { parseHTML } from 'linkedom';
 import sharp from 'sharp';
 import {
+  AnalysisArtifactSchema,
   DatasetArtifactSchema,
   ExamplesArtifactSchema,
   HistoryArtifactSchema,
@@ -33,6 +34,7 @@ import { fixtureFlags, fixtureWorkspace, runCli, writeCsvRows } from './helpers/
 import { allChartSpecs } from '../src/lib/chart-specs.ts';
 import { csvCell, LIGHT_THEME, neutraliseFormula, renderChartSvg, standaloneSvg, toCsv, type ChartSpec, type Row } from '../src/lib/charts.ts';
 import { buildExamples, curatedExamples, filmAnchor, genreComparison, verdict, winnerOf } from '../src/lib/report.ts';
+import { baselineVerdict } from '../src/lib/analysis-report.ts';
 import * as Plot from '@observablehq/plot';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -200,7 +202,7 @@ const paths = fixtureWorkspace('genrelens-pages-');
 after(() => rm(paths.work, { recursive: true, force: true }));
 /** Overview text that would run or break the page if it were not escaped. */
 const HOSTILE = ' </p><script>alert("pwned")</script><img src=x onerror="alert(1)"> & done';
-const PAGES = ['index.html', 'models/cnn/index.html', 'models/lstm/index.html', 'comparison/index.html', 'examples/index.html', 'dataset/index.html', 'run/index.html'];
+const PAGES = ['index.html', 'models/cnn/index.html', 'models/lstm/index.html', 'comparison/index.html', 'analysis/index.html', 'examples/index.html', 'dataset/index.html', 'run/index.html'];
 
 let built: Promise<void> | undefined;
 function fixtureBuild(): Promise<void> {
@@ -227,6 +229,7 @@ function specs(): ChartSpec[] {
     dataset: DatasetArtifactSchema.parse(artifact('dataset.json')),
     histories: { cnn: HistoryArtifactSchema.parse(artifact('history-cnn.json')), lstm: HistoryArtifactSchema.parse(artifact('history-lstm.json')) },
     run: RunArtifactSchema.parse(artifact('run.json')),
+    analysis: AnalysisArtifactSchema.parse(artifact('analysis.json')),
   });
 }
 
@@ -238,7 +241,7 @@ describe('the built site', { timeout: 240_000 }, () => {
       assert.ok(document.querySelector('title')!.textContent!.endsWith('· genrelens'), page);
       assert.match(html(page), /Synthetic data\./, page);
       const nav = [...document.querySelectorAll('nav a')].map((a) => a.getAttribute('href'));
-      for (const target of ['/', '/models/cnn/', '/models/lstm/', '/comparison/', '/examples/', '/dataset/', '/run/']) {
+      for (const target of ['/', '/models/cnn/', '/models/lstm/', '/comparison/', '/analysis/', '/examples/', '/dataset/', '/run/']) {
         assert.ok(nav.includes(target), `${page} links ${target}`);
       }
       assert.equal(document.querySelectorAll('[aria-current="page"]').length, 1, `${page} marks the current page`);
@@ -256,6 +259,101 @@ describe('the built site', { timeout: 240_000 }, () => {
     const cells = [...microF1.querySelectorAll('td')].map((td) => td.textContent!.trim());
     assert.deepEqual(cells.slice(0, 2), [histories.cnn.best.microF1.toFixed(3), histories.lstm.best.microF1.toFixed(3)]);
     assert.equal(document.querySelectorAll('.curated .film').length, 3, 'best, worst and biggest disagreement');
+  });
+
+  test('the analysis page: baselines, models, fusion and thresholds recomputed independently from the published files', async () => {
+    await fixtureBuild();
+    const analysis = AnalysisArtifactSchema.parse(artifact('analysis.json'));
+    const split = SplitArtifactSchema.parse(artifact('split.json'));
+    const genres = analysis.genres;
+    const csv = parse(readFileSync(join(paths.dataset, 'IMDB_overview_genres.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+    const labelled = new Map(csv.map((row) => [row.Id, genres.map((genre) => row[genre] === '1')]));
+    const probabilities = (file: string) => new Map((artifact(file).films as { id: string; probabilities: number[] }[]).map((f) => [f.id, f.probabilities]));
+    const microF1 = (ids: string[], predicted: (id: string, g: number) => boolean) => {
+      let tp = 0, fp = 0, fn = 0;
+      for (const id of ids) {
+        genres.forEach((_, g) => {
+          const p = predicted(id, g);
+          const t = labelled.get(id)![g];
+          if (p && t) tp++;
+          else if (p) fp++;
+          else if (t) fn++;
+        });
+      }
+      return tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn);
+    };
+    const bce = (ids: string[], p: (id: string, g: number) => number) => {
+      let sum = 0;
+      for (const id of ids) {
+        genres.forEach((_, g) => {
+          const q = Math.min(Math.fround(1 - 1e-7), Math.max(Math.fround(1e-7), p(id, g)));
+          sum -= labelled.get(id)![g] ? Math.log(q) : Math.log(1 - q);
+        });
+      }
+      return sum / (ids.length * genres.length);
+    };
+
+    // Baselines from the training films' labels.
+    const counts = genres.map((_, g) => split.train.filter((id) => labelled.get(id)![g]).length);
+    const order = genres.map((_, g) => g).sort((a, b) => counts[b] - counts[a] || a - b);
+    assert.deepEqual(analysis.baselines.mostFrequent, [genres[order[0]], genres[order[1]]]);
+    const priors = counts.map((c) => c / split.train.length);
+    const top2F1 = microF1(split.validation, (_, g) => g === order[0] || g === order[1]);
+    const top1F1 = microF1(split.validation, (_, g) => g === order[0]);
+    const priorsBce = bce(split.validation, (_, g) => priors[g]);
+    // The models and the fusion from the published probabilities; the fusion weight from the training films only.
+    const cnn = probabilities('predictions-cnn.json');
+    const lstm = probabilities('predictions-lstm.json');
+    const cnnF1 = microF1(split.validation, (id, g) => cnn.get(id)![g] > 0.5);
+    const trainCnn = probabilities('train-probabilities-cnn.json');
+    const trainLstm = probabilities('train-probabilities-lstm.json');
+    const trainLoss = (w: number) => bce(split.train, (id, g) => w * trainCnn.get(id)![g] + (1 - w) * trainLstm.get(id)![g]);
+    const weights = Array.from({ length: 21 }, (_, i) => i / 20);
+    const losses = weights.map(trainLoss);
+    const lowest = Math.min(...losses);
+    const chosen = weights.filter((_, i) => losses[i] === lowest).sort((a, b) => Math.abs(a - 0.5) - Math.abs(b - 0.5) || a - b)[0];
+    assert.equal(analysis.fusion.weight, chosen, 'the fusion weight has the lowest training loss');
+    const w = analysis.fusion.weight;
+    const fusionF1 = microF1(split.validation, (id, g) => w * cnn.get(id)![g] + (1 - w) * lstm.get(id)![g] > 0.5);
+    const thresholds = analysis.thresholds.selections.find((s) => s.classifier === 'cnn')!.thresholds;
+    const tunedF1 = microF1(split.validation, (id, g) => cnn.get(id)![g] > thresholds[g]);
+
+    const document = dom('analysis/index.html');
+    const cell = (id: string, metric: string) => document.querySelector(`.analysis-summary tr[data-classifier="${id}"] td[data-metric="${metric}"]`)!.textContent!.trim();
+    assert.equal(cell('two-most-frequent', 'microF1'), top2F1.toFixed(3));
+    assert.equal(cell('most-frequent', 'microF1'), top1F1.toFixed(3));
+    assert.equal(cell('genre-priors', 'loss'), priorsBce.toFixed(3));
+    assert.equal(cell('two-most-frequent', 'loss'), '—', 'hard baselines have no loss');
+    assert.equal(cell('cnn', 'microF1'), cnnF1.toFixed(3));
+    assert.equal(cell('fusion', 'microF1'), fusionF1.toFixed(3));
+    const tuned = document.querySelector('.threshold-summary tr[data-classifier="cnn"] td[data-metric="microF1-tuned"]')!.textContent!.trim();
+    assert.equal(tuned, tunedF1.toFixed(3));
+
+    // The verdict against the baselines: computed, and consistent with the independent numbers.
+    const expected = baselineVerdict(analysis);
+    const sentences = [...document.querySelectorAll('.baseline-sentences li')].map((li) => li.textContent!.replace(/\s+/g, ' ').trim());
+    assert.deepEqual(sentences, expected.sentences);
+    const outcome = Math.round(cnnF1 * 1000) > Math.round(top2F1 * 1000) ? 'beats' : Math.round(cnnF1 * 1000) === Math.round(top2F1 * 1000) ? 'ties' : 'loses';
+    assert.equal(document.querySelector('.baseline-matrix tr[data-model="cnn"] td[data-baseline="two-most-frequent"]')!.getAttribute('data-outcome'), outcome);
+    const cnnSentence = sentences.find((s) => s.startsWith(`The ${analysis.classifiers[0].title} (micro F1 ${cnnF1.toFixed(3)})`));
+    assert.ok(cnnSentence, sentences.join('\n'));
+    const top2Title = analysis.classifiers.find((c) => c.id === 'two-most-frequent')!.title;
+    assert.ok(cnnSentence.includes(`${top2Title} (${top2F1.toFixed(3)})`), cnnSentence);
+    const home = dom('index.html').querySelector('.baseline-headline')!.textContent!.replace(/\s+/g, ' ');
+    assert.ok(home.includes(expected.headline), home);
+
+    // Per-genre tables of both models and the fusion, every genre; every chart of the page present.
+    for (const id of ['cnn', 'lstm', 'fusion']) {
+      assert.equal(document.querySelectorAll(`.analysis-genres[data-classifier="${id}"] tbody tr`).length, genres.length, id);
+      assert.equal(document.querySelectorAll(`.threshold-genres[data-classifier="${id}"] tbody tr`).length, genres.length, id);
+    }
+    for (const id of ['analysis-scores', 'analysis-pr-micro', 'analysis-pr-genres', 'analysis-frequency', 'analysis-thresholds', 'analysis-fusion-weight']) {
+      assert.ok(document.querySelector(`figure.chart#${id}`), id);
+    }
+    // The comparison page carries the baselines too: table rows and rules on the validation curves.
+    const comparison = dom('comparison/index.html');
+    assert.equal(comparison.querySelectorAll('.analysis-summary tbody tr').length, 6);
+    assert.match(comparison.querySelector('#compare-f1 .chart-description')!.textContent!, new RegExp(`${top2Title.replace(/[+]/g, '\\+')} ${top2F1.toFixed(3)}`));
   });
 
   test('every chart is an accessible inline SVG with a permalink and valid downloads', async () => {

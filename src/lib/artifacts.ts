@@ -2,6 +2,7 @@
 import { getEntry } from 'astro:content';
 import {
   MODEL_KINDS,
+  type AnalysisArtifact,
   type DatasetArtifact,
   type ExamplesArtifact,
   type HistoryArtifact,
@@ -12,7 +13,7 @@ import {
 } from '../../pipeline/contract.ts';
 import { buildExamples, type Example } from './report.ts';
 
-type Collection = 'dataset' | 'split' | 'run' | 'history' | 'predictions' | 'examples';
+type Collection = 'dataset' | 'split' | 'run' | 'history' | 'predictions' | 'examples' | 'analysis';
 
 async function entry<T>(collection: Collection, id: string): Promise<T> {
   const found = await getEntry(collection, id);
@@ -24,6 +25,7 @@ export const datasetArtifact = () => entry<DatasetArtifact>('dataset', 'current'
 export const splitArtifact = () => entry<SplitArtifact>('split', 'current');
 export const runArtifact = () => entry<RunArtifact>('run', 'current');
 export const examplesArtifact = () => entry<ExamplesArtifact>('examples', 'current');
+export const analysisArtifact = () => entry<AnalysisArtifact>('analysis', 'current');
 export const historyArtifact = (model: ModelKind) => entry<HistoryArtifact>('history', model);
 export const predictionsArtifact = (model: ModelKind) => entry<PredictionsArtifact>('predictions', model);
 

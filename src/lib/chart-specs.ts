@@ -3,7 +3,19 @@
  * Colours are CSS variables so the charts follow the light/dark theme.
  */
 import * as Plot from '@observablehq/plot';
-import type { DatasetArtifact, HistoryArtifact, ModelKind, RunArtifact } from '../../pipeline/contract.ts';
+import type { AnalysisArtifact, ClassifierAnalysis, DatasetArtifact, HistoryArtifact, ModelKind, RunArtifact } from '../../pipeline/contract.ts';
+import {
+  BASELINE_DASHES,
+  baselines,
+  bestBaselineF1,
+  CLASSIFIER_COLOURS,
+  classifier,
+  compared,
+  genreRows,
+  mostOverpredicted,
+  selection,
+  share,
+} from './analysis-report.ts';
 import type { ChartSpec, Row } from './charts.ts';
 import { formatMetric } from './format.ts';
 import { genreComparison, MODELS } from './report.ts';
@@ -111,12 +123,35 @@ export function learningRateChart(history: HistoryArtifact): ChartSpec {
   };
 }
 
-/** Both models' validation curve of one metric, on shared axes. */
-export function comparisonCurve(histories: Record<ModelKind, HistoryArtifact>, metric: CurveMetric): ChartSpec {
+/** The baselines' value of a curve metric (the loss only for the probabilistic genre priors). */
+function baselineValues(analysis: AnalysisArtifact, metric: CurveMetric): { baseline: ClassifierAnalysis; value: number }[] {
+  return baselines(analysis)
+    .map((baseline) => ({ baseline, value: metric === 'loss' ? baseline.loss : baseline.atDefault[metric] }))
+    .filter((b): b is { baseline: ClassifierAnalysis; value: number } => b.value !== null);
+}
+
+/** One rule per displayed value: baselines that score the same share it ("Genre priors = Always Drama"). */
+function baselineRules(analysis: AnalysisArtifact, metric: CurveMetric): { label: string; value: number; dash: string }[] {
+  const rules: { label: string; value: number; dash: string }[] = [];
+  for (const { baseline, value } of baselineValues(analysis, metric)) {
+    const same = rules.find((r) => formatMetric(r.value) === formatMetric(value));
+    if (same) same.label += ` = ${baseline.title}`;
+    else rules.push({ label: baseline.title, value, dash: baselineDash(baseline) });
+  }
+  return rules;
+}
+
+const baselineDash = (c: ClassifierAnalysis) => BASELINE_DASHES[c.id as keyof typeof BASELINE_DASHES] ?? '4 3';
+
+/** Both models' validation curve of one metric, on shared axes, with the baselines as dashed rules. */
+export function comparisonCurve(histories: Record<ModelKind, HistoryArtifact>, metric: CurveMetric, analysis: AnalysisArtifact): ChartSpec {
   const info = CURVE_METRICS.find((m) => m.key === metric)!;
   const data: Row[] = MODELS.flatMap((model) =>
     histories[model].epochs.map((e) => ({ model: histories[model].title, epoch: e.epoch + 1, [metric]: e.validation[metric] })),
   );
+  const values = baselineValues(analysis, metric);
+  for (const { baseline, value } of values) data.push({ model: baseline.title, epoch: null, [metric]: value });
+  const rules = baselineRules(analysis, metric);
   const epochs = Math.max(...MODELS.map((m) => histories[m].epochs.length));
   const bests = MODELS.map((model) => {
     const h = histories[model];
@@ -128,9 +163,15 @@ export function comparisonCurve(histories: Record<ModelKind, HistoryArtifact>, m
     description:
       `Validation ${lowerFirst(info.axis)} of both models after each epoch, on the same axes. ` +
       bests.map((b) => `${b.title}: ${formatMetric(b.value)} at its best epoch ${b.epoch} (ringed)`).join('; ') +
-      '.',
+      '. ' +
+      (values.length
+        ? `Dashed grey rules: the baselines on the same films (${values.map((r) => `${r.baseline.title} ${formatMetric(r.value)}`).join(', ')}).`
+        : ''),
     data,
-    legend: MODELS.map((model) => ({ label: histories[model].title, color: MODEL_COLOURS[model], line: true })),
+    legend: [
+      ...MODELS.map((model) => ({ label: histories[model].title, color: MODEL_COLOURS[model], line: true })),
+      { label: 'baselines (labelled)', color: 'var(--muted)', line: true, dashed: true },
+    ],
     plot: {
       width: HALF_WIDTH,
       height: 260,
@@ -138,25 +179,37 @@ export function comparisonCurve(histories: Record<ModelKind, HistoryArtifact>, m
       style: FONT,
       x: epochAxis(epochs),
       y: { label: `Validation ${lowerFirst(info.axis)}`, grid: true, ...(info.unit ? { domain: [0, 1] } : { nice: true }) },
-      marks: MODELS.flatMap((model) => {
-        const rows = data.filter((row) => row.model === histories[model].title);
-        const best = bests.find((b) => b.model === model)!;
-        return [
-          Plot.lineY(rows, { x: 'epoch', y: metric, stroke: MODEL_COLOURS[model], strokeWidth: 2.5 }),
-          Plot.dot(rows, { x: 'epoch', y: metric, fill: MODEL_COLOURS[model], r: 3 }),
-          Plot.dot([best], { x: 'epoch', y: 'value', stroke: MODEL_COLOURS[model], r: 7, strokeWidth: 2 }),
-        ];
-      }),
+      marks: [
+        ...rules.flatMap(({ label, value, dash }) => [
+          Plot.ruleY([value], { stroke: 'var(--muted)', strokeDasharray: dash, strokeWidth: 1.5 }),
+          Plot.text([value], { y: (d: number) => d, frameAnchor: 'right', textAnchor: 'end', dy: -6, dx: -2, text: () => label, fill: 'var(--muted)', fontSize: 10 }),
+        ]),
+        ...MODELS.flatMap((model) => {
+          const rows = data.filter((row) => row.model === histories[model].title);
+          const best = bests.find((b) => b.model === model)!;
+          return [
+            Plot.lineY(rows, { x: 'epoch', y: metric, stroke: MODEL_COLOURS[model], strokeWidth: 2.5 }),
+            Plot.dot(rows, { x: 'epoch', y: metric, fill: MODEL_COLOURS[model], r: 3 }),
+            Plot.dot([best], { x: 'epoch', y: 'value', stroke: MODEL_COLOURS[model], r: 7, strokeWidth: 2 }),
+          ];
+        }),
+      ],
     },
   };
 }
 
-/** Per-genre F1 of both models at their best epochs (genres with validation films). */
-export function genreF1Chart(histories: Record<ModelKind, HistoryArtifact>): ChartSpec {
+/** Per-genre F1 of both models at their best epochs (genres with validation films), the best baseline's as a tick. */
+export function genreF1Chart(histories: Record<ModelKind, HistoryArtifact>, analysis: AnalysisArtifact): ChartSpec {
   const rows = genreComparison(histories);
   const data: Row[] = rows.flatMap((row) =>
     MODELS.map((model) => ({ genre: row.genre, support: row.support, model: histories[model].title, f1: row.f1[model] })),
   );
+  const best = bestBaselineF1(analysis);
+  const ticks: Row[] = rows.map((row) => {
+    const b = best.get(row.genre);
+    return { genre: row.genre, support: row.support, model: b && b.f1 > 0 ? `best baseline: ${b.title}` : 'best baseline: none predicts the genre', f1: b?.f1 ?? 0 };
+  });
+  const beaten = rows.filter((row) => MODELS.every((m) => Math.round(row.f1[m] * 1000) < Math.round((best.get(row.genre)?.f1 ?? 0) * 1000)));
   const wins = MODELS.map((model) => `${histories[model].title} ${rows.filter((r) => r.winner === model).length}`);
   const ties = rows.filter((r) => r.winner === 'tie').length;
   return {
@@ -164,9 +217,14 @@ export function genreF1Chart(histories: Record<ModelKind, HistoryArtifact>): Cha
     title: 'F1 per genre at the best epoch: both models',
     description:
       `F1 of each model per genre on the validation films, at each model's best epoch, for the ${rows.length} genres with validation films ` +
-      `(sorted by how many validation films have the genre). Genres won: ${wins.join(', ')}; ties ${ties}.`,
-    data,
-    legend: MODELS.map((model) => ({ label: histories[model].title, color: MODEL_COLOURS[model] })),
+      `(sorted by how many validation films have the genre). Genres won: ${wins.join(', ')}; ties ${ties}. ` +
+      `The grey tick is the best baseline's F1 on the genre (at 0.5); both models are below it on ` +
+      (beaten.length ? `${beaten.length} genre${beaten.length === 1 ? '' : 's'} (${beaten.map((r) => r.genre).join(', ')}).` : 'no genre.'),
+    data: [...data, ...ticks],
+    legend: [
+      ...MODELS.map((model) => ({ label: histories[model].title, color: MODEL_COLOURS[model] })),
+      { label: 'best baseline', color: 'var(--muted)', line: true },
+    ],
     plot: {
       width: WIDTH,
       height: 40 + rows.length * 30,
@@ -180,6 +238,7 @@ export function genreF1Chart(histories: Record<ModelKind, HistoryArtifact>): Cha
       marks: [
         Plot.barX(data, { x: 'f1', y: 'model', fy: 'genre', fill: 'model' }),
         Plot.text(data, { x: 'f1', y: 'model', fy: 'genre', text: (d: Row) => formatMetric(d.f1 as number), textAnchor: 'start', dx: 3, fill: 'currentColor', fontSize: 10 }),
+        Plot.tickX(ticks, { x: 'f1', fy: 'genre', stroke: 'var(--muted)', strokeWidth: 2.5 }),
         Plot.ruleX([0], { stroke: 'currentColor' }),
       ],
     },
@@ -310,20 +369,290 @@ export function cooccurrenceChart(dataset: DatasetArtifact): ChartSpec {
   };
 }
 
+// --- Analysis (analysis.json): models, late fusion and baselines on the validation films ----------
+
+const classifierColour = (c: ClassifierAnalysis) => CLASSIFIER_COLOURS[c.id];
+/** Dashes of a curve: baselines by their pattern; the fusion dashed too, so a model it coincides with shows through. */
+const curveDash = (c: ClassifierAnalysis) => (c.kind === 'baseline' ? baselineDash(c) : c.kind === 'fusion' ? '6 3' : undefined);
+
+/** Thresholded scores and mAP of every classifier, baselines included. */
+export function analysisScoresChart(analysis: AnalysisArtifact): ChartSpec {
+  const metrics = [
+    { key: 'microF1', label: 'Micro F1' },
+    { key: 'macroF1', label: 'Macro F1' },
+    { key: 'weightedF1', label: 'Weighted F1' },
+    { key: 'samplesF1', label: 'Samples F1' },
+    { key: 'meanAP', label: 'mAP' },
+  ] as const;
+  const all = analysis.classifiers;
+  const value = (c: ClassifierAnalysis, key: (typeof metrics)[number]['key']) => (key === 'meanAP' ? c.meanAP : c.atDefault[key]);
+  const data: Row[] = metrics.flatMap((m) => all.map((c) => ({ metric: m.label, classifier: c.title, kind: c.kind, value: value(c, m.key) })));
+  const drawn = data.filter((row) => row.value !== null);
+  const best = metrics.map((m) => {
+    const top = all.reduce((a, b) => ((value(b, m.key) ?? -1) > (value(a, m.key) ?? -1) ? b : a));
+    return `${m.label}: ${top.title} ${formatMetric(value(top, m.key) ?? Number.NaN)}`;
+  });
+  return {
+    id: 'analysis-scores',
+    title: 'Models, late fusion and baselines: validation scores',
+    description:
+      `Micro, macro, weighted and samples F1 at threshold 0.5 and mean average precision of the two models, their late fusion and the three baselines ` +
+      `on the ${analysis.validationFilms} validation films (grey bars: baselines). Highest: ${best.join('; ')}.`,
+    data,
+    legend: all.filter((c) => c.kind !== 'baseline').map((c) => ({ label: c.title, color: classifierColour(c) })).concat([{ label: 'baselines', color: 'var(--muted)' }]),
+    plot: {
+      width: WIDTH,
+      height: 40 + metrics.length * all.length * 22,
+      marginLeft: 170,
+      marginRight: 100,
+      style: FONT,
+      x: { label: null, domain: [0, 1], grid: true, axis: 'top' },
+      y: { label: null, domain: all.map((c) => c.title) },
+      fy: { label: null, domain: metrics.map((m) => m.label), axis: 'right', padding: 0.2, tickPadding: 12 },
+      color: { domain: all.map((c) => c.title), range: all.map(classifierColour) },
+      marks: [
+        Plot.barX(drawn, { x: 'value', y: 'classifier', fy: 'metric', fill: 'classifier', fillOpacity: (d: Row) => (d.kind === 'baseline' ? 0.55 : 1) }),
+        Plot.text(drawn, { x: 'value', y: 'classifier', fy: 'metric', text: (d: Row) => formatMetric(d.value as number), textAnchor: 'start', dx: 3, fill: 'currentColor', fontSize: 10 }),
+        Plot.ruleX([0], { stroke: 'currentColor' }),
+      ],
+    },
+  };
+}
+
+function curveRows(c: ClassifierAnalysis, curve: { recall: number[]; precision: number[]; threshold: (number | null)[] }, genre: string): Row[] {
+  return curve.recall.map((recall, i) => ({ genre, classifier: c.title, recall, precision: curve.precision[i], threshold: curve.threshold[i] }));
+}
+
+/** Micro-averaged precision–recall curves, each classifier's operating point at 0.5 marked. */
+export function microPrCurveChart(analysis: AnalysisArtifact): ChartSpec {
+  const curved = [...compared(analysis), classifier(analysis, 'genre-priors')];
+  const data: Row[] = curved.flatMap((c) => curveRows(c, c.curves.micro, 'all (micro)'));
+  const points = analysis.classifiers.map((c) => ({ classifier: c.title, recall: c.atDefault.microRecall, precision: c.atDefault.microPrecision, kind: c.kind }));
+  return {
+    id: 'analysis-pr-micro',
+    title: 'Precision–recall, all genres pooled (micro)',
+    description:
+      `Precision against recall as the threshold falls, every film × genre decision of the validation films pooled (at most 100 points per curve, step-wise as average precision integrates). ` +
+      `Micro AP: ${curved.map((c) => `${c.title} ${formatMetric(c.microAP)}`).join(', ')}. ` +
+      `Dots: each classifier at threshold 0.5 (${points.map((p) => `${p.classifier} P ${formatMetric(p.precision)} / R ${formatMetric(p.recall)}`).join('; ')}); ` +
+      `the hard baselines are single points.`,
+    data,
+    legend: curved.map((c) => ({ label: c.title, color: classifierColour(c), line: true, dashed: c.kind !== 'model' })),
+    plot: {
+      width: HALF_WIDTH,
+      height: 360,
+      marginLeft: 50,
+      style: FONT,
+      x: { label: 'Recall', domain: [0, 1], grid: true },
+      y: { label: 'Precision', domain: [0, 1], grid: true },
+      marks: [
+        ...curved.map((c) =>
+          Plot.line(
+            data.filter((row) => row.classifier === c.title),
+            { x: 'recall', y: 'precision', stroke: classifierColour(c), strokeWidth: c.kind === 'baseline' ? 1.5 : 2, strokeDasharray: curveDash(c), curve: 'step-before' },
+          ),
+        ),
+        Plot.dot(points, { x: 'recall', y: 'precision', fill: (d: { classifier: string }) => classifierColour(analysis.classifiers.find((c) => c.title === d.classifier)!), r: 4, stroke: 'var(--bg)' }),
+        Plot.text(points.filter((p) => p.kind === 'baseline'), { x: 'recall', y: 'precision', text: 'classifier', textAnchor: 'start', dx: 6, fill: 'var(--muted)', fontSize: 10 }),
+      ],
+    },
+  };
+}
+
+const FACET_COLUMNS = 4;
+
+/** Per-genre precision–recall curves of the models and the fusion, one panel per genre with validation films. */
+export function genrePrCurvesChart(analysis: AnalysisArtifact): ChartSpec {
+  const models = compared(analysis);
+  const genres = analysis.genres
+    .map((genre, g) => ({ genre, g, support: models[0].perGenre[g].support }))
+    .filter((x) => x.support > 0)
+    .sort((a, b) => b.support - a.support || a.genre.localeCompare(b.genre))
+    .map((x, i) => ({ ...x, column: i % FACET_COLUMNS, row: Math.floor(i / FACET_COLUMNS), prevalence: x.support / analysis.validationFilms }));
+  const data: Row[] = genres.flatMap(({ genre, g }) => models.flatMap((c) => (c.curves.perGenre[g] ? curveRows(c, c.curves.perGenre[g]!, genre) : [])));
+  const at = new Map(genres.map((x) => [x.genre, x]));
+  const facet = (row: Row) => ({ fx: at.get(row.genre as string)!.column, fy: at.get(row.genre as string)!.row });
+  const rows = Math.max(1, Math.ceil(genres.length / FACET_COLUMNS));
+  const ap = (c: ClassifierAnalysis, g: number) => c.perGenre[g].averagePrecision;
+  const top = genres.slice(0, 3).map(({ genre, g }) => `${genre}: ${models.map((c) => `${c.title} ${formatMetric(ap(c, g) ?? Number.NaN)}`).join(', ')}`);
+  return {
+    id: 'analysis-pr-genres',
+    title: 'Precision–recall per genre',
+    description:
+      `One panel per genre with validation films (${genres.length}), most films first: precision against recall of ${models.map((c) => c.title).join(', ')} as the threshold falls. ` +
+      `The dashed rule is the genre's share of validation films, the precision (and the AP) of any constant baseline. AP of the three most frequent genres — ${top.join('; ')}.`,
+    data,
+    legend: [
+      ...models.map((c) => ({ label: c.title, color: classifierColour(c), line: true, dashed: c.kind === 'fusion' })),
+      { label: 'constant baseline (share of films)', color: 'var(--muted)', line: true, dashed: true },
+    ],
+    plot: {
+      width: WIDTH,
+      height: 40 + rows * 150,
+      marginLeft: 40,
+      marginBottom: 36,
+      style: { fontSize: '10px' },
+      x: { label: 'Recall', domain: [0, 1], ticks: [0, 0.5, 1] },
+      y: { label: 'Precision', domain: [0, 1], ticks: [0, 0.5, 1] },
+      fx: { axis: null, padding: 0.12 },
+      fy: { axis: null, padding: 0.2 },
+      marks: [
+        Plot.frame({ stroke: 'var(--rule)' }),
+        Plot.ruleY(genres, { y: 'prevalence', fx: 'column', fy: 'row', stroke: 'var(--muted)', strokeDasharray: '3 3' }),
+        ...models.map((c) =>
+          Plot.line(data.filter((row) => row.classifier === c.title).map((row) => ({ ...row, ...facet(row) })), {
+            x: 'recall', y: 'precision', fx: 'fx', fy: 'fy', z: 'genre', stroke: classifierColour(c), strokeWidth: 1.5, strokeDasharray: curveDash(c), curve: 'step-before',
+          }),
+        ),
+        Plot.text(genres, { fx: 'column', fy: 'row', frameAnchor: 'top-right', dx: -4, dy: 4, text: (d: { genre: string; support: number }) => `${d.genre} (${d.support})`, fill: 'currentColor', fontWeight: 600 }),
+      ],
+    },
+  };
+}
+
+/** Share of validation films predicted (at 0.5) vs labelled with each genre: the "Drama bias". */
+export function frequencyChart(analysis: AnalysisArtifact): ChartSpec {
+  const models = compared(analysis);
+  const truth = genreRows(analysis, 'cnn');
+  const shown = truth.filter((row) => row.support > 0 || models.some((c) => c.perGenre[analysis.genres.indexOf(row.genre)].atDefault.predictedPositives > 0));
+  const data: Row[] = shown.flatMap((row) => [
+    { genre: row.genre, series: 'true', share: row.trueFrequency },
+    ...models.map((c) => ({ genre: row.genre, series: c.title, share: genreRows(analysis, c.id).find((r) => r.genre === row.genre)!.predictedFrequency })),
+  ]);
+  const over = models.map((c) => {
+    const worst = mostOverpredicted(analysis, c.id);
+    return worst ? `${c.title} predicts ${worst.genre} for ${share(worst.predictedFrequency)} of films (true ${share(worst.trueFrequency)})` : `${c.title} over-predicts no genre`;
+  });
+  return {
+    id: 'analysis-frequency',
+    title: 'Predicted vs true share of films per genre',
+    description:
+      `For each genre, the share of the ${analysis.validationFilms} validation films labelled with it (black tick) and the share each classifier predicts at threshold 0.5 (dots). ` +
+      `Largest over-prediction: ${over.join('; ')}.`,
+    data,
+    legend: [{ label: 'true share', color: 'currentColor', line: true }, ...models.map((c) => ({ label: c.title, color: classifierColour(c) }))],
+    plot: {
+      width: WIDTH,
+      height: 40 + shown.length * 22,
+      marginLeft: 100,
+      marginRight: 30,
+      style: FONT,
+      x: { label: 'Share of validation films', domain: [0, 1], grid: true, axis: 'top', tickFormat: '.0%' },
+      y: { label: null, domain: shown.map((row) => row.genre) },
+      marks: [
+        Plot.ruleY(shown, { y: 'genre', stroke: 'var(--rule)' }),
+        Plot.tickX(data.filter((row) => row.series === 'true'), { x: 'share', y: 'genre', stroke: 'currentColor', strokeWidth: 3 }),
+        ...models.map((c, i) =>
+          Plot.dot(data.filter((row) => row.series === c.title), { x: 'share', y: 'genre', fill: classifierColour(c), r: 4, dy: (i - 1) * 4 }),
+        ),
+      ],
+    },
+  };
+}
+
+/** The per-genre thresholds chosen on the training films, with their range over the folds. */
+export function thresholdChart(analysis: AnalysisArtifact): ChartSpec {
+  const models = compared(analysis);
+  const withFilms = analysis.genres
+    .map((genre, g) => ({ genre, g, support: models[0].perGenre[g].support }))
+    .filter((x) => x.support > 0)
+    .sort((a, b) => b.support - a.support || a.genre.localeCompare(b.genre));
+  const data: Row[] = withFilms.flatMap(({ genre, g }) =>
+    models.map((c) => {
+      const s = selection(analysis, c.id as 'cnn' | 'lstm' | 'fusion');
+      const folds = s.folds.map((f) => f.thresholds[g]);
+      return { genre, classifier: c.title, threshold: s.thresholds[g], foldMin: Math.min(...folds), foldMax: Math.max(...folds) };
+    }),
+  );
+  const moved = models.map((c) => `${c.title} ${data.filter((row) => row.classifier === c.title && row.threshold !== 0.5).length}`);
+  return {
+    id: 'analysis-thresholds',
+    title: 'Per-genre thresholds chosen on the training films',
+    description:
+      `The threshold (grid ${analysis.thresholds.grid[0]}–${analysis.thresholds.grid[analysis.thresholds.grid.length - 1]}) that maximises each genre's F1 on the training films (dot), ` +
+      `and the range chosen across the ${analysis.thresholds.folds} cross-validation folds (line), for the ${withFilms.length} genres with validation films; the rule is 0.5. ` +
+      `Genres moved away from 0.5: ${moved.join(', ')}.`,
+    data,
+    legend: models.map((c) => ({ label: c.title, color: classifierColour(c) })),
+    plot: {
+      width: WIDTH,
+      height: 40 + withFilms.length * 24,
+      marginLeft: 100,
+      marginRight: 30,
+      style: FONT,
+      x: { label: 'Threshold', domain: [0, 1], grid: true, axis: 'top' },
+      y: { label: null, domain: withFilms.map((x) => x.genre) },
+      marks: [
+        Plot.ruleX([0.5], { stroke: 'currentColor', strokeDasharray: '3 3' }),
+        ...models.flatMap((c, i) => {
+          const rows = data.filter((row) => row.classifier === c.title);
+          return [
+            Plot.link(rows, { x1: 'foldMin', x2: 'foldMax', y1: 'genre', y2: 'genre', stroke: classifierColour(c), strokeWidth: 2, strokeOpacity: 0.6, dy: (i - 1) * 6 }),
+            Plot.dot(rows, { x: 'threshold', y: 'genre', fill: classifierColour(c), r: 3.5, dy: (i - 1) * 6 }),
+          ];
+        }),
+      ],
+    },
+  };
+}
+
+/** Binary cross-entropy of the late fusion at each weight: training films (the choice) and validation films (shown only). */
+export function fusionWeightChart(analysis: AnalysisArtifact): ChartSpec {
+  const { weight, grid } = analysis.fusion;
+  const data: Row[] = grid.flatMap((p) => [
+    { weight: p.weight, films: 'train', loss: p.trainLoss },
+    { weight: p.weight, films: 'validation', loss: p.validationLoss },
+  ]);
+  const chosen = grid.find((p) => p.weight === weight);
+  return {
+    id: 'analysis-fusion-weight',
+    title: 'Late fusion: loss by CNN weight',
+    description:
+      `Binary cross-entropy of w·p_CNN + (1 − w)·p_LSTM for w from 0 (LSTM alone) to 1 (CNN alone): on the training films (solid), where w = ${weight.toFixed(2)} is chosen ` +
+      `(loss ${formatMetric(chosen?.trainLoss ?? Number.NaN)}), and on the validation films (dashed; shown, never used to choose: ${formatMetric(chosen?.validationLoss ?? Number.NaN)} at the chosen w).`,
+    data,
+    legend: [
+      { label: 'training films (choice)', color: 'var(--fusion)', line: true },
+      { label: 'validation films (not used)', color: 'var(--fusion)', line: true, dashed: true },
+    ],
+    plot: {
+      width: HALF_WIDTH,
+      height: 260,
+      marginLeft: 50,
+      style: FONT,
+      x: { label: 'CNN weight w', domain: [0, 1], grid: true },
+      y: { label: 'Binary cross-entropy', grid: true, nice: true },
+      marks: [
+        Plot.ruleX([weight], { stroke: 'var(--muted)', strokeDasharray: '2 3' }),
+        Plot.text([weight], { x: (d: number) => d, frameAnchor: 'top', dy: 2, text: () => `chosen w = ${weight.toFixed(2)}`, fill: 'var(--muted)', ...(weight > 0.5 ? { textAnchor: 'end', dx: -4 } : { textAnchor: 'start', dx: 4 }) }),
+        Plot.lineY(data.filter((row) => row.films === 'train'), { x: 'weight', y: 'loss', stroke: 'var(--fusion)', strokeWidth: 2.5 }),
+        Plot.lineY(data.filter((row) => row.films === 'validation'), { x: 'weight', y: 'loss', stroke: 'var(--fusion)', strokeWidth: 2, strokeDasharray: '5 4' }),
+      ],
+    },
+  };
+}
+
 /** Every chart of the report, by id. */
 export function allChartSpecs(input: {
   dataset: DatasetArtifact;
   histories: Record<ModelKind, HistoryArtifact>;
   run: RunArtifact;
+  analysis: AnalysisArtifact;
 }): ChartSpec[] {
-  const { dataset, histories, run } = input;
+  const { dataset, histories, run, analysis } = input;
   const specs: ChartSpec[] = [
     labelDistributionChart(dataset),
     cooccurrenceChart(dataset),
     ...MODELS.flatMap((model) => [...CURVE_METRICS.map((m) => trainingCurve(histories[model], m.key)), learningRateChart(histories[model])]),
-    ...CURVE_METRICS.map((m) => comparisonCurve(histories, m.key)),
-    genreF1Chart(histories),
+    ...CURVE_METRICS.map((m) => comparisonCurve(histories, m.key, analysis)),
+    genreF1Chart(histories, analysis),
     epochDurationChart(histories, run),
+    analysisScoresChart(analysis),
+    microPrCurveChart(analysis),
+    genrePrCurvesChart(analysis),
+    frequencyChart(analysis),
+    thresholdChart(analysis),
+    fusionWeightChart(analysis),
   ];
   const ids = new Set<string>();
   for (const spec of specs) {

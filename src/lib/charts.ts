@@ -50,6 +50,7 @@ export const LIGHT_THEME: Readonly<Record<string, string>> = {
   '--accent': '#b4442c',
   '--cnn': '#2f6db5',
   '--lstm': '#c47a12',
+  '--fusion': '#7a4fb0',
   '--good': '#2e7d4f',
   '--bad': '#b3261e',
 };

@@ -1,5 +1,5 @@
 /** The report's charts rendered once per build, by id (reads the artifacts through the collections). */
-import { datasetArtifact, histories, runArtifact } from './artifacts.ts';
+import { analysisArtifact, datasetArtifact, histories, runArtifact } from './artifacts.ts';
 import { allChartSpecs } from './chart-specs.ts';
 import { renderChartSvg, type ChartSpec } from './charts.ts';
 
@@ -12,8 +12,8 @@ let rendered: Promise<Map<string, RenderedChart>> | undefined;
 
 export function reportCharts(): Promise<Map<string, RenderedChart>> {
   rendered ??= (async () => {
-    const [dataset, run, models] = await Promise.all([datasetArtifact(), runArtifact(), histories()]);
-    const specs = allChartSpecs({ dataset, histories: models, run });
+    const [dataset, run, models, analysis] = await Promise.all([datasetArtifact(), runArtifact(), histories(), analysisArtifact()]);
+    const specs = allChartSpecs({ dataset, histories: models, run, analysis });
     return new Map(specs.map((spec) => [spec.id, { ...spec, svg: renderChartSvg(spec) }]));
   })();
   return rendered;

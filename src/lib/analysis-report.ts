@@ -1,0 +1,353 @@
+/**
+ * The analysis page's judgements, computed from `analysis.json` (pure: no Astro imports,
+ * unit-testable): whether each model beats each baseline, what the tuned thresholds and the late
+ * fusion did, and the rows of the page's tables.
+ *
+ * As in report.ts, comparisons are made on the numbers as displayed (three decimals): a model
+ * whose score rounds to the baseline's ties with it, so the page never claims a win the reader
+ * cannot see.
+ */
+import type { AnalysisArtifact, ClassifierAnalysis, ClassifierId, ThresholdSelection, TunedClassifierId } from '../../pipeline/contract.ts';
+import { formatMetric, formatPercent } from './format.ts';
+
+export const COMPARED: readonly TunedClassifierId[] = ['cnn', 'lstm', 'fusion'];
+export const BASELINES = ['genre-priors', 'most-frequent', 'two-most-frequent'] as const satisfies readonly ClassifierId[];
+
+/** CSS colour of each classifier in charts and tags. */
+export const CLASSIFIER_COLOURS: Record<ClassifierId, string> = {
+  cnn: 'var(--cnn)',
+  lstm: 'var(--lstm)',
+  fusion: 'var(--fusion)',
+  'genre-priors': 'var(--muted)',
+  'most-frequent': 'var(--muted)',
+  'two-most-frequent': 'var(--muted)',
+};
+/** Dash pattern of each baseline's line or rule (models are solid). */
+export const BASELINE_DASHES: Record<(typeof BASELINES)[number], string> = {
+  'genre-priors': '2 3',
+  'most-frequent': '6 3',
+  'two-most-frequent': '10 3 2 3',
+};
+
+export function classifier(analysis: AnalysisArtifact, id: ClassifierId): ClassifierAnalysis {
+  const found = analysis.classifiers.find((c) => c.id === id);
+  if (!found) throw new Error(`genrelens: analysis.json has no "${id}" classifier; re-run \`npm run build\`.`);
+  return found;
+}
+
+export const baselines = (analysis: AnalysisArtifact) => BASELINES.map((id) => classifier(analysis, id));
+export const compared = (analysis: AnalysisArtifact) => COMPARED.map((id) => classifier(analysis, id));
+
+export function selection(analysis: AnalysisArtifact, id: TunedClassifierId): ThresholdSelection {
+  const found = analysis.thresholds.selections.find((s) => s.classifier === id);
+  if (!found) throw new Error(`genrelens: analysis.json has no threshold selection for "${id}"; re-run \`npm run build\`.`);
+  return found;
+}
+
+/** "the Poster CNN", "the late fusion", "Genre priors" as a sentence names them. */
+export function nameOf(c: ClassifierAnalysis): string {
+  return c.kind === 'fusion' ? 'the late fusion' : c.kind === 'model' ? `the ${c.title}` : c.title;
+}
+const capitalise = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
+export type Outcome = 'beats' | 'ties' | 'loses';
+
+const rounded = (n: number) => Math.round(n * 1000);
+
+/** Whether `value` beats `reference` on a metric, judged on the displayed three decimals. */
+export function outcomeOf(value: number, reference: number, better: 'higher' | 'lower'): Outcome {
+  const a = rounded(value);
+  const b = rounded(reference);
+  if (a === b) return 'ties';
+  return (better === 'higher') === a > b ? 'beats' : 'loses';
+}
+
+export const OUTCOME_WORDS: Record<Outcome, string> = { beats: 'beats', ties: 'ties with', loses: 'does not beat' };
+
+function listWords(words: string[]): string {
+  if (words.length <= 1) return words.join('');
+  return `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`;
+}
+
+export interface BaselineCell {
+  model: TunedClassifierId;
+  baseline: (typeof BASELINES)[number];
+  outcome: Outcome;
+  modelValue: number;
+  baselineValue: number;
+}
+
+export interface BaselineVerdict {
+  /** The baseline with the highest validation micro F1 at 0.5. */
+  strongest: ClassifierAnalysis;
+  /** Micro F1 at 0.5 of every model against every baseline. */
+  cells: BaselineCell[];
+  /** Validation loss against the genre priors (the only probabilistic baseline). */
+  loss: { model: TunedClassifierId; outcome: Outcome; modelValue: number; baselineValue: number }[];
+  /** One sentence: each model against the strongest baseline (the home page's summary). */
+  headline: string;
+  sentences: string[];
+}
+
+/** Whether each model (and the late fusion) beats each baseline, in plain words. */
+export function baselineVerdict(analysis: AnalysisArtifact): BaselineVerdict {
+  const models = compared(analysis);
+  const bases = baselines(analysis);
+  const strongest = bases.reduce((best, b) => (b.atDefault.microF1 > best.atDefault.microF1 ? b : best));
+  const cells: BaselineCell[] = models.flatMap((m) =>
+    bases.map((b) => ({
+      model: m.id as TunedClassifierId,
+      baseline: b.id as (typeof BASELINES)[number],
+      outcome: outcomeOf(m.atDefault.microF1, b.atDefault.microF1, 'higher'),
+      modelValue: m.atDefault.microF1,
+      baselineValue: b.atDefault.microF1,
+    })),
+  );
+  const sentences = [
+    `Baselines on the same validation films, micro F1 at threshold 0.5: ` +
+      `${listWords(bases.map((b) => `${b.title} ${formatMetric(b.atDefault.microF1)}`))}; the strongest is ${strongest.title}.`,
+  ];
+  for (const m of models) {
+    const mine = cells.filter((c) => c.model === m.id);
+    const group = (outcome: Outcome) =>
+      mine.filter((c) => c.outcome === outcome).map((c) => `${classifier(analysis, c.baseline).title} (${formatMetric(c.baselineValue)})`);
+    const subject = `${capitalise(nameOf(m))} (micro F1 ${formatMetric(m.atDefault.microF1)})`;
+    const [beats, ties, loses] = [group('beats'), group('ties'), group('loses')];
+    if (beats.length === mine.length) sentences.push(`${subject} beats every baseline.`);
+    else if (loses.length === mine.length) sentences.push(`${subject} beats no baseline: it is below ${listWords(loses)}.`);
+    else {
+      const clauses = [beats.length ? `beats ${listWords(beats)}` : '', ties.length ? `ties with ${listWords(ties)}` : '', loses.length ? `does not beat ${listWords(loses)}` : ''];
+      sentences.push(`${subject} ${clauses.filter(Boolean).join('; ')}.`);
+    }
+  }
+  const priors = classifier(analysis, 'genre-priors');
+  const loss = models.map((m) => ({
+    model: m.id as TunedClassifierId,
+    outcome: outcomeOf(m.loss ?? Number.POSITIVE_INFINITY, priors.loss ?? Number.POSITIVE_INFINITY, 'lower'),
+    modelValue: m.loss ?? Number.NaN,
+    baselineValue: priors.loss ?? Number.NaN,
+  }));
+  if (priors.loss !== null) {
+    const words = loss.map((l) => `${nameOf(classifier(analysis, l.model))} ${formatMetric(l.modelValue)} (${l.outcome === 'beats' ? 'better' : l.outcome === 'ties' ? 'a tie' : 'worse'})`);
+    sentences.push(`Validation loss, lower is better: the genre priors score ${formatMetric(priors.loss)}; ${listWords(words)}.`);
+  }
+  const better = models.filter((m) => m.meanAP !== null && priors.meanAP !== null && outcomeOf(m.meanAP, priors.meanAP, 'higher') === 'beats');
+  if (priors.meanAP !== null) {
+    sentences.push(
+      `Ranking (mean AP over the genres with validation films; any constant baseline scores each genre’s share of films, ${formatMetric(priors.meanAP)} on average): ` +
+        (better.length === models.length
+          ? `all three rank the films better than that.`
+          : better.length === 0
+            ? `none ranks the films better than that.`
+            : `only ${listWords(better.map(nameOf))} ${better.length === 1 ? 'ranks' : 'rank'} the films better than that.`),
+    );
+  }
+  const against = models.map((m) => {
+    const cell = cells.find((c) => c.model === m.id && c.baseline === strongest.id)!;
+    return `${nameOf(m)} ${formatMetric(m.atDefault.microF1)} (${cell.outcome === 'beats' ? 'beats it' : cell.outcome === 'ties' ? 'a tie' : 'does not beat it'})`;
+  });
+  const headline = `Against the strongest baseline, ${strongest.title} (micro F1 ${formatMetric(strongest.atDefault.microF1)} at threshold 0.5): ${listWords(against)}.`;
+  return { strongest, cells, loss, headline, sentences };
+}
+
+/** The best baseline F1 of each genre at 0.5 (which baseline, and its F1). */
+export function bestBaselineF1(analysis: AnalysisArtifact): Map<string, { title: string; f1: number }> {
+  const out = new Map<string, { title: string; f1: number }>();
+  analysis.genres.forEach((genre, g) => {
+    for (const b of baselines(analysis)) {
+      const f1 = b.perGenre[g].atDefault.f1;
+      const current = out.get(genre);
+      if (!current || f1 > current.f1) out.set(genre, { title: b.title, f1 });
+    }
+  });
+  return out;
+}
+
+// --- Tables ----------------------------------------------------------------------------------
+
+export interface SummaryColumn {
+  key: 'microPrecision' | 'microRecall' | 'microF1' | 'macroF1' | 'weightedF1' | 'samplesF1' | 'microAP' | 'meanAP' | 'loss';
+  label: string;
+  better: 'higher' | 'lower';
+}
+
+export const SUMMARY_COLUMNS: readonly SummaryColumn[] = [
+  { key: 'microPrecision', label: 'Micro P', better: 'higher' },
+  { key: 'microRecall', label: 'Micro R', better: 'higher' },
+  { key: 'microF1', label: 'Micro F1', better: 'higher' },
+  { key: 'macroF1', label: 'Macro F1', better: 'higher' },
+  { key: 'weightedF1', label: 'Weighted F1', better: 'higher' },
+  { key: 'samplesF1', label: 'Samples F1', better: 'higher' },
+  { key: 'microAP', label: 'Micro AP', better: 'higher' },
+  { key: 'meanAP', label: 'mAP', better: 'higher' },
+  { key: 'loss', label: 'BCE', better: 'lower' },
+];
+
+export function summaryValue(c: ClassifierAnalysis, key: SummaryColumn['key']): number | null {
+  if (key === 'microAP' || key === 'meanAP' || key === 'loss') return c[key];
+  return c.atDefault[key];
+}
+
+/** The best displayed value of each column (null where no classifier has one). */
+export function columnBests(classifiers: readonly ClassifierAnalysis[]): Record<SummaryColumn['key'], number | null> {
+  const out = {} as Record<SummaryColumn['key'], number | null>;
+  for (const column of SUMMARY_COLUMNS) {
+    const values = classifiers.map((c) => summaryValue(c, column.key)).filter((v): v is number => v !== null).map(rounded);
+    out[column.key] = values.length ? (column.better === 'higher' ? Math.max(...values) : Math.min(...values)) / 1000 : null;
+  }
+  return out;
+}
+
+export const isBest = (value: number | null, best: number | null) => value !== null && best !== null && rounded(value) === rounded(best);
+
+export interface GenreAnalysisRow {
+  genre: string;
+  support: number;
+  precision: number | null;
+  recall: number | null;
+  f1: number | null;
+  averagePrecision: number | null;
+  trueFrequency: number;
+  predictedFrequency: number;
+  meanProbability: number;
+}
+
+/**
+ * Per-genre rows of one classifier at 0.5, most validation films first. Precision is null when the
+ * genre is never predicted, recall/F1 when no validation film has it (shown as "—").
+ */
+export function genreRows(analysis: AnalysisArtifact, id: ClassifierId): GenreAnalysisRow[] {
+  const c = classifier(analysis, id);
+  const n = analysis.validationFilms;
+  return c.perGenre
+    .map((g) => ({
+      genre: g.genre,
+      support: g.support,
+      precision: g.atDefault.predictedPositives === 0 ? null : g.atDefault.precision,
+      recall: g.support === 0 ? null : g.atDefault.recall,
+      f1: g.support === 0 ? null : g.atDefault.f1,
+      averagePrecision: g.averagePrecision,
+      trueFrequency: n ? g.support / n : 0,
+      predictedFrequency: n ? g.atDefault.predictedPositives / n : 0,
+      meanProbability: g.meanProbability,
+    }))
+    .sort((a, b) => b.support - a.support || a.genre.localeCompare(b.genre));
+}
+
+/** The genre a classifier over-predicts most (predicted minus true share of films), if any. */
+export function mostOverpredicted(analysis: AnalysisArtifact, id: ClassifierId): GenreAnalysisRow | null {
+  const rows = genreRows(analysis, id).filter((r) => r.predictedFrequency > r.trueFrequency);
+  return rows.reduce<GenreAnalysisRow | null>((worst, r) => (!worst || r.predictedFrequency - r.trueFrequency > worst.predictedFrequency - worst.trueFrequency ? r : worst), null);
+}
+
+export interface MeanSd {
+  mean: number;
+  sd: number;
+}
+
+/** Mean and (population) standard deviation. */
+export function meanSd(values: readonly number[]): MeanSd {
+  if (values.length === 0) return { mean: Number.NaN, sd: Number.NaN };
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  return { mean, sd: Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length) };
+}
+
+export interface ThresholdGenreRow {
+  genre: string;
+  support: number;
+  threshold: number;
+  foldMin: number;
+  foldMax: number;
+  trainF1: { atDefault: number; tuned: number };
+  outOfFoldF1: { atDefault: number; tuned: number };
+  validationF1: { atDefault: number; tuned: number };
+}
+
+/** Per genre: the threshold chosen on the training films, its spread over the folds, and F1 at 0.5 vs tuned. */
+export function thresholdRows(analysis: AnalysisArtifact, id: TunedClassifierId): ThresholdGenreRow[] {
+  const c = classifier(analysis, id);
+  const s = selection(analysis, id);
+  return analysis.genres
+    .map((genre, g) => {
+      const folds = s.folds.map((f) => f.thresholds[g]);
+      const tuned = c.perGenre[g].tuned;
+      return {
+        genre,
+        support: c.perGenre[g].support,
+        threshold: s.thresholds[g],
+        foldMin: Math.min(...folds),
+        foldMax: Math.max(...folds),
+        trainF1: { atDefault: s.trainF1AtDefault[g], tuned: s.trainF1[g] },
+        outOfFoldF1: { atDefault: s.outOfFold.atDefault.perGenreF1[g], tuned: s.outOfFold.tuned.perGenreF1[g] },
+        validationF1: { atDefault: c.perGenre[g].atDefault.f1, tuned: tuned ? tuned.f1 : Number.NaN },
+      };
+    })
+    .sort((a, b) => b.support - a.support || a.genre.localeCompare(b.genre));
+}
+
+export interface ThresholdSummary {
+  id: TunedClassifierId;
+  title: string;
+  /** Held-out micro / macro F1 over the cross-validation folds (training films). */
+  folds: { microF1: { atDefault: MeanSd; tuned: MeanSd }; macroF1: { atDefault: MeanSd; tuned: MeanSd } };
+  validation: { atDefault: ClassifierAnalysis['atDefault']; tuned: NonNullable<ClassifierAnalysis['tuned']> };
+  /** Micro F1 on the validation films: did the tuned thresholds help? */
+  outcome: Outcome;
+  /** Held-out micro F1 on the training folds: did they help there? */
+  foldOutcome: Outcome;
+}
+
+export function thresholdSummaries(analysis: AnalysisArtifact): ThresholdSummary[] {
+  return COMPARED.map((id) => {
+    const c = classifier(analysis, id);
+    const s = selection(analysis, id);
+    if (!c.tuned) throw new Error(`genrelens: analysis.json has no tuned metrics for "${id}"; re-run \`npm run build\`.`);
+    const folds = {
+      microF1: { atDefault: meanSd(s.folds.map((f) => f.atDefault.microF1)), tuned: meanSd(s.folds.map((f) => f.tuned.microF1)) },
+      macroF1: { atDefault: meanSd(s.folds.map((f) => f.atDefault.macroF1)), tuned: meanSd(s.folds.map((f) => f.tuned.macroF1)) },
+    };
+    return {
+      id,
+      title: c.title,
+      folds,
+      validation: { atDefault: c.atDefault, tuned: c.tuned },
+      outcome: outcomeOf(c.tuned.microF1, c.atDefault.microF1, 'higher'),
+      foldOutcome: outcomeOf(folds.microF1.tuned.mean, folds.microF1.atDefault.mean, 'higher'),
+    };
+  });
+}
+
+const CHANGE_WORDS: Record<Outcome, string> = { beats: 'raise', ties: 'leave unchanged', loses: 'lower' };
+
+/** What the tuned thresholds did, in words: on the held-out training folds, then on the validation films. */
+export function thresholdSentences(analysis: AnalysisArtifact): string[] {
+  return thresholdSummaries(analysis).map((s) => {
+    const c = classifier(analysis, s.id);
+    const v = s.validation;
+    return (
+      `For ${nameOf(c)}, thresholds tuned on the training films ${CHANGE_WORDS[s.foldOutcome]} held-out micro F1 in the ` +
+      `${analysis.thresholds.folds}-fold cross-validation (${formatMetric(s.folds.microF1.atDefault.mean)} → ${formatMetric(s.folds.microF1.tuned.mean)}, mean over folds) ` +
+      `and ${CHANGE_WORDS[s.outcome]} validation micro F1 (${formatMetric(v.atDefault.microF1)} → ${formatMetric(v.tuned.microF1)}; ` +
+      `macro F1 ${formatMetric(v.atDefault.macroF1)} → ${formatMetric(v.tuned.macroF1)}).`
+    );
+  });
+}
+
+/** The late fusion's weight, its stability over the folds and how it compares with its two parts. */
+export function fusionSentences(analysis: AnalysisArtifact): string[] {
+  const { weight, foldWeights, grid } = analysis.fusion;
+  const [cnn, lstm, fusion] = compared(analysis);
+  const validationBest = grid.reduce((best, p) => (p.validationLoss < best.validationLoss ? p : best));
+  const spread = foldWeights.length ? `${Math.min(...foldWeights).toFixed(2)}–${Math.max(...foldWeights).toFixed(2)}` : 'n/a';
+  const parts = [cnn, lstm].map((m) => `${nameOf(m)} ${formatMetric(m.atDefault.microF1)}`);
+  const edge = weight === 1 ? ' — that is the CNN alone' : weight === 0 ? ' — that is the LSTM alone' : '';
+  return [
+    `The weight w in p = w·p_CNN + (1 − w)·p_LSTM with the lowest binary cross-entropy on the training films is ${weight.toFixed(2)}${edge}; ` +
+      `chosen on each cross-validation fold's other folds it ranges over ${spread}.`,
+    `On the validation films the late fusion reaches micro F1 ${formatMetric(fusion.atDefault.microF1)} at 0.5 (${listWords(parts)}) ` +
+      `and loss ${formatMetric(fusion.loss ?? Number.NaN)}. For information only (not used to choose), the weight with the lowest validation loss would be ${validationBest.weight.toFixed(2)}.`,
+  ];
+}
+
+/** "48.2% of films" for the frequency columns. */
+export const share = (n: number) => formatPercent(n, 1);
