@@ -2,12 +2,13 @@
  * The built report in a real browser (playwright-core driving Debian's Chromium), served under a
  * non-root base as on GitHub Pages (`GENRELENS_BASE=/genrelens/`): every page loads with no console
  * error and no failed request, every internal link and asset honours the base, the example filters
- * work, the theme toggle recolours the charts, and the site works with JavaScript off.
+ * work, the theme toggle recolours the charts, the site works with JavaScript off, and the live demo
+ * gives the pipeline's own probabilities for the same poster and overview.
  * Skipped, with the reason, when Chromium is not installed.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { readFile, rm, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,14 +17,24 @@ import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import sharp from 'sharp';
+import { fuse } from '../pipeline/analysis.ts';
+import type { AnalysisArtifact, ExamplesArtifact } from '../pipeline/contract.ts';
 import { writeDemoDataset } from '../pipeline/demo-data.ts';
 import { recordingEffects } from '../pipeline/effects.ts';
+import { posterInputs, tokenInputs, tokenLengths } from '../pipeline/model-inputs.ts';
+import { loadModel } from '../pipeline/model-io.ts';
+import { decodePoster, posterPreprocessing, type PosterFit, type PosterKernel } from '../pipeline/posters.ts';
+import { vectorizeAll, type VectorizerConfig } from '../pipeline/vectorizer.ts';
 
 const CHROMIUM = process.env.GENRELENS_CHROMIUM ?? '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `Chromium not found at ${CHROMIUM} (apt-get install chromium, or set GENRELENS_CHROMIUM)`;
 const BASE = '/genrelens/';
-const PAGES = ['', 'models/cnn/', 'models/lstm/', 'comparison/', 'analysis/', 'examples/', 'dataset/', 'run/'];
+const PAGES = ['', 'models/cnn/', 'models/lstm/', 'comparison/', 'analysis/', 'examples/', 'demo/', 'dataset/', 'run/'];
+/** Pages without charts. */
+const NO_CHARTS = new Set(['examples/', 'demo/']);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.css': 'text/css', '.js': 'text/javascript', '.svg': 'image/svg+xml', '.png': 'image/png',
@@ -109,7 +120,7 @@ describe('the report in a browser, under a non-root base', { skip, timeout: 240_
       await page.evaluate(() => document.querySelectorAll('img').forEach((img) => (img.loading = 'eager')));
       await page.waitForLoadState('networkidle');
       assert.deepEqual(problems, [], `${path || 'home'}: ${problems.join('; ')}`);
-      assert.ok(await page.locator('svg[role="img"]').count() > 0 || path === 'examples/', `${path}: charts render`);
+      assert.ok(await page.locator('svg[role="img"]').count() > 0 || NO_CHARTS.has(path), `${path}: charts render`);
       const urls: string[] = await page.evaluate(() =>
         [...document.querySelectorAll<HTMLElement>('a[href], img[src], link[href], script[src]')].map(
           (el) => el.getAttribute('href') ?? el.getAttribute('src') ?? '',
@@ -205,6 +216,153 @@ describe('the report in a browser, under a non-root base', { skip, timeout: 240_
     await page.emulateMedia({ media: 'print' });
     assert.equal(await page.locator('.site-header').isVisible(), false);
     assert.equal(await page.locator('.downloads').first().isVisible(), false);
+    await context.close();
+  });
+
+  // --- The live demo -----------------------------------------------------------------------------
+
+  /** Opens the demo and waits until the models have loaded (or failed to). */
+  async function openDemo(page: Page): Promise<void> {
+    await page.goto(`${origin}${BASE}demo/`, { waitUntil: 'load' });
+    await page.waitForFunction(() => document.querySelector('#demo')?.getAttribute('data-state') !== 'loading', undefined, { timeout: 120_000 });
+  }
+
+  test('the live demo gives the pipeline\u2019s CNN, BiLSTM and fusion probabilities for the same poster and overview', async (t) => {
+    // A validation film's own poster (a JPEG written by the dataset generator, as the dataset's
+    // posters are) and its overview, plus capitals, punctuation and words the model never saw.
+    const artifacts = join(work, 'artifacts');
+    const examples = JSON.parse(readFileSync(join(artifacts, 'examples.json'), 'utf8')) as ExamplesArtifact;
+    const analysis = JSON.parse(readFileSync(join(artifacts, 'analysis.json'), 'utf8')) as AnalysisArtifact;
+    const film = examples.films[0];
+    const posterFile = join(work, 'films', 'Images', `${film.id}.jpg`);
+    const overview = `${film.overview} MEANWHILE, an unheard-of zorblax (truly!) appears… don't ask.`;
+
+    // The pipeline, in Node: its own modules and the published model files, on the cpu backend.
+    await tf.setBackend('cpu');
+    const modelsDir = join(work, 'public', 'models');
+    type PosterMeta = { input: { width: number; kernel: PosterKernel; fit: PosterFit } };
+    const cnnMeta = JSON.parse(readFileSync(join(modelsDir, 'cnn', 'metadata.json'), 'utf8')) as PosterMeta;
+    const lstmMeta = JSON.parse(readFileSync(join(modelsDir, 'lstm', 'metadata.json'), 'utf8')) as { input: VectorizerConfig };
+    const posterBytes = readFileSync(posterFile);
+    const preprocessing = posterPreprocessing({ imageSize: cnnMeta.input.width, resizeKernel: cnnMeta.input.kernel, fit: cnnMeta.input.fit });
+    const decoded = await decodePoster(posterBytes, preprocessing);
+    assert.ok(decoded.ok, 'the pipeline decodes the poster');
+    const predictOne = async (model: tf.LayersModel, x: tf.Tensor) => {
+      const y = model.predict(x) as tf.Tensor;
+      const values = Array.from(await y.data());
+      tf.dispose([x, y]);
+      model.dispose();
+      return values;
+    };
+    const expectedCnn = await predictOne(await loadModel(join(modelsDir, 'cnn')), posterInputs(decoded.pixels, preprocessing.width)([0]));
+    const lstm = await loadModel(join(modelsDir, 'lstm'));
+    const { vocabulary, sequenceLength } = lstmMeta.input;
+    const ids = vectorizeAll([overview], vocabulary, sequenceLength);
+    const fixedLength = lstm.inputs[0].shape[1];
+    const lengths = typeof fixedLength === 'number' ? Int32Array.of(fixedLength) : tokenLengths(ids, sequenceLength);
+    const expectedLstm = await predictOne(lstm, tokenInputs(ids, sequenceLength, lengths)([0]));
+    const expectedFusion = Array.from(fuse(expectedCnn, expectedLstm, analysis.fusion.weight));
+
+    // The browser: the built site, the same poster file and text.
+    const context = await browser.newContext();
+    const { page, problems } = await open(context, 'demo/');
+    await page.waitForFunction(() => document.querySelector('#demo')?.getAttribute('data-state') !== 'loading', undefined, { timeout: 120_000 });
+    assert.equal(await page.getAttribute('#demo', 'data-state'), 'ready', (await page.textContent('.demo-status')) ?? '');
+    await page.setInputFiles('#demo input[type="file"]', posterFile);
+    await page.fill('#demo textarea', overview);
+    await page.waitForFunction(
+      () => ['cnn', 'lstm', 'fusion'].every((m) => document.querySelector(`.demo-model[data-model="${m}"]`)?.hasAttribute('data-probabilities')),
+      undefined,
+      { timeout: 120_000 },
+    );
+    const shown = async (model: string) =>
+      JSON.parse((await page.getAttribute(`.demo-model[data-model="${model}"]`, 'data-probabilities'))!) as number[];
+    const maxDiff = (a: number[], b: number[]) => {
+      assert.equal(a.length, b.length);
+      return Math.max(...a.map((v, i) => Math.abs(v - b[i])));
+    };
+    const diffs = {
+      cnn: maxDiff(await shown('cnn'), expectedCnn),
+      lstm: maxDiff(await shown('lstm'), expectedLstm),
+      fusion: maxDiff(await shown('fusion'), expectedFusion),
+    };
+    const backend = await page.getAttribute('#demo', 'data-backend');
+    t.diagnostic(`browser (${backend}) vs pipeline (Node, cpu): max |Δp| CNN ${diffs.cnn.toExponential(2)}, BiLSTM ${diffs.lstm.toExponential(2)}, fusion ${diffs.fusion.toExponential(2)} (fusion weight ${analysis.fusion.weight})`);
+    for (const [model, diff] of Object.entries(diffs)) assert.ok(diff < 1e-4, `${model}: browser and pipeline differ by ${diff} (${backend} backend)`);
+
+    // The CNN's input in the browser is the pipeline's, byte for byte: Chromium decodes this JPEG
+    // exactly as sharp does, and the nearest-neighbour resize is libvips'.
+    const seen = await page.evaluate(() => {
+      const canvas = document.querySelector<HTMLCanvasElement>('.demo-model-input')!;
+      return Array.from(canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data);
+    });
+    const seenRgb = seen.filter((_, i) => i % 4 !== 3);
+    assert.equal(seenRgb.length, decoded.pixels.length);
+    assert.deepEqual(seenRgb, Array.from(decoded.pixels), 'the 64x64 poster the CNN saw in the browser is the pipeline\u2019s');
+
+    // Measured, for the record: Chromium's decoders against sharp's at full size. sRGB JPEGs decode
+    // identically; with an embedded profile (Display P3) colour management differs by at most 1 level
+    // (lcms vs skcms), which is why the page decodes with colorSpaceConversion 'default'.
+    const decodeInBrowser = (bytes: Buffer) =>
+      page.evaluate(async (b64) => {
+        const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const bitmap = await createImageBitmap(new Blob([data]), { colorSpaceConversion: 'default', premultiplyAlpha: 'none' });
+        const canvas = document.createElement('canvas');
+        canvas.width = bitmap.width;
+        canvas.height = bitmap.height;
+        const context = canvas.getContext('2d', { colorSpace: 'srgb' })!;
+        context.drawImage(bitmap, 0, 0);
+        return Array.from(context.getImageData(0, 0, canvas.width, canvas.height).data);
+      }, bytes.toString('base64'));
+    const decodeDifference = async (bytes: Buffer) => {
+      const browserRgba = await decodeInBrowser(bytes);
+      const ours = await sharp(bytes).toColourspace('srgb').removeAlpha().raw().toBuffer();
+      let max = 0;
+      let differing = 0;
+      for (let p = 0; p < ours.length / 3; p++) {
+        for (let c = 0; c < 3; c++) {
+          const d = Math.abs(browserRgba[p * 4 + c] - ours[p * 3 + c]);
+          if (d > 0) differing++;
+          max = Math.max(max, d);
+        }
+      }
+      return { max, differing, values: ours.length };
+    };
+    const jpeg = await decodeDifference(posterBytes);
+    const noise = Buffer.from(Array.from({ length: 182 * 268 * 3 }, (_, i) => (i * 7919 + (i >> 7) * 31) & 255));
+    const p3 = await decodeDifference(await sharp(noise, { raw: { width: 182, height: 268, channels: 3 } }).withIccProfile('p3').jpeg({ quality: 90 }).toBuffer());
+    t.diagnostic(`JPEG decode, Chromium vs sharp: dataset poster max ${jpeg.max} (${jpeg.differing}/${jpeg.values} values differ); Display-P3 JPEG max ${p3.max} (${p3.differing}/${p3.values})`);
+    assert.equal(jpeg.max, 0, 'Chromium decodes the dataset\u2019s JPEG exactly as sharp');
+    assert.ok(p3.max <= 2, `a Display-P3 JPEG: Chromium and sharp differ by ${p3.max} levels`);
+
+    // The page shows each model's genres as a sorted list with the top 3 marked.
+    for (const model of ['cnn', 'lstm', 'fusion']) {
+      const items = page.locator(`.demo-model[data-model="${model}"] .demo-bars li`);
+      assert.equal(await items.count(), examples.genres.length, model);
+      assert.equal(await page.locator(`.demo-model[data-model="${model}"] .demo-bars li.top3`).count(), 3, model);
+      const values = (await items.evaluateAll((lis) => lis.map((li) => Number((li as HTMLElement).dataset.probability)))) as number[];
+      assert.deepEqual(values, [...values].sort((a, b) => b - a), `${model}: sorted by probability`);
+    }
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  test('the live demo says when model files are missing and when an image cannot be read', async () => {
+    const context = await browser.newContext();
+    await context.route(`**${BASE}generated/models/lstm/**`, (route) => route.fulfill({ status: 404, body: 'not found' }));
+    const page = await context.newPage();
+    await openDemo(page);
+    assert.equal(await page.getAttribute('#demo', 'data-state'), 'ready', 'the CNN still works');
+    const lstm = page.locator('.demo-model[data-model="lstm"]');
+    assert.equal(await lstm.getAttribute('data-state'), 'unavailable');
+    assert.match((await lstm.locator('.demo-model-status').textContent())!, /model files are missing \(HTTP 404 .*metadata\.json\).*npm run build/);
+    assert.match((await page.textContent('.demo-model[data-model="fusion"] .demo-model-status'))!, /needs both models/i);
+    assert.ok(await page.locator('#demo textarea').isDisabled());
+
+    await page.setInputFiles('#demo input[type="file"]', { name: 'broken.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('this is not a JPEG') });
+    await page.waitForFunction(() => document.querySelector('.demo-poster-status')?.classList.contains('demo-error'));
+    assert.match((await page.textContent('.demo-poster-status'))!, /Cannot read this file as an image/);
+    assert.equal(await page.getAttribute('.demo-model[data-model="cnn"]', 'data-probabilities'), null);
     await context.close();
   });
 });
