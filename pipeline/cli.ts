@@ -8,6 +8,7 @@ import { BACKENDS, CONFIG_FILE, DATASET_ENV, PROFILES, RESIZE_KERNELS, readConfi
 import { loadConfiguredDataset, runDataStage, splitDataset } from './data-stage.ts';
 import { runTrainStage } from './train-stage.ts';
 import { runAnalysisStage } from './analysis-stage.ts';
+import { runExplainStage } from './explain-stage.ts';
 import { evaluateSavedModels } from './evaluate.ts';
 import { selectBackend } from './backend.ts';
 import { formatDataQuality } from './dataset.ts';
@@ -203,6 +204,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
         const stage = await runDataStage(config, root, effects);
         await runTrainStage(stage, config, root, effects);
         await runAnalysisStage(stage, config, root, effects);
+        await runExplainStage(stage, config, root, effects);
         return 0;
       }
       case 'evaluate': {
@@ -226,6 +228,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
         const stage = await runDataStage(config, root, effects);
         await runTrainStage(stage, config, root, effects);
         await runAnalysisStage(stage, config, root, effects);
+        await runExplainStage(stage, config, root, effects);
         await buildSite(config, root);
         return 0;
       }

@@ -40,6 +40,11 @@ export const ConfigSchema = z
      * backends use one core each). Off, or on a one-core machine: one after the other.
      */
     parallel: z.boolean().default(true),
+    /**
+     * The explain stage explains the report's curated example films plus the first this many
+     * validation films (examples.json order); each takes about a second on the wasm backend.
+     */
+    explainFilms: z.number().int().min(0).max(1_000_000).default(48),
     /** How many films the generated demo dataset has. */
     demoFilms: z.number().int().min(20).max(100_000).default(600),
     cacheDir: z.string().default('.cache/genrelens'),

@@ -13,6 +13,7 @@ import {
   ARTIFACT_FILES,
   DatasetArtifactSchema,
   ExamplesArtifactSchema,
+  ExplanationsArtifactSchema,
   HistoryArtifactSchema,
   MODEL_KINDS,
   PredictionsArtifactSchema,
@@ -58,4 +59,5 @@ export const collections = {
   predictions: artifactCollection(perModel(ARTIFACT_FILES.predictions), PredictionsArtifactSchema),
   examples: artifactCollection({ current: ARTIFACT_FILES.examples }, ExamplesArtifactSchema),
   analysis: artifactCollection({ current: ARTIFACT_FILES.analysis }, AnalysisArtifactSchema),
+  explanations: artifactCollection({ current: ARTIFACT_FILES.explanations }, ExplanationsArtifactSchema),
 };

@@ -73,6 +73,7 @@ test('a second build reuses the trained models', async () => {
   const { stdout } = await cli('train', ...common());
   assert.match(stdout, /Poster CNN: reusing the trained model from the cache/);
   assert.match(stdout, /Overview BiLSTM: reusing the trained model from the cache/);
+  assert.match(stdout, /Explanations: reusing explanations\.json/);
   assert.equal(RunArtifactSchema.parse(readArtifact('run.json')).models.cnn.cached, true);
 });
 

@@ -3,7 +3,9 @@
  * then one fixture build — a generated demo dataset, some overviews carrying HTML/script, one
  * training epoch, `genrelens build` — checked page by page: every page, every chart (accessible
  * SVG + valid downloads), every example card (one per validation film, overview escaped),
- * thumbnails and models published under generated/, and a stale examples artifact failing loudly.
+ * thumbnails and models published under generated/, the explained cards (the CNN's occlusion map over
+ * the poster, the LSTM's word importance on the overview; a config file limits the explained films so
+ * that some cards have none), and a stale examples artifact failing loudly.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -20,6 +22,7 @@ import {
   AnalysisArtifactSchema,
   DatasetArtifactSchema,
   ExamplesArtifactSchema,
+  ExplanationsArtifactSchema,
   HistoryArtifactSchema,
   PredictionsArtifactSchema,
   RunArtifactSchema,
@@ -30,6 +33,7 @@ import {
 } from '../pipeline/contract.ts';
 import { writeDemoDataset } from '../pipeline/demo-data.ts';
 import { recordingEffects } from '../pipeline/effects.ts';
+import { tokenize } from '../pipeline/vectorizer.ts';
 import { fixtureFlags, fixtureWorkspace, runCli, writeCsvRows } from './helpers/fixture-build.ts';
 import { allChartSpecs } from '../src/lib/chart-specs.ts';
 import { csvCell, LIGHT_THEME, neutraliseFormula, renderChartSvg, standaloneSvg, toCsv, type ChartSpec, type Row } from '../src/lib/charts.ts';
@@ -204,6 +208,10 @@ after(() => rm(paths.work, { recursive: true, force: true }));
 const HOSTILE = ' </p><script>alert("pwned")</script><img src=x onerror="alert(1)"> & done';
 const PAGES = ['index.html', 'models/cnn/index.html', 'models/lstm/index.html', 'comparison/index.html', 'analysis/index.html', 'examples/index.html', 'dataset/index.html', 'run/index.html'];
 
+const EXPLAIN_FIRST = 4;
+/** fixtureFlags' --sequence-length. */
+const SEQUENCE_LENGTH = 24;
+
 let built: Promise<void> | undefined;
 function fixtureBuild(): Promise<void> {
   built ??= (async () => {
@@ -217,7 +225,10 @@ function fixtureBuild(): Promise<void> {
       if (i % 3 === 0) row.Overview += HOSTILE;
     });
     writeCsvRows(csvFile, header, rows);
-    await runCli(['build', ...fixtureFlags(paths)], { GENRELENS_BASE: '' });
+    // Explain the curated films and the first EXPLAIN_FIRST others only, so that some cards have no explanation.
+    const config = join(paths.work, 'genrelens.config.json');
+    writeFileSync(config, JSON.stringify({ explainFilms: EXPLAIN_FIRST }));
+    await runCli(['build', ...fixtureFlags(paths), '--config', config], { GENRELENS_BASE: '' });
   })();
   return built;
 }
@@ -430,6 +441,86 @@ describe('the built site', { timeout: 240_000 }, () => {
     for (const model of ['cnn', 'lstm']) {
       assert.ok(existsSync(join(paths.out, 'generated', 'models', model, 'model.json')), `${model} model published under generated/`);
     }
+  });
+
+  test('explained cards show the CNN’s occlusion map over the poster and the LSTM’s word importance on the overview', async () => {
+    await fixtureBuild();
+    const examples = ExamplesArtifactSchema.parse(artifact('examples.json'));
+    const explanations = ExplanationsArtifactSchema.parse(artifact('explanations.json'));
+    const predictions = { cnn: PredictionsArtifactSchema.parse(artifact('predictions-cnn.json')), lstm: PredictionsArtifactSchema.parse(artifact('predictions-lstm.json')) };
+    assert.equal(explanations.trainingKey, RunArtifactSchema.parse(artifact('run.json')).trainingKey);
+    // Which films: the home page's curated three and the first EXPLAIN_FIRST, in example order.
+    const curated = curatedExamples(buildExamples(examples, predictions)).map((pick) => pick.example.id);
+    assert.deepEqual(explanations.selection.curated, curated);
+    const ids = examples.films.map((film) => film.id);
+    const chosen = new Set([...curated, ...ids.slice(0, EXPLAIN_FIRST)]);
+    assert.deepEqual(explanations.films.map((film) => film.id), ids.filter((id) => chosen.has(id)));
+    assert.ok(explanations.films.length < ids.length, 'some films are not explained');
+    const vocabulary = new Set<string>(JSON.parse(readFileSync(join(paths.public, 'models', 'lstm', 'metadata.json'), 'utf8')).input.vocabulary);
+    const byId = new Map(explanations.films.map((film) => [film.id, film]));
+    const document = dom('examples/index.html');
+    let beyond = 0;
+    for (const [row, film] of examples.films.entries()) {
+      const card = document.querySelector(`#${filmAnchor(film.id)}`)!;
+      const explanation = byId.get(film.id);
+      if (!explanation) {
+        assert.equal(card.getAttribute('data-explained'), null, film.id);
+        assert.equal(card.querySelectorAll('svg.heatmap, .overview .w, .word-summary').length, 0, `${film.id}: no explanation shown`);
+        continue;
+      }
+      assert.equal(card.getAttribute('data-explained'), 'true', film.id);
+      // The models were fed as in training: their top genre and probability are the published predictions'.
+      for (const [model, part] of [['cnn', explanation.poster], ['lstm', explanation.overview]] as const) {
+        const published = predictions[model].films[row];
+        assert.equal(part.genre, published.top3[0].genre, `${film.id}: ${model} top genre`);
+        assert.ok(Math.abs(part.probability - published.top3[0].probability) < 1e-4, `${film.id}: ${model} probability ${part.probability} vs ${published.top3[0].probability}`);
+      }
+      // The heatmap lies over the thumbnail, in the poster file's pixels, one rect per patch worth drawing.
+      const svg = card.querySelector('.poster svg.heatmap')!;
+      assert.ok(svg, `${film.id}: heatmap`);
+      assert.equal(card.querySelector('.poster img')!.getAttribute('src'), `/generated/${film.thumbnail}`);
+      const poster = await sharp(join(paths.dataset, 'Images', `${film.id}.jpg`)).metadata();
+      assert.equal(svg.getAttribute('viewBox'), `0 0 ${poster.width} ${poster.height}`);
+      assert.equal(svg.getAttribute('preserveAspectRatio'), 'xMidYMid slice', 'cropped like the cover thumbnail');
+      assert.match(svg.getAttribute('aria-label')!, new RegExp(`^Occlusion map of the CNN’s ${explanation.poster.genre} probability`));
+      assert.equal(explanation.poster.drops.length, 64, '8 × 8 patches');
+      const maxDrop = Math.max(...explanation.poster.drops.map(Math.abs));
+      const drawn = explanation.poster.drops.filter((d) => maxDrop > 0 && Math.abs(d) / maxDrop >= 0.04);
+      const rects = [...svg.querySelectorAll('rect')];
+      assert.equal(rects.length, drawn.length, `${film.id}: rects`);
+      assert.ok(rects.length > 0);
+      rects.forEach((rect, k) => {
+        assert.equal(rect.getAttribute('class'), drawn[k] > 0 ? 'support' : 'oppose');
+        assert.match(rect.querySelector('title')!.textContent!, new RegExp(`covered: ${explanation.poster.genre} [−+]\\d+\\.\\d+ pts$`));
+      });
+      // The overview still reads as its text; each scored word carries its value in its title.
+      assert.equal(card.querySelector('.overview')!.textContent, film.overview, `${film.id}: the overview shows as text`);
+      const segments = explanation.overview.segments;
+      assert.equal(segments.map((s) => s.text).join(''), film.overview);
+      const tokens = tokenize(film.overview);
+      assert.deepEqual(segments.flatMap((s) => (s.token === null ? [] : [s.token])), tokens);
+      assert.deepEqual(segments.flatMap((s) => (s.position === null ? [] : [s.position])), [...Array(Math.min(tokens.length, SEQUENCE_LENGTH)).keys()]);
+      const scored = segments.filter((s) => s.score !== null);
+      for (const s of segments) {
+        if (s.token === null) continue;
+        const shouldScore = s.position !== null && vocabulary.has(s.token);
+        assert.equal(s.score !== null, shouldScore, `${film.id}: "${s.text}" (${s.token}, position ${s.position}) scored only inside the sequence and the vocabulary`);
+        if (s.position === null) beyond++;
+      }
+      const spans = [...card.querySelectorAll('.overview .w')].filter((span) => span.getAttribute('title')!.startsWith('without it'));
+      assert.deepEqual(spans.map((span) => span.textContent), scored.map((s) => s.text));
+      spans.forEach((span, k) => {
+        const score = scored[k].score!;
+        const sign = score > 0 ? '−' : score < 0 ? '\\+' : '±';
+        assert.match(span.getAttribute('title')!, new RegExp(`^without it: ${explanation.overview.genre} ${sign}\\d+\\.\\d+ pts$`));
+      });
+      assert.equal(card.querySelectorAll('.overview .w.support, .overview .w.oppose').length > 0, scored.some((s) => s.score !== 0), `${film.id}: words are tinted`);
+      assert.match(card.querySelector('.word-summary')!.textContent!, new RegExp(`^LSTM, ${explanation.overview.genre} \\(`));
+    }
+    assert.ok(beyond > 0, `some overview is longer than ${SEQUENCE_LENGTH} tokens: its later words are not scored`);
+    // The home page's curated cards are always explained.
+    assert.equal(dom('index.html').querySelectorAll('.curated .film[data-explained="true"] svg.heatmap').length, 3);
+    assert.match(html('examples/index.html'), /<strong>Explanations\.<\/strong> The 3 curated films/);
   });
 
   test('artifacts from different runs fail the site build with a clear message', async () => {

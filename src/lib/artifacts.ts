@@ -5,15 +5,16 @@ import {
   type AnalysisArtifact,
   type DatasetArtifact,
   type ExamplesArtifact,
+  type ExplanationsArtifact,
   type HistoryArtifact,
   type ModelKind,
   type PredictionsArtifact,
   type RunArtifact,
   type SplitArtifact,
 } from '../../pipeline/contract.ts';
-import { buildExamples, type Example } from './report.ts';
+import { attachExplanations, buildExamples, type Example } from './report.ts';
 
-type Collection = 'dataset' | 'split' | 'run' | 'history' | 'predictions' | 'examples' | 'analysis';
+type Collection = 'dataset' | 'split' | 'run' | 'history' | 'predictions' | 'examples' | 'analysis' | 'explanations';
 
 async function entry<T>(collection: Collection, id: string): Promise<T> {
   const found = await getEntry(collection, id);
@@ -26,6 +27,7 @@ export const splitArtifact = () => entry<SplitArtifact>('split', 'current');
 export const runArtifact = () => entry<RunArtifact>('run', 'current');
 export const examplesArtifact = () => entry<ExamplesArtifact>('examples', 'current');
 export const analysisArtifact = () => entry<AnalysisArtifact>('analysis', 'current');
+export const explanationsArtifact = () => entry<ExplanationsArtifact>('explanations', 'current');
 export const historyArtifact = (model: ModelKind) => entry<HistoryArtifact>('history', model);
 export const predictionsArtifact = (model: ModelKind) => entry<PredictionsArtifact>('predictions', model);
 
@@ -35,11 +37,20 @@ export async function histories(): Promise<Record<ModelKind, HistoryArtifact>> {
 }
 
 let examplesPromise: Promise<Example[]> | undefined;
-/** Every validation film with both models' predictions (checked to line up across the artifacts). */
+/**
+ * Every validation film with both models' predictions and, for the films explanations.json covers,
+ * their explanations (checked to line up across the artifacts).
+ */
 export function examples(): Promise<Example[]> {
   examplesPromise ??= (async () => {
-    const [films, cnn, lstm] = await Promise.all([examplesArtifact(), predictionsArtifact('cnn'), predictionsArtifact('lstm')]);
-    return buildExamples(films, { cnn, lstm });
+    const [films, cnn, lstm, run, explanations] = await Promise.all([
+      examplesArtifact(),
+      predictionsArtifact('cnn'),
+      predictionsArtifact('lstm'),
+      runArtifact(),
+      explanationsArtifact(),
+    ]);
+    return attachExplanations(buildExamples(films, { cnn, lstm }), explanations, run.trainingKey);
   })();
   return examplesPromise;
 }

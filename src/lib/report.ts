@@ -5,7 +5,15 @@
  * Comparisons are made on the numbers as displayed (three decimals): two models whose metric
  * rounds to the same value tie, so the report never claims a win the reader cannot see.
  */
-import type { ExamplesArtifact, HistoryArtifact, ModelKind, PredictionsArtifact, RunArtifact } from '../../pipeline/contract.ts';
+import type {
+  ExamplesArtifact,
+  ExplanationsArtifact,
+  FilmExplanation,
+  HistoryArtifact,
+  ModelKind,
+  PredictionsArtifact,
+  RunArtifact,
+} from '../../pipeline/contract.ts';
 import { formatMetric, formatSeconds } from './format.ts';
 
 export const MODELS: readonly ModelKind[] = ['cnn', 'lstm'];
@@ -176,7 +184,12 @@ export interface Example {
   thumbnail: string | null;
   models: Record<ModelKind, ModelGuess>;
   outcome: Outcome;
+  /** Poster occlusion map and word importance, for the films explanations.json covers. */
+  explanation?: ExampleExplanation;
 }
+
+/** A film's explanations with the method that made them (the card needs the occlusion grid). */
+export type ExampleExplanation = FilmExplanation & { method: ExplanationsArtifact['method'] };
 
 /** Joins examples.json with both predictions files, failing loudly when they come from different runs. */
 export function buildExamples(films: ExamplesArtifact, predictions: Record<ModelKind, PredictionsArtifact>): Example[] {
@@ -213,6 +226,27 @@ export function buildExamples(films: ExamplesArtifact, predictions: Record<Model
       ? models.lstm.right ? 'both-right' : 'cnn-only'
       : models.lstm.right ? 'lstm-only' : 'both-wrong';
     return { id: film.id, overview: film.overview, genres: film.genres, thumbnail: film.thumbnail, models, outcome };
+  });
+}
+
+/**
+ * Adds each film's explanations (explanations.json covers a subset of the films), failing loudly
+ * when they come from another training run than run.json's or name films the examples do not have.
+ */
+export function attachExplanations(examples: Example[], explanations: ExplanationsArtifact, trainingKey: string): Example[] {
+  if (explanations.trainingKey !== trainingKey) {
+    throw new Error(
+      `genrelens: explanations.json explains the models of training ${explanations.trainingKey}, run.json describes training ${trainingKey}; ` +
+        'they come from different runs. Re-run `npm run build`.',
+    );
+  }
+  const byId = new Map(explanations.films.map((film) => [film.id, film]));
+  const known = new Set(examples.map((example) => example.id));
+  const unknown = explanations.films.find((film) => !known.has(film.id));
+  if (unknown) throw new Error(`genrelens: explanations.json explains film ${JSON.stringify(unknown.id)}, which is not a validation film. Re-run \`npm run build\`.`);
+  return examples.map((example) => {
+    const film = byId.get(example.id);
+    return film ? { ...example, explanation: { ...film, method: explanations.method } } : example;
   });
 }
 
