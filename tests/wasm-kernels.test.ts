@@ -1,12 +1,13 @@
 /**
  * Every kernel registered by pipeline/wasm-kernels.ts, checked numerically against the pure-JS cpu
- * backend on small shapes, plus one `fit` step of a tiny CNN and a tiny BiLSTM on wasm vs cpu.
+ * backend on small shapes, plus one `fit` step of a tiny CNN and a tiny BiLSTM on wasm vs cpu, and the
+ * training gradients of a small CNN (the conv weight gradient's optimised paths) at 1e-5.
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { selectBackend, tf } from '../pipeline/backend.ts';
 import { recordingEffects } from '../pipeline/effects.ts';
-import { registerWasmTrainingKernels, WASM_KERNEL_REASONS } from '../pipeline/wasm-kernels.ts';
+import { filterGradMethod, filterGradTuning, registerWasmTrainingKernels, WASM_KERNEL_REASONS } from '../pipeline/wasm-kernels.ts';
 
 const RTOL = 1e-4;
 
@@ -94,6 +95,40 @@ function assertClose(actual: Result[], expected: Result[], label: string, rtol =
   }
 }
 
+/**
+ * Stricter check for the conv weight gradient: per output tensor, max|wasm − cpu| / max|cpu| ≤ rtol,
+ * i.e. the error relative to the tensor's largest magnitude (∞-norm relative; the denominator is
+ * floored at 1e-30 so an all-zero reference needs an exact zero). Element-wise relative error is not
+ * used: entries that are sums of cancelling terms are tiny and carry the absolute rounding error of
+ * their large terms, which is what float32 summation in another order (XNNPACK vs the cpu loop) gives.
+ */
+function assertRelClose(actual: Result[], expected: Result[], label: string, rtol: number): number {
+  assert.equal(actual.length, expected.length, `${label}: number of outputs`);
+  let worst = 0;
+  for (let k = 0; k < actual.length; k++) {
+    const a = actual[k];
+    const e = expected[k];
+    assert.deepEqual(a.shape, e.shape, `${label}[${k}]: shape`);
+    let scale = 0;
+    let diff = 0;
+    let at = 0;
+    for (let i = 0; i < e.data.length; i++) {
+      scale = Math.max(scale, Math.abs(e.data[i]));
+      const d = Math.abs(a.data[i] - e.data[i]);
+      if (!(d <= diff)) {
+        diff = d; // NaN lands here too, and fails below
+        at = i;
+      }
+    }
+    const rel = diff / Math.max(scale, 1e-30);
+    if (!(rel <= rtol)) {
+      assert.fail(`${label}[${k}]: max |wasm − cpu| / max |cpu| = ${rel} > ${rtol} (element ${at}: wasm ${a.data[at]} vs cpu ${e.data[at]})`);
+    }
+    worst = Math.max(worst, rel);
+  }
+  return worst;
+}
+
 /** Runs `f` on wasm and cpu, checks they agree and that `kernel` ran on wasm. */
 async function check(label: string, kernel: string | null, f: () => tf.Tensor | tf.Tensor[]): Promise<void> {
   const wasm = await runOn('wasm', f);
@@ -169,27 +204,159 @@ function caseLabel(c: ConvCase): string {
   return `x${c.x.join('x')} f${c.f.join('x')} s${JSON.stringify(c.strides)} ${JSON.stringify(c.pad)} ${c.format ?? 'NHWC'}`;
 }
 
-describe('Conv2DBackpropFilter (missing on wasm)', () => {
-  for (const c of convCases) {
-    test(caseLabel(c), async () => {
-      const { format, dyShape } = convShapes(c);
-      await check(caseLabel(c), 'Conv2DBackpropFilter', () =>
-        tf.engine().runKernel(
-          'Conv2DBackpropFilter',
-          { x: tf.tensor(values(c.x, 1), c.x), dy: tf.tensor(values(dyShape, 2), dyShape) },
-          { strides: c.strides, pad: c.pad, dataFormat: format, dimRoundingMode: undefined, filterShape: c.f } as unknown as tf.NamedAttrMap,
-        ) as tf.Tensor,
-      );
+// ---------------------------------------------------------------------------------------------
+// Conv2DBackpropFilter: both ways of building Pᵀ (grid, dense), split over the batch or not, against
+// the cpu backend at 1e-5 (relative to the largest gradient entry; see assertRelClose).
+
+const FILTER_RTOL = 1e-5;
+
+interface FilterCase {
+  x: [number, number, number, number];
+  f: [number, number, number, number];
+  strides: number | [number, number];
+  pad: Pad | number;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  format?: 'NHWC' | 'NCHW';
+  /** The path the default tuning takes (pins that both paths are covered by default-tuned cases). */
+  defaultMethod: 'grid' | 'dense';
+}
+
+const filterCases: FilterCase[] = [
+  // batch 1, one channel in and out
+  { x: [1, 5, 5, 1], f: [3, 3, 1, 1], strides: 1, pad: 'same', defaultMethod: 'dense' },
+  { x: [1, 5, 5, 1], f: [3, 3, 1, 1], strides: 2, pad: 'valid', defaultMethod: 'dense' },
+  // odd sizes, batch 3, channels 3/5
+  { x: [3, 7, 9, 3], f: [3, 3, 3, 5], strides: 1, pad: 'same', defaultMethod: 'dense' },
+  { x: [3, 9, 7, 5], f: [3, 3, 5, 3], strides: 2, pad: 'same', defaultMethod: 'dense' },
+  { x: [3, 7, 6, 5], f: [3, 3, 5, 1], strides: 1, pad: 'valid', defaultMethod: 'dense' },
+  { x: [1, 11, 9, 3], f: [3, 3, 3, 1], strides: 2, pad: 'valid', defaultMethod: 'dense' },
+  { x: [3, 8, 8, 5], f: [3, 3, 5, 3], strides: 2, pad: 'valid', defaultMethod: 'dense' }, // last row/col never read
+  { x: [3, 7, 8, 3], f: [2, 3, 3, 5], strides: [2, 1], pad: 'valid', defaultMethod: 'dense' },
+  { x: [3, 8, 7, 3], f: [3, 3, 3, 5], strides: 2, pad: 1, dimRoundingMode: 'floor', defaultMethod: 'dense' },
+  { x: [3, 10, 11, 3], f: [5, 5, 3, 2], strides: 3, pad: 'same', defaultMethod: 'dense' },
+  { x: [3, 6, 6, 3], f: [1, 1, 3, 5], strides: 2, pad: 'same', defaultMethod: 'dense' },
+  // bigger images: the grid path by default
+  { x: [1, 13, 12, 3], f: [3, 3, 3, 5], strides: 1, pad: 'same', defaultMethod: 'grid' },
+  { x: [3, 26, 25, 1], f: [3, 3, 1, 3], strides: 1, pad: 'valid', defaultMethod: 'grid' },
+  { x: [3, 6, 6, 3], f: [1, 1, 3, 5], strides: 1, pad: 'valid', defaultMethod: 'grid' },
+  // explicit, asymmetric and wider-than-the-filter padding; a 5x5 filter
+  { x: [3, 6, 7, 3], f: [2, 3, 3, 5], strides: 1, pad: [[0, 0], [1, 2], [0, 1], [0, 0]], defaultMethod: 'dense' },
+  { x: [1, 5, 5, 3], f: [3, 3, 3, 2], strides: 1, pad: [[0, 0], [3, 3], [2, 2], [0, 0]], defaultMethod: 'grid' }, // dy larger than x
+  { x: [3, 6, 7, 5], f: [5, 5, 5, 3], strides: 1, pad: 'same', defaultMethod: 'dense' },
+  { x: [3, 7, 6, 3], f: [3, 3, 3, 5], strides: 1, pad: [[0, 0], [2, 1], [2, 0], [0, 0]], defaultMethod: 'dense' }, // more above/left
+  { x: [3, 5, 6, 5], f: [2, 2, 5, 3], strides: 1, pad: 'same', defaultMethod: 'dense' }, // even filter: pads 0 above, 1 below
+  // channels-first (x is [n, c, h, w])
+  { x: [3, 5, 7, 6], f: [3, 3, 5, 3], strides: 1, pad: 'same', format: 'NCHW', defaultMethod: 'dense' },
+  { x: [1, 3, 9, 8], f: [3, 3, 3, 5], strides: 2, pad: 'same', format: 'NCHW', defaultMethod: 'dense' },
+];
+
+function filterAttrs(c: FilterCase) {
+  return {
+    strides: c.strides,
+    pad: c.pad,
+    dataFormat: c.format ?? 'NHWC',
+    dimRoundingMode: c.dimRoundingMode,
+    filterShape: c.f,
+  };
+}
+
+function filterDyShape(c: FilterCase): number[] {
+  return tf.backend_util.computeConv2DInfo(
+    c.x,
+    c.f,
+    c.strides,
+    1,
+    c.pad,
+    c.dimRoundingMode,
+    false,
+    tf.backend_util.convertConv2DDataFormat(c.format ?? 'NHWC'),
+  ).outShape;
+}
+
+/** Runs `f` with filterGradTuning changed, restoring it afterwards. */
+async function withTuning<T>(change: Partial<typeof filterGradTuning>, f: () => Promise<T>): Promise<T> {
+  const saved = { ...filterGradTuning };
+  Object.assign(filterGradTuning, change);
+  try {
+    return await f();
+  } finally {
+    Object.assign(filterGradTuning, saved);
+  }
+}
+
+/** Runs `f` on wasm and cpu; checks `kernel` ran on wasm and the results agree at `rtol` (relative). */
+async function checkRel(label: string, kernel: string, rtol: number, f: () => tf.Tensor | tf.Tensor[]): Promise<number> {
+  const wasm = await runOn('wasm', f);
+  const cpu = await runOn('cpu', f);
+  await tf.setBackend('wasm');
+  assert.ok(wasm.kernels.includes(kernel), `${label}: ${kernel} did not run (ran ${wasm.kernels.join(', ')})`);
+  return assertRelClose(wasm.results, cpu.results, label, rtol);
+}
+
+describe('Conv2DBackpropFilter (missing on wasm; im2col + XNNPACK matmul) at 1e-5 relative', () => {
+  const modes = [
+    { name: 'dense', method: 'dense', tuning: { gridMaxExtra: -1 } },
+    { name: 'dense, one image per product', method: 'dense', tuning: { gridMaxExtra: -1, denseBlockFloats: 1 } },
+    { name: 'grid', method: 'grid', tuning: { gridMaxExtra: Infinity } },
+    { name: 'grid, one image per product', method: 'grid', tuning: { gridMaxExtra: Infinity, gridBlockFloats: 1 } },
+  ] as const;
+  for (const c of filterCases) {
+    const label = `x${c.x.join('x')} f${c.f.join('x')} s${JSON.stringify(c.strides)} ${JSON.stringify(c.pad)} ${c.format ?? 'NHWC'}`;
+    const stride1 = [c.strides].flat().every((s) => s === 1);
+    test(`${label}: default tuning takes the ${c.defaultMethod} path`, () => {
+      assert.equal(filterGradMethod(c.x, c.f, filterAttrs(c)), c.defaultMethod);
     });
+    for (const mode of modes) {
+      if (mode.method === 'grid' && !stride1) continue; // the grid needs stride 1
+      if (mode.name.includes('one image') && c.x[0] === 1) continue; // nothing to split
+      test(`${label}, ${mode.name}`, async () => {
+        await withTuning(mode.tuning, async () => {
+          assert.equal(filterGradMethod(c.x, c.f, filterAttrs(c)), mode.method);
+          const dyShape = filterDyShape(c);
+          await checkRel(`${label}, ${mode.name}`, 'Conv2DBackpropFilter', FILTER_RTOL, () =>
+            tf.engine().runKernel(
+              'Conv2DBackpropFilter',
+              { x: tf.tensor(values(c.x, 1), c.x), dy: tf.tensor(values(dyShape, 2), dyShape) },
+              filterAttrs(c) as unknown as tf.NamedAttrMap,
+            ) as tf.Tensor,
+          );
+        });
+      });
+    }
   }
 
+  test('an empty batch gives a zero gradient', async () => {
+    await checkRel('empty batch', 'Conv2DBackpropFilter', FILTER_RTOL, () =>
+      tf.engine().runKernel(
+        'Conv2DBackpropFilter',
+        { x: tf.zeros([0, 6, 6, 3]), dy: tf.zeros([0, 3, 3, 2]) },
+        { strides: 2, pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [3, 3, 3, 2] } as unknown as tf.NamedAttrMap,
+      ) as tf.Tensor,
+    );
+  });
+
   test('through tf.grad of conv2d, stride 2 same', async () => {
-    await check('grad conv2d', 'Conv2DBackpropFilter', () => {
+    await checkRel('grad conv2d', 'Conv2DBackpropFilter', FILTER_RTOL, () => {
       const x = tf.tensor4d(values([2, 9, 9, 3], 3), [2, 9, 9, 3]);
       const w = tf.tensor4d(values([3, 3, 3, 4], 4), [3, 3, 3, 4]);
       const r = tf.tensor4d(values([2, 5, 5, 4], 5), [2, 5, 5, 4]);
       return tf.grad((f: tf.Tensor) => tf.conv2d(x, f as tf.Tensor4D, 2, 'same').mul(r).sum())(w);
     });
+  });
+
+  test('dilated convolutions have no weight gradient in tfjs (so the kernel never sees a dilation)', async () => {
+    for (const backend of ['wasm', 'cpu']) {
+      await tf.setBackend(backend);
+      const x = tf.tensor4d(values([1, 9, 9, 2], 6), [1, 9, 9, 2]);
+      const w = tf.tensor4d(values([3, 3, 2, 2], 7), [3, 3, 2, 2]);
+      assert.throws(
+        () => tf.grad((f: tf.Tensor) => tf.conv2d(x, f as tf.Tensor4D, 1, 'same', 'NHWC', 2).sum())(w),
+        /dilation rates greater than 1/,
+        backend,
+      );
+      tf.dispose([x, w]);
+    }
+    await tf.setBackend('wasm');
   });
 });
 
@@ -508,4 +675,65 @@ test('end to end: one fit step of a tiny BiLSTM on wasm matches cpu', async () =
     () => tf.tensor2d([[1, 0, 1], [0, 0, 1], [1, 1, 0], [0, 1, 0]]),
     ['UnsortedSegmentSum', 'Unpack', 'BatchMatMul'],
   );
+});
+
+// ---------------------------------------------------------------------------------------------
+// Regression test (issue: "the optimised conv path must give the same gradients as the reference
+// path"): the gradients of one training step of a small 2-conv CNN, tf.variableGrads of its loss, on
+// wasm (the optimised Conv2DBackpropFilter, both of its paths) vs the cpu backend's reference kernels.
+//
+// Smooth activations (tanh, sigmoid) and no max-pooling: relu's kink and max's ties would let a
+// last-bit difference in the forward pass flip a mask and move a gradient by far more than rounding.
+
+function twoConvCnn(): tf.LayersModel {
+  const m = tf.sequential();
+  // 24x24 → 12x12 (stride 2: the dense path), then 12x12 → 12x12 (stride 1: the grid path).
+  m.add(tf.layers.conv2d({ inputShape: [24, 24, 3], filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'tanh' }));
+  m.add(tf.layers.conv2d({ filters: 6, kernelSize: 3, strides: 1, padding: 'same', activation: 'tanh' }));
+  m.add(tf.layers.flatten());
+  m.add(tf.layers.dense({ units: 3, activation: 'sigmoid' }));
+  return m;
+}
+
+async function trainingGradients(
+  backend: string,
+  initial: { shape: number[]; data: Float32Array }[],
+): Promise<{ loss: Result; grads: Result[]; kernels: string[] }> {
+  await tf.setBackend(backend);
+  const model = withRandom(5, twoConvCnn);
+  model.setWeights(initial.map((w) => tf.tensor(w.data, w.shape)));
+  const xs = tf.tensor4d(values([3, 24, 24, 3], 41), [3, 24, 24, 3]);
+  const ys = tf.tensor2d([[1, 0, 1], [0, 0, 1], [1, 1, 0]]);
+  const varList = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  let out: { value: tf.Scalar; grads: tf.NamedTensorMap } | null = null;
+  const profile = await tf.profile(() => {
+    out = tf.variableGrads(() => tf.metrics.binaryCrossentropy(ys, model.apply(xs) as tf.Tensor).mean() as tf.Scalar, varList);
+    return [] as unknown as tf.Tensor;
+  });
+  const { value, grads } = out!;
+  const plain = (t: tf.Tensor): Result => ({ shape: t.shape, dtype: t.dtype, data: Array.from(t.dataSync()) });
+  const result = { loss: plain(value), grads: varList.map((v) => plain(grads[v.name])), kernels: profile.kernels.map((k) => k.name) };
+  tf.dispose([value, ...Object.values(grads), xs, ys]);
+  model.dispose();
+  return result;
+}
+
+test('regression: optimised conv weight-gradient paths give the reference (cpu) training gradients, 1e-5 relative', async () => {
+  // Both conv layers' weight gradients take the paths the coursework CNN's do: dense (stride 2) and grid.
+  const conv = { pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined };
+  assert.equal(filterGradMethod([3, 24, 24, 3], [3, 3, 3, 4], { ...conv, strides: 2 }), 'dense');
+  assert.equal(filterGradMethod([3, 12, 12, 4], [3, 3, 4, 6], { ...conv, strides: 1 }), 'grid');
+  await tf.setBackend('cpu');
+  const model = withRandom(5, twoConvCnn);
+  const initial = model.getWeights().map((w) => ({ shape: w.shape, data: w.dataSync() as Float32Array }));
+  model.dispose();
+  const wasm = await trainingGradients('wasm', initial);
+  const cpu = await trainingGradients('cpu', initial);
+  await tf.setBackend('wasm');
+  const filterCalls = wasm.kernels.filter((k) => k === 'Conv2DBackpropFilter').length;
+  assert.equal(filterCalls, 2, `Conv2DBackpropFilter ran ${filterCalls} times on wasm (ran ${wasm.kernels.join(', ')})`);
+  assert.equal(wasm.grads.length, 6); // 2 conv kernels + biases, dense kernel + bias
+  for (const g of cpu.grads) assert.ok(g.data.some((v) => v !== 0), 'every reference gradient is non-zero');
+  assertRelClose([wasm.loss], [cpu.loss], 'loss', FILTER_RTOL);
+  wasm.grads.forEach((g, i) => assertRelClose([g], [cpu.grads[i]], `gradient ${i} (${g.shape.join('x')})`, FILTER_RTOL));
 });
