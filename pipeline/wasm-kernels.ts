@@ -608,6 +608,19 @@ function fillPatchesT(heap: Float32Array, dst: number, src: number, g: PatchGeom
   }
 }
 
+/**
+ * One row of the zero-bordered grid at heap[dst…dst+gridLength): the source row heap[src…src+length)
+ * followed by zeros, or only zeros for a border row (`inside` false).
+ */
+function placeGridRow(heap: Float32Array, dst: number, src: number, length: number, gridLength: number, inside: boolean): void {
+  if (inside) {
+    heap.copyWithin(dst, src, src + length);
+    heap.fill(0, dst + length, dst + gridLength);
+  } else {
+    heap.fill(0, dst, dst + gridLength);
+  }
+}
+
 /** Float32 view of the whole wasm heap and the element offset of `t` in it (take after allocating). */
 function heapOf(backend: WasmBackendLike, t: TensorInfo): [Float32Array, number] {
   const v = backend.typedArrayFromHeap(t) as Float32Array;
@@ -705,22 +718,8 @@ function filterGradGrid(backend: WasmBackendLike, x: TensorInfo, dy: TensorInfo,
       const dgRow = ws * cout;
       for (let bi = 0; bi < nb; bi++) {
         for (let y = 0; y < hs; y++) {
-          const xo = xgAt + (bi * hs + y) * xgRow;
-          if (y < h) {
-            const s = xAt + ((b0 + bi) * h + y) * xRow;
-            heap.copyWithin(xo, s, s + xRow);
-            heap.fill(0, xo + xRow, xo + xgRow);
-          } else {
-            heap.fill(0, xo, xo + xgRow);
-          }
-          const dgo = dgAt + (bi * hs + y) * dgRow;
-          if (y < oh) {
-            const s = dyAt + ((b0 + bi) * oh + y) * dRow;
-            heap.copyWithin(dgo, s, s + dRow);
-            heap.fill(0, dgo + dRow, dgo + dgRow);
-          } else {
-            heap.fill(0, dgo, dgo + dgRow);
-          }
+          placeGridRow(heap, xgAt + (bi * hs + y) * xgRow, xAt + ((b0 + bi) * h + y) * xRow, xRow, xgRow, y < h);
+          placeGridRow(heap, dgAt + (bi * hs + y) * dgRow, dyAt + ((b0 + bi) * oh + y) * dRow, dRow, dgRow, y < oh);
         }
       }
     }
