@@ -295,6 +295,16 @@ function libraryVersions(): Record<string, string> {
   };
 }
 
+/** `<cacheDir>/training/<key>/training.json`: how the last training in this folder ran. */
+const TRAINING_RECORD = 'training.json';
+
+interface TrainingRecord {
+  parallel: boolean;
+  wallMs: number;
+  /** The models that run trained (the others came from the cache). */
+  models: ModelKind[];
+}
+
 /** Whether jobs train at the same time: asked for, more than one, and more than one core. */
 export function trainsInParallel(config: Config, jobs: number, cores = availableParallelism()): boolean {
   return config.parallel && jobs > 1 && cores > 1;
@@ -421,7 +431,7 @@ export async function runTrainStage(stage: DataStageResult, config: Config, root
     }
     jobs.push({ model, stage, config, schedule: schedules[model], dir, key });
   }
-  const parallel = trainsInParallel(config, jobs.length);
+  let parallel = trainsInParallel(config, jobs.length);
   const started = effects.now();
   if (parallel) {
     effects.info(`Training ${jobs.map((job) => MODEL_TITLES[job.model]).join(' and ')} at the same time, one worker thread each`);
@@ -431,7 +441,17 @@ export async function runTrainStage(stage: DataStageResult, config: Config, root
     const backend = await selectBackend({ force: config.backend, effects });
     for (const job of jobs) results[job.model] = await trainJob(job, effects, backend);
   }
-  const wallMs = effects.now() - started;
+  // How the models were trained is kept with them, so a build that reuses them reports the run
+  // that trained them, not its own (zero-length) training.
+  const trainingRecordFile = join(trainingDir, TRAINING_RECORD);
+  let wallMs = effects.now() - started;
+  if (jobs.length > 0) {
+    await writeJsonAtomic(trainingRecordFile, { parallel, wallMs, models: jobs.map((job) => job.model) } satisfies TrainingRecord);
+  } else if (existsSync(trainingRecordFile)) {
+    ({ parallel, wallMs } = await readJson<TrainingRecord>(trainingRecordFile));
+  } else {
+    wallMs = results.cnn.run.trainingMs + results.lstm.run.trainingMs;
+  }
 
   const artifactsDir = resolve(root, config.artifactsDir);
   const modelsDir = resolve(root, config.publicDir, 'models');
@@ -471,7 +491,7 @@ export async function runTrainStage(stage: DataStageResult, config: Config, root
     backend,
     libraries: libraryVersions(),
     models: { cnn: results.cnn.run, lstm: results.lstm.run },
-    training: { parallel, wallMs: jobs.length > 0 ? wallMs : results.cnn.run.trainingMs + results.lstm.run.trainingMs },
+    training: { parallel, wallMs },
     optimisations: optimisationsOf(parallel, backend, results),
     vocabularySize: inputs.vectorizer.vocabulary.length,
     notes,

@@ -5,6 +5,7 @@
  * reproduces the metrics computed independently from the published predictions.
  */
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
@@ -70,11 +71,15 @@ test('the build writes analysis.json: baselines from the training films, every c
 });
 
 test('a second build reuses the trained models', async () => {
+  const first = RunArtifactSchema.parse(readArtifact('run.json'));
+  assert.equal(first.training.parallel, availableParallelism() > 1, 'two models train at the same time when there are two cores');
   const { stdout } = await cli('train', ...common());
   assert.match(stdout, /Poster CNN: reusing the trained model from the cache/);
   assert.match(stdout, /Overview BiLSTM: reusing the trained model from the cache/);
   assert.match(stdout, /Explanations: reusing explanations\.json/);
-  assert.equal(RunArtifactSchema.parse(readArtifact('run.json')).models.cnn.cached, true);
+  const again = RunArtifactSchema.parse(readArtifact('run.json'));
+  assert.equal(again.models.cnn.cached, true);
+  assert.deepEqual(again.training, first.training, 'the reused models report the run that trained them');
 });
 
 test('evaluate on the validation films matches metrics computed from the published predictions', async () => {
