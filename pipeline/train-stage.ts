@@ -168,32 +168,34 @@ function modelMetadata(model: ModelKind, stage: DataStageResult, inputs: ModelIn
 
 const round6 = (p: number) => Math.round(p * 1e6) / 1e6;
 
+/** One row per film of `filmIndices`: its id and its probabilities (rounded to 1e-6). */
+function probabilityRows(stage: DataStageResult, filmIndices: readonly number[], probabilities: Float32Array) {
+  const g = stage.dataset.genres.length;
+  return filmIndices.map((filmIndex, row) => ({
+    id: stage.dataset.films[filmIndex].id,
+    probabilities: Array.from(probabilities.subarray(row * g, (row + 1) * g), round6),
+  }));
+}
+
 function trainProbabilitiesArtifact(model: ModelKind, stage: DataStageResult, outcome: TrainingOutcome): TrainProbabilitiesArtifact {
-  const { genres, films } = stage.dataset;
-  const g = genres.length;
   return {
     contractVersion: CONTRACT_VERSION,
     model,
-    genres,
-    films: stage.split.train.map((filmIndex, row) => ({
-      id: films[filmIndex].id,
-      probabilities: Array.from(outcome.trainProbabilities.subarray(row * g, (row + 1) * g), round6),
-    })),
+    genres: stage.dataset.genres,
+    films: probabilityRows(stage, stage.split.train, outcome.trainProbabilities),
   };
 }
 
 function predictionsArtifact(model: ModelKind, stage: DataStageResult, outcome: TrainingOutcome): PredictionsArtifact {
-  const { genres, films } = stage.dataset;
-  const g = genres.length;
+  const { genres } = stage.dataset;
   const top = topK(outcome.validationProbabilities, genres, 3);
   return {
     contractVersion: CONTRACT_VERSION,
     model,
     genres,
     threshold: THRESHOLD,
-    films: stage.split.validation.map((filmIndex, row) => ({
-      id: films[filmIndex].id,
-      probabilities: Array.from(outcome.validationProbabilities.subarray(row * g, (row + 1) * g), round6),
+    films: probabilityRows(stage, stage.split.validation, outcome.validationProbabilities).map((film, row) => ({
+      ...film,
       top3: top[row].map(({ genre, probability }) => ({ genre, probability: round6(probability) })),
     })),
   };
@@ -210,10 +212,13 @@ export interface TrainJob {
   key: string;
 }
 
-/** Trains one model and stores its result in the training cache; `backend` is selected when not given. */
-export async function trainJob(job: TrainJob, effects: Effects, backend?: BackendInfo): Promise<CachedModelResult> {
+/**
+ * Trains one model and stores its result in the training cache. `backend` and `inputs` are made here
+ * when not given (a worker thread has neither).
+ */
+export async function trainJob(job: TrainJob, effects: Effects, backend?: BackendInfo, inputs?: ModelInputs): Promise<CachedModelResult> {
   backend ??= await selectBackend({ force: job.config.backend, effects });
-  const inputs = prepareModelInputs(job.stage, job.config);
+  inputs ??= prepareModelInputs(job.stage, job.config);
   return trainOne(job.model, job.stage, inputs, job.config, job.schedule, job.dir, job.key, backend, effects);
 }
 
@@ -439,7 +444,7 @@ export async function runTrainStage(stage: DataStageResult, config: Config, root
     jobs.forEach((job, i) => (results[job.model] = trained[i]));
   } else if (jobs.length > 0) {
     const backend = await selectBackend({ force: config.backend, effects });
-    for (const job of jobs) results[job.model] = await trainJob(job, effects, backend);
+    for (const job of jobs) results[job.model] = await trainJob(job, effects, backend, inputs);
   }
   // How the models were trained is kept with them, so a build that reuses them reports the run
   // that trained them, not its own (zero-length) training.

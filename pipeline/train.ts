@@ -276,11 +276,12 @@ export async function trainModel(options: TrainOptions): Promise<TrainingOutcome
       const seenProbabilities = new Float32Array(order.length * genreCount);
       for (let step = 0; step < steps; step++) {
         const films = batches[step];
+        const x = data.inputs(films);
         if (data.lengthOf) {
-          batchLengthSum += Math.max(...films.map(data.lengthOf));
+          // Variable-length inputs are cut to the batch's longest: their width is its length.
+          batchLengthSum += x.shape[1]!;
           batchCount++;
         }
-        const x = data.inputs(films);
         const y = tf.tensor2d(labelRows(data.labels, genreCount, films), [films.length, genreCount], 'float32');
         const { loss, probabilities } = trainStep(model, optimizer, x, y);
         tf.dispose([x, y]);

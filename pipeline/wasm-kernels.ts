@@ -339,22 +339,9 @@ function planMatMul(
   const direct = (transposeA ? batchA * m * k : 0) + (transposeB ? k * n : 0) + k * n;
   const swappedCost = (transposeB ? 0 : k * n) + (transposeA ? 0 : m * k) + k * m + m * n;
   if (allowSwap && batchA === 1 && swappedCost < direct) {
-    // Left: op(B)ᵀ, [n, k]: B itself when transposeB.
-    const b2d = reshape(backend, b, transposeB ? [n, k] : [k, n]);
-    temps.push(b2d);
-    let left = b2d;
-    if (!transposeB) {
-      left = transpose(backend, b2d, [1, 0]);
-      temps.push(left);
-    }
-    // Right: op(A)ᵀ, [k, m]: A itself when transposeA.
-    const a2d = reshape(backend, a, transposeA ? [k, m] : [m, k]);
-    temps.push(a2d);
-    let right = a2d;
-    if (!transposeA) {
-      right = transpose(backend, a2d, [1, 0]);
-      temps.push(right);
-    }
+    // Left: op(B)ᵀ, [n, k]: B itself when transposeB. Right: op(A)ᵀ, [k, m]: A itself when transposeA.
+    const left = matrixOf(backend, b, transposeB ? [n, k] : [k, n], !transposeB, temps);
+    const right = matrixOf(backend, a, transposeA ? [k, m] : [m, k], !transposeA, temps);
     const l3 = reshape(backend, left, [1, n, k]);
     const r3 = reshape(backend, right, [1, k, m]);
     temps.push(l3, r3);
@@ -372,16 +359,7 @@ function planMatMul(
     a2 = reshape(backend, a, [1, batchA * m, k]);
   }
   temps.push(a2);
-  let b2: TensorInfo;
-  if (transposeB) {
-    const b2d = reshape(backend, b, [n, k]);
-    temps.push(b2d);
-    const bt = transpose(backend, b2d, [1, 0]);
-    temps.push(bt);
-    b2 = reshape(backend, bt, [1, k, n]);
-  } else {
-    b2 = reshape(backend, b, [1, k, n]);
-  }
+  const b2 = reshape(backend, matrixOf(backend, b, transposeB ? [n, k] : [k, n], transposeB, temps), [1, k, n]);
   temps.push(b2);
   return { a: a2, b: b2, outShape, temps, swapped: false };
 }
@@ -606,6 +584,19 @@ function fillPatchesT(heap: Float32Array, dst: number, src: number, g: PatchGeom
       }
     }
   }
+}
+
+/**
+ * `x` as a matrix of its stored shape `[rows, cols]`, transposed when `transposed` (a materialised
+ * copy); every tensor made is pushed on `temps`.
+ */
+function matrixOf(backend: WasmBackendLike, x: TensorInfo, stored: [number, number], transposed: boolean, temps: TensorInfo[]): TensorInfo {
+  const matrix = reshape(backend, x, stored);
+  temps.push(matrix);
+  if (!transposed) return matrix;
+  const copy = transpose(backend, matrix, [1, 0]);
+  temps.push(copy);
+  return copy;
 }
 
 /**
