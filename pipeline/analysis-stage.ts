@@ -3,7 +3,8 @@
  * (`train-probabilities-<m>.json`) and the validation films (`predictions-<m>.json`), takes the true
  * labels from the loaded dataset, and writes `analysis.json` — baselines, AP and precision–recall
  * curves, per-genre thresholds and the late fusion, every choice made on the training films only
- * (see pipeline/analysis.ts).
+ * (see pipeline/analysis.ts). The learned fusion (GMU) is read the same way, from the fusion
+ * stage's `predictions-gmu.json` and (out-of-fold) `train-probabilities-gmu.json`.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -22,6 +23,9 @@ import type { Config } from './config.ts';
 import {
   ARTIFACT_FILES,
   CONTRACT_VERSION,
+  GmuHistoryArtifactSchema,
+  GmuPredictionsArtifactSchema,
+  GmuTrainProbabilitiesArtifactSchema,
   HistoryArtifactSchema,
   MODEL_KINDS,
   PredictionsArtifactSchema,
@@ -158,6 +162,8 @@ export function analysisArtifact(input: {
       'Loss: binary cross-entropy with Keras’ clipping (ε = 1e-7), averaged over every film × genre cell; not given for the hard 0/1 baselines, which are not probabilities.',
       'Model probabilities are those published in predictions-<m>.json (six decimals), so a score can differ from the training log in the last digit shown.',
       'The baselines’ genres and priors, the per-genre thresholds and the fusion weight are chosen on the training films only (train-probabilities-<m>.json); the validation films are only scored.',
+      'The learned fusion (GMU) is trained on the training films only, each head’s epoch chosen on a holdout of training films; its training-film probabilities, on which its thresholds are tuned, are out-of-fold ' +
+        '(cross-fitted, train-probabilities-gmu.json). The two models’ activations it takes as input are still in-sample on the training films (the models were fitted to them), so its training-side numbers are optimistic.',
     ],
     classifiers,
     baselines: { priors: choices.priors, mostFrequent: choices.mostFrequent.map((g) => genres[g]) },
@@ -209,8 +215,23 @@ export async function runAnalysisStage(stage: DataStageResult, config: Config, r
     };
   };
   const [cnn, lstm] = MODEL_KINDS.map(read);
-  const train: SplitScores = { labels: labelRows(stage, stage.split.train), cnn: cnn.train, lstm: lstm.train };
-  const validation: SplitScores = { labels: labelRows(stage, stage.split.validation), cnn: cnn.validation, lstm: lstm.validation };
+  const gmu = (() => {
+    const predictionsFile = ARTIFACT_FILES.gmuPredictions;
+    const trainFile = ARTIFACT_FILES.gmuTrainProbabilities;
+    const predictions = readArtifactFile(artifactsDir, predictionsFile, GmuPredictionsArtifactSchema);
+    const trainProbabilities = readArtifactFile(artifactsDir, trainFile, GmuTrainProbabilitiesArtifactSchema);
+    const history = readArtifactFile(artifactsDir, ARTIFACT_FILES.gmuHistory, GmuHistoryArtifactSchema);
+    for (const [file, listed] of [[predictionsFile, predictions.genres], [trainFile, trainProbabilities.genres]] as const) {
+      if (listed.join('\n') !== genres.join('\n')) throw new UserError(`${file} lists different genres than the dataset; it comes from another run`, { fix: TRAIN_FIX });
+    }
+    return {
+      history,
+      validation: probabilityMatrix(predictionsFile, predictions.films, validationIds, genreCount),
+      train: probabilityMatrix(trainFile, trainProbabilities.films, trainIds, genreCount),
+    };
+  })();
+  const train: SplitScores = { labels: labelRows(stage, stage.split.train), cnn: cnn.train, lstm: lstm.train, gmu: gmu.train };
+  const validation: SplitScores = { labels: labelRows(stage, stage.split.validation), cnn: cnn.validation, lstm: lstm.validation, gmu: gmu.validation };
 
   const choices = chooseOnTraining(train, genres, config.seed);
   const evaluations = evaluateOnValidation(validation, genres, choices);
@@ -229,6 +250,12 @@ export async function runAnalysisStage(stage: DataStageResult, config: Config, r
     fusion: {
       title: 'Late fusion',
       description: `${w.toFixed(2)} × CNN + ${(1 - w).toFixed(2)} × LSTM probabilities; the weight has the lowest binary cross-entropy on the training films.`,
+    },
+    gmu: {
+      title: gmu.history.title,
+      description:
+        `A gated multimodal unit on the CNN’s ${gmu.history.method.inputs.visual.layer} and the BiLSTM’s ${gmu.history.method.inputs.textual.layer} activations, ` +
+        `trained on the training films (epoch ${gmu.history.chosenEpoch + 1} of ${gmu.history.method.maxEpochs}, chosen on a holdout of them).`,
     },
     'genre-priors': {
       title: 'Genre priors',

@@ -1,7 +1,8 @@
 /**
  * The report's deeper evaluation, pure (no I/O): baselines, average precision and precision–recall
  * curves, per-genre decision thresholds chosen on the training films, and late fusion of the two
- * models. `pipeline/analysis-stage.ts` reads the artifacts, calls these and writes `analysis.json`.
+ * models; the learned fusion (GMU, pipeline/fusion.ts) comes in as a third set of probabilities.
+ * `pipeline/analysis-stage.ts` reads the artifacts, calls these and writes `analysis.json`.
  *
  * Inputs are row-major films × genres, as in `metrics.ts` (whose `evaluatePredictions` computes
  * every thresholded score here: same `p > t` rule, same zero-division-is-0 convention).
@@ -369,11 +370,15 @@ export function chooseFusionWeight(a: Values, b: Values, labels: Values, grid: r
 
 // --- Everything chosen on the training films, then scored on the validation films ----------------
 
-/** The two models' probabilities and the true labels of one split (films × genres). */
+/**
+ * The two models' and the learned fusion's probabilities and the true labels of one split (films ×
+ * genres). On the training films, `gmu` is out-of-fold (cross-fitted; see pipeline/fusion.ts).
+ */
 export interface SplitScores {
   labels: Values;
   cnn: Values;
   lstm: Values;
+  gmu: Values;
 }
 
 export interface TrainingChoices {
@@ -393,7 +398,7 @@ export interface TrainingChoices {
 export function chooseOnTraining(train: SplitScores, genres: readonly string[], seed: number, k = THRESHOLD_FOLDS): TrainingChoices {
   const genreCount = genres.length;
   const films = rowCount(train.labels, genreCount);
-  for (const [name, values] of [['cnn', train.cnn], ['lstm', train.lstm]] as const) {
+  for (const [name, values] of [['cnn', train.cnn], ['lstm', train.lstm], ['gmu', train.gmu]] as const) {
     if (values.length !== train.labels.length) throw new RangeError(`${name}: ${values.length} training probabilities for ${train.labels.length} labels`);
   }
   const folds = kFolds(films, Math.min(k, films), seed);
@@ -414,7 +419,7 @@ export function chooseOnTraining(train: SplitScores, genres: readonly string[], 
     priors: genreFrequencies(train.labels, genreCount),
     mostFrequent: mostFrequentGenres(train.labels, genreCount, 2),
     fusion: { ...fusion, foldWeights },
-    thresholds: { cnn: tuned(train.cnn), lstm: tuned(train.lstm), fusion: tuned(fused) },
+    thresholds: { cnn: tuned(train.cnn), lstm: tuned(train.lstm), fusion: tuned(fused), gmu: tuned(train.gmu) },
     folds: folds.length,
   };
 }
@@ -428,7 +433,7 @@ export interface ClassifierEvaluation {
   tuned: PredictionMetrics | null;
 }
 
-/** Scores every classifier (models, fusion, baselines) on the validation films with the training choices. */
+/** Scores every classifier (models, late and learned fusion, baselines) on the validation films with the training choices. */
 export function evaluateOnValidation(validation: SplitScores, genres: readonly string[], choices: TrainingChoices): ClassifierEvaluation[] {
   const genreCount = genres.length;
   if (choices.genreCount !== genreCount) throw new RangeError(`the choices are for ${choices.genreCount} genres, not ${genreCount}`);
@@ -449,6 +454,7 @@ export function evaluateOnValidation(validation: SplitScores, genres: readonly s
     evaluate('cnn', 'model', validation.cnn, true),
     evaluate('lstm', 'model', validation.lstm, true),
     evaluate('fusion', 'fusion', fuse(validation.cnn, validation.lstm, choices.fusion.weight), true),
+    evaluate('gmu', 'fusion', validation.gmu, true),
     evaluate('genre-priors', 'baseline', constantPredictions(choices.priors, films), true),
     evaluate('most-frequent', 'baseline', constantPredictions(indicatorRow([first], genreCount), films), false),
     evaluate('two-most-frequent', 'baseline', constantPredictions(indicatorRow([first, second].filter((g) => g !== undefined), genreCount), films), false),

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { BACKENDS, CONFIG_FILE, DATASET_ENV, PROFILES, RESIZE_KERNELS, readConfigFile, resolveConfig, type Config, type ConfigInput } from './config.ts';
 import { loadConfiguredDataset, runDataStage, splitDataset } from './data-stage.ts';
 import { runTrainStage } from './train-stage.ts';
+import { runFusionStage } from './fusion-stage.ts';
 import { runAnalysisStage } from './analysis-stage.ts';
 import { runExplainStage } from './explain-stage.ts';
 import { evaluateSavedModels } from './evaluate.ts';
@@ -203,6 +204,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
       case 'train': {
         const stage = await runDataStage(config, root, effects);
         await runTrainStage(stage, config, root, effects);
+        await runFusionStage(stage, config, root, effects);
         await runAnalysisStage(stage, config, root, effects);
         await runExplainStage(stage, config, root, effects);
         return 0;
@@ -227,6 +229,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
       case 'build': {
         const stage = await runDataStage(config, root, effects);
         await runTrainStage(stage, config, root, effects);
+        await runFusionStage(stage, config, root, effects);
         await runAnalysisStage(stage, config, root, effects);
         await runExplainStage(stage, config, root, effects);
         await buildSite(config, root);

@@ -15,6 +15,9 @@
  * | predictions-<m>.json | PredictionsArtifactSchema | train stage   |
  * | train-probabilities-<m>.json | TrainProbabilitiesArtifactSchema | train stage (not read by the site: analyses) |
  * | examples.json  | ExamplesArtifactSchema  | train stage (end, pipeline/site-files.ts) |
+ * | predictions-gmu.json | GmuPredictionsArtifactSchema | fusion stage (pipeline/fusion-stage.ts, after training) |
+ * | train-probabilities-gmu.json | GmuTrainProbabilitiesArtifactSchema | fusion stage (not read by the site: analyses) |
+ * | fusion-gmu.json | GmuHistoryArtifactSchema | fusion stage |
  * | analysis.json  | AnalysisArtifactSchema  | analysis stage (pipeline/analysis-stage.ts, after training) |
  * | explanations.json | ExplanationsArtifactSchema | explain stage (pipeline/explain-stage.ts, after the analysis) |
  *
@@ -36,6 +39,10 @@ export const ARTIFACT_FILES = {
   predictions: (model: ModelKind) => `predictions-${model}.json`,
   trainProbabilities: (model: ModelKind) => `train-probabilities-${model}.json`,
   examples: 'examples.json',
+  /** The learned fusion (GMU, pipeline/fusion-stage.ts): validation predictions, out-of-fold training probabilities, training history. */
+  gmuPredictions: 'predictions-gmu.json',
+  gmuTrainProbabilities: 'train-probabilities-gmu.json',
+  gmuHistory: 'fusion-gmu.json',
   analysis: 'analysis.json',
   explanations: 'explanations.json',
 } as const;
@@ -299,8 +306,9 @@ export const PrCurveSchema = z.object({
   threshold: z.array(z.number().nullable()),
 });
 
-export const CLASSIFIER_IDS = ['cnn', 'lstm', 'fusion', 'genre-priors', 'most-frequent', 'two-most-frequent'] as const;
-export const TUNED_CLASSIFIER_IDS = ['cnn', 'lstm', 'fusion'] as const;
+/** `fusion`: the late fusion (weighted mean of the probabilities); `gmu`: the learned fusion (pipeline/fusion.ts). */
+export const CLASSIFIER_IDS = ['cnn', 'lstm', 'fusion', 'gmu', 'genre-priors', 'most-frequent', 'two-most-frequent'] as const;
+export const TUNED_CLASSIFIER_IDS = ['cnn', 'lstm', 'fusion', 'gmu'] as const;
 export type ClassifierId = (typeof CLASSIFIER_IDS)[number];
 export type TunedClassifierId = (typeof TUNED_CLASSIFIER_IDS)[number];
 
@@ -358,7 +366,7 @@ export const AnalysisArtifactSchema = z.object({
   validationFilms: count,
   /** The conventions of every number, in words (shown on the page). */
   conventions: z.array(z.string()),
-  /** Models, late fusion, then the baselines. */
+  /** Models, late fusion, learned fusion, then the baselines. */
   classifiers: z.array(ClassifierAnalysisSchema),
   baselines: z.object({
     /** Each genre's share of the training films (the genre-priors baseline's probabilities). */
@@ -386,6 +394,83 @@ export type ClassifierAnalysis = z.infer<typeof ClassifierAnalysisSchema>;
 export type ThresholdSelection = z.infer<typeof ThresholdSelectionSchema>;
 export type AnalysisArtifact = z.infer<typeof AnalysisArtifactSchema>;
 export type PrCurveData = z.infer<typeof PrCurveSchema>;
+
+
+// --- Learned fusion artifacts (a gated multimodal unit on the models' activations; pipeline/fusion-stage.ts) ---
+
+/** Validation films: the GMU's probability per genre and top 3, as predictions-<m>.json. */
+export const GmuPredictionsArtifactSchema = PredictionsArtifactSchema.extend({ model: z.literal('gmu') });
+
+/**
+ * Training films: the GMU's out-of-fold probabilities (k-fold cross-fitting: each film predicted by
+ * the head fitted on the other folds), as train-probabilities-<m>.json. The activations they come
+ * from are still in-sample for the two base models.
+ */
+export const GmuTrainProbabilitiesArtifactSchema = TrainProbabilitiesArtifactSchema.extend({
+  model: z.literal('gmu'),
+  method: z.literal('out-of-fold'),
+  folds: z.number().int().min(2),
+});
+
+export const GmuEpochSchema = z.object({
+  epoch: count,
+  /** Binary cross-entropy on the head's inner training films (inference mode, after the epoch). */
+  trainLoss: z.number(),
+  /** Binary cross-entropy on the inner holdout (~10% of the training films), which chooses the epoch. */
+  holdoutLoss: z.number(),
+});
+
+/** How the learned fusion was built and trained: settings, sizes, the final head's epochs, the folds, timing. */
+export const GmuHistoryArtifactSchema = z.object({
+  contractVersion: z.literal(CONTRACT_VERSION),
+  generatedAt: z.string(),
+  model: z.literal('gmu'),
+  title: z.string(),
+  /** The fusion cache key, and run.json's training key of the two models whose activations it fuses. */
+  key: z.string(),
+  trainingKey: z.string(),
+  method: z.object({
+    kind: z.literal('gated-multimodal-unit'),
+    version: z.number().int().positive(),
+    /** The layer of each trained model whose activations (inference mode) are the GMU's input. */
+    inputs: z.object({
+      visual: z.object({ model: z.literal('cnn'), layer: z.string(), units: z.number().int().positive() }),
+      textual: z.object({ model: z.literal('lstm'), layer: z.string(), units: z.number().int().positive() }),
+    }),
+    hiddenUnits: z.number().int().positive(),
+    dropout: z.number().min(0).lt(1),
+    learningRate: z.number().positive(),
+    batchSize: z.number().int().positive(),
+    maxEpochs: z.number().int().positive(),
+    holdoutFraction: z.number().gt(0).lt(1),
+    folds: z.number().int().min(2),
+    params: count,
+    seed: z.number().int(),
+    description: z.string(),
+  }),
+  sizes: z.object({
+    trainFilms: count,
+    validationFilms: count,
+    /** Of the final head: the training films it fitted on and those that chose its epoch. */
+    innerTrainFilms: count,
+    holdoutFilms: count,
+  }),
+  /** The final head (fitted on all training films; it makes predictions-gmu.json), epoch by epoch. */
+  epochs: z.array(GmuEpochSchema).min(1),
+  /** 0-based epoch whose weights the final head keeps (lowest inner-holdout loss). */
+  chosenEpoch: count,
+  /** The cross-fitting heads (train-probabilities-gmu.json): held-out films, films fitted on, chosen epoch and its holdout loss. */
+  folds: z.array(z.object({ films: count, fitFilms: count, chosenEpoch: count, holdoutLoss: z.number() })),
+  /** Mean gate z of the final head (the poster's share of h, 0–1) on the training and validation films; descriptive only. */
+  gate: z.object({ train: z.number(), validation: z.number() }),
+  /** Of the run that trained it (a reused result keeps its timing). */
+  timing: z.object({ backend: z.string(), featureMs: z.number(), trainMs: z.number(), wallMs: z.number() }),
+  notes: z.array(z.string()),
+});
+
+export type GmuPredictionsArtifact = z.infer<typeof GmuPredictionsArtifactSchema>;
+export type GmuTrainProbabilitiesArtifact = z.infer<typeof GmuTrainProbabilitiesArtifactSchema>;
+export type GmuHistoryArtifact = z.infer<typeof GmuHistoryArtifactSchema>;
 
 
 // --- Explanations artifact (poster occlusion maps, word importance; pipeline/explain-stage.ts) ---
@@ -463,3 +548,4 @@ export const ExplanationsArtifactSchema = z.object({
 export type OverviewSegmentExplanation = z.infer<typeof OverviewSegmentSchema>;
 export type FilmExplanation = z.infer<typeof FilmExplanationSchema>;
 export type ExplanationsArtifact = z.infer<typeof ExplanationsArtifactSchema>;
+

@@ -14,6 +14,7 @@ import {
   DatasetArtifactSchema,
   ExamplesArtifactSchema,
   ExplanationsArtifactSchema,
+  GmuHistoryArtifactSchema,
   HistoryArtifactSchema,
   MODEL_KINDS,
   PredictionsArtifactSchema,
@@ -59,5 +60,7 @@ export const collections = {
   predictions: artifactCollection(perModel(ARTIFACT_FILES.predictions), PredictionsArtifactSchema),
   examples: artifactCollection({ current: ARTIFACT_FILES.examples }, ExamplesArtifactSchema),
   analysis: artifactCollection({ current: ARTIFACT_FILES.analysis }, AnalysisArtifactSchema),
+  /** The learned fusion's history (fusion-gmu.json); its probabilities reach the site through analysis.json. */
+  fusion: artifactCollection({ current: ARTIFACT_FILES.gmuHistory }, GmuHistoryArtifactSchema),
   explanations: artifactCollection({ current: ARTIFACT_FILES.explanations }, ExplanationsArtifactSchema),
 };

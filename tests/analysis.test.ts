@@ -5,7 +5,7 @@
  * errors, and the computed verdict against the baselines.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,7 +32,7 @@ import {
 } from '../pipeline/analysis.ts';
 import { analysisArtifact, runAnalysisStage } from '../pipeline/analysis-stage.ts';
 import { resolveConfig } from '../pipeline/config.ts';
-import { AnalysisArtifactSchema, type AnalysisArtifact, type HistoryArtifact } from '../pipeline/contract.ts';
+import { AnalysisArtifactSchema, type AnalysisArtifact, type GmuHistoryArtifact, type HistoryArtifact } from '../pipeline/contract.ts';
 import type { DataStageResult } from '../pipeline/data-stage.ts';
 import { recordingEffects } from '../pipeline/effects.ts';
 import { UserError } from '../pipeline/errors.ts';
@@ -220,10 +220,10 @@ describe('baselines', () => {
   });
 
   test('hand-worked baselines on 2 validation films', () => {
-    const train: SplitScores = { labels: trainLabels, cnn: new Array(12).fill(0.5), lstm: new Array(12).fill(0.5) };
+    const train: SplitScores = { labels: trainLabels, cnn: new Array(12).fill(0.5), lstm: new Array(12).fill(0.5), gmu: new Array(12).fill(0.5) };
     const choices = chooseOnTraining(train, GENRES, 1, 2);
     // Validation: film 1 is A; film 2 is B and C.
-    const validation: SplitScores = { labels: [1, 0, 0, 0, 1, 1], cnn: [0.9, 0.1, 0.1, 0.1, 0.9, 0.9], lstm: [0.4, 0.6, 0.1, 0.2, 0.6, 0.2] };
+    const validation: SplitScores = { labels: [1, 0, 0, 0, 1, 1], cnn: [0.9, 0.1, 0.1, 0.1, 0.9, 0.9], lstm: [0.4, 0.6, 0.1, 0.2, 0.6, 0.2], gmu: [0.7, 0.3, 0.1, 0.2, 0.8, 0.6] };
     const byId = Object.fromEntries(evaluateOnValidation(validation, GENRES, choices).map((e) => [e.id, e]));
 
     // Genre priors [0.75, 0.5, 0]: BCE over the 6 cells; C's 0 is clipped to float32(1e-7).
@@ -335,6 +335,7 @@ describe('choices never read the validation films', () => {
       labels,
       cnn: labels.map((y) => Math.min(1, y * 0.4 + random() * 0.6)),
       lstm: labels.map((y) => Math.min(1, y * 0.2 + random() * 0.8)),
+      gmu: labels.map((y) => Math.min(1, y * 0.3 + random() * 0.7)),
     };
   };
   const train = make(30);
@@ -353,6 +354,11 @@ describe('choices never read the validation films', () => {
     assert.deepEqual(cnn.tuned, evaluatePredictions(validation.cnn, validation.labels, genres, choices.thresholds.cnn.thresholds));
     const fusion = scored.find((e) => e.id === 'fusion')!;
     assert.deepEqual(fusion.atDefault, evaluatePredictions(fuse(validation.cnn, validation.lstm, choices.fusion.weight), validation.labels, genres));
+    // The learned fusion: its own probabilities, scored with the thresholds tuned on its (out-of-fold) training probabilities.
+    const gmu = scored.find((e) => e.id === 'gmu')!;
+    assert.equal(gmu.kind, 'fusion');
+    assert.deepEqual(gmu.tuned, evaluatePredictions(validation.gmu, validation.labels, genres, choices.thresholds.gmu.thresholds));
+    assert.deepEqual(choices.thresholds.gmu.thresholds, tuneThresholds(train.gmu, train.labels, 3).thresholds);
     // Different training films do change the choices (so the checks above can fail).
     const other = chooseOnTraining(make(30), genres, 42);
     assert.notDeepEqual(other.thresholds.cnn.thresholds.concat(other.priors), choices.thresholds.cnn.thresholds.concat(choices.priors));
@@ -399,7 +405,33 @@ describe('analysis stage', () => {
         films: split.train.map((f) => ({ id: ids[f], probabilities: probabilities(f, model) })),
       });
     }
+    // The learned fusion: 0.8 on true genres, 0.1 elsewhere.
+    const gmu = (film: number) => labels[film].map((y) => (y ? 0.8 : 0.1));
+    write('predictions-gmu.json', {
+      contractVersion: 2, model: 'gmu', genres, threshold: 0.5,
+      films: split.validation.map((f) => ({ id: ids[f], probabilities: gmu(f), top3: [] })),
+    });
+    write('train-probabilities-gmu.json', {
+      contractVersion: 2, model: 'gmu', method: 'out-of-fold', folds: 5, genres,
+      films: split.train.map((f) => ({ id: ids[f], probabilities: gmu(f) })),
+    });
+    write('fusion-gmu.json', gmuHistory());
   }
+  const gmuHistory = (): GmuHistoryArtifact => ({
+    contractVersion: 2, generatedAt: 'now', model: 'gmu', title: 'Learned fusion (GMU)', key: 'k', trainingKey: 't',
+    method: {
+      kind: 'gated-multimodal-unit', version: 1,
+      inputs: { visual: { model: 'cnn', layer: 'FC2', units: 1024 }, textual: { model: 'lstm', layer: 'dense', units: 128 } },
+      hiddenUnits: 128, dropout: 0.5, learningRate: 1e-3, batchSize: 64, maxEpochs: 40, holdoutFraction: 0.1, folds: 5, params: 1, seed: 3, description: '',
+    },
+    sizes: { trainFilms: 7, validationFilms: 3, innerTrainFilms: 6, holdoutFilms: 1 },
+    epochs: [0, 1, 2, 3].map((epoch) => ({ epoch, trainLoss: 0.5 - epoch / 10, holdoutLoss: [0.6, 0.5, 0.4, 0.45][epoch] })),
+    chosenEpoch: 2,
+    folds: [],
+    gate: { train: 0.5, validation: 0.5 },
+    timing: { backend: 'cpu', featureMs: 1, trainMs: 1, wallMs: 2 },
+    notes: [],
+  });
 
   test('a missing artifact names the file and the command that writes it', async () => {
     await assert.rejects(runAnalysisStage(stage, config, work, recordingEffects()), (error: UserError) => {
@@ -428,11 +460,34 @@ describe('analysis stage', () => {
     close(top2.atDefault.microF1, 0.8);
     // The CNN's probabilities are 0.7 on true genres, 0.3 elsewhere: perfect at 0.5.
     close(written.classifiers.find((c) => c.id === 'cnn')!.atDefault.microF1, 1);
-    assert.equal(written.thresholds.selections.length, 3);
+    assert.deepEqual(written.thresholds.selections.map((s) => s.classifier), ['cnn', 'lstm', 'fusion', 'gmu']);
+    assert.deepEqual(written.classifiers.map((c) => c.id), ['cnn', 'lstm', 'fusion', 'gmu', 'genre-priors', 'most-frequent', 'two-most-frequent']);
+    // The GMU's published probabilities are scored as they are: 0.8 on true genres, 0.1 elsewhere → perfect at 0.5.
+    const gmu = written.classifiers.find((c) => c.id === 'gmu')!;
+    close(gmu.atDefault.microF1, 1);
+    assert.equal(gmu.title, 'Learned fusion (GMU)');
+    assert.match(gmu.description, /epoch 3 of 40/);
     assert.equal(written.fusion.grid.length, 21);
     assert.ok(effects.lines.some((line) => /^Analysis: validation micro F1 at 0\.5 — Poster CNN 1\.000/.test(line)), effects.lines.join('\n'));
     // The training log said 0 for the CNN: the difference is reported.
     assert.ok(effects.lines.some((line) => /warning: Poster CNN: micro F1 from the published/.test(line)));
+  });
+
+  test('the learned fusion’s artifacts are required and checked like the models’', async () => {
+    writeArtifacts();
+    rmSync(join(work, 'artifacts', 'predictions-gmu.json'));
+    await assert.rejects(runAnalysisStage(stage, config, work, recordingEffects()), (error: UserError) => {
+      assert.match(error.format(), /predictions-gmu\.json is missing/);
+      assert.match(error.format(), /npm run genrelens -- train/);
+      return true;
+    });
+    writeArtifacts();
+    write('train-probabilities-gmu.json', {
+      contractVersion: 2, model: 'gmu', method: 'out-of-fold', folds: 5, genres,
+      films: split.train.slice(1).map((f) => ({ id: ids[f], probabilities: [0.1, 0.1, 0.1] })),
+    });
+    await assert.rejects(runAnalysisStage(stage, config, work, recordingEffects()), /train-probabilities-gmu\.json lists different films/);
+    writeArtifacts();
   });
 
   test('predictions from another split fail, naming the file and the first different film', async () => {
@@ -454,11 +509,11 @@ describe('verdict against the baselines', () => {
   /** A real artifact from tiny literal data, then the micro F1 values set by hand. */
   function artifact(microF1: Record<string, number>): AnalysisArtifact {
     const genres = ['a', 'b'];
-    const train: SplitScores = { labels: [1, 0, 1, 1, 0, 1, 1, 0], cnn: [0.6, 0.4, 0.7, 0.6, 0.2, 0.8, 0.9, 0.1], lstm: [0.5, 0.5, 0.6, 0.4, 0.4, 0.6, 0.7, 0.3] };
-    const validation: SplitScores = { labels: [1, 0, 0, 1], cnn: [0.8, 0.3, 0.4, 0.7], lstm: [0.6, 0.6, 0.5, 0.5] };
+    const train: SplitScores = { labels: [1, 0, 1, 1, 0, 1, 1, 0], cnn: [0.6, 0.4, 0.7, 0.6, 0.2, 0.8, 0.9, 0.1], lstm: [0.5, 0.5, 0.6, 0.4, 0.4, 0.6, 0.7, 0.3], gmu: [0.7, 0.3, 0.6, 0.6, 0.3, 0.7, 0.8, 0.2] };
+    const validation: SplitScores = { labels: [1, 0, 0, 1], cnn: [0.8, 0.3, 0.4, 0.7], lstm: [0.6, 0.6, 0.5, 0.5], gmu: [0.7, 0.4, 0.4, 0.6] };
     const choices = chooseOnTraining(train, genres, 1, 2);
     const evaluations = evaluateOnValidation(validation, genres, choices);
-    const text = Object.fromEntries(evaluations.map((e) => [e.id, { title: { cnn: 'Poster CNN', lstm: 'Overview BiLSTM', fusion: 'Late fusion', 'genre-priors': 'Genre priors', 'most-frequent': 'Always a', 'two-most-frequent': 'Always a + b' }[e.id], description: '' }])) as Parameters<typeof analysisArtifact>[0]['text'];
+    const text = Object.fromEntries(evaluations.map((e) => [e.id, { title: { cnn: 'Poster CNN', lstm: 'Overview BiLSTM', fusion: 'Late fusion', gmu: 'Learned fusion (GMU)', 'genre-priors': 'Genre priors', 'most-frequent': 'Always a', 'two-most-frequent': 'Always a + b' }[e.id], description: '' }])) as Parameters<typeof analysisArtifact>[0]['text'];
     const result = analysisArtifact({ genres, trainFilms: 4, validationFilms: 2, seed: 1, generatedAt: 'now', choices, evaluations, text, validationFusionLoss: choices.fusion.curve });
     for (const c of result.classifiers) c.atDefault.microF1 = microF1[c.id];
     return AnalysisArtifactSchema.parse(result);
@@ -472,12 +527,13 @@ describe('verdict against the baselines', () => {
   });
 
   test('the sentences name the computed outcome for every model and baseline', () => {
-    const a = baselineVerdict(artifact({ cnn: 0.41, lstm: 0.47, fusion: 0.5, 'genre-priors': 0.38, 'most-frequent': 0.38, 'two-most-frequent': 0.44 }));
+    const a = baselineVerdict(artifact({ cnn: 0.41, lstm: 0.47, fusion: 0.5, gmu: 0.43, 'genre-priors': 0.38, 'most-frequent': 0.38, 'two-most-frequent': 0.44 }));
     assert.equal(a.strongest.id, 'two-most-frequent');
     assert.match(a.sentences[0], /Genre priors 0\.380, Always a 0\.380 and Always a \+ b 0\.440; the strongest is Always a \+ b\./);
     assert.equal(a.sentences[1], 'The Poster CNN (micro F1 0.410) beats Genre priors (0.380) and Always a (0.380); does not beat Always a + b (0.440).');
     assert.equal(a.sentences[2], 'The Overview BiLSTM (micro F1 0.470) beats every baseline.');
     assert.equal(a.sentences[3], 'The late fusion (micro F1 0.500) beats every baseline.');
+    assert.equal(a.sentences[4], 'The learned fusion (micro F1 0.430) beats Genre priors (0.380) and Always a (0.380); does not beat Always a + b (0.440).');
     assert.deepEqual(
       a.cells.filter((c) => c.model === 'cnn').map((c) => c.outcome),
       ['beats', 'beats', 'loses'],
@@ -485,19 +541,21 @@ describe('verdict against the baselines', () => {
     assert.equal(
       a.headline,
       'Against the strongest baseline, Always a + b (micro F1 0.440 at threshold 0.5): the Poster CNN 0.410 (does not beat it), ' +
-        'the Overview BiLSTM 0.470 (beats it) and the late fusion 0.500 (beats it).',
+        'the Overview BiLSTM 0.470 (beats it), the late fusion 0.500 (beats it) and the learned fusion 0.430 (does not beat it).',
     );
-    const b = baselineVerdict(artifact({ cnn: 0.3, lstm: 0.44, fusion: 0.4401, 'genre-priors': 0.38, 'most-frequent': 0.38, 'two-most-frequent': 0.44 }));
+    const b = baselineVerdict(artifact({ cnn: 0.3, lstm: 0.44, fusion: 0.4401, gmu: 0.2, 'genre-priors': 0.38, 'most-frequent': 0.38, 'two-most-frequent': 0.44 }));
     assert.equal(b.sentences[1], 'The Poster CNN (micro F1 0.300) beats no baseline: it is below Genre priors (0.380), Always a (0.380) and Always a + b (0.440).');
     assert.equal(b.sentences[2], 'The Overview BiLSTM (micro F1 0.440) beats Genre priors (0.380) and Always a (0.380); ties with Always a + b (0.440).');
+    assert.equal(b.sentences[4], 'The learned fusion (micro F1 0.200) beats no baseline: it is below Genre priors (0.380), Always a (0.380) and Always a + b (0.440).');
     assert.match(b.sentences.join(' '), /Validation loss, lower is better: the genre priors score \d\.\d{3}; the Poster CNN/);
   });
 
   test('threshold sentences say whether the tuned thresholds raised or lowered micro F1', () => {
-    const a = artifact({ cnn: 0.41, lstm: 0.47, fusion: 0.5, 'genre-priors': 0.38, 'most-frequent': 0.38, 'two-most-frequent': 0.44 });
+    const a = artifact({ cnn: 0.41, lstm: 0.47, fusion: 0.5, gmu: 0.43, 'genre-priors': 0.38, 'most-frequent': 0.38, 'two-most-frequent': 0.44 });
     a.classifiers[0].tuned!.microF1 = 0.45;
     const sentences = thresholdSentences(a);
-    assert.equal(sentences.length, 3);
+    assert.equal(sentences.length, 4);
+    assert.match(sentences[3], /^For the learned fusion, thresholds tuned on the training films /);
     assert.match(sentences[0], /^For the Poster CNN, thresholds tuned on the training films (raise|lower|leave unchanged) held-out micro F1 .* and raise validation micro F1 \(0\.410 → 0\.450;/);
   });
 });

@@ -61,7 +61,7 @@ test('the build writes analysis.json: baselines from the training films, every c
   assert.deepEqual(analysis.baselines.priors, dataset.labelCounts.map((row) => row.train / dataset.split.trainCount));
   const byTrain = dataset.labelCounts.map((row, i) => ({ ...row, i })).sort((a, b) => b.train - a.train || a.i - b.i);
   assert.deepEqual(analysis.baselines.mostFrequent, [byTrain[0].genre, byTrain[1].genre]);
-  assert.deepEqual(analysis.classifiers.map((c) => c.id), ['cnn', 'lstm', 'fusion', 'genre-priors', 'most-frequent', 'two-most-frequent']);
+  assert.deepEqual(analysis.classifiers.map((c) => c.id), ['cnn', 'lstm', 'fusion', 'gmu', 'genre-priors', 'most-frequent', 'two-most-frequent']);
   for (const c of analysis.classifiers) {
     // Support per genre is the validation label count, whatever the classifier.
     assert.deepEqual(c.perGenre.map((g) => g.support), dataset.labelCounts.map((row) => row.validation), c.id);
@@ -76,6 +76,7 @@ test('a second build reuses the trained models', async () => {
   const { stdout } = await cli('train', ...common());
   assert.match(stdout, /Poster CNN: reusing the trained model from the cache/);
   assert.match(stdout, /Overview BiLSTM: reusing the trained model from the cache/);
+  assert.match(stdout, /Learned fusion \(GMU\): reusing the trained fusion from the cache/);
   assert.match(stdout, /Explanations: reusing explanations\.json/);
   const again = RunArtifactSchema.parse(readArtifact('run.json'));
   assert.equal(again.models.cnn.cached, true);

@@ -23,6 +23,7 @@ import {
   DatasetArtifactSchema,
   ExamplesArtifactSchema,
   ExplanationsArtifactSchema,
+  GmuHistoryArtifactSchema,
   HistoryArtifactSchema,
   PredictionsArtifactSchema,
   RunArtifactSchema,
@@ -241,6 +242,7 @@ function specs(): ChartSpec[] {
     histories: { cnn: HistoryArtifactSchema.parse(artifact('history-cnn.json')), lstm: HistoryArtifactSchema.parse(artifact('history-lstm.json')) },
     run: RunArtifactSchema.parse(artifact('run.json')),
     analysis: AnalysisArtifactSchema.parse(artifact('analysis.json')),
+    gmu: GmuHistoryArtifactSchema.parse(artifact('fusion-gmu.json')),
   });
 }
 
@@ -337,6 +339,31 @@ describe('the built site', { timeout: 240_000 }, () => {
     assert.equal(cell('two-most-frequent', 'loss'), '—', 'hard baselines have no loss');
     assert.equal(cell('cnn', 'microF1'), cnnF1.toFixed(3));
     assert.equal(cell('fusion', 'microF1'), fusionF1.toFixed(3));
+    // The learned fusion from its published probabilities, its thresholds from its out-of-fold training probabilities.
+    const gmu = probabilities('predictions-gmu.json');
+    const gmuF1 = microF1(split.validation, (id, g) => gmu.get(id)![g] > 0.5);
+    assert.equal(cell('gmu', 'microF1'), gmuF1.toFixed(3));
+    assert.equal(cell('gmu', 'loss'), bce(split.validation, (id, g) => gmu.get(id)![g]).toFixed(3));
+    const trainGmu = probabilities('train-probabilities-gmu.json');
+    const gmuThresholds = analysis.thresholds.selections.find((s) => s.classifier === 'gmu')!.thresholds;
+    genres.forEach((_, g) => {
+      const f1At = (t: number) => {
+        let tp = 0, fp = 0, fn = 0;
+        for (const id of split.train) {
+          const p = trainGmu.get(id)![g] > t;
+          const y = labelled.get(id)![g];
+          if (p && y) tp++;
+          else if (p) fp++;
+          else if (y) fn++;
+        }
+        return tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn);
+      };
+      const grid = analysis.thresholds.grid;
+      const best = Math.max(...grid.map(f1At));
+      assert.equal(f1At(gmuThresholds[g]), best, `GMU threshold of ${genres[g]} has the best out-of-fold training F1`);
+    });
+    const gmuTuned = microF1(split.validation, (id, g) => gmu.get(id)![g] > gmuThresholds[g]);
+    assert.equal(document.querySelector('.threshold-summary tr[data-classifier="gmu"] td[data-metric="microF1-tuned"]')!.textContent!.trim(), gmuTuned.toFixed(3));
     const tuned = document.querySelector('.threshold-summary tr[data-classifier="cnn"] td[data-metric="microF1-tuned"]')!.textContent!.trim();
     assert.equal(tuned, tunedF1.toFixed(3));
 
@@ -354,16 +381,29 @@ describe('the built site', { timeout: 240_000 }, () => {
     assert.ok(home.includes(expected.headline), home);
 
     // Per-genre tables of both models and the fusion, every genre; every chart of the page present.
-    for (const id of ['cnn', 'lstm', 'fusion']) {
+    for (const id of ['cnn', 'lstm', 'fusion', 'gmu']) {
       assert.equal(document.querySelectorAll(`.analysis-genres[data-classifier="${id}"] tbody tr`).length, genres.length, id);
       assert.equal(document.querySelectorAll(`.threshold-genres[data-classifier="${id}"] tbody tr`).length, genres.length, id);
     }
-    for (const id of ['analysis-scores', 'analysis-pr-micro', 'analysis-pr-genres', 'analysis-frequency', 'analysis-thresholds', 'analysis-fusion-weight']) {
+    for (const id of ['analysis-scores', 'analysis-pr-micro', 'analysis-pr-genres', 'analysis-frequency', 'analysis-thresholds', 'analysis-fusion-weight', 'analysis-gmu-training']) {
       assert.ok(document.querySelector(`figure.chart#${id}`), id);
     }
+    // The learned fusion in every comparison: the verdict matrix, the charts' data, its own section.
+    assert.ok(document.querySelector('.baseline-matrix tr[data-model="gmu"]'), 'GMU row in the baseline matrix');
+    assert.ok(sentences.some((s) => s.startsWith(`The learned fusion (micro F1 ${gmuF1.toFixed(3)})`)), sentences.join('\n'));
+    const charted = new Map(specs().map((spec) => [spec.id, spec]));
+    const title = analysis.classifiers.find((c) => c.id === 'gmu')!.title;
+    for (const id of ['analysis-scores', 'analysis-pr-micro', 'analysis-pr-genres', 'analysis-frequency', 'analysis-thresholds']) {
+      assert.ok(charted.get(id)!.data.some((row) => row.classifier === title || row.series === title), `${id} draws the learned fusion`);
+    }
+    const gmuHistory = GmuHistoryArtifactSchema.parse(artifact('fusion-gmu.json'));
+    const learned = document.querySelector('.gmu-sentences')!.textContent!.replace(/\s+/g, ' ');
+    assert.match(learned, new RegExp(`epoch ${gmuHistory.chosenEpoch + 1} had the lowest loss`));
+    assert.match(learned, new RegExp(`micro F1 ${gmuF1.toFixed(3)} at 0\\.5, which (beats|ties with|does not beat) the late fusion \\(${fusionF1.toFixed(3)}\\)`));
     // The comparison page carries the baselines too: table rows and rules on the validation curves.
     const comparison = dom('comparison/index.html');
-    assert.equal(comparison.querySelectorAll('.analysis-summary tbody tr').length, 6);
+    assert.equal(comparison.querySelectorAll('.analysis-summary tbody tr').length, 7);
+    assert.ok(comparison.querySelector('.analysis-summary tr[data-classifier="gmu"]'));
     assert.match(comparison.querySelector('#compare-f1 .chart-description')!.textContent!, new RegExp(`${top2Title.replace(/[+]/g, '\\+')} ${top2F1.toFixed(3)}`));
   });
 

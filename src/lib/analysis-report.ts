@@ -1,16 +1,16 @@
 /**
  * The analysis page's judgements, computed from `analysis.json` (pure: no Astro imports,
- * unit-testable): whether each model beats each baseline, what the tuned thresholds and the late
- * fusion did, and the rows of the page's tables.
+ * unit-testable): whether each model beats each baseline, what the tuned thresholds, the late
+ * fusion and the learned fusion (GMU, with `fusion-gmu.json`) did, and the rows of the page's tables.
  *
  * As in report.ts, comparisons are made on the numbers as displayed (three decimals): a model
  * whose score rounds to the baseline's ties with it, so the page never claims a win the reader
  * cannot see.
  */
-import type { AnalysisArtifact, ClassifierAnalysis, ClassifierId, ThresholdSelection, TunedClassifierId } from '../../pipeline/contract.ts';
+import type { AnalysisArtifact, ClassifierAnalysis, ClassifierId, GmuHistoryArtifact, ThresholdSelection, TunedClassifierId } from '../../pipeline/contract.ts';
 import { formatMetric, formatPercent } from './format.ts';
 
-export const COMPARED: readonly TunedClassifierId[] = ['cnn', 'lstm', 'fusion'];
+export const COMPARED: readonly TunedClassifierId[] = ['cnn', 'lstm', 'fusion', 'gmu'];
 export const BASELINES = ['genre-priors', 'most-frequent', 'two-most-frequent'] as const satisfies readonly ClassifierId[];
 
 /** CSS colour of each classifier in charts and tags. */
@@ -18,6 +18,7 @@ export const CLASSIFIER_COLOURS: Record<ClassifierId, string> = {
   cnn: 'var(--cnn)',
   lstm: 'var(--lstm)',
   fusion: 'var(--fusion)',
+  gmu: 'var(--gmu)',
   'genre-priors': 'var(--muted)',
   'most-frequent': 'var(--muted)',
   'two-most-frequent': 'var(--muted)',
@@ -44,9 +45,11 @@ export function selection(analysis: AnalysisArtifact, id: TunedClassifierId): Th
   return found;
 }
 
-/** "the Poster CNN", "the late fusion", "Genre priors" as a sentence names them. */
+/** "the Poster CNN", "the late fusion", "the learned fusion", "Genre priors" as a sentence names them. */
 export function nameOf(c: ClassifierAnalysis): string {
-  return c.kind === 'fusion' ? 'the late fusion' : c.kind === 'model' ? `the ${c.title}` : c.title;
+  if (c.id === 'fusion') return 'the late fusion';
+  if (c.id === 'gmu') return 'the learned fusion';
+  return c.kind === 'baseline' ? c.title : `the ${c.title}`;
 }
 const capitalise = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
@@ -89,7 +92,11 @@ export interface BaselineVerdict {
   sentences: string[];
 }
 
-/** Whether each model (and the late fusion) beats each baseline, in plain words. */
+const COUNT_WORDS = ['none', 'one', 'both', 'three', 'four', 'five', 'six'];
+/** "all three", "all four": every one of `n` classifiers. */
+const allOf = (n: number) => (n === 2 ? 'both' : `all ${COUNT_WORDS[n] ?? n}`);
+
+/** Whether each model (and the late and learned fusions) beats each baseline, in plain words. */
 export function baselineVerdict(analysis: AnalysisArtifact): BaselineVerdict {
   const models = compared(analysis);
   const bases = baselines(analysis);
@@ -136,7 +143,7 @@ export function baselineVerdict(analysis: AnalysisArtifact): BaselineVerdict {
     sentences.push(
       `Ranking (mean AP over the genres with validation films; any constant baseline scores each genre’s share of films, ${formatMetric(priors.meanAP)} on average): ` +
         (better.length === models.length
-          ? `all three rank the films better than that.`
+          ? `${allOf(models.length)} rank the films better than that.`
           : better.length === 0
             ? `none ranks the films better than that.`
             : `only ${listWords(better.map(nameOf))} ${better.length === 1 ? 'ranks' : 'rank'} the films better than that.`),
@@ -336,7 +343,7 @@ export function thresholdSentences(analysis: AnalysisArtifact): string[] {
 /** The late fusion's weight, its stability over the folds and how it compares with its two parts. */
 export function fusionSentences(analysis: AnalysisArtifact): string[] {
   const { weight, foldWeights, grid } = analysis.fusion;
-  const [cnn, lstm, fusion] = compared(analysis);
+  const [cnn, lstm, fusion] = (['cnn', 'lstm', 'fusion'] as const).map((id) => classifier(analysis, id));
   const validationBest = grid.reduce((best, p) => (p.validationLoss < best.validationLoss ? p : best));
   const spread = foldWeights.length ? `${Math.min(...foldWeights).toFixed(2)}–${Math.max(...foldWeights).toFixed(2)}` : 'n/a';
   const parts = [cnn, lstm].map((m) => `${nameOf(m)} ${formatMetric(m.atDefault.microF1)}`);
@@ -346,6 +353,52 @@ export function fusionSentences(analysis: AnalysisArtifact): string[] {
       `chosen on each cross-validation fold's other folds it ranges over ${spread}.`,
     `On the validation films the late fusion reaches micro F1 ${formatMetric(fusion.atDefault.microF1)} at 0.5 (${listWords(parts)}) ` +
       `and loss ${formatMetric(fusion.loss ?? Number.NaN)}. For information only (not used to choose), the weight with the lowest validation loss would be ${validationBest.weight.toFixed(2)}.`,
+  ];
+}
+
+const BETTER_WORDS: Record<Outcome, string> = { beats: 'better than', ties: 'level with', loses: 'worse than' };
+
+/**
+ * The learned fusion (GMU) in words, every number from `analysis.json` and `fusion-gmu.json`: what
+ * it is, how its epoch was chosen, how it compares with the late fusion and the two models on the
+ * validation films (judged on the displayed three decimals), what its gate does, and the caveat of
+ * in-sample activations.
+ */
+export function learnedFusionSentences(analysis: AnalysisArtifact, history: GmuHistoryArtifact): string[] {
+  const gmu = classifier(analysis, 'gmu');
+  const late = classifier(analysis, 'fusion');
+  const models = (['cnn', 'lstm'] as const).map((id) => classifier(analysis, id));
+  const { method, sizes, chosenEpoch, epochs, folds, gate } = history;
+  const chosen = epochs[chosenEpoch];
+  const foldEpochs = folds.map((f) => f.chosenEpoch + 1);
+  const range = foldEpochs.length ? (Math.min(...foldEpochs) === Math.max(...foldEpochs) ? `${foldEpochs[0]}` : `${Math.min(...foldEpochs)}–${Math.max(...foldEpochs)}`) : 'n/a';
+  const f1 = outcomeOf(gmu.atDefault.microF1, late.atDefault.microF1, 'higher');
+  const loss = outcomeOf(gmu.loss ?? Number.POSITIVE_INFINITY, late.loss ?? Number.POSITIVE_INFINITY, 'lower');
+  const ap = gmu.meanAP !== null && late.meanAP !== null ? outcomeOf(gmu.meanAP, late.meanAP, 'higher') : null;
+  const beatsModels = models.filter((m) => outcomeOf(gmu.atDefault.microF1, m.atDefault.microF1, 'higher') === 'beats');
+  const other = models.find((m) => !beatsModels.includes(m));
+  const modelWords =
+    beatsModels.length === models.length
+      ? `is above both models (${listWords(models.map((m) => `${nameOf(m)} ${formatMetric(m.atDefault.microF1)}`))})`
+      : beatsModels.length === 0
+        ? `is not above either model (${listWords(models.map((m) => `${nameOf(m)} ${formatMetric(m.atDefault.microF1)}`))})`
+        : `is above ${nameOf(beatsModels[0])} (${formatMetric(beatsModels[0].atDefault.microF1)}) but not ${nameOf(other!)} (${formatMetric(other!.atDefault.microF1)})`;
+  const validationLoss = gmu.loss ?? Number.NaN;
+  const gap = validationLoss - chosen.holdoutLoss;
+  return [
+    `The learned fusion is a gated multimodal unit (Arevalo et al., 2017) on the two models’ penultimate activations — the CNN’s ${method.inputs.visual.layer} ` +
+      `(${method.inputs.visual.units} values) and the BiLSTM’s ${method.inputs.textual.layer} (${method.inputs.textual.units}): each is mapped through tanh to ` +
+      `${method.hiddenUnits} hidden units, and a gate z computed from both decides, unit by unit, how much of the poster (z) and of the overview (1 − z) to take, ` +
+      `before a sigmoid per genre (${method.params.toLocaleString('en')} parameters, trained; the two models stay frozen).`,
+    `It was trained on ${sizes.innerTrainFilms} of the ${sizes.trainFilms} training films for up to ${method.maxEpochs} epochs; epoch ${chosenEpoch + 1} had the lowest loss ` +
+      `on the other ${sizes.holdoutFilms} (${formatMetric(chosen.holdoutLoss)}) and its weights are kept. Its training-film probabilities, on which its thresholds are tuned, ` +
+      `are out-of-fold: ${folds.length} more copies, each trained without one fold of the training films, predict that fold (their epochs: ${range}). The validation films chose nothing.`,
+    `On the validation films it reaches micro F1 ${formatMetric(gmu.atDefault.microF1)} at 0.5, which ${OUTCOME_WORDS[f1]} the late fusion (${formatMetric(late.atDefault.microF1)}) and ${modelWords}. ` +
+      `Its loss is ${formatMetric(validationLoss)}, ${BETTER_WORDS[loss]} the late fusion’s ${formatMetric(late.loss ?? Number.NaN)}` +
+      (ap === null ? '.' : `, and its mAP ${formatMetric(gmu.meanAP!)}, ${BETTER_WORDS[ap]} the late fusion’s ${formatMetric(late.meanAP!)}.`),
+    `On average the gate gives the poster a share of ${formatMetric(gate.validation)} of each hidden unit on the validation films (${formatMetric(gate.train)} on the training films).`,
+    `Caveat: the activations of the training films come from models fitted to those films, so the GMU learns from features that separate the genres better than on new films. ` +
+      `Its holdout loss (${formatMetric(chosen.holdoutLoss)}) is ${gap > 0 ? `${formatMetric(gap)} below` : gap < 0 ? `${formatMetric(-gap)} above` : 'equal to'} its validation loss (${formatMetric(validationLoss)}).`,
   ];
 }
 

@@ -6,6 +6,7 @@ import {
   type DatasetArtifact,
   type ExamplesArtifact,
   type ExplanationsArtifact,
+  type GmuHistoryArtifact,
   type HistoryArtifact,
   type ModelKind,
   type PredictionsArtifact,
@@ -14,7 +15,7 @@ import {
 } from '../../pipeline/contract.ts';
 import { attachExplanations, buildExamples, type Example } from './report.ts';
 
-type Collection = 'dataset' | 'split' | 'run' | 'history' | 'predictions' | 'examples' | 'analysis' | 'explanations';
+type Collection = 'dataset' | 'split' | 'run' | 'history' | 'predictions' | 'examples' | 'analysis' | 'explanations' | 'fusion';
 
 async function entry<T>(collection: Collection, id: string): Promise<T> {
   const found = await getEntry(collection, id);
@@ -28,6 +29,8 @@ export const runArtifact = () => entry<RunArtifact>('run', 'current');
 export const examplesArtifact = () => entry<ExamplesArtifact>('examples', 'current');
 export const analysisArtifact = () => entry<AnalysisArtifact>('analysis', 'current');
 export const explanationsArtifact = () => entry<ExplanationsArtifact>('explanations', 'current');
+/** fusion-gmu.json: how the learned fusion (GMU) was trained. */
+export const gmuHistoryArtifact = () => entry<GmuHistoryArtifact>('fusion', 'current');
 export const historyArtifact = (model: ModelKind) => entry<HistoryArtifact>('history', model);
 export const predictionsArtifact = (model: ModelKind) => entry<PredictionsArtifact>('predictions', model);
 

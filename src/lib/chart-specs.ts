@@ -3,7 +3,7 @@
  * Colours are CSS variables so the charts follow the light/dark theme.
  */
 import * as Plot from '@observablehq/plot';
-import type { AnalysisArtifact, ClassifierAnalysis, DatasetArtifact, HistoryArtifact, ModelKind, RunArtifact } from '../../pipeline/contract.ts';
+import type { AnalysisArtifact, ClassifierAnalysis, DatasetArtifact, GmuHistoryArtifact, HistoryArtifact, ModelKind, RunArtifact, TunedClassifierId } from '../../pipeline/contract.ts';
 import {
   BASELINE_DASHES,
   baselines,
@@ -369,11 +369,16 @@ export function cooccurrenceChart(dataset: DatasetArtifact): ChartSpec {
   };
 }
 
-// --- Analysis (analysis.json): models, late fusion and baselines on the validation films ----------
+// --- Analysis (analysis.json): models, late and learned fusion, baselines on the validation films --
 
 const classifierColour = (c: ClassifierAnalysis) => CLASSIFIER_COLOURS[c.id];
-/** Dashes of a curve: baselines by their pattern; the fusion dashed too, so a model it coincides with shows through. */
-const curveDash = (c: ClassifierAnalysis) => (c.kind === 'baseline' ? baselineDash(c) : c.kind === 'fusion' ? '6 3' : undefined);
+/**
+ * Dashes of a curve: baselines by their pattern; the late fusion dashed too, so a model it coincides
+ * with (weight 0 or 1) shows through; the models and the learned fusion solid.
+ */
+const curveDash = (c: ClassifierAnalysis) => (c.kind === 'baseline' ? baselineDash(c) : c.id === 'fusion' ? '6 3' : undefined);
+/** Vertical offset of the i-th of n classifiers' marks on a shared row, centred on the row. */
+const rowOffset = (i: number, n: number, step: number) => (i - (n - 1) / 2) * step;
 
 /** Thresholded scores and mAP of every classifier, baselines included. */
 export function analysisScoresChart(analysis: AnalysisArtifact): ChartSpec {
@@ -394,9 +399,9 @@ export function analysisScoresChart(analysis: AnalysisArtifact): ChartSpec {
   });
   return {
     id: 'analysis-scores',
-    title: 'Models, late fusion and baselines: validation scores',
+    title: 'Models, fusions and baselines: validation scores',
     description:
-      `Micro, macro, weighted and samples F1 at threshold 0.5 and mean average precision of the two models, their late fusion and the three baselines ` +
+      `Micro, macro, weighted and samples F1 at threshold 0.5 and mean average precision of the two models, their late fusion, the learned fusion (GMU) and the three baselines ` +
       `on the ${analysis.validationFilms} validation films (grey bars: baselines). Highest: ${best.join('; ')}.`,
     data,
     legend: all.filter((c) => c.kind !== 'baseline').map((c) => ({ label: c.title, color: classifierColour(c) })).concat([{ label: 'baselines', color: 'var(--muted)' }]),
@@ -437,7 +442,7 @@ export function microPrCurveChart(analysis: AnalysisArtifact): ChartSpec {
       `Dots: each classifier at threshold 0.5 (${points.map((p) => `${p.classifier} P ${formatMetric(p.precision)} / R ${formatMetric(p.recall)}`).join('; ')}); ` +
       `the hard baselines are single points.`,
     data,
-    legend: curved.map((c) => ({ label: c.title, color: classifierColour(c), line: true, dashed: c.kind !== 'model' })),
+    legend: curved.map((c) => ({ label: c.title, color: classifierColour(c), line: true, dashed: curveDash(c) !== undefined })),
     plot: {
       width: HALF_WIDTH,
       height: 360,
@@ -461,7 +466,7 @@ export function microPrCurveChart(analysis: AnalysisArtifact): ChartSpec {
 
 const FACET_COLUMNS = 4;
 
-/** Per-genre precision–recall curves of the models and the fusion, one panel per genre with validation films. */
+/** Per-genre precision–recall curves of the models and the two fusions, one panel per genre with validation films. */
 export function genrePrCurvesChart(analysis: AnalysisArtifact): ChartSpec {
   const models = compared(analysis);
   const genres = analysis.genres
@@ -483,7 +488,7 @@ export function genrePrCurvesChart(analysis: AnalysisArtifact): ChartSpec {
       `The dashed rule is the genre's share of validation films, the precision (and the AP) of any constant baseline. AP of the three most frequent genres — ${top.join('; ')}.`,
     data,
     legend: [
-      ...models.map((c) => ({ label: c.title, color: classifierColour(c), line: true, dashed: c.kind === 'fusion' })),
+      ...models.map((c) => ({ label: c.title, color: classifierColour(c), line: true, dashed: curveDash(c) !== undefined })),
       { label: 'constant baseline (share of films)', color: 'var(--muted)', line: true, dashed: true },
     ],
     plot: {
@@ -543,7 +548,7 @@ export function frequencyChart(analysis: AnalysisArtifact): ChartSpec {
         Plot.ruleY(shown, { y: 'genre', stroke: 'var(--rule)' }),
         Plot.tickX(data.filter((row) => row.series === 'true'), { x: 'share', y: 'genre', stroke: 'currentColor', strokeWidth: 3 }),
         ...models.map((c, i) =>
-          Plot.dot(data.filter((row) => row.series === c.title), { x: 'share', y: 'genre', fill: classifierColour(c), r: 4, dy: (i - 1) * 4 }),
+          Plot.dot(data.filter((row) => row.series === c.title), { x: 'share', y: 'genre', fill: classifierColour(c), r: 4, dy: rowOffset(i, models.length, 4) }),
         ),
       ],
     },
@@ -559,7 +564,7 @@ export function thresholdChart(analysis: AnalysisArtifact): ChartSpec {
     .sort((a, b) => b.support - a.support || a.genre.localeCompare(b.genre));
   const data: Row[] = withFilms.flatMap(({ genre, g }) =>
     models.map((c) => {
-      const s = selection(analysis, c.id as 'cnn' | 'lstm' | 'fusion');
+      const s = selection(analysis, c.id as TunedClassifierId);
       const folds = s.folds.map((f) => f.thresholds[g]);
       return { genre, classifier: c.title, threshold: s.thresholds[g], foldMin: Math.min(...folds), foldMax: Math.max(...folds) };
     }),
@@ -576,7 +581,7 @@ export function thresholdChart(analysis: AnalysisArtifact): ChartSpec {
     legend: models.map((c) => ({ label: c.title, color: classifierColour(c) })),
     plot: {
       width: WIDTH,
-      height: 40 + withFilms.length * 24,
+      height: 40 + withFilms.length * (10 + 6 * models.length),
       marginLeft: 100,
       marginRight: 30,
       style: FONT,
@@ -587,8 +592,8 @@ export function thresholdChart(analysis: AnalysisArtifact): ChartSpec {
         ...models.flatMap((c, i) => {
           const rows = data.filter((row) => row.classifier === c.title);
           return [
-            Plot.link(rows, { x1: 'foldMin', x2: 'foldMax', y1: 'genre', y2: 'genre', stroke: classifierColour(c), strokeWidth: 2, strokeOpacity: 0.6, dy: (i - 1) * 6 }),
-            Plot.dot(rows, { x: 'threshold', y: 'genre', fill: classifierColour(c), r: 3.5, dy: (i - 1) * 6 }),
+            Plot.link(rows, { x1: 'foldMin', x2: 'foldMax', y1: 'genre', y2: 'genre', stroke: classifierColour(c), strokeWidth: 2, strokeOpacity: 0.6, dy: rowOffset(i, models.length, 6) }),
+            Plot.dot(rows, { x: 'threshold', y: 'genre', fill: classifierColour(c), r: 3.5, dy: rowOffset(i, models.length, 6) }),
           ];
         }),
       ],
@@ -632,14 +637,67 @@ export function fusionWeightChart(analysis: AnalysisArtifact): ChartSpec {
   };
 }
 
+/** The learned fusion's final head: loss per epoch on its inner training films and on its inner holdout, the kept epoch marked. */
+export function gmuTrainingChart(history: GmuHistoryArtifact, analysis: AnalysisArtifact): ChartSpec {
+  const colour = CLASSIFIER_COLOURS.gmu;
+  const data: Row[] = history.epochs.flatMap((e) => [
+    { epoch: e.epoch + 1, films: 'inner training', loss: e.trainLoss },
+    { epoch: e.epoch + 1, films: 'inner holdout', loss: e.holdoutLoss },
+  ]);
+  const chosen = history.chosenEpoch + 1;
+  const kept = history.epochs[history.chosenEpoch];
+  const last = history.epochs[history.epochs.length - 1];
+  const validationLoss = classifier(analysis, 'gmu').loss;
+  const { sizes } = history;
+  return {
+    id: 'analysis-gmu-training',
+    title: 'Learned fusion (GMU): loss per epoch',
+    description:
+      `Binary cross-entropy of the learned fusion after each of its ${history.epochs.length} epochs, on the ${sizes.innerTrainFilms} training films it trains on (dashed) ` +
+      `and on the ${sizes.holdoutFilms} training films held out to choose the epoch (solid). Epoch ${chosen} has the lowest holdout loss ` +
+      `(${formatMetric(kept?.holdoutLoss ?? Number.NaN)}; training ${formatMetric(kept?.trainLoss ?? Number.NaN)}) and its weights are kept` +
+      (last ? `; after the last epoch: holdout ${formatMetric(last.holdoutLoss)}, training ${formatMetric(last.trainLoss)}` : '') +
+      '.' +
+      (validationLoss === null ? '' : ` For comparison (not used to choose), the kept weights’ validation loss is ${formatMetric(validationLoss)}.`),
+    data,
+    legend: [
+      { label: 'inner holdout (chooses the epoch)', color: colour, line: true },
+      { label: 'inner training films', color: colour, line: true, dashed: true },
+    ],
+    plot: {
+      width: HALF_WIDTH,
+      height: 260,
+      marginLeft: 50,
+      style: FONT,
+      x: epochAxis(history.epochs.length),
+      y: { label: 'Binary cross-entropy', grid: true, nice: true },
+      marks: [
+        Plot.ruleX([chosen], { stroke: 'var(--muted)', strokeDasharray: '2 3' }),
+        Plot.text([chosen], {
+          x: (d: number) => d,
+          frameAnchor: 'top',
+          dy: 2,
+          text: () => `kept epoch ${chosen}`,
+          fill: 'var(--muted)',
+          ...(chosen > (history.epochs.length + 1) / 2 ? { textAnchor: 'end', dx: -4 } : { textAnchor: 'start', dx: 4 }),
+        }),
+        Plot.lineY(data.filter((row) => row.films === 'inner training'), { x: 'epoch', y: 'loss', stroke: colour, strokeDasharray: '5 4', strokeWidth: 2 }),
+        Plot.lineY(data.filter((row) => row.films === 'inner holdout'), { x: 'epoch', y: 'loss', stroke: colour, strokeWidth: 2.5 }),
+        Plot.dot([{ epoch: chosen, loss: kept?.holdoutLoss ?? Number.NaN }], { x: 'epoch', y: 'loss', stroke: colour, r: 6, strokeWidth: 2 }),
+      ],
+    },
+  };
+}
+
 /** Every chart of the report, by id. */
 export function allChartSpecs(input: {
   dataset: DatasetArtifact;
   histories: Record<ModelKind, HistoryArtifact>;
   run: RunArtifact;
   analysis: AnalysisArtifact;
+  gmu: GmuHistoryArtifact;
 }): ChartSpec[] {
-  const { dataset, histories, run, analysis } = input;
+  const { dataset, histories, run, analysis, gmu } = input;
   const specs: ChartSpec[] = [
     labelDistributionChart(dataset),
     cooccurrenceChart(dataset),
@@ -653,6 +711,7 @@ export function allChartSpecs(input: {
     frequencyChart(analysis),
     thresholdChart(analysis),
     fusionWeightChart(analysis),
+    gmuTrainingChart(gmu, analysis),
   ];
   const ids = new Set<string>();
   for (const spec of specs) {

@@ -51,6 +51,7 @@ export const LIGHT_THEME: Readonly<Record<string, string>> = {
   '--cnn': '#2f6db5',
   '--lstm': '#c47a12',
   '--fusion': '#7a4fb0',
+  '--gmu': '#0e7c86',
   '--good': '#2e7d4f',
   '--bad': '#b3261e',
 };
