@@ -11,6 +11,15 @@ import { UserError } from './errors.ts';
 export const RESIZE_KERNELS = ['nearest', 'linear', 'cubic', 'mitchell', 'lanczos2', 'lanczos3'] as const;
 export const PROFILES = ['coursework', 'quick'] as const;
 export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+/** Training losses (pipeline/losses.ts); `bce` is the coursework's. */
+export const LOSSES = ['bce', 'class-weighted-bce', 'focal'] as const;
+/**
+ * Ablations (pipeline/ablation-stage.ts): each trains the models again with one switch turned on and
+ * reports what it changed against the main run.
+ */
+export const ABLATION_IDS = ['class-weighted-loss', 'focal-loss', 'poster-augmentation', 'early-stopping'] as const;
+/** Early stopping's patience in the `early-stopping` ablation when `earlyStoppingPatience` is unset. */
+export const DEFAULT_PATIENCE = 3;
 
 export const ConfigSchema = z
   .object({
@@ -35,6 +44,17 @@ export const ConfigSchema = z
     epochs: z.number().int().positive().optional(),
     backend: z.enum(BACKENDS).optional(),
     retrain: z.boolean().default(false),
+    /** Training loss of both models (pipeline/losses.ts). */
+    loss: z.enum(LOSSES).default('bce'),
+    /** Random mirror and shifts of the CNN's training posters (pipeline/poster-augmentation.ts). */
+    posterAugmentation: z.boolean().default(false),
+    /**
+     * Stop a model's training once its validation loss has not improved for this many epochs (the
+     * kept weights are its best epoch's, as always). Unset: the whole schedule.
+     */
+    earlyStoppingPatience: z.number().int().min(1).max(1000).optional(),
+    /** Ablations to train and report beside the main run; none by default (each retrains models). */
+    ablations: z.array(z.enum(ABLATION_IDS)).default([]),
     /**
      * Train the two models at the same time, each in its own worker thread (the wasm and cpu
      * backends use one core each). Off, or on a one-core machine: one after the other.
@@ -59,6 +79,8 @@ export const ConfigSchema = z
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type Profile = (typeof PROFILES)[number];
+export type LossName = (typeof LOSSES)[number];
+export type AblationId = (typeof ABLATION_IDS)[number];
 export type ConfigInput = z.input<typeof ConfigSchema>;
 
 export const CONFIG_FILE = 'genrelens.config.json';

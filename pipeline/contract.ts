@@ -220,6 +220,8 @@ export const ModelRunSchema = z.object({
   cached: z.boolean(),
   /** Mean timesteps per training batch (LSTM: batches are cut to their longest overview). */
   meanTimesteps: z.number().optional(),
+  /** 0-based epoch after which early stopping ended training (config `earlyStoppingPatience`). */
+  stoppedEarlyAfterEpoch: count.optional(),
 });
 
 /** A speed measure of the training run, and whether it was in effect. */

@@ -4,7 +4,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LoadedDataset } from './dataset.ts';
+import { augmentPosterBatch } from './poster-augmentation.ts';
 import { posterBatchToFloat32 } from './posters.ts';
+import type { Random } from './random.ts';
 
 /** One-hot labels of every film, films × genres, row-major. */
 export function labelMatrix(dataset: LoadedDataset): Uint8Array {
@@ -17,6 +19,11 @@ export function labelMatrix(dataset: LoadedDataset): Uint8Array {
 /** CNN input for some films: posters as float32 in [0, 1], [films, size, size, 3]. */
 export function posterInputs(pixels: Uint8Array, size: number): (films: readonly number[]) => tf.Tensor {
   return (films) => tf.tensor4d(posterBatchToFloat32(pixels, films, size), [films.length, size, size, 3]);
+}
+
+/** Augmented CNN training input: `posterInputs`' posters, each mirrored and shifted at random (pipeline/poster-augmentation.ts). */
+export function augmentedPosterInputs(pixels: Uint8Array, size: number): (films: readonly number[], random: Random) => tf.Tensor {
+  return (films, random) => tf.tensor4d(augmentPosterBatch(posterBatchToFloat32(pixels, films, size), size, random), [films.length, size, size, 3]);
 }
 
 /** Tokens per film before the padding: one past the last non-zero id of each row of `tokenIds`. */

@@ -43,7 +43,8 @@ import { buildCnn, compileForCoursework } from './models/cnn.ts';
 import { buildLstm } from './models/lstm.ts';
 import { architectureTable } from './models/summary.ts';
 import { MODEL_FILE, saveModel } from './model-io.ts';
-import { labelMatrix, posterInputs, tokenInputs, tokenLengths } from './model-inputs.ts';
+import { lossFunction, positiveWeights } from './losses.ts';
+import { augmentedPosterInputs, labelMatrix, posterInputs, tokenInputs, tokenLengths } from './model-inputs.ts';
 import { writeExamplesArtifact } from './site-files.ts';
 import { trainModel, type TrainingData, type TrainingOutcome, type TrainingSchedule } from './train.ts';
 import { buildVocabulary, vectorizeAll, type VectorizerConfig } from './vectorizer.ts';
@@ -70,8 +71,22 @@ const THRESHOLD = 0.5;
 
 export function trainingSchedules(config: Config, profile: Profile): Record<ModelKind, TrainingSchedule> {
   const epochs = PROFILE_EPOCHS[profile];
-  const schedule = (model: ModelKind) => ({ epochs: config.epochs ?? epochs[model], batchSize: BATCH_SIZE, learningRate: LEARNING_RATE });
+  const schedule = (model: ModelKind): TrainingSchedule => ({
+    epochs: config.epochs ?? epochs[model],
+    batchSize: BATCH_SIZE,
+    learningRate: LEARNING_RATE,
+    ...(config.earlyStoppingPatience === undefined ? {} : { earlyStoppingPatience: config.earlyStoppingPatience }),
+  });
   return { cnn: schedule('cnn'), lstm: schedule('lstm') };
+}
+
+/**
+ * The training switches that differ from the coursework (loss, poster augmentation), for the
+ * training key: absent when none does, so the coursework's key is what it was before they existed.
+ * (Early stopping is part of the schedules.)
+ */
+export function trainingSwitches(config: Config): { loss?: Config['loss']; posterAugmentation?: true } {
+  return { ...(config.loss === 'bce' ? {} : { loss: config.loss }), ...(config.posterAugmentation ? { posterAugmentation: true as const } : {}) };
 }
 
 /** Per-model training result as kept in the training cache (and published as artifacts). */
@@ -117,13 +132,18 @@ export function prepareModelInputs(stage: DataStageResult, config: Config): Mode
     },
     tokenIds,
     data: {
-      cnn: { ...common, inputs: posterInputs(dataset.posterPixels, size) },
+      cnn: {
+        ...common,
+        inputs: posterInputs(dataset.posterPixels, size),
+        ...(config.posterAugmentation ? { trainingInputs: augmentedPosterInputs(dataset.posterPixels, size) } : {}),
+      },
       lstm: { ...common, inputs: tokenInputs(tokenIds, length, lengths), lengthOf: (film: number) => lengths[film] },
     },
   };
 }
 
 export function trainingKey(stage: DataStageResult, config: Config, schedules: Record<ModelKind, TrainingSchedule>): string {
+  const switches = trainingSwitches(config);
   return sha256(
     JSON.stringify({
       pipeline: PIPELINE_VERSION,
@@ -136,6 +156,7 @@ export function trainingKey(stage: DataStageResult, config: Config, schedules: R
       maxTokens: config.maxTokens,
       sequenceLength: config.sequenceLength,
       schedules,
+      ...(Object.keys(switches).length > 0 ? { switches } : {}),
     }),
   ).slice(0, 24);
 }
@@ -237,6 +258,8 @@ async function trainOne(
   effects.info(`${MODEL_TITLES[model]}: training ${schedule.epochs} epochs on ${stage.split.train.length} films (${backend.name} backend)`);
   const network = buildModel(model, stage, config);
   const optimizer = compileForCoursework(network, schedule.learningRate);
+  const { labels, genres, train } = inputs.data[model];
+  const loss = lossFunction(config.loss, config.loss === 'class-weighted-bce' ? positiveWeights(labels, genres.length, train) : undefined);
   const started = effects.now();
   const outcome = await trainModel({
     model: network,
@@ -247,6 +270,7 @@ async function trainOne(
     checkpointDir: join(dir, 'checkpoint'),
     label: MODEL_TITLES[model],
     effects,
+    loss,
   });
   const architecture = architectureTable(network);
   await saveModel(network, join(dir, 'model'), modelMetadata(model, stage, inputs, config, key));
@@ -280,6 +304,7 @@ async function trainOne(
       resumedAtEpoch: outcome.resumedAtEpoch,
       cached: false,
       ...(outcome.meanBatchLength === null ? {} : { meanTimesteps: Math.round(outcome.meanBatchLength * 10) / 10 }),
+      ...(outcome.stoppedEarlyAfterEpoch === null ? {} : { stoppedEarlyAfterEpoch: outcome.stoppedEarlyAfterEpoch }),
     },
     backend,
   };
@@ -316,56 +341,78 @@ export function trainsInParallel(config: Config, jobs: number, cores = available
 }
 
 /**
- * Trains each job in its own worker thread, all at the same time. Their log lines are passed on as
- * they come; their progress is shown as one line (steps of the current epochs, summed). When one
- * fails, the others are stopped (their finished epochs stay checkpointed) and the error is thrown.
- * A log line another worker already wrote (the backend report) is not repeated.
+ * Trains each job in its own worker thread, at most `concurrency` at the same time (a job starts
+ * when another ends). Their log lines are passed on as they come; the running jobs' progress is
+ * shown as one line (steps of their current epochs, summed). When one fails, the others are
+ * stopped (their finished epochs stay checkpointed) and the error is thrown. A log line another
+ * worker already wrote (the backend report) is not repeated.
  */
-async function trainInWorkers(jobs: TrainJob[], effects: Effects): Promise<CachedModelResult[]> {
+export async function trainInWorkers(jobs: TrainJob[], effects: Effects, concurrency = jobs.length): Promise<CachedModelResult[]> {
   const progress = jobs.map(() => ({ label: '', done: 0, total: 0 }));
+  const running = new Set<number>();
   const written = new Set<string>();
+  const label = jobs.length === 1 ? `Training ${jobs[0].model.toUpperCase()}` : `Training ${jobs.map((job) => job.model.toUpperCase()).join(' ∥ ')}`;
   const showProgress = () => {
-    const done = progress.reduce((sum, p) => sum + p.done, 0);
-    const total = progress.reduce((sum, p) => sum + p.total, 0);
-    const status = progress
-      .filter((p) => p.total > 0)
-      .map((p) => `${p.label} ${p.done}/${p.total}`)
-      .join(' · ');
-    effects.progress(`Training ${jobs.map((job) => job.model.toUpperCase()).join(' ∥ ')}`, done, total, status);
+    const shown = [...running].map((i) => progress[i]).filter((p) => p.total > 0);
+    const done = shown.reduce((sum, p) => sum + p.done, 0);
+    const total = shown.reduce((sum, p) => sum + p.total, 0);
+    effects.progress(label, done, total, shown.map((p) => `${p.label} ${p.done}/${p.total}`).join(' · '));
   };
-  const workers = jobs.map((job) => {
-    // The LSTM's worker does not need the posters (≈70 MB on the shared dataset).
-    const stage = job.model === 'lstm' ? { ...job.stage, dataset: { ...job.stage.dataset, posterPixels: new Uint8Array(0) } } : job.stage;
-    return new Worker(new URL('./train-worker.ts', import.meta.url), { workerData: { ...job, stage } satisfies TrainJob });
-  });
+  const workers = new Set<Worker>();
+  const trainOneInWorker = (i: number) =>
+    new Promise<CachedModelResult>((resolvePromise, reject) => {
+      const job = jobs[i];
+      // The LSTM's worker does not need the posters (≈70 MB on the shared dataset).
+      const stage = job.model === 'lstm' ? { ...job.stage, dataset: { ...job.stage.dataset, posterPixels: new Uint8Array(0) } } : job.stage;
+      const worker = new Worker(new URL('./train-worker.ts', import.meta.url), { workerData: { ...job, stage } satisfies TrainJob });
+      workers.add(worker);
+      running.add(i);
+      const title = MODEL_TITLES[job.model];
+      const finish = () => {
+        running.delete(i);
+        workers.delete(worker);
+      };
+      worker.on('message', (message: TrainWorkerMessage) => {
+        if (message.type === 'info') {
+          if (!written.has(message.message)) effects.info(message.message);
+          written.add(message.message);
+        } else if (message.type === 'warn') effects.warn(message.message);
+        else if (message.type === 'progress') {
+          progress[i] = { label: message.label, done: message.done, total: message.total };
+          showProgress();
+        } else if (message.type === 'done') {
+          finish();
+          void worker.terminate();
+          resolvePromise(message.result);
+        } else if (message.type === 'failed') {
+          finish();
+          const { name, message: text, stack, file, line, fix } = message.error;
+          reject(name === 'UserError' ? new UserError(`${title}: ${text}`, { file, line, fix }) : Object.assign(new Error(`${title}: ${text}`), { stack }));
+        }
+      });
+      worker.once('error', (error) => reject(new Error(`${title}: the training worker failed: ${error.message}`, { cause: error })));
+      worker.once('exit', (code) => reject(new Error(`${title}: the training worker stopped (exit code ${code}) before it finished`)));
+    });
+  const results = new Array<CachedModelResult>(jobs.length);
+  let next = 0;
+  let stopped = false;
+  const lane = async () => {
+    while (!stopped && next < jobs.length) {
+      const i = next++;
+      try {
+        results[i] = await trainOneInWorker(i);
+      } catch (error) {
+        stopped = true;
+        throw error;
+      }
+    }
+  };
   try {
-    return await Promise.all(
-      workers.map(
-        (worker, i) =>
-          new Promise<CachedModelResult>((resolvePromise, reject) => {
-            const title = MODEL_TITLES[jobs[i].model];
-            worker.on('message', (message: TrainWorkerMessage) => {
-              if (message.type === 'info') {
-                if (!written.has(message.message)) effects.info(message.message);
-                written.add(message.message);
-              }
-              else if (message.type === 'warn') effects.warn(message.message);
-              else if (message.type === 'progress') {
-                progress[i] = { label: message.label, done: message.done, total: message.total };
-                showProgress();
-              } else if (message.type === 'done') resolvePromise(message.result);
-              else if (message.type === 'failed') {
-                const { name, message: text, stack, file, line, fix } = message.error;
-                reject(name === 'UserError' ? new UserError(`${title}: ${text}`, { file, line, fix }) : Object.assign(new Error(`${title}: ${text}`), { stack }));
-              }
-            });
-            worker.once('error', (error) => reject(new Error(`${title}: the training worker failed: ${error.message}`, { cause: error })));
-            worker.once('exit', (code) => reject(new Error(`${title}: the training worker stopped (exit code ${code}) before it finished`)));
-          }),
-      ),
-    );
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, jobs.length)) }, lane));
+    return results;
   } finally {
-    await Promise.all(workers.map((worker) => worker.terminate()));
+    stopped = true;
+    await Promise.all([...workers].map((worker) => worker.terminate()));
   }
 }
 
@@ -492,6 +539,9 @@ export async function runTrainStage(stage: DataStageResult, config: Config, root
       batchSize: BATCH_SIZE,
       learningRate: LEARNING_RATE,
       epochs: { cnn: schedules.cnn.epochs, lstm: schedules.lstm.epochs },
+      loss: config.loss,
+      posterAugmentation: config.posterAugmentation,
+      earlyStoppingPatience: config.earlyStoppingPatience ?? null,
     },
     backend,
     libraries: libraryVersions(),

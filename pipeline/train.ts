@@ -20,7 +20,8 @@ import type { Effects } from './effects.ts';
 import { evaluatePredictions, type PredictionMetrics } from './metrics.ts';
 import { decodeTensors, encodeTensors, writeFolderAtomic, type TensorManifestEntry } from './model-io.ts';
 import { inferenceBatches, trainingBatches } from './batching.ts';
-import { seededRandomSource, shuffled, seededRandom } from './random.ts';
+import { lossFunction, type LossFunction } from './losses.ts';
+import { seededRandomSource, shuffled, seededRandom, type Random } from './random.ts';
 import { learningRateForEpoch } from './schedule.ts';
 
 export type ModelKind = 'cnn' | 'lstm';
@@ -29,6 +30,11 @@ export type ModelKind = 'cnn' | 'lstm';
 export interface TrainingData {
   /** Builds the model input for these films (rows of the dataset). */
   inputs(films: readonly number[]): tf.Tensor;
+  /**
+   * Inputs for a training step when they differ from `inputs` (poster augmentation), drawing from
+   * `random`, the epoch's own seeded generator. Validation and prediction always use `inputs`.
+   */
+  trainingInputs?: (films: readonly number[], random: Random) => tf.Tensor;
   /**
    * Input length of a film, when inputs have variable length (overviews): training then batches
    * films of similar length together and inference sorts by length (`pipeline/batching.ts`).
@@ -45,6 +51,12 @@ export interface TrainingSchedule {
   epochs: number;
   batchSize: number;
   learningRate: number;
+  /**
+   * Early stopping: training ends once this many epochs in a row have not lowered the validation
+   * loss (Keras `EarlyStopping(monitor='val_loss', patience=…)`; the kept weights are the best
+   * epoch's, as `restore_best_weights=True`). Absent: every epoch of the schedule.
+   */
+  earlyStoppingPatience?: number;
 }
 
 export interface SetMetrics {
@@ -83,6 +95,8 @@ export interface TrainingOutcome {
   resumedAtEpoch: number | null;
   /** With variable-length inputs: the mean over this run's training batches of their longest input. */
   meanBatchLength: number | null;
+  /** 0-based epoch after which early stopping ended the run; null when it ran the whole schedule. */
+  stoppedEarlyAfterEpoch: number | null;
 }
 
 interface CheckpointState {
@@ -140,6 +154,9 @@ export async function predictProbabilities(
   return out;
 }
 
+/** The coursework's loss: binary cross-entropy averaged over the batch's film × genre cells. */
+const BCE = lossFunction('bce');
+
 /**
  * One optimiser step on a batch, as `model.trainOnBatch` takes it (training-mode forward pass,
  * binary cross-entropy averaged over the batch, one Adam update of every trainable weight), but
@@ -150,22 +167,23 @@ export function trainStep(
   optimizer: tf.Optimizer,
   x: tf.Tensor,
   y: tf.Tensor,
+  loss: LossFunction = BCE,
 ): { loss: number; probabilities: Float32Array } {
   let output: tf.Tensor | undefined;
   const variables = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
   const cost = optimizer.minimize(
     () => {
       output = tf.keep(model.apply(x, { training: true }) as tf.Tensor);
-      return tf.mean(tf.metrics.binaryCrossentropy(y, output)) as tf.Scalar;
+      return loss(y, output);
     },
     true,
     variables,
   );
   if (!cost || !output) throw new Error('trainStep: the optimiser returned no loss');
-  const loss = cost.dataSync()[0];
+  const value = cost.dataSync()[0];
   const probabilities = output.dataSync() as Float32Array;
   tf.dispose([cost, output]);
-  return { loss, probabilities };
+  return { loss: value, probabilities };
 }
 
 async function evaluateSet(model: tf.LayersModel, data: TrainingData, films: readonly number[], batchSize: number) {
@@ -220,11 +238,19 @@ export interface TrainOptions {
   checkpointDir: string;
   label: string;
   effects: Effects;
+  /** The training loss (default: binary cross-entropy, the coursework's). */
+  loss?: LossFunction;
+}
+
+/** Whether early stopping ends training before 0-based `nextEpoch`, given the best epoch so far. */
+export function stopsEarly(schedule: TrainingSchedule, nextEpoch: number, bestEpoch: number): boolean {
+  const patience = schedule.earlyStoppingPatience;
+  return patience !== undefined && bestEpoch >= 0 && nextEpoch - 1 - bestEpoch >= patience;
 }
 
 /** Trains `model` per the schedule, resuming from `checkpointDir` when it holds a checkpoint. */
 export async function trainModel(options: TrainOptions): Promise<TrainingOutcome> {
-  const { model, optimizer, data, schedule, seed, checkpointDir, label, effects } = options;
+  const { model, optimizer, data, schedule, seed, checkpointDir, label, effects, loss = BCE } = options;
   const genreCount = data.genres.length;
   const randomSource = seededRandomSource(seed ^ 0x5eed);
   let history: EpochRecord[] = [];
@@ -259,16 +285,28 @@ export async function trainModel(options: TrainOptions): Promise<TrainingOutcome
 
   let batchLengthSum = 0;
   let batchCount = 0;
+  let stoppedEarlyAfterEpoch: number | null = null;
   const originalRandom = Math.random;
   Math.random = randomSource.next;
   try {
     for (let epoch = startEpoch; epoch < schedule.epochs; epoch++) {
+      // Checked before each epoch (not after), so a run resumed after the stop stops too.
+      if (stopsEarly(schedule, epoch, bestEpoch)) {
+        stoppedEarlyAfterEpoch = epoch - 1;
+        effects.info(
+          `${label}: stopping early after epoch ${epoch}/${schedule.epochs}: validation loss has not improved for ${schedule.earlyStoppingPatience} epochs ` +
+            `(best: epoch ${bestEpoch + 1}, kept)`,
+        );
+        break;
+      }
       const learningRate = learningRateForEpoch(schedule.learningRate, epoch);
       (optimizer as unknown as { learningRate: number }).learningRate = learningRate;
       const epochRandom = seededRandom(seed * 1009 + epoch);
       const order = shuffled(data.train, epochRandom);
       const batches = trainingBatches(order, schedule.batchSize, epochRandom, data.lengthOf);
       const steps = batches.length;
+      // Augmentation draws from its own generator, so the batches are the same with or without it.
+      const augmentRandom = seededRandom((seed * 7919 + epoch) ^ 0x6a09e667);
       const trainStart = effects.now();
       let lossSum = 0;
       // The films in the order the steps saw them, with the steps' predictions (training metrics).
@@ -276,19 +314,19 @@ export async function trainModel(options: TrainOptions): Promise<TrainingOutcome
       const seenProbabilities = new Float32Array(order.length * genreCount);
       for (let step = 0; step < steps; step++) {
         const films = batches[step];
-        const x = data.inputs(films);
+        const x = data.trainingInputs ? data.trainingInputs(films, augmentRandom) : data.inputs(films);
         if (data.lengthOf) {
           // Variable-length inputs are cut to the batch's longest: their width is its length.
           batchLengthSum += x.shape[1]!;
           batchCount++;
         }
         const y = tf.tensor2d(labelRows(data.labels, genreCount, films), [films.length, genreCount], 'float32');
-        const { loss, probabilities } = trainStep(model, optimizer, x, y);
+        const result = trainStep(model, optimizer, x, y, loss);
         tf.dispose([x, y]);
-        seenProbabilities.set(probabilities, seen.length * genreCount);
+        seenProbabilities.set(result.probabilities, seen.length * genreCount);
         seen.push(...films);
         await yieldToEventLoop();
-        lossSum += loss;
+        lossSum += result.loss;
         const elapsed = effects.now() - trainStart;
         const eta = ((elapsed / (step + 1)) * (steps - step - 1)) / 1000;
         effects.progress(`${label} epoch ${epoch + 1}/${schedule.epochs}`, step + 1, steps, `loss ${(lossSum / (step + 1)).toFixed(4)} eta ${eta.toFixed(0)}s`);
@@ -337,7 +375,10 @@ export async function trainModel(options: TrainOptions): Promise<TrainingOutcome
   tf.dispose(bestWeights);
   const kept = await evaluateSet(model, data, data.validation, schedule.batchSize);
   const trainProbabilities = await predictProbabilities(model, data, data.train, schedule.batchSize);
-  return { history, bestEpoch, best: kept.metrics, validationProbabilities: kept.probabilities, trainProbabilities, resumedAtEpoch, meanBatchLength: batchCount > 0 ? batchLengthSum / batchCount : null };
+  return { history, bestEpoch, best: kept.metrics, validationProbabilities: kept.probabilities, trainProbabilities, resumedAtEpoch,
+    meanBatchLength: batchCount > 0 ? batchLengthSum / batchCount : null,
+    stoppedEarlyAfterEpoch,
+  };
 }
 
 /** Removes a run's checkpoint once its results are safely written. */

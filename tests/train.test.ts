@@ -126,3 +126,77 @@ test('a saved model loads back with identical predictions and its metadata', asy
   assert.deepEqual(Array.from((loaded.predict(x) as tf.Tensor).dataSync()), Array.from((model.predict(x) as tf.Tensor).dataSync()));
   assert.deepEqual(await readModelMetadata(dir), { input: { kind: 'test' }, genres: GENRES });
 });
+
+test('early stopping ends training after `patience` epochs without a better validation loss, as a prefix of the full run', async () => {
+  // A learning rate high enough that the validation loss stops improving within the schedule.
+  const long = { epochs: 10, batchSize: 16, learningRate: 0.3 };
+  const run = async (extra: Partial<typeof long & { earlyStoppingPatience: number }>, dir = mkdtempSync(join(tmpdir(), 'genrelens-stop-'))) => {
+    const { model, optimizer } = buildTiny();
+    const effects = recordingEffects();
+    const outcome = await trainModel({ model, optimizer, data: fixture().data, schedule: { ...long, ...extra }, seed: 9, checkpointDir: join(dir, 'c'), label: 'tiny', effects });
+    return { outcome, effects, dir };
+  };
+  const full = await run({});
+  const losses = full.outcome.history.map((e) => e.validation.loss);
+  // Where a patience of 2 must stop, from the full run's losses alone.
+  let best = 0;
+  let expectedStop: number | null = null;
+  for (let epoch = 1; epoch < losses.length; epoch++) {
+    if (losses[epoch] < losses[best]) best = epoch;
+    else if (epoch - best >= 2) {
+      expectedStop = epoch;
+      break;
+    }
+  }
+  assert.notEqual(expectedStop, null, `the fixture must plateau within 10 epochs: ${losses.map((l) => l.toFixed(4)).join(' ')}`);
+
+  const stopped = await run({ earlyStoppingPatience: 2 });
+  assert.equal(stopped.outcome.stoppedEarlyAfterEpoch, expectedStop);
+  assert.equal(stopped.outcome.history.length, expectedStop! + 1);
+  assert.deepEqual(withoutTimes(stopped.outcome.history), withoutTimes(full.outcome.history.slice(0, expectedStop! + 1)));
+  assert.equal(stopped.outcome.bestEpoch, best);
+  assert.ok(stopped.effects.lines.some((line) => line.includes(`stopping early after epoch ${expectedStop! + 1}/10`)));
+
+  // A run interrupted after the stop but before its result was kept stops again when resumed.
+  const resumed = await run({ earlyStoppingPatience: 2 }, stopped.dir);
+  assert.equal(resumed.outcome.resumedAtEpoch, expectedStop! + 1);
+  assert.equal(resumed.effects.lines.filter((line) => /epoch \d+\/10: loss/.test(line)).length, 0, 'no epoch is trained again');
+  assert.deepEqual(withoutTimes(resumed.outcome.history), withoutTimes(stopped.outcome.history));
+  assert.equal(resumed.outcome.stoppedEarlyAfterEpoch, expectedStop);
+});
+
+test('training steps use trainingInputs (augmentation) with a per-epoch seeded generator; validation uses inputs', async () => {
+  const { data } = fixture();
+  const draws: number[][] = [];
+  const trainedFilms = new Set<number>();
+  const augmented: TrainingData = {
+    ...data,
+    trainingInputs: (films, random) => {
+      films.forEach((film) => trainedFilms.add(film));
+      draws.push([random(), random()]);
+      return data.inputs(films);
+    },
+  };
+  const runOnce = async () => {
+    const { model, optimizer } = buildTiny();
+    return trainModel({
+      model, optimizer, data: augmented, schedule: { ...schedule, epochs: 2 }, seed: 9,
+      checkpointDir: join(mkdtempSync(join(tmpdir(), 'genrelens-aug-')), 'c'), label: 'tiny', effects: recordingEffects(),
+    });
+  };
+  const first = await runOnce();
+  const firstDraws = draws.splice(0);
+  assert.deepEqual([...trainedFilms].sort((a, b) => a - b), data.train);
+  assert.equal(firstDraws.length, 2 * Math.ceil(data.train.length / 16));
+  assert.notDeepEqual(firstDraws[0], firstDraws[Math.ceil(data.train.length / 16)], 'each epoch draws anew');
+  // Same seed: same draws and the same numbers; inputs that ignore the draws train as plain inputs do.
+  const second = await runOnce();
+  assert.deepEqual(draws, firstDraws);
+  assert.deepEqual(withoutTimes(second.history), withoutTimes(first.history));
+  const { model, optimizer } = buildTiny();
+  const plain = await trainModel({
+    model, optimizer, data, schedule: { ...schedule, epochs: 2 }, seed: 9,
+    checkpointDir: join(mkdtempSync(join(tmpdir(), 'genrelens-plain-')), 'c'), label: 'tiny', effects: recordingEffects(),
+  });
+  assert.deepEqual(withoutTimes(plain.history), withoutTimes(first.history));
+});
