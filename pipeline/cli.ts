@@ -4,12 +4,13 @@
 import { cp, rm } from 'node:fs/promises';
 import { basename, join, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BACKENDS, CONFIG_FILE, DATASET_ENV, PROFILES, RESIZE_KERNELS, readConfigFile, resolveConfig, type Config, type ConfigInput } from './config.ts';
+import { ABLATION_IDS, BACKENDS, CONFIG_FILE, LOSSES, DATASET_ENV, PROFILES, RESIZE_KERNELS, readConfigFile, resolveConfig, type Config, type ConfigInput } from './config.ts';
 import { loadConfiguredDataset, runDataStage, splitDataset } from './data-stage.ts';
 import { runTrainStage } from './train-stage.ts';
 import { runFusionStage } from './fusion-stage.ts';
 import { runAnalysisStage } from './analysis-stage.ts';
 import { runExplainStage } from './explain-stage.ts';
+import { runAblationStage } from './ablation-stage.ts';
 import { evaluateSavedModels } from './evaluate.ts';
 import { selectBackend } from './backend.ts';
 import { formatDataQuality } from './dataset.ts';
@@ -50,6 +51,11 @@ Options (each overrides ${CONFIG_FILE}; defaults are the coursework's settings):
   --backend <b>                 force a backend: ${BACKENDS.join(' | ')}
   --retrain                     ignore cached trained models
   --sequential                  train the models one after the other (default: both at once, a core each)
+  --loss <l>                    training loss: ${LOSSES.join(' | ')} (default bce, the coursework's)
+  --poster-augmentation         mirror and shift the CNN's training posters at random
+  --early-stopping <patience>   stop a model after this many epochs without a better validation loss
+  --ablations <list>            also train and report these ablations, comma-separated, or "all":
+                                ${ABLATION_IDS.join(', ')}
   --demo-films <n>              size of the generated demo dataset (default 600)
   --cache-dir <folder>          cache (default .cache/genrelens)
   --out-dir <folder>            built site (default dist)
@@ -75,6 +81,10 @@ const OPTIONS = {
   backend: { type: 'string' },
   retrain: { type: 'boolean' },
   sequential: { type: 'boolean' },
+  loss: { type: 'string' },
+  'poster-augmentation': { type: 'boolean' },
+  'early-stopping': { type: 'string' },
+  ablations: { type: 'string' },
   'demo-films': { type: 'string' },
   'cache-dir': { type: 'string' },
   'out-dir': { type: 'string' },
@@ -90,6 +100,13 @@ function numberFlag(name: string, value: string | undefined): number | undefined
   const parsed = Number(value);
   if (!Number.isFinite(parsed)) throw new UserError(`--${name} expects a number, got "${value}"`);
   return parsed;
+}
+
+/** `--ablations a,b` → ['a', 'b']; `all` → every ablation; the names are checked with the config. */
+function ablationList(value: string | undefined): ConfigInput['ablations'] {
+  if (value === undefined) return undefined;
+  if (value.trim() === 'all') return [...ABLATION_IDS];
+  return value.split(',').map((name) => name.trim()).filter(Boolean) as ConfigInput['ablations'];
 }
 
 export interface ParsedCommand {
@@ -126,6 +143,10 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, root: s
     backend: values.backend as ConfigInput['backend'],
     retrain: values.retrain,
     parallel: values.sequential ? false : undefined,
+    loss: values.loss as ConfigInput['loss'],
+    posterAugmentation: values['poster-augmentation'],
+    earlyStoppingPatience: numberFlag('early-stopping', values['early-stopping']),
+    ablations: ablationList(values.ablations),
     demoFilms: numberFlag('demo-films', values['demo-films']),
     cacheDir: values['cache-dir'],
     outDir: values['out-dir'],
@@ -206,6 +227,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
         await runTrainStage(stage, config, root, effects);
         await runFusionStage(stage, config, root, effects);
         await runAnalysisStage(stage, config, root, effects);
+        await runAblationStage(stage, config, root, effects);
         await runExplainStage(stage, config, root, effects);
         return 0;
       }
@@ -231,6 +253,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
         await runTrainStage(stage, config, root, effects);
         await runFusionStage(stage, config, root, effects);
         await runAnalysisStage(stage, config, root, effects);
+        await runAblationStage(stage, config, root, effects);
         await runExplainStage(stage, config, root, effects);
         await buildSite(config, root);
         return 0;

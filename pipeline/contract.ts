@@ -20,6 +20,7 @@
  * | fusion-gmu.json | GmuHistoryArtifactSchema | fusion stage |
  * | analysis.json  | AnalysisArtifactSchema  | analysis stage (pipeline/analysis-stage.ts, after training) |
  * | explanations.json | ExplanationsArtifactSchema | explain stage (pipeline/explain-stage.ts, after the analysis) |
+ * | ablations.json | AblationsArtifactSchema | ablation stage (pipeline/ablation-stage.ts, after the analysis) |
  *
  * Trained models go to `publicDir/models/<m>/` (model.json, weights.bin, metadata.json) so the
  * browser can load them with `tf.loadLayersModel`; metadata.json is the preprocessing contract.
@@ -45,6 +46,7 @@ export const ARTIFACT_FILES = {
   gmuHistory: 'fusion-gmu.json',
   analysis: 'analysis.json',
   explanations: 'explanations.json',
+  ablations: 'ablations.json',
 } as const;
 
 const count = z.number().int().min(0);
@@ -551,3 +553,71 @@ export type OverviewSegmentExplanation = z.infer<typeof OverviewSegmentSchema>;
 export type FilmExplanation = z.infer<typeof FilmExplanationSchema>;
 export type ExplanationsArtifact = z.infer<typeof ExplanationsArtifactSchema>;
 
+// --- Ablations artifact (pipeline/ablation-stage.ts, after the analysis) -------------------------
+
+/** One model's validation figures, the same for the main run and each ablation. */
+export const AblationFiguresSchema = z.object({
+  /** Epochs the schedule allows, and the epochs trained (fewer when early stopping ended the run). */
+  epochsPlanned: count,
+  epochsRun: count,
+  /** 0-based epoch of the kept weights (lowest validation binary cross-entropy). */
+  bestEpoch: count,
+  stoppedEarlyAfterEpoch: count.nullable(),
+  trainingMs: z.number(),
+  /** Validation binary cross-entropy per epoch (whatever the training loss). */
+  validationLossCurve: z.array(z.number()),
+  /** The kept weights on the validation films: loss is binary cross-entropy; F1 at 0.5 and at per-genre thresholds tuned on the training films. */
+  validation: z.object({
+    loss: z.number(),
+    microPrecision: z.number(),
+    microRecall: z.number(),
+    microF1: z.number(),
+    macroF1: z.number(),
+    meanAP: z.number().nullable(),
+    tunedMicroF1: z.number(),
+    tunedMacroF1: z.number(),
+    /** Mean number of genres predicted per film at 0.5 (the truth's mean is `truthGenresPerFilm`). */
+    predictedGenresPerFilm: z.number(),
+    /** Genres with at least one correct prediction at 0.5. */
+    genresFound: count,
+  }),
+});
+
+export const AblationModelSchema = z.object({
+  model: z.enum(MODEL_KINDS),
+  /**
+   * `trained`: trained for this ablation (now or in an earlier build: `cached`). `same-as-main`: the
+   * switch provably changes nothing for this model, so its figures are the main run's (`note` says why).
+   */
+  source: z.enum(['trained', 'same-as-main']),
+  cached: z.boolean(),
+  trainingKey: z.string(),
+  note: z.string().optional(),
+  figures: AblationFiguresSchema,
+});
+
+export const AblationsArtifactSchema = z.object({
+  contractVersion: z.literal(CONTRACT_VERSION),
+  generatedAt: z.string(),
+  /** run.json's training key: the main run every ablation is compared with. */
+  mainTrainingKey: z.string(),
+  validationFilms: count,
+  truthGenresPerFilm: z.number(),
+  main: z.object({ cnn: AblationFiguresSchema, lstm: AblationFiguresSchema }),
+  /** In the order they were asked for; empty when the build ran none (config `ablations`). */
+  ablations: z.array(
+    z.object({
+      id: z.string(),
+      title: z.string(),
+      /** The setting that differs from the main run, as it is written in genrelens.config.json. */
+      setting: z.string(),
+      description: z.string(),
+      /** The models the switch affects (poster augmentation: the CNN only). */
+      models: z.array(AblationModelSchema),
+    }),
+  ),
+  notes: z.array(z.string()),
+});
+
+export type AblationFigures = z.infer<typeof AblationFiguresSchema>;
+export type AblationsArtifact = z.infer<typeof AblationsArtifactSchema>;

@@ -351,7 +351,8 @@ export async function trainInWorkers(jobs: TrainJob[], effects: Effects, concurr
   const progress = jobs.map(() => ({ label: '', done: 0, total: 0 }));
   const running = new Set<number>();
   const written = new Set<string>();
-  const label = jobs.length === 1 ? `Training ${jobs[0].model.toUpperCase()}` : `Training ${jobs.map((job) => job.model.toUpperCase()).join(' ∥ ')}`;
+  const label =
+    jobs.length <= concurrency ? `Training ${jobs.map((job) => job.model.toUpperCase()).join(' ∥ ')}` : `Training ${jobs.length} models, ${concurrency} at a time`;
   const showProgress = () => {
     const shown = [...running].map((i) => progress[i]).filter((p) => p.total > 0);
     const done = shown.reduce((sum, p) => sum + p.done, 0);
