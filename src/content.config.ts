@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { defineCollection } from 'astro:content';
 import type { z } from 'zod';
 import {
+  AblationsArtifactSchema,
   AnalysisArtifactSchema,
   ARTIFACT_FILES,
   DatasetArtifactSchema,
@@ -63,4 +64,6 @@ export const collections = {
   /** The learned fusion's history (fusion-gmu.json); its probabilities reach the site through analysis.json. */
   fusion: artifactCollection({ current: ARTIFACT_FILES.gmuHistory }, GmuHistoryArtifactSchema),
   explanations: artifactCollection({ current: ARTIFACT_FILES.explanations }, ExplanationsArtifactSchema),
+  /** The main run against each ablation the build ran (an empty list when it ran none). */
+  ablations: artifactCollection({ current: ARTIFACT_FILES.ablations }, AblationsArtifactSchema),
 };

@@ -32,9 +32,9 @@ import { vectorizeAll, type VectorizerConfig } from '../pipeline/vectorizer.ts';
 const CHROMIUM = process.env.GENRELENS_CHROMIUM ?? '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `Chromium not found at ${CHROMIUM} (apt-get install chromium, or set GENRELENS_CHROMIUM)`;
 const BASE = '/genrelens/';
-const PAGES = ['', 'models/cnn/', 'models/lstm/', 'comparison/', 'analysis/', 'examples/', 'demo/', 'dataset/', 'run/'];
-/** Pages without charts. */
-const NO_CHARTS = new Set(['examples/', 'demo/']);
+const PAGES = ['', 'models/cnn/', 'models/lstm/', 'comparison/', 'analysis/', 'ablations/', 'examples/', 'demo/', 'dataset/', 'run/'];
+/** Pages without charts (the ablations page has none when the build ran no ablation, as this one). */
+const NO_CHARTS = new Set(['ablations/', 'examples/', 'demo/']);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.css': 'text/css', '.js': 'text/javascript', '.svg': 'image/svg+xml', '.png': 'image/png',

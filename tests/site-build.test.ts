@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { EvaluationSchema } from '../pipeline/evaluate.ts';
-import { AnalysisArtifactSchema, DatasetArtifactSchema, HistoryArtifactSchema, PredictionsArtifactSchema, RunArtifactSchema } from '../pipeline/contract.ts';
+import { AblationsArtifactSchema, AnalysisArtifactSchema, DatasetArtifactSchema, HistoryArtifactSchema, PredictionsArtifactSchema, RunArtifactSchema } from '../pipeline/contract.ts';
 import { writeDemoDataset } from '../pipeline/demo-data.ts';
 import { fixtureFlags, fixtureWorkspace, projectRoot, runCli, writeCsvRows } from './helpers/fixture-build.ts';
 import { recordingEffects } from '../pipeline/effects.ts';
@@ -140,6 +140,17 @@ test('the dataset page shows the artifact numbers and says the data is synthetic
   assert.match(html, new RegExp(`${artifact.films} rows read, ${artifact.films} valid, 0 skipped\\.`));
   const home = readFileSync(join(paths.out, 'index.html'), 'utf8');
   assert.match(home, /Synthetic data\./);
+});
+
+test('with no ablations configured, the ablations page says the build ran none and how to run them', () => {
+  const ablations = AblationsArtifactSchema.parse(readArtifact('ablations.json'));
+  assert.deepEqual(ablations.ablations, []);
+  const html = readFileSync(join(paths.out, 'ablations/index.html'), 'utf8');
+  assert.match(html, /This build ran no ablations/);
+  assert.match(html, /<code>npm run build -- --ablations all<\/code>/);
+  assert.match(html, /<code>"ablations": \[\.\.\.\]<\/code> in <code>genrelens\.config\.json<\/code>/);
+  assert.doesNotMatch(html, /<figure class="chart"/, 'no ablation, no chart');
+  assert.match(readFileSync(join(paths.out, 'index.html'), 'utf8'), /<a href="\/ablations\/">Ablations<\/a>/, 'the navigation lists the page');
 });
 
 test('a malformed artifact fails the site build with a message naming the field', async () => {

@@ -5,7 +5,9 @@
  * SVG + valid downloads), every example card (one per validation film, overview escaped),
  * thumbnails and models published under generated/, the explained cards (the CNN's occlusion map over
  * the poster, the LSTM's word importance on the overview; a config file limits the explained films so
- * that some cards have none), and a stale examples artifact failing loudly.
+ * that some cards have none), the ablations page (the config asks for two ablations: poster
+ * augmentation retrains the CNN for one epoch, early stopping is provably the main run), and a stale
+ * examples artifact failing loudly.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -19,6 +21,7 @@ import { parse } from 'csv-parse/sync';
 import { parseHTML } from 'linkedom';
 import sharp from 'sharp';
 import {
+  AblationsArtifactSchema,
   AnalysisArtifactSchema,
   DatasetArtifactSchema,
   ExamplesArtifactSchema,
@@ -40,6 +43,7 @@ import { allChartSpecs } from '../src/lib/chart-specs.ts';
 import { csvCell, LIGHT_THEME, neutraliseFormula, renderChartSvg, standaloneSvg, toCsv, type ChartSpec, type Row } from '../src/lib/charts.ts';
 import { buildExamples, curatedExamples, filmAnchor, genreComparison, verdict, winnerOf } from '../src/lib/report.ts';
 import { baselineVerdict } from '../src/lib/analysis-report.ts';
+import { ablationChartId, ablationParagraphs, ablationRows, modelTitles } from '../src/lib/ablations-report.ts';
 import * as Plot from '@observablehq/plot';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -207,7 +211,9 @@ const paths = fixtureWorkspace('genrelens-pages-');
 after(() => rm(paths.work, { recursive: true, force: true }));
 /** Overview text that would run or break the page if it were not escaped. */
 const HOSTILE = ' </p><script>alert("pwned")</script><img src=x onerror="alert(1)"> & done';
-const PAGES = ['index.html', 'models/cnn/index.html', 'models/lstm/index.html', 'comparison/index.html', 'analysis/index.html', 'examples/index.html', 'dataset/index.html', 'run/index.html'];
+const PAGES = ['index.html', 'models/cnn/index.html', 'models/lstm/index.html', 'comparison/index.html', 'analysis/index.html', 'ablations/index.html', 'examples/index.html', 'dataset/index.html', 'run/index.html'];
+/** Cheap on the fixture: one CNN epoch for poster augmentation; early stopping cannot stop a one-epoch run, so it is the main run. */
+const ABLATIONS = ['poster-augmentation', 'early-stopping'];
 
 const EXPLAIN_FIRST = 4;
 /** fixtureFlags' --sequence-length. */
@@ -228,7 +234,7 @@ function fixtureBuild(): Promise<void> {
     writeCsvRows(csvFile, header, rows);
     // Explain the curated films and the first EXPLAIN_FIRST others only, so that some cards have no explanation.
     const config = join(paths.work, 'genrelens.config.json');
-    writeFileSync(config, JSON.stringify({ explainFilms: EXPLAIN_FIRST }));
+    writeFileSync(config, JSON.stringify({ explainFilms: EXPLAIN_FIRST, ablations: ABLATIONS }));
     await runCli(['build', ...fixtureFlags(paths), '--config', config], { GENRELENS_BASE: '' });
   })();
   return built;
@@ -243,6 +249,7 @@ function specs(): ChartSpec[] {
     run: RunArtifactSchema.parse(artifact('run.json')),
     analysis: AnalysisArtifactSchema.parse(artifact('analysis.json')),
     gmu: GmuHistoryArtifactSchema.parse(artifact('fusion-gmu.json')),
+    ablations: AblationsArtifactSchema.parse(artifact('ablations.json')),
   });
 }
 
@@ -254,7 +261,7 @@ describe('the built site', { timeout: 240_000 }, () => {
       assert.ok(document.querySelector('title')!.textContent!.endsWith('· genrelens'), page);
       assert.match(html(page), /Synthetic data\./, page);
       const nav = [...document.querySelectorAll('nav a')].map((a) => a.getAttribute('href'));
-      for (const target of ['/', '/models/cnn/', '/models/lstm/', '/comparison/', '/analysis/', '/examples/', '/dataset/', '/run/']) {
+      for (const target of ['/', '/models/cnn/', '/models/lstm/', '/comparison/', '/analysis/', '/ablations/', '/examples/', '/dataset/', '/run/']) {
         assert.ok(nav.includes(target), `${page} links ${target}`);
       }
       assert.equal(document.querySelectorAll('[aria-current="page"]').length, 1, `${page} marks the current page`);
@@ -405,6 +412,45 @@ describe('the built site', { timeout: 240_000 }, () => {
     assert.equal(comparison.querySelectorAll('.analysis-summary tbody tr').length, 7);
     assert.ok(comparison.querySelector('.analysis-summary tr[data-classifier="gmu"]'));
     assert.match(comparison.querySelector('#compare-f1 .chart-description')!.textContent!, new RegExp(`${top2Title.replace(/[+]/g, '\\+')} ${top2F1.toFixed(3)}`));
+  });
+
+  test('the ablations page: each ablation’s setting, sentences and table as computed from ablations.json; the CNN’s loss chart', async () => {
+    await fixtureBuild();
+    const ablations = AblationsArtifactSchema.parse(artifact('ablations.json'));
+    const titles = modelTitles({ cnn: HistoryArtifactSchema.parse(artifact('history-cnn.json')), lstm: HistoryArtifactSchema.parse(artifact('history-lstm.json')) });
+    assert.deepEqual(ablations.ablations.map((a) => a.id), ABLATIONS);
+    const document = dom('ablations/index.html');
+    const text = (element: Element) => element.textContent!.replace(/\s+/g, ' ').trim();
+    assert.equal(document.querySelector('.ablations-none'), null, 'this build ran ablations');
+    for (const a of ablations.ablations) {
+      const section = document.querySelector(`section#ablation-${a.id}`)!;
+      assert.ok(section, a.id);
+      assert.equal(text(section.querySelector('h2')!), a.title);
+      assert.equal(section.querySelector('.ablation-setting code')!.textContent, a.setting);
+      const items = [...section.querySelectorAll('.ablation-sentences li')].map(text);
+      assert.deepEqual(items, ablationParagraphs(ablations, a, titles).map((sentences) => sentences.join(' ')), `${a.id}: one item per model`);
+      assert.equal(section.querySelectorAll('table.ablation-table tbody tr').length, 2 * a.models.length, 'the main run and the ablation per model');
+    }
+    // The CNN retrained with augmented posters: its micro F1 and difference from the main run, as in the artifact.
+    const augmented = ablations.ablations[0].models[0];
+    assert.equal(augmented.source, 'trained');
+    const row = document.querySelector(`table[data-ablation="poster-augmentation"] tr[data-model="cnn"][data-run="poster-augmentation"]`)!;
+    const microF1 = row.querySelector('td[data-metric="microF1"]')!;
+    assert.equal(microF1.firstChild!.textContent!.trim(), augmented.figures.validation.microF1.toFixed(3));
+    const expected = ablationRows(ablations, ablations.ablations[0], titles)[0].cells.find((c) => c.key === 'microF1')!;
+    assert.equal(microF1.querySelector('.delta')!.textContent, expected.delta);
+    const main = document.querySelector(`table[data-ablation="poster-augmentation"] tr[data-model="cnn"][data-run="main"] td[data-metric="microF1"]`)!;
+    assert.equal(main.textContent!.trim(), ablations.main.cnn.validation.microF1.toFixed(3));
+    // One epoch: early stopping is the main run for both models, and the page says why.
+    const same = [...document.querySelectorAll('table[data-ablation="early-stopping"] tr[data-source="same-as-main"]')];
+    assert.equal(same.length, 2);
+    for (const tr of same) assert.equal(tr.querySelector('td.run .note')!.textContent, 'same as the main run');
+    const why = [...document.querySelectorAll('#ablation-early-stopping .ablation-sentences li')].map(text);
+    assert.match(why[0], /^Early stopping: the Poster CNN’s figures are the main run’s \(micro F1 \d\.\d{3}, validation loss \d\.\d{3}\)\. The main run’s validation loss never went \d+ epochs without improving/);
+    // Charts: the CNN (retrained), not the LSTM (only ever the main run here).
+    assert.ok(document.querySelector(`figure.chart#${ablationChartId('cnn')}`));
+    assert.equal(document.querySelector(`figure.chart#${ablationChartId('lstm')}`), null);
+    assert.ok(text(dom('index.html').querySelector('.section-links')!).includes('Ablations —'), 'the home page lists the page');
   });
 
   test('every chart is an accessible inline SVG with a permalink and valid downloads', async () => {

@@ -2,6 +2,7 @@
 import { getEntry } from 'astro:content';
 import {
   MODEL_KINDS,
+  type AblationsArtifact,
   type AnalysisArtifact,
   type DatasetArtifact,
   type ExamplesArtifact,
@@ -15,7 +16,7 @@ import {
 } from '../../pipeline/contract.ts';
 import { attachExplanations, buildExamples, type Example } from './report.ts';
 
-type Collection = 'dataset' | 'split' | 'run' | 'history' | 'predictions' | 'examples' | 'analysis' | 'explanations' | 'fusion';
+type Collection = 'dataset' | 'split' | 'run' | 'history' | 'predictions' | 'examples' | 'analysis' | 'explanations' | 'fusion' | 'ablations';
 
 async function entry<T>(collection: Collection, id: string): Promise<T> {
   const found = await getEntry(collection, id);
@@ -31,6 +32,8 @@ export const analysisArtifact = () => entry<AnalysisArtifact>('analysis', 'curre
 export const explanationsArtifact = () => entry<ExplanationsArtifact>('explanations', 'current');
 /** fusion-gmu.json: how the learned fusion (GMU) was trained. */
 export const gmuHistoryArtifact = () => entry<GmuHistoryArtifact>('fusion', 'current');
+/** ablations.json: the main run's and each ablation's validation figures (no ablation unless the build ran some). */
+export const ablationsArtifact = () => entry<AblationsArtifact>('ablations', 'current');
 export const historyArtifact = (model: ModelKind) => entry<HistoryArtifact>('history', model);
 export const predictionsArtifact = (model: ModelKind) => entry<PredictionsArtifact>('predictions', model);
 

@@ -1,5 +1,5 @@
 /** The report's charts rendered once per build, by id (reads the artifacts through the collections). */
-import { analysisArtifact, datasetArtifact, gmuHistoryArtifact, histories, runArtifact } from './artifacts.ts';
+import { ablationsArtifact, analysisArtifact, datasetArtifact, gmuHistoryArtifact, histories, runArtifact } from './artifacts.ts';
 import { allChartSpecs } from './chart-specs.ts';
 import { renderChartSvg, type ChartSpec } from './charts.ts';
 
@@ -12,8 +12,15 @@ let rendered: Promise<Map<string, RenderedChart>> | undefined;
 
 export function reportCharts(): Promise<Map<string, RenderedChart>> {
   rendered ??= (async () => {
-    const [dataset, run, models, analysis, gmu] = await Promise.all([datasetArtifact(), runArtifact(), histories(), analysisArtifact(), gmuHistoryArtifact()]);
-    const specs = allChartSpecs({ dataset, histories: models, run, analysis, gmu });
+    const [dataset, run, models, analysis, gmu, ablations] = await Promise.all([
+      datasetArtifact(),
+      runArtifact(),
+      histories(),
+      analysisArtifact(),
+      gmuHistoryArtifact(),
+      ablationsArtifact(),
+    ]);
+    const specs = allChartSpecs({ dataset, histories: models, run, analysis, gmu, ablations });
     return new Map(specs.map((spec) => [spec.id, { ...spec, svg: renderChartSvg(spec) }]));
   })();
   return rendered;
