@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { averagePrecision, column, tuneThresholds } from './analysis.ts';
-import { readArtifactFile } from './analysis-stage.ts';
+import { labelRows, readArtifactFile } from './analysis-stage.ts';
 import { DEFAULT_PATIENCE, effectiveProfile, type AblationId, type Config } from './config.ts';
 import {
   ARTIFACT_FILES,
@@ -95,13 +95,6 @@ export interface ModelRunResult {
 function matrix(films: { probabilities: number[] }[], genreCount: number): Float64Array {
   const out = new Float64Array(films.length * genreCount);
   films.forEach((film, i) => out.set(film.probabilities, i * genreCount));
-  return out;
-}
-
-function labelRows(stage: DataStageResult, rows: readonly number[]): Uint8Array {
-  const genreCount = stage.dataset.genres.length;
-  const out = new Uint8Array(rows.length * genreCount);
-  rows.forEach((film, i) => out.set(stage.dataset.films[film].labels, i * genreCount));
   return out;
 }
 

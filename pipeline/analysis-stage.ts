@@ -80,7 +80,13 @@ function probabilityMatrix(file: string, films: { id: string; probabilities: num
   return out;
 }
 
-function labelRows(stage: DataStageResult, rows: readonly number[]): Uint8Array {
+interface ProbabilityRows {
+  genres: string[];
+  films: { id: string; probabilities: number[] }[];
+}
+
+/** The one-hot labels of the given films (dataset rows), films × genres. */
+export function labelRows(stage: DataStageResult, rows: readonly number[]): Uint8Array {
   const genreCount = stage.dataset.genres.length;
   const out = new Uint8Array(rows.length * genreCount);
   rows.forEach((film, i) => out.set(stage.dataset.films[film].labels, i * genreCount));
@@ -199,37 +205,39 @@ export async function runAnalysisStage(stage: DataStageResult, config: Config, r
   const trainIds = stage.split.train.map((i) => films[i].id);
   const validationIds = stage.split.validation.map((i) => films[i].id);
 
-  const read = (model: ModelKind) => {
-    const predictionsFile = ARTIFACT_FILES.predictions(model);
-    const trainFile = ARTIFACT_FILES.trainProbabilities(model);
-    const predictions = readArtifactFile(artifactsDir, predictionsFile, PredictionsArtifactSchema);
-    const train = readArtifactFile(artifactsDir, trainFile, TrainProbabilitiesArtifactSchema);
-    const history = readArtifactFile(artifactsDir, ARTIFACT_FILES.history(model), HistoryArtifactSchema);
+  /** A model's published probabilities on the validation and training films, checked against this split and its genres. */
+  const probabilities = (predictionsFile: string, predictions: ProbabilityRows, trainFile: string, train: ProbabilityRows) => {
     for (const [file, listed] of [[predictionsFile, predictions.genres], [trainFile, train.genres]] as const) {
       if (listed.join('\n') !== genres.join('\n')) throw new UserError(`${file} lists different genres than the dataset; it comes from another run`, { fix: TRAIN_FIX });
     }
     return {
-      history,
       validation: probabilityMatrix(predictionsFile, predictions.films, validationIds, genreCount),
       train: probabilityMatrix(trainFile, train.films, trainIds, genreCount),
     };
   };
-  const [cnn, lstm] = MODEL_KINDS.map(read);
-  const gmu = (() => {
-    const predictionsFile = ARTIFACT_FILES.gmuPredictions;
-    const trainFile = ARTIFACT_FILES.gmuTrainProbabilities;
-    const predictions = readArtifactFile(artifactsDir, predictionsFile, GmuPredictionsArtifactSchema);
-    const trainProbabilities = readArtifactFile(artifactsDir, trainFile, GmuTrainProbabilitiesArtifactSchema);
-    const history = readArtifactFile(artifactsDir, ARTIFACT_FILES.gmuHistory, GmuHistoryArtifactSchema);
-    for (const [file, listed] of [[predictionsFile, predictions.genres], [trainFile, trainProbabilities.genres]] as const) {
-      if (listed.join('\n') !== genres.join('\n')) throw new UserError(`${file} lists different genres than the dataset; it comes from another run`, { fix: TRAIN_FIX });
-    }
+  const read = (model: ModelKind) => {
+    const predictionsFile = ARTIFACT_FILES.predictions(model);
+    const trainFile = ARTIFACT_FILES.trainProbabilities(model);
     return {
-      history,
-      validation: probabilityMatrix(predictionsFile, predictions.films, validationIds, genreCount),
-      train: probabilityMatrix(trainFile, trainProbabilities.films, trainIds, genreCount),
+      history: readArtifactFile(artifactsDir, ARTIFACT_FILES.history(model), HistoryArtifactSchema),
+      ...probabilities(
+        predictionsFile,
+        readArtifactFile(artifactsDir, predictionsFile, PredictionsArtifactSchema),
+        trainFile,
+        readArtifactFile(artifactsDir, trainFile, TrainProbabilitiesArtifactSchema),
+      ),
     };
-  })();
+  };
+  const [cnn, lstm] = MODEL_KINDS.map(read);
+  const gmu = {
+    history: readArtifactFile(artifactsDir, ARTIFACT_FILES.gmuHistory, GmuHistoryArtifactSchema),
+    ...probabilities(
+      ARTIFACT_FILES.gmuPredictions,
+      readArtifactFile(artifactsDir, ARTIFACT_FILES.gmuPredictions, GmuPredictionsArtifactSchema),
+      ARTIFACT_FILES.gmuTrainProbabilities,
+      readArtifactFile(artifactsDir, ARTIFACT_FILES.gmuTrainProbabilities, GmuTrainProbabilitiesArtifactSchema),
+    ),
+  };
   const train: SplitScores = { labels: labelRows(stage, stage.split.train), cnn: cnn.train, lstm: lstm.train, gmu: gmu.train };
   const validation: SplitScores = { labels: labelRows(stage, stage.split.validation), cnn: cnn.validation, lstm: lstm.validation, gmu: gmu.validation };
 

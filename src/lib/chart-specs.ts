@@ -52,6 +52,21 @@ function epochAxis(count: number): Plot.ScaleOptions {
   return { label: 'Epoch', domain: count > 1 ? [1, count] : [0.5, 1.5], ticks, tickFormat: 'd', inset: count > 1 ? 10 : 0 };
 }
 
+/** A dotted rule at 1-based `epoch` with its label at the top, on the side with more room. */
+function epochMarker(epoch: number, epochs: number, label: string): Plot.Markish[] {
+  return [
+    Plot.ruleX([epoch], { stroke: 'var(--muted)', strokeDasharray: '2 3' }),
+    Plot.text([epoch], {
+      x: (d: number) => d,
+      frameAnchor: 'top',
+      dy: 2,
+      text: () => label,
+      fill: 'var(--muted)',
+      ...(epoch > (epochs + 1) / 2 ? { textAnchor: 'end', dx: -4 } : { textAnchor: 'start', dx: 4 }),
+    }),
+  ];
+}
+
 /** Train vs validation of one metric for one model, best epoch marked. */
 export function trainingCurve(history: HistoryArtifact, metric: CurveMetric): ChartSpec {
   const info = CURVE_METRICS.find((m) => m.key === metric)!;
@@ -85,15 +100,7 @@ export function trainingCurve(history: HistoryArtifact, metric: CurveMetric): Ch
       x: epochAxis(history.epochs.length),
       y: { label: info.axis, grid: true, ...(info.unit ? { domain: [0, 1] } : { nice: true }) },
       marks: [
-        Plot.ruleX([best], { stroke: 'var(--muted)', strokeDasharray: '2 3' }),
-        Plot.text([best], {
-          x: (d: number) => d,
-          frameAnchor: 'top',
-          dy: 2,
-          text: () => `best epoch ${best}`,
-          fill: 'var(--muted)',
-          ...(best > (history.epochs.length + 1) / 2 ? { textAnchor: 'end', dx: -4 } : { textAnchor: 'start', dx: 4 }),
-        }),
+        ...epochMarker(best, history.epochs.length, `best epoch ${best}`),
         Plot.lineY(set('train'), { x: 'epoch', y: metric, stroke: colour, strokeDasharray: '5 4', strokeWidth: 2 }),
         Plot.lineY(set('validation'), { x: 'epoch', y: metric, stroke: colour, strokeWidth: 2.5 }),
         Plot.dot(set('train'), { x: 'epoch', y: metric, stroke: colour, fill: 'var(--bg)', r: 3 }),
@@ -683,15 +690,7 @@ export function gmuTrainingChart(history: GmuHistoryArtifact, analysis: Analysis
       x: epochAxis(history.epochs.length),
       y: { label: 'Binary cross-entropy', grid: true, nice: true },
       marks: [
-        Plot.ruleX([chosen], { stroke: 'var(--muted)', strokeDasharray: '2 3' }),
-        Plot.text([chosen], {
-          x: (d: number) => d,
-          frameAnchor: 'top',
-          dy: 2,
-          text: () => `kept epoch ${chosen}`,
-          fill: 'var(--muted)',
-          ...(chosen > (history.epochs.length + 1) / 2 ? { textAnchor: 'end', dx: -4 } : { textAnchor: 'start', dx: 4 }),
-        }),
+        ...epochMarker(chosen, history.epochs.length, `kept epoch ${chosen}`),
         Plot.lineY(data.filter((row) => row.films === 'inner training'), { x: 'epoch', y: 'loss', stroke: colour, strokeDasharray: '5 4', strokeWidth: 2 }),
         Plot.lineY(data.filter((row) => row.films === 'inner holdout'), { x: 'epoch', y: 'loss', stroke: colour, strokeWidth: 2.5 }),
         Plot.dot([{ epoch: chosen, loss: kept?.holdoutLoss ?? Number.NaN }], { x: 'epoch', y: 'loss', stroke: colour, r: 6, strokeWidth: 2 }),
