@@ -218,26 +218,23 @@ export async function runAnalysisStage(stage: DataStageResult, config: Config, r
   const read = (model: ModelKind) => {
     const predictionsFile = ARTIFACT_FILES.predictions(model);
     const trainFile = ARTIFACT_FILES.trainProbabilities(model);
-    return {
-      history: readArtifactFile(artifactsDir, ARTIFACT_FILES.history(model), HistoryArtifactSchema),
-      ...probabilities(
-        predictionsFile,
-        readArtifactFile(artifactsDir, predictionsFile, PredictionsArtifactSchema),
-        trainFile,
-        readArtifactFile(artifactsDir, trainFile, TrainProbabilitiesArtifactSchema),
-      ),
-    };
+    // The probabilities first: a missing artifact is reported in the order the train stage writes them.
+    const scores = probabilities(
+      predictionsFile,
+      readArtifactFile(artifactsDir, predictionsFile, PredictionsArtifactSchema),
+      trainFile,
+      readArtifactFile(artifactsDir, trainFile, TrainProbabilitiesArtifactSchema),
+    );
+    return { ...scores, history: readArtifactFile(artifactsDir, ARTIFACT_FILES.history(model), HistoryArtifactSchema) };
   };
   const [cnn, lstm] = MODEL_KINDS.map(read);
-  const gmu = {
-    history: readArtifactFile(artifactsDir, ARTIFACT_FILES.gmuHistory, GmuHistoryArtifactSchema),
-    ...probabilities(
-      ARTIFACT_FILES.gmuPredictions,
-      readArtifactFile(artifactsDir, ARTIFACT_FILES.gmuPredictions, GmuPredictionsArtifactSchema),
-      ARTIFACT_FILES.gmuTrainProbabilities,
-      readArtifactFile(artifactsDir, ARTIFACT_FILES.gmuTrainProbabilities, GmuTrainProbabilitiesArtifactSchema),
-    ),
-  };
+  const gmuScores = probabilities(
+    ARTIFACT_FILES.gmuPredictions,
+    readArtifactFile(artifactsDir, ARTIFACT_FILES.gmuPredictions, GmuPredictionsArtifactSchema),
+    ARTIFACT_FILES.gmuTrainProbabilities,
+    readArtifactFile(artifactsDir, ARTIFACT_FILES.gmuTrainProbabilities, GmuTrainProbabilitiesArtifactSchema),
+  );
+  const gmu = { ...gmuScores, history: readArtifactFile(artifactsDir, ARTIFACT_FILES.gmuHistory, GmuHistoryArtifactSchema) };
   const train: SplitScores = { labels: labelRows(stage, stage.split.train), cnn: cnn.train, lstm: lstm.train, gmu: gmu.train };
   const validation: SplitScores = { labels: labelRows(stage, stage.split.validation), cnn: cnn.validation, lstm: lstm.validation, gmu: gmu.validation };
 
