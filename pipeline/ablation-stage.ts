@@ -12,10 +12,9 @@
  * Jobs train in worker threads, as many at a time as there are cores (or one after the other with
  * `--sequential`).
  */
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { averagePrecision, column, tuneThresholds } from './analysis.ts';
+import { meanAveragePrecision, tuneThresholds } from './analysis.ts';
 import { labelRows, readArtifactFile } from './analysis-stage.ts';
 import { DEFAULT_PATIENCE, effectiveProfile, type AblationId, type Config } from './config.ts';
 import {
@@ -35,10 +34,8 @@ import type { Effects } from './effects.ts';
 import { readJson, writeJsonAtomic } from './files.ts';
 import { FOCAL_ALPHA, FOCAL_GAMMA } from './losses.ts';
 import { evaluatePredictions } from './metrics.ts';
-import { MODEL_FILE } from './model-io.ts';
 import { maxShift } from './poster-augmentation.ts';
-import { selectBackend } from './backend.ts';
-import { MODEL_TITLES, trainInWorkers, trainingKey, trainingSchedules, trainJob, type CachedModelResult, type TrainJob } from './train-stage.ts';
+import { isTrained, MODEL_TITLES, trainingKey, trainingSchedules, trainJobs, type CachedModelResult, type TrainJob } from './train-stage.ts';
 import { stopsEarly, type TrainingSchedule } from './train.ts';
 
 export interface AblationDefinition {
@@ -50,6 +47,11 @@ export interface AblationDefinition {
   setting(config: Config): string;
   /** The ablation's configuration; null when the main run already has the switch on. */
   apply(config: Config): Config | null;
+  /**
+   * When the switch provably leaves a model's run as the main run's, given the main run's
+   * validation losses and the ablation's schedule: why (shown on the page); else null.
+   */
+  sameAsMain?(validationLosses: readonly number[], schedule: TrainingSchedule): string | null;
 }
 
 export const ABLATIONS: Record<AblationId, AblationDefinition> = {
@@ -81,6 +83,10 @@ export const ABLATIONS: Record<AblationId, AblationDefinition> = {
     models: MODEL_KINDS,
     setting: () => `"earlyStoppingPatience": ${DEFAULT_PATIENCE}`,
     apply: (config) => (config.earlyStoppingPatience !== undefined ? null : { ...config, earlyStoppingPatience: DEFAULT_PATIENCE }),
+    sameAsMain: (losses, schedule) =>
+      earlyStoppingNeverStops(losses, schedule)
+        ? `The main run’s validation loss never went ${schedule.earlyStoppingPatience} epochs without improving, so early stopping would not have stopped it: training is deterministic, so this run is the main run.`
+        : null,
   },
 };
 
@@ -96,16 +102,6 @@ function matrix(films: { probabilities: number[] }[], genreCount: number): Float
   const out = new Float64Array(films.length * genreCount);
   films.forEach((film, i) => out.set(film.probabilities, i * genreCount));
   return out;
-}
-
-/** Mean of the per-genre AP over the genres with validation films (as analysis.json's mAP). */
-function meanAveragePrecision(probabilities: Float64Array, labels: Uint8Array, genreCount: number): number | null {
-  const aps: number[] = [];
-  for (let g = 0; g < genreCount; g++) {
-    const ap = averagePrecision(column(probabilities, genreCount, g), column(labels, genreCount, g));
-    if (ap !== null) aps.push(ap);
-  }
-  return aps.length > 0 ? aps.reduce((a, b) => a + b, 0) / aps.length : null;
 }
 
 /**
@@ -185,6 +181,7 @@ export async function runAblationStage(stage: DataStageResult, config: Config, r
   type Planned = { model: ModelKind; key: string; source: 'trained' | 'same-as-main'; note?: string; dir: string; cached: boolean };
   const plans: { id: AblationId; config: Config; planned: Planned[] }[] = [];
   const jobs: TrainJob[] = [];
+  const jobLabels: string[] = [];
   for (const id of config.ablations) {
     const variant = ABLATIONS[id].apply(config);
     if (!variant) {
@@ -195,13 +192,13 @@ export async function runAblationStage(stage: DataStageResult, config: Config, r
     const key = trainingKey(stage, variant, schedules);
     const planned = ABLATIONS[id].models.map((model): Planned => {
       const dir = join(resolve(root, config.cacheDir), 'training', key, model);
-      const main = mainResults[model];
-      if (id === 'early-stopping' && earlyStoppingNeverStops(main.history.epochs.map((e) => e.validation.loss), schedules[model])) {
-        const note = `The main run’s validation loss never went ${schedules[model].earlyStoppingPatience} epochs without improving, so early stopping would not have stopped it: training is deterministic, so this run is the main run.`;
-        return { model, key: run.trainingKey, source: 'same-as-main', note, dir, cached: true };
+      const note = ABLATIONS[id].sameAsMain?.(mainResults[model].history.epochs.map((e) => e.validation.loss), schedules[model]);
+      if (note) return { model, key: run.trainingKey, source: 'same-as-main', note, dir, cached: true };
+      const cached = isTrained(dir);
+      if (!cached) {
+        jobs.push({ model, stage, config: variant, schedule: schedules[model], dir, key });
+        jobLabels.push(`${model.toUpperCase()} for ${id}`);
       }
-      const cached = existsSync(join(dir, 'result.json')) && existsSync(join(dir, 'model', MODEL_FILE));
-      if (!cached) jobs.push({ model, stage, config: variant, schedule: schedules[model], dir, key });
       return { model, key, source: 'trained', dir, cached };
     });
     plans.push({ id, config: variant, planned });
@@ -209,15 +206,8 @@ export async function runAblationStage(stage: DataStageResult, config: Config, r
 
   if (jobs.length > 0) {
     const concurrency = config.parallel ? Math.max(1, availableParallelism()) : 1;
-    effects.info(
-      `Ablations: training ${jobs.length} model${jobs.length === 1 ? '' : 's'} (${jobs.map((job) => `${job.model.toUpperCase()} for ${ablationOf(plans, job)}`).join(', ')}), ` +
-        `${Math.min(concurrency, jobs.length)} at a time`,
-    );
-    if (concurrency > 1) await trainInWorkers(jobs, effects, concurrency);
-    else {
-      const backend = await selectBackend({ force: config.backend, effects });
-      for (const job of jobs) await trainJob(job, effects, backend);
-    }
+    effects.info(`Ablations: training ${jobs.length} model${jobs.length === 1 ? '' : 's'} (${jobLabels.join(', ')}), ${Math.min(concurrency, jobs.length)} at a time`);
+    await trainJobs(jobs, config, effects, concurrency);
   }
 
   const ablations: AblationsArtifact['ablations'] = [];
@@ -257,8 +247,4 @@ export async function runAblationStage(stage: DataStageResult, config: Config, r
   }
   effects.info(`Ablations: wrote ${ARTIFACT_FILES.ablations} (${ablations.length} ablation${ablations.length === 1 ? '' : 's'})`);
   return artifact;
-}
-
-function ablationOf(plans: { id: AblationId; planned: { dir: string }[] }[], job: TrainJob): string {
-  return plans.find((plan) => plan.planned.some((p) => p.dir === job.dir))?.id ?? '?';
 }

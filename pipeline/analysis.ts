@@ -93,6 +93,16 @@ export function averagePrecision(scores: Values, labels: Values): number | null 
   return ap;
 }
 
+/** Mean of the per-genre AP over the genres with validation films (as analysis.json's mAP). */
+export function meanAveragePrecision(probabilities: Values, labels: Values, genreCount: number): number | null {
+  const aps: number[] = [];
+  for (let g = 0; g < genreCount; g++) {
+    const ap = averagePrecision(column(probabilities, genreCount, g), column(labels, genreCount, g));
+    if (ap !== null) aps.push(ap);
+  }
+  return aps.length > 0 ? aps.reduce((a, b) => a + b, 0) / aps.length : null;
+}
+
 /**
  * At most `points` points of a curve, evenly spaced along it, first and last always kept; the
  * point where F1 is highest is kept too, so the curve's best operating point is drawn exactly.

@@ -347,7 +347,7 @@ export function trainsInParallel(config: Config, jobs: number, cores = available
  * stopped (their finished epochs stay checkpointed) and the error is thrown. A log line another
  * worker already wrote (the backend report) is not repeated.
  */
-export async function trainInWorkers(jobs: TrainJob[], effects: Effects, concurrency = jobs.length): Promise<CachedModelResult[]> {
+async function trainInWorkers(jobs: TrainJob[], effects: Effects, concurrency = jobs.length): Promise<CachedModelResult[]> {
   const progress = jobs.map(() => ({ label: '', done: 0, total: 0 }));
   const running = new Set<number>();
   const written = new Set<string>();
@@ -417,6 +417,24 @@ export async function trainInWorkers(jobs: TrainJob[], effects: Effects, concurr
   }
 }
 
+/** Whether `<cacheDir>/training/<key>/<model>/` holds a finished training (its result and model). */
+export function isTrained(dir: string): boolean {
+  return existsSync(join(dir, 'result.json')) && existsSync(join(dir, 'model', MODEL_FILE));
+}
+
+/**
+ * Trains the jobs: in worker threads, `concurrency` at a time, or with a concurrency of 1 one after
+ * the other in this thread. `inputs`, when given, must be those of the jobs' configuration.
+ */
+export async function trainJobs(jobs: TrainJob[], config: Config, effects: Effects, concurrency: number, inputs?: ModelInputs): Promise<CachedModelResult[]> {
+  if (jobs.length === 0) return [];
+  if (concurrency > 1) return trainInWorkers(jobs, effects, concurrency);
+  const backend = await selectBackend({ force: config.backend, effects });
+  const results: CachedModelResult[] = [];
+  for (const job of jobs) results.push(await trainJob(job, effects, backend, inputs));
+  return results;
+}
+
 /** What a training worker tells the main thread. */
 export type TrainWorkerMessage =
   | { type: 'info' | 'warn'; message: string }
@@ -475,9 +493,8 @@ export async function runTrainStage(stage: DataStageResult, config: Config, root
   for (const model of MODEL_KINDS) {
     const dir = join(trainingDir, model);
     if (config.retrain) await rm(dir, { recursive: true, force: true });
-    const resultFile = join(dir, 'result.json');
-    if (existsSync(resultFile) && existsSync(join(dir, 'model', MODEL_FILE))) {
-      const cached = await readJson<CachedModelResult>(resultFile);
+    if (isTrained(dir)) {
+      const cached = await readJson<CachedModelResult>(join(dir, 'result.json'));
       results[model] = { ...cached, run: { ...cached.run, cached: true } };
       effects.info(`${MODEL_TITLES[model]}: reusing the trained model from the cache (key ${key}; --retrain to train again)`);
       continue;
@@ -486,14 +503,9 @@ export async function runTrainStage(stage: DataStageResult, config: Config, root
   }
   let parallel = trainsInParallel(config, jobs.length);
   const started = effects.now();
-  if (parallel) {
-    effects.info(`Training ${jobs.map((job) => MODEL_TITLES[job.model]).join(' and ')} at the same time, one worker thread each`);
-    const trained = await trainInWorkers(jobs, effects);
-    jobs.forEach((job, i) => (results[job.model] = trained[i]));
-  } else if (jobs.length > 0) {
-    const backend = await selectBackend({ force: config.backend, effects });
-    for (const job of jobs) results[job.model] = await trainJob(job, effects, backend, inputs);
-  }
+  if (parallel) effects.info(`Training ${jobs.map((job) => MODEL_TITLES[job.model]).join(' and ')} at the same time, one worker thread each`);
+  const trained = await trainJobs(jobs, config, effects, parallel ? jobs.length : 1, inputs);
+  jobs.forEach((job, i) => (results[job.model] = trained[i]));
   // How the models were trained is kept with them, so a build that reuses them reports the run
   // that trained them, not its own (zero-length) training.
   const trainingRecordFile = join(trainingDir, TRAINING_RECORD);
