@@ -18,12 +18,16 @@
  * | predictions-gmu.json | GmuPredictionsArtifactSchema | fusion stage (pipeline/fusion-stage.ts, after training) |
  * | train-probabilities-gmu.json | GmuTrainProbabilitiesArtifactSchema | fusion stage (not read by the site: analyses) |
  * | fusion-gmu.json | GmuHistoryArtifactSchema | fusion stage |
+ * | (publicDir) models/gmu/metadata.json | GmuModelMetadataSchema | fusion stage (the published GMU, for the live demo) |
  * | analysis.json  | AnalysisArtifactSchema  | analysis stage (pipeline/analysis-stage.ts, after training) |
  * | explanations.json | ExplanationsArtifactSchema | explain stage (pipeline/explain-stage.ts, after the analysis) |
  * | ablations.json | AblationsArtifactSchema | ablation stage (pipeline/ablation-stage.ts, after the analysis) |
  *
  * Trained models go to `publicDir/models/<m>/` (model.json, weights.bin, metadata.json) so the
  * browser can load them with `tf.loadLayersModel`; metadata.json is the preprocessing contract.
+ * The learned fusion's final head goes to `publicDir/models/gmu/` the same way (fusion stage), its
+ * metadata.json following `GmuModelMetadataSchema`: which layer of each model feeds it and the
+ * standardisation of those activations, so the live demo can run it on a visitor's poster and text.
  */
 import { z } from 'zod';
 
@@ -472,6 +476,57 @@ export const GmuHistoryArtifactSchema = z.object({
   notes: z.array(z.string()),
 });
 
+/** Folder of the published GMU under `<publicDir>/models/` (beside `cnn` and `lstm`). */
+export const GMU_MODEL_DIR = 'gmu';
+
+/** One input of the published GMU: the trained model and layer whose activations feed it, and their standardisation. */
+const GmuModelInputSchema = <M extends ModelKind>(model: M) =>
+  z
+    .object({
+      model: z.literal(model),
+      /** Layer of that model (its metadata.json's model, same training key) whose output, in inference mode, is the input. */
+      layer: z.string().min(1),
+      units: z.number().int().positive(),
+      /**
+       * x' = (x − mean) / sd per unit, computed in float64 and rounded to float32
+       * (pipeline/fusion-standardisation.ts `standardise`); the statistics of the final head's inner
+       * training films, as float32 values (JSON numbers that read back exactly).
+       */
+      standardisation: z.object({ mean: z.array(z.number()), sd: z.array(z.number().positive()) }),
+    })
+    .refine((input) => input.standardisation.mean.length === input.units && input.standardisation.sd.length === input.units, {
+      message: 'standardisation.mean and standardisation.sd must have one value per unit',
+    });
+
+/**
+ * `<publicDir>/models/gmu/metadata.json`: the contract the live demo runs the published GMU
+ * (model.json + weights.bin, built by pipeline/fusion.ts `buildGmuModel`) with. The model's two
+ * inputs are, in order, the standardised `input.visual` and `input.textual` activations (films ×
+ * units); its output is one probability per genre (genre-column order).
+ */
+export const GmuModelMetadataSchema = z.object({
+  model: z.literal('gmu'),
+  title: z.string(),
+  genres: z.array(z.string()).min(1),
+  /** A genre is predicted when its probability is strictly above this (the report's convention). */
+  threshold: z.number(),
+  input: z.object({
+    kind: z.literal('activations'),
+    visual: GmuModelInputSchema('cnn'),
+    textual: GmuModelInputSchema('lstm'),
+  }),
+  /** 0-based epoch of the final head whose weights these are (fusion-gmu.json `chosenEpoch`). */
+  chosenEpoch: count,
+  /** pipeline/fusion.ts FUSION_VERSION, the fusion cache key (fusion-gmu.json `key`), and the base models' training key and dataset hash. */
+  fusionVersion: z.number().int().positive(),
+  key: z.string(),
+  trainingKey: z.string(),
+  datasetHash: z.string(),
+  seed: z.number().int(),
+  tfjsVersion: z.string(),
+});
+
+export type GmuModelMetadata = z.infer<typeof GmuModelMetadataSchema>;
 export type GmuPredictionsArtifact = z.infer<typeof GmuPredictionsArtifactSchema>;
 export type GmuTrainProbabilitiesArtifact = z.infer<typeof GmuTrainProbabilitiesArtifactSchema>;
 export type GmuHistoryArtifact = z.infer<typeof GmuHistoryArtifactSchema>;

@@ -6,18 +6,24 @@
  * - `predictions-gmu.json`: the validation films' probabilities (the head fitted on all training films);
  * - `train-probabilities-gmu.json`: the training films' out-of-fold probabilities (5-fold cross-fitting),
  *   on which the analysis tunes the GMU's per-genre thresholds;
- * - `fusion-gmu.json`: settings, sizes, the final head's loss per epoch, the chosen epoch, the folds, timing.
+ * - `fusion-gmu.json`: settings, sizes, the final head's loss per epoch, the chosen epoch, the folds, timing;
+ * - `<publicDir>/models/gmu/`: the final head as a tfjs model (model.json + weights.bin, pipeline/fusion.ts
+ *   `buildGmuModel`) and its metadata.json (contract.ts `GmuModelMetadataSchema`: the CNN and BiLSTM
+ *   layers whose activations feed it, their standardisation, the kept epoch), for the live demo.
  *
  * The models are the published ones (`<publicDir>/models/{cnn,lstm}`, or the training cache's copy
  * when those are missing), checked to carry run.json's training key and this dataset's hash, fed
  * exactly as in training (`prepareModelInputs`; the LSTM's batches sorted by length as in
  * `predictProbabilities`). Only the training films' labels are read.
  *
- * Cache: `<cacheDir>/fusion/<key>/result.json`, key = hash of (the two models' training keys, the
- * GMU settings, the seed, FUSION_VERSION, the contract version). A rebuild with the same models
- * reuses it without loading a model; `--retrain` trains the fusion again too.
+ * Cache: `<cacheDir>/fusion/<key>/result.json` and `<cacheDir>/fusion/<key>/model/`, key = hash of
+ * (the two models' training keys, the GMU settings, the seed, FUSION_VERSION, the contract version).
+ * A rebuild with the same models reuses it without loading a model; a cache entry without a valid
+ * model folder (written before the model was published) is trained again, never published half;
+ * `--retrain` trains the fusion again too.
  */
 import { existsSync } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { readArtifactFile } from './analysis-stage.ts';
 import { selectBackend, tf } from './backend.ts';
@@ -26,11 +32,14 @@ import type { Config } from './config.ts';
 import {
   ARTIFACT_FILES,
   CONTRACT_VERSION,
+  GMU_MODEL_DIR,
   GmuHistoryArtifactSchema,
+  GmuModelMetadataSchema,
   GmuPredictionsArtifactSchema,
   GmuTrainProbabilitiesArtifactSchema,
   RunArtifactSchema,
   type GmuHistoryArtifact,
+  type GmuModelMetadata,
   type GmuPredictionsArtifact,
   type GmuTrainProbabilitiesArtifact,
   type ModelKind,
@@ -39,9 +48,10 @@ import type { DataStageResult } from './data-stage.ts';
 import type { Effects } from './effects.ts';
 import { UserError } from './errors.ts';
 import { readJson, sha256, writeJsonAtomic } from './files.ts';
-import { FUSION_INPUTS, FUSION_VERSION, GMU_SETTINGS, gmuParameterCount, trainLearnedFusion, type FusionFeatures } from './fusion.ts';
+import { standardisationToJson } from './fusion-standardisation.ts';
+import { buildGmuModel, FUSION_INPUTS, FUSION_VERSION, GMU_SETTINGS, gmuParameterCount, trainLearnedFusion, type FusionFeatures } from './fusion.ts';
 import { topK } from './metrics.ts';
-import { loadModel, MODEL_FILE, readModelMetadata } from './model-io.ts';
+import { loadModel, METADATA_FILE, MODEL_FILE, readModelMetadata, saveModel, WEIGHTS_FILE, writeFolderAtomic } from './model-io.ts';
 import { prepareModelInputs } from './train-stage.ts';
 import { yieldToEventLoop, type TrainingData } from './train.ts';
 
@@ -136,17 +146,24 @@ export async function runFusionStage(stage: DataStageResult, config: Config, roo
   }
 
   const key = fusionKey({ cnn: metadata.cnn.trainingKey, lstm: metadata.lstm.trainingKey }, config.seed);
-  const cacheFile = resolve(root, config.cacheDir, 'fusion', key, 'result.json');
+  const cacheDir = resolve(root, config.cacheDir, 'fusion', key);
+  const cacheFile = join(cacheDir, 'result.json');
+  const cachedModelDir = join(cacheDir, 'model');
   const publish = async (result: CachedFusionResult) => {
     await writeJsonAtomic(join(artifactsDir, ARTIFACT_FILES.gmuPredictions), result.predictions);
     await writeJsonAtomic(join(artifactsDir, ARTIFACT_FILES.gmuTrainProbabilities), result.trainProbabilities);
     await writeJsonAtomic(join(artifactsDir, ARTIFACT_FILES.gmuHistory), result.history);
+    await publishGmuModel(cachedModelDir, resolve(root, config.publicDir, 'models', GMU_MODEL_DIR));
   };
   const cached = config.retrain ? null : await readCachedResult(cacheFile);
   if (cached) {
-    await publish(cached);
-    effects.info(`${GMU_TITLE}: reusing the trained fusion from the cache (key ${key}; --retrain to train again)`);
-    return cached.history;
+    const problem = await cachedModelProblem(cachedModelDir, key, dataset.genres);
+    if (problem === null) {
+      await publish(cached);
+      effects.info(`${GMU_TITLE}: reusing the trained fusion from the cache (key ${key}; --retrain to train again)`);
+      return cached.history;
+    }
+    effects.info(`${GMU_TITLE}: the cached fusion (key ${key}) cannot be reused: ${problem}; training it again`);
   }
 
   const backend = await selectBackend({ force: config.backend, effects });
@@ -269,6 +286,31 @@ export async function runFusionStage(stage: DataStageResult, config: Config, roo
       'But the activations of the training films are in-sample for the two base models (their weights were fitted to those films), so the GMU’s training, its holdout losses and its out-of-fold probabilities are all more optimistic than on new films.',
     ],
   };
+  // The final head as a tfjs model, with what the browser needs to feed it (the live demo).
+  const modelMetadata: GmuModelMetadata = GmuModelMetadataSchema.parse({
+    model: 'gmu',
+    title: GMU_TITLE,
+    genres,
+    threshold: THRESHOLD,
+    input: {
+      kind: 'activations',
+      visual: { model: 'cnn', layer: FUSION_INPUTS.visual.layer, units: extracted.cnn.units, standardisation: standardisationToJson(final.standardisation.visual) },
+      textual: { model: 'lstm', layer: FUSION_INPUTS.textual.layer, units: extracted.lstm.units, standardisation: standardisationToJson(final.standardisation.textual) },
+    },
+    chosenEpoch: final.chosenEpoch,
+    fusionVersion: FUSION_VERSION,
+    key,
+    trainingKey: run.trainingKey,
+    datasetHash: dataset.contentHash,
+    seed: config.seed,
+    tfjsVersion: tf.version.tfjs,
+  } satisfies GmuModelMetadata);
+  const network = buildGmuModel(final.weights, settings.dropout);
+  try {
+    await saveModel(network, cachedModelDir, modelMetadata);
+  } finally {
+    network.dispose();
+  }
   const cachedResult: CachedFusionResult = { predictions, trainProbabilities, history };
   await writeJsonAtomic(cacheFile, cachedResult);
   await publish(cachedResult);
@@ -276,9 +318,39 @@ export async function runFusionStage(stage: DataStageResult, config: Config, roo
   effects.info(
     `${GMU_TITLE}: kept epoch ${final.chosenEpoch + 1}/${settings.maxEpochs} (inner-holdout loss ${last.holdoutLoss.toFixed(4)}; ` +
       `folds chose ${result.folds.map((f) => f.chosenEpoch + 1).join(', ')}) in ${((effects.now() - started) / 1000).toFixed(1)} s; ` +
-      `wrote ${ARTIFACT_FILES.gmuPredictions}, ${ARTIFACT_FILES.gmuTrainProbabilities}, ${ARTIFACT_FILES.gmuHistory}`,
+      `wrote ${ARTIFACT_FILES.gmuPredictions}, ${ARTIFACT_FILES.gmuTrainProbabilities}, ${ARTIFACT_FILES.gmuHistory} and models/${GMU_MODEL_DIR}/`,
   );
   return history;
+}
+
+/** The files of a published model folder (model-io.ts `saveModel`). */
+const MODEL_FILES = [MODEL_FILE, WEIGHTS_FILE, METADATA_FILE] as const;
+
+/**
+ * Why the cached GMU model folder cannot be published (missing files, metadata that does not follow
+ * the contract or belongs to another key or genre list), or null when it can.
+ */
+async function cachedModelProblem(dir: string, key: string, genres: readonly string[]): Promise<string | null> {
+  const missing = MODEL_FILES.filter((file) => !existsSync(join(dir, file)));
+  if (missing.length) return `${dir} lacks ${missing.join(', ')} (a cache written before the GMU was published for the live demo)`;
+  let metadata: unknown;
+  try {
+    metadata = await readModelMetadata(dir);
+  } catch (error) {
+    return `${join(dir, METADATA_FILE)} is not valid JSON (${error instanceof Error ? error.message : String(error)})`;
+  }
+  const parsed = GmuModelMetadataSchema.safeParse(metadata);
+  if (!parsed.success) return `${join(dir, METADATA_FILE)} does not follow the contract (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message})`;
+  if (parsed.data.key !== key) return `${join(dir, METADATA_FILE)} is of fusion key ${parsed.data.key}, not ${key}`;
+  if (parsed.data.genres.join('\n') !== genres.join('\n')) return `${join(dir, METADATA_FILE)} lists other genres than this dataset`;
+  return null;
+}
+
+/** Copies the GMU model folder to `<publicDir>/models/gmu/`, replacing what was there atomically. */
+async function publishGmuModel(from: string, to: string): Promise<void> {
+  await writeFolderAtomic(to, async (temp) => {
+    for (const file of MODEL_FILES) await copyFile(join(from, file), join(temp, file));
+  });
 }
 
 /**

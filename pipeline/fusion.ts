@@ -16,7 +16,9 @@
  * training films), so that tanh does not start saturated whatever the scale of the activations.
  *
  * Pure apart from tfjs: no I/O. `pipeline/fusion-stage.ts` extracts the activations, calls
- * `trainLearnedFusion` and writes the artifacts.
+ * `trainLearnedFusion` and writes the artifacts, and publishes the final head for the live demo as a
+ * tfjs Layers model (`buildGmuModel`: built-in layers computing what `gmuForward` computes). The
+ * standardisation lives in `fusion-standardisation.ts`, which the browser runs too.
  *
  * What is chosen, and on which films (the validation films are never given to any choice —
  * `trainLearnedFusion` does not even receive their labels):
@@ -41,10 +43,15 @@ import * as tf from '@tensorflow/tfjs';
 import { kFolds } from './analysis.ts';
 import { binaryCrossEntropy } from './metrics.ts';
 import { deriveSeed, glorotUniformFor, KERAS_EPSILON } from './models/cnn.ts';
+import { fitStandardisation, standardise, type Standardisation } from './fusion-standardisation.ts';
 import { seededRandom, shuffled } from './random.ts';
 
-/** Bump when a change would change the learned fusion's results: invalidates the fusion cache. */
-export const FUSION_VERSION = 1;
+/**
+ * Bump when a change would change the learned fusion's results or what its cache holds: invalidates
+ * the fusion cache. 2: the cache also holds the final head as a tfjs model (`buildGmuModel`), which
+ * the fusion stage publishes for the live demo.
+ */
+export const FUSION_VERSION = 2;
 
 export interface GmuSettings {
   hiddenUnits: number;
@@ -225,42 +232,92 @@ export function gmuForward(weights: GmuWeights, visual: Float32Array, textual: F
   }
 }
 
-// --- Standardisation --------------------------------------------------------------------------
+// --- The GMU as a tfjs Layers model (published for the live demo) --------------------------------
 
-/** Per-feature mean and standard deviation (1 where a feature is constant, e.g. a dead relu unit). */
-export interface Standardisation {
-  mean: Float32Array;
-  sd: Float32Array;
+/** Layer names of the published GMU model (`buildGmuModel`): its two inputs first, visual then textual. */
+export const GMU_LAYERS = {
+  visualInput: 'gmu_visual_input',
+  textualInput: 'gmu_textual_input',
+  visual: 'gmu_visual',
+  textual: 'gmu_textual',
+  concat: 'gmu_concat',
+  gate: 'gmu_gate',
+  oneMinusGate: 'gmu_one_minus_gate',
+  visualShare: 'gmu_visual_share',
+  textualShare: 'gmu_textual_share',
+  hidden: 'gmu_h',
+  dropout: 'gmu_dropout',
+  output: 'gmu_output',
+} as const;
+
+/**
+ * The GMU with these weights as a standard tfjs Layers model, so the browser can load it with
+ * `tf.loadLayersModel` (only built-in layers: no custom class to register). Inputs: the
+ * standardised visual activations, then the textual ones; output: one probability per genre.
+ * It computes what `gmuForward` computes, op for op: Dense(tanh, no bias) per modality, the gate
+ * Dense(sigmoid, no bias) on the concatenation, 1 − z as Rescaling(scale −1, offset 1),
+ * h = z·h_v + (1 − z)·h_t with Multiply and Add, Dropout (inactive in inference), Dense(sigmoid).
+ */
+export function buildGmuModel(weights: GmuWeights, dropout = GMU_SETTINGS.dropout): tf.LayersModel {
+  const { visualDim, textualDim, hiddenUnits, genreCount } = weights;
+  const xv = tf.input({ shape: [visualDim], name: GMU_LAYERS.visualInput });
+  const xt = tf.input({ shape: [textualDim], name: GMU_LAYERS.textualInput });
+  const dense = (name: string, units: number, activation: 'tanh' | 'sigmoid', useBias: boolean) =>
+    tf.layers.dense({ units, activation, useBias, name });
+  const visual = dense(GMU_LAYERS.visual, hiddenUnits, 'tanh', false);
+  const textual = dense(GMU_LAYERS.textual, hiddenUnits, 'tanh', false);
+  const gate = dense(GMU_LAYERS.gate, hiddenUnits, 'sigmoid', false);
+  const output = dense(GMU_LAYERS.output, genreCount, 'sigmoid', true);
+  const hv = visual.apply(xv) as tf.SymbolicTensor;
+  const ht = textual.apply(xt) as tf.SymbolicTensor;
+  const z = gate.apply(tf.layers.concatenate({ axis: -1, name: GMU_LAYERS.concat }).apply([xv, xt])) as tf.SymbolicTensor;
+  const oneMinusZ = tf.layers.rescaling({ scale: -1, offset: 1, name: GMU_LAYERS.oneMinusGate }).apply(z) as tf.SymbolicTensor;
+  const h = tf.layers.add({ name: GMU_LAYERS.hidden }).apply([
+    tf.layers.multiply({ name: GMU_LAYERS.visualShare }).apply([z, hv]) as tf.SymbolicTensor,
+    tf.layers.multiply({ name: GMU_LAYERS.textualShare }).apply([oneMinusZ, ht]) as tf.SymbolicTensor,
+  ]) as tf.SymbolicTensor;
+  const dropped = tf.layers.dropout({ rate: dropout, name: GMU_LAYERS.dropout }).apply(h) as tf.SymbolicTensor;
+  const probabilities = output.apply(dropped) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: [xv, xt], outputs: probabilities, name: 'gmu' });
+  const shape = shapes(weights);
+  const set = (layer: tf.layers.Layer, tensors: tf.Tensor[]) => {
+    layer.setWeights(tensors);
+    tf.dispose(tensors);
+  };
+  set(visual, [tf.tensor(weights.visual, shape.visual, 'float32')]);
+  set(textual, [tf.tensor(weights.textual, shape.textual, 'float32')]);
+  set(gate, [tf.tensor(weights.gate, shape.gate, 'float32')]);
+  set(output, [tf.tensor(weights.output, shape.output, 'float32'), tf.tensor(weights.outputBias, shape.outputBias, 'float32')]);
+  return model;
 }
 
-export function fitStandardisation(values: Float32Array, dim: number, rows: readonly number[]): Standardisation {
-  if (rows.length === 0) throw new RangeError('cannot standardise on no films');
-  const mean = new Float64Array(dim);
-  const square = new Float64Array(dim);
-  for (const row of rows) {
-    for (let j = 0; j < dim; j++) {
-      const x = values[row * dim + j];
-      mean[j] += x;
-      square[j] += x * x;
-    }
-  }
-  const sd = new Float32Array(dim);
-  for (let j = 0; j < dim; j++) {
-    mean[j] /= rows.length;
-    const variance = Math.max(0, square[j] / rows.length - mean[j] * mean[j]);
-    sd[j] = Math.sqrt(variance) > 1e-6 ? Math.sqrt(variance) : 1;
-  }
-  return { mean: Float32Array.from(mean), sd };
+/** The weights of a model built by `buildGmuModel` (e.g. the published one, loaded again), as plain matrices. */
+export function gmuWeightsOf(model: tf.LayersModel): GmuWeights {
+  const read = (name: string, index = 0) => {
+    const tensor = model.getLayer(name).getWeights()[index];
+    if (!tensor) throw new Error(`the GMU model's layer ${name} has no weight ${index}`);
+    return (tensor.dataSync() as Float32Array).slice();
+  };
+  const dims = (name: string) => (model.getLayer(name).getWeights()[0].shape as number[]);
+  const [visualDim, hiddenUnits] = dims(GMU_LAYERS.visual);
+  const [textualDim] = dims(GMU_LAYERS.textual);
+  const [, genreCount] = dims(GMU_LAYERS.output);
+  return {
+    visualDim,
+    textualDim,
+    hiddenUnits,
+    genreCount,
+    visual: read(GMU_LAYERS.visual),
+    textual: read(GMU_LAYERS.textual),
+    gate: read(GMU_LAYERS.gate),
+    output: read(GMU_LAYERS.output),
+    outputBias: read(GMU_LAYERS.output, 1),
+  };
 }
 
-/** The given rows, standardised, as a new rows × dim matrix. */
-export function standardise(values: Float32Array, dim: number, rows: readonly number[], s: Standardisation): Float32Array {
-  const out = new Float32Array(rows.length * dim);
-  rows.forEach((row, i) => {
-    for (let j = 0; j < dim; j++) out[i * dim + j] = (values[row * dim + j] - s.mean[j]) / s.sd[j];
-  });
-  return out;
-}
+// --- Standardisation (pipeline/fusion-standardisation.ts: the same code runs in the live demo) ---
+
+export { fitStandardisation, standardise, type Standardisation } from './fusion-standardisation.ts';
 
 // --- Fitting one head -----------------------------------------------------------------------------
 

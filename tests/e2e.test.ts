@@ -3,7 +3,8 @@
  * non-root base as on GitHub Pages (`GENRELENS_BASE=/genrelens/`): every page loads with no console
  * error and no failed request, every internal link and asset honours the base, the example filters
  * work, the theme toggle recolours the charts, the site works with JavaScript off, and the live demo
- * gives the pipeline's own probabilities for the same poster and overview.
+ * gives the pipeline's own probabilities for the same poster and overview — the two models', the late
+ * fusion's and the learned fusion's (GMU: on the models' activations, standardised as the pipeline does).
  * Skipped, with the reason, when Chromium is not installed.
  */
 import assert from 'node:assert/strict';
@@ -21,9 +22,12 @@ import * as tf from '@tensorflow/tfjs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { fuse } from '../pipeline/analysis.ts';
-import type { AnalysisArtifact, ExamplesArtifact } from '../pipeline/contract.ts';
+import { GmuModelMetadataSchema, GmuPredictionsArtifactSchema, type AnalysisArtifact, type ExamplesArtifact } from '../pipeline/contract.ts';
 import { writeDemoDataset } from '../pipeline/demo-data.ts';
 import { recordingEffects } from '../pipeline/effects.ts';
+import { standardisationFromJson } from '../pipeline/fusion-standardisation.ts';
+import { extractActivations } from '../pipeline/fusion-stage.ts';
+import { gmuForward, gmuWeightsOf, standardise } from '../pipeline/fusion.ts';
 import { posterInputs, tokenInputs, tokenLengths } from '../pipeline/model-inputs.ts';
 import { loadModel } from '../pipeline/model-io.ts';
 import { decodePoster, posterPreprocessing, type PosterFit, type PosterKernel } from '../pipeline/posters.ts';
@@ -230,7 +234,7 @@ describe('the report in a browser, under a non-root base', { skip, timeout: 240_
     await page.waitForFunction(() => document.querySelector('#demo')?.getAttribute('data-state') !== 'loading', undefined, { timeout: 120_000 });
   }
 
-  test('the live demo gives the pipeline\u2019s CNN, BiLSTM and fusion probabilities for the same poster and overview', async (t) => {
+  test('the live demo gives the pipeline\u2019s CNN, BiLSTM, late fusion and learned fusion probabilities for the same poster and overview', async (t) => {
     // A validation film's own poster (a JPEG written by the dataset generator, as the dataset's
     // posters are) and its overview, plus capitals, punctuation and words the model never saw.
     const artifacts = join(work, 'artifacts');
@@ -257,13 +261,36 @@ describe('the report in a browser, under a non-root base', { skip, timeout: 240_
       model.dispose();
       return values;
     };
-    const expectedCnn = await predictOne(await loadModel(join(modelsDir, 'cnn')), posterInputs(decoded.pixels, preprocessing.width)([0]));
+    // The learned fusion as the pipeline computes it: the activations of the layers its metadata names
+    // (fusion-stage.ts extractActivations), standardised with its statistics, through pipeline/fusion.ts's
+    // own forward pass on the published weights.
+    const gmuMeta = GmuModelMetadataSchema.parse(JSON.parse(readFileSync(join(modelsDir, 'gmu', 'metadata.json'), 'utf8')));
+    const activations = async (model: tf.LayersModel, side: 'visual' | 'textual', data: Parameters<typeof extractActivations>[2]) => {
+      const { layer, units, standardisation } = gmuMeta.input[side];
+      const { values } = await extractActivations(model, layer, data, [0]);
+      return standardise(values, units, [0], standardisationFromJson(standardisation, units, 'models/gmu/metadata.json'));
+    };
+    const gmuWeights = await (async () => {
+      const model = await loadModel(join(modelsDir, 'gmu'));
+      const weights = gmuWeightsOf(model);
+      model.dispose();
+      return weights;
+    })();
+    const cnn = await loadModel(join(modelsDir, 'cnn'));
+    const posterData = { inputs: posterInputs(decoded.pixels, preprocessing.width) };
+    const visual = await activations(cnn, 'visual', posterData);
+    const expectedCnn = await predictOne(cnn, posterData.inputs([0]));
     const lstm = await loadModel(join(modelsDir, 'lstm'));
     const { vocabulary, sequenceLength } = lstmMeta.input;
-    const ids = vectorizeAll([overview], vocabulary, sequenceLength);
     const fixedLength = lstm.inputs[0].shape[1];
-    const lengths = typeof fixedLength === 'number' ? Int32Array.of(fixedLength) : tokenLengths(ids, sequenceLength);
-    const expectedLstm = await predictOne(lstm, tokenInputs(ids, sequenceLength, lengths)([0]));
+    const overviewData = (text: string) => {
+      const ids = vectorizeAll([text], vocabulary, sequenceLength);
+      const lengths = typeof fixedLength === 'number' ? Int32Array.of(fixedLength) : tokenLengths(ids, sequenceLength);
+      return { inputs: tokenInputs(ids, sequenceLength, lengths), lengthOf: (film: number) => lengths[film] };
+    };
+    const textual = await activations(lstm, 'textual', overviewData(overview));
+    const expectedGmu = Array.from(gmuForward(gmuWeights, visual, textual, 1));
+    const expectedLstm = await predictOne(lstm, overviewData(overview).inputs([0]));
     const expectedFusion = Array.from(fuse(expectedCnn, expectedLstm, analysis.fusion.weight));
 
     // The browser: the built site, the same poster file and text.
@@ -273,11 +300,13 @@ describe('the report in a browser, under a non-root base', { skip, timeout: 240_
     assert.equal(await page.getAttribute('#demo', 'data-state'), 'ready', (await page.textContent('.demo-status')) ?? '');
     await page.setInputFiles('#demo input[type="file"]', posterFile);
     await page.fill('#demo textarea', overview);
-    await page.waitForFunction(
-      () => ['cnn', 'lstm', 'fusion'].every((m) => document.querySelector(`.demo-model[data-model="${m}"]`)?.hasAttribute('data-probabilities')),
-      undefined,
-      { timeout: 120_000 },
-    );
+    const allShown = () =>
+      page.waitForFunction(
+        () => ['cnn', 'lstm', 'fusion', 'gmu'].every((m) => document.querySelector(`.demo-model[data-model="${m}"]`)?.hasAttribute('data-probabilities')),
+        undefined,
+        { timeout: 120_000 },
+      );
+    await allShown();
     const shown = async (model: string) =>
       JSON.parse((await page.getAttribute(`.demo-model[data-model="${model}"]`, 'data-probabilities'))!) as number[];
     const maxDiff = (a: number[], b: number[]) => {
@@ -288,10 +317,26 @@ describe('the report in a browser, under a non-root base', { skip, timeout: 240_
       cnn: maxDiff(await shown('cnn'), expectedCnn),
       lstm: maxDiff(await shown('lstm'), expectedLstm),
       fusion: maxDiff(await shown('fusion'), expectedFusion),
+      gmu: maxDiff(await shown('gmu'), expectedGmu),
     };
     const backend = await page.getAttribute('#demo', 'data-backend');
-    t.diagnostic(`browser (${backend}) vs pipeline (Node, cpu): max |Δp| CNN ${diffs.cnn.toExponential(2)}, BiLSTM ${diffs.lstm.toExponential(2)}, fusion ${diffs.fusion.toExponential(2)} (fusion weight ${analysis.fusion.weight})`);
+    t.diagnostic(
+      `browser (${backend}) vs pipeline (Node, cpu): max |Δp| CNN ${diffs.cnn.toExponential(2)}, BiLSTM ${diffs.lstm.toExponential(2)}, ` +
+        `fusion ${diffs.fusion.toExponential(2)} (fusion weight ${analysis.fusion.weight}), learned fusion ${diffs.gmu.toExponential(2)}`,
+    );
     for (const [model, diff] of Object.entries(diffs)) assert.ok(diff < 1e-4, `${model}: browser and pipeline differ by ${diff} (${backend} backend)`);
+
+    // On the validation film's own poster and overview, the browser's learned fusion gives what the
+    // pipeline published for that film (predictions-gmu.json, computed in batches during the build).
+    await page.fill('#demo textarea', '');
+    await page.waitForFunction(() => !document.querySelector('.demo-model[data-model="gmu"]')?.hasAttribute('data-probabilities'), undefined, { timeout: 120_000 });
+    assert.match((await page.textContent('.demo-model[data-model="gmu"] .demo-model-status'))!, /needs both a poster and an overview/);
+    await page.fill('#demo textarea', film.overview);
+    await allShown();
+    const published = GmuPredictionsArtifactSchema.parse(JSON.parse(readFileSync(join(artifacts, 'predictions-gmu.json'), 'utf8'))).films.find((f) => f.id === film.id)!;
+    const ownDiff = maxDiff(await shown('gmu'), published.probabilities);
+    t.diagnostic(`learned fusion on validation film ${film.id}: browser vs predictions-gmu.json max |Δp| ${ownDiff.toExponential(2)}`);
+    assert.ok(ownDiff < 1e-4, `the browser's learned fusion differs from predictions-gmu.json by ${ownDiff} on film ${film.id}`);
 
     // The CNN's input in the browser is the pipeline's, byte for byte: Chromium decodes this JPEG
     // exactly as sharp does, and the nearest-neighbour resize is libvips'.
@@ -339,7 +384,7 @@ describe('the report in a browser, under a non-root base', { skip, timeout: 240_
     assert.ok(p3.max <= 2, `a Display-P3 JPEG: Chromium and sharp differ by ${p3.max} levels`);
 
     // The page shows each model's genres as a sorted list with the top 3 marked.
-    for (const model of ['cnn', 'lstm', 'fusion']) {
+    for (const model of ['cnn', 'lstm', 'fusion', 'gmu']) {
       const items = page.locator(`.demo-model[data-model="${model}"] .demo-bars li`);
       assert.equal(await items.count(), examples.genres.length, model);
       assert.equal(await page.locator(`.demo-model[data-model="${model}"] .demo-bars li.top3`).count(), 3, model);
@@ -360,6 +405,8 @@ describe('the report in a browser, under a non-root base', { skip, timeout: 240_
     assert.equal(await lstm.getAttribute('data-state'), 'unavailable');
     assert.match((await lstm.locator('.demo-model-status').textContent())!, /model files are missing \(HTTP 404 .*metadata\.json\).*npm run build/);
     assert.match((await page.textContent('.demo-model[data-model="fusion"] .demo-model-status'))!, /needs both models/i);
+    assert.match((await page.textContent('.demo-model[data-model="gmu"] .demo-model-status'))!, /needs both models/i);
+    assert.equal(await page.getAttribute('.demo-model[data-model="gmu"]', 'data-state'), 'unavailable');
     assert.ok(await page.locator('#demo textarea').isDisabled());
 
     await page.setInputFiles('#demo input[type="file"]', { name: 'broken.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('this is not a JPEG') });
@@ -367,5 +414,17 @@ describe('the report in a browser, under a non-root base', { skip, timeout: 240_
     assert.match((await page.textContent('.demo-poster-status'))!, /Cannot read this file as an image/);
     assert.equal(await page.getAttribute('.demo-model[data-model="cnn"]', 'data-probabilities'), null);
     await context.close();
+
+    // Without the learned fusion's files, the two models and the late fusion still work, and the page says what is missing.
+    const noGmu = await browser.newContext();
+    await noGmu.route(`**${BASE}generated/models/gmu/**`, (route) => route.fulfill({ status: 404, body: 'not found' }));
+    const second = await noGmu.newPage();
+    await openDemo(second);
+    assert.equal(await second.getAttribute('#demo', 'data-state'), 'ready');
+    assert.equal(await second.getAttribute('.demo-model[data-model="gmu"]', 'data-state'), 'unavailable');
+    assert.match((await second.textContent('.demo-model[data-model="gmu"] .demo-model-status'))!, /model files are missing \(HTTP 404 .*gmu\/metadata\.json\).*npm run build/);
+    assert.match((await second.textContent('.demo-status'))!, /Learned fusion: the model files are missing/);
+    assert.ok(await second.locator('#demo textarea').isEnabled());
+    await noGmu.close();
   });
 });

@@ -2,11 +2,14 @@
  * The fusion stage (pipeline/fusion-stage.ts) on a generated demo dataset: the data stage and one
  * epoch of training, then the learned fusion. Checks that the artifacts follow the contract and line
  * up with the split, that the activations are the models' own (their output layer on them gives the
- * published predictions), that a second run reuses the cached fusion without training, that the
- * validation films' labels change nothing, and that models from another run are refused.
+ * published predictions), that the GMU published for the live demo (models/gmu: tfjs model and
+ * metadata.json) gives the published predictions from those activations standardised as its metadata
+ * says, that a second run reuses the cached fusion without training (and publishes the model again),
+ * that a cache without the model is trained again, that the validation films' labels change nothing,
+ * and that models from another run are refused.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -14,6 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { resolveConfig, type Config } from '../pipeline/config.ts';
 import {
   GmuHistoryArtifactSchema,
+  GmuModelMetadataSchema,
   GmuPredictionsArtifactSchema,
   GmuTrainProbabilitiesArtifactSchema,
   PredictionsArtifactSchema,
@@ -23,8 +27,9 @@ import { runDataStage, type DataStageResult } from '../pipeline/data-stage.ts';
 import { writeDemoDataset } from '../pipeline/demo-data.ts';
 import { recordingEffects } from '../pipeline/effects.ts';
 import { extractActivations, runFusionStage } from '../pipeline/fusion-stage.ts';
-import { GMU_SETTINGS } from '../pipeline/fusion.ts';
-import { loadModel } from '../pipeline/model-io.ts';
+import { standardisationFromJson } from '../pipeline/fusion-standardisation.ts';
+import { GMU_SETTINGS, gmuForward, gmuWeightsOf, standardise } from '../pipeline/fusion.ts';
+import { loadModel, readModelMetadata } from '../pipeline/model-io.ts';
 import { prepareModelInputs, runTrainStage } from '../pipeline/train-stage.ts';
 import { fixtureWorkspace, projectRoot } from './helpers/fixture-build.ts';
 
@@ -98,13 +103,76 @@ describe('the fusion stage on the demo data', { timeout: 600_000 }, () => {
     }
   });
 
-  test('a second run reuses the cached fusion: nothing is retrained, the artifacts are the same', async () => {
-    const before = ['predictions-gmu.json', 'train-probabilities-gmu.json', 'fusion-gmu.json'].map(text);
+  test('the GMU published for the live demo: its metadata follows the contract, and on the activations standardised as it says it gives the published predictions', async () => {
+    const dir = join(paths.public, 'models', 'gmu');
+    for (const file of ['model.json', 'weights.bin', 'metadata.json']) assert.ok(existsSync(join(dir, file)), `models/gmu/${file}`);
+    const meta = GmuModelMetadataSchema.parse(await readModelMetadata(dir));
+    const history = GmuHistoryArtifactSchema.parse(artifact('fusion-gmu.json'));
+    assert.equal(meta.key, history.key);
+    assert.equal(meta.chosenEpoch, history.chosenEpoch);
+    assert.equal(meta.trainingKey, artifact('run.json').trainingKey);
+    assert.deepEqual(meta.genres, stage.dataset.genres);
+    assert.deepEqual([meta.input.visual.model, meta.input.visual.layer, meta.input.visual.units], ['cnn', 'FC2', 1024]);
+    assert.deepEqual([meta.input.textual.model, meta.input.textual.layer, meta.input.textual.units], ['lstm', 'dense', 128]);
+    assert.ok(meta.input.visual.standardisation.sd.some((sd) => sd !== 1), 'real statistics, not a placeholder');
+
+    // The pipeline's way: the published CNN's and BiLSTM's activations of the validation films, standardised with the metadata's statistics.
+    const inputs = prepareModelInputs(stage, config);
+    const films = stage.split.validation;
+    const standardised = {} as Record<'visual' | 'textual', Float32Array>;
+    for (const side of ['visual', 'textual'] as const) {
+      const { model, layer, units, standardisation } = meta.input[side];
+      const network = await loadModel(join(paths.public, 'models', model));
+      const { values } = await extractActivations(network, layer, inputs.data[model], films);
+      network.dispose();
+      const s = standardisationFromJson(standardisation, units, 'metadata.json');
+      standardised[side] = standardise(values, units, films.map((_, i) => i), s);
+    }
+    const gmu = await loadModel(dir);
+    const viaModel = tf.tidy(() =>
+      (gmu.predict([tf.tensor2d(standardised.visual, [films.length, 1024]), tf.tensor2d(standardised.textual, [films.length, 128])]) as tf.Tensor).dataSync(),
+    );
+    const viaWeights = gmuForward(gmuWeightsOf(gmu), standardised.visual, standardised.textual, films.length);
+    gmu.dispose();
+    const published = GmuPredictionsArtifactSchema.parse(artifact('predictions-gmu.json'));
+    const g = published.genres.length;
+    let max = 0;
+    published.films.forEach((film, row) =>
+      film.probabilities.forEach((q, k) => {
+        max = Math.max(max, Math.abs(viaModel[row * g + k] - q), Math.abs(viaWeights[row * g + k] - q));
+      }),
+    );
+    assert.ok(max < 2e-5, `the published GMU differs from predictions-gmu.json by ${max}`);
+  });
+
+  test('a second run reuses the cached fusion: nothing is retrained, the artifacts and the published model are the same', async () => {
+    const files = ['predictions-gmu.json', 'train-probabilities-gmu.json', 'fusion-gmu.json'];
+    const modelDir = join(paths.public, 'models', 'gmu');
+    const modelFiles = ['model.json', 'weights.bin', 'metadata.json'];
+    const before = files.map(text);
+    const modelBefore = modelFiles.map((file) => readFileSync(join(modelDir, file)));
+    await rm(modelDir, { recursive: true, force: true });
     const effects = recordingEffects();
     await runFusionStage(stage, config, projectRoot, effects);
     assert.ok(effects.lines.some((line) => /^Learned fusion \(GMU\): reusing the trained fusion from the cache \(key [0-9a-f]{24}/.test(line)), effects.lines.join('\n'));
     assert.ok(!effects.lines.some((line) => /training on|kept epoch/.test(line)), effects.lines.join('\n'));
-    assert.deepEqual(['predictions-gmu.json', 'train-probabilities-gmu.json', 'fusion-gmu.json'].map(text), before);
+    assert.deepEqual(files.map(text), before);
+    assert.deepEqual(modelFiles.map((file) => readFileSync(join(modelDir, file))), modelBefore, 'the model is published again from the cache');
+  });
+
+  test('a cached fusion without its model (an older cache) is trained again, not published without the model', async () => {
+    const history = GmuHistoryArtifactSchema.parse(artifact('fusion-gmu.json'));
+    const before = artifact('predictions-gmu.json');
+    await rm(join(paths.cache, 'fusion', history.key, 'model'), { recursive: true, force: true });
+    await rm(join(paths.public, 'models', 'gmu'), { recursive: true, force: true });
+    const effects = recordingEffects();
+    await runFusionStage(stage, config, projectRoot, effects);
+    const log = effects.lines.join('\n');
+    assert.match(log, new RegExp(`the cached fusion \\(key ${history.key}\\) cannot be reused: .*lacks model\\.json, weights\\.bin, metadata\\.json.*training it again`));
+    assert.ok(effects.lines.some((line) => /kept epoch/.test(line)), log);
+    assert.ok(existsSync(join(paths.public, 'models', 'gmu', 'model.json')));
+    assert.ok(existsSync(join(paths.cache, 'fusion', history.key, 'model', 'weights.bin')));
+    assert.deepEqual(artifact('predictions-gmu.json'), before, 'trained again: the same result');
   });
 
   test('the validation films’ labels change nothing (trained again with them inverted)', async () => {

@@ -1,18 +1,29 @@
 /**
  * The learned fusion (pipeline/fusion.ts), without trained models: the GMU's forward pass against
- * the formula computed independently in plain JS on literal weights, the standardisation, the
+ * the formula computed independently in plain JS on literal weights (and the same GMU as the tfjs
+ * Layers model published for the live demo, saved and loaded again), the standardisation (and its
+ * JSON form in the published metadata.json), the
  * holdout split and the cross-fitting (every training film predicted exactly once, by a head that
  * did not fit on it), the epoch choice (lowest inner-holdout loss, nothing read from the validation
  * films), and determinism from the seed.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { standardisationFromJson, standardisationToJson } from '../pipeline/fusion-standardisation.ts';
 import {
+  buildGmuModel,
   crossFitted,
   fitGmu,
   fitStandardisation,
+  GMU_LAYERS,
   gmuForward,
   gmuParameterCount,
+  gmuWeightsOf,
   holdoutSplit,
   initialGmuWeights,
   predictFit,
@@ -23,6 +34,7 @@ import {
   type GmuWeights,
 } from '../pipeline/fusion.ts';
 import { binaryCrossEntropy } from '../pipeline/metrics.ts';
+import { loadModel, readModelMetadata, saveModel } from '../pipeline/model-io.ts';
 import { seededRandom } from '../pipeline/random.ts';
 
 const close = (actual: number, expected: number, tolerance = 1e-5, message?: string) =>
@@ -71,6 +83,45 @@ describe('the GMU forward pass', () => {
     assert.throws(() => gmuForward(weights, new Float32Array(5), new Float32Array(3), 3), RangeError);
   });
 
+  test('as a tfjs Layers model (published for the live demo): the same probabilities, saved and loaded again', async () => {
+    const xv = Float32Array.from(visual.flat());
+    const xt = Float32Array.from(textual.flat());
+    const expected = gmuForward(weights, xv, xt, 3);
+    const predict = (model: tf.LayersModel) =>
+      tf.tidy(() => (model.predict([tf.tensor2d(xv, [3, 2]), tf.tensor2d(xt, [3, 1])]) as tf.Tensor).dataSync() as Float32Array).slice();
+    const model = buildGmuModel(weights);
+    assert.deepEqual(model.inputs.map((input) => input.shape), [[null, 2], [null, 1]], 'inputs: visual, then textual');
+    assert.deepEqual(model.outputs[0].shape, [null, 2]);
+    assert.equal(model.countParams(), gmuParameterCount(2, 1, 2, 2));
+    const direct = predict(model);
+    direct.forEach((p, i) => close(p, expected[i], 1e-6, `cell ${i}`));
+    // The independent formula too, so the model is not only "the same as gmuForward".
+    visual.forEach((v, film) => {
+      const x = [...v];
+      const t = textual[film];
+      const sigmoid = (a: number) => 1 / (1 + Math.exp(-a));
+      const hv = [0, 1].map((k) => Math.tanh(x[0] * weights.visual[k] + x[1] * weights.visual[2 + k]));
+      const ht = [0, 1].map((k) => Math.tanh(t[0] * weights.textual[k]));
+      const z = [0, 1].map((k) => sigmoid(x[0] * weights.gate[k] + x[1] * weights.gate[2 + k] + t[0] * weights.gate[4 + k]));
+      const h = [0, 1].map((k) => z[k] * hv[k] + (1 - z[k]) * ht[k]);
+      [0, 1].forEach((g) => close(direct[film * 2 + g], sigmoid(h[0] * weights.output[g] + h[1] * weights.output[2 + g] + weights.outputBias[g]), 1e-6, `formula ${film}/${g}`));
+    });
+    assert.deepEqual(gmuWeightsOf(model), weights, 'the weights read back from the model are the ones given');
+    const dir = mkdtempSync(join(tmpdir(), 'genrelens-gmu-model-'));
+    try {
+      await saveModel(model, join(dir, 'gmu'), { model: 'gmu' });
+      const loaded = await loadModel(join(dir, 'gmu'));
+      assert.deepEqual(predict(loaded), direct, 'saved and loaded: the same probabilities');
+      assert.deepEqual(gmuWeightsOf(loaded), weights);
+      assert.deepEqual(loaded.layers.map((layer) => layer.name).filter((name) => name.startsWith('gmu_')).sort(), Object.values(GMU_LAYERS).sort());
+      assert.deepEqual(await readModelMetadata(join(dir, 'gmu')), { model: 'gmu' });
+      loaded.dispose();
+    } finally {
+      model.dispose();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test('seeded initial weights: glorot-uniform kernels, zero bias, the paper’s parameter count', () => {
     const dims = { visualDim: 6, textualDim: 3, hiddenUnits: 4, genreCount: 5 };
     const a = initialGmuWeights(dims, 7);
@@ -95,6 +146,19 @@ describe('standardisation and the holdout split', () => {
     assert.deepEqual([...s.sd], [1, 1], 'feature 1 is constant on those rows: its scale stays 1');
     assert.deepEqual([...standardise(values, 2, [1, 0], s)], [98, 2, -1, 0]);
     assert.throws(() => fitStandardisation(values, 2, []), RangeError);
+  });
+
+  test('published as JSON (metadata.json), the statistics read back as the very float32 values; bad ones are refused', () => {
+    const values = Float32Array.from([0.1, 3.3333333, 7.25, -1e-7, 2.2, 1e6]);
+    const s = fitStandardisation(values, 2, [0, 1, 2]);
+    const json = JSON.parse(JSON.stringify(standardisationToJson(s)));
+    const back = standardisationFromJson(json, 2, 'metadata.json');
+    assert.deepEqual(back, s);
+    assert.deepEqual(standardise(values, 2, [2], back), standardise(values, 2, [2], s));
+    assert.throws(() => standardisationFromJson(json, 3, 'models/gmu/metadata.json'), /models\/gmu\/metadata\.json does not hold 3 means/);
+    assert.throws(() => standardisationFromJson({ mean: [0, 0], sd: [1, 0] }, 2, 'x'), /positive standard deviations/);
+    assert.throws(() => standardisationFromJson(null, 2, 'x'), RangeError);
+    assert.throws(() => standardise(values, 3, [0], s), /2 means and 2 standard deviations for 3 features/);
   });
 
   test('a seeded partition of the rows, about the fraction held out, at least one film on each side', () => {

@@ -11,7 +11,15 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { EvaluationSchema } from '../pipeline/evaluate.ts';
-import { AblationsArtifactSchema, AnalysisArtifactSchema, DatasetArtifactSchema, HistoryArtifactSchema, PredictionsArtifactSchema, RunArtifactSchema } from '../pipeline/contract.ts';
+import {
+  AblationsArtifactSchema,
+  AnalysisArtifactSchema,
+  DatasetArtifactSchema,
+  GmuModelMetadataSchema,
+  HistoryArtifactSchema,
+  PredictionsArtifactSchema,
+  RunArtifactSchema,
+} from '../pipeline/contract.ts';
 import { writeDemoDataset } from '../pipeline/demo-data.ts';
 import { fixtureFlags, fixtureWorkspace, projectRoot, runCli, writeCsvRows } from './helpers/fixture-build.ts';
 import { recordingEffects } from '../pipeline/effects.ts';
@@ -49,6 +57,11 @@ test('the build trains both models and writes valid training artifacts', () => {
     const metadata = JSON.parse(readFileSync(join(paths.public, 'models', model, 'metadata.json'), 'utf8'));
     assert.equal(metadata.input.kind, model === 'cnn' ? 'poster' : 'overview');
   }
+  // The learned fusion, published for the live demo beside the two models: its metadata says which of their layers feed it.
+  const gmu = GmuModelMetadataSchema.parse(JSON.parse(readFileSync(join(paths.public, 'models', 'gmu', 'metadata.json'), 'utf8')));
+  assert.equal(gmu.key, readArtifact('fusion-gmu.json').key);
+  assert.equal(gmu.trainingKey, run.trainingKey);
+  assert.deepEqual([gmu.input.visual.layer, gmu.input.textual.layer], ['FC2', 'dense']);
 });
 
 test('the build writes analysis.json: baselines from the training films, every classifier on the validation films', () => {

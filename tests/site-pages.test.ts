@@ -23,6 +23,7 @@ import sharp from 'sharp';
 import {
   AblationsArtifactSchema,
   AnalysisArtifactSchema,
+  type AnalysisArtifact,
   DatasetArtifactSchema,
   ExamplesArtifactSchema,
   ExplanationsArtifactSchema,
@@ -39,10 +40,10 @@ import { writeDemoDataset } from '../pipeline/demo-data.ts';
 import { recordingEffects } from '../pipeline/effects.ts';
 import { tokenize } from '../pipeline/vectorizer.ts';
 import { fixtureFlags, fixtureWorkspace, runCli, writeCsvRows } from './helpers/fixture-build.ts';
-import { allChartSpecs } from '../src/lib/chart-specs.ts';
+import { allChartSpecs, genreF1Chart } from '../src/lib/chart-specs.ts';
 import { csvCell, LIGHT_THEME, neutraliseFormula, renderChartSvg, standaloneSvg, toCsv, type ChartSpec, type Row } from '../src/lib/charts.ts';
 import { buildExamples, curatedExamples, filmAnchor, genreComparison, verdict, winnerOf } from '../src/lib/report.ts';
-import { baselineVerdict } from '../src/lib/analysis-report.ts';
+import { baselineVerdict, genreLeaders, genreLeaderSentences, leaderCounts } from '../src/lib/analysis-report.ts';
 import { ablationChartId, ablationParagraphs, ablationRows, modelTitles } from '../src/lib/ablations-report.ts';
 import * as Plot from '@observablehq/plot';
 
@@ -202,6 +203,60 @@ describe('verdict and examples logic', () => {
     stale.films[1].id = 'zzz';
     assert.throws(() => buildExamples(films, { cnn: stale, lstm: predictions('lstm', [[1, 0, 0], [1, 0, 0]]) }), /different validation films .*"b" vs "zzz"/);
     assert.equal(filmAnchor('tt01/"x"'), 'film-tt01__x_');
+  });
+});
+
+describe('per genre: both models and the learned fusion (comparison page)', () => {
+  // 4 genres, the last without validation films; F1 at 0.5 per genre of every classifier, by hand.
+  const genres = ['Drama', 'Comedy', 'War', 'News'];
+  const support = [5, 3, 2, 0];
+  const f1s: Record<string, { kind: string; title: string; f1: number[] }> = {
+    cnn: { kind: 'model', title: 'Poster CNN', f1: [0.6, 0.3, 0.1, 0] },
+    lstm: { kind: 'model', title: 'Overview BiLSTM', f1: [0.5, 0.3004, 0, 0] },
+    fusion: { kind: 'fusion', title: 'Late fusion', f1: [0.9, 0.9, 0.9, 0] },
+    gmu: { kind: 'fusion', title: 'Learned fusion (GMU)', f1: [0.7, 0.2, 0.1, 0] },
+    'genre-priors': { kind: 'baseline', title: 'Genre priors', f1: [0, 0, 0, 0] },
+    'most-frequent': { kind: 'baseline', title: 'Always Drama', f1: [0.65, 0, 0, 0] },
+    'two-most-frequent': { kind: 'baseline', title: 'Always Drama + Comedy', f1: [0.62, 0.4, 0, 0] },
+  };
+  /** Only the fields these functions read (genres, classifiers' id/kind/title and per-genre support and F1 at 0.5). */
+  const analysis = {
+    genres,
+    classifiers: Object.entries(f1s).map(([id, c]) => ({
+      id, kind: c.kind, title: c.title,
+      perGenre: genres.map((genre, g) => ({ genre, support: support[g], atDefault: { f1: c.f1[g] } })),
+    })),
+  } as unknown as AnalysisArtifact;
+
+  test('the highest F1 per genre among the three, ties on the displayed three decimals shared; genres without films left out', () => {
+    const rows = genreLeaders(analysis);
+    assert.deepEqual(rows.map((r) => [r.genre, r.support, r.best]), [['Drama', 5, ['gmu']], ['Comedy', 3, ['cnn', 'lstm']], ['War', 2, ['cnn', 'gmu']]]);
+    assert.deepEqual(rows.map((r) => r.baseline), [{ title: 'Always Drama', f1: 0.65 }, { title: 'Always Drama + Comedy', f1: 0.4 }, { title: 'Genre priors', f1: 0 }]);
+    assert.deepEqual(leaderCounts(rows), { alone: { cnn: 0, lstm: 0, gmu: 1 }, shared: 2 });
+    assert.deepEqual(leaderCounts(rows, ['cnn', 'lstm']), { alone: { cnn: 2, lstm: 0, gmu: 0 }, shared: 1 }, 'the late fusion (0.9 everywhere) is not among them');
+    assert.deepEqual(genreLeaderSentences(analysis), [
+      'Of the 3 genres with validation films, the highest F1 at 0.5 belongs to the Poster CNN alone on 0, to the Overview BiLSTM alone on 0 ' +
+        'and to the learned fusion alone on 1; 2 are shared by two or all three (equal to three decimals, often all 0).',
+      'Between the two models only, the Poster CNN has the higher F1 on 2, the Overview BiLSTM on 0, and 1 is a tie.',
+    ]);
+  });
+
+  test('the chart draws the three per genre with the best baseline as a tick, and its description counts as computed', () => {
+    const spec = genreF1Chart(analysis);
+    assert.equal(spec.title, 'F1 per genre: both models and the learned fusion');
+    assert.deepEqual(
+      spec.data.filter((row) => !String(row.model).startsWith('best baseline')).map((row) => [row.genre, row.model, row.f1]),
+      [
+        ['Drama', 'Poster CNN', 0.6], ['Drama', 'Overview BiLSTM', 0.5], ['Drama', 'Learned fusion (GMU)', 0.7],
+        ['Comedy', 'Poster CNN', 0.3], ['Comedy', 'Overview BiLSTM', 0.3004], ['Comedy', 'Learned fusion (GMU)', 0.2],
+        ['War', 'Poster CNN', 0.1], ['War', 'Overview BiLSTM', 0], ['War', 'Learned fusion (GMU)', 0.1],
+      ],
+    );
+    assert.deepEqual(spec.data.filter((row) => String(row.model).startsWith('best baseline')).map((row) => row.model), [
+      'best baseline: Always Drama', 'best baseline: Always Drama + Comedy', 'best baseline: none predicts the genre',
+    ]);
+    assert.match(spec.description, /Highest F1 alone: Poster CNN 0, Overview BiLSTM 0, Learned fusion \(GMU\) 1; shared by two or more \(equal to three decimals\) 2\./);
+    assert.match(spec.description, /all three are below it on 1 genre \(Comedy\)\.$/);
   });
 });
 
@@ -412,6 +467,40 @@ describe('the built site', { timeout: 240_000 }, () => {
     assert.equal(comparison.querySelectorAll('.analysis-summary tbody tr').length, 7);
     assert.ok(comparison.querySelector('.analysis-summary tr[data-classifier="gmu"]'));
     assert.match(comparison.querySelector('#compare-f1 .chart-description')!.textContent!, new RegExp(`${top2Title.replace(/[+]/g, '\\+')} ${top2F1.toFixed(3)}`));
+    // Per genre on the comparison page: both models and the learned fusion, F1 at 0.5 recomputed from the published probabilities.
+    const genreF1 = (p: Map<string, number[]>, g: number) => {
+      let tp = 0, fp = 0, fn = 0;
+      for (const id of split.validation) {
+        const predicted = p.get(id)![g] > 0.5;
+        const truth = labelled.get(id)![g];
+        if (predicted && truth) tp++;
+        else if (predicted) fp++;
+        else if (truth) fn++;
+      }
+      return tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn);
+    };
+    const compared = { cnn, lstm, gmu } as const;
+    const ids = ['cnn', 'lstm', 'gmu'] as const;
+    const withFilms = genres.map((genre, g) => ({ genre, g, support: split.validation.filter((id) => labelled.get(id)![g]).length })).filter((x) => x.support > 0);
+    const alone = { cnn: 0, lstm: 0, gmu: 0 };
+    let shared = 0;
+    const bestOfGenre = new Map<string, string[]>();
+    for (const { genre, g } of withFilms) {
+      const f = ids.map((id) => Math.round(genreF1(compared[id], g) * 1000));
+      const best = ids.filter((_, i) => f[i] === Math.max(...f));
+      bestOfGenre.set(genre, [...best]);
+      if (best.length === 1) alone[best[0]]++;
+      else shared++;
+    }
+    const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const titleOf = (id: string) => analysis.classifiers.find((c) => c.id === id)!.title;
+    const genreChart = comparison.querySelector('#compare-genre-f1 .chart-description')!.textContent!;
+    assert.match(genreChart, new RegExp(`Highest F1 alone: ${ids.map((id) => `${escape(titleOf(id))} ${alone[id]}`).join(', ')}; shared by two or more \\(equal to three decimals\\) ${shared}\\.`), genreChart);
+    const tableRows = [...comparison.querySelectorAll('table.genre-comparison tbody tr')];
+    assert.deepEqual(tableRows.map((tr) => tr.getAttribute('data-genre')), withFilms.sort((a, b) => b.support - a.support || a.genre.localeCompare(b.genre)).map((x) => x.genre));
+    for (const tr of tableRows) assert.deepEqual(tr.getAttribute('data-best')!.split(' '), bestOfGenre.get(tr.getAttribute('data-genre')!), tr.getAttribute('data-genre')!);
+    assert.equal(comparison.querySelector('.genre-leaders')!.textContent!.replace(/\s+/g, ' ').trim(), genreLeaderSentences(analysis).join(' '));
+    assert.match(comparison.querySelector('.genre-leaders')!.textContent!, new RegExp(`to the learned fusion alone on ${alone.gmu}; ${shared} (is|are) shared`));
   });
 
   test('the ablations page: each ablation’s setting, sentences and table as computed from ablations.json; the CNN’s loss chart', async () => {
@@ -524,8 +613,10 @@ describe('the built site', { timeout: 240_000 }, () => {
       assert.deepEqual([thumbnail.format, thumbnail.width, thumbnail.height], ['webp', 100, 150]);
     }
     assert.match(page, /&lt;script&gt;alert\(/, 'the markup is shown escaped');
-    for (const model of ['cnn', 'lstm']) {
-      assert.ok(existsSync(join(paths.out, 'generated', 'models', model, 'model.json')), `${model} model published under generated/`);
+    for (const model of ['cnn', 'lstm', 'gmu']) {
+      for (const file of ['model.json', 'weights.bin', 'metadata.json']) {
+        assert.ok(existsSync(join(paths.out, 'generated', 'models', model, file)), `${model}/${file} published under generated/ (the live demo loads it)`);
+      }
     }
   });
 

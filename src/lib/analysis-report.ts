@@ -170,6 +170,88 @@ export function bestBaselineF1(analysis: AnalysisArtifact): Map<string, { title:
   return out;
 }
 
+// --- Per genre: which classifier has the best F1 (the comparison page) ----------------------------
+
+/** The classifiers the comparison page compares genre by genre: both models and the learned fusion. */
+export const GENRE_COMPARED = ['cnn', 'lstm', 'gmu'] as const satisfies readonly TunedClassifierId[];
+export type GenreComparedId = (typeof GENRE_COMPARED)[number];
+
+export interface GenreLeaderRow {
+  genre: string;
+  /** Validation films with the genre. */
+  support: number;
+  /** F1 at threshold 0.5 on the validation films (analysis.json `perGenre[].atDefault.f1`). */
+  f1: Record<GenreComparedId, number>;
+  /** The classifiers with the highest F1 on the displayed three decimals; more than one is a tie. */
+  best: GenreComparedId[];
+  /** The best baseline's F1 on the genre at 0.5 (0 when no baseline predicts it). */
+  baseline: { title: string; f1: number };
+}
+
+/** Of `ids`, those whose F1 is the highest on the displayed three decimals (several on a tie). */
+export function bestOf(f1: Record<GenreComparedId, number>, ids: readonly GenreComparedId[] = GENRE_COMPARED): GenreComparedId[] {
+  const top = Math.max(...ids.map((id) => rounded(f1[id])));
+  return ids.filter((id) => rounded(f1[id]) === top);
+}
+
+/**
+ * Per genre with validation films (most films first, then by name): the F1 of both models and the
+ * learned fusion at 0.5, which of them is best, and the best baseline — all from analysis.json.
+ */
+export function genreLeaders(analysis: AnalysisArtifact): GenreLeaderRow[] {
+  const compared = GENRE_COMPARED.map((id) => classifier(analysis, id));
+  const baseline = bestBaselineF1(analysis);
+  return analysis.genres
+    .map((genre, g) => {
+      const f1 = Object.fromEntries(compared.map((c) => [c.id, c.perGenre[g].atDefault.f1])) as Record<GenreComparedId, number>;
+      return { genre, support: compared[0].perGenre[g].support, f1, best: bestOf(f1), baseline: baseline.get(genre) ?? { title: 'none', f1: 0 } };
+    })
+    .filter((row) => row.support > 0)
+    .sort((a, b) => b.support - a.support || a.genre.localeCompare(b.genre));
+}
+
+export interface LeaderCounts {
+  /** Genres on which this classifier alone has the highest F1 (of `ids`). */
+  alone: Record<GenreComparedId, number>;
+  /** Genres on which two or more of `ids` share the highest F1 (on three decimals). */
+  shared: number;
+}
+
+/** How many genres each of `ids` leads alone, and how many are shared. */
+export function leaderCounts(rows: readonly GenreLeaderRow[], ids: readonly GenreComparedId[] = GENRE_COMPARED): LeaderCounts {
+  const alone = { cnn: 0, lstm: 0, gmu: 0 };
+  let shared = 0;
+  for (const row of rows) {
+    const best = bestOf(row.f1, ids);
+    if (best.length === 1) alone[best[0]]++;
+    else shared++;
+  }
+  return { alone, shared };
+}
+
+/** Genres on which every one of `ids` is below the best baseline (three decimals). */
+export const belowBaseline = (rows: readonly GenreLeaderRow[], ids: readonly GenreComparedId[] = GENRE_COMPARED) =>
+  rows.filter((row) => ids.every((id) => rounded(row.f1[id]) < rounded(row.baseline.f1)));
+
+/**
+ * The comparison page's per-genre sentences: who has the highest F1 alone, how many genres are
+ * shared, and the two models against each other (as before the learned fusion joined).
+ */
+export function genreLeaderSentences(analysis: AnalysisArtifact, rows: readonly GenreLeaderRow[] = genreLeaders(analysis)): string[] {
+  const [cnn, lstm, gmu] = GENRE_COMPARED.map((id) => classifier(analysis, id));
+  const all = leaderCounts(rows);
+  const pair = leaderCounts(rows, ['cnn', 'lstm']);
+  const genres = (n: number) => `${n} genre${n === 1 ? '' : 's'}`;
+  const are = (n: number) => (n === 1 ? 'is' : 'are');
+  return [
+    `Of the ${genres(rows.length)} with validation films, the highest F1 at 0.5 belongs to ${nameOf(cnn)} alone on ${all.alone.cnn}, ` +
+      `to ${nameOf(lstm)} alone on ${all.alone.lstm} and to ${nameOf(gmu)} alone on ${all.alone.gmu}; ` +
+      `${all.shared} ${are(all.shared)} shared by two or all three (equal to three decimals, often all 0).`,
+    `Between the two models only, ${nameOf(cnn)} has the higher F1 on ${pair.alone.cnn}, ${nameOf(lstm)} on ${pair.alone.lstm}, ` +
+      `and ${pair.shared} ${are(pair.shared)} ${pair.shared === 1 ? 'a tie' : 'ties'}.`,
+  ];
+}
+
 // --- Tables ----------------------------------------------------------------------------------
 
 export interface SummaryColumn {

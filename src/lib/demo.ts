@@ -1,21 +1,29 @@
 /**
  * The pure parts of the live demo page (src/pages/demo.astro): reading a published model's
- * metadata.json, turning an overview into the BiLSTM's input as the pipeline does, the late fusion
- * and the ranking shown. Browser-safe (no Node, no tfjs); the poster side is
- * `poster-preprocess.ts`.
+ * metadata.json, turning an overview into the BiLSTM's input as the pipeline does, the late fusion,
+ * the learned fusion's (GMU's) inputs — the two models' activations standardised with the very code
+ * and statistics the pipeline used — and the ranking shown. Browser-safe (no Node, no tfjs); the
+ * poster side is `poster-preprocess.ts`.
  */
+import type { GmuModelMetadata } from '../../pipeline/contract.ts';
+import { standardise, standardisationFromJson, type Standardisation } from '../../pipeline/fusion-standardisation.ts';
 import { OOV_INDEX, tokenize, vectorize, vocabularyIndex, type VectorizerConfig } from '../../pipeline/vectorizer.ts';
 import type { PosterInputSpec } from './poster-preprocess.ts';
 
 export type DemoModelKind = 'cnn' | 'lstm';
+/** Every model the page loads: the two trained models and the learned fusion. */
+export type DemoPublishedModel = DemoModelKind | 'gmu';
 
 /** What the page is given at build time (`data-config` of `#demo`). */
 export interface DemoConfig {
   genres: string[];
   /** The CNN's weight in the late fusion, chosen on the training films (analysis.json `fusion.weight`). */
   fusionWeight: number;
-  models: Record<DemoModelKind, { model: string; metadata: string }>;
+  /** URLs of each published model's model.json and metadata.json (`<base>/generated/models/<m>/`). */
+  models: Record<DemoPublishedModel, { model: string; metadata: string }>;
 }
+
+const REBUILD = 'rebuild the site (npm run build) so the pipeline publishes matching files';
 
 /** The part of metadata.json (pipeline/train-stage.ts `modelMetadata`) the demo relies on. */
 export interface DemoModelMetadata {
@@ -27,13 +35,19 @@ export interface DemoModelMetadata {
   input: ({ kind: 'poster' } & PosterInputSpec) | ({ kind: 'overview' } & VectorizerConfig);
 }
 
+/** The learned fusion's metadata.json (contract.ts `GmuModelMetadataSchema`), checked, with its statistics as float32 arrays. */
+export interface DemoGmuMetadata {
+  meta: GmuModelMetadata;
+  standardisation: { visual: Standardisation; textual: Standardisation };
+}
+
 /**
  * Checks a metadata.json against what the page expects (its model kind, the report's genres) and
  * returns it typed; throws a message a visitor can act on.
  */
 export function parseModelMetadata(data: unknown, kind: DemoModelKind, genres: readonly string[]): DemoModelMetadata {
   const fail = (why: string): never => {
-    throw new Error(`the ${kind} model's metadata.json ${why}; rebuild the site (npm run build) so the pipeline publishes matching files`);
+    throw new Error(`the ${kind} model's metadata.json ${why}; ${REBUILD}`);
   };
   if (typeof data !== 'object' || data === null) return fail('is not a JSON object');
   const meta = data as Partial<DemoModelMetadata>;
@@ -54,6 +68,77 @@ export function parseModelMetadata(data: unknown, kind: DemoModelKind, genres: r
     }
   }
   return { ...(meta as DemoModelMetadata), threshold: typeof meta.threshold === 'number' ? meta.threshold : 0.5 };
+}
+
+/**
+ * Checks the learned fusion's metadata.json (`file`: its URL, named in every error) against what the
+ * page needs: model "gmu", the report's genres, a CNN and a BiLSTM layer as inputs, and for each
+ * `units` means and positive standard deviations (read back as the float32 values the pipeline
+ * used). Hand-written rather than zod, to keep zod out of the page's bundle; the pipeline validates
+ * what it writes with contract.ts `GmuModelMetadataSchema`.
+ */
+export function parseGmuMetadata(data: unknown, genres: readonly string[], file: string): DemoGmuMetadata {
+  const fail = (why: string): never => {
+    throw new Error(`the learned fusion's ${file} ${why}; ${REBUILD}`);
+  };
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return fail('is not a JSON object');
+  const meta = data as Partial<GmuModelMetadata>;
+  if (meta.model !== 'gmu') fail(`describes model ${JSON.stringify(meta.model)}, not gmu`);
+  if (!Array.isArray(meta.genres) || meta.genres.join('\n') !== genres.join('\n')) {
+    fail(`lists other genres than this report (${Array.isArray(meta.genres) ? meta.genres.length : 0} vs ${genres.length})`);
+  }
+  const input = meta.input as Partial<GmuModelMetadata['input']> | undefined;
+  if (!input || typeof input !== 'object' || input.kind !== 'activations') return fail('has no input section of kind "activations"');
+  const side = (name: 'visual' | 'textual', model: DemoModelKind): Standardisation => {
+    const part = input[name] as Partial<GmuModelMetadata['input']['visual']> | undefined;
+    if (!part || part.model !== model) return fail(`does not take its ${name} input from the ${model} model`);
+    if (typeof part.layer !== 'string' || part.layer === '') return fail(`names no ${model} layer for its ${name} input`);
+    if (!Number.isInteger(part.units) || (part.units as number) < 1) return fail(`gives no width for its ${name} input`);
+    try {
+      return standardisationFromJson(part.standardisation, part.units as number, `input.${name}.standardisation`);
+    } catch (error) {
+      return fail(`is malformed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+  const standardisation = { visual: side('visual', 'cnn'), textual: side('textual', 'lstm') };
+  const threshold = typeof meta.threshold === 'number' ? meta.threshold : 0.5;
+  return { meta: { ...(meta as GmuModelMetadata), threshold }, standardisation };
+}
+
+/**
+ * The learned fusion must have been trained on the activations of the very models the page runs:
+ * the training key in its metadata.json must be the CNN's and the BiLSTM's. Throws naming the files
+ * and the fix.
+ */
+export function checkGmuMatchesModels(gmu: GmuModelMetadata, models: Record<DemoModelKind, Pick<DemoModelMetadata, 'trainingKey'>>, file: string): void {
+  for (const kind of ['cnn', 'lstm'] as const) {
+    const key = models[kind].trainingKey;
+    if (key !== undefined && key !== gmu.trainingKey) {
+      throw new Error(
+        `the learned fusion's ${file} was trained on the activations of other models (training key ${gmu.trainingKey}) than the published ${kind} model (${key}); ${REBUILD}`,
+      );
+    }
+  }
+}
+
+/**
+ * The GMU's two inputs for one film: the CNN's and the BiLSTM's activations (one row each, the
+ * layers `meta.input.visual.layer` / `meta.input.textual.layer` name), standardised exactly as the
+ * pipeline standardised them (pipeline/fusion-standardisation.ts `standardise`, the published
+ * statistics).
+ */
+export function gmuInputs(visual: ArrayLike<number>, textual: ArrayLike<number>, gmu: DemoGmuMetadata): { visual: Float32Array; textual: Float32Array } {
+  const { visual: v, textual: t } = gmu.meta.input;
+  if (visual.length !== v.units || textual.length !== t.units) {
+    throw new Error(
+      `the learned fusion takes ${v.units} ${v.layer} activations of the CNN and ${t.units} ${t.layer} activations of the BiLSTM, ` +
+        `but the page got ${visual.length} and ${textual.length}; ${REBUILD}`,
+    );
+  }
+  return {
+    visual: standardise(visual, v.units, [0], gmu.standardisation.visual),
+    textual: standardise(textual, t.units, [0], gmu.standardisation.textual),
+  };
 }
 
 export interface OverviewInput {
