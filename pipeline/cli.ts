@@ -51,6 +51,7 @@ Options (each overrides ${CONFIG_FILE}; defaults are the coursework's settings):
   --backend <b>                 force a backend: ${BACKENDS.join(' | ')}
   --retrain                     ignore cached trained models
   --sequential                  train the models one after the other (default: both at once, a core each)
+  --cnn-shards <n>              split the CNN's batches into n shards (default 2; a free core computes one)
   --loss <l>                    training loss: ${LOSSES.join(' | ')} (default bce, the coursework's)
   --poster-augmentation         mirror and shift the CNN's training posters at random
   --early-stopping <patience>   stop a model after this many epochs without a better validation loss
@@ -81,6 +82,7 @@ const OPTIONS = {
   backend: { type: 'string' },
   retrain: { type: 'boolean' },
   sequential: { type: 'boolean' },
+  'cnn-shards': { type: 'string' },
   loss: { type: 'string' },
   'poster-augmentation': { type: 'boolean' },
   'early-stopping': { type: 'string' },
@@ -143,6 +145,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, root: s
     backend: values.backend as ConfigInput['backend'],
     retrain: values.retrain,
     parallel: values.sequential ? false : undefined,
+    cnnShards: numberFlag('cnn-shards', values['cnn-shards']),
     loss: values.loss as ConfigInput['loss'],
     posterAugmentation: values['poster-augmentation'],
     earlyStoppingPatience: numberFlag('early-stopping', values['early-stopping']),

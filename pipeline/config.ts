@@ -57,9 +57,18 @@ export const ConfigSchema = z
     ablations: z.array(z.enum(ABLATION_IDS)).default([]),
     /**
      * Train the two models at the same time, each in its own worker thread (the wasm and cpu
-     * backends use one core each). Off, or on a one-core machine: one after the other.
+     * backends use one core each), and give the CNN's shards the cores that fall free. Off, or on a
+     * one-core machine: one after the other, in one thread.
      */
     parallel: z.boolean().default(true),
+    /**
+     * The poster CNN's batches are split into this many shards, each shard's gradient computed on
+     * its own (the batch's gradient is their films-weighted mean; pipeline/sharded-steps.ts). With
+     * `parallel`, a shard runs in a helper thread once a core is free (the LSTM has finished), which
+     * changes no number. Part of the training key; 1 (whole batches) keeps the key runs had
+     * before sharding existed, so their cached models are used again.
+     */
+    cnnShards: z.number().int().min(1).max(8).default(2),
     /**
      * The explain stage explains the report's curated example films plus the first this many
      * validation films (examples.json order); each takes about a second on the wasm backend.

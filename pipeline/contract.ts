@@ -228,6 +228,11 @@ export const ModelRunSchema = z.object({
   meanTimesteps: z.number().optional(),
   /** 0-based epoch after which early stopping ended training (config `earlyStoppingPatience`). */
   stoppedEarlyAfterEpoch: count.optional(),
+  /**
+   * Sharded batches (CNN, config `cnnShards` > 1): shards per batch, shard gradients computed, and
+   * how many of those ran in a helper thread on a free core (pipeline/sharded-steps.ts).
+   */
+  shards: z.object({ perBatch: count, computed: count, inHelpers: count }).optional(),
 });
 
 /** A speed measure of the training run, and whether it was in effect. */

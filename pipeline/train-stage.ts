@@ -20,7 +20,7 @@ import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
-import { selectBackend } from './backend.ts';
+import { selectBackend, type BackendChoice } from './backend.ts';
 import { effectiveProfile, type Config, type Profile } from './config.ts';
 import {
   ARTIFACT_FILES,
@@ -43,7 +43,8 @@ import { buildCnn, compileForCoursework } from './models/cnn.ts';
 import { buildLstm } from './models/lstm.ts';
 import { architectureTable } from './models/summary.ts';
 import { MODEL_FILE, saveModel } from './model-io.ts';
-import { lossFunction, positiveWeights } from './losses.ts';
+import { positiveWeights } from './losses.ts';
+import { lossOf, ShardedSteps, type LossSpec } from './sharded-steps.ts';
 import { augmentedPosterInputs, labelMatrix, posterInputs, tokenInputs, tokenLengths } from './model-inputs.ts';
 import { writeExamplesArtifact } from './site-files.ts';
 import { trainModel, type TrainingData, type TrainingOutcome, type TrainingSchedule } from './train.ts';
@@ -157,6 +158,8 @@ export function trainingKey(stage: DataStageResult, config: Config, schedules: R
       sequenceLength: config.sequenceLength,
       schedules,
       ...(Object.keys(switches).length > 0 ? { switches } : {}),
+      // Whole batches (1) keep the key they had before sharding existed.
+      ...(config.cnnShards > 1 ? { cnnShards: config.cnnShards } : {}),
     }),
   ).slice(0, 24);
 }
@@ -234,13 +237,44 @@ export interface TrainJob {
 }
 
 /**
+ * Cores a running job may use beyond its own: the listener is called once per core granted (for
+ * the CNN's shards; see `trainInWorkers`).
+ */
+export interface FreeCores {
+  onFree(listener: () => void): void;
+}
+
+/**
  * Trains one model and stores its result in the training cache. `backend` and `inputs` are made here
  * when not given (a worker thread has neither).
  */
-export async function trainJob(job: TrainJob, effects: Effects, backend?: BackendInfo, inputs?: ModelInputs): Promise<CachedModelResult> {
+export async function trainJob(job: TrainJob, effects: Effects, backend?: BackendInfo, inputs?: ModelInputs, freeCores?: FreeCores): Promise<CachedModelResult> {
   backend ??= await selectBackend({ force: job.config.backend, effects });
   inputs ??= prepareModelInputs(job.stage, job.config);
-  return trainOne(job.model, job.stage, inputs, job.config, job.schedule, job.dir, job.key, backend, effects);
+  return trainOne(job.model, job.stage, inputs, job.config, job.schedule, job.dir, job.key, backend, effects, freeCores);
+}
+
+/** Backends that compute on one core, whose training gains from shards on other cores. */
+const ONE_CORE_BACKENDS: readonly string[] = ['wasm', 'cpu'] satisfies BackendChoice[];
+
+/**
+ * The CNN's sharded steps (config `cnnShards` > 1; none for the LSTM or whole batches). On a
+ * one-core backend, each core granted by `freeCores` takes a shard into a helper thread.
+ */
+function shardedSteps(model: ModelKind, network: tf.LayersModel, optimizer: tf.Optimizer, loss: LossSpec, config: Config, backend: BackendInfo, effects: Effects, freeCores?: FreeCores) {
+  if (model !== 'cnn' || config.cnnShards <= 1) return undefined;
+  const steps = new ShardedSteps({ model: network, optimizer, loss, shards: config.cnnShards, warn: (message) => effects.warn(`${MODEL_TITLES[model]}: ${message}`) });
+  if (freeCores && ONE_CORE_BACKENDS.includes(backend.name)) {
+    freeCores.onFree(() =>
+      steps.addHelper(backend.name as BackendChoice).then(
+        (joined) => {
+          if (joined) effects.info(`${MODEL_TITLES[model]}: a core is free; ${steps.helperCount} of its ${steps.shards} shards per batch now run${steps.helperCount === 1 ? 's' : ''} in a helper thread there (the numbers are the same)`);
+        },
+        (error: Error) => effects.warn(`${MODEL_TITLES[model]}: ${error.message}; its shards stay in one thread (the numbers are the same)`),
+      ),
+    );
+  }
+  return steps;
 }
 
 async function trainOne(
@@ -253,25 +287,36 @@ async function trainOne(
   key: string,
   backend: BackendInfo,
   effects: Effects,
+  freeCores?: FreeCores,
 ): Promise<CachedModelResult> {
   await mkdir(dir, { recursive: true });
   effects.info(`${MODEL_TITLES[model]}: training ${schedule.epochs} epochs on ${stage.split.train.length} films (${backend.name} backend)`);
   const network = buildModel(model, stage, config);
   const optimizer = compileForCoursework(network, schedule.learningRate);
   const { labels, genres, train } = inputs.data[model];
-  const loss = lossFunction(config.loss, config.loss === 'class-weighted-bce' ? positiveWeights(labels, genres.length, train) : undefined);
+  const lossSpec: LossSpec = {
+    name: config.loss,
+    ...(config.loss === 'class-weighted-bce' ? { weights: Array.from(positiveWeights(labels, genres.length, train)) } : {}),
+  };
   const started = effects.now();
-  const outcome = await trainModel({
-    model: network,
-    optimizer,
-    data: inputs.data[model],
-    schedule,
-    seed: config.seed,
-    checkpointDir: join(dir, 'checkpoint'),
-    label: MODEL_TITLES[model],
-    effects,
-    loss,
-  });
+  const steps = shardedSteps(model, network, optimizer, lossSpec, config, backend, effects, freeCores);
+  let outcome: TrainingOutcome;
+  try {
+    outcome = await trainModel({
+      model: network,
+      optimizer,
+      data: inputs.data[model],
+      schedule,
+      seed: config.seed,
+      checkpointDir: join(dir, 'checkpoint'),
+      label: MODEL_TITLES[model],
+      effects,
+      loss: lossOf(lossSpec),
+      steps,
+    });
+  } finally {
+    await steps?.close();
+  }
   const architecture = architectureTable(network);
   await saveModel(network, join(dir, 'model'), modelMetadata(model, stage, inputs, config, key));
   const result: CachedModelResult = {
@@ -305,6 +350,7 @@ async function trainOne(
       cached: false,
       ...(outcome.meanBatchLength === null ? {} : { meanTimesteps: Math.round(outcome.meanBatchLength * 10) / 10 }),
       ...(outcome.stoppedEarlyAfterEpoch === null ? {} : { stoppedEarlyAfterEpoch: outcome.stoppedEarlyAfterEpoch }),
+      ...(steps ? { shards: { perBatch: steps.shards, computed: steps.counts.shards, inHelpers: steps.counts.inHelpers } } : {}),
     },
     backend,
   };
@@ -346,8 +392,11 @@ export function trainsInParallel(config: Config, jobs: number, cores = available
  * shown as one line (steps of their current epochs, summed). When one fails, the others are
  * stopped (their finished epochs stay checkpointed) and the error is thrown. A log line another
  * worker already wrote (the backend report) is not repeated.
+ *
+ * Cores: once no job is waiting, a core without a job (of `cores`) is granted to a running job
+ * with sharded batches (the CNN) for one of its shards; when that job ends, its cores are free again.
  */
-async function trainInWorkers(jobs: TrainJob[], effects: Effects, concurrency = jobs.length): Promise<CachedModelResult[]> {
+async function trainInWorkers(jobs: TrainJob[], effects: Effects, concurrency = jobs.length, cores = availableParallelism()): Promise<CachedModelResult[]> {
   const progress = jobs.map(() => ({ label: '', done: 0, total: 0 }));
   const running = new Set<number>();
   const written = new Set<string>();
@@ -360,6 +409,21 @@ async function trainInWorkers(jobs: TrainJob[], effects: Effects, concurrency = 
     effects.progress(label, done, total, shown.map((p) => `${p.label} ${p.done}/${p.total}`).join(' · '));
   };
   const workers = new Set<Worker>();
+  const workerOf = new Map<number, Worker>();
+  const granted = new Map<number, number>();
+  let next = 0;
+  const grantFreeCores = () => {
+    if (next < jobs.length) return;
+    let free = cores - running.size - [...running].reduce((sum, i) => sum + (granted.get(i) ?? 0), 0);
+    for (const i of running) {
+      const wanted = jobs[i].model === 'cnn' ? jobs[i].config.cnnShards - 1 : 0;
+      while (free > 0 && (granted.get(i) ?? 0) < wanted) {
+        workerOf.get(i)!.postMessage({ type: 'core-free' } satisfies TrainWorkerCommand);
+        granted.set(i, (granted.get(i) ?? 0) + 1);
+        free--;
+      }
+    }
+  };
   const trainOneInWorker = (i: number) =>
     new Promise<CachedModelResult>((resolvePromise, reject) => {
       const job = jobs[i];
@@ -367,11 +431,15 @@ async function trainInWorkers(jobs: TrainJob[], effects: Effects, concurrency = 
       const stage = job.model === 'lstm' ? { ...job.stage, dataset: { ...job.stage.dataset, posterPixels: new Uint8Array(0) } } : job.stage;
       const worker = new Worker(new URL('./train-worker.ts', import.meta.url), { workerData: { ...job, stage } satisfies TrainJob });
       workers.add(worker);
+      workerOf.set(i, worker);
       running.add(i);
+      grantFreeCores();
       const title = MODEL_TITLES[job.model];
       const finish = () => {
         running.delete(i);
         workers.delete(worker);
+        workerOf.delete(i);
+        grantFreeCores();
       };
       worker.on('message', (message: TrainWorkerMessage) => {
         if (message.type === 'info') {
@@ -395,7 +463,6 @@ async function trainInWorkers(jobs: TrainJob[], effects: Effects, concurrency = 
       worker.once('exit', (code) => reject(new Error(`${title}: the training worker stopped (exit code ${code}) before it finished`)));
     });
   const results = new Array<CachedModelResult>(jobs.length);
-  let next = 0;
   let stopped = false;
   const lane = async () => {
     while (!stopped && next < jobs.length) {
@@ -424,16 +491,26 @@ export function isTrained(dir: string): boolean {
 
 /**
  * Trains the jobs: in worker threads, `concurrency` at a time, or with a concurrency of 1 one after
- * the other in this thread. `inputs`, when given, must be those of the jobs' configuration.
+ * the other in this thread (the other cores, with `parallel`, go to the CNN's shards).
+ * `inputs`, when given, must be those of the jobs' configuration.
  */
 export async function trainJobs(jobs: TrainJob[], config: Config, effects: Effects, concurrency: number, inputs?: ModelInputs): Promise<CachedModelResult[]> {
   if (jobs.length === 0) return [];
   if (concurrency > 1) return trainInWorkers(jobs, effects, concurrency);
   const backend = await selectBackend({ force: config.backend, effects });
+  const spareCores = config.parallel ? availableParallelism() - 1 : 0;
+  const freeCores: FreeCores = {
+    onFree(listener) {
+      for (let i = 0; i < spareCores; i++) listener();
+    },
+  };
   const results: CachedModelResult[] = [];
-  for (const job of jobs) results.push(await trainJob(job, effects, backend, inputs));
+  for (const job of jobs) results.push(await trainJob(job, effects, backend, inputs, freeCores));
   return results;
 }
+
+/** What the main thread tells a training worker: a core is free for one of its shards. */
+export type TrainWorkerCommand = { type: 'core-free' };
 
 /** What a training worker tells the main thread. */
 export type TrainWorkerMessage =
@@ -441,6 +518,22 @@ export type TrainWorkerMessage =
   | { type: 'progress'; label: string; done: number; total: number; status?: string }
   | { type: 'done'; result: CachedModelResult }
   | { type: 'failed'; error: { name: string; message: string; stack?: string; file?: string; line?: number; fix?: string } };
+
+/** The run.json entry of the CNN's sharded batches. */
+export function shardedCnnOptimisation(shards: RunArtifact['models']['cnn']['shards']): Optimisation {
+  const title = 'CNN batches in shards; a free core computes one';
+  if (!shards) return { id: 'sharded-cnn', title, active: false, detail: 'Whole batches (config cnnShards 1).' };
+  const share = shards.computed > 0 ? Math.round((100 * shards.inHelpers) / shards.computed) : 0;
+  return {
+    id: 'sharded-cnn',
+    title,
+    active: shards.inHelpers > 0,
+    detail:
+      `Each batch of the CNN is split into ${shards.perBatch} shards whose gradients are combined (their films-weighted mean is the batch's gradient, tested to 1e-5); ` +
+      'a shard runs in a helper thread once a core is free (the LSTM has finished), with the same numbers either way (tested bit for bit). ' +
+      `${shards.inHelpers.toLocaleString('en')} of ${shards.computed.toLocaleString('en')} shard gradients (${share}%) were computed in a helper thread.`,
+  };
+}
 
 function optimisationsOf(parallel: boolean, backend: BackendInfo, results: Record<ModelKind, CachedModelResult>): Optimisation[] {
   const lstmTimesteps = results.lstm.run.meanTimesteps;
@@ -453,6 +546,7 @@ function optimisationsOf(parallel: boolean, backend: BackendInfo, results: Recor
         ? 'Each model trained in its own worker thread, one core each; the durations per model overlap.'
         : 'One model after the other (one model to train, one core, or --sequential).',
     },
+    shardedCnnOptimisation(results.cnn.run.shards),
     {
       id: 'lstm-length-batches',
       title: 'LSTM batches cut to their longest overview, grouped by length',
@@ -555,6 +649,7 @@ export async function runTrainStage(stage: DataStageResult, config: Config, root
       loss: config.loss,
       posterAugmentation: config.posterAugmentation,
       earlyStoppingPatience: config.earlyStoppingPatience ?? null,
+      cnnShards: config.cnnShards,
     },
     backend,
     libraries: libraryVersions(),

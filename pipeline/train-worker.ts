@@ -7,7 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Effects } from './effects.ts';
 import { UserError } from './errors.ts';
-import { trainJob, type TrainJob, type TrainWorkerMessage } from './train-stage.ts';
+import { trainJob, type FreeCores, type TrainJob, type TrainWorkerCommand, type TrainWorkerMessage } from './train-stage.ts';
 
 const port = parentPort;
 if (!port) throw new Error('pipeline/train-worker.ts runs as a worker thread of the train stage');
@@ -20,8 +20,23 @@ const effects: Effects = {
   now: () => Date.now(),
 };
 
+// Cores the main thread grants this job (for the CNN's shards), as they fall free.
+let coresGranted = 0;
+const coreListeners: (() => void)[] = [];
+port.on('message', (command: TrainWorkerCommand) => {
+  if (command.type !== 'core-free') return;
+  coresGranted++;
+  for (const listener of coreListeners) listener();
+});
+const freeCores: FreeCores = {
+  onFree(listener) {
+    coreListeners.push(listener);
+    for (let i = 0; i < coresGranted; i++) listener();
+  },
+};
+
 try {
-  send({ type: 'done', result: await trainJob(workerData as TrainJob, effects) });
+  send({ type: 'done', result: await trainJob(workerData as TrainJob, effects, undefined, undefined, freeCores) });
 } catch (error) {
   const e = error instanceof Error ? error : new Error(String(error));
   const where = e instanceof UserError ? { file: e.file, line: e.line, fix: e.fix } : {};

@@ -20,6 +20,7 @@ import type { Effects } from './effects.ts';
 import { evaluatePredictions, type PredictionMetrics } from './metrics.ts';
 import { decodeTensors, encodeTensors, writeFolderAtomic, type TensorManifestEntry } from './model-io.ts';
 import { inferenceBatches, trainingBatches } from './batching.ts';
+import type { StepResult } from './sharded-steps.ts';
 import { lossFunction, type LossFunction } from './losses.ts';
 import { seededRandomSource, shuffled, seededRandom, type Random } from './random.ts';
 import { learningRateForEpoch } from './schedule.ts';
@@ -168,7 +169,7 @@ export function trainStep(
   x: tf.Tensor,
   y: tf.Tensor,
   loss: LossFunction = BCE,
-): { loss: number; probabilities: Float32Array } {
+): StepResult {
   let output: tf.Tensor | undefined;
   const variables = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
   const cost = optimizer.minimize(
@@ -240,6 +241,11 @@ export interface TrainOptions {
   effects: Effects;
   /** The training loss (default: binary cross-entropy, the coursework's). */
   loss?: LossFunction;
+  /**
+   * Takes the optimiser steps instead of `trainStep` (data-parallel steps, pipeline/sharded-steps.ts);
+   * it must use the same model, optimiser and loss.
+   */
+  steps?: { step(x: tf.Tensor, y: tf.Tensor): Promise<StepResult> };
 }
 
 /** Whether early stopping ends training before 0-based `nextEpoch`, given the best epoch so far. */
@@ -250,7 +256,7 @@ export function stopsEarly(schedule: TrainingSchedule, nextEpoch: number, bestEp
 
 /** Trains `model` per the schedule, resuming from `checkpointDir` when it holds a checkpoint. */
 export async function trainModel(options: TrainOptions): Promise<TrainingOutcome> {
-  const { model, optimizer, data, schedule, seed, checkpointDir, label, effects, loss = BCE } = options;
+  const { model, optimizer, data, schedule, seed, checkpointDir, label, effects, loss = BCE, steps: parallelSteps } = options;
   const genreCount = data.genres.length;
   const randomSource = seededRandomSource(seed ^ 0x5eed);
   let history: EpochRecord[] = [];
@@ -321,7 +327,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainingOutcome
           batchCount++;
         }
         const y = tf.tensor2d(labelRows(data.labels, genreCount, films), [films.length, genreCount], 'float32');
-        const result = trainStep(model, optimizer, x, y, loss);
+        const result = parallelSteps ? await parallelSteps.step(x, y) : trainStep(model, optimizer, x, y, loss);
         tf.dispose([x, y]);
         seenProbabilities.set(result.probabilities, seen.length * genreCount);
         seen.push(...films);
