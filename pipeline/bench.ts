@@ -29,6 +29,7 @@ import { tokenLengths } from './model-inputs.ts';
 import { buildCnn, compileForCoursework } from './models/cnn.ts';
 import { buildLstm } from './models/lstm.ts';
 import { seededRandom, shuffled } from './random.ts';
+import { ShardedSteps } from './sharded-steps.ts';
 import { PROFILE_EPOCHS } from './train-stage.ts';
 import { trainStep } from './train.ts';
 import { buildVocabulary, vectorizeAll } from './vectorizer.ts';
@@ -196,6 +197,34 @@ export function projectScheduleMs(
   return epochs * perEpoch + (validationBatches + trainBatches) * bench.inferenceMs;
 }
 
+/**
+ * Wall time of the schedule with both models at once, one core each, where the CNN takes the
+ * LSTM's core when the LSTM finishes (its shards then run on two cores): the CNN's part still to do
+ * at that moment runs at the two-core pace.
+ */
+export function projectWithFreeCoreMs(cnnOneCoreMs: number, cnnTwoCoresMs: number, lstmMs: number): number {
+  if (lstmMs >= cnnOneCoreMs) return lstmMs;
+  return lstmMs + ((cnnOneCoreMs - lstmMs) / cnnOneCoreMs) * cnnTwoCoresMs;
+}
+
+/** CNN step time on 2 shards: both in this thread, and the second in a helper thread (one-core backends). */
+async function benchShardedCnn(reps: number, backend: BackendChoice): Promise<{ oneCoreMs: number; twoCoresMs: number; timings: ShardedSteps['timings'] }> {
+  const network = buildCnn({ seed: 1 });
+  const optimizer = compileForCoursework(network);
+  const { x, y } = batchFor('cnn', 0);
+  const steps = new ShardedSteps({ model: network, optimizer, loss: { name: 'bce' }, shards: 2, warn: () => {} });
+  try {
+    const oneCoreMs = median(await timeCalls(reps, () => steps.step(x, y)));
+    await steps.addHelper(backend);
+    const twoCoresMs = median(await timeCalls(reps, () => steps.step(x, y)));
+    return { oneCoreMs, twoCoresMs, timings: steps.timings };
+  } finally {
+    await steps.close();
+    tf.dispose([x, y]);
+    network.dispose();
+  }
+}
+
 const minutes = (ms: number) => `${(ms / 60_000).toFixed(1)} min`;
 const percent = (part: number, whole: number) => `${((100 * part) / Math.max(whole, 1e-9)).toFixed(0).padStart(3)}%`;
 
@@ -211,7 +240,7 @@ function reportStep(label: string, bench: StepBench, effects: Effects): void {
   }
 }
 
-async function benchBackend(reps: number, workload: Workload, effects: Effects): Promise<void> {
+async function benchBackend(reps: number, workload: Workload, effects: Effects, backend: BackendChoice, oneCore: boolean): Promise<void> {
   const { trainFilms, validationFilms, sequenceLength } = workload;
   const t = { train: Math.round(workload.trainTimesteps), inference: Math.round(workload.inferenceTimesteps) };
   const cnn = await benchStep('cnn', reps, t);
@@ -227,7 +256,20 @@ async function benchBackend(reps: number, workload: Workload, effects: Effects):
       `(recurrent dropout 0.2 costs ${(((lstm.stepMs - withoutRecurrentDropout.stepMs) / withoutRecurrentDropout.stepMs) * 100).toFixed(0)}%)`,
   );
   const epochs = PROFILE_EPOCHS.coursework;
-  const now = { cnn: projectScheduleMs(cnn, epochs.cnn, trainFilms, validationFilms), lstm: projectScheduleMs(lstm, epochs.lstm, trainFilms, validationFilms) };
+  const sharded = oneCore ? await benchShardedCnn(reps, backend) : null;
+  if (sharded) {
+    const t = sharded.timings;
+    effects.info(
+      `  CNN on 2 shards (config cnnShards 2): ${sharded.oneCoreMs.toFixed(0)} ms/step in one thread, ${sharded.twoCoresMs.toFixed(0)} ms/step with a helper thread ` +
+        `(${(sharded.oneCoreMs / sharded.twoCoresMs).toFixed(2)}x); last step: send ${t.sendMs.toFixed(0)} ms, own shard ${t.ownShardMs.toFixed(0)} ms, ` +
+        `wait for the helper ${t.waitMs.toFixed(0)} ms, combine + Adam ${t.updateMs.toFixed(0)} ms`,
+    );
+  }
+  const cnnStepMs = sharded?.oneCoreMs ?? cnn.stepMs;
+  const now = {
+    cnn: projectScheduleMs({ stepMs: cnnStepMs, inferenceMs: cnn.inferenceMs }, epochs.cnn, trainFilms, validationFilms),
+    lstm: projectScheduleMs(lstm, epochs.lstm, trainFilms, validationFilms),
+  };
   const before = {
     cnn: projectScheduleMs(cnn, epochs.cnn, trainFilms, validationFilms, true),
     lstm: projectScheduleMs(padded, epochs.lstm, trainFilms, validationFilms, true),
@@ -237,6 +279,13 @@ async function benchBackend(reps: number, workload: Workload, effects: Effects):
     `    now:    CNN ${minutes(now.cnn)}, LSTM ${minutes(now.lstm)}; both at once (one core each) ${minutes(Math.max(now.cnn, now.lstm))}, ` +
       `one after the other ${minutes(now.cnn + now.lstm)}`,
   );
+  if (sharded) {
+    const cnnTwoCores = projectScheduleMs({ stepMs: sharded.twoCoresMs, inferenceMs: cnn.inferenceMs }, epochs.cnn, trainFilms, validationFilms);
+    effects.info(
+      `    now, with the LSTM's core going to the CNN's second shard when the LSTM finishes: ${minutes(projectWithFreeCoreMs(now.cnn, cnnTwoCores, now.lstm))} ` +
+        `(the CNN alone on two cores: ${minutes(cnnTwoCores)})`,
+    );
+  }
   effects.info(
     `    before: CNN ${minutes(before.cnn)}, LSTM ${minutes(before.lstm)} (padded LSTM, training-set pass per epoch), one after the other ${minutes(before.cnn + before.lstm)}` +
       ' (the kernel fixes of wasm-kernels.ts count as present; --before measures without them)',
@@ -267,6 +316,7 @@ async function reportMeasuredRun(artifactsDir: string, effects: Effects): Promis
       `  ${model.toUpperCase().padEnd(4)} ${m.epochs} epochs in ${minutes(m.trainingMs)}${m.cached ? ' (cached)' : ''}; mean epoch ${(m.epochMs.reduce((a, b) => a + b, 0) / Math.max(1, m.epochMs.length) / 1000).toFixed(1)} s` +
         (history.success ? `, mean training steps per epoch ${(steps / 1000).toFixed(1)} s` : '') +
         (m.meanTimesteps ? `, ${m.meanTimesteps} timesteps per batch` : '') +
+        (m.shards ? `, ${m.shards.inHelpers} of ${m.shards.computed} shard gradients in a helper thread` : '') +
         (best ? `; best epoch ${m.bestEpoch + 1}: val loss ${best.loss.toFixed(4)}, micro-F1 ${best.microF1.toFixed(4)}, macro-F1 ${best.macroF1.toFixed(4)}` : ''),
     );
   }
@@ -303,11 +353,13 @@ async function main(): Promise<void> {
       continue;
     }
     effects.info(`\n${backend}: ${info.package} ${info.version} on ${info.device}, ${info.threads} thread(s), SIMD ${info.simd}`);
-    await benchBackend(reps, workload, effects);
+    const oneCore = backend === 'wasm' || backend === 'cpu';
+    await benchBackend(reps, workload, effects, backend, oneCore);
     if (backend === 'wasm' && values.before) {
       registerWasmTrainingKernels({ speedFixes: false });
       effects.info(`\nwasm with only the missing kernels (no speed fixes):`);
-      await benchBackend(reps, workload, effects);
+      // The helper thread registers the fast kernels, so shards are measured with them only.
+      await benchBackend(reps, workload, effects, backend, false);
       registerWasmTrainingKernels();
     }
   }
