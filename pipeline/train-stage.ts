@@ -520,7 +520,7 @@ export type TrainWorkerMessage =
   | { type: 'failed'; error: { name: string; message: string; stack?: string; file?: string; line?: number; fix?: string } };
 
 /** The run.json entry of the CNN's sharded batches. */
-export function shardedCnnOptimisation(shards: RunArtifact['models']['cnn']['shards']): Optimisation {
+function shardedCnnOptimisation(shards: RunArtifact['models']['cnn']['shards']): Optimisation {
   const title = 'CNN batches in shards; a free core computes one';
   if (!shards) return { id: 'sharded-cnn', title, active: false, detail: 'Whole batches (config cnnShards 1).' };
   const share = shards.computed > 0 ? Math.round((100 * shards.inHelpers) / shards.computed) : 0;

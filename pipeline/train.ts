@@ -20,7 +20,7 @@ import type { Effects } from './effects.ts';
 import { evaluatePredictions, type PredictionMetrics } from './metrics.ts';
 import { decodeTensors, encodeTensors, writeFolderAtomic, type TensorManifestEntry } from './model-io.ts';
 import { inferenceBatches, trainingBatches } from './batching.ts';
-import type { StepResult } from './sharded-steps.ts';
+import { shardGradients, type StepResult } from './sharded-steps.ts';
 import { lossFunction, type LossFunction } from './losses.ts';
 import { seededRandomSource, shuffled, seededRandom, type Random } from './random.ts';
 import { learningRateForEpoch } from './schedule.ts';
@@ -162,6 +162,7 @@ const BCE = lossFunction('bce');
  * One optimiser step on a batch, as `model.trainOnBatch` takes it (training-mode forward pass,
  * binary cross-entropy averaged over the batch, one Adam update of every trainable weight), but
  * also returning the step's predictions, from which the epoch's training metrics are counted.
+ * The whole batch is one shard: `shardGradients` then the update, as `optimizer.minimize` does.
  */
 export function trainStep(
   model: tf.LayersModel,
@@ -170,20 +171,10 @@ export function trainStep(
   y: tf.Tensor,
   loss: LossFunction = BCE,
 ): StepResult {
-  let output: tf.Tensor | undefined;
   const variables = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
-  const cost = optimizer.minimize(
-    () => {
-      output = tf.keep(model.apply(x, { training: true }) as tf.Tensor);
-      return loss(y, output);
-    },
-    true,
-    variables,
-  );
-  if (!cost || !output) throw new Error('trainStep: the optimiser returned no loss');
-  const value = cost.dataSync()[0];
-  const probabilities = output.dataSync() as Float32Array;
-  tf.dispose([cost, output]);
+  const { loss: value, gradients, probabilities } = shardGradients(model, variables, loss, x, y);
+  optimizer.applyGradients(Object.fromEntries(variables.map((v, i) => [v.name, gradients[i]])));
+  tf.dispose(gradients);
   return { loss: value, probabilities };
 }
 
