@@ -27,6 +27,7 @@ import path from 'node:path';
 import type { BackendInfo } from './contract.ts';
 import type { Effects } from './effects.ts';
 import { UserError } from './errors.ts';
+import { loadNativeKernels, nativeKernelsWanted, type NativeKernels } from './native-kernels.ts';
 import { registerWasmTrainingKernels, WASM_KERNELS } from './wasm-kernels.ts';
 
 export { tf };
@@ -285,7 +286,8 @@ async function loadWasm(): Promise<Loaded> {
   // Threads: the package reports WASM_HAS_MULTITHREAD_SUPPORT=false under Node (its pthread worker
   // is loaded from a blob: URL, which Node's worker_threads rejects), so the build is single-threaded
   // SIMD. Run two processes to use two cores.
-  const customKernels = registerWasmTrainingKernels();
+  const { engine, productKernels } = wasmProductKernels();
+  const customKernels = registerWasmTrainingKernels({ native: engine });
   await activate('wasm', fix);
   const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
   let threads = 1;
@@ -294,7 +296,21 @@ async function loadWasm(): Promise<Loaded> {
   } catch {
     // not initialised: keep 1
   }
-  return { name: 'wasm', package: '@tensorflow/tfjs-backend-wasm', version, device: cpuDevice(), threads, simd, customKernels };
+  return { name: 'wasm', package: '@tensorflow/tfjs-backend-wasm', version, device: cpuDevice(), threads, simd, customKernels, productKernels };
+}
+
+/**
+ * The wasm backend's matrix products and convolutions go to onnxruntime-node's native kernels when
+ * that package loads (an optional dependency; pipeline/native-kernels.ts), else stay on XNNPACK.
+ */
+function wasmProductKernels(): { engine: NativeKernels | null; productKernels: string } {
+  if (!nativeKernelsWanted()) return { engine: null, productKernels: 'XNNPACK (wasm; GENRELENS_NATIVE_KERNELS=0)' };
+  try {
+    const engine = loadNativeKernels();
+    return { engine, productKernels: engine.name };
+  } catch (error) {
+    return { engine: null, productKernels: `XNNPACK (wasm; native kernels unavailable: ${firstLine(error)})` };
+  }
 }
 
 async function loadCpu(): Promise<Loaded> {
@@ -338,6 +354,7 @@ function describe(info: Loaded): string {
   const parts = [`${info.package} ${info.version}`, info.device];
   if (info.name === 'wasm') parts.push(`${info.simd ? 'SIMD' : 'no SIMD'}, ${info.threads} thread${info.threads === 1 ? '' : 's'}`);
   if (info.customKernels.length) parts.push(`${info.customKernels.length} genrelens kernels`);
+  if (info.productKernels) parts.push(`matrix products and convolutions: ${info.productKernels}`);
   return parts.join(', ');
 }
 

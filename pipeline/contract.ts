@@ -211,6 +211,12 @@ export const BackendInfoSchema = z.object({
   simd: z.boolean(),
   attempts: z.array(z.object({ backend: z.string(), ok: z.boolean(), reason: z.string().optional() })),
   customKernels: z.array(z.string()),
+  /**
+   * wasm only: what computes its matrix products and convolutions, "XNNPACK (wasm; …why…)" or the
+   * native engine (pipeline/native-kernels.ts), e.g. "onnxruntime-node 1.30.0 (MLAS)". Absent in
+   * runs from before this field.
+   */
+  productKernels: z.string().optional(),
 });
 
 export const ModelRunSchema = z.object({

@@ -38,6 +38,7 @@ import * as tf from '@tensorflow/tfjs';
 // to) rather than registered over ours when the package is imported after this module.
 import '@tensorflow/tfjs-backend-wasm';
 import type { DataType, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
+import type { NativeKernels } from './native-kernels.ts';
 
 type TypedArray = Float32Array | Int32Array | Uint8Array;
 
@@ -377,8 +378,51 @@ function finishMatMul(backend: WasmBackendLike, out: TensorInfo, plan: MatMulPla
   return result;
 }
 
+/**
+ * Where matrix products and convolutions compute when set (pipeline/native-kernels.ts): the
+ * matmul kernels, Conv2D / FusedConv2D and the convolution gradients; XNNPACK otherwise.
+ */
+let native: NativeKernels | null = null;
+/** The engine last given to registerWasmTrainingKernels (kept while the speed fixes are off). */
+let nativeGiven: NativeKernels | null = null;
+
+/**
+ * C = op(A)·op(B) (+ bias) computed by the native engine straight from and into the wasm heap, for a
+ * right operand that is one matrix and a left operand that is one matrix or, untransposed, a batch
+ * of them (folded into rows). Returns null for everything else (the XNNPACK path handles it).
+ */
+function nativeProduct(
+  backend: WasmBackendLike,
+  a: TensorInfo,
+  b: TensorInfo,
+  transA: boolean,
+  transB: boolean,
+  bias: TensorInfo | undefined,
+): TensorInfo | null {
+  const engine = native;
+  if (!engine || a.dtype !== 'float32' || b.dtype !== 'float32' || (bias && bias.dtype !== 'float32')) return null;
+  const aRank = a.shape.length;
+  const bRank = b.shape.length;
+  if (aRank < 2 || bRank < 2 || sizeOf(b.shape.slice(0, -2)) !== 1) return null;
+  const batchA = sizeOf(a.shape.slice(0, -2));
+  if (transA && batchA !== 1) return null;
+  const m = (transA ? a.shape[aRank - 1] : a.shape[aRank - 2]) * batchA;
+  const k = transA ? a.shape[aRank - 2] : a.shape[aRank - 1];
+  const n = transB ? b.shape[bRank - 2] : b.shape[bRank - 1];
+  if (k !== (transB ? b.shape[bRank - 1] : b.shape[bRank - 2]) || m * n * k === 0) return null;
+  if (bias && (sizeOf(bias.shape) !== n || bias.shape[bias.shape.length - 1] !== n)) return null;
+  const outBatch = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const out = backend.makeOutput([...outBatch, m / batchA, n], 'float32');
+  // Views after the allocation (growing the heap detaches earlier ones).
+  const view = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
+  engine.gemm({ a: view(a), b: view(b), bias: bias ? view(bias) : undefined, out: view(out), m, k, n, transA, transB });
+  return out;
+}
+
 const batchMatMulKernel: Kernel = ({ inputs, attrs, backend }) => {
   const { a, b } = inputs;
+  const native = nativeProduct(backend, a, b, Boolean(attrs.transposeA), Boolean(attrs.transposeB), undefined);
+  if (native) return native;
   const plan = planMatMul(backend, a, b, Boolean(attrs.transposeA), Boolean(attrs.transposeB), true);
   if (!plan) return callKernel(tf.BatchMatMul, inputs, attrs, backend);
   const out = call1(tf.BatchMatMul, { a: plan.a, b: plan.b }, { transposeA: false, transposeB: false }, backend);
@@ -414,6 +458,12 @@ const fusedMatMulKernel: Kernel = ({ inputs, attrs, backend }) => {
   const transposeB = Boolean(attrs.transposeB);
   // Bias and activation act on the result's columns, so the swapped orientation is only for plain products.
   const plain = !bias && !preluActivationWeights && (attrs.activation ?? 'linear') === 'linear';
+  const native = nativeProduct(backend, a, b, transposeA, transposeB, bias);
+  if (native) {
+    const result = activate(backend, native, attrs, preluActivationWeights);
+    if (result !== native) dispose(backend, native);
+    return result;
+  }
   const plan = planMatMul(backend, a, b, transposeA, transposeB, plain);
   if (plan) {
     const fusedInputs: Record<string, TensorInfo> = { a: plan.a, b: plan.b };
@@ -458,14 +508,89 @@ function convInfoOf(
   );
 }
 
-/** NHWC Conv2D with explicit (asymmetric, non-negative) padding through the shipped XNNPACK kernel. */
-function conv2dExplicit(
+interface Pads {
+  top: number;
+  bottom: number;
+  left: number;
+  right: number;
+}
+
+/**
+ * NHWC conv2d (+ bias) of an HWIO filter computed by the native engine straight from and into the
+ * wasm heap, or null without one (or for shapes it is not given: non-float32, a bias that is not
+ * one value per output channel).
+ */
+function nativeConv(
   backend: WasmBackendLike,
   x: TensorInfo,
   filter: TensorInfo,
+  bias: TensorInfo | undefined,
+  pads: Pads,
+  strides: [number, number],
   dilations: [number, number],
-  pads: { top: number; bottom: number; left: number; right: number },
-): TensorInfo {
+  outShape: number[],
+): TensorInfo | null {
+  const engine = native;
+  if (!engine || x.dtype !== 'float32' || filter.dtype !== 'float32' || x.shape.length !== 4 || filter.shape.length !== 4) return null;
+  if (bias && (bias.dtype !== 'float32' || sizeOf(bias.shape) !== filter.shape[3])) return null;
+  if (Math.min(pads.top, pads.bottom, pads.left, pads.right) < 0 || sizeOf(x.shape) * sizeOf(filter.shape) * sizeOf(outShape) === 0) return null;
+  const out = backend.makeOutput(outShape, 'float32');
+  const view = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
+  engine.conv2d({
+    x: view(x),
+    xShape: x.shape as [number, number, number, number],
+    filter: view(filter),
+    filterShape: filter.shape as [number, number, number, number],
+    bias: bias ? view(bias) : undefined,
+    out: view(out),
+    pads,
+    strides,
+    dilations,
+  });
+  return out;
+}
+
+/** Conv2D / FusedConv2D on the native engine, when there is one and the data is NHWC. */
+function nativeConvKernel(inputs: Record<string, TensorInfo>, attrs: Record<string, unknown>, backend: WasmBackendLike): TensorInfo | null {
+  if (!native || ((attrs.dataFormat as string | undefined) ?? 'NHWC') !== 'NHWC') return null;
+  const { x, filter, bias, preluActivationWeights } = inputs;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    attrs.strides as number | [number, number],
+    (attrs.dilations as number | [number, number] | undefined) ?? 1,
+    attrs.pad as Pad,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+  );
+  const { top, bottom, left, right } = info.padInfo;
+  const out = nativeConv(
+    backend,
+    x,
+    filter,
+    bias,
+    { top, bottom, left, right },
+    [info.strideHeight, info.strideWidth],
+    [info.dilationHeight, info.dilationWidth],
+    info.outShape,
+  );
+  if (!out) return null;
+  const result = activate(backend, out, attrs, preluActivationWeights);
+  if (result !== out) dispose(backend, out);
+  return result;
+}
+
+const conv2DKernel: Kernel = ({ inputs, attrs, backend }) => nativeConvKernel(inputs, attrs, backend) ?? callKernel(tf.Conv2D, inputs, attrs, backend);
+
+const fusedConv2DKernel: Kernel = ({ inputs, attrs, backend }) =>
+  nativeConvKernel(inputs, attrs, backend) ?? callKernel(tf.FusedConv2D, inputs, attrs, backend);
+
+/** NHWC Conv2D with explicit (asymmetric, non-negative) padding: native, else the shipped XNNPACK kernel. */
+function conv2dExplicit(backend: WasmBackendLike, x: TensorInfo, filter: TensorInfo, dilations: [number, number], pads: Pads): TensorInfo {
+  const [n, h, w] = x.shape;
+  const [fh, fw, , cout] = filter.shape;
+  const outShape = [n, h + pads.top + pads.bottom - dilations[0] * (fh - 1), w + pads.left + pads.right - dilations[1] * (fw - 1), cout];
+  const fast = nativeConv(backend, x, filter, undefined, pads, [1, 1], dilations, outShape);
+  if (fast) return fast;
   return call1(
     tf.Conv2D,
     { x, filter },
@@ -630,7 +755,7 @@ function sumOfProducts(
   let acc: TensorInfo | null = null;
   for (let c = 0; c < count; c++) {
     const { a, b } = make(c);
-    const part = call1(tf.BatchMatMul, { a, b }, { transposeA: false, transposeB: false }, backend);
+    const part = nativeProduct(backend, a, b, false, false, undefined) ?? call1(tf.BatchMatMul, { a, b }, { transposeA: false, transposeB: false }, backend);
     dispose(backend, a, b);
     if (!acc) {
       acc = part;
@@ -943,8 +1068,10 @@ const kernels: [string, Kernel, 'missing' | 'speed', string][] = [
   [tf.Conv2DBackpropFilter, conv2DBackpropFilterKernel, 'missing', 'missing on wasm: conv weight gradient'],
   [tf.UnsortedSegmentSum, unsortedSegmentSumKernel, 'missing', 'missing on wasm: Gather/Embedding gradient'],
   [tf.Conv2DBackpropInput, conv2DBackpropInputKernel, 'speed', 'shipped one is a naive loop: XNNPACK conv instead'],
-  [tf.BatchMatMul, batchMatMulKernel, 'speed', 'shipped one skips XNNPACK when a transpose flag is set'],
-  [tf._FusedMatMul, fusedMatMulKernel, 'speed', 'shipped one skips XNNPACK when a transpose flag is set (and then mis-indexes the bias)'],
+  [tf.BatchMatMul, batchMatMulKernel, 'speed', 'shipped one skips XNNPACK when a transpose flag is set; native (onnxruntime-node) when it loads'],
+  [tf._FusedMatMul, fusedMatMulKernel, 'speed', 'shipped one skips XNNPACK when a transpose flag is set (and then mis-indexes the bias); native when it loads'],
+  [tf.Conv2D, conv2DKernel, 'speed', 'native (onnxruntime-node) when it loads, else the shipped XNNPACK kernel'],
+  [tf.FusedConv2D, fusedConv2DKernel, 'speed', 'native (onnxruntime-node) when it loads, else the shipped XNNPACK kernel'],
   [tf.Slice, sliceKernel, 'speed', 'shipped one copies the whole input per slice'],
   [tf.Unpack, unpackKernel, 'speed', 'shipped one copies the whole input per output'],
   [tf.SplitV, splitVKernel, 'speed', 'shipped one copies the whole input per output'],
@@ -971,6 +1098,12 @@ export interface RegisterOptions {
    * lacks and puts back any shipped kernel replaced earlier — the "before" state for benchmarks.
    */
   speedFixes?: boolean;
+  /**
+   * Computes matrix products and convolutions with this native engine (pipeline/native-kernels.ts)
+   * instead of XNNPACK; null keeps XNNPACK; left out, the engine given last stays. Only with the
+   * speed fixes.
+   */
+  native?: NativeKernels | null;
 }
 
 function restoreShipped(name: string): void {
@@ -992,6 +1125,8 @@ function restoreShipped(name: string): void {
  */
 export function registerWasmTrainingKernels(options: RegisterOptions = {}): string[] {
   const speedFixes = options.speedFixes ?? true;
+  if (options.native !== undefined) nativeGiven = options.native;
+  native = speedFixes ? nativeGiven : null;
   const names: string[] = [];
   for (const [name, kernel, kind] of kernels) {
     if (kind === 'speed' && !speedFixes) {
@@ -1018,5 +1153,6 @@ export function registerWasmTrainingKernels(options: RegisterOptions = {}): stri
 
 /** Removes every kernel registered here and puts the shipped ones back. */
 export function unregisterWasmTrainingKernels(): void {
+  native = nativeGiven = null;
   for (const [name] of kernels) restoreShipped(name);
 }

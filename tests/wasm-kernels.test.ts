@@ -4,9 +4,10 @@
  * training gradients of a small CNN (the conv weight gradient's optimised paths) at 1e-5.
  */
 import assert from 'node:assert/strict';
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { selectBackend, tf } from '../pipeline/backend.ts';
 import { recordingEffects } from '../pipeline/effects.ts';
+import { loadNativeKernels, type NativeKernels } from '../pipeline/native-kernels.ts';
 import { filterGradMethod, filterGradTuning, registerWasmTrainingKernels, WASM_KERNEL_REASONS } from '../pipeline/wasm-kernels.ts';
 
 const RTOL = 1e-4;
@@ -695,15 +696,28 @@ function twoConvCnn(): tf.LayersModel {
   return m;
 }
 
+interface GradientCase {
+  build: () => tf.LayersModel;
+  xs: () => tf.Tensor;
+  ys: () => tf.Tensor;
+}
+
+const twoConvCase: GradientCase = {
+  build: twoConvCnn,
+  xs: () => tf.tensor4d(values([3, 24, 24, 3], 41), [3, 24, 24, 3]),
+  ys: () => tf.tensor2d([[1, 0, 1], [0, 0, 1], [1, 1, 0]]),
+};
+
 async function trainingGradients(
   backend: string,
   initial: { shape: number[]; data: Float32Array }[],
+  gradientCase: GradientCase = twoConvCase,
 ): Promise<{ loss: Result; grads: Result[]; kernels: string[] }> {
   await tf.setBackend(backend);
-  const model = withRandom(5, twoConvCnn);
+  const model = withRandom(5, gradientCase.build);
   model.setWeights(initial.map((w) => tf.tensor(w.data, w.shape)));
-  const xs = tf.tensor4d(values([3, 24, 24, 3], 41), [3, 24, 24, 3]);
-  const ys = tf.tensor2d([[1, 0, 1], [0, 0, 1], [1, 1, 0]]);
+  const xs = gradientCase.xs();
+  const ys = gradientCase.ys();
   const varList = model.trainableWeights.map((w) => w.read() as tf.Variable);
   let out: { value: tf.Scalar; grads: tf.NamedTensorMap } | null = null;
   const profile = await tf.profile(() => {
@@ -737,3 +751,178 @@ test('regression: optimised conv weight-gradient paths give the reference (cpu) 
   assertRelClose([wasm.loss], [cpu.loss], 'loss', FILTER_RTOL);
   wasm.grads.forEach((g, i) => assertRelClose([g], [cpu.grads[i]], `gradient ${i} (${g.shape.join('x')})`, FILTER_RTOL));
 });
+
+// ---------------------------------------------------------------------------------------------
+// Both engines for matrix products and convolutions: onnxruntime-node's native kernels (used when
+// that optional package loads, as in CI) and the wasm backend's XNNPACK. The tests above run on
+// whichever selectBackend chose; here each engine is registered in turn and checked against the
+// cpu backend, and the native engine's own products against plain loops.
+
+function nativeOrSkip(): NativeKernels | null {
+  try {
+    return loadNativeKernels();
+  } catch {
+    return null;
+  }
+}
+
+/** C = op(A)·op(B) + bias by plain loops (the independent reference). */
+function referenceGemm(a: Float32Array, b: Float32Array, m: number, k: number, n: number, transA: boolean, transB: boolean, bias?: Float32Array) {
+  const out = new Float32Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let sum = bias ? bias[j] : 0;
+      for (let p = 0; p < k; p++) sum += (transA ? a[p * m + i] : a[i * k + p]) * (transB ? b[j * k + p] : b[p * n + j]);
+      out[i * n + j] = sum;
+    }
+  }
+  return out;
+}
+
+/** NHWC conv of an HWIO filter with explicit pads, strides and dilations, by plain loops. */
+function referenceConv(x: Float32Array, [n, h, w, c]: number[], f: Float32Array, [fh, fw, , o]: number[], pads: { top: number; bottom: number; left: number; right: number }, [sh, sw]: number[], [dh, dw]: number[]) {
+  const oh = Math.floor((h + pads.top + pads.bottom - dh * (fh - 1) - 1) / sh) + 1;
+  const ow = Math.floor((w + pads.left + pads.right - dw * (fw - 1) - 1) / sw) + 1;
+  const out = new Float32Array(n * oh * ow * o);
+  for (let b = 0; b < n; b++)
+    for (let r = 0; r < oh; r++)
+      for (let q = 0; q < ow; q++)
+        for (let co = 0; co < o; co++) {
+          let sum = 0;
+          for (let i = 0; i < fh; i++)
+            for (let j = 0; j < fw; j++) {
+              const y = r * sh + i * dh - pads.top;
+              const z = q * sw + j * dw - pads.left;
+              if (y < 0 || y >= h || z < 0 || z >= w) continue;
+              for (let ci = 0; ci < c; ci++) sum += x[((b * h + y) * w + z) * c + ci] * f[((i * fw + j) * c + ci) * o + co];
+            }
+          out[((b * oh + r) * ow + q) * o + co] = sum;
+        }
+  return { out, shape: [n, oh, ow, o] };
+}
+
+function assertArrayClose(actual: Float32Array, expected: Float32Array, label: string): void {
+  assertRelClose([{ shape: [actual.length], dtype: 'float32', data: Array.from(actual) }], [{ shape: [expected.length], dtype: 'float32', data: Array.from(expected) }], label, FILTER_RTOL);
+}
+
+describe('native engine (onnxruntime-node): products against plain loops', () => {
+  test('gemm, every transpose combination, with and without bias', (t) => {
+    const engine = nativeOrSkip();
+    if (!engine) return t.skip('onnxruntime-node is not installed');
+    // A literal case first: [[1,2,3],[4,5,6]]·[[1,0],[0,1],[0,1]] = [[1,5],[4,11]].
+    const literal = new Float32Array(4);
+    engine.gemm({ a: Float32Array.of(1, 2, 3, 4, 5, 6), b: Float32Array.of(1, 0, 0, 1, 0, 1), out: literal, m: 2, k: 3, n: 2, transA: false, transB: false });
+    assert.deepEqual(Array.from(literal), [1, 5, 4, 11]);
+    const [m, k, n] = [5, 7, 3];
+    for (const transA of [false, true])
+      for (const transB of [false, true])
+        for (const withBias of [false, true]) {
+          const a = values([m * k], 61);
+          const b = values([k * n], 62);
+          const bias = withBias ? values([n], 63) : undefined;
+          const out = new Float32Array(m * n);
+          engine.gemm({ a, b, bias, out, m, k, n, transA, transB });
+          assertArrayClose(out, referenceGemm(a, b, m, k, n, transA, transB, bias), `gemm transA ${transA} transB ${transB} bias ${withBias}`);
+        }
+  });
+
+  test('conv2d with asymmetric pads, strides, dilations and bias', (t) => {
+    const engine = nativeOrSkip();
+    if (!engine) return t.skip('onnxruntime-node is not installed');
+    const cases = [
+      { xShape: [2, 6, 5, 3], fShape: [3, 3, 3, 4], pads: { top: 1, bottom: 1, left: 1, right: 1 }, strides: [1, 1], dilations: [1, 1] },
+      { xShape: [1, 7, 7, 2], fShape: [3, 2, 2, 3], pads: { top: 0, bottom: 1, left: 1, right: 0 }, strides: [2, 1], dilations: [1, 1] },
+      { xShape: [2, 8, 6, 1], fShape: [2, 3, 1, 2], pads: { top: 2, bottom: 0, left: 0, right: 2 }, strides: [1, 2], dilations: [2, 1] },
+    ];
+    for (const [index, c] of cases.entries()) {
+      const x = values(c.xShape, 70 + index);
+      const filter = values(c.fShape, 80 + index);
+      const bias = index === 1 ? values([c.fShape[3]], 90) : undefined;
+      const reference = referenceConv(x, c.xShape, filter, c.fShape, c.pads, c.strides, c.dilations);
+      if (bias) for (let i = 0; i < reference.out.length; i++) reference.out[i] += bias[i % c.fShape[3]];
+      const out = new Float32Array(reference.out.length);
+      engine.conv2d({
+        x,
+        xShape: c.xShape as [number, number, number, number],
+        filter,
+        filterShape: c.fShape as [number, number, number, number],
+        bias,
+        out,
+        pads: c.pads,
+        strides: c.strides as [number, number],
+        dilations: c.dilations as [number, number],
+      });
+      assertArrayClose(out, reference.out, `conv2d case ${index}`);
+    }
+  });
+});
+
+for (const engineName of ['native', 'xnnpack'] as const) {
+  describe(`wasm products on ${engineName === 'native' ? 'the native engine (onnxruntime-node)' : 'XNNPACK'} match the cpu backend`, () => {
+    const calls = { gemm: 0, conv2d: 0 };
+    let available = true;
+    before(() => {
+      const loaded = engineName === 'native' ? nativeOrSkip() : null;
+      available = engineName === 'xnnpack' || loaded !== null;
+      const counting: NativeKernels | null = loaded && {
+        name: loaded.name,
+        gemm: (call) => (calls.gemm++, loaded.gemm(call)),
+        conv2d: (call) => (calls.conv2d++, loaded.conv2d(call)),
+      };
+      registerWasmTrainingKernels({ native: counting });
+    });
+    after(() => registerWasmTrainingKernels({ native: nativeOrSkip() }));
+
+    test('matMul, every transpose combination and a batched left operand; fused bias + relu', async (t) => {
+      if (!available) return t.skip('onnxruntime-node is not installed');
+      const before = calls.gemm;
+      for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+        await check(`matMul ${ta} ${tb}`, 'BatchMatMul', () => tf.matMul(tf.tensor2d(values([6, 6], 1), [6, 6]).slice([0, 0], [ta ? 4 : 5, ta ? 5 : 4]), tf.tensor2d(values([4, 3], 2), tb ? [3, 4] : [4, 3]), ta, tb));
+      }
+      await check('batched left', 'BatchMatMul', () => tf.matMul(tf.tensor3d(values([2, 5, 4], 3), [2, 5, 4]), tf.tensor2d(values([4, 3], 4), [4, 3])));
+      await check('fused bias relu', '_FusedMatMul', () => tf.fused.matMul({ a: tf.tensor2d(values([5, 4], 5), [5, 4]), b: tf.tensor2d(values([4, 3], 6), [4, 3]), bias: tf.tensor1d(values([3], 7)), activation: 'relu' }));
+      if (engineName === 'native') assert.ok(calls.gemm > before, 'the native gemm ran');
+    });
+
+    test('conv2d and fused conv2d (bias + relu), same / valid / stride 2', async (t) => {
+      if (!available) return t.skip('onnxruntime-node is not installed');
+      const before = calls.conv2d;
+      const x = () => tf.tensor4d(values([2, 9, 8, 3], 11), [2, 9, 8, 3]);
+      const f = () => tf.tensor4d(values([3, 3, 3, 4], 12), [3, 3, 3, 4]);
+      await check('conv2d same', 'Conv2D', () => tf.conv2d(x(), f(), 1, 'same'));
+      await check('conv2d valid stride 2', 'Conv2D', () => tf.conv2d(x(), f(), 2, 'valid'));
+      await check('fused conv2d', 'FusedConv2D', () => tf.fused.conv2d({ x: x(), filter: f(), strides: 2, pad: 'same', bias: tf.tensor1d(values([4], 13)), activation: 'relu' }));
+      if (engineName === 'native') assert.ok(calls.conv2d > before, 'the native conv2d ran');
+    });
+
+    test('training gradients of a conv net and of a BiLSTM, 1e-5 relative to cpu', async (t) => {
+      if (!available) return t.skip('onnxruntime-node is not installed');
+      const smoothLstm = (): tf.LayersModel => {
+        const m = tf.sequential();
+        m.add(tf.layers.embedding({ inputDim: 20, outputDim: 6, inputLength: 7, maskZero: true }));
+        m.add(tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 5, returnSequences: true }) as unknown as tf.layers.RNN }));
+        m.add(tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 4 }) as unknown as tf.layers.RNN }));
+        m.add(tf.layers.dense({ units: 3, activation: 'sigmoid' }));
+        return m;
+      };
+      const lstmCase: GradientCase = {
+        build: smoothLstm,
+        xs: () => tf.tensor2d([[1, 2, 3, 0, 0, 0, 0], [4, 5, 6, 7, 8, 9, 10], [3, 3, 3, 3, 0, 0, 0]], [3, 7], 'float32'),
+        ys: () => tf.tensor2d([[1, 0, 1], [0, 0, 1], [1, 1, 0]]),
+      };
+      const before = { ...calls };
+      for (const [label, gradientCase] of [['conv net', twoConvCase], ['BiLSTM', lstmCase]] as const) {
+        await tf.setBackend('cpu');
+        const model = withRandom(5, gradientCase.build);
+        const initial = model.getWeights().map((w) => ({ shape: w.shape, data: w.dataSync() as Float32Array }));
+        model.dispose();
+        const wasm = await trainingGradients('wasm', initial, gradientCase);
+        const cpu = await trainingGradients('cpu', initial, gradientCase);
+        await tf.setBackend('wasm');
+        assertRelClose([wasm.loss], [cpu.loss], `${label} loss`, FILTER_RTOL);
+        wasm.grads.forEach((g, i) => assertRelClose([g], [cpu.grads[i]], `${label} gradient ${i} (${g.shape.join('x')})`, FILTER_RTOL));
+      }
+      if (engineName === 'native') assert.ok(calls.gemm > before.gemm && calls.conv2d > before.conv2d, 'the native engine computed them');
+    });
+  });
+}
