@@ -12,6 +12,9 @@
  *   npm run bench                         # every backend that loads except pure-JS cpu
  *   npm run bench -- --backends wasm,cpu  # cpu needs minutes per CNN step
  *   npm run bench -- --before             # also wasm with only the missing kernels (no speed fixes)
+ *
+ * When onnxruntime-node's native kernels are in use (pipeline/native-kernels.ts), wasm is also
+ * measured with its own XNNPACK products and convolutions, the path before them.
  *   npm run bench -- --reps 5 --dataset <folder> --artifacts-dir <folder with run.json>
  */
 import { existsSync } from 'node:fs';
@@ -33,6 +36,7 @@ import { ShardedSteps } from './sharded-steps.ts';
 import { PROFILE_EPOCHS } from './train-stage.ts';
 import { trainStep } from './train.ts';
 import { buildVocabulary, vectorizeAll } from './vectorizer.ts';
+import { loadNativeKernels } from './native-kernels.ts';
 import { registerWasmTrainingKernels } from './wasm-kernels.ts';
 
 const BATCH = 64;
@@ -352,14 +356,26 @@ async function main(): Promise<void> {
       effects.info(`\n${backend}: does not load here — ${(error as Error).message.split('\n')[0]}`);
       continue;
     }
-    effects.info(`\n${backend}: ${info.package} ${info.version} on ${info.device}, ${info.threads} thread(s), SIMD ${info.simd}`);
+    const products = info.productKernels ? `; matrix products and convolutions: ${info.productKernels}` : '';
+    effects.info(`\n${backend}: ${info.package} ${info.version} on ${info.device}, ${info.threads} thread(s), SIMD ${info.simd}${products}`);
     const oneCore = backend === 'wasm' || backend === 'cpu';
     await benchBackend(reps, workload, effects, backend, oneCore);
+    if (backend === 'wasm' && info.productKernels && !info.productKernels.startsWith('XNNPACK')) {
+      // The same with the wasm backend's own XNNPACK products (helper threads read the variable).
+      process.env.GENRELENS_NATIVE_KERNELS = '0';
+      registerWasmTrainingKernels({ native: null });
+      effects.info(`\nwasm with XNNPACK's matrix products and convolutions (GENRELENS_NATIVE_KERNELS=0), the path before the native kernels:`);
+      await benchBackend(reps, workload, effects, backend, oneCore);
+      delete process.env.GENRELENS_NATIVE_KERNELS;
+      registerWasmTrainingKernels({ native: loadNativeKernels() });
+    }
     if (backend === 'wasm' && values.before) {
+      process.env.GENRELENS_NATIVE_KERNELS = '0';
       registerWasmTrainingKernels({ speedFixes: false });
       effects.info(`\nwasm with only the missing kernels (no speed fixes):`);
       // The helper thread registers the fast kernels, so shards are measured with them only.
       await benchBackend(reps, workload, effects, backend, false);
+      delete process.env.GENRELENS_NATIVE_KERNELS;
       registerWasmTrainingKernels();
     }
   }

@@ -28,6 +28,11 @@
  * - `Reverse` (Bidirectional's time reversal) moves element by element; here whole rows at a time.
  * - `Identity` copies the tensor; here it shares the buffer (refcounted), as the cpu backend does.
  *
+ * With a native engine (pipeline/native-kernels.ts: onnxruntime-node's MLAS, when that optional
+ * package loads), the matrix products (`BatchMatMul`, `_FusedMatMul`, the products inside
+ * `Conv2DBackpropFilter`) and the convolutions (`Conv2D`, `FusedConv2D`, the one inside
+ * `Conv2DBackpropInput`) are computed there instead of by XNNPACK, in place on the wasm heap.
+ *
  * Every kernel here composes the backend's own registered kernels (Transpose, Conv2D, …) by calling
  * their `kernelFunc` directly, the way tfjs-backend-wasm's kernels call each other, and reads/writes
  * tensor memory through `backend.typedArrayFromHeap`. Heap views are taken after the last allocation
