@@ -426,8 +426,8 @@ function nativeProduct(
 
 const batchMatMulKernel: Kernel = ({ inputs, attrs, backend }) => {
   const { a, b } = inputs;
-  const native = nativeProduct(backend, a, b, Boolean(attrs.transposeA), Boolean(attrs.transposeB), undefined);
-  if (native) return native;
+  const direct = nativeProduct(backend, a, b, Boolean(attrs.transposeA), Boolean(attrs.transposeB), undefined);
+  if (direct) return direct;
   const plan = planMatMul(backend, a, b, Boolean(attrs.transposeA), Boolean(attrs.transposeB), true);
   if (!plan) return callKernel(tf.BatchMatMul, inputs, attrs, backend);
   const out = call1(tf.BatchMatMul, { a: plan.a, b: plan.b }, { transposeA: false, transposeB: false }, backend);
@@ -463,10 +463,10 @@ const fusedMatMulKernel: Kernel = ({ inputs, attrs, backend }) => {
   const transposeB = Boolean(attrs.transposeB);
   // Bias and activation act on the result's columns, so the swapped orientation is only for plain products.
   const plain = !bias && !preluActivationWeights && (attrs.activation ?? 'linear') === 'linear';
-  const native = nativeProduct(backend, a, b, transposeA, transposeB, bias);
-  if (native) {
-    const result = activate(backend, native, attrs, preluActivationWeights);
-    if (result !== native) dispose(backend, native);
+  const direct = nativeProduct(backend, a, b, transposeA, transposeB, bias);
+  if (direct) {
+    const result = activate(backend, direct, attrs, preluActivationWeights);
+    if (result !== direct) dispose(backend, direct);
     return result;
   }
   const plan = planMatMul(backend, a, b, transposeA, transposeB, plain);
