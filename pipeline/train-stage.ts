@@ -537,6 +537,8 @@ function shardedCnnOptimisation(shards: RunArtifact['models']['cnn']['shards']):
 
 function optimisationsOf(parallel: boolean, backend: BackendInfo, results: Record<ModelKind, CachedModelResult>): Optimisation[] {
   const lstmTimesteps = results.lstm.run.meanTimesteps;
+  const products = backend.productKernels;
+  const nativeProducts = products !== undefined && !products.startsWith('XNNPACK');
   return [
     {
       id: 'parallel-models',
@@ -565,14 +567,13 @@ function optimisationsOf(parallel: boolean, backend: BackendInfo, results: Recor
     {
       id: 'native-kernels',
       title: 'Matrix products and convolutions on native CPU kernels',
-      active: backend.productKernels !== undefined && !backend.productKernels.startsWith('XNNPACK'),
-      detail:
-        backend.productKernels === undefined
-          ? `The ${backend.name} backend computes them itself.`
-          : backend.productKernels.startsWith('XNNPACK')
-            ? `Computed by the wasm backend's ${backend.productKernels}.`
-            : `The wasm backend's matrix products and convolutions (and their gradients) run on ${backend.productKernels}, ` +
-              'reading and writing its tensors in place; equal to XNNPACK up to float32 rounding (tested to 1e-5).',
+      active: nativeProducts,
+      detail: nativeProducts
+        ? `The wasm backend's matrix products and convolutions (and their gradients) run on ${products}, ` +
+          'reading and writing its tensors in place; equal to XNNPACK up to float32 rounding (tested to 1e-5).'
+        : products
+          ? `Computed by the wasm backend's ${products}.`
+          : `The ${backend.name} backend computes them itself.`,
     },
     {
       id: 'wasm-kernels',

@@ -505,7 +505,7 @@ function convInfoOf(
     inShape as [number, number, number, number],
     filterShape as [number, number, number, number],
     attrs.strides as number | [number, number],
-    1,
+    (attrs.dilations as number | [number, number] | undefined) ?? 1,
     attrs.pad as Pad,
     attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
     false,
@@ -559,14 +559,7 @@ function nativeConv(
 function nativeConvKernel(inputs: Record<string, TensorInfo>, attrs: Record<string, unknown>, backend: WasmBackendLike): TensorInfo | null {
   if (!native || ((attrs.dataFormat as string | undefined) ?? 'NHWC') !== 'NHWC') return null;
   const { x, filter, bias, preluActivationWeights } = inputs;
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filter.shape as [number, number, number, number],
-    attrs.strides as number | [number, number],
-    (attrs.dilations as number | [number, number] | undefined) ?? 1,
-    attrs.pad as Pad,
-    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
-  );
+  const info = convInfoOf(x.shape, filter.shape, attrs);
   const { top, bottom, left, right } = info.padInfo;
   const out = nativeConv(
     backend,

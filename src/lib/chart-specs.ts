@@ -56,6 +56,11 @@ function epochAxis(count: number): Plot.ScaleOptions {
   return { label: 'Epoch', domain: count > 1 ? [1, count] : [0.5, 1.5], ticks, tickFormat: 'd', inset: count > 1 ? 10 : 0 };
 }
 
+/** The frame every per-epoch chart shares: half width, 260 px high, the epoch axis. */
+function epochPlotFrame(count: number) {
+  return { width: HALF_WIDTH, height: 260, marginLeft: 50, style: FONT, x: epochAxis(count) };
+}
+
 /** A dotted rule at 1-based `epoch` with its label at the top, on the side with more room. */
 function epochMarker(epoch: number, epochs: number, label: string): Plot.Markish[] {
   return [
@@ -97,11 +102,7 @@ export function trainingCurve(history: HistoryArtifact, metric: CurveMetric): Ch
       { label: 'train', color: colour, line: true, dashed: true },
     ],
     plot: {
-      width: HALF_WIDTH,
-      height: 260,
-      marginLeft: 50,
-      style: FONT,
-      x: epochAxis(history.epochs.length),
+      ...epochPlotFrame(history.epochs.length),
       y: { label: info.axis, grid: true, ...(info.unit ? { domain: [0, 1] } : { nice: true }) },
       marks: [
         ...epochMarker(best, history.epochs.length, `best epoch ${best}`),
@@ -195,11 +196,7 @@ export function comparisonCurve(histories: Record<ModelKind, HistoryArtifact>, m
       { label: 'baselines (labelled)', color: 'var(--muted)', line: true, dashed: true },
     ],
     plot: {
-      width: HALF_WIDTH,
-      height: 260,
-      marginLeft: 50,
-      style: FONT,
-      x: epochAxis(epochs),
+      ...epochPlotFrame(epochs),
       y: { label: `Validation ${lowerFirst(info.axis)}`, grid: true, ...(info.unit ? { domain: [0, 1] } : { nice: true }) },
       marks: [
         ...rules.flatMap(({ label, value, dash }) => [
@@ -694,11 +691,7 @@ export function gmuTrainingChart(history: GmuHistoryArtifact, analysis: Analysis
       { label: 'inner training films', color: colour, line: true, dashed: true },
     ],
     plot: {
-      width: HALF_WIDTH,
-      height: 260,
-      marginLeft: 50,
-      style: FONT,
-      x: epochAxis(history.epochs.length),
+      ...epochPlotFrame(history.epochs.length),
       y: { label: 'Binary cross-entropy', grid: true, nice: true },
       marks: [
         ...epochMarker(chosen, history.epochs.length, `kept epoch ${chosen}`),
