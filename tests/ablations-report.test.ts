@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseHTML } from 'linkedom';
-import { AblationsArtifactSchema, type AblationFigures, type AblationsArtifact } from '../pipeline/contract.ts';
+import { AblationsArtifactSchema, type AblationFigures, type AblationsArtifact } from '../pipeline/lib/contract.ts';
 import {
   ABLATION_COLUMNS,
   ablation,

@@ -7,10 +7,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
-import { ablationFigures, earlyStoppingNeverStops, type ModelRunResult } from '../pipeline/ablation-stage.ts';
-import { AblationsArtifactSchema, PredictionsArtifactSchema } from '../pipeline/contract.ts';
-import { writeDemoDataset } from '../pipeline/demo-data.ts';
-import { recordingEffects } from '../pipeline/effects.ts';
+import { ablationFigures, earlyStoppingNeverStops, type ModelRunResult } from '../pipeline/lib/ablation-stage.ts';
+import { AblationsArtifactSchema, PredictionsArtifactSchema } from '../pipeline/lib/contract.ts';
+import { writeDemoDataset } from '../pipeline/lib/demo-data.ts';
+import { recordingEffects } from '../pipeline/lib/effects.ts';
 import { fixtureFlags, fixtureWorkspace, runCli } from './helpers/fixture-build.ts';
 
 const close = (actual: number | null, expected: number, what: string) => assert.ok(actual !== null && Math.abs(actual - expected) < 1e-9, `${what}: ${actual} vs ${expected}`);

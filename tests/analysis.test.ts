@@ -1,5 +1,5 @@
 /**
- * The analysis (pipeline/analysis.ts, pipeline/analysis-stage.ts, src/lib/analysis-report.ts):
+ * The analysis (pipeline/lib/analysis.ts, pipeline/lib/analysis-stage.ts, src/lib/analysis-report.ts):
  * every metric against hand-worked literal examples or an independent formula, the baselines,
  * the threshold search and the fusion weight (chosen from training films only), the stage's
  * errors, and the computed verdict against the baselines.
@@ -29,21 +29,21 @@ import {
   THRESHOLD_GRID,
   tuneThresholds,
   type SplitScores,
-} from '../pipeline/analysis.ts';
-import { analysisArtifact, runAnalysisStage } from '../pipeline/analysis-stage.ts';
-import { resolveConfig } from '../pipeline/config.ts';
-import { AnalysisArtifactSchema, type AnalysisArtifact, type GmuHistoryArtifact, type HistoryArtifact } from '../pipeline/contract.ts';
-import type { DataStageResult } from '../pipeline/data-stage.ts';
-import { recordingEffects } from '../pipeline/effects.ts';
-import { UserError } from '../pipeline/errors.ts';
-import { evaluatePredictions } from '../pipeline/metrics.ts';
+} from '../pipeline/lib/analysis.ts';
+import { analysisArtifact, runAnalysisStage } from '../pipeline/lib/analysis-stage.ts';
+import { resolveConfig } from '../pipeline/lib/config.ts';
+import { AnalysisArtifactSchema, type AnalysisArtifact, type GmuHistoryArtifact, type HistoryArtifact } from '../pipeline/lib/contract.ts';
+import type { DataStageResult } from '../pipeline/lib/data-stage.ts';
+import { recordingEffects } from '../pipeline/lib/effects.ts';
+import { UserError } from '../pipeline/lib/errors.ts';
+import { evaluatePredictions } from '../pipeline/lib/metrics.ts';
 import { baselineVerdict, outcomeOf, thresholdSentences } from '../src/lib/analysis-report.ts';
 
 function close(actual: number | null, expected: number, tolerance = 1e-12, what = ''): void {
   assert.ok(actual !== null && Math.abs(actual - expected) <= tolerance, `${what} ${actual} ≠ ${expected}`);
 }
 
-/** A seeded generator for the randomised cross-checks (independent of pipeline/random.ts). */
+/** A seeded generator for the randomised cross-checks (independent of pipeline/lib/random.ts). */
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
   return () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import { BACKEND_CHOICES, parseBackendChoice, selectBackend, tf } from '../pipeline/backend.ts';
-import { recordingEffects } from '../pipeline/effects.ts';
-import { UserError } from '../pipeline/errors.ts';
+import { BACKEND_CHOICES, parseBackendChoice, selectBackend, tf } from '../pipeline/lib/backend.ts';
+import { recordingEffects } from '../pipeline/lib/effects.ts';
+import { UserError } from '../pipeline/lib/errors.ts';
 
 const require = createRequire(import.meta.url);
 

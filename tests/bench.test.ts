@@ -1,7 +1,7 @@
-/** The bench's schedule projections (pipeline/bench.ts), on literal figures. */
+/** The bench's schedule projections (pipeline/lib/bench.ts), on literal figures. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { projectScheduleMs, projectWithFreeCoreMs } from '../pipeline/bench.ts';
+import { projectScheduleMs, projectWithFreeCoreMs } from '../pipeline/lib/bench.ts';
 
 test('a schedule is its epochs of steps and validation passes, plus the final passes of the kept weights', () => {
   // 128 train films = 2 batches of 64, 64 validation films = 1 batch; 3 epochs.

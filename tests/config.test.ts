@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { chooseDataset, resolveConfig } from '../pipeline/config.ts';
-import { UserError } from '../pipeline/errors.ts';
+import { chooseDataset, resolveConfig } from '../pipeline/lib/config.ts';
+import { UserError } from '../pipeline/lib/errors.ts';
 
 test('defaults are the coursework settings', () => {
   const config = resolveConfig({});

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { COURSEWORK_GENRES, parseGenreCsv, parseGenreList, readGenreCsv, type ParsedGenreCsv } from '../pipeline/csv.ts';
-import { UserError } from '../pipeline/errors.ts';
+import { COURSEWORK_GENRES, parseGenreCsv, parseGenreList, readGenreCsv, type ParsedGenreCsv } from '../pipeline/lib/csv.ts';
+import { UserError } from '../pipeline/lib/errors.ts';
 import { fixtureCsv, makeTempDir, type FixtureFilm } from './helpers/fixture-dataset.ts';
 
 const FILE = '/data/IMDB_overview_genres.csv';

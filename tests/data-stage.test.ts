@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'csv-parse/sync';
-import { resolveConfig } from '../pipeline/config.ts';
-import { DatasetArtifactSchema, SplitArtifactSchema } from '../pipeline/contract.ts';
-import { runDataStage } from '../pipeline/data-stage.ts';
-import { writeDemoDataset } from '../pipeline/demo-data.ts';
-import { recordingEffects } from '../pipeline/effects.ts';
+import { resolveConfig } from '../pipeline/lib/config.ts';
+import { DatasetArtifactSchema, SplitArtifactSchema } from '../pipeline/lib/contract.ts';
+import { runDataStage } from '../pipeline/lib/data-stage.ts';
+import { writeDemoDataset } from '../pipeline/lib/demo-data.ts';
+import { recordingEffects } from '../pipeline/lib/effects.ts';
 
 test('data stage on a generated dataset writes artifacts that match an independent count', async () => {
   const root = mkdtempSync(join(tmpdir(), 'genrelens-stage-'));

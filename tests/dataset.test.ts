@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { COURSEWORK_GENRES } from '../pipeline/csv.ts';
-import { formatDataQuality, loadDataset, type LoadedDataset } from '../pipeline/dataset.ts';
-import { recordingEffects } from '../pipeline/effects.ts';
-import { UserError } from '../pipeline/errors.ts';
-import { posterBatchToFloat32 } from '../pipeline/posters.ts';
+import { COURSEWORK_GENRES } from '../pipeline/lib/csv.ts';
+import { formatDataQuality, loadDataset, type LoadedDataset } from '../pipeline/lib/dataset.ts';
+import { recordingEffects } from '../pipeline/lib/effects.ts';
+import { UserError } from '../pipeline/lib/errors.ts';
+import { posterBatchToFloat32 } from '../pipeline/lib/posters.ts';
 import {
   blackPng,
   colourOf,

@@ -20,9 +20,9 @@ import {
   demoFilm,
   writeDemoDataset,
   type DemoGenre,
-} from '../pipeline/demo-data.ts';
-import { recordingEffects } from '../pipeline/effects.ts';
-import { UserError } from '../pipeline/errors.ts';
+} from '../pipeline/lib/demo-data.ts';
+import { recordingEffects } from '../pipeline/lib/effects.ts';
+import { UserError } from '../pipeline/lib/errors.ts';
 
 const FILMS = 240;
 const SEED = 1234;

@@ -1,18 +1,18 @@
 /**
  * The live demo's pure parts (src/lib/demo.ts) against the pipeline's own modules: the overview
- * input row (pipeline/vectorizer.ts + pipeline/model-inputs.ts), the late fusion
- * (pipeline/analysis.ts `fuse`), the learned fusion's inputs (the activations standardised with the
- * published statistics, bit for bit what pipeline/fusion.ts `predictFit` feeds the GMU), the
+ * input row (pipeline/lib/vectorizer.ts + pipeline/lib/model-inputs.ts), the late fusion
+ * (pipeline/lib/analysis.ts `fuse`), the learned fusion's inputs (the activations standardised with the
+ * published statistics, bit for bit what pipeline/lib/fusion.ts `predictFit` feeds the GMU), the
  * ranking, and the metadata checks. The browser run itself is in tests/e2e.test.ts.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { fuse } from '../pipeline/analysis.ts';
-import { GmuModelMetadataSchema, type GmuModelMetadata } from '../pipeline/contract.ts';
-import { standardisationToJson } from '../pipeline/fusion-standardisation.ts';
-import { fitStandardisation, gmuForward, predictFit, type GmuFit, type GmuWeights } from '../pipeline/fusion.ts';
-import { tokenInputs, tokenLengths } from '../pipeline/model-inputs.ts';
-import { adaptVectorizer, vectorizeAll, vocabularyIndex } from '../pipeline/vectorizer.ts';
+import { fuse } from '../pipeline/lib/analysis.ts';
+import { GmuModelMetadataSchema, type GmuModelMetadata } from '../pipeline/lib/contract.ts';
+import { standardisationToJson } from '../pipeline/lib/fusion-standardisation.ts';
+import { fitStandardisation, gmuForward, predictFit, type GmuFit, type GmuWeights } from '../pipeline/lib/fusion.ts';
+import { tokenInputs, tokenLengths } from '../pipeline/lib/model-inputs.ts';
+import { adaptVectorizer, vectorizeAll, vocabularyIndex } from '../pipeline/lib/vectorizer.ts';
 import {
   checkGmuMatchesModels,
   formatProbability,

@@ -21,17 +21,17 @@ import { after, before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import sharp from 'sharp';
-import { fuse } from '../pipeline/analysis.ts';
-import { GmuModelMetadataSchema, GmuPredictionsArtifactSchema, type AnalysisArtifact, type ExamplesArtifact } from '../pipeline/contract.ts';
-import { writeDemoDataset } from '../pipeline/demo-data.ts';
-import { recordingEffects } from '../pipeline/effects.ts';
-import { standardisationFromJson } from '../pipeline/fusion-standardisation.ts';
-import { extractActivations } from '../pipeline/fusion-stage.ts';
-import { gmuForward, gmuWeightsOf, standardise } from '../pipeline/fusion.ts';
-import { posterInputs, tokenInputs, tokenLengths } from '../pipeline/model-inputs.ts';
-import { loadModel } from '../pipeline/model-io.ts';
-import { decodePoster, posterPreprocessing, type PosterFit, type PosterKernel } from '../pipeline/posters.ts';
-import { vectorizeAll, type VectorizerConfig } from '../pipeline/vectorizer.ts';
+import { fuse } from '../pipeline/lib/analysis.ts';
+import { GmuModelMetadataSchema, GmuPredictionsArtifactSchema, type AnalysisArtifact, type ExamplesArtifact } from '../pipeline/lib/contract.ts';
+import { writeDemoDataset } from '../pipeline/lib/demo-data.ts';
+import { recordingEffects } from '../pipeline/lib/effects.ts';
+import { standardisationFromJson } from '../pipeline/lib/fusion-standardisation.ts';
+import { extractActivations } from '../pipeline/lib/fusion-stage.ts';
+import { gmuForward, gmuWeightsOf, standardise } from '../pipeline/lib/fusion.ts';
+import { posterInputs, tokenInputs, tokenLengths } from '../pipeline/lib/model-inputs.ts';
+import { loadModel } from '../pipeline/lib/model-io.ts';
+import { decodePoster, posterPreprocessing, type PosterFit, type PosterKernel } from '../pipeline/lib/posters.ts';
+import { vectorizeAll, type VectorizerConfig } from '../pipeline/lib/vectorizer.ts';
 
 const CHROMIUM = process.env.GENRELENS_CHROMIUM ?? '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `Chromium not found at ${CHROMIUM} (apt-get install chromium, or set GENRELENS_CHROMIUM)`;
@@ -80,7 +80,7 @@ describe('the report in a browser, under a non-root base', { skip, timeout: 240_
     await writeDemoDataset(dataset, { films: 60, seed: 5 }, recordingEffects());
     await promisify(execFile)(
       process.execPath,
-      ['pipeline/cli.ts', 'build', '--dataset', dataset, '--cache-dir', join(work, 'cache'), '--artifacts-dir', join(work, 'artifacts'),
+      ['pipeline/lib/cli.ts', 'build', '--dataset', dataset, '--cache-dir', join(work, 'cache'), '--artifacts-dir', join(work, 'artifacts'),
         '--public-dir', join(work, 'public'), '--out-dir', join(work, 'dist'), '--epochs', '1', '--sequence-length', '24'],
       { cwd: root, env: { ...process.env, CI: 'true', GENRELENS_BASE: BASE, GENRELENS_SITE: 'https://example.github.io' }, maxBuffer: 64 * 1024 * 1024 },
     );
@@ -262,7 +262,7 @@ describe('the report in a browser, under a non-root base', { skip, timeout: 240_
       return values;
     };
     // The learned fusion as the pipeline computes it: the activations of the layers its metadata names
-    // (fusion-stage.ts extractActivations), standardised with its statistics, through pipeline/fusion.ts's
+    // (fusion-stage.ts extractActivations), standardised with its statistics, through pipeline/lib/fusion.ts's
     // own forward pass on the published weights.
     const gmuMeta = GmuModelMetadataSchema.parse(JSON.parse(readFileSync(join(modelsDir, 'gmu', 'metadata.json'), 'utf8')));
     const activations = async (model: tf.LayersModel, side: 'visual' | 'textual', data: Parameters<typeof extractActivations>[2]) => {

@@ -1,11 +1,11 @@
 /**
- * Explanations (pipeline/explain.ts, the card view in src/lib/explain-view.ts): occlusion maps and
+ * Explanations (pipeline/lib/explain.ts, the card view in src/lib/explain-view.ts): occlusion maps and
  * leave-one-word-out scores computed with fake models whose right answer is known, tokens mapped
  * back to the words of the overview, the film choice, the cache check, and what the card draws.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { ExplanationsArtifact } from '../pipeline/contract.ts';
+import type { ExplanationsArtifact } from '../pipeline/lib/contract.ts';
 import {
   argmax,
   channelMeans,
@@ -17,9 +17,9 @@ import {
   segmentIds,
   type PredictImages,
   type PredictTokens,
-} from '../pipeline/explain.ts';
-import { explanationMethod, explanationsUpToDate, inputRegion } from '../pipeline/explain-stage.ts';
-import { buildVocabulary, tokenize, vectorize, vocabularyIndex } from '../pipeline/vectorizer.ts';
+} from '../pipeline/lib/explain.ts';
+import { explanationMethod, explanationsUpToDate, inputRegion } from '../pipeline/lib/explain-stage.ts';
+import { buildVocabulary, tokenize, vectorize, vocabularyIndex } from '../pipeline/lib/vectorizer.ts';
 import { formatPoints, heatmapView, wordsView } from '../src/lib/explain-view.ts';
 import { attachExplanations, type Example } from '../src/lib/report.ts';
 

@@ -1,5 +1,5 @@
 /**
- * The fusion stage (pipeline/fusion-stage.ts) on a generated demo dataset: the data stage and one
+ * The fusion stage (pipeline/lib/fusion-stage.ts) on a generated demo dataset: the data stage and one
  * epoch of training, then the learned fusion. Checks that the artifacts follow the contract and line
  * up with the split, that the activations are the models' own (their output layer on them gives the
  * published predictions), that the GMU published for the live demo (models/gmu: tfjs model and
@@ -14,7 +14,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { resolveConfig, type Config } from '../pipeline/config.ts';
+import { resolveConfig, type Config } from '../pipeline/lib/config.ts';
 import {
   GmuHistoryArtifactSchema,
   GmuModelMetadataSchema,
@@ -22,15 +22,15 @@ import {
   GmuTrainProbabilitiesArtifactSchema,
   PredictionsArtifactSchema,
   SplitArtifactSchema,
-} from '../pipeline/contract.ts';
-import { runDataStage, type DataStageResult } from '../pipeline/data-stage.ts';
-import { writeDemoDataset } from '../pipeline/demo-data.ts';
-import { recordingEffects } from '../pipeline/effects.ts';
-import { extractActivations, runFusionStage } from '../pipeline/fusion-stage.ts';
-import { standardisationFromJson } from '../pipeline/fusion-standardisation.ts';
-import { GMU_SETTINGS, gmuForward, gmuWeightsOf, standardise } from '../pipeline/fusion.ts';
-import { loadModel, readModelMetadata } from '../pipeline/model-io.ts';
-import { prepareModelInputs, runTrainStage } from '../pipeline/train-stage.ts';
+} from '../pipeline/lib/contract.ts';
+import { runDataStage, type DataStageResult } from '../pipeline/lib/data-stage.ts';
+import { writeDemoDataset } from '../pipeline/lib/demo-data.ts';
+import { recordingEffects } from '../pipeline/lib/effects.ts';
+import { extractActivations, runFusionStage } from '../pipeline/lib/fusion-stage.ts';
+import { standardisationFromJson } from '../pipeline/lib/fusion-standardisation.ts';
+import { GMU_SETTINGS, gmuForward, gmuWeightsOf, standardise } from '../pipeline/lib/fusion.ts';
+import { loadModel, readModelMetadata } from '../pipeline/lib/model-io.ts';
+import { prepareModelInputs, runTrainStage } from '../pipeline/lib/train-stage.ts';
 import { fixtureWorkspace, projectRoot } from './helpers/fixture-build.ts';
 
 const paths = fixtureWorkspace('genrelens-fusion-');

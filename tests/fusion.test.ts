@@ -1,5 +1,5 @@
 /**
- * The learned fusion (pipeline/fusion.ts), without trained models: the GMU's forward pass against
+ * The learned fusion (pipeline/lib/fusion.ts), without trained models: the GMU's forward pass against
  * the formula computed independently in plain JS on literal weights (and the same GMU as the tfjs
  * Layers model published for the live demo, saved and loaded again), the standardisation (and its
  * JSON form in the published metadata.json), the
@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { standardisationFromJson, standardisationToJson } from '../pipeline/fusion-standardisation.ts';
+import { standardisationFromJson, standardisationToJson } from '../pipeline/lib/fusion-standardisation.ts';
 import {
   buildGmuModel,
   crossFitted,
@@ -32,10 +32,10 @@ import {
   type FusionFeatures,
   type GmuSettings,
   type GmuWeights,
-} from '../pipeline/fusion.ts';
-import { binaryCrossEntropy } from '../pipeline/metrics.ts';
-import { loadModel, readModelMetadata, saveModel } from '../pipeline/model-io.ts';
-import { seededRandom } from '../pipeline/random.ts';
+} from '../pipeline/lib/fusion.ts';
+import { binaryCrossEntropy } from '../pipeline/lib/metrics.ts';
+import { loadModel, readModelMetadata, saveModel } from '../pipeline/lib/model-io.ts';
+import { seededRandom } from '../pipeline/lib/random.ts';
 
 const close = (actual: number, expected: number, tolerance = 1e-5, message?: string) =>
   assert.ok(Math.abs(actual - expected) <= tolerance, `${message ?? ''} ${actual} vs ${expected}`);

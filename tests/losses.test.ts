@@ -4,9 +4,9 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '../pipeline/backend.ts';
-import { recordingEffects } from '../pipeline/effects.ts';
-import { FOCAL_ALPHA, FOCAL_GAMMA, lossFunction, positiveWeights } from '../pipeline/losses.ts';
+import { selectBackend } from '../pipeline/lib/backend.ts';
+import { recordingEffects } from '../pipeline/lib/effects.ts';
+import { FOCAL_ALPHA, FOCAL_GAMMA, lossFunction, positiveWeights } from '../pipeline/lib/losses.ts';
 
 before(async () => {
   await selectBackend({ force: 'wasm', effects: recordingEffects() });

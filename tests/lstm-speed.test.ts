@@ -10,14 +10,14 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '../pipeline/backend.ts';
-import { consecutiveBatches, inferenceBatches, trainingBatches } from '../pipeline/batching.ts';
-import { recordingEffects } from '../pipeline/effects.ts';
-import { tokenInputs, tokenLengths } from '../pipeline/model-inputs.ts';
-import { compileForCoursework } from '../pipeline/models/cnn.ts';
-import { buildLstm } from '../pipeline/models/lstm.ts';
-import { seededRandom, seededRandomSource, shuffled } from '../pipeline/random.ts';
-import { trainStep } from '../pipeline/train.ts';
+import { selectBackend } from '../pipeline/lib/backend.ts';
+import { consecutiveBatches, inferenceBatches, trainingBatches } from '../pipeline/lib/batching.ts';
+import { recordingEffects } from '../pipeline/lib/effects.ts';
+import { tokenInputs, tokenLengths } from '../pipeline/lib/model-inputs.ts';
+import { compileForCoursework } from '../pipeline/lib/models/cnn.ts';
+import { buildLstm } from '../pipeline/lib/models/lstm.ts';
+import { seededRandom, seededRandomSource, shuffled } from '../pipeline/lib/random.ts';
+import { trainStep } from '../pipeline/lib/train.ts';
 
 before(async () => {
   await selectBackend({ force: 'wasm', effects: recordingEffects() });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { binaryCrossEntropy, evaluatePredictions, topK } from '../pipeline/metrics.ts';
+import { binaryCrossEntropy, evaluatePredictions, topK } from '../pipeline/lib/metrics.ts';
 
 await tf.setBackend('cpu');
 

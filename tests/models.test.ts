@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { buildCnn, compileForCoursework, deriveSeed } from '../pipeline/models/cnn.ts';
-import { buildLstm, orthogonalMatrix } from '../pipeline/models/lstm.ts';
-import { architectureTable, formatShape } from '../pipeline/models/summary.ts';
+import { buildCnn, compileForCoursework, deriveSeed } from '../pipeline/lib/models/cnn.ts';
+import { buildLstm, orthogonalMatrix } from '../pipeline/lib/models/lstm.ts';
+import { architectureTable, formatShape } from '../pipeline/lib/models/summary.ts';
 
 await tf.setBackend('cpu');
 

@@ -1,8 +1,8 @@
 /** Poster augmentation on literal arrays: mirror, shifts with repeated edges, seeded draws. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { augmentPosterBatch, drawTransform, maxShift, transformPoster, type PosterTransform } from '../pipeline/poster-augmentation.ts';
-import { seededRandom } from '../pipeline/random.ts';
+import { augmentPosterBatch, drawTransform, maxShift, transformPoster, type PosterTransform } from '../pipeline/lib/poster-augmentation.ts';
+import { seededRandom } from '../pipeline/lib/random.ts';
 
 /** A 3×3 RGB poster whose pixel (x, y) is (10y + x, 100 + 10y + x, 200 + 10y + x). */
 const POSTER = Float32Array.from({ length: 27 }, (_, i) => {

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import sharp from 'sharp';
-import { decodePoster, DEFAULT_MAX_POSTER_PIXELS, posterBatchToFloat32, posterPreprocessing } from '../pipeline/posters.ts';
+import { decodePoster, DEFAULT_MAX_POSTER_PIXELS, posterBatchToFloat32, posterPreprocessing } from '../pipeline/lib/posters.ts';
 import { checkPosterSpec, MAX_POSTER_PIXELS, nearestFillMaps, posterInput, resizeNearestFill, toUnitFloat32 } from '../src/lib/poster-preprocess.ts';
 
 /** An image whose pixel (x, y) stores x and y (12 bits each), so a resized copy says where each pixel came from. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { recordingEffects, type Effects } from '../pipeline/effects.ts';
+import { recordingEffects, type Effects } from '../pipeline/lib/effects.ts';
 import {
   decodePoster,
   DEFAULT_MAX_POSTER_PIXELS,
@@ -10,7 +10,7 @@ import {
   posterBatchToFloat32,
   posterPreprocessing,
   type PosterOutcome,
-} from '../pipeline/posters.ts';
+} from '../pipeline/lib/posters.ts';
 import { blackPng, makePoster, makeTempDir, pngWithBrokenPixels, truncatedJpeg, type Rgb } from './helpers/fixture-dataset.ts';
 
 const SIZE = 16;

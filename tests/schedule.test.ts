@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { courseworkScheduler, learningRateForEpoch } from '../pipeline/schedule.ts';
+import { courseworkScheduler, learningRateForEpoch } from '../pipeline/lib/schedule.ts';
 
 function close(actual: number, expected: number, relative = 1e-12): void {
   assert.ok(Math.abs(actual - expected) <= relative * Math.abs(expected), `${actual} ≠ ${expected}`);

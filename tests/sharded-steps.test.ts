@@ -1,5 +1,5 @@
 /**
- * Sharded steps (pipeline/sharded-steps.ts): the shards' combined gradient is the batch's gradient;
+ * Sharded steps (pipeline/lib/sharded-steps.ts): the shards' combined gradient is the batch's gradient;
  * a step split over a helper thread updates the weights as one thread's whole-batch step does;
  * with dropout, the numbers depend on the seed and shard count only (not on where the shards run,
  * or when a helper joins or fails), and an interrupted run resumes exactly.
@@ -11,15 +11,15 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '../pipeline/backend.ts';
-import { combineShardGradients, ShardedSteps, shardGradients, shardSizes, type LossSpec } from '../pipeline/sharded-steps.ts';
-import { recordingEffects, type Effects } from '../pipeline/effects.ts';
-import { lossFunction } from '../pipeline/losses.ts';
-import { resolveConfig, type ConfigInput } from '../pipeline/config.ts';
-import type { DataStageResult } from '../pipeline/data-stage.ts';
-import { seededRandom } from '../pipeline/random.ts';
-import { trainingKey, trainingSchedules } from '../pipeline/train-stage.ts';
-import { trainModel, trainStep, type EpochRecord, type TrainingData } from '../pipeline/train.ts';
+import { selectBackend } from '../pipeline/lib/backend.ts';
+import { combineShardGradients, ShardedSteps, shardGradients, shardSizes, type LossSpec } from '../pipeline/lib/sharded-steps.ts';
+import { recordingEffects, type Effects } from '../pipeline/lib/effects.ts';
+import { lossFunction } from '../pipeline/lib/losses.ts';
+import { resolveConfig, type ConfigInput } from '../pipeline/lib/config.ts';
+import type { DataStageResult } from '../pipeline/lib/data-stage.ts';
+import { seededRandom } from '../pipeline/lib/random.ts';
+import { trainingKey, trainingSchedules } from '../pipeline/lib/train-stage.ts';
+import { trainModel, trainStep, type EpochRecord, type TrainingData } from '../pipeline/lib/train.ts';
 
 const SIZE = 8;
 const GENRES = 4;
@@ -260,7 +260,7 @@ test('the shard count is part of the training key; whole batches keep the key ru
     const config = resolveConfig({ env: {}, flags });
     return trainingKey(stage, config, trainingSchedules(config, 'coursework'));
   };
-  // Computed with the train stage of the commit before sharding (git show 4fbf078:pipeline/train-stage.ts).
+  // Computed with the train stage of the commit before sharding (git show 4fbf078:pipeline/lib/train-stage.ts).
   assert.equal(key({ cnnShards: 1 }), 'c92e6885acee6bb99c6d3fdd');
   assert.notEqual(key({}), key({ cnnShards: 1 }));
   assert.notEqual(key({ cnnShards: 3 }), key({}));

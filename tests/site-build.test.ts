@@ -10,7 +10,7 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
-import { EvaluationSchema } from '../pipeline/evaluate.ts';
+import { EvaluationSchema } from '../pipeline/lib/evaluate.ts';
 import {
   AblationsArtifactSchema,
   AnalysisArtifactSchema,
@@ -19,10 +19,10 @@ import {
   HistoryArtifactSchema,
   PredictionsArtifactSchema,
   RunArtifactSchema,
-} from '../pipeline/contract.ts';
-import { writeDemoDataset } from '../pipeline/demo-data.ts';
+} from '../pipeline/lib/contract.ts';
+import { writeDemoDataset } from '../pipeline/lib/demo-data.ts';
 import { fixtureFlags, fixtureWorkspace, projectRoot, runCli, writeCsvRows } from './helpers/fixture-build.ts';
-import { recordingEffects } from '../pipeline/effects.ts';
+import { recordingEffects } from '../pipeline/lib/effects.ts';
 
 const root = projectRoot;
 const paths = fixtureWorkspace('genrelens-site-');

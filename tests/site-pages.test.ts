@@ -35,10 +35,10 @@ import {
   type ExamplesArtifact,
   type HistoryArtifact,
   type PredictionsArtifact,
-} from '../pipeline/contract.ts';
-import { writeDemoDataset } from '../pipeline/demo-data.ts';
-import { recordingEffects } from '../pipeline/effects.ts';
-import { tokenize } from '../pipeline/vectorizer.ts';
+} from '../pipeline/lib/contract.ts';
+import { writeDemoDataset } from '../pipeline/lib/demo-data.ts';
+import { recordingEffects } from '../pipeline/lib/effects.ts';
+import { tokenize } from '../pipeline/lib/vectorizer.ts';
 import { fixtureFlags, fixtureWorkspace, runCli, writeCsvRows } from './helpers/fixture-build.ts';
 import { allChartSpecs, genreF1Chart } from '../src/lib/chart-specs.ts';
 import { csvCell, LIGHT_THEME, neutraliseFormula, renderChartSvg, standaloneSvg, toCsv, type ChartSpec, type Row } from '../src/lib/charts.ts';

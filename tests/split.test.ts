@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { seededRandom, shuffled } from '../pipeline/random.ts';
-import { splitLabelCounts, stratifiedSplit } from '../pipeline/split.ts';
+import { seededRandom, shuffled } from '../pipeline/lib/random.ts';
+import { splitLabelCounts, stratifiedSplit } from '../pipeline/lib/split.ts';
 
 const GENRES = 6;
 

@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '../pipeline/backend.ts';
-import { recordingEffects, type Effects } from '../pipeline/effects.ts';
-import { loadModel, readModelMetadata, saveModel } from '../pipeline/model-io.ts';
-import { seededRandom } from '../pipeline/random.ts';
-import { trainModel, type EpochRecord, type TrainingData } from '../pipeline/train.ts';
+import { selectBackend } from '../pipeline/lib/backend.ts';
+import { recordingEffects, type Effects } from '../pipeline/lib/effects.ts';
+import { loadModel, readModelMetadata, saveModel } from '../pipeline/lib/model-io.ts';
+import { seededRandom } from '../pipeline/lib/random.ts';
+import { trainModel, type EpochRecord, type TrainingData } from '../pipeline/lib/train.ts';
 
 const FILMS = 90;
 const FEATURES = 12;

@@ -12,7 +12,7 @@ import {
   vectorize,
   vectorizeAll,
   vocabularyIndex,
-} from '../pipeline/vectorizer.ts';
+} from '../pipeline/lib/vectorizer.ts';
 
 const ASCII_PUNCTUATION = '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~'; // Python's string.punctuation
 

@@ -1,14 +1,14 @@
 /**
- * Every kernel registered by pipeline/wasm-kernels.ts, checked numerically against the pure-JS cpu
+ * Every kernel registered by pipeline/lib/wasm-kernels.ts, checked numerically against the pure-JS cpu
  * backend on small shapes, plus one `fit` step of a tiny CNN and a tiny BiLSTM on wasm vs cpu, and the
  * training gradients of a small CNN (the conv weight gradient's optimised paths) at 1e-5.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { selectBackend, tf } from '../pipeline/backend.ts';
-import { recordingEffects } from '../pipeline/effects.ts';
-import { loadNativeKernels, type NativeKernels } from '../pipeline/native-kernels.ts';
-import { filterGradMethod, filterGradTuning, registerWasmTrainingKernels, WASM_KERNEL_REASONS } from '../pipeline/wasm-kernels.ts';
+import { selectBackend, tf } from '../pipeline/lib/backend.ts';
+import { recordingEffects } from '../pipeline/lib/effects.ts';
+import { loadNativeKernels, type NativeKernels } from '../pipeline/lib/native-kernels.ts';
+import { filterGradMethod, filterGradTuning, registerWasmTrainingKernels, WASM_KERNEL_REASONS } from '../pipeline/lib/wasm-kernels.ts';
 
 const RTOL = 1e-4;
 

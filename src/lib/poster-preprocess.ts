@@ -1,5 +1,5 @@
 /**
- * The poster preprocessing of the pipeline (pipeline/posters.ts `decodePoster`), reproduced without
+ * The poster preprocessing of the pipeline (pipeline/lib/posters.ts `decodePoster`), reproduced without
  * sharp so that the browser demo feeds the CNN exactly what training fed it: an RGB(A) image at its
  * natural size → nearest-neighbour "fill" resize to `width` x `height` → RGB uint8 → value / 255.
  *
@@ -46,7 +46,7 @@
 
 /**
  * Posters with more pixels are rejected, as the pipeline rejects them by default
- * (pipeline/posters.ts `DEFAULT_MAX_POSTER_PIXELS`; a test keeps the two equal).
+ * (pipeline/lib/posters.ts `DEFAULT_MAX_POSTER_PIXELS`; a test keeps the two equal).
  */
 export const MAX_POSTER_PIXELS = 50_000_000;
 

@@ -5,7 +5,7 @@
  * 1e-5 against one whole-batch gradient), and one optimiser step applies it.
  *
  * Why: the wasm and cpu backends compute on one core. A shard can run in this thread or in a
- * helper worker thread (`pipeline/shard-worker.ts`) on another core, and the numbers are the same
+ * helper worker thread (`pipeline/lib/shard-worker.ts`) on another core, and the numbers are the same
  * either way. So the poster CNN trains on one core while the LSTM trains on the other, and takes
  * the second core as soon as the LSTM finishes (`addHelper`), without changing its results.
  *
@@ -126,7 +126,7 @@ interface ShardResult {
 
 /**
  * Takes training steps on `shards` shards per batch; `step` replaces `trainStep`
- * (pipeline/train.ts). Shards run in this thread until `addHelper` gives them other threads.
+ * (pipeline/lib/train.ts). Shards run in this thread until `addHelper` gives them other threads.
  */
 export class ShardedSteps {
   readonly shards: number;

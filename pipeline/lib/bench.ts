@@ -5,7 +5,7 @@
  * epoch): projected from the measured steps, and measured, from the last full run's run.json.
  *
  * The LSTM is measured at the timesteps training really runs: batches are cut to their longest
- * overview and grouped by length (`pipeline/batching.ts`), so the bench takes the overview lengths
+ * overview and grouped by length (`pipeline/lib/batching.ts`), so the bench takes the overview lengths
  * of the dataset (the shared dataset when present) and times a step at the mean timesteps per
  * batch, and also at the full padded length (the path before that change).
  *
@@ -13,7 +13,7 @@
  *   npm run bench -- --backends wasm,cpu  # cpu needs minutes per CNN step
  *   npm run bench -- --before             # also wasm with only the missing kernels (no speed fixes)
  *
- * When onnxruntime-node's native kernels are in use (pipeline/native-kernels.ts), wasm is also
+ * When onnxruntime-node's native kernels are in use (pipeline/lib/native-kernels.ts), wasm is also
  * measured with its own XNNPACK products and convolutions, the path before them.
  *   npm run bench -- --reps 5 --dataset <folder> --artifacts-dir <folder with run.json>
  */

@@ -8,7 +8,7 @@
  * (unless --retrain); a model whose folder holds only a checkpoint resumes from it.
  *
  * Speed: the wasm and cpu backends compute on one core, so with two models to train and two cores
- * each model trains in its own worker thread (`pipeline/train-worker.ts`), at the same time; the
+ * each model trains in its own worker thread (`pipeline/lib/train-worker.ts`), at the same time; the
  * log and the progress line show both. `--sequential` (config `parallel: false`) trains them one
  * after the other in this thread. The results do not depend on it: each model's numbers come from
  * its own seeded generators.

@@ -3,7 +3,7 @@
  * (`train-probabilities-<m>.json`) and the validation films (`predictions-<m>.json`), takes the true
  * labels from the loaded dataset, and writes `analysis.json` — baselines, AP and precision–recall
  * curves, per-genre thresholds and the late fusion, every choice made on the training films only
- * (see pipeline/analysis.ts). The learned fusion (GMU) is read the same way, from the fusion
+ * (see pipeline/lib/analysis.ts). The learned fusion (GMU) is read the same way, from the fusion
  * stage's `predictions-gmu.json` and (out-of-fold) `train-probabilities-gmu.json`.
  */
 import { existsSync, readFileSync } from 'node:fs';

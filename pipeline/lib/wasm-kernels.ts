@@ -28,7 +28,7 @@
  * - `Reverse` (Bidirectional's time reversal) moves element by element; here whole rows at a time.
  * - `Identity` copies the tensor; here it shares the buffer (refcounted), as the cpu backend does.
  *
- * With a native engine (pipeline/native-kernels.ts: onnxruntime-node's MLAS, when that optional
+ * With a native engine (pipeline/lib/native-kernels.ts: onnxruntime-node's MLAS, when that optional
  * package loads), the matrix products (`BatchMatMul`, `_FusedMatMul`, the products inside
  * `Conv2DBackpropFilter`) and the convolutions (`Conv2D`, `FusedConv2D`, the one inside
  * `Conv2DBackpropInput`) are computed there instead of by XNNPACK, in place on the wasm heap.
@@ -384,7 +384,7 @@ function finishMatMul(backend: WasmBackendLike, out: TensorInfo, plan: MatMulPla
 }
 
 /**
- * Where matrix products and convolutions compute when set (pipeline/native-kernels.ts): the
+ * Where matrix products and convolutions compute when set (pipeline/lib/native-kernels.ts): the
  * matmul kernels, Conv2D / FusedConv2D and the convolution gradients; XNNPACK otherwise.
  */
 let native: NativeKernels | null = null;
@@ -1097,7 +1097,7 @@ export interface RegisterOptions {
    */
   speedFixes?: boolean;
   /**
-   * Computes matrix products and convolutions with this native engine (pipeline/native-kernels.ts)
+   * Computes matrix products and convolutions with this native engine (pipeline/lib/native-kernels.ts)
    * instead of XNNPACK; null keeps XNNPACK; left out, the engine given last stays. Only with the
    * speed fixes.
    */

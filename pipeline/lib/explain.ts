@@ -1,7 +1,7 @@
 /**
  * Explanations of single predictions: pure maths around a `predict(batch)` function, so it can be
  * tested with fake models whose right answer is known (tests/explain.test.ts); the explain stage
- * (`pipeline/explain-stage.ts`) plugs in the trained tfjs models.
+ * (`pipeline/lib/explain-stage.ts`) plugs in the trained tfjs models.
  *
  * - **Poster occlusion** (`occlusionMap`): the poster is split into patches (the stage uses 8×8
  *   pixel patches with stride 8 on the 64×64 input: an 8×8 grid); each variant covers one patch
@@ -14,7 +14,7 @@
  *   score is the drop in the probability of the model's top genre on the intact overview. All
  *   variants go through the model in one batch.
  * - **Tokens back to words** (`overviewSegments`): the vectoriser lowercases, strips ASCII
- *   punctuation and splits on ASCII whitespace (pipeline/vectorizer.ts); since standardising never
+ *   punctuation and splits on ASCII whitespace (pipeline/lib/vectorizer.ts); since standardising never
  *   adds or removes whitespace, each whitespace-separated piece of the original text is exactly one
  *   token (or none, when it is only punctuation). The segments cover the whole text, so the card can
  *   show it unchanged with each word marked.
@@ -203,7 +203,7 @@ export interface OverviewSegment {
   id: number | null;
 }
 
-/** C `isspace` in the "C" locale: the vectoriser's only separators (pipeline/vectorizer.ts). */
+/** C `isspace` in the "C" locale: the vectoriser's only separators (pipeline/lib/vectorizer.ts). */
 const WHITESPACE_RUN = /([ \t\n\v\f\r]+)/;
 
 /** Splits an overview into words and whitespace, each word with its token, input position and id. */

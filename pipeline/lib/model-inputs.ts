@@ -21,7 +21,7 @@ export function posterInputs(pixels: Uint8Array, size: number): (films: readonly
   return (films) => tf.tensor4d(posterBatchToFloat32(pixels, films, size), [films.length, size, size, 3]);
 }
 
-/** Augmented CNN training input: `posterInputs`' posters, each mirrored and shifted at random (pipeline/poster-augmentation.ts). */
+/** Augmented CNN training input: `posterInputs`' posters, each mirrored and shifted at random (pipeline/lib/poster-augmentation.ts). */
 export function augmentedPosterInputs(pixels: Uint8Array, size: number): (films: readonly number[], random: Random) => tf.Tensor {
   return (films, random) => tf.tensor4d(augmentPosterBatch(posterBatchToFloat32(pixels, films, size), size, random), [films.length, size, size, 3]);
 }

@@ -15,7 +15,7 @@
  * (mean 0, standard deviation 1) with statistics of the films that head is fitted on (its inner
  * training films), so that tanh does not start saturated whatever the scale of the activations.
  *
- * Pure apart from tfjs: no I/O. `pipeline/fusion-stage.ts` extracts the activations, calls
+ * Pure apart from tfjs: no I/O. `pipeline/lib/fusion-stage.ts` extracts the activations, calls
  * `trainLearnedFusion` and writes the artifacts, and publishes the final head for the live demo as a
  * tfjs Layers model (`buildGmuModel`: built-in layers computing what `gmuForward` computes). The
  * standardisation lives in `fusion-standardisation.ts`, which the browser runs too.
@@ -315,7 +315,7 @@ export function gmuWeightsOf(model: tf.LayersModel): GmuWeights {
   };
 }
 
-// --- Standardisation (pipeline/fusion-standardisation.ts: the same code runs in the live demo) ---
+// --- Standardisation (pipeline/lib/fusion-standardisation.ts: the same code runs in the live demo) ---
 
 export { fitStandardisation, standardise, type Standardisation } from './fusion-standardisation.ts';
 

@@ -1,5 +1,5 @@
 /**
- * A shard helper thread (`pipeline/sharded-steps.ts`): builds the model being trained on its
+ * A shard helper thread (`pipeline/lib/sharded-steps.ts`): builds the model being trained on its
  * own backend instance, then, per step message, loads the weights it is sent, computes the loss and
  * gradients of its shard of the batch with `Math.random` seeded as told, and sends them back.
  */
@@ -9,7 +9,7 @@ import { selectBackend } from './backend.ts';
 import { lossOf, shardGradients, type ShardStepRequest, type ShardWorkerData, type ShardWorkerMessage } from './sharded-steps.ts';
 
 const port = parentPort;
-if (!port) throw new Error('pipeline/shard-worker.ts runs as a worker thread of pipeline/sharded-steps.ts');
+if (!port) throw new Error('pipeline/lib/shard-worker.ts runs as a worker thread of pipeline/lib/sharded-steps.ts');
 const send = (message: ShardWorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 const failed = (error: unknown) => {
   const e = error instanceof Error ? error : new Error(String(error));

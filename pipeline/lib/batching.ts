@@ -3,7 +3,7 @@
  *
  * Overviews are short (on the shared dataset: median 25 tokens, longest 68, padded to 100), and the
  * LSTM's cost is proportional to the timesteps it runs. Its input is cut to the longest overview of
- * each batch (`pipeline/model-inputs.ts`); masking makes the cut padding irrelevant, so outputs and
+ * each batch (`pipeline/lib/model-inputs.ts`); masking makes the cut padding irrelevant, so outputs and
  * gradients are those of the padded batch (tests/lstm-speed.test.ts). Training batches are then
  * grouped by length, as `tf.data`'s `bucket_by_sequence_length` does, so the longest overview of a
  * batch is close to its typical one: the epoch's shuffled order is cut into pools of

@@ -1,6 +1,6 @@
 /**
  * The explain stage (after the analysis): explains the trained models' predictions on the films the
- * report's example cards show, and writes `explanations.json` (see pipeline/explain.ts for the maths):
+ * report's example cards show, and writes `explanations.json` (see pipeline/lib/explain.ts for the maths):
  *
  * - the CNN: an occlusion map of the poster (an 8×8 grid of patches, each covered in turn with the
  *   poster's mean colour; the drop in the probability of the CNN's top genre);
@@ -43,7 +43,7 @@ import { loadModel, readModelMetadata } from './model-io.ts';
 import { posterBatchToFloat32 } from './posters.ts';
 import { yieldToEventLoop } from './train.ts';
 import { OOV_INDEX, vocabularyIndex } from './vectorizer.ts';
-import { buildExamples, curatedExamples } from '../src/lib/report.ts';
+import { buildExamples, curatedExamples } from '../../src/lib/report.ts';
 
 /** Bump when the explanations would come out differently: the cached artifact is then recomputed. */
 export const EXPLAIN_VERSION = 1;

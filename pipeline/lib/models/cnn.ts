@@ -34,7 +34,7 @@
  * Dropout is deliberately NOT seeded: tfjs' `Dropout({seed})` passes the same fixed seed to
  * `tf.dropout` on every call, so the layer would drop the same units at every training step — a
  * fixed pruning, not dropout. Unseeded dropout draws from `Math.random`, which the training loop
- * (`pipeline/train.ts`) replaces with a seeded, checkpointed generator while it trains.
+ * (`pipeline/lib/train.ts`) replaces with a seeded, checkpointed generator while it trains.
  *
  * This file also holds what both models share: `deriveSeed` and `compileForCoursework`.
  */
@@ -145,7 +145,7 @@ export function buildCnn(options: CnnOptions): tf.LayersModel {
  * Compiles `model` as the coursework does: Adam (learning rate 1e-4, Keras' β1 0.9, β2 0.999 and
  * ε 1e-7 — pinned, because tfjs' default ε is the backend's) and binary cross-entropy. No tfjs
  * metrics: tfjs' precision/recall are per-batch, so whole-set metrics come from
- * `pipeline/metrics.ts`, and `trainOnBatch` keeps returning the bare loss.
+ * `pipeline/lib/metrics.ts`, and `trainOnBatch` keeps returning the bare loss.
  *
  * Returns the optimiser, so the caller can change its learning rate per epoch (schedule.ts) and
  * dispose it.

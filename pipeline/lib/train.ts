@@ -38,7 +38,7 @@ export interface TrainingData {
   trainingInputs?: (films: readonly number[], random: Random) => tf.Tensor;
   /**
    * Input length of a film, when inputs have variable length (overviews): training then batches
-   * films of similar length together and inference sorts by length (`pipeline/batching.ts`).
+   * films of similar length together and inference sorts by length (`pipeline/lib/batching.ts`).
    */
   lengthOf?: (film: number) => number;
   /** One-hot labels, films × genres, row-major. */
@@ -233,7 +233,7 @@ export interface TrainOptions {
   /** The training loss (default: binary cross-entropy, the coursework's). */
   loss?: LossFunction;
   /**
-   * Takes the optimiser steps instead of `trainStep` (data-parallel steps, pipeline/sharded-steps.ts);
+   * Takes the optimiser steps instead of `trainStep` (data-parallel steps, pipeline/lib/sharded-steps.ts);
    * it must use the same model, optimiser and loss.
    */
   steps?: { step(x: tf.Tensor, y: tf.Tensor): Promise<StepResult> };

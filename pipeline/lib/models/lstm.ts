@@ -3,7 +3,7 @@
  * gave its layers in the coursework's summary:
  *
  * ```
- * (text_vectorization: done outside the model, by pipeline/vectorizer.ts; 0 params)
+ * (text_vectorization: done outside the model, by pipeline/lib/vectorizer.ts; 0 params)
  * embedding (Embedding)              (None, L, 256)   2,560,000   10,000 × 256, mask_zero
  * bidirectional (Bidirectional)      (None, L, 512)   1,050,624   LSTM 256, return_sequences,
  *                                                                 dropout 0.5, recurrent_dropout 0.2
@@ -16,7 +16,7 @@
  *
  * The input has no fixed length (shape [batch, null]). The coursework vectorised overviews to 200
  * tokens; genrelens pads to 100 (config `sequenceLength`, recorded in metadata.json), and training
- * and evaluation cut each batch to its longest overview (`pipeline/model-inputs.ts`): the padding
+ * and evaluation cut each batch to its longest overview (`pipeline/lib/model-inputs.ts`): the padding
  * is masked (`mask_zero`), so the cut changes neither outputs nor gradients, only the timesteps the
  * LSTMs run. The length changes speed, not the parameter count.
  *

@@ -14,14 +14,14 @@
  * | history-<m>.json | HistoryArtifactSchema | train stage (m = cnn, lstm) |
  * | predictions-<m>.json | PredictionsArtifactSchema | train stage   |
  * | train-probabilities-<m>.json | TrainProbabilitiesArtifactSchema | train stage (not read by the site: analyses) |
- * | examples.json  | ExamplesArtifactSchema  | train stage (end, pipeline/site-files.ts) |
- * | predictions-gmu.json | GmuPredictionsArtifactSchema | fusion stage (pipeline/fusion-stage.ts, after training) |
+ * | examples.json  | ExamplesArtifactSchema  | train stage (end, pipeline/lib/site-files.ts) |
+ * | predictions-gmu.json | GmuPredictionsArtifactSchema | fusion stage (pipeline/lib/fusion-stage.ts, after training) |
  * | train-probabilities-gmu.json | GmuTrainProbabilitiesArtifactSchema | fusion stage (not read by the site: analyses) |
  * | fusion-gmu.json | GmuHistoryArtifactSchema | fusion stage |
  * | (publicDir) models/gmu/metadata.json | GmuModelMetadataSchema | fusion stage (the published GMU, for the live demo) |
- * | analysis.json  | AnalysisArtifactSchema  | analysis stage (pipeline/analysis-stage.ts, after training) |
- * | explanations.json | ExplanationsArtifactSchema | explain stage (pipeline/explain-stage.ts, after the analysis) |
- * | ablations.json | AblationsArtifactSchema | ablation stage (pipeline/ablation-stage.ts, after the analysis) |
+ * | analysis.json  | AnalysisArtifactSchema  | analysis stage (pipeline/lib/analysis-stage.ts, after training) |
+ * | explanations.json | ExplanationsArtifactSchema | explain stage (pipeline/lib/explain-stage.ts, after the analysis) |
+ * | ablations.json | AblationsArtifactSchema | ablation stage (pipeline/lib/ablation-stage.ts, after the analysis) |
  *
  * Trained models go to `publicDir/models/<m>/` (model.json, weights.bin, metadata.json) so the
  * browser can load them with `tf.loadLayersModel`; metadata.json is the preprocessing contract.
@@ -44,7 +44,7 @@ export const ARTIFACT_FILES = {
   predictions: (model: ModelKind) => `predictions-${model}.json`,
   trainProbabilities: (model: ModelKind) => `train-probabilities-${model}.json`,
   examples: 'examples.json',
-  /** The learned fusion (GMU, pipeline/fusion-stage.ts): validation predictions, out-of-fold training probabilities, training history. */
+  /** The learned fusion (GMU, pipeline/lib/fusion-stage.ts): validation predictions, out-of-fold training probabilities, training history. */
   gmuPredictions: 'predictions-gmu.json',
   gmuTrainProbabilities: 'train-probabilities-gmu.json',
   gmuHistory: 'fusion-gmu.json',
@@ -213,7 +213,7 @@ export const BackendInfoSchema = z.object({
   customKernels: z.array(z.string()),
   /**
    * wasm only: what computes its matrix products and convolutions, "XNNPACK (wasm; …why…)" or the
-   * native engine (pipeline/native-kernels.ts), e.g. "onnxruntime-node 1.30.0 (MLAS)". Absent in
+   * native engine (pipeline/lib/native-kernels.ts), e.g. "onnxruntime-node 1.30.0 (MLAS)". Absent in
    * runs from before this field.
    */
   productKernels: z.string().optional(),
@@ -236,7 +236,7 @@ export const ModelRunSchema = z.object({
   stoppedEarlyAfterEpoch: count.optional(),
   /**
    * Sharded batches (CNN, config `cnnShards` > 1): shards per batch, shard gradients computed, and
-   * how many of those ran in a helper thread on a free core (pipeline/sharded-steps.ts).
+   * how many of those ran in a helper thread on a free core (pipeline/lib/sharded-steps.ts).
    */
   shards: z.object({ perBatch: count, computed: count, inHelpers: count }).optional(),
 });
@@ -274,7 +274,7 @@ export type BackendInfo = z.infer<typeof BackendInfoSchema>;
 export type TrainProbabilitiesArtifact = z.infer<typeof TrainProbabilitiesArtifactSchema>;
 export type Optimisation = z.infer<typeof OptimisationSchema>;
 
-// --- Examples artifact (the report's example cards; written by pipeline/site-files.ts) ---------
+// --- Examples artifact (the report's example cards; written by pipeline/lib/site-files.ts) ---------
 
 /**
  * The validation films as the report's example cards show them: id, overview, true genres and the
@@ -298,7 +298,7 @@ export const ExamplesArtifactSchema = z.object({
 export type ExamplesArtifact = z.infer<typeof ExamplesArtifactSchema>;
 
 
-// --- Analysis artifact (baselines, AP, PR curves, tuned thresholds, late fusion; pipeline/analysis-stage.ts) ---
+// --- Analysis artifact (baselines, AP, PR curves, tuned thresholds, late fusion; pipeline/lib/analysis-stage.ts) ---
 
 /** Thresholded scores of one classifier on the validation films (metrics.ts conventions). */
 export const ThresholdedMetricsSchema = z.object({
@@ -325,7 +325,7 @@ export const PrCurveSchema = z.object({
   threshold: z.array(z.number().nullable()),
 });
 
-/** `fusion`: the late fusion (weighted mean of the probabilities); `gmu`: the learned fusion (pipeline/fusion.ts). */
+/** `fusion`: the late fusion (weighted mean of the probabilities); `gmu`: the learned fusion (pipeline/lib/fusion.ts). */
 export const CLASSIFIER_IDS = ['cnn', 'lstm', 'fusion', 'gmu', 'genre-priors', 'most-frequent', 'two-most-frequent'] as const;
 export const TUNED_CLASSIFIER_IDS = ['cnn', 'lstm', 'fusion', 'gmu'] as const;
 export type ClassifierId = (typeof CLASSIFIER_IDS)[number];
@@ -415,7 +415,7 @@ export type AnalysisArtifact = z.infer<typeof AnalysisArtifactSchema>;
 export type PrCurveData = z.infer<typeof PrCurveSchema>;
 
 
-// --- Learned fusion artifacts (a gated multimodal unit on the models' activations; pipeline/fusion-stage.ts) ---
+// --- Learned fusion artifacts (a gated multimodal unit on the models' activations; pipeline/lib/fusion-stage.ts) ---
 
 /** Validation films: the GMU's probability per genre and top 3, as predictions-<m>.json. */
 export const GmuPredictionsArtifactSchema = PredictionsArtifactSchema.extend({ model: z.literal('gmu') });
@@ -500,7 +500,7 @@ const GmuModelInputSchema = <M extends ModelKind>(model: M) =>
       units: z.number().int().positive(),
       /**
        * x' = (x − mean) / sd per unit, computed in float64 and rounded to float32
-       * (pipeline/fusion-standardisation.ts `standardise`); the statistics of the final head's inner
+       * (pipeline/lib/fusion-standardisation.ts `standardise`); the statistics of the final head's inner
        * training films, as float32 values (JSON numbers that read back exactly).
        */
       standardisation: z.object({ mean: z.array(z.number()), sd: z.array(z.number().positive()) }),
@@ -511,7 +511,7 @@ const GmuModelInputSchema = <M extends ModelKind>(model: M) =>
 
 /**
  * `<publicDir>/models/gmu/metadata.json`: the contract the live demo runs the published GMU
- * (model.json + weights.bin, built by pipeline/fusion.ts `buildGmuModel`) with. The model's two
+ * (model.json + weights.bin, built by pipeline/lib/fusion.ts `buildGmuModel`) with. The model's two
  * inputs are, in order, the standardised `input.visual` and `input.textual` activations (films ×
  * units); its output is one probability per genre (genre-column order).
  */
@@ -528,7 +528,7 @@ export const GmuModelMetadataSchema = z.object({
   }),
   /** 0-based epoch of the final head whose weights these are (fusion-gmu.json `chosenEpoch`). */
   chosenEpoch: count,
-  /** pipeline/fusion.ts FUSION_VERSION, the fusion cache key (fusion-gmu.json `key`), and the base models' training key and dataset hash. */
+  /** pipeline/lib/fusion.ts FUSION_VERSION, the fusion cache key (fusion-gmu.json `key`), and the base models' training key and dataset hash. */
   fusionVersion: z.number().int().positive(),
   key: z.string(),
   trainingKey: z.string(),
@@ -543,7 +543,7 @@ export type GmuTrainProbabilitiesArtifact = z.infer<typeof GmuTrainProbabilities
 export type GmuHistoryArtifact = z.infer<typeof GmuHistoryArtifactSchema>;
 
 
-// --- Explanations artifact (poster occlusion maps, word importance; pipeline/explain-stage.ts) ---
+// --- Explanations artifact (poster occlusion maps, word importance; pipeline/lib/explain-stage.ts) ---
 
 /** A piece of an overview as the card shows it: a word or the whitespace between words. */
 export const OverviewSegmentSchema = z.object({
@@ -619,7 +619,7 @@ export type OverviewSegmentExplanation = z.infer<typeof OverviewSegmentSchema>;
 export type FilmExplanation = z.infer<typeof FilmExplanationSchema>;
 export type ExplanationsArtifact = z.infer<typeof ExplanationsArtifactSchema>;
 
-// --- Ablations artifact (pipeline/ablation-stage.ts, after the analysis) -------------------------
+// --- Ablations artifact (pipeline/lib/ablation-stage.ts, after the analysis) -------------------------
 
 /** One model's validation figures, the same for the main run and each ablation. */
 export const AblationFiguresSchema = z.object({

@@ -301,7 +301,7 @@ async function loadWasm(): Promise<Loaded> {
 
 /**
  * The wasm backend's matrix products and convolutions go to onnxruntime-node's native kernels when
- * that package loads (an optional dependency; pipeline/native-kernels.ts), else stay on XNNPACK.
+ * that package loads (an optional dependency; pipeline/lib/native-kernels.ts), else stay on XNNPACK.
  */
 function wasmProductKernels(): { engine: NativeKernels | null; productKernels: string } {
   if (!nativeKernelsWanted()) return { engine: null, productKernels: 'XNNPACK (wasm; GENRELENS_NATIVE_KERNELS=0)' };

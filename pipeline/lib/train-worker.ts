@@ -1,5 +1,5 @@
 /**
- * A worker thread that trains one model (`pipeline/train-stage.ts` starts one per model when the
+ * A worker thread that trains one model (`pipeline/lib/train-stage.ts` starts one per model when the
  * models train at the same time). It selects its own backend (each thread has its own tfjs engine
  * and WebAssembly instance), trains, stores the result in the training cache, and reports its log
  * lines, progress and result to the main thread as `TrainWorkerMessage`s.
@@ -10,7 +10,7 @@ import { UserError } from './errors.ts';
 import { trainJob, type FreeCores, type TrainJob, type TrainWorkerCommand, type TrainWorkerMessage } from './train-stage.ts';
 
 const port = parentPort;
-if (!port) throw new Error('pipeline/train-worker.ts runs as a worker thread of the train stage');
+if (!port) throw new Error('pipeline/lib/train-worker.ts runs as a worker thread of the train stage');
 const send = (message: TrainWorkerMessage) => port.postMessage(message);
 
 const effects: Effects = {

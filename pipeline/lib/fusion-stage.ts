@@ -1,13 +1,13 @@
 /**
  * The fusion stage (after training, before the analysis): trains the learned fusion — a gated
- * multimodal unit on the two trained models' penultimate activations (pipeline/fusion.ts) — and
+ * multimodal unit on the two trained models' penultimate activations (pipeline/lib/fusion.ts) — and
  * writes its artifacts:
  *
  * - `predictions-gmu.json`: the validation films' probabilities (the head fitted on all training films);
  * - `train-probabilities-gmu.json`: the training films' out-of-fold probabilities (5-fold cross-fitting),
  *   on which the analysis tunes the GMU's per-genre thresholds;
  * - `fusion-gmu.json`: settings, sizes, the final head's loss per epoch, the chosen epoch, the folds, timing;
- * - `<publicDir>/models/gmu/`: the final head as a tfjs model (model.json + weights.bin, pipeline/fusion.ts
+ * - `<publicDir>/models/gmu/`: the final head as a tfjs model (model.json + weights.bin, pipeline/lib/fusion.ts
  *   `buildGmuModel`) and its metadata.json (contract.ts `GmuModelMetadataSchema`: the CNN and BiLSTM
  *   layers whose activations feed it, their standardisation, the kept epoch), for the live demo.
  *

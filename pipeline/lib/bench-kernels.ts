@@ -1,7 +1,7 @@
 /**
- * Benchmarks for the wasm training kernels (pipeline/wasm-kernels.ts).
+ * Benchmarks for the wasm training kernels (pipeline/lib/wasm-kernels.ts).
  *
- *   node pipeline/bench-kernels.ts [--reps N]   kernel micro-benchmark: shipped vs genrelens, a table
+ *   node pipeline/lib/bench-kernels.ts [--reps N]   kernel micro-benchmark: shipped vs genrelens, a table
  *
  * Whole training steps of the coursework models, per backend, with profiles: `npm run bench`.
  *
