@@ -80,7 +80,7 @@ describe('the report in a browser, under a non-root base', { skip, timeout: 240_
     await writeDemoDataset(dataset, { films: 60, seed: 5 }, recordingEffects());
     await promisify(execFile)(
       process.execPath,
-      ['pipeline/lib/cli.ts', 'build', '--dataset', dataset, '--cache-dir', join(work, 'cache'), '--artifacts-dir', join(work, 'artifacts'),
+      ['pipeline/cli.ts', 'build', '--dataset', dataset, '--cache-dir', join(work, 'cache'), '--artifacts-dir', join(work, 'artifacts'),
         '--public-dir', join(work, 'public'), '--out-dir', join(work, 'dist'), '--epochs', '1', '--sequence-length', '24'],
       { cwd: root, env: { ...process.env, CI: 'true', GENRELENS_BASE: BASE, GENRELENS_SITE: 'https://example.github.io' }, maxBuffer: 64 * 1024 * 1024 },
     );

@@ -18,7 +18,7 @@ test('check-data on the real coursework dataset', { skip: !existsSync(realDatase
   const cache = mkdtempSync(join(tmpdir(), 'genrelens-real-'));
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    ['pipeline/lib/cli.ts', 'check-data', realDataset, '--cache-dir', cache],
+    ['pipeline/cli.ts', 'check-data', realDataset, '--cache-dir', cache],
     { cwd: root, env: { ...process.env, CI: 'true' }, maxBuffer: 16 * 1024 * 1024 },
   );
   assert.match(stdout, /Films: 5693 rows read, 5693 valid, 0 skipped/);

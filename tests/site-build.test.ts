@@ -64,6 +64,11 @@ test('the build trains both models and writes valid training artifacts', () => {
   assert.deepEqual([gmu.input.visual.layer, gmu.input.textual.layer], ['FC2', 'dense']);
 });
 
+test('the build prints no warning line and no stack trace (a new one fails here)', () => {
+  const warnings = firstBuild.split('\n').filter((line) => /\bwarn(ing)?\b|^\s+at /i.test(line));
+  assert.deepEqual(warnings, []);
+});
+
 test('the build writes analysis.json: baselines from the training films, every classifier on the validation films', () => {
   assert.match(firstBuild, /Analysis: validation micro F1 at 0\.5 — Poster CNN \d\.\d{3}, Overview BiLSTM \d\.\d{3}, Late fusion/);
   const analysis = AnalysisArtifactSchema.parse(readArtifact('analysis.json'));

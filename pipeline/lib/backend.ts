@@ -217,10 +217,34 @@ interface GpuLike {
   requestAdapter(options?: object): Promise<GpuAdapterLike | null>;
 }
 
+const VULKAN_LOADER = 'libvulkan.so.1';
+
+/**
+ * Whether Linux's dynamic loader can find the Vulkan loader that Dawn opens: in a folder of
+ * LD_LIBRARY_PATH or in ldconfig's cache. Without it Dawn has no adapter on Linux and says so itself,
+ * from native code straight to stderr, each time it is asked; so it is asked only where it can answer.
+ */
+function vulkanLoaderFound(): boolean {
+  const dirs = (process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean);
+  if (dirs.some((dir) => existsSync(path.join(dir, VULKAN_LOADER)))) return true;
+  for (const ldconfig of ['ldconfig', '/sbin/ldconfig', '/usr/sbin/ldconfig']) {
+    try {
+      const cache = execFileSync(ldconfig, ['-p'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] });
+      return cache.includes(VULKAN_LOADER);
+    } catch {
+      // not at this path; try the next
+    }
+  }
+  return false;
+}
+
 async function loadWebgpu(): Promise<Loaded> {
   const fix =
     'WebGPU needs a GPU with Vulkan (Linux), Metal (macOS) or D3D12 (Windows) drivers and the optional `webgpu` and @tensorflow/tfjs-backend-webgpu packages; omit --backend to use the best backend that loads';
   const version = checkPackage('@tensorflow/tfjs-backend-webgpu', `install @tensorflow/tfjs-backend-webgpu@${TFJS_VERSION}; ${fix}`);
+  if (process.platform === 'linux' && !vulkanLoaderFound()) {
+    throw new LoadFailure(`no Vulkan loader (${VULKAN_LOADER}) on this machine, so Dawn can have no GPU adapter`, fix);
+  }
   let dawn: { create(flags: string[]): GpuLike; globals: object };
   try {
     dawn = (await import('webgpu')) as unknown as typeof dawn;

@@ -273,7 +273,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
   }
 }
 
-if (import.meta.main) {
+/** Runs the command line on this process's arguments and sets its exit code (pipeline/cli.ts calls it). */
+export async function runCommandLine(): Promise<void> {
   // Ctrl-C: every artifact and checkpoint is written atomically, so stopping here loses at most the
   // epoch in progress; the same command resumes from the last finished epoch.
   process.once('SIGINT', () => {
@@ -282,3 +283,5 @@ if (import.meta.main) {
   });
   process.exitCode = await main(process.argv.slice(2));
 }
+
+if (import.meta.main) await runCommandLine();

@@ -40,9 +40,9 @@ export function fixtureFlags(paths: FixtureWorkspace): string[] {
   ];
 }
 
-/** Runs `node pipeline/lib/cli.ts ...args` from the project root, with CI-style (plain) progress. */
+/** Runs `node pipeline/cli.ts ...args` from the project root, with CI-style (plain) progress. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return promisify(execFile)(process.execPath, ['pipeline/lib/cli.ts', ...args], {
+  return promisify(execFile)(process.execPath, ['pipeline/cli.ts', ...args], {
     cwd: projectRoot,
     env: { ...process.env, CI: 'true', ...env },
     maxBuffer: 64 * 1024 * 1024,
