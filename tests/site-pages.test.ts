@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,7 +42,7 @@ import { tokenize } from '../pipeline/lib/vectorizer.ts';
 import { fixtureFlags, fixtureWorkspace, runCli, writeCsvRows } from './helpers/fixture-build.ts';
 import { allChartSpecs, genreF1Chart } from '../src/lib/chart-specs.ts';
 import { csvCell, LIGHT_THEME, neutraliseFormula, renderChartSvg, standaloneSvg, toCsv, type ChartSpec, type Row } from '../src/lib/charts.ts';
-import { buildExamples, curatedExamples, filmAnchor, genreComparison, verdict, winnerOf } from '../src/lib/report.ts';
+import { buildExamples, curatedExamples, filmAnchor, genreComparison, imdbTitleUrl, verdict, winnerOf } from '../src/lib/report.ts';
 import { baselineVerdict, genreLeaders, genreLeaderSentences, leaderCounts } from '../src/lib/analysis-report.ts';
 import { ablationChartId, ablationParagraphs, ablationRows, modelTitles } from '../src/lib/ablations-report.ts';
 import * as Plot from '@observablehq/plot';
@@ -203,6 +203,8 @@ describe('verdict and examples logic', () => {
     stale.films[1].id = 'zzz';
     assert.throws(() => buildExamples(films, { cnn: stale, lstm: predictions('lstm', [[1, 0, 0], [1, 0, 0]]) }), /different validation films .*"b" vs "zzz"/);
     assert.equal(filmAnchor('tt01/"x"'), 'film-tt01__x_');
+    assert.equal(imdbTitleUrl('tt0111161'), 'https://www.imdb.com/title/tt0111161/');
+    for (const id of ['demo00001', 'tt', 'tt12a', 'xtt123', 'TT0111161', 'tt0111161/']) assert.equal(imdbTitleUrl(id), undefined, id);
   });
 });
 
@@ -285,6 +287,12 @@ function fixtureBuild(): Promise<void> {
     const rows = parse(text, { columns: true }) as Record<string, string>[];
     rows.forEach((row, i) => {
       if (i % 3 === 0) row.Overview += HOSTILE;
+      // Every other film gets an IMDb-style id (its cards link to IMDb); the rest keep demo ids.
+      if (i % 2 === 0) {
+        const id = `tt${String(1_000_000 + i)}`;
+        renameSync(join(paths.dataset, 'Images', `${row.Id}.jpg`), join(paths.dataset, 'Images', `${id}.jpg`));
+        row.Id = id;
+      }
     });
     writeCsvRows(csvFile, header, rows);
     // Explain the curated films and the first EXPLAIN_FIRST others only, so that some cards have no explanation.
@@ -602,6 +610,15 @@ describe('the built site', { timeout: 240_000 }, () => {
     for (const [i, film] of examples.films.entries()) {
       const card = cards[i];
       assert.equal(card.getAttribute('id'), filmAnchor(film.id));
+      const idLink = card.querySelector('.film-title a');
+      if (/^tt\d+$/.test(film.id)) {
+        assert.equal(idLink?.getAttribute('href'), `https://www.imdb.com/title/${film.id}/`, `${film.id}: links to IMDb`);
+        assert.equal(idLink?.getAttribute('target'), '_blank');
+        assert.equal(idLink?.getAttribute('rel'), 'noopener noreferrer');
+        assert.equal(idLink?.textContent, film.id);
+      } else {
+        assert.equal(idLink, null, `${film.id}: not an IMDb id, so plain text`);
+      }
       assert.equal(card.querySelector('.overview')!.textContent, film.overview, `${film.id}: the overview shows as text`);
       assert.match(card.getAttribute('data-outcome')!, /^(both-right|both-wrong|cnn-only|lstm-only)$/);
       assert.deepEqual(card.getAttribute('data-genres')!.split('|'), film.genres);
@@ -612,6 +629,7 @@ describe('the built site', { timeout: 240_000 }, () => {
       const thumbnail = await sharp(join(paths.out, src)).metadata();
       assert.deepEqual([thumbnail.format, thumbnail.width, thumbnail.height], ['webp', 100, 150]);
     }
+    assert.ok(examples.films.some((f) => /^tt\d+$/.test(f.id)) && examples.films.some((f) => !/^tt\d+$/.test(f.id)), 'both kinds of id among the cards');
     assert.match(page, /&lt;script&gt;alert\(/, 'the markup is shown escaped');
     for (const model of ['cnn', 'lstm', 'gmu']) {
       for (const file of ['model.json', 'weights.bin', 'metadata.json']) {

@@ -314,3 +314,6 @@ export function curatedExamples(examples: Example[]): CuratedExample[] {
 
 /** A film id made safe for an HTML id attribute and a URL fragment. */
 export const filmAnchor = (id: string) => `film-${id.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+
+/** IMDb's title page for an id that looks like an IMDb title id (`tt` and digits); none for other ids. */
+export const imdbTitleUrl = (id: string): string | undefined => (/^tt\d+$/.test(id) ? `https://www.imdb.com/title/${id}/` : undefined);
