@@ -161,7 +161,7 @@ test('loadPosters: cache hits on the second run decode nothing and give identica
   files.push(join(dir, 'trunc.jpg'), join(dir, 'missing.jpg'));
 
   const effects = progressEffects();
-  const first = await loadPosters(files, { cacheDir, imageSize: SIZE, concurrency: 2 }, effects);
+  const first = await loadPosters(files, { cacheDir, allowedRoots: [dir], imageSize: SIZE, concurrency: 2 }, effects);
   assert.equal(first.misses, 5);
   assert.equal(first.hits, 0);
   assert.deepEqual(effects.calls.at(-1), [6, 6], 'progress reaches the total');
@@ -176,7 +176,7 @@ test('loadPosters: cache hits on the second run decode nothing and give identica
   assert.equal(cached.filter((f) => f.endsWith('.rgb')).length, 4);
   assert.equal(cached.filter((f) => f.endsWith('.fail.json')).length, 1);
 
-  const second = await loadPosters(files, { cacheDir, imageSize: SIZE }, recordingEffects());
+  const second = await loadPosters(files, { cacheDir, allowedRoots: [dir], imageSize: SIZE }, recordingEffects());
   assert.equal(second.misses, 0, 'second run decodes nothing');
   assert.equal(second.hits, 5);
   assert.deepEqual(second.pixels, first.pixels);
@@ -184,22 +184,22 @@ test('loadPosters: cache hits on the second run decode nothing and give identica
   assert.ok(second.outcomes.slice(0, 5).every((o) => o.cached));
 
   // Other preprocessing settings are other cache entries.
-  const bigger = await loadPosters(files, { cacheDir, imageSize: SIZE * 2 }, recordingEffects());
+  const bigger = await loadPosters(files, { cacheDir, allowedRoots: [dir], imageSize: SIZE * 2 }, recordingEffects());
   assert.equal(bigger.misses, 5);
   assert.equal(bigger.pixels.length, 6 * 4 * per);
 
   // The key is the content: a renamed copy is a hit; a changed file is a miss.
   const copy = join(dir, 'copy.jpg');
   await writeFile(copy, await makePoster({ colour: [255, 0, 0] }));
-  const renamed = await loadPosters([copy], { cacheDir, imageSize: SIZE }, recordingEffects());
+  const renamed = await loadPosters([copy], { cacheDir, imageSize: SIZE, allowedRoots: [dir] }, recordingEffects());
   assert.deepEqual([renamed.hits, renamed.misses], [1, 0]);
   await writeFile(copy, await makePoster({ colour: [1, 2, 3] }));
-  const changed = await loadPosters([copy], { cacheDir, imageSize: SIZE }, recordingEffects());
+  const changed = await loadPosters([copy], { cacheDir, imageSize: SIZE, allowedRoots: [dir] }, recordingEffects());
   assert.deepEqual([changed.hits, changed.misses], [0, 1]);
   // The format-vs-name warning belongs to the file name, not to the cached content.
   const asPng = join(dir, 'p3.png');
   await writeFile(asPng, await makePoster({ colour: [30, 60, 90], format: 'png' }));
-  const png = await loadPosters([asPng], { cacheDir, imageSize: SIZE }, recordingEffects());
+  const png = await loadPosters([asPng], { cacheDir, imageSize: SIZE, allowedRoots: [dir] }, recordingEffects());
   assert.deepEqual([png.hits, png.misses], [1, 0]);
   assert.deepEqual(summary(png.outcomes), [['ok', []]]);
 });
@@ -209,12 +209,12 @@ test('a corrupt cache entry is ignored and rewritten', async (t) => {
   const cacheDir = join(dir, 'cache');
   const file = join(dir, 'a.jpg');
   await writeFile(file, await makePoster({ colour: [9, 99, 199] }));
-  const first = await loadPosters([file], { cacheDir, imageSize: SIZE }, recordingEffects());
+  const first = await loadPosters([file], { cacheDir, imageSize: SIZE, allowedRoots: [dir] }, recordingEffects());
   const [entry] = await readdir(join(cacheDir, 'posters'));
   await writeFile(join(cacheDir, 'posters', entry), 'garbage');
-  const second = await loadPosters([file], { cacheDir, imageSize: SIZE }, recordingEffects());
+  const second = await loadPosters([file], { cacheDir, imageSize: SIZE, allowedRoots: [dir] }, recordingEffects());
   assert.deepEqual([second.hits, second.misses], [0, 1]);
   assert.deepEqual(second.pixels, first.pixels);
-  const third = await loadPosters([file], { cacheDir, imageSize: SIZE }, recordingEffects());
+  const third = await loadPosters([file], { cacheDir, imageSize: SIZE, allowedRoots: [dir] }, recordingEffects());
   assert.deepEqual([third.hits, third.misses], [1, 0]);
 });

@@ -4,8 +4,8 @@
 import { cp, rm } from 'node:fs/promises';
 import { basename, join, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ABLATION_IDS, BACKENDS, CONFIG_FILE, LOSSES, DATASET_ENV, PROFILES, RESIZE_KERNELS, readConfigFile, resolveConfig, type Config, type ConfigInput } from './config.ts';
-import { loadConfiguredDataset, runDataStage, splitDataset } from './data-stage.ts';
+import { ABLATION_IDS, BACKENDS, CONFIG_FILE, LOSSES, DATASET_ENV, PROFILES, RESIZE_KERNELS, chooseDataset, readConfigFile, resolveConfig, type Config, type ConfigInput } from './config.ts';
+import { checkSplitForTraining, loadConfiguredDataset, runDataStage, splitDataset } from './data-stage.ts';
 import { runTrainStage } from './train-stage.ts';
 import { runFusionStage } from './fusion-stage.ts';
 import { runAnalysisStage } from './analysis-stage.ts';
@@ -18,6 +18,7 @@ import { writeDemoDataset } from './demo-data.ts';
 import { publishGeneratedFiles } from './site-files.ts';
 import { consoleEffects, type Effects } from './effects.ts';
 import { UserError } from './errors.ts';
+import { checkOutputFolders, lockOutputFolders, recoverFolder, removeStaleBuildFolders, replaceFolder, type OutputFolder } from './workspace.ts';
 
 const HELP = `genrelens — a static report site comparing a poster CNN and an overview LSTM for film genres
 
@@ -64,6 +65,7 @@ Options (each overrides ${CONFIG_FILE}; defaults are the coursework's settings):
   --public-dir <folder>         where trained models are published for the site (default public/generated)
   --models <folder>             evaluate: trained models (default <public-dir>/models)
   --out <file>                  evaluate: metrics JSON (default <artifacts-dir>/evaluations/<folder>.json)
+  --debug                       on an unexpected error, print its stack trace
   -h, --help                    this text
 `;
 
@@ -94,13 +96,17 @@ const OPTIONS = {
   'public-dir': { type: 'string' },
   models: { type: 'string' },
   out: { type: 'string' },
+  debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 function numberFlag(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const parsed = Number(value);
-  if (!Number.isFinite(parsed)) throw new UserError(`--${name} expects a number, got "${value}"`);
+  // Number('') and Number(' ') are 0: an empty value (`--seed=`) is a mistake, not zero.
+  if (value.trim() === '' || !Number.isFinite(parsed)) {
+    throw new UserError(`--${name} expects a number, got ${value.trim() === '' ? 'an empty value' : `"${value}"`}`, { fix: `give it as --${name} <number>` });
+  }
   return parsed;
 }
 
@@ -111,11 +117,15 @@ function ablationList(value: string | undefined): ConfigInput['ablations'] {
   return value.split(',').map((name) => name.trim()).filter(Boolean) as ConfigInput['ablations'];
 }
 
+/** Commands whose one positional argument, when given, is the dataset folder. */
+const DATASET_COMMANDS = new Set(['prepare', 'train', 'build']);
+
 export interface ParsedCommand {
   command: string;
   positionals: string[];
   config: Config;
   help: boolean;
+  debug: boolean;
   /** Options of single commands that are not settings. */
   models?: string;
   out?: string;
@@ -130,6 +140,15 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, root: s
   }
   const { values, positionals } = parsed;
   const [command = 'help', ...rest] = positionals;
+  // `build <folder>` (and prepare, train) means the dataset folder, as `check-data <folder>` does.
+  if (DATASET_COMMANDS.has(command) && rest.length > 0) {
+    if (rest.length > 1 || values.dataset !== undefined) {
+      throw new UserError(`${command} takes at most one folder (the dataset), got ${[...(values.dataset === undefined ? [] : [`--dataset ${values.dataset}`]), ...rest].join(', ')}`, {
+        fix: `npm run genrelens -- ${command} <dataset folder>, or ${command} --dataset <folder>`,
+      });
+    }
+    values.dataset = rest.shift();
+  }
   const configPath = values.config ? resolve(values.config) : resolve(root, CONFIG_FILE);
   const flags: ConfigInput = {
     dataset: values.dataset,
@@ -162,7 +181,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, root: s
     env,
     flags,
   });
-  return { command, positionals: rest, config, help: Boolean(values.help), models: values.models, out: values.out };
+  return { command, positionals: rest, config, help: Boolean(values.help), debug: Boolean(values.debug), models: values.models, out: values.out };
 }
 
 async function checkData(config: Config, folder: string | undefined, root: string, effects: Effects): Promise<void> {
@@ -181,28 +200,51 @@ async function checkData(config: Config, folder: string | undefined, root: strin
 
 /**
  * Builds the Astro site from the artifacts (the content collections read GENRELENS_ARTIFACTS_DIR),
- * then copies publicDir (models, thumbnails) into `<outDir>/generated/`. Astro's own cache lives in
- * the genrelens cache dir, so builds with different cache dirs never share it.
+ * with publicDir (models, thumbnails) in its `generated/` folder, into a temporary sibling of outDir
+ * that replaces outDir only once complete (workspace.ts `replaceFolder`): a failed or interrupted
+ * build leaves the previous site whole. Astro's own cache lives in the genrelens cache dir, so
+ * builds with different cache dirs never share it.
  */
 async function buildSite(config: Config, root: string): Promise<void> {
   process.env.GENRELENS_ARTIFACTS_DIR = resolve(root, config.artifactsDir);
   const { build } = await import('astro');
   const outDir = resolve(root, config.outDir);
-  // Astro bundles the prerendered pages beside outDir when outDir is inside the working directory,
-  // else into the shared <cwd>/.astro/, where concurrent builds (the tests) overwrite each other's:
-  // an outDir elsewhere is built in a private folder inside the project, then copied.
-  const inside = outDir.startsWith(process.cwd() + sep);
-  const buildDir = inside ? outDir : join(root, '.astro', 'builds', `${process.pid}-${Date.now().toString(36)}`);
-  try {
-    await build({ root, outDir: buildDir, cacheDir: resolve(root, config.cacheDir, 'astro'), logLevel: 'warn' });
-    if (!inside) {
-      await rm(outDir, { recursive: true, force: true });
-      await cp(buildDir, outDir, { recursive: true, filter: (source) => !source.includes(`${sep}.prerender`) });
+  await replaceFolder(outDir, 'the built report site (--out-dir)', async (siteDir) => {
+    // Astro bundles the prerendered pages beside outDir when outDir is inside the working directory,
+    // else into the shared <cwd>/.astro/, where concurrent builds (the tests) overwrite each other's:
+    // a site folder elsewhere is built in a private folder inside the project, then copied.
+    const inside = siteDir.startsWith(process.cwd() + sep);
+    const buildDir = inside ? siteDir : join(root, '.astro', 'builds', `${process.pid}-${Date.now().toString(36)}`);
+    try {
+      await build({ root, outDir: buildDir, cacheDir: resolve(root, config.cacheDir, 'astro'), logLevel: 'warn' });
+      if (!inside) await cp(buildDir, siteDir, { recursive: true, filter: (source) => !source.includes(`${sep}.prerender`) });
+    } finally {
+      if (!inside) await rm(buildDir, { recursive: true, force: true });
     }
-  } finally {
-    if (!inside) await rm(buildDir, { recursive: true, force: true });
-  }
-  await publishGeneratedFiles(resolve(root, config.publicDir), outDir, root);
+    await publishGeneratedFiles(resolve(root, config.publicDir), siteDir, root);
+  });
+}
+
+/**
+ * Before a command writes anything: refuses output folders that could destroy what genrelens did
+ * not make, locks them against a second run, and cleans up what an interrupted run left beside them.
+ */
+async function prepareOutputFolders(command: string, config: Config, root: string, effects: Effects): Promise<void> {
+  const outputs: OutputFolder[] = [
+    { flag: '--cache-dir', path: resolve(root, config.cacheDir) },
+    { flag: '--artifacts-dir', path: resolve(root, config.artifactsDir) },
+    { flag: '--public-dir', path: resolve(root, config.publicDir) },
+    ...(command === 'build' ? [{ flag: '--out-dir', path: resolve(root, config.outDir), replaced: true }] : []),
+  ];
+  const dataset = chooseDataset(config, root);
+  const protect: OutputFolder[] = [
+    { flag: 'the project', path: root },
+    ...(dataset.kind === 'demo' ? [] : [{ flag: 'the dataset', path: dataset.dir }]),
+  ];
+  checkOutputFolders(outputs, protect);
+  lockOutputFolders(outputs.map((o) => o.path), `genrelens ${command}`, (line) => effects.info(line));
+  for (const output of outputs) if (output.replaced) await recoverFolder(output.path, (line) => effects.info(line));
+  await removeStaleBuildFolders(join(root, '.astro', 'builds'));
 }
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, root = process.cwd()): Promise<number> {
@@ -223,10 +265,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
         return 0;
       }
       case 'prepare':
+        await prepareOutputFolders(command, config, root, effects);
         await runDataStage(config, root, effects);
         return 0;
       case 'train': {
+        await prepareOutputFolders(command, config, root, effects);
         const stage = await runDataStage(config, root, effects);
+        checkSplitForTraining(stage, config);
         await runTrainStage(stage, config, root, effects);
         await runFusionStage(stage, config, root, effects);
         await runAnalysisStage(stage, config, root, effects);
@@ -252,7 +297,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
         return 0;
       }
       case 'build': {
+        await prepareOutputFolders(command, config, root, effects);
         const stage = await runDataStage(config, root, effects);
+        checkSplitForTraining(stage, config);
         await runTrainStage(stage, config, root, effects);
         await runFusionStage(stage, config, root, effects);
         await runAnalysisStage(stage, config, root, effects);
@@ -269,7 +316,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
       console.error(`genrelens: ${error.format()}`);
       return 1;
     }
-    throw error;
+    // Not a mistake genrelens knows how to explain: one line, and the stack only when asked for.
+    if (argv.includes('--debug')) throw error;
+    const message = error instanceof Error ? `${error.name}: ${error.message.split('\n')[0]}` : String(error);
+    console.error(`genrelens: unexpected error: ${message}\n  fix: run the same command with --debug for the stack trace, and report it if the inputs look right`);
+    return 2;
   }
 }
 

@@ -107,15 +107,28 @@ export function readConfigFile(path: string, explicit: boolean): ConfigInput {
     if (explicit) throw new UserError(`config file not found`, { file: path, fix: 'check the --config path' });
     return {};
   }
+  let value: unknown;
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as ConfigInput;
+    // A byte-order mark (Windows editors write one) is not part of the JSON.
+    value = JSON.parse(readFileSync(path, 'utf8').replace(/^\uFEFF/, ''));
   } catch (error) {
     throw new UserError(`config file is not valid JSON (${(error as Error).message})`, {
       file: path,
       fix: 'fix the JSON syntax, or delete the file to use the defaults',
     });
   }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new UserError(`config file must hold a JSON object of settings, not ${value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`}`, {
+      file: path,
+      fix: 'write the settings as { "seed": 42, ... } (see `npm run genrelens -- --help`), or {} for the defaults',
+    });
+  }
+  return value as ConfigInput;
 }
+
+/** The command-line flag of each setting whose flag is not its name in kebab case. */
+const FLAG_NAMES: Partial<Record<keyof ConfigInput, string>> = { parallel: 'sequential', earlyStoppingPatience: 'early-stopping' };
+const flagOf = (key: string) => `--${FLAG_NAMES[key as keyof ConfigInput] ?? key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 /**
  * Merges the layers (file < environment < flags) and validates the result.
@@ -125,13 +138,17 @@ export function resolveConfig(layers: { file?: ConfigInput; fileName?: string; e
   const fromEnv: ConfigInput = {};
   const envDataset = layers.env?.[DATASET_ENV];
   if (envDataset) fromEnv.dataset = envDataset;
-  const merged = { ...layers.file, ...fromEnv, ...stripUndefined(layers.flags ?? {}) };
+  const flags = stripUndefined(layers.flags ?? {});
+  const merged = { ...layers.file, ...fromEnv, ...flags };
   const parsed = ConfigSchema.safeParse(merged);
   if (!parsed.success) {
-    throw new UserError(`invalid configuration: ${describeIssues(parsed.error)}`, {
-      file: layers.fileName,
-      fix: `see \`npm run genrelens -- --help\` for the settings and their allowed values`,
-    });
+    // Name where the bad value came from: the flag, the environment variable, or the file.
+    const issue = parsed.error.issues[0] as z.core.$ZodIssue & { keys?: string[] };
+    const key = String(issue?.path[0] ?? issue?.keys?.[0] ?? '');
+    const fix = `see \`npm run genrelens -- --help\` for the settings and their allowed values`;
+    if (key in flags) throw new UserError(`invalid value for the flag ${flagOf(key)}: ${describeIssues(parsed.error)}`, { fix });
+    if (key in fromEnv) throw new UserError(`invalid value in the environment variable ${DATASET_ENV}: ${describeIssues(parsed.error)}`, { fix });
+    throw new UserError(`invalid configuration: ${describeIssues(parsed.error)}`, { file: key in (layers.file ?? {}) ? layers.fileName : undefined, fix });
   }
   return parsed.data;
 }

@@ -113,6 +113,7 @@ export function parseGenreCsv(input: Uint8Array, file: string): ParsedGenreCsv {
   }
 
   const lines = new LineIndex(bytes);
+  checkWholeFileEncoding(bytes, file, lines);
   const records = parseRecords(bytes, file, lines);
 
   // ---- Header ---------------------------------------------------------------------------------
@@ -405,6 +406,33 @@ function describeCsvError(code: string, message: string): string {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A row or two with broken bytes is skipped and counted (`invalid-utf8`); but when at least 1% of
+ * the lines are not UTF-8, the file as a whole is in another encoding (a spreadsheet's Latin-1 or
+ * Windows-1252 export) and skipping those rows would silently lose that share of the films.
+ */
+function checkWholeFileEncoding(bytes: Uint8Array, file: string, lines: LineIndex): void {
+  if (decodeUtf8(bytes) !== null) return;
+  const bad = new Set<number>();
+  let total = 1;
+  let start = 0;
+  for (let i = 0; i <= bytes.length; i++) {
+    if (i === bytes.length || bytes[i] === 0x0a) {
+      if (i > start && decodeUtf8(bytes.subarray(start, i)) === null) bad.add(lines.lineAt(start));
+      if (i < bytes.length) total++;
+      start = i + 1;
+    }
+  }
+  if (bad.size >= 2 && bad.size >= total * 0.01) {
+    const first = Math.min(...bad);
+    throw new UserError(`the CSV file is not UTF-8: ${bad.size} of its ${total} lines have bytes that are not (the first is line ${first}); it looks like a Latin-1 or Windows-1252 export, and reading it would lose those films`, {
+      file,
+      line: first,
+      fix: `${RESAVE_UTF8}; or convert it: iconv -f windows-1252 -t utf-8 ${CSV_FILE_NAME} > utf8.csv, then use utf8.csv as ${CSV_FILE_NAME}`,
+    });
+  }
+}
 
 function decodeUtf8(bytes: Uint8Array): string | null {
   try {

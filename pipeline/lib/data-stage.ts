@@ -11,6 +11,7 @@ import { DEMO_DATASET_VERSION, writeDemoDataset } from './demo-data.ts';
 import type { Effects } from './effects.ts';
 import { writeJsonAtomic } from './files.ts';
 import { stratifiedSplit } from './split.ts';
+import { UserError } from './errors.ts';
 import { tokenize } from './vectorizer.ts';
 
 export interface DatasetSplit {
@@ -142,6 +143,32 @@ export function splitArtifact(dataset: LoadedDataset, split: DatasetSplit, confi
     train: split.train.map((i) => dataset.films[i].id),
     validation: split.validation.map((i) => dataset.films[i].id),
   };
+}
+
+/**
+ * The fewest films each side of the split needs for the stages after the data stage: the report's
+ * validation metrics, and the learned fusion's 5 cross-fitting folds of the training films (8 each).
+ */
+export const MIN_VALIDATION_FILMS = 10;
+export const MIN_TRAIN_FILMS = 40;
+
+/** Refuses, before any training, a split too small for the stages that follow (with the fix). */
+export function checkSplitForTraining(stage: Pick<DataStageResult, 'split' | 'dataset'>, config: Config): void {
+  const films = stage.dataset.films.length;
+  const { train, validation } = stage.split;
+  if (validation.length < MIN_VALIDATION_FILMS) {
+    const needed = Math.min(0.5, Math.ceil((MIN_VALIDATION_FILMS / Math.max(films, 1)) * 1000) / 1000);
+    throw new UserError(
+      `the split gives ${validation.length} validation films (of ${films} usable films, --validation-fraction ${config.validationFraction}); the report needs at least ${MIN_VALIDATION_FILMS}`,
+      { fix: films >= MIN_VALIDATION_FILMS + MIN_TRAIN_FILMS ? `use --validation-fraction ${needed} or more` : `use a dataset with at least ${MIN_VALIDATION_FILMS + MIN_TRAIN_FILMS} usable films` },
+    );
+  }
+  if (train.length < MIN_TRAIN_FILMS) {
+    throw new UserError(
+      `the split gives ${train.length} training films (of ${films} usable films); training and the learned fusion's 5 folds need at least ${MIN_TRAIN_FILMS}`,
+      { fix: films >= MIN_VALIDATION_FILMS + MIN_TRAIN_FILMS ? 'use a smaller --validation-fraction' : `use a dataset with at least ${MIN_VALIDATION_FILMS + MIN_TRAIN_FILMS} usable films` },
+    );
+  }
 }
 
 /** Runs the whole data stage and writes `dataset.json` and `split.json`. */

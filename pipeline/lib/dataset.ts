@@ -8,7 +8,7 @@
  * Structural problems stop with a `UserError`; bad rows and bad posters are skipped and counted by
  * reason in `quality`, with examples, so nothing is lost silently.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
@@ -152,6 +152,7 @@ export async function loadDataset(dir: string, options: LoadDatasetOptions, effe
       fit: options.fit,
       cacheDir: options.cacheDir,
       concurrency: options.concurrency,
+      allowedRoots: [root, imagesDir],
     },
     effects,
   );
@@ -287,7 +288,12 @@ async function checkLayout(root: string): Promise<void> {
   if (!info.isDirectory()) {
     throw new UserError('the dataset path is a file, not a folder', { file: root, fix: `point --dataset at the folder that holds ${CSV_FILE_NAME} and ${IMAGES_DIR}/` });
   }
-  const entries = await readdir(root, { withFileTypes: true });
+  // A folder or a link to one (a symlinked Images/ is a legitimate layout).
+  const entries = (await readdir(root, { withFileTypes: true })).map((e) => ({
+    name: e.name,
+    isFile: () => e.isFile(),
+    isDirectory: () => e.isDirectory() || (e.isSymbolicLink() && (statSync(join(root, e.name), { throwIfNoEntry: false })?.isDirectory() ?? false)),
+  }));
   const csvFile = join(root, CSV_FILE_NAME);
   if (!entries.some((e) => e.name === CSV_FILE_NAME && !e.isDirectory())) {
     const near = entries.find((e) => e.name.toLowerCase() === CSV_FILE_NAME.toLowerCase() && !e.isDirectory());

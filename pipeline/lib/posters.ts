@@ -4,9 +4,10 @@
  * sampling). Results are cached by content (poster bytes + preprocessing + cache version), failures
  * too, so a second run over the same dataset decodes nothing.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { extname, join } from 'node:path';
+import { extname, join, resolve, sep } from 'node:path';
 import sharp, { type Metadata } from 'sharp';
 import type { Effects } from './effects.ts';
 import { sha256, writeFileAtomic } from './files.ts';
@@ -40,7 +41,53 @@ export const POSTER_SKIP_REASONS = {
   'missing-poster': 'Poster file Images/<Id>.jpg does not exist',
   'unreadable-poster': 'Poster file is truncated, corrupt or not an image',
   'poster-too-large': 'Poster has more pixels than the limit (rejected before decoding)',
+  'poster-not-a-file': 'Poster path is not a regular file (a folder, device, pipe or socket), so it is not read',
+  'poster-outside-dataset': 'Poster is a link to a file outside the dataset folder, so it is not read',
+  'poster-file-too-large': 'Poster file is larger than the byte limit (not read)',
 } as const;
+
+/** No poster file is read past this many bytes (the coursework's largest is well under 1 MB). */
+export const MAX_POSTER_FILE_BYTES = 64 * 1024 * 1024;
+
+export type PosterRead = { ok: true; bytes: Uint8Array } | { ok: false; reason: PosterSkipReason; detail: string };
+
+/**
+ * Reads one poster file, asking first what it is: only a regular file (never a device, pipe, socket
+ * or folder), only inside one of `allowedRoots` once links are followed (the dataset folder, and its
+ * Images/ folder, which may itself be a link), and at most `maxBytes` bytes.
+ */
+export async function readPosterFile(file: string, allowedRoots: readonly string[], maxBytes = MAX_POSTER_FILE_BYTES): Promise<PosterRead> {
+  let real: string;
+  try {
+    real = await realpath(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { ok: false, reason: 'missing-poster', detail: `no poster file ${file}` };
+    return { ok: false, reason: 'unreadable-poster', detail: `cannot read ${file} (${code ?? String(error)})` };
+  }
+  const roots = await Promise.all(allowedRoots.map((root) => realpath(root).catch(() => resolve(root))));
+  if (!roots.some((root) => real === root || real.startsWith(root + sep))) {
+    return { ok: false, reason: 'poster-outside-dataset', detail: `${file} leads to ${real}, outside the dataset folder` };
+  }
+  const info = await stat(real);
+  if (!info.isFile()) return { ok: false, reason: 'poster-not-a-file', detail: `${file} is ${info.isDirectory() ? 'a folder' : 'not a regular file'}` };
+  if (info.size > maxBytes) return { ok: false, reason: 'poster-file-too-large', detail: `${file} has ${info.size} bytes (limit ${maxBytes})` };
+  // O_NONBLOCK: should the file have been swapped for a pipe since, opening it cannot hang.
+  const handle = await open(real, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const buffer = new Uint8Array(Math.min(maxBytes + 1, info.size + 1));
+    let length = 0;
+    while (length < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    if (length > maxBytes) return { ok: false, reason: 'poster-file-too-large', detail: `${file} is larger than ${maxBytes} bytes` };
+    return { ok: true, bytes: buffer.subarray(0, length) };
+  } finally {
+    await handle.close();
+  }
+}
 
 export const POSTER_WARNING_REASONS = {
   'poster-format-mismatch': 'Poster content is not the format its file name says (decoded by its content)',
@@ -79,6 +126,8 @@ export interface PosterLoadOptions extends PosterOptions {
   cacheDir: string;
   /** Posters decoded at a time (default 2–4 by CPU count). */
   concurrency?: number;
+  /** Folders a poster may be in once links are followed (see `readPosterFile`). */
+  allowedRoots: readonly string[];
 }
 
 export interface PosterBatch {
@@ -170,11 +219,11 @@ export async function loadPosters(files: readonly string[], options: PosterLoadO
     const file = files[index];
     let bytes: Uint8Array;
     try {
-      bytes = await readFile(file);
+      const read = await readPosterFile(file, options.allowedRoots);
+      if (!read.ok) return { ...read, cached: false };
+      bytes = read.bytes;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') return { ok: false, reason: 'missing-poster', detail: `no poster file ${file}`, cached: false };
-      if (code === 'EISDIR') return { ok: false, reason: 'unreadable-poster', detail: `${file} is a folder, not an image`, cached: false };
       return { ok: false, reason: 'unreadable-poster', detail: `cannot read ${file} (${code ?? String(error)})`, cached: false };
     }
     const fileHash = sha256(bytes);

@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import type { Config } from './config.ts';
 import { ARTIFACT_FILES, CONTRACT_VERSION, type ExamplesArtifact } from './contract.ts';
 import type { DataStageResult } from './data-stage.ts';
+import { IMAGES_DIR } from './dataset.ts';
 import type { Effects } from './effects.ts';
 import { writeJsonAtomic } from './files.ts';
 import { publishThumbnails, THUMBNAIL } from './thumbnails.ts';
@@ -26,7 +27,12 @@ export async function writeExamplesArtifact(stage: DataStageResult, config: Conf
   const films = split.validation.map((index) => dataset.films[index]);
   const thumbnails = await publishThumbnails(
     films.map((film) => ({ id: film.id, file: resolve(dataset.dir, film.posterFile) })),
-    { cacheDir: resolve(root, config.cacheDir), publicDir: resolve(root, config.publicDir), maxPixels: config.maxPosterPixels },
+    {
+      cacheDir: resolve(root, config.cacheDir),
+      publicDir: resolve(root, config.publicDir),
+      maxPixels: config.maxPosterPixels,
+      allowedRoots: [dataset.dir, join(dataset.dir, IMAGES_DIR)],
+    },
     effects,
   );
   for (const failure of thumbnails.failed) effects.warn(`no thumbnail for film ${failure.id}: ${failure.reason}`);

@@ -7,11 +7,12 @@
  * that it has seen; the same name is published, so browsers may cache thumbnails forever.
  */
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { Effects } from './effects.ts';
 import { sha256, writeFileAtomic } from './files.ts';
+import { readPosterFile } from './posters.ts';
 
 export const THUMBNAIL = { width: 100, height: 150, fit: 'cover', position: 'centre', format: 'webp', quality: 72 } as const;
 /** Bump when the encoding changes: every thumbnail gets a new name. */
@@ -33,6 +34,8 @@ export interface ThumbnailOptions {
   /** Posters larger than this (width × height) are not decoded. */
   maxPixels?: number;
   concurrency?: number;
+  /** Folders a poster may be in once links are followed (posters.ts `readPosterFile`). */
+  allowedRoots: readonly string[];
 }
 
 export interface ThumbnailResult {
@@ -75,7 +78,9 @@ export async function publishThumbnails(sources: readonly ThumbnailSource[], opt
     while (next < sources.length) {
       const source = sources[next++];
       try {
-        const bytes = await readFile(source.file);
+        const read = await readPosterFile(source.file, options.allowedRoots);
+        if (!read.ok) throw new Error(read.detail);
+        const bytes = read.bytes;
         const name = thumbnailName(bytes);
         const cached = join(cacheDir, name);
         if (existsSync(cached)) {
