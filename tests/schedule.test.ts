@@ -36,3 +36,18 @@ test('epochs must be non-negative integers', () => {
   assert.throws(() => learningRateForEpoch(1e-4, 1.5), RangeError);
   assert.throws(() => courseworkScheduler(-1, 1e-4), RangeError);
 });
+
+test("profiles: coursework is the coursework's schedule; quick differs only in epochs, batch and rate; --epochs overrides both models", async () => {
+  const { trainingSchedules } = await import('../pipeline/lib/train-stage.ts');
+  const { resolveConfig } = await import('../pipeline/lib/config.ts');
+  const config = resolveConfig({ flags: {} });
+  assert.deepEqual(trainingSchedules(config, 'coursework'), {
+    cnn: { epochs: 40, batchSize: 64, learningRate: 1e-4 },
+    lstm: { epochs: 20, batchSize: 64, learningRate: 1e-4 },
+  });
+  const quick = trainingSchedules(config, 'quick');
+  assert.ok(quick.cnn.learningRate > 1e-4 && quick.lstm.learningRate > 1e-4);
+  const overridden = trainingSchedules(resolveConfig({ flags: { epochs: 2, earlyStoppingPatience: 1 } }), 'quick');
+  assert.deepEqual(overridden.cnn, { ...quick.cnn, epochs: 2, earlyStoppingPatience: 1 });
+  assert.deepEqual(overridden.lstm, { ...quick.lstm, epochs: 2, earlyStoppingPatience: 1 });
+});

@@ -33,7 +33,7 @@ import { buildCnn, compileForCoursework } from './models/cnn.ts';
 import { buildLstm } from './models/lstm.ts';
 import { seededRandom, shuffled } from './random.ts';
 import { ShardedSteps } from './sharded-steps.ts';
-import { PROFILE_EPOCHS } from './train-stage.ts';
+import { PROFILE_SCHEDULES } from './train-stage.ts';
 import { trainStep } from './train.ts';
 import { buildVocabulary, vectorizeAll } from './vectorizer.ts';
 import { loadNativeKernels } from './native-kernels.ts';
@@ -259,7 +259,7 @@ async function benchBackend(reps: number, workload: Workload, effects: Effects, 
     `  LSTM without recurrent dropout: ${withoutRecurrentDropout.stepMs.toFixed(0)} ms/step ` +
       `(recurrent dropout 0.2 costs ${(((lstm.stepMs - withoutRecurrentDropout.stepMs) / withoutRecurrentDropout.stepMs) * 100).toFixed(0)}%)`,
   );
-  const epochs = PROFILE_EPOCHS.coursework;
+  const epochs = { cnn: PROFILE_SCHEDULES.coursework.cnn.epochs, lstm: PROFILE_SCHEDULES.coursework.lstm.epochs };
   const sharded = oneCore ? await benchShardedCnn(reps, backend) : null;
   if (sharded) {
     const t = sharded.timings;
