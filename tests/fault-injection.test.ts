@@ -2,8 +2,8 @@
  * Fault injection: hostile and careless inputs, each built in a temporary folder, run through the
  * real CLI. Each test asserts the message, the exit code, and that every file that was there before
  * is still there byte for byte. One test (or more) per class of issue 14:
- *   1 output folders that hold other things · 2 atomic replacement · 4 poster files that are links,
- *   devices or pipes · 5 splits too small for the stages · 6 two runs on the same folders ·
+ *   1 output folders that hold other things · 2 atomic replacement · 3 damaged cache entries and leftovers of killed writes · 4 poster
+ *   files that are links, devices or pipes · 5 splits too small for the stages · 6 two runs on the same folders ·
  *   7 misleading messages (encoding, positional folder, flag blame, empty numbers, config shapes).
  */
 import assert from 'node:assert/strict';
@@ -127,6 +127,77 @@ test('class 2: a folder is replaced only once its new version is complete; an in
   assert.equal(await readFile(join(site, 'index.html'), 'utf8'), 'first');
   assert.deepEqual(readdirSync(work), ['site']);
   assert.equal(lines.length, 2, lines.join('\n'));
+});
+
+test('class 3: a damaged cache entry (model weights, cached poster) is reported in one line and recomputed, never published; evaluate names a damaged model', async (t) => {
+  const work = await makeTempDir(t, 'genrelens-fault-');
+  const dataset = join(work, 'films');
+  await writeFixtureDataset(dataset, films(60));
+  const first = await cli('train', '--dataset', dataset, '--epochs', '1', ...outputs(work));
+  assert.equal(first.code, 0, first.stderr);
+  const [key] = readdirSync(join(work, 'cache', 'training'));
+  const cached = join(work, 'cache', 'training', key, 'cnn', 'model', 'weights.bin');
+  const published = join(work, 'public', 'models', 'cnn', 'weights.bin');
+  const good = readFileSync(cached);
+  assert.deepEqual(readFileSync(published), good);
+
+  // Truncated cached weights: reported, the CNN trained again (to the same bytes: same seed), the LSTM reused.
+  writeFileSync(cached, good.subarray(0, 1000));
+  const second = await cli('train', '--dataset', dataset, '--epochs', '1', ...outputs(work));
+  assert.equal(second.code, 0, second.stderr);
+  const warnings = second.stderr.split('\n').filter((line) => /damaged/.test(line));
+  assert.deepEqual(warnings, [`warning: Poster CNN: the cached model in ${join(work, 'cache', 'training', key, 'cnn')} is damaged (model/weights.bin is 1,000 bytes, ${good.length.toLocaleString('en')} when it was written); training it again`]);
+  assert.match(second.stdout, /Overview BiLSTM: reusing the trained model from the cache/);
+  assert.doesNotMatch(second.stdout, /Poster CNN: reusing/);
+  assert.deepEqual(readFileSync(cached), good);
+  assert.deepEqual(readFileSync(published), good);
+
+  // A cached poster with other bytes: reported once, decoded again; the same pixels reach the models.
+  const posters = join(work, 'cache', 'posters');
+  const entry = join(posters, readdirSync(posters).find((name) => name.endsWith('.rgb'))!);
+  const bytes = readFileSync(entry);
+  bytes[bytes.length - 1] ^= 0xff;
+  writeFileSync(entry, bytes);
+  const third = await cli('prepare', '--dataset', dataset, ...outputs(work));
+  assert.equal(third.code, 0, third.stderr);
+  assert.match(third.stderr, /^warning: posters: 1 cached poster was damaged in .* and decoded again from the dataset$/m);
+  bytes[bytes.length - 1] ^= 0xff;
+  assert.deepEqual(readFileSync(entry), bytes, 'the entry was rewritten whole');
+
+  // evaluate on a published model whose weights were cut short: one line naming the file, no RangeError.
+  writeFileSync(published, good.subarray(0, 1000));
+  const evaluated = await cli('evaluate', dataset, '--models', join(work, 'public', 'models'), '--out', join(work, 'evaluation.json'), '--cache-dir', join(work, 'cache'));
+  assertUserError(evaluated, /the model in .*cnn is damaged: .*weights\.bin is 1,000 bytes; model\.json describes [\d,]+\n {2}fix: train it again/);
+  assert.doesNotMatch(evaluated.stderr, /RangeError/);
+});
+
+test('class 3: leftovers of killed atomic folder writes are removed; a folder moved aside just before the kill is put back', async (t) => {
+  const work = await makeTempDir(t, 'genrelens-fault-');
+  const { writeFolderAtomic } = await import('../pipeline/lib/model-io.ts');
+  const dead = 2 ** 22 + 12_345; // above Linux's default pid_max: no such process
+  const target = join(work, 'checkpoint');
+  mkdirSync(join(work, `checkpoint.tmp-${dead}.0a1b2c`));
+  writeFileSync(join(work, `checkpoint.tmp-${dead}.0a1b2c`, 'tensors.bin'), Buffer.alloc(1 << 20));
+  mkdirSync(join(work, `checkpoint.old-${dead}.3d4e5f`));
+  writeFileSync(join(work, `checkpoint.old-${dead}.3d4e5f`, 'state.json'), 'previous');
+  const live = join(work, `checkpoint.tmp-${process.ppid}.0a1b2c`); // another live process's write in progress
+  mkdirSync(live);
+  mkdirSync(join(work, `other.tmp-${dead}.0a1b2c`)); // another folder's: not ours to judge here
+
+  await writeFolderAtomic(target, async (temp) => writeFile(join(temp, 'state.json'), 'new'));
+  assert.equal(readFileSync(join(target, 'state.json'), 'utf8'), 'new');
+  assert.deepEqual(readdirSync(work).sort(), ['checkpoint', `checkpoint.tmp-${process.ppid}.0a1b2c`, `other.tmp-${dead}.0a1b2c`].sort());
+  assert.ok(existsSync(live));
+
+  // Killed between moving the old folder aside and renaming the new one in: the old one comes back.
+  const moved = join(work, `state.old-${dead}.999999`);
+  mkdirSync(moved);
+  writeFileSync(join(moved, 'state.json'), 'whole');
+  await writeFolderAtomic(join(work, 'state'), async () => {
+    assert.equal(readFileSync(join(work, 'state', 'state.json'), 'utf8'), 'whole', 'restored before the new write');
+    throw new Error('stop');
+  }).catch(() => undefined);
+  assert.equal(readFileSync(join(work, 'state', 'state.json'), 'utf8'), 'whole');
 });
 
 test('class 4: posters that are links out of the dataset, devices or pipes are skipped under named reasons, never read', async (t) => {

@@ -160,9 +160,27 @@ describe('the fusion stage on the demo data', { timeout: 600_000 }, () => {
     assert.deepEqual(modelFiles.map((file) => readFileSync(join(modelDir, file))), modelBefore, 'the model is published again from the cache');
   });
 
-  test('a cached fusion without its model (an older cache) is trained again, not published without the model', async () => {
+  test('a cached fusion whose weights were cut short is reported in one line and trained again', async () => {
     const history = GmuHistoryArtifactSchema.parse(artifact('fusion-gmu.json'));
     const before = artifact('predictions-gmu.json');
+    const weights = join(paths.cache, 'fusion', history.key, 'model', 'weights.bin');
+    const good = readFileSync(weights);
+    writeFileSync(weights, good.subarray(0, 10));
+    const effects = recordingEffects();
+    await runFusionStage(stage, config, projectRoot, effects);
+    const warnings = effects.lines.filter((line) => /damaged/.test(line));
+    assert.deepEqual(warnings, [
+      `warning: Learned fusion (GMU): the cached fusion in ${join(paths.cache, 'fusion', history.key)} is damaged (model/weights.bin is 10 bytes, ${good.length.toLocaleString('en')} when it was written); training it again`,
+    ]);
+    assert.deepEqual(readFileSync(weights), good, 'trained again: the same weights');
+    assert.deepEqual(readFileSync(join(paths.public, 'models', 'gmu', 'weights.bin')), good, 'and those are published');
+    assert.deepEqual(artifact('predictions-gmu.json'), before);
+  });
+
+  test('a cached fusion without its model (an older, unsealed cache) is trained again, not published without the model', async () => {
+    const history = GmuHistoryArtifactSchema.parse(artifact('fusion-gmu.json'));
+    const before = artifact('predictions-gmu.json');
+    await rm(join(paths.cache, 'fusion', history.key, 'entry.json'), { force: true });
     await rm(join(paths.cache, 'fusion', history.key, 'model'), { recursive: true, force: true });
     await rm(join(paths.public, 'models', 'gmu'), { recursive: true, force: true });
     const effects = recordingEffects();

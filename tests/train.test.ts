@@ -3,7 +3,7 @@
  * epoch and ends exactly where an uninterrupted run ends; saved models load back identically.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
@@ -104,6 +104,36 @@ test('an interrupted run resumes from its checkpoint and ends where an uninterru
   assert.deepEqual(withoutTimes(resumed.history), withoutTimes(full.history));
   assert.equal(resumed.bestEpoch, full.bestEpoch);
   assert.deepEqual(Array.from(resumed.validationProbabilities), Array.from(full.validationProbabilities));
+});
+
+test('a damaged checkpoint (tensors.bin cut short, or other bytes) is reported in one line and training starts over', async () => {
+  for (const damage of ['truncate', 'flip'] as const) {
+    const dir = mkdtempSync(join(tmpdir(), 'genrelens-damaged-'));
+    const full = await trainModel({ ...buildTiny(), data: fixture().data, schedule, seed: 9, checkpointDir: join(dir, 'full'), label: 'tiny', effects: recordingEffects() });
+    const failing: Effects = {
+      ...recordingEffects(),
+      progress(label) {
+        if (label.includes('epoch 3/')) throw new Error('interrupted');
+      },
+    };
+    const checkpointDir = join(dir, 'resumed');
+    await assert.rejects(trainModel({ ...buildTiny(), data: fixture().data, schedule, seed: 9, checkpointDir, label: 'tiny', effects: failing }), /interrupted/);
+    const tensors = join(checkpointDir, 'tensors.bin');
+    const bytes = readFileSync(tensors);
+    if (damage === 'truncate') writeFileSync(tensors, bytes.subarray(0, bytes.length - 100));
+    else {
+      bytes[bytes.length >> 1] ^= 0xff;
+      writeFileSync(tensors, bytes);
+    }
+
+    const effects = recordingEffects();
+    const restarted = await trainModel({ ...buildTiny(), data: fixture().data, schedule, seed: 9, checkpointDir, label: 'tiny', effects });
+    const warnings = effects.lines.filter((line) => /checkpoint .* is damaged/.test(line));
+    assert.equal(warnings.length, 1, effects.lines.join('\n'));
+    assert.match(warnings[0], damage === 'truncate' ? /tensors\.bin is [\d,]+ bytes, [\d,]+ when it was written\); training from the first epoch/ : /tensors\.bin has other bytes than when it was written\); training from the first epoch/);
+    assert.equal(restarted.resumedAtEpoch, null);
+    assert.deepEqual(withoutTimes(restarted.history), withoutTimes(full.history), 'started over, it ends where an uninterrupted run ends');
+  }
 });
 
 test('the kept weights are those of the epoch with the lowest validation loss', async () => {

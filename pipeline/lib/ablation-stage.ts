@@ -35,7 +35,7 @@ import { readJson, writeJsonAtomic } from './files.ts';
 import { FOCAL_ALPHA, FOCAL_GAMMA } from './losses.ts';
 import { evaluatePredictions } from './metrics.ts';
 import { maxShift } from './poster-augmentation.ts';
-import { isTrained, MODEL_TITLES, trainingKey, trainingSchedules, trainJobs, type CachedModelResult, type TrainJob } from './train-stage.ts';
+import { reusableTraining, MODEL_TITLES, trainingKey, trainingSchedules, trainJobs, type CachedModelResult, type TrainJob } from './train-stage.ts';
 import { stopsEarly, type TrainingSchedule } from './train.ts';
 
 export interface AblationDefinition {
@@ -190,17 +190,21 @@ export async function runAblationStage(stage: DataStageResult, config: Config, r
     }
     const schedules = trainingSchedules(variant, profile);
     const key = trainingKey(stage, variant, schedules);
-    const planned = ABLATIONS[id].models.map((model): Planned => {
+    const planned: Planned[] = [];
+    for (const model of ABLATIONS[id].models) {
       const dir = join(resolve(root, config.cacheDir), 'training', key, model);
       const note = ABLATIONS[id].sameAsMain?.(mainResults[model].history.epochs.map((e) => e.validation.loss), schedules[model]);
-      if (note) return { model, key: run.trainingKey, source: 'same-as-main', note, dir, cached: true };
-      const cached = isTrained(dir);
+      if (note) {
+        planned.push({ model, key: run.trainingKey, source: 'same-as-main', note, dir, cached: true });
+        continue;
+      }
+      const cached = await reusableTraining(dir, `${MODEL_TITLES[model]} for ${id}`, effects);
       if (!cached) {
         jobs.push({ model, stage, config: variant, schedule: schedules[model], dir, key });
         jobLabels.push(`${model.toUpperCase()} for ${id}`);
       }
-      return { model, key, source: 'trained', dir, cached };
-    });
+      planned.push({ model, key, source: 'trained', dir, cached });
+    }
     plans.push({ id, config: variant, planned });
   }
 

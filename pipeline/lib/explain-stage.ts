@@ -130,14 +130,19 @@ async function posterFrame(file: string, fit: string, size: number): Promise<Fil
   }
 }
 
-function readExisting(file: string): ExplanationsArtifact | null {
+/** The explanations already published, or null when there are none; a damaged file is reported in one line. */
+function readExisting(file: string, effects: Effects): ExplanationsArtifact | null {
   if (!existsSync(file)) return null;
+  let problem: string;
   try {
     const parsed = ExplanationsArtifactSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
-    return parsed.success ? parsed.data : null;
-  } catch {
-    return null;
+    if (parsed.success) return parsed.data;
+    problem = `${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`;
+  } catch (error) {
+    problem = `not valid JSON: ${error instanceof Error ? error.message : String(error)}`;
   }
+  effects.warn(`Explanations: ${file} cannot be reused, damaged or from another genrelens version (${problem}); computing the explanations again`);
+  return null;
 }
 
 function predictImages(model: tf.LayersModel, size: number): PredictImages {
@@ -202,7 +207,7 @@ export async function runExplainStage(stage: DataStageResult, config: Config, ro
   const method = explanationMethod(size, sequenceLength);
 
   const file = join(artifactsDir, ARTIFACT_FILES.explanations);
-  const existing = readExisting(file);
+  const existing = readExisting(file, effects);
   if (existing && explanationsUpToDate(existing, run.trainingKey, ids, method)) {
     effects.info(`Explanations: reusing ${ARTIFACT_FILES.explanations} (${ids.length} films, training key ${run.trainingKey})`);
     return existing;

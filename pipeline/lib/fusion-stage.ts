@@ -23,7 +23,7 @@
  * `--retrain` trains the fusion again too.
  */
 import { existsSync } from 'node:fs';
-import { copyFile } from 'node:fs/promises';
+import { copyFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { readArtifactFile } from './analysis-stage.ts';
 import { selectBackend, tf } from './backend.ts';
@@ -51,7 +51,8 @@ import { readJson, sha256, writeJsonAtomic } from './files.ts';
 import { standardisationToJson } from './fusion-standardisation.ts';
 import { buildGmuModel, FUSION_INPUTS, FUSION_VERSION, GMU_SETTINGS, gmuParameterCount, trainLearnedFusion, type FusionFeatures } from './fusion.ts';
 import { topK } from './metrics.ts';
-import { loadModel, METADATA_FILE, MODEL_FILE, readModelMetadata, saveModel, WEIGHTS_FILE, writeFolderAtomic } from './model-io.ts';
+import { checkEntry, sealEntry } from './cache.ts';
+import { loadModel, METADATA_FILE, MODEL_FILE, modelFilesProblem, readModelMetadata, saveModel, WEIGHTS_FILE, writeFolderAtomic } from './model-io.ts';
 import { prepareModelInputs } from './train-stage.ts';
 import { yieldToEventLoop, type TrainingData } from './train.ts';
 
@@ -155,10 +156,16 @@ export async function runFusionStage(stage: DataStageResult, config: Config, roo
     await writeJsonAtomic(join(artifactsDir, ARTIFACT_FILES.gmuHistory), result.history);
     await publishGmuModel(cachedModelDir, resolve(root, config.publicDir, 'models', GMU_MODEL_DIR));
   };
-  const cached = config.retrain ? null : await readCachedResult(cacheFile);
+  const entry = config.retrain ? null : await checkEntry(cacheDir);
+  if (entry?.state === 'damaged') {
+    effects.warn(`${GMU_TITLE}: the cached fusion in ${cacheDir} is damaged (${entry.problem}); training it again`);
+    await rm(cacheDir, { recursive: true, force: true });
+  }
+  const cached = entry?.state === 'whole' || entry?.state === 'unsealed' ? await readCachedResult(cacheFile) : null;
   if (cached) {
-    const problem = await cachedModelProblem(cachedModelDir, key, dataset.genres);
+    const problem = (await cachedModelProblem(cachedModelDir, key, dataset.genres)) ?? (await modelFilesProblem(cachedModelDir));
     if (problem === null) {
+      if (entry?.state === 'unsealed') await sealEntry(cacheDir); // a whole entry from before entries were sealed
       await publish(cached);
       effects.info(`${GMU_TITLE}: reusing the trained fusion from the cache (key ${key}; --retrain to train again)`);
       return cached.history;
@@ -313,6 +320,7 @@ export async function runFusionStage(stage: DataStageResult, config: Config, roo
   }
   const cachedResult: CachedFusionResult = { predictions, trainProbabilities, history };
   await writeJsonAtomic(cacheFile, cachedResult);
+  await sealEntry(cacheDir);
   await publish(cachedResult);
   const last = final.epochs[final.chosenEpoch];
   effects.info(

@@ -8,10 +8,11 @@
  * leaves the previous folder or the new one, never a mix.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { temporarySuffix } from './files.ts';
+import { UserError } from './errors.ts';
+import { processAlive, temporarySuffix } from './files.ts';
 
 export const MODEL_FILE = 'model.json';
 export const WEIGHTS_FILE = 'weights.bin';
@@ -20,6 +21,7 @@ export const METADATA_FILE = 'metadata.json';
 /** Writes the files `write` creates into `dir` atomically (temporary folder + rename). */
 export async function writeFolderAtomic(dir: string, write: (temp: string) => Promise<void>): Promise<void> {
   await mkdir(dirname(dir), { recursive: true });
+  await removeStaleSiblings(dir);
   const suffix = `${process.pid}.${temporarySuffix()}`;
   const temp = `${dir}.tmp-${suffix}`;
   const old = `${dir}.old-${suffix}`;
@@ -31,6 +33,24 @@ export async function writeFolderAtomic(dir: string, write: (temp: string) => Pr
   } finally {
     await rm(temp, { recursive: true, force: true });
     await rm(old, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Cleans up what killed runs left beside `dir`: the `.tmp-<pid>.…` and `.old-<pid>.…` folders of
+ * `writeFolderAtomic` calls whose process is gone (a killed training leaves a 50 MB checkpoint
+ * copy). When `dir` itself is missing, a leftover `.old-` folder (the last complete one, moved
+ * aside just before the kill) is put back instead.
+ */
+async function removeStaleSiblings(dir: string): Promise<void> {
+  const parent = dirname(dir);
+  const name = basename(dir);
+  for (const entry of await readdir(parent)) {
+    const match = /^(.*)\.(tmp|old)-(\d+)\.[0-9a-f]+$/.exec(entry);
+    if (!match || match[1] !== name || Number(match[3]) === process.pid || processAlive(Number(match[3]))) continue;
+    const path = join(parent, entry);
+    if (match[2] === 'old' && !existsSync(dir)) await rename(path, dir);
+    else await rm(path, { recursive: true, force: true });
   }
 }
 
@@ -63,8 +83,45 @@ export async function saveModel(model: tf.LayersModel, dir: string, metadata: un
   });
 }
 
-/** Loads a model saved by `saveModel`. */
+const BYTES_PER_ELEMENT: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, float16: 2 };
+
+/**
+ * Why the model saved in `dir` cannot be whole, or null: model.json must parse and its weights
+ * manifest must describe exactly as many bytes as weights.bin holds (a truncated or padded
+ * weights.bin would otherwise surface as a RangeError deep inside tfjs).
+ */
+export async function modelFilesProblem(dir: string): Promise<string | null> {
+  let modelJson: tf.io.ModelJSON;
+  try {
+    modelJson = JSON.parse(await readFile(join(dir, MODEL_FILE), 'utf8')) as tf.io.ModelJSON;
+  } catch (error) {
+    return `${join(dir, MODEL_FILE)} is ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'not valid JSON'}`;
+  }
+  const specs = Array.isArray(modelJson.weightsManifest) ? modelJson.weightsManifest.flatMap((group) => group.weights ?? []) : [];
+  let expected = 0;
+  for (const spec of specs) {
+    const per = BYTES_PER_ELEMENT[spec.dtype];
+    if (per === undefined || !Array.isArray(spec.shape)) return `${join(dir, MODEL_FILE)} describes a weight (${spec.name}) it cannot load`;
+    expected += per * spec.shape.reduce((a, b) => a * b, 1);
+  }
+  let bytes: number;
+  try {
+    bytes = (await stat(join(dir, WEIGHTS_FILE))).size;
+  } catch {
+    return `${join(dir, WEIGHTS_FILE)} is missing`;
+  }
+  if (bytes !== expected) {
+    return `${join(dir, WEIGHTS_FILE)} is ${bytes.toLocaleString('en')} bytes; model.json describes ${expected.toLocaleString('en')}`;
+  }
+  return null;
+}
+
+/** Loads a model saved by `saveModel`; throws a UserError naming the file when it is damaged. */
 export async function loadModel(dir: string): Promise<tf.LayersModel> {
+  const problem = await modelFilesProblem(dir);
+  if (problem !== null) {
+    throw new UserError(`the model in ${dir} is damaged: ${problem}`, { fix: 'train it again: npm run build -- --retrain' });
+  }
   const modelJson = JSON.parse(await readFile(join(dir, MODEL_FILE), 'utf8')) as tf.io.ModelJSON;
   const weights = await readFile(join(dir, WEIGHTS_FILE));
   const weightData = weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer;

@@ -31,8 +31,11 @@ export const DEFAULT_IMAGE_SIZE = 64;
 export const DEFAULT_MAX_POSTER_PIXELS = 50_000_000;
 export const DEFAULT_RESIZE_KERNEL: PosterKernel = 'nearest';
 export const DEFAULT_FIT: PosterFit = 'fill';
-/** Bump when decoding changes in a way that changes cached results. */
-export const POSTER_CACHE_VERSION = 'genrelens-poster-cache-v2';
+/**
+ * Bump when decoding or the cache's format changes in a way that changes cached results.
+ * v3: each cached poster records the SHA-256 of its pixels, checked on every read.
+ */
+export const POSTER_CACHE_VERSION = 'genrelens-poster-cache-v3';
 
 const KERNELS: readonly PosterKernel[] = ['nearest', 'linear', 'cubic', 'mitchell', 'lanczos2', 'lanczos3', 'mks2013', 'mks2021'];
 const FITS: readonly PosterFit[] = ['fill', 'cover', 'contain'];
@@ -208,6 +211,7 @@ export async function loadPosters(files: readonly string[], options: PosterLoadO
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? Math.min(4, Math.max(2, availableParallelism()))));
   let hits = 0;
   let misses = 0;
+  let damaged = 0;
   let done = 0;
   let cacheWriteWarned = false;
   const step = Math.max(1, Math.floor(files.length / 100));
@@ -229,7 +233,8 @@ export async function loadPosters(files: readonly string[], options: PosterLoadO
     const fileHash = sha256(bytes);
     const key = sha256(settingsKey, '\0', fileHash);
     const cached = await readCached(cacheRoot, key, per, present);
-    if (cached) {
+    if (cached === 'damaged') damaged++;
+    else if (cached) {
       hits++;
       if (cached.ok) {
         pixels.set(cached.pixels, index * per);
@@ -266,6 +271,9 @@ export async function loadPosters(files: readonly string[], options: PosterLoadO
   };
   if (files.length === 0) effects.progress('posters', 0, 0);
   await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
+  if (damaged > 0) {
+    effects.warn(`posters: ${damaged} cached poster${damaged === 1 ? ' was' : 's were'} damaged in ${cacheRoot} and decoded again from the dataset`);
+  }
   return { pixels, outcomes, hits, misses, preprocessing };
 }
 
@@ -342,33 +350,39 @@ const MAGIC = Buffer.from('GLP1');
 
 type CachedResult = DecodeResult;
 
-async function readCached(root: string, key: string, per: number, present: Set<string>): Promise<CachedResult | null> {
+/**
+ * The cached decode of poster `key`: null when there is none, 'damaged' when its file is there but
+ * is not one whole, well-formed entry (truncated, edited, pixels that no longer match their hash).
+ */
+async function readCached(root: string, key: string, per: number, present: Set<string>): Promise<CachedResult | 'damaged' | null> {
   if (present.has(`${key}.rgb`)) {
     try {
       const data = await readFile(join(root, `${key}.rgb`));
-      if (data.length < 8 || !data.subarray(0, 4).equals(MAGIC)) return null;
+      if (data.length < 8 || !data.subarray(0, 4).equals(MAGIC)) return 'damaged';
       const jsonLength = data.readUInt32LE(4);
-      if (data.length !== 8 + jsonLength + per) return null;
-      const meta = JSON.parse(data.subarray(8, 8 + jsonLength).toString('utf8')) as { format?: unknown; warnings?: PosterIssue<PosterWarningReason>[] };
-      if (!Array.isArray(meta.warnings) || typeof meta.format !== 'string') return null;
-      return { ok: true, pixels: new Uint8Array(data.buffer, data.byteOffset + 8 + jsonLength, per), format: meta.format, warnings: meta.warnings };
+      if (data.length !== 8 + jsonLength + per) return 'damaged';
+      const meta = JSON.parse(data.subarray(8, 8 + jsonLength).toString('utf8')) as { format?: unknown; warnings?: PosterIssue<PosterWarningReason>[]; sha256?: unknown };
+      if (!Array.isArray(meta.warnings) || typeof meta.format !== 'string') return 'damaged';
+      const pixels = new Uint8Array(data.buffer, data.byteOffset + 8 + jsonLength, per);
+      if (meta.sha256 !== sha256(pixels)) return 'damaged';
+      return { ok: true, pixels, format: meta.format, warnings: meta.warnings };
     } catch {
-      return null;
+      return 'damaged';
     }
   }
   if (!present.has(`${key}.fail.json`)) return null;
   try {
     const failure = JSON.parse(await readFile(join(root, `${key}.fail.json`), 'utf8')) as { reason?: unknown; detail?: unknown };
-    if (typeof failure.reason !== 'string' || !(failure.reason in POSTER_SKIP_REASONS) || typeof failure.detail !== 'string') return null;
+    if (typeof failure.reason !== 'string' || !(failure.reason in POSTER_SKIP_REASONS) || typeof failure.detail !== 'string') return 'damaged';
     return { ok: false, reason: failure.reason as PosterSkipReason, detail: failure.detail };
   } catch {
-    return null;
+    return 'damaged';
   }
 }
 
 async function writeCached(root: string, key: string, result: CachedResult): Promise<void> {
   if (result.ok) {
-    const json = Buffer.from(JSON.stringify({ format: result.format, warnings: result.warnings }), 'utf8');
+    const json = Buffer.from(JSON.stringify({ format: result.format, warnings: result.warnings, sha256: sha256(result.pixels) }), 'utf8');
     const header = Buffer.alloc(8);
     MAGIC.copy(header, 0);
     header.writeUInt32LE(json.length, 4);

@@ -42,7 +42,8 @@ import { topK } from './metrics.ts';
 import { buildCnn, compileForCoursework } from './models/cnn.ts';
 import { buildLstm } from './models/lstm.ts';
 import { architectureTable } from './models/summary.ts';
-import { MODEL_FILE, saveModel } from './model-io.ts';
+import { MODEL_FILE, modelFilesProblem, saveModel } from './model-io.ts';
+import { checkEntry, sealEntry } from './cache.ts';
 import { positiveWeights } from './losses.ts';
 import { lossOf, ShardedSteps, type LossSpec } from './sharded-steps.ts';
 import { augmentedPosterInputs, labelMatrix, posterInputs, tokenInputs, tokenLengths } from './model-inputs.ts';
@@ -83,6 +84,8 @@ export const MODEL_TITLES: Record<ModelKind, string> = {
 };
 
 const THRESHOLD = 0.5;
+/** The training's checkpoint folder inside its cache entry (not part of the sealed entry). */
+const CHECKPOINT_DIR = 'checkpoint';
 
 export function trainingSchedules(config: Config, profile: Profile): Record<ModelKind, TrainingSchedule> {
   const schedule = (model: ModelKind): TrainingSchedule => ({
@@ -320,7 +323,7 @@ async function trainOne(
       data: inputs.data[model],
       schedule,
       seed: config.seed,
-      checkpointDir: join(dir, 'checkpoint'),
+      checkpointDir: join(dir, CHECKPOINT_DIR),
       label: MODEL_TITLES[model],
       effects,
       loss: lossOf(lossSpec),
@@ -367,7 +370,8 @@ async function trainOne(
     backend,
   };
   await writeJsonAtomic(join(dir, 'result.json'), result);
-  await rm(join(dir, 'checkpoint'), { recursive: true, force: true });
+  await rm(join(dir, CHECKPOINT_DIR), { recursive: true, force: true });
+  await sealEntry(dir, [CHECKPOINT_DIR]);
   network.dispose();
   optimizer.dispose();
   return result;
@@ -496,9 +500,31 @@ async function trainInWorkers(jobs: TrainJob[], effects: Effects, concurrency = 
   }
 }
 
-/** Whether `<cacheDir>/training/<key>/<model>/` holds a finished training (its result and model). */
-export function isTrained(dir: string): boolean {
-  return existsSync(join(dir, 'result.json')) && existsSync(join(dir, 'model', MODEL_FILE));
+/**
+ * Whether `<cacheDir>/training/<key>/<model>/` holds a finished training that can be reused: a whole
+ * sealed entry (pipeline/lib/cache.ts). A damaged entry is reported in one line and removed, so the
+ * model is trained again. An unsealed folder is either an interrupted training (its checkpoint is
+ * kept, to resume from) or a finished one from before entries were sealed: that one is sealed when
+ * its result parses and its weights are as long as its model.json says.
+ */
+export async function reusableTraining(dir: string, label: string, effects: Effects): Promise<boolean> {
+  const check = await checkEntry(dir);
+  if (check.state === 'whole') return true;
+  if (check.state === 'unsealed' && existsSync(join(dir, 'result.json')) && existsSync(join(dir, 'model', MODEL_FILE))) {
+    const problem = (await modelFilesProblem(join(dir, 'model'))) ?? (await readJson(join(dir, 'result.json')).then(() => null, () => 'result.json is not valid JSON'));
+    if (problem === null) {
+      await sealEntry(dir, [CHECKPOINT_DIR]);
+      return true;
+    }
+    effects.warn(`${label}: the cached model in ${dir} is damaged (${problem}); training it again`);
+    await rm(dir, { recursive: true, force: true });
+    return false;
+  }
+  if (check.state === 'damaged') {
+    effects.warn(`${label}: the cached model in ${dir} is damaged (${check.problem}); training it again`);
+    await rm(dir, { recursive: true, force: true });
+  }
+  return false;
 }
 
 /**
@@ -612,7 +638,7 @@ export async function runTrainStage(stage: DataStageResult, config: Config, root
   for (const model of MODEL_KINDS) {
     const dir = join(trainingDir, model);
     if (config.retrain) await rm(dir, { recursive: true, force: true });
-    if (isTrained(dir)) {
+    if (await reusableTraining(dir, MODEL_TITLES[model], effects)) {
       const cached = await readJson<CachedModelResult>(join(dir, 'result.json'));
       results[model] = { ...cached, run: { ...cached.run, cached: true } };
       effects.info(`${MODEL_TITLES[model]}: reusing the trained model from the cache (key ${key}; --retrain to train again)`);

@@ -17,6 +17,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Effects } from './effects.ts';
+import { sha256 } from './files.ts';
 import { evaluatePredictions, type PredictionMetrics } from './metrics.ts';
 import { decodeTensors, encodeTensors, writeFolderAtomic, type TensorManifestEntry } from './model-io.ts';
 import { inferenceBatches, trainingBatches } from './batching.ts';
@@ -101,7 +102,9 @@ export interface TrainingOutcome {
 }
 
 interface CheckpointState {
-  version: 1;
+  /** 2: `data` records tensors.bin's size and hash. */
+  version: 1 | 2;
+  data: { bytes: number; sha256: string };
   nextEpoch: number;
   history: EpochRecord[];
   bestEpoch: number;
@@ -193,15 +196,16 @@ async function saveCheckpoint(
   model: tf.LayersModel,
   bestWeights: tf.Tensor[],
   optimizer: tf.Optimizer,
-  state: Omit<CheckpointState, 'weights' | 'bestWeights' | 'optimizer' | 'version'>,
+  state: Omit<CheckpointState, 'weights' | 'bestWeights' | 'optimizer' | 'version' | 'data'>,
 ): Promise<void> {
   const current = namedWeights(model);
   const best = bestWeights.map((tensor, i) => ({ name: `best:${i}`, tensor }));
   const optimizerWeights = (await optimizer.getWeights()).map(({ name, tensor }) => ({ name, tensor }));
   const all = await encodeTensors([...current, ...best, ...optimizerWeights]);
   const checkpoint: CheckpointState = {
-    version: 1,
+    version: 2,
     ...state,
+    data: { bytes: all.data.length, sha256: sha256(all.data) },
     weights: all.manifest.slice(0, current.length),
     bestWeights: all.manifest.slice(current.length, current.length + best.length),
     optimizer: all.manifest.slice(current.length + best.length),
@@ -212,11 +216,42 @@ async function saveCheckpoint(
   });
 }
 
-async function readCheckpoint(dir: string): Promise<{ state: CheckpointState; data: Uint8Array } | null> {
+/**
+ * The checkpoint in `dir`, or null when there is none or it is damaged: then it is reported in one
+ * line and removed, and training starts from its first epoch. `tensors.bin` must have the size and
+ * SHA-256 that `state.json` recorded (version 2; version-1 checkpoints only record where each
+ * tensor starts, so for them it must at least hold every tensor the state lists).
+ */
+async function readCheckpoint(dir: string, label: string, effects: Effects): Promise<{ state: CheckpointState; data: Uint8Array } | null> {
   if (!existsSync(join(dir, CHECKPOINT_STATE))) return null;
-  const state = JSON.parse(await readFile(join(dir, CHECKPOINT_STATE), 'utf8')) as CheckpointState;
-  if (state.version !== 1) return null;
-  return { state, data: new Uint8Array(await readFile(join(dir, CHECKPOINT_DATA))) };
+  const damaged = async (problem: string) => {
+    effects.warn(`${label}: the checkpoint in ${dir} is damaged (${problem}); training from the first epoch`);
+    await rm(dir, { recursive: true, force: true });
+    return null;
+  };
+  let state: CheckpointState;
+  try {
+    state = JSON.parse(await readFile(join(dir, CHECKPOINT_STATE), 'utf8')) as CheckpointState;
+  } catch {
+    return damaged(`${CHECKPOINT_STATE} is not valid JSON`);
+  }
+  if (state.version !== 1 && state.version !== 2) return null;
+  let data: Uint8Array;
+  try {
+    data = new Uint8Array(await readFile(join(dir, CHECKPOINT_DATA)));
+  } catch {
+    return damaged(`${CHECKPOINT_DATA} is missing`);
+  }
+  if (state.version === 2 && (data.length !== state.data.bytes || sha256(data) !== state.data.sha256)) {
+    return damaged(
+      data.length === state.data.bytes
+        ? `${CHECKPOINT_DATA} has other bytes than when it was written`
+        : `${CHECKPOINT_DATA} is ${data.length.toLocaleString('en')} bytes, ${state.data.bytes.toLocaleString('en')} when it was written`,
+    );
+  }
+  const needed = Math.max(0, ...[...state.weights, ...state.bestWeights, ...state.optimizer].map((t) => t.byteOffset + 4 * t.shape.reduce((a, b) => a * b, 1)));
+  if (data.length < needed) return damaged(`${CHECKPOINT_DATA} is ${data.length.toLocaleString('en')} bytes, its tensors need ${needed.toLocaleString('en')}`);
+  return { state, data };
 }
 
 export interface TrainOptions {
@@ -257,7 +292,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainingOutcome
   let startEpoch = 0;
   let resumedAtEpoch: number | null = null;
 
-  const checkpoint = await readCheckpoint(checkpointDir);
+  const checkpoint = await readCheckpoint(checkpointDir, label, effects);
   if (checkpoint) {
     const { state, data: bytes } = checkpoint;
     if (state.nextEpoch > schedule.epochs) {

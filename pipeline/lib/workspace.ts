@@ -17,7 +17,7 @@ import { readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { UserError } from './errors.ts';
-import { sha256, temporarySuffix } from './files.ts';
+import { processAlive, sha256, temporarySuffix } from './files.ts';
 
 /** The marker genrelens leaves in every output folder it creates. */
 export const MARKER_FILE = '.genrelens-output';
@@ -116,15 +116,6 @@ export function lockPath(dir: string): string {
   return join(tmpdir(), 'genrelens-locks', `${sha256(dir).slice(0, 24)}.lock`);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Takes a lock on each output folder (a lock file beside it, created exclusively). Another live
  * build holding one stops this one with a message naming it; a lock left by a killed build is
@@ -158,7 +149,7 @@ export function lockOutputFolders(dirs: readonly string[], command: string, log:
           } catch {
             holder = undefined; // being written, or unreadable: treat as stale after a retry
           }
-          if (holder && holder.pid !== process.pid && alive(holder.pid)) {
+          if (holder && holder.pid !== process.pid && processAlive(holder.pid)) {
             throw new UserError(
               `another genrelens run (PID ${holder.pid}, \`${holder.command}\`, started ${holder.started}) is using ${dir}`,
               { fix: `wait for it to finish, or stop it (kill ${holder.pid}); two runs on the same folders would overwrite each other` },
@@ -236,6 +227,6 @@ export async function replaceFolder(dir: string, what: string, fill: (tempDir: s
 export async function removeStaleBuildFolders(dir: string): Promise<void> {
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     const pid = Number(name.split('-')[0]);
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)) await rm(join(dir, name), { recursive: true, force: true });
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid)) await rm(join(dir, name), { recursive: true, force: true });
   }
 }
