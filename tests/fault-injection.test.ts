@@ -2,7 +2,8 @@
  * Fault injection: hostile and careless inputs, each built in a temporary folder, run through the
  * real CLI. Each test asserts the message, the exit code, and that every file that was there before
  * is still there byte for byte. One test (or more) per class of issue 14:
- *   1 output folders that hold other things · 2 atomic replacement · 3 damaged cache entries and leftovers of killed writes · 4 poster
+ *   1 output folders that hold other things · 2 atomic replacement (the site, the artifacts and public
+ *   files of a failed or killed run) · 3 damaged cache entries and leftovers of killed writes · 4 poster
  *   files that are links, devices or pipes · 5 splits too small for the stages · 6 two runs on the same folders ·
  *   7 misleading messages (encoding, positional folder, flag blame, empty numbers, config shapes).
  */
@@ -127,6 +128,48 @@ test('class 2: a folder is replaced only once its new version is complete; an in
   assert.equal(await readFile(join(site, 'index.html'), 'utf8'), 'first');
   assert.deepEqual(readdirSync(work), ['site']);
   assert.equal(lines.length, 2, lines.join('\n'));
+});
+
+test('class 2: a run that fails or is killed after writing some artifacts leaves the artifacts and public files of the last complete run', async (t) => {
+  const work = await makeTempDir(t, 'genrelens-fault-');
+  const dataset = join(work, 'films');
+  await writeFixtureDataset(dataset, films(60));
+  const prepared = await cli('prepare', '--dataset', dataset, ...outputs(work));
+  assert.equal(prepared.code, 0, prepared.stderr);
+  const artifacts = join(work, 'artifacts');
+  const before = snapshot(artifacts);
+  assert.ok(before.has('dataset.json') && before.has('split.json'));
+
+  // Fails after the data stage wrote its artifacts (a split too small to train on): none of them lands.
+  const failed = await cli('train', '--dataset', dataset, '--validation-fraction', '0.01', ...outputs(work));
+  assert.equal(failed.code, 1, failed.stderr);
+  assert.deepEqual(snapshot(artifacts), before);
+  assert.deepEqual(readdirSync(work).sort(), ['artifacts', 'cache', 'films', 'public'].sort(), 'no staged copy left behind');
+
+  // Killed (kill -9) once the data stage has written: the artifacts are untouched; the next run removes the staged copy.
+  const child = spawn(process.execPath, ['pipeline/cli.ts', 'train', '--dataset', dataset, '--validation-fraction', '0.3', ...outputs(work)], {
+    cwd: projectRoot,
+    env: { ...process.env, CI: 'true' },
+  });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (/^Data: /m.test(out)) {
+        child.kill('SIGKILL');
+        resolve();
+      }
+    });
+    child.on('exit', () => reject(new Error(`exited before its data stage: ${out}`)));
+  });
+  await new Promise((resolve) => child.on('close', resolve));
+  assert.deepEqual(snapshot(artifacts), before);
+  assert.ok(readdirSync(work).some((name) => name.startsWith('.artifacts.genrelens-new-')), 'the killed run wrote into a staged copy');
+  const next = await cli('prepare', '--dataset', dataset, '--validation-fraction', '0.3', ...outputs(work));
+  assert.equal(next.code, 0, next.stderr);
+  assert.match(next.stdout, /Removed .*\.artifacts\.genrelens-new-.*, left by an interrupted run/);
+  assert.deepEqual(readdirSync(work).sort(), ['artifacts', 'cache', 'films', 'public'].sort());
+  assert.notDeepEqual(snapshot(artifacts).get('split.json'), before.get('split.json'), 'a complete run does replace them');
 });
 
 test('class 3: a damaged cache entry (model weights, cached poster) is reported in one line and recomputed, never published; evaluate names a damaged model', async (t) => {

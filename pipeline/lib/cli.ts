@@ -18,7 +18,7 @@ import { writeDemoDataset } from './demo-data.ts';
 import { publishGeneratedFiles } from './site-files.ts';
 import { consoleEffects, type Effects } from './effects.ts';
 import { UserError } from './errors.ts';
-import { checkOutputFolders, lockOutputFolders, recoverFolder, removeStaleBuildFolders, replaceFolder, type OutputFolder } from './workspace.ts';
+import { checkOutputFolders, lockOutputFolders, recoverFolder, removeStaleBuildFolders, replaceFolder, stageFolder, type OutputFolder } from './workspace.ts';
 
 const HELP = `genrelens — a static report site comparing a poster CNN and an overview LSTM for film genres
 
@@ -225,6 +225,36 @@ async function buildSite(config: Config, root: string): Promise<void> {
   });
 }
 
+/** The pipeline, stage by stage: data, training, fusion, analysis, ablations, explanations. */
+async function runStages(config: Config, root: string, effects: Effects): Promise<void> {
+  const stage = await runDataStage(config, root, effects);
+  checkSplitForTraining(stage, config);
+  await runTrainStage(stage, config, root, effects);
+  await runFusionStage(stage, config, root, effects);
+  await runAnalysisStage(stage, config, root, effects);
+  await runAblationStage(stage, config, root, effects);
+  await runExplainStage(stage, config, root, effects);
+}
+
+/**
+ * Runs `run` with the artifacts and public folders staged (workspace.ts `stageFolder`): the stages
+ * write into copies, swapped in only when all of them finished, so a failed or interrupted run
+ * never leaves a half-updated set for the site or the next run to mix.
+ */
+async function withStagedOutputs(config: Config, root: string, run: (staged: Config) => Promise<void>): Promise<void> {
+  const artifacts = await stageFolder(resolve(root, config.artifactsDir));
+  const published = await stageFolder(resolve(root, config.publicDir));
+  try {
+    await run({ ...config, artifactsDir: artifacts.stage, publicDir: published.stage });
+  } catch (error) {
+    await artifacts.discard();
+    await published.discard();
+    throw error;
+  }
+  await artifacts.commit();
+  await published.commit();
+}
+
 /**
  * Before a command writes anything: refuses output folders that could destroy what genrelens did
  * not make, locks them against a second run, and cleans up what an interrupted run left beside them.
@@ -243,7 +273,8 @@ async function prepareOutputFolders(command: string, config: Config, root: strin
   ];
   checkOutputFolders(outputs, protect);
   lockOutputFolders(outputs.map((o) => o.path), `genrelens ${command}`, (line) => effects.info(line));
-  for (const output of outputs) if (output.replaced) await recoverFolder(output.path, (line) => effects.info(line));
+  // The site, the artifacts and the public files are replaced by renames; the cache checks its own entries.
+  for (const output of outputs.filter((o) => o.flag !== '--cache-dir')) await recoverFolder(output.path, (line) => effects.info(line));
   await removeStaleBuildFolders(join(root, '.astro', 'builds'));
 }
 
@@ -266,19 +297,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
       }
       case 'prepare':
         await prepareOutputFolders(command, config, root, effects);
-        await runDataStage(config, root, effects);
+        await withStagedOutputs(config, root, async (staged) => void (await runDataStage(staged, root, effects)));
         return 0;
-      case 'train': {
+      case 'train':
         await prepareOutputFolders(command, config, root, effects);
-        const stage = await runDataStage(config, root, effects);
-        checkSplitForTraining(stage, config);
-        await runTrainStage(stage, config, root, effects);
-        await runFusionStage(stage, config, root, effects);
-        await runAnalysisStage(stage, config, root, effects);
-        await runAblationStage(stage, config, root, effects);
-        await runExplainStage(stage, config, root, effects);
+        await withStagedOutputs(config, root, (staged) => runStages(staged, root, effects));
         return 0;
-      }
       case 'evaluate': {
         const folder = positionals[0];
         if (!folder) throw new UserError('evaluate needs a dataset folder', { fix: 'npm run genrelens -- evaluate <folder>' });
@@ -296,18 +320,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
         );
         return 0;
       }
-      case 'build': {
+      case 'build':
         await prepareOutputFolders(command, config, root, effects);
-        const stage = await runDataStage(config, root, effects);
-        checkSplitForTraining(stage, config);
-        await runTrainStage(stage, config, root, effects);
-        await runFusionStage(stage, config, root, effects);
-        await runAnalysisStage(stage, config, root, effects);
-        await runAblationStage(stage, config, root, effects);
-        await runExplainStage(stage, config, root, effects);
+        await withStagedOutputs(config, root, (staged) => runStages(staged, root, effects));
         await buildSite(config, root);
         return 0;
-      }
       default:
         throw new UserError(`unknown command "${command}"`, { fix: 'run `npm run genrelens -- --help` for the commands' });
     }

@@ -181,7 +181,7 @@ export async function runDataStage(config: Config, root: string, effects: Effect
   await writeJsonAtomic(join(artifactsDir, ARTIFACT_FILES.split), splitArtifact(dataset, split, config));
   effects.info(
     `Data: ${artifact.films} films (${artifact.split.trainCount} train / ${artifact.split.validationCount} validation), ` +
-      `${artifact.quality.skippedRows} rows skipped; wrote ${ARTIFACT_FILES.dataset} and ${ARTIFACT_FILES.split} to ${config.artifactsDir}`,
+      `${artifact.quality.skippedRows} rows skipped; wrote ${ARTIFACT_FILES.dataset} and ${ARTIFACT_FILES.split}`,
   );
   return { choice, dataset, split, artifact };
 }

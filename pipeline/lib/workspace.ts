@@ -13,7 +13,7 @@
  *   or removed on the next run.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeSync } from 'node:fs';
-import { readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { UserError } from './errors.ts';
@@ -203,10 +203,7 @@ export async function recoverFolder(dir: string, log: (line: string) => void): P
  * If `fill` fails, the temporary folder is removed and `dir` is untouched.
  */
 export async function replaceFolder(dir: string, what: string, fill: (tempDir: string) => Promise<void>): Promise<void> {
-  const parent = dirname(dir);
-  const suffix = `${process.pid}-${temporarySuffix()}`;
-  const temp = join(parent, `.${basename(dir)}${TEMP_TAG}${suffix}`);
-  const old = join(parent, `.${basename(dir)}${OLD_TAG}${suffix}`);
+  const temp = siblingOf(dir, TEMP_TAG);
   try {
     await fill(temp);
     await markOutputFolder(temp, what);
@@ -214,10 +211,48 @@ export async function replaceFolder(dir: string, what: string, fill: (tempDir: s
     await rm(temp, { recursive: true, force: true });
     throw error;
   }
+  await swapIn(temp, dir);
+}
+
+/** A hidden sibling of `dir` for this process: `.<name><tag><pid>-<random>` (recoverFolder knows them). */
+function siblingOf(dir: string, tag: string): string {
+  return join(dirname(dir), `.${basename(dir)}${tag}${process.pid}-${temporarySuffix()}`);
+}
+
+/** Puts the complete folder `temp` in the place of `dir` with two renames; the old `dir` is deleted last. */
+async function swapIn(temp: string, dir: string): Promise<void> {
+  const old = siblingOf(dir, OLD_TAG);
   const hadOld = existsSync(dir);
   if (hadOld) await rename(dir, old);
   await rename(temp, dir);
   if (hadOld) await rm(old, { recursive: true, force: true });
+}
+
+export interface StagedFolder {
+  /** Where the run writes instead of the folder: a sibling copy of it. */
+  stage: string;
+  /** Swaps the staged copy in (once everything in it is written). */
+  commit(): Promise<void>;
+  /** Deletes the staged copy; the folder stays as it was. */
+  discard(): Promise<void>;
+}
+
+/**
+ * Stages a folder that a run updates file by file (the artifacts, the public files): the run writes
+ * into a sibling copy of it, which `commit` swaps in. A run that fails or is killed leaves the
+ * folder as the last complete run left it, never half of one run's files mixed with another's.
+ * Everything in the folder is carried over, so a stage that reuses what it wrote last time still can.
+ */
+export async function stageFolder(dir: string): Promise<StagedFolder> {
+  const stage = siblingOf(dir, TEMP_TAG);
+  await mkdir(dirname(dir), { recursive: true });
+  if (existsSync(dir)) await cp(dir, stage, { recursive: true, verbatimSymlinks: true });
+  else await mkdir(stage);
+  return {
+    stage,
+    commit: () => swapIn(stage, dir),
+    discard: () => rm(stage, { recursive: true, force: true }),
+  };
 }
 
 /**
