@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -170,6 +170,36 @@ test('class 2: a run that fails or is killed after writing some artifacts leaves
   assert.match(next.stdout, /Removed .*\.artifacts\.genrelens-new-.*, left by an interrupted run/);
   assert.deepEqual(readdirSync(work).sort(), ['artifacts', 'cache', 'films', 'public'].sort());
   assert.notDeepEqual(snapshot(artifacts).get('split.json'), before.get('split.json'), 'a complete run does replace them');
+});
+
+test('class 2: an output folder that cannot be written in is refused before anything is written; the previous site stays whole', async (t) => {
+  // Root writes anywhere, so the CLI runs as nobody (setpriv drops to uid 65534), as a student would run it.
+  if (process.getuid?.() !== 0 || !existsSync('/usr/bin/setpriv')) {
+    t.skip('needs root and setpriv to run the CLI as another user');
+    return;
+  }
+  const work = await makeTempDir(t, 'genrelens-fault-');
+  chmodSync(work, 0o777);
+  const dataset = join(work, 'films');
+  await writeFixtureDataset(dataset, films(60));
+  const www = join(work, 'www');
+  mkdirSync(join(www, 'site'), { recursive: true });
+  writeFileSync(join(www, 'site', MARKER_FILE), 'made by genrelens');
+  writeFileSync(join(www, 'site', 'index.html'), 'the previous site');
+  chmodSync(join(www, 'site'), 0o777); // the site itself is writable; the folder it would be swapped in is not
+  chmodSync(www, 0o555);
+  const before = snapshot(www);
+  const result = await new Promise<Result>((resolve) => {
+    execFile(
+      '/usr/bin/setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, 'pipeline/cli.ts', 'build', '--dataset', dataset, ...outputs(work), '--out-dir', join(www, 'site')],
+      { cwd: projectRoot, env: { ...process.env, CI: 'true', TMPDIR: work } },
+      (error, stdout, stderr) => resolve({ code: error ? (error as { code: number }).code : 0, stdout, stderr }),
+    );
+  });
+  assertUserError(result, new RegExp(`--out-dir ${join(www, 'site')}: genrelens cannot write in ${www} \\(EACCES\\); nothing was changed\n {2}fix: choose a folder you can write to`));
+  assert.deepEqual(snapshot(www), before);
+  assert.ok(!existsSync(join(work, 'cache')) && !existsSync(join(work, 'artifacts')), 'nothing else was written either');
 });
 
 test('class 3: a damaged cache entry (model weights, cached poster) is reported in one line and recomputed, never published; evaluate names a damaged model', async (t) => {

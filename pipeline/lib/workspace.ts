@@ -12,7 +12,7 @@
  *   one stays whole until the new one is complete; leftovers of an interrupted swap are recovered
  *   or removed on the next run.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeSync } from 'node:fs';
 import { cp, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve, sep } from 'node:path';
@@ -90,7 +90,32 @@ export function checkOutputFolders(outputs: readonly OutputFolder[], protect: re
   for (const output of real) {
     const owned = output.replaced ? ownedByGenrelens(output.real) : ({ ok: true } as const);
     if (!owned.ok) throw new UserError(`refusing to use ${output.path} for ${output.flag}: ${owned.why}; genrelens only replaces folders it made`, { fix });
+    const unwritable = unwritableFolder(output.real);
+    if (unwritable) {
+      throw new UserError(`${output.flag} ${output.path}: genrelens cannot write in ${unwritable.dir} (${unwritable.code}); nothing was changed`, {
+        fix: 'choose a folder you can write to, or make this one writable',
+      });
+    }
   }
+}
+
+/**
+ * The first folder a run must write in but cannot, with the reason: the output folder itself when it
+ * exists, and the folder beside it (where its new version is staged and swapped in), else the
+ * nearest existing ancestor, where it will be created. Checked before anything is written, so a
+ * read-only place fails at once instead of half-way through.
+ */
+function unwritableFolder(dir: string): { dir: string; code: string } | null {
+  let parent = dirname(dir);
+  while (!existsSync(parent) && dirname(parent) !== parent) parent = dirname(parent);
+  for (const folder of existsSync(dir) ? [dir, parent] : [parent]) {
+    try {
+      accessSync(folder, constants.W_OK);
+    } catch (error) {
+      return { dir: folder, code: (error as NodeJS.ErrnoException).code ?? String(error) };
+    }
+  }
+  return null;
 }
 
 /** Marks a folder as made by genrelens (so a later run may replace it). */
