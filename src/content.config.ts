@@ -1,5 +1,5 @@
 /**
- * Content collections over the pipeline's artifacts (see pipeline/lib/contract.ts). Each artifact is
+ * Content collections over the pipeline's artifacts (see pipeline/lib/contract/contract.ts). Each artifact is
  * validated with the contract's schema: a missing or malformed file fails the build loudly.
  *
  * Single-file collections hold one entry, `current`; `history` and `predictions` hold one entry per
@@ -21,7 +21,7 @@ import {
   PredictionsArtifactSchema,
   RunArtifactSchema,
   SplitArtifactSchema,
-} from '../pipeline/lib/contract.ts';
+} from '../pipeline/lib/contract/contract.ts';
 
 const ARTIFACTS_DIR = process.env.GENRELENS_ARTIFACTS_DIR ?? 'src/content/artifacts';
 

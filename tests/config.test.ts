@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { chooseDataset, resolveConfig } from '../pipeline/lib/config.ts';
-import { UserError } from '../pipeline/lib/errors.ts';
+import { UserError } from '../pipeline/lib/core/errors.ts';
 
 test('defaults are the coursework settings', () => {
   const config = resolveConfig({});

@@ -2,7 +2,7 @@
  * The first report a new user sees must show learning: on the default demo dataset (600 films, seed
  * 1234) with the default (quick) profile, both models beat the constant baselines at threshold 0.5.
  * Scores are recomputed here from the CSV's one-hot cells and the models' published probabilities,
- * independently of pipeline/lib/metrics.ts and analysis.ts. Trains both models: about 100 s here.
+ * independently of pipeline/lib/core/metrics.ts and analysis.ts. Trains both models: about 100 s here.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -14,8 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
-import { writeDemoDataset } from '../pipeline/lib/demo-data.ts';
-import { recordingEffects } from '../pipeline/lib/effects.ts';
+import { writeDemoDataset } from '../pipeline/lib/data/demo-data.ts';
+import { recordingEffects } from '../pipeline/lib/core/effects.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'genrelens-demo-learning-'));

@@ -88,7 +88,7 @@ test('every dependency with an install script is reviewed in allowScripts, so np
 
 test('choosing a backend prints nothing of its own: WebGPU is probed only where Dawn can find an adapter', async () => {
   const script = `
-    import { selectBackend } from './pipeline/lib/backend.ts';
+    import { selectBackend } from './pipeline/lib/engine/backend.ts';
     const lines = [];
     const info = await selectBackend({ effects: { info: (l) => lines.push(l), warn: (l) => lines.push(l), progress() {}, now: () => Date.now() } });
     process.stdout.write(JSON.stringify(info.attempts));

@@ -5,20 +5,20 @@ import { cp, rm } from 'node:fs/promises';
 import { basename, join, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ABLATION_IDS, BACKENDS, CONFIG_FILE, LOSSES, DATASET_ENV, PROFILES, RESIZE_KERNELS, chooseDataset, readConfigFile, resolveConfig, type Config, type ConfigInput } from './config.ts';
-import { checkSplitForTraining, loadConfiguredDataset, runDataStage, splitDataset } from './data-stage.ts';
-import { runTrainStage } from './train-stage.ts';
-import { runFusionStage } from './fusion-stage.ts';
-import { runAnalysisStage } from './analysis-stage.ts';
-import { runExplainStage } from './explain-stage.ts';
-import { runAblationStage } from './ablation-stage.ts';
-import { evaluateSavedModels } from './evaluate.ts';
-import { selectBackend } from './backend.ts';
-import { formatDataQuality } from './dataset.ts';
-import { writeDemoDataset } from './demo-data.ts';
-import { publishGeneratedFiles } from './site-files.ts';
-import { consoleEffects, type Effects } from './effects.ts';
-import { UserError } from './errors.ts';
-import { checkOutputFolders, lockOutputFolders, recoverFolder, removeStaleBuildFolders, replaceFolder, stageFolder, type OutputFolder } from './workspace.ts';
+import { checkSplitForTraining, loadConfiguredDataset, runDataStage, splitDataset } from './data/data-stage.ts';
+import { runTrainStage } from './train/train-stage.ts';
+import { runFusionStage } from './fusion/fusion-stage.ts';
+import { runAnalysisStage } from './analysis/analysis-stage.ts';
+import { runExplainStage } from './explain/explain-stage.ts';
+import { runAblationStage } from './ablations/ablation-stage.ts';
+import { evaluateSavedModels } from './analysis/evaluate.ts';
+import { selectBackend } from './engine/backend.ts';
+import { formatDataQuality } from './data/dataset.ts';
+import { writeDemoDataset } from './data/demo-data.ts';
+import { publishGeneratedFiles } from './publish/site-files.ts';
+import { consoleEffects, type Effects } from './core/effects.ts';
+import { UserError } from './core/errors.ts';
+import { checkOutputFolders, lockOutputFolders, recoverFolder, removeStaleBuildFolders, replaceFolder, stageFolder, type OutputFolder } from './core/workspace.ts';
 
 const HELP = `genrelens — a static report site comparing a poster CNN and an overview LSTM for film genres
 

@@ -6,15 +6,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { UserError } from './errors.ts';
+import { UserError } from './core/errors.ts';
 
 export const RESIZE_KERNELS = ['nearest', 'linear', 'cubic', 'mitchell', 'lanczos2', 'lanczos3'] as const;
 export const PROFILES = ['coursework', 'quick'] as const;
 export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
-/** Training losses (pipeline/lib/losses.ts); `bce` is the coursework's. */
+/** Training losses (pipeline/lib/train/losses.ts); `bce` is the coursework's. */
 export const LOSSES = ['bce', 'class-weighted-bce', 'focal'] as const;
 /**
- * Ablations (pipeline/lib/ablation-stage.ts): each trains the models again with one switch turned on and
+ * Ablations (pipeline/lib/ablations/ablation-stage.ts): each trains the models again with one switch turned on and
  * reports what it changed against the main run.
  */
 export const ABLATION_IDS = ['class-weighted-loss', 'focal-loss', 'poster-augmentation', 'early-stopping'] as const;
@@ -44,9 +44,9 @@ export const ConfigSchema = z
     epochs: z.number().int().positive().optional(),
     backend: z.enum(BACKENDS).optional(),
     retrain: z.boolean().default(false),
-    /** Training loss of both models (pipeline/lib/losses.ts). */
+    /** Training loss of both models (pipeline/lib/train/losses.ts). */
     loss: z.enum(LOSSES).default('bce'),
-    /** Random mirror and shifts of the CNN's training posters (pipeline/lib/poster-augmentation.ts). */
+    /** Random mirror and shifts of the CNN's training posters (pipeline/lib/train/poster-augmentation.ts). */
     posterAugmentation: z.boolean().default(false),
     /**
      * Stop a model's training once its validation loss has not improved for this many epochs (the
@@ -63,7 +63,7 @@ export const ConfigSchema = z
     parallel: z.boolean().default(true),
     /**
      * The poster CNN's batches are split into this many shards, each shard's gradient computed on
-     * its own (the batch's gradient is their films-weighted mean; pipeline/lib/sharded-steps.ts). With
+     * its own (the batch's gradient is their films-weighted mean; pipeline/lib/train/sharded-steps.ts). With
      * `parallel`, a shard runs in a helper thread once a core is free (the LSTM has finished), which
      * changes no number. Part of the training key; 1 (whole batches) keeps the key runs had
      * before sharding existed, so their cached models are used again.

@@ -7,7 +7,7 @@
  * called within noise: each switch is one run with one seed, and another seed could move a figure by
  * a few thousandths (the artifact's notes say so).
  */
-import type { AblationFigures, AblationsArtifact, ModelKind } from '../../pipeline/lib/contract.ts';
+import type { AblationFigures, AblationsArtifact, ModelKind } from '../../pipeline/lib/contract/contract.ts';
 import { formatEpoch, formatMetric, formatSeconds } from './format.ts';
 import { MODELS } from './report.ts';
 

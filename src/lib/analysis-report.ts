@@ -7,7 +7,7 @@
  * whose score rounds to the baseline's ties with it, so the page never claims a win the reader
  * cannot see.
  */
-import type { AnalysisArtifact, ClassifierAnalysis, ClassifierId, GmuHistoryArtifact, ThresholdSelection, TunedClassifierId } from '../../pipeline/lib/contract.ts';
+import type { AnalysisArtifact, ClassifierAnalysis, ClassifierId, GmuHistoryArtifact, ThresholdSelection, TunedClassifierId } from '../../pipeline/lib/contract/contract.ts';
 import { formatMetric, formatPercent } from './format.ts';
 
 export const COMPARED: readonly TunedClassifierId[] = ['cnn', 'lstm', 'fusion', 'gmu'];

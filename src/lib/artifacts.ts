@@ -13,7 +13,7 @@ import {
   type PredictionsArtifact,
   type RunArtifact,
   type SplitArtifact,
-} from '../../pipeline/lib/contract.ts';
+} from '../../pipeline/lib/contract/contract.ts';
 import { attachExplanations, buildExamples, type Example } from './report.ts';
 
 type Collection = 'dataset' | 'split' | 'run' | 'history' | 'predictions' | 'examples' | 'analysis' | 'explanations' | 'fusion' | 'ablations';

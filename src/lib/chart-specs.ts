@@ -13,7 +13,7 @@ import type {
   ModelKind,
   RunArtifact,
   TunedClassifierId,
-} from '../../pipeline/lib/contract.ts';
+} from '../../pipeline/lib/contract/contract.ts';
 import { ablationChartId, ablationStyle, chartedModels } from './ablations-report.ts';
 import {
   BASELINE_DASHES,

@@ -5,9 +5,9 @@
  * and statistics the pipeline used — and the ranking shown. Browser-safe (no Node, no tfjs); the
  * poster side is `poster-preprocess.ts`.
  */
-import type { GmuModelMetadata } from '../../pipeline/lib/contract.ts';
-import { standardise, standardisationFromJson, type Standardisation } from '../../pipeline/lib/fusion-standardisation.ts';
-import { OOV_INDEX, tokenize, vectorize, vocabularyIndex, type VectorizerConfig } from '../../pipeline/lib/vectorizer.ts';
+import type { GmuModelMetadata } from '../../pipeline/lib/contract/contract.ts';
+import { standardise, standardisationFromJson, type Standardisation } from '../../pipeline/lib/contract/fusion-standardisation.ts';
+import { OOV_INDEX, tokenize, vectorize, vocabularyIndex, type VectorizerConfig } from '../../pipeline/lib/contract/vectorizer.ts';
 import type { PosterInputSpec } from './poster-preprocess.ts';
 
 export type DemoModelKind = 'cnn' | 'lstm';
@@ -25,7 +25,7 @@ export interface DemoConfig {
 
 const REBUILD = 'rebuild the site (npm run build) so the pipeline publishes matching files';
 
-/** The part of metadata.json (pipeline/lib/train-stage.ts `modelMetadata`) the demo relies on. */
+/** The part of metadata.json (pipeline/lib/train/train-stage.ts `modelMetadata`) the demo relies on. */
 export interface DemoModelMetadata {
   model: DemoModelKind;
   title?: string;
@@ -124,7 +124,7 @@ export function checkGmuMatchesModels(gmu: GmuModelMetadata, models: Record<Demo
 /**
  * The GMU's two inputs for one film: the CNN's and the BiLSTM's activations (one row each, the
  * layers `meta.input.visual.layer` / `meta.input.textual.layer` name), standardised exactly as the
- * pipeline standardised them (pipeline/lib/fusion-standardisation.ts `standardise`, the published
+ * pipeline standardised them (pipeline/lib/contract/fusion-standardisation.ts `standardise`, the published
  * statistics).
  */
 export function gmuInputs(visual: ArrayLike<number>, textual: ArrayLike<number>, gmu: DemoGmuMetadata): { visual: Float32Array; textual: Float32Array } {
@@ -155,7 +155,7 @@ export interface OverviewInput {
 /**
  * One overview → the BiLSTM's input row, built as training and `evaluate` build it: `vectorize`
  * (Keras TextVectorization: ids padded with 0 / truncated to `sequenceLength`), then — for a model
- * whose input length is free — cut to the last token, at least 1 column (pipeline/lib/model-inputs.ts
+ * whose input length is free — cut to the last token, at least 1 column (pipeline/lib/train/model-inputs.ts
  * `tokenInputs` for a batch of one). Padding is masked, so the cut does not change the outputs.
  * A model saved with a fixed input length gets the full padded row.
  */
@@ -183,7 +183,7 @@ export function overviewInput(
 /** `vocabularyIndex`, re-exported so the page builds the lookup once per model. */
 export { vocabularyIndex };
 
-/** Late fusion as pipeline/lib/analysis.ts `fuse`: w·p_cnn + (1 − w)·p_lstm, genre by genre. */
+/** Late fusion as pipeline/lib/analysis/analysis.ts `fuse`: w·p_cnn + (1 − w)·p_lstm, genre by genre. */
 export function fuseProbabilities(cnn: ArrayLike<number>, lstm: ArrayLike<number>, weight: number): number[] {
   if (cnn.length !== lstm.length) throw new RangeError(`cannot fuse ${cnn.length} and ${lstm.length} probabilities`);
   if (!(weight >= 0 && weight <= 1)) throw new RangeError(`fusion weight must be in [0, 1], got ${weight}`);

@@ -1,5 +1,5 @@
 /**
- * The poster preprocessing of the pipeline (pipeline/lib/posters.ts `decodePoster`), reproduced without
+ * The poster preprocessing of the pipeline (pipeline/lib/data/posters.ts `decodePoster`), reproduced without
  * sharp so that the browser demo feeds the CNN exactly what training fed it: an RGB(A) image at its
  * natural size → nearest-neighbour "fill" resize to `width` x `height` → RGB uint8 → value / 255.
  *
@@ -36,7 +36,7 @@
  * interpolate.c); the run boundaries, the border and the floating-point order were pinned down
  * against the installed sharp 0.35.5 / libvips 8.18 with images whose pixels encode their own
  * coordinates: resized by sharp, they tell exactly which source pixel each output pixel took.
- * `tests/poster-preprocess.test.ts` checks every width and height from 1 to 400 and hundreds of
+ * `tests/site/poster-preprocess.test.ts` checks every width and height from 1 to 400 and hundreds of
  * random sizes (both axes shrunk, both enlarged, one of each, other output sizes), whole images
  * pixel for pixel, and `decodePoster` itself; a sharp or libvips upgrade that changes any of this
  * fails that test.
@@ -46,7 +46,7 @@
 
 /**
  * Posters with more pixels are rejected, as the pipeline rejects them by default
- * (pipeline/lib/posters.ts `DEFAULT_MAX_POSTER_PIXELS`; a test keeps the two equal).
+ * (pipeline/lib/data/posters.ts `DEFAULT_MAX_POSTER_PIXELS`; a test keeps the two equal).
  */
 export const MAX_POSTER_PIXELS = 50_000_000;
 

@@ -13,7 +13,7 @@ import type {
   ModelKind,
   PredictionsArtifact,
   RunArtifact,
-} from '../../pipeline/lib/contract.ts';
+} from '../../pipeline/lib/contract/contract.ts';
 import { formatMetric, formatSeconds } from './format.ts';
 
 export const MODELS: readonly ModelKind[] = ['cnn', 'lstm'];

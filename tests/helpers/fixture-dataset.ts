@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { constants as zlibConstants, crc32, deflateRawSync } from 'node:zlib';
 import sharp from 'sharp';
-import { COURSEWORK_GENRES, CSV_FILE_NAME } from '../../pipeline/lib/csv.ts';
+import { COURSEWORK_GENRES, CSV_FILE_NAME } from '../../pipeline/lib/data/csv.ts';
 
 export type Rgb = readonly [number, number, number];
 

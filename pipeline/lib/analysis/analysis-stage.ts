@@ -1,0 +1,300 @@
+/**
+ * The analysis stage (after training): reads the models' probabilities on the training films
+ * (`train-probabilities-<m>.json`) and the validation films (`predictions-<m>.json`), takes the true
+ * labels from the loaded dataset, and writes `analysis.json` — baselines, AP and precision–recall
+ * curves, per-genre thresholds and the late fusion, every choice made on the training films only
+ * (see pipeline/lib/analysis/analysis.ts). The learned fusion (GMU) is read the same way, from the fusion
+ * stage's `predictions-gmu.json` and (out-of-fold) `train-probabilities-gmu.json`.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { z } from 'zod';
+import {
+  chooseOnTraining,
+  evaluateOnValidation,
+  fusionLossCurve,
+  THRESHOLD_GRID,
+  type ClassifierEvaluation,
+  type PrCurve,
+  type SplitScores,
+  type TrainingChoices,
+} from './analysis.ts';
+import type { Config } from '../config.ts';
+import {
+  ARTIFACT_FILES,
+  CONTRACT_VERSION,
+  GmuHistoryArtifactSchema,
+  GmuPredictionsArtifactSchema,
+  GmuTrainProbabilitiesArtifactSchema,
+  HistoryArtifactSchema,
+  MODEL_KINDS,
+  PredictionsArtifactSchema,
+  TrainProbabilitiesArtifactSchema,
+  TUNED_CLASSIFIER_IDS,
+  type AnalysisArtifact,
+  type ClassifierAnalysis,
+  type ModelKind,
+} from '../contract/contract.ts';
+import type { DataStageResult } from '../data/data-stage.ts';
+import type { Effects } from '../core/effects.ts';
+import { UserError } from '../core/errors.ts';
+import { writeJsonAtomic } from '../core/files.ts';
+import type { PredictionMetrics } from '../core/metrics.ts';
+
+const TRAIN_FIX = 'run `npm run genrelens -- train` (or `npm run build`): the train stage writes it';
+
+/** Reads and validates one artifact, or stops naming the file and the command that writes it. */
+export function readArtifactFile<S extends z.ZodType>(dir: string, file: string, schema: S): z.infer<S> {
+  const path = join(dir, file);
+  if (!existsSync(path)) throw new UserError(`${file} is missing from ${dir}`, { file: path, fix: TRAIN_FIX });
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new UserError(`${file} is not valid JSON (${(error as Error).message})`, { file: path, fix: TRAIN_FIX });
+  }
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UserError(`${file}: ${issue.path.join('.') || '(root)'}: ${issue.message}`, { file: path, fix: `${TRAIN_FIX} again (add --retrain if it is stale)` });
+  }
+  return parsed.data;
+}
+
+/** A films × genres matrix of the given films' probabilities, checked to be the expected films in order. */
+function probabilityMatrix(file: string, films: { id: string; probabilities: number[] }[], ids: readonly string[], genreCount: number): Float64Array {
+  if (films.length !== ids.length || films.some((film, i) => film.id !== ids[i])) {
+    const at = films.findIndex((film, i) => film.id !== ids[i]);
+    throw new UserError(
+      `${file} lists different films than this dataset's split (${films.length} vs ${ids.length} films` +
+        (at === -1 ? '' : `; first difference at position ${at}: ${JSON.stringify(films[at]?.id)} vs ${JSON.stringify(ids[at] ?? null)}`) +
+        '); it comes from another run',
+      { fix: `${TRAIN_FIX} again with the same dataset and settings` },
+    );
+  }
+  const out = new Float64Array(ids.length * genreCount);
+  films.forEach((film, i) => {
+    if (film.probabilities.length !== genreCount) throw new UserError(`${file}: film ${film.id} has ${film.probabilities.length} probabilities for ${genreCount} genres`, { fix: TRAIN_FIX });
+    out.set(film.probabilities, i * genreCount);
+  });
+  return out;
+}
+
+interface ProbabilityRows {
+  genres: string[];
+  films: { id: string; probabilities: number[] }[];
+}
+
+/** The one-hot labels of the given films (dataset rows), films × genres. */
+export function labelRows(stage: DataStageResult, rows: readonly number[]): Uint8Array {
+  const genreCount = stage.dataset.genres.length;
+  const out = new Uint8Array(rows.length * genreCount);
+  rows.forEach((film, i) => out.set(stage.dataset.films[film].labels, i * genreCount));
+  return out;
+}
+
+const round = (digits: number) => (n: number) => Math.round(n * 10 ** digits) / 10 ** digits;
+const r4 = round(4);
+const r6 = round(6);
+
+function curveData(curve: PrCurve) {
+  return { recall: curve.recall.map(r4), precision: curve.precision.map(r4), threshold: curve.threshold.map((t) => (t === null ? null : r6(t))) };
+}
+
+function thresholded(m: PredictionMetrics) {
+  const { microPrecision, microRecall, microF1, macroF1, weightedF1, samplesF1 } = m;
+  return { microPrecision, microRecall, microF1, macroF1, weightedF1, samplesF1 };
+}
+
+export interface ClassifierText {
+  title: string;
+  description: string;
+}
+
+/** The artifact from the training choices and the validation evaluations (pure). */
+export function analysisArtifact(input: {
+  genres: readonly string[];
+  trainFilms: number;
+  validationFilms: number;
+  seed: number;
+  generatedAt: string;
+  choices: TrainingChoices;
+  evaluations: ClassifierEvaluation[];
+  text: Record<ClassifierEvaluation['id'], ClassifierText>;
+  validationFusionLoss: { weight: number; loss: number }[];
+}): AnalysisArtifact {
+  const { genres, choices, evaluations } = input;
+  const classifiers: ClassifierAnalysis[] = evaluations.map((e) => {
+    const thresholds = e.tuned ? choices.thresholds[e.id as keyof TrainingChoices['thresholds']].thresholds : null;
+    return {
+      id: e.id,
+      kind: e.kind,
+      ...input.text[e.id],
+      loss: e.scores.loss,
+      microAP: e.scores.microAP,
+      meanAP: e.scores.meanAP,
+      atDefault: thresholded(e.atDefault),
+      tuned: e.tuned ? thresholded(e.tuned) : null,
+      perGenre: genres.map((genre, g) => {
+        const decisions = (m: PredictionMetrics) => {
+          const { precision, recall, f1, predictedPositives, truePositives } = m.perGenre[g];
+          return { precision, recall, f1, predictedPositives, truePositives };
+        };
+        return {
+          genre,
+          support: e.scores.perGenre[g].support,
+          averagePrecision: e.scores.perGenre[g].averagePrecision,
+          meanProbability: e.scores.perGenre[g].meanProbability,
+          atDefault: decisions(e.atDefault),
+          tuned: e.tuned && thresholds ? { ...decisions(e.tuned), threshold: thresholds[g] } : null,
+        };
+      }),
+      curves: { micro: curveData(e.scores.curves.micro), perGenre: e.scores.curves.perGenre.map((c) => (c ? curveData(c) : null)) },
+    };
+  });
+  return {
+    contractVersion: CONTRACT_VERSION,
+    generatedAt: input.generatedAt,
+    genres: [...genres],
+    trainFilms: input.trainFilms,
+    validationFilms: input.validationFilms,
+    conventions: [
+      'A genre is predicted when its probability is strictly above the threshold (0.5, or the tuned per-genre threshold), as Keras’ Precision and Recall count it.',
+      'Zero division: a precision, recall or F1 whose denominator is 0 counts as 0 (scikit-learn zero_division=0); F1 is 2·TP / (2·TP + FP + FN).',
+      `Micro: every film × genre decision pooled. Macro: the plain mean of the per-genre F1 over all ${genres.length} genres, genres without validation films included (their F1 is 0). ` +
+        'Weighted: per-genre F1 weighted by validation support. Samples: the mean over films of each film’s own F1 (scikit-learn average="samples").',
+      'Average precision (AP): scikit-learn’s average_precision_score, Σ (Rₙ − Rₙ₋₁)·Pₙ over the distinct scores taken as thresholds (tied scores are one threshold). ' +
+        'mAP is the mean AP over the genres with validation films; micro AP pools every film × genre cell.',
+      'Loss: binary cross-entropy with Keras’ clipping (ε = 1e-7), averaged over every film × genre cell; not given for the hard 0/1 baselines, which are not probabilities.',
+      'Model probabilities are those published in predictions-<m>.json (six decimals), so a score can differ from the training log in the last digit shown.',
+      'The baselines’ genres and priors, the per-genre thresholds and the fusion weight are chosen on the training films only (train-probabilities-<m>.json); the validation films are only scored.',
+      'The learned fusion (GMU) is trained on the training films only, each head’s epoch chosen on a holdout of training films; its training-film probabilities, on which its thresholds are tuned, are out-of-fold ' +
+        '(cross-fitted, train-probabilities-gmu.json). The two models’ activations it takes as input are still in-sample on the training films (the models were fitted to them), so its training-side numbers are optimistic.',
+    ],
+    classifiers,
+    baselines: { priors: choices.priors, mostFrequent: choices.mostFrequent.map((g) => genres[g]) },
+    thresholds: {
+      grid: [...THRESHOLD_GRID],
+      folds: choices.folds,
+      seed: input.seed,
+      selections: TUNED_CLASSIFIER_IDS.map((id) => {
+        const choice = choices.thresholds[id];
+        return {
+          classifier: id,
+          thresholds: choice.thresholds,
+          trainF1: choice.f1,
+          trainF1AtDefault: choice.f1AtDefault,
+          folds: choice.crossValidation.folds,
+          outOfFold: choice.crossValidation.outOfFold,
+        };
+      }),
+    },
+    fusion: {
+      weight: choices.fusion.weight,
+      grid: choices.fusion.curve.map((point, i) => ({ weight: point.weight, trainLoss: point.loss, validationLoss: input.validationFusionLoss[i].loss })),
+      foldWeights: choices.fusion.foldWeights,
+    },
+  };
+}
+
+/** Reads the prediction artifacts, analyses them and writes `analysis.json`. */
+export async function runAnalysisStage(stage: DataStageResult, config: Config, root: string, effects: Effects): Promise<AnalysisArtifact> {
+  const artifactsDir = resolve(root, config.artifactsDir);
+  const { genres, films } = stage.dataset;
+  const genreCount = genres.length;
+  const trainIds = stage.split.train.map((i) => films[i].id);
+  const validationIds = stage.split.validation.map((i) => films[i].id);
+
+  /** A model's published probabilities on the validation and training films, checked against this split and its genres. */
+  const probabilities = (predictionsFile: string, predictions: ProbabilityRows, trainFile: string, train: ProbabilityRows) => {
+    for (const [file, listed] of [[predictionsFile, predictions.genres], [trainFile, train.genres]] as const) {
+      if (listed.join('\n') !== genres.join('\n')) throw new UserError(`${file} lists different genres than the dataset; it comes from another run`, { fix: TRAIN_FIX });
+    }
+    return {
+      validation: probabilityMatrix(predictionsFile, predictions.films, validationIds, genreCount),
+      train: probabilityMatrix(trainFile, train.films, trainIds, genreCount),
+    };
+  };
+  const read = (model: ModelKind) => {
+    const predictionsFile = ARTIFACT_FILES.predictions(model);
+    const trainFile = ARTIFACT_FILES.trainProbabilities(model);
+    // The probabilities first: a missing artifact is reported in the order the train stage writes them.
+    const scores = probabilities(
+      predictionsFile,
+      readArtifactFile(artifactsDir, predictionsFile, PredictionsArtifactSchema),
+      trainFile,
+      readArtifactFile(artifactsDir, trainFile, TrainProbabilitiesArtifactSchema),
+    );
+    return { ...scores, history: readArtifactFile(artifactsDir, ARTIFACT_FILES.history(model), HistoryArtifactSchema) };
+  };
+  const [cnn, lstm] = MODEL_KINDS.map(read);
+  const gmuScores = probabilities(
+    ARTIFACT_FILES.gmuPredictions,
+    readArtifactFile(artifactsDir, ARTIFACT_FILES.gmuPredictions, GmuPredictionsArtifactSchema),
+    ARTIFACT_FILES.gmuTrainProbabilities,
+    readArtifactFile(artifactsDir, ARTIFACT_FILES.gmuTrainProbabilities, GmuTrainProbabilitiesArtifactSchema),
+  );
+  const gmu = { ...gmuScores, history: readArtifactFile(artifactsDir, ARTIFACT_FILES.gmuHistory, GmuHistoryArtifactSchema) };
+  const train: SplitScores = { labels: labelRows(stage, stage.split.train), cnn: cnn.train, lstm: lstm.train, gmu: gmu.train };
+  const validation: SplitScores = { labels: labelRows(stage, stage.split.validation), cnn: cnn.validation, lstm: lstm.validation, gmu: gmu.validation };
+
+  const choices = chooseOnTraining(train, genres, config.seed);
+  const evaluations = evaluateOnValidation(validation, genres, choices);
+
+  const [first, second] = choices.mostFrequent.map((g) => genres[g]);
+  const w = choices.fusion.weight;
+  const topPriors = choices.priors
+    .map((p, g) => ({ p, genre: genres[g] }))
+    .sort((a, b) => b.p - a.p)
+    .slice(0, 3)
+    .map(({ p, genre }) => `${genre} ${p.toFixed(2)}`)
+    .join(', ');
+  const text: Record<ClassifierEvaluation['id'], ClassifierText> = {
+    cnn: { title: cnn.history.title, description: `The ${cnn.history.title}’s probabilities (kept weights).` },
+    lstm: { title: lstm.history.title, description: `The ${lstm.history.title}’s probabilities (kept weights).` },
+    fusion: {
+      title: 'Late fusion',
+      description: `${w.toFixed(2)} × CNN + ${(1 - w).toFixed(2)} × LSTM probabilities; the weight has the lowest binary cross-entropy on the training films.`,
+    },
+    gmu: {
+      title: gmu.history.title,
+      description:
+        `A gated multimodal unit on the CNN’s ${gmu.history.method.inputs.visual.layer} and the BiLSTM’s ${gmu.history.method.inputs.textual.layer} activations, ` +
+        `trained on the training films (epoch ${gmu.history.chosenEpoch + 1} of ${gmu.history.method.maxEpochs}, chosen on a holdout of them).`,
+    },
+    'genre-priors': {
+      title: 'Genre priors',
+      description: `Every film gets each genre’s training frequency as its probability (${topPriors}, …).`,
+    },
+    'most-frequent': { title: `Always ${first}`, description: `Every film is labelled ${first}, the most frequent training genre, and nothing else.` },
+    'two-most-frequent': {
+      title: second ? `Always ${first} + ${second}` : `Always ${first}`,
+      description: second ? `Every film is labelled ${first} and ${second}, the two most frequent training genres, and nothing else.` : `Only one genre occurs in the training films.`,
+    },
+  };
+  const artifact = analysisArtifact({
+    genres,
+    trainFilms: trainIds.length,
+    validationFilms: validationIds.length,
+    seed: config.seed,
+    generatedAt: new Date(effects.now()).toISOString(),
+    choices,
+    evaluations,
+    text,
+    validationFusionLoss: fusionLossCurve(validation.cnn, validation.lstm, validation.labels),
+  });
+  await writeJsonAtomic(join(artifactsDir, ARTIFACT_FILES.analysis), artifact);
+
+  // The published probabilities are rounded; say so when that shows in the verdict's precision.
+  for (const [model, read] of [['cnn', cnn], ['lstm', lstm]] as const) {
+    const recomputed = artifact.classifiers.find((c) => c.id === model)!.atDefault.microF1;
+    if (recomputed.toFixed(3) !== read.history.best.microF1.toFixed(3)) {
+      effects.warn(
+        `${read.history.title}: micro F1 from the published (rounded) probabilities is ${recomputed.toFixed(3)}, the training log's ${read.history.best.microF1.toFixed(3)}`,
+      );
+    }
+  }
+  const scores = artifact.classifiers.map((c) => `${c.title} ${c.atDefault.microF1.toFixed(3)}`).join(', ');
+  effects.info(`Analysis: validation micro F1 at 0.5 — ${scores} (fusion weight ${w.toFixed(2)}); wrote ${ARTIFACT_FILES.analysis}`);
+  return artifact;
+}

@@ -1,0 +1,386 @@
+/**
+ * `npm run bench`: for each tfjs backend that loads, the coursework models' training-step time
+ * (batch 64), inference time, where a step's time goes (kernel calls grouped by class), and the
+ * full coursework schedule (CNN 40 + LSTM 20 epochs on 80% of the dataset, a validation pass per
+ * epoch): projected from the measured steps, and measured, from the last full run's run.json.
+ *
+ * The LSTM is measured at the timesteps training really runs: batches are cut to their longest
+ * overview and grouped by length (`pipeline/lib/train/batching.ts`), so the bench takes the overview lengths
+ * of the dataset (the shared dataset when present) and times a step at the mean timesteps per
+ * batch, and also at the full padded length (the path before that change).
+ *
+ *   npm run bench                         # every backend that loads except pure-JS cpu
+ *   npm run bench -- --backends wasm,cpu  # cpu needs minutes per CNN step
+ *   npm run bench -- --before             # also wasm with only the missing kernels (no speed fixes)
+ *
+ * When onnxruntime-node's native kernels are in use (pipeline/lib/engine/native-kernels.ts), wasm is also
+ * measured with its own XNNPACK products and convolutions, the path before them.
+ *   npm run bench -- --reps 5 --dataset <folder> --artifacts-dir <folder with run.json>
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../engine/backend.ts';
+import { trainingBatches, inferenceBatches } from '../train/batching.ts';
+import { resolveConfig } from '../config.ts';
+import { ARTIFACT_FILES, HistoryArtifactSchema, RunArtifactSchema } from '../contract/contract.ts';
+import { loadConfiguredDataset, splitDataset } from '../data/data-stage.ts';
+import { consoleEffects, type Effects } from '../core/effects.ts';
+import { readJson } from '../core/files.ts';
+import { tokenLengths } from '../train/model-inputs.ts';
+import { buildCnn, compileForCoursework } from '../train/models/cnn.ts';
+import { buildLstm } from '../train/models/lstm.ts';
+import { seededRandom, shuffled } from '../core/random.ts';
+import { ShardedSteps } from '../train/sharded-steps.ts';
+import { PROFILE_SCHEDULES } from '../train/train-stage.ts';
+import { trainStep } from '../train/train.ts';
+import { buildVocabulary, vectorizeAll } from '../contract/vectorizer.ts';
+import { loadNativeKernels } from '../engine/native-kernels.ts';
+import { registerWasmTrainingKernels } from '../engine/wasm-kernels.ts';
+
+const BATCH = 64;
+const SHARED_DATASET = '../shared/datasets/imdb-multimodal';
+
+export function median(values: number[]): number {
+  const sorted = values.slice().sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Milliseconds of `reps` calls after one warm-up call. */
+async function timeCalls(reps: number, call: () => Promise<unknown>): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i <= reps; i++) {
+    const start = performance.now();
+    await call();
+    if (i > 0) times.push(performance.now() - start);
+  }
+  return times;
+}
+
+/** The class a kernel belongs to, for the profile's shares. */
+export function kernelClass(name: string): string {
+  if (/MatMul/i.test(name)) return 'matrix products';
+  if (/^Conv2D|Conv2d/.test(name)) return 'convolutions';
+  if (/Pool/.test(name)) return 'pooling';
+  if (/^(Sum|Mean|Max|Min|Prod|All|Any|ArgMax|ArgMin)$/.test(name)) return 'reductions';
+  if (/^(Reshape|Slice|StridedSlice|Unpack|Pack|SplitV|Concat|Transpose|Reverse|Tile|Cast|Identity|GatherV2|GatherNd|Fill|ZerosLike|OnesLike|Select|UnsortedSegmentSum|ScatterNd|ExpandDims|Squeeze|PadV2|MirrorPad)$/.test(name))
+    return 'data movement (reshape, slice, gather, select, cast)';
+  return 'element-wise (activations, arithmetic, Adam)';
+}
+
+/** Kernel time of one training step, grouped by kernel name and by kernel class. */
+export async function profileTrainingStep(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor) {
+  const info = await tf.profile(async () => {
+    await model.trainOnBatch(x, y);
+    return [] as unknown as tf.Tensor;
+  });
+  const byKernel = new Map<string, { ms: number; calls: number }>();
+  const byClass = new Map<string, { ms: number; calls: number }>();
+  let totalMs = 0;
+  for (const kernel of info.kernels) {
+    const ms = typeof kernel.kernelTimeMs === 'number' ? kernel.kernelTimeMs : 0;
+    for (const [map, key] of [[byKernel, kernel.name], [byClass, kernelClass(kernel.name)]] as const) {
+      const entry = map.get(key) ?? { ms: 0, calls: 0 };
+      entry.ms += ms;
+      entry.calls++;
+      map.set(key, entry);
+    }
+    totalMs += ms;
+  }
+  const sorted = (map: Map<string, { ms: number; calls: number }>) => [...map.entries()].map(([name, e]) => ({ name, ...e })).sort((a, b) => b.ms - a.ms);
+  return { calls: info.kernels.length, totalMs, kernels: sorted(byKernel), classes: sorted(byClass) };
+}
+
+interface StepBench {
+  stepMs: number;
+  stepRuns: number[];
+  inferenceMs: number;
+  profile: Awaited<ReturnType<typeof profileTrainingStep>>;
+}
+
+/** The films and overview lengths the schedule runs on. */
+export interface Workload {
+  source: string;
+  trainFilms: number;
+  validationFilms: number;
+  sequenceLength: number;
+  /** Mean over an epoch's training batches of their longest overview (length-grouped batches). */
+  trainTimesteps: number;
+  /** Same for the validation pass (sorted by length). */
+  inferenceTimesteps: number;
+}
+
+/** Workload of a token-length list: the training batches of one epoch and the validation batches. */
+export function workloadOf(source: string, lengths: ArrayLike<number>, train: number[], validation: number[], sequenceLength: number): Workload {
+  const lengthOf = (film: number) => Math.min(sequenceLength, Math.max(1, lengths[film]));
+  const meanLongest = (batches: number[][]) => batches.reduce((sum, batch) => sum + Math.max(...batch.map(lengthOf)), 0) / batches.length;
+  const trainBatches = trainingBatches(shuffled(train, seededRandom(1)), BATCH, seededRandom(2), lengthOf);
+  const validationBatches = inferenceBatches(validation, BATCH, lengthOf).map((batch) => batch.map((i) => validation[i]));
+  return {
+    source,
+    trainFilms: train.length,
+    validationFilms: validation.length,
+    sequenceLength,
+    trainTimesteps: meanLongest(trainBatches),
+    inferenceTimesteps: meanLongest(validationBatches),
+  };
+}
+
+async function datasetWorkload(folder: string | undefined, sequenceLength: number, effects: Effects): Promise<Workload> {
+  if (folder) {
+    const config = resolveConfig({ flags: { dataset: folder, sequenceLength } });
+    const quiet = { ...effects, info: () => {}, progress: () => {} };
+    const { dataset } = await loadConfiguredDataset(config, process.cwd(), quiet);
+    const split = splitDataset(dataset, config);
+    const vocabulary = buildVocabulary(split.train.map((i) => dataset.films[i].overview), config.maxTokens);
+    const ids = vectorizeAll(dataset.films.map((film) => film.overview), vocabulary, sequenceLength);
+    return workloadOf(`${folder} (${dataset.films.length} films)`, tokenLengths(ids, sequenceLength), split.train, split.validation, sequenceLength);
+  }
+  // No dataset: 5,693 films with overviews of 15–40 words (the shared dataset's median is 25).
+  const random = seededRandom(3);
+  const lengths = Array.from({ length: 5693 }, () => 15 + Math.floor(random() * 26));
+  const films = shuffled([...lengths.keys()], seededRandom(4));
+  const validation = films.slice(0, 1139);
+  return workloadOf('synthetic lengths 15–40 (no dataset found)', lengths, films.slice(1139), validation, sequenceLength);
+}
+
+function batchFor(model: 'cnn' | 'lstm', timesteps: number): { x: tf.Tensor; y: tf.Tensor } {
+  const random = seededRandom(7);
+  const y = tf.tensor2d(Float32Array.from({ length: BATCH * 25 }, () => (random() < 0.1 ? 1 : 0)), [BATCH, 25]);
+  if (model === 'cnn') {
+    return { x: tf.tensor4d(Float32Array.from({ length: BATCH * 64 * 64 * 3 }, random), [BATCH, 64, 64, 3]), y };
+  }
+  // One overview of exactly `timesteps` tokens, the others shorter (as in a length-grouped batch).
+  const ids = new Int32Array(BATCH * timesteps);
+  for (let row = 0; row < BATCH; row++) {
+    const words = row === 0 ? timesteps : Math.max(1, timesteps - Math.floor(random() * 4));
+    for (let t = 0; t < words; t++) ids[row * timesteps + t] = 2 + Math.floor(random() * 9998);
+  }
+  return { x: tf.tensor2d(ids, [BATCH, timesteps], 'int32'), y };
+}
+
+async function benchStep(
+  model: 'cnn' | 'lstm',
+  reps: number,
+  timesteps: { train: number; inference: number },
+  recurrentDropout = 0.2,
+): Promise<StepBench> {
+  const network = model === 'cnn' ? buildCnn({ seed: 1 }) : buildLstm({ seed: 1, recurrentDropout });
+  const optimizer = compileForCoursework(network);
+  const train = batchFor(model, timesteps.train);
+  const stepRuns = await timeCalls(reps, async () => trainStep(network, optimizer, train.x, train.y));
+  const inference = batchFor(model, timesteps.inference);
+  const inferenceRuns = await timeCalls(reps, async () => {
+    const out = network.predict(inference.x) as tf.Tensor;
+    await out.data();
+    out.dispose();
+  });
+  const profile = await profileTrainingStep(network, train.x, train.y);
+  tf.dispose([train.x, train.y, inference.x, inference.y]);
+  network.dispose();
+  return { stepMs: median(stepRuns), stepRuns, inferenceMs: median(inferenceRuns), profile };
+}
+
+/**
+ * Wall time of one model's schedule: per epoch, its training steps and a validation pass; at the
+ * end, the kept weights' validation and training-set passes. `trainingSetPass`: the path before
+ * training metrics came from the steps, with a whole training-set pass per epoch.
+ */
+export function projectScheduleMs(
+  bench: { stepMs: number; inferenceMs: number },
+  epochs: number,
+  trainFilms: number,
+  validationFilms: number,
+  trainingSetPass = false,
+): number {
+  const trainBatches = Math.ceil(trainFilms / BATCH);
+  const validationBatches = Math.ceil(validationFilms / BATCH);
+  const perEpoch = trainBatches * bench.stepMs + (validationBatches + (trainingSetPass ? trainBatches : 0)) * bench.inferenceMs;
+  return epochs * perEpoch + (validationBatches + trainBatches) * bench.inferenceMs;
+}
+
+/**
+ * Wall time of the schedule with both models at once, one core each, where the CNN takes the
+ * LSTM's core when the LSTM finishes (its shards then run on two cores): the CNN's part still to do
+ * at that moment runs at the two-core pace.
+ */
+export function projectWithFreeCoreMs(cnnOneCoreMs: number, cnnTwoCoresMs: number, lstmMs: number): number {
+  if (lstmMs >= cnnOneCoreMs) return lstmMs;
+  return lstmMs + ((cnnOneCoreMs - lstmMs) / cnnOneCoreMs) * cnnTwoCoresMs;
+}
+
+/** CNN step time on 2 shards: both in this thread, and the second in a helper thread (one-core backends). */
+async function benchShardedCnn(reps: number, backend: BackendChoice): Promise<{ oneCoreMs: number; twoCoresMs: number; timings: ShardedSteps['timings'] }> {
+  const network = buildCnn({ seed: 1 });
+  const optimizer = compileForCoursework(network);
+  const { x, y } = batchFor('cnn', 0);
+  const steps = new ShardedSteps({ model: network, optimizer, loss: { name: 'bce' }, shards: 2, warn: () => {} });
+  try {
+    const oneCoreMs = median(await timeCalls(reps, () => steps.step(x, y)));
+    await steps.addHelper(backend);
+    const twoCoresMs = median(await timeCalls(reps, () => steps.step(x, y)));
+    return { oneCoreMs, twoCoresMs, timings: steps.timings };
+  } finally {
+    await steps.close();
+    tf.dispose([x, y]);
+    network.dispose();
+  }
+}
+
+const minutes = (ms: number) => `${(ms / 60_000).toFixed(1)} min`;
+const percent = (part: number, whole: number) => `${((100 * part) / Math.max(whole, 1e-9)).toFixed(0).padStart(3)}%`;
+
+function reportStep(label: string, bench: StepBench, effects: Effects): void {
+  effects.info(
+    `  ${label.padEnd(34)} train step ${bench.stepMs.toFixed(0).padStart(6)} ms (runs ${bench.stepRuns.map((t) => t.toFixed(0)).join(', ')}), ` +
+      `${((BATCH * 1000) / bench.stepMs).toFixed(1)} samples/s; inference ${bench.inferenceMs.toFixed(0)} ms/batch`,
+  );
+  const { calls, totalMs, classes } = bench.profile;
+  effects.info(`       one step: ${calls} kernel calls, ${totalMs.toFixed(0)} ms in kernels; share by kernel class:`);
+  for (const kernelClass of classes) {
+    effects.info(`         ${kernelClass.name.padEnd(52)} ${kernelClass.ms.toFixed(0).padStart(6)} ms ${percent(kernelClass.ms, totalMs)} ${String(kernelClass.calls).padStart(7)} calls`);
+  }
+}
+
+async function benchBackend(reps: number, workload: Workload, effects: Effects, backend: BackendChoice, oneCore: boolean): Promise<void> {
+  const { trainFilms, validationFilms, sequenceLength } = workload;
+  const t = { train: Math.round(workload.trainTimesteps), inference: Math.round(workload.inferenceTimesteps) };
+  const cnn = await benchStep('cnn', reps, t);
+  reportStep('CNN', cnn, effects);
+  const lstm = await benchStep('lstm', reps, t);
+  reportStep(`LSTM at ${t.train} timesteps (cut, grouped)`, lstm, effects);
+  const padded = await benchStep('lstm', reps, { train: sequenceLength, inference: sequenceLength });
+  reportStep(`LSTM padded to ${sequenceLength} (before)`, padded, effects);
+  // The coursework's recurrent dropout (0.2) disables cuDNN in Keras; here it is one extra multiply.
+  const withoutRecurrentDropout = await benchStep('lstm', reps, t, 0);
+  effects.info(
+    `  LSTM without recurrent dropout: ${withoutRecurrentDropout.stepMs.toFixed(0)} ms/step ` +
+      `(recurrent dropout 0.2 costs ${(((lstm.stepMs - withoutRecurrentDropout.stepMs) / withoutRecurrentDropout.stepMs) * 100).toFixed(0)}%)`,
+  );
+  const epochs = { cnn: PROFILE_SCHEDULES.coursework.cnn.epochs, lstm: PROFILE_SCHEDULES.coursework.lstm.epochs };
+  const sharded = oneCore ? await benchShardedCnn(reps, backend) : null;
+  if (sharded) {
+    const t = sharded.timings;
+    effects.info(
+      `  CNN on 2 shards (config cnnShards 2): ${sharded.oneCoreMs.toFixed(0)} ms/step in one thread, ${sharded.twoCoresMs.toFixed(0)} ms/step with a helper thread ` +
+        `(${(sharded.oneCoreMs / sharded.twoCoresMs).toFixed(2)}x); last step: send ${t.sendMs.toFixed(0)} ms, own shard ${t.ownShardMs.toFixed(0)} ms, ` +
+        `wait for the helper ${t.waitMs.toFixed(0)} ms, combine + Adam ${t.updateMs.toFixed(0)} ms`,
+    );
+  }
+  const cnnStepMs = sharded?.oneCoreMs ?? cnn.stepMs;
+  const now = {
+    cnn: projectScheduleMs({ stepMs: cnnStepMs, inferenceMs: cnn.inferenceMs }, epochs.cnn, trainFilms, validationFilms),
+    lstm: projectScheduleMs(lstm, epochs.lstm, trainFilms, validationFilms),
+  };
+  const before = {
+    cnn: projectScheduleMs(cnn, epochs.cnn, trainFilms, validationFilms, true),
+    lstm: projectScheduleMs(padded, epochs.lstm, trainFilms, validationFilms, true),
+  };
+  effects.info(`  projected full schedule (${trainFilms} train / ${validationFilms} validation films, CNN ${epochs.cnn} + LSTM ${epochs.lstm} epochs):`);
+  effects.info(
+    `    now:    CNN ${minutes(now.cnn)}, LSTM ${minutes(now.lstm)}; both at once (one core each) ${minutes(Math.max(now.cnn, now.lstm))}, ` +
+      `one after the other ${minutes(now.cnn + now.lstm)}`,
+  );
+  if (sharded) {
+    const cnnTwoCores = projectScheduleMs({ stepMs: sharded.twoCoresMs, inferenceMs: cnn.inferenceMs }, epochs.cnn, trainFilms, validationFilms);
+    effects.info(
+      `    now, with the LSTM's core going to the CNN's second shard when the LSTM finishes: ${minutes(projectWithFreeCoreMs(now.cnn, cnnTwoCores, now.lstm))} ` +
+        `(the CNN alone on two cores: ${minutes(cnnTwoCores)})`,
+    );
+  }
+  effects.info(
+    `    before: CNN ${minutes(before.cnn)}, LSTM ${minutes(before.lstm)} (padded LSTM, training-set pass per epoch), one after the other ${minutes(before.cnn + before.lstm)}` +
+      ' (the kernel fixes of wasm-kernels.ts count as present; --before measures without them)',
+  );
+}
+
+/** The last full run's measured figures, from the artifacts folder. */
+async function reportMeasuredRun(artifactsDir: string, effects: Effects): Promise<void> {
+  const runFile = resolve(artifactsDir, ARTIFACT_FILES.run);
+  if (!existsSync(runFile)) {
+    effects.info(`\nmeasured: no ${runFile} yet (\`npm run build\` on the dataset writes it)`);
+    return;
+  }
+  const run = RunArtifactSchema.safeParse(await readJson(runFile));
+  if (!run.success) {
+    effects.info(`\nmeasured: ${runFile} is from another contract version; run the pipeline again`);
+    return;
+  }
+  const r = run.data;
+  effects.info(`\nmeasured (${runFile}, ${r.generatedAt}, profile ${r.profile}, ${r.backend.name} backend):`);
+  effects.info(`  wall time ${minutes(r.training.wallMs)}, models ${r.training.parallel ? 'at the same time' : 'one after the other'}`);
+  for (const model of ['cnn', 'lstm'] as const) {
+    const m = r.models[model];
+    const history = HistoryArtifactSchema.safeParse(await readJson(resolve(artifactsDir, ARTIFACT_FILES.history(model))));
+    const steps = history.success ? history.data.epochs.reduce((sum, e) => sum + e.trainMs, 0) / Math.max(1, history.data.epochs.length) : 0;
+    const best = history.success ? history.data.best : null;
+    effects.info(
+      `  ${model.toUpperCase().padEnd(4)} ${m.epochs} epochs in ${minutes(m.trainingMs)}${m.cached ? ' (cached)' : ''}; mean epoch ${(m.epochMs.reduce((a, b) => a + b, 0) / Math.max(1, m.epochMs.length) / 1000).toFixed(1)} s` +
+        (history.success ? `, mean training steps per epoch ${(steps / 1000).toFixed(1)} s` : '') +
+        (m.meanTimesteps ? `, ${m.meanTimesteps} timesteps per batch` : '') +
+        (m.shards ? `, ${m.shards.inHelpers} of ${m.shards.computed} shard gradients in a helper thread` : '') +
+        (best ? `; best epoch ${m.bestEpoch + 1}: val loss ${best.loss.toFixed(4)}, micro-F1 ${best.microF1.toFixed(4)}, macro-F1 ${best.macroF1.toFixed(4)}` : ''),
+    );
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      backends: { type: 'string' },
+      reps: { type: 'string', default: '3' },
+      dataset: { type: 'string' },
+      'artifacts-dir': { type: 'string', default: 'src/content/artifacts' },
+      'sequence-length': { type: 'string', default: '100' },
+      before: { type: 'boolean', default: false },
+    },
+  });
+  const effects = consoleEffects();
+  const requested = (values.backends?.split(',') ?? ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm']) as BackendChoice[];
+  const reps = Number(values.reps);
+  const sequenceLength = Number(values['sequence-length']);
+  const folder = values.dataset ?? process.env.GENRELENS_DATASET ?? (existsSync(SHARED_DATASET) ? SHARED_DATASET : undefined);
+  const workload = await datasetWorkload(folder, sequenceLength, effects);
+  effects.info(
+    `genrelens bench: batch ${BATCH}, median of ${reps} after a warm-up; overviews from ${workload.source}: ` +
+      `${workload.trainTimesteps.toFixed(1)} timesteps per training batch (length-grouped), ${workload.inferenceTimesteps.toFixed(1)} per validation batch, padded length ${sequenceLength}`,
+  );
+  for (const backend of requested) {
+    if (!BACKEND_CHOICES.includes(backend)) throw new Error(`unknown backend ${backend}`);
+    let info;
+    try {
+      info = await selectBackend({ force: backend, effects: { ...effects, info: () => {} } });
+    } catch (error) {
+      effects.info(`\n${backend}: does not load here — ${(error as Error).message.split('\n')[0]}`);
+      continue;
+    }
+    const products = info.productKernels ? `; matrix products and convolutions: ${info.productKernels}` : '';
+    effects.info(`\n${backend}: ${info.package} ${info.version} on ${info.device}, ${info.threads} thread(s), SIMD ${info.simd}${products}`);
+    const oneCore = backend === 'wasm' || backend === 'cpu';
+    await benchBackend(reps, workload, effects, backend, oneCore);
+    if (backend === 'wasm' && info.productKernels && !info.productKernels.startsWith('XNNPACK')) {
+      // The same with the wasm backend's own XNNPACK products (helper threads read the variable).
+      process.env.GENRELENS_NATIVE_KERNELS = '0';
+      registerWasmTrainingKernels({ native: null });
+      effects.info(`\nwasm with XNNPACK's matrix products and convolutions (GENRELENS_NATIVE_KERNELS=0), the path before the native kernels:`);
+      await benchBackend(reps, workload, effects, backend, oneCore);
+      delete process.env.GENRELENS_NATIVE_KERNELS;
+      registerWasmTrainingKernels({ native: loadNativeKernels() });
+    }
+    if (backend === 'wasm' && values.before) {
+      process.env.GENRELENS_NATIVE_KERNELS = '0';
+      registerWasmTrainingKernels({ speedFixes: false });
+      effects.info(`\nwasm with only the missing kernels (no speed fixes):`);
+      // The helper thread registers the fast kernels, so shards are measured with them only.
+      await benchBackend(reps, workload, effects, backend, false);
+      delete process.env.GENRELENS_NATIVE_KERNELS;
+      registerWasmTrainingKernels();
+    }
+  }
+  if (!values.backends) effects.info('\ncpu: not measured by default (pure JS: minutes per CNN step); --backends cpu to measure it');
+  await reportMeasuredRun(values['artifacts-dir'], effects);
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,232 @@
+/**
+ * Matrix products and convolutions on ONNX Runtime's native CPU kernels (MLAS), for the wasm backend.
+ *
+ * Why: on the wasm backend a training step's matrix products and convolutions already run at the
+ * speed of WebAssembly's 128-bit SIMD (XNNPACK, about 20 GMAC/s on one core here); they are two
+ * thirds of the BiLSTM's step and nine tenths of the CNN's. `onnxruntime-node` ships a prebuilt
+ * native library for Linux, macOS and Windows inside its npm package (no download at install), whose
+ * MLAS kernels use the machine's AVX2 / AVX-512: on one core here, 50–90 GMAC/s for the LSTM's
+ * products and 35–70 GMAC/s for the CNN's 3×3 convolutions. The wasm backend keeps every other
+ * kernel; its `BatchMatMul`, `_FusedMatMul`, `Conv2D`, `FusedConv2D` and the convolution gradients
+ * (pipeline/lib/engine/wasm-kernels.ts) hand their products to this module, which reads and writes the tensors
+ * in the wasm heap in place.
+ *
+ * Each operation is a small ONNX graph (`Gemm`; `Conv` between NHWC↔NCHW transposes) built from a
+ * few hand-encoded protobuf bytes (no ONNX tooling needed), with dynamic sizes, one session per
+ * attribute combination, run synchronously (tfjs kernels are synchronous) on one intra-op thread:
+ * one core per backend instance, like the wasm backend. Sessions run through the package's native
+ * binding (`dist/binding.js`), whose `run` is the synchronous call that the public async
+ * `InferenceSession.run` wraps in `setImmediate`; the version is pinned in package.json for that.
+ *
+ * Results equal XNNPACK's up to float32 rounding (summation order): tested against the reference
+ * cpu backend to 1e-5 relative (tests/native-kernels.test.ts, tests/train/lstm-speed.test.ts,
+ * tests/engine/wasm-kernels.test.ts). `GENRELENS_NATIVE_KERNELS=0` turns this off.
+ */
+import { createRequire } from 'node:module';
+
+export interface GemmCall {
+  /** Row-major operands as stored: A is [m, k], or [k, m] when transA; B is [k, n], or [n, k] when transB. */
+  a: Float32Array;
+  b: Float32Array;
+  /** Added to every row: length n. */
+  bias?: Float32Array;
+  /** Receives the [m, n] product. */
+  out: Float32Array;
+  m: number;
+  k: number;
+  n: number;
+  transA: boolean;
+  transB: boolean;
+}
+
+export interface Conv2DCall {
+  /** NHWC input [n, h, w, c]. */
+  x: Float32Array;
+  xShape: [number, number, number, number];
+  /** HWIO filter [fh, fw, c, o] (tfjs' layout). */
+  filter: Float32Array;
+  filterShape: [number, number, number, number];
+  /** Added to every output channel: length o. */
+  bias?: Float32Array;
+  /** Receives the NHWC output [n, oh, ow, o]. */
+  out: Float32Array;
+  pads: { top: number; bottom: number; left: number; right: number };
+  strides: [number, number];
+  dilations: [number, number];
+}
+
+export interface NativeKernels {
+  /** For logs and run.json, e.g. "onnxruntime-node 1.30.0 (MLAS)". */
+  name: string;
+  gemm(call: GemmCall): void;
+  conv2d(call: Conv2DCall): void;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A minimal ONNX (protobuf) writer: just what one Gemm graph needs.
+
+function varint(value: number): number[] {
+  const bytes: number[] = [];
+  let n = value;
+  do {
+    let byte = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) byte |= 0x80;
+    bytes.push(byte);
+  } while (n > 0);
+  return bytes;
+}
+
+const intField = (field: number, value: number) => [...varint(field * 8), ...varint(value)];
+const bytesField = (field: number, payload: number[]) => [...varint(field * 8 + 2), ...varint(payload.length), ...payload];
+const stringField = (field: number, text: string) => bytesField(field, [...new TextEncoder().encode(text)]);
+
+const FLOAT = 1; // TensorProto.DataType.FLOAT
+const ATTRIBUTE_INT = 2; // AttributeProto.AttributeType.INT
+
+/** ValueInfoProto of a float tensor whose dimensions are named (symbolic). */
+function floatInput(field: number, name: string, dims: string[]): number[] {
+  const shape = dims.flatMap((dim) => bytesField(1, stringField(2, dim))); // TensorShapeProto.dim { dim_param }
+  const tensorType = [...intField(1, FLOAT), ...bytesField(2, shape)]; // TypeProto.Tensor
+  return bytesField(field, [...stringField(1, name), ...bytesField(2, bytesField(1, tensorType))]);
+}
+
+function intAttribute(name: string, value: number): number[] {
+  return bytesField(5, [...stringField(1, name), ...intField(3, value), ...intField(20, ATTRIBUTE_INT)]);
+}
+
+const ATTRIBUTE_INTS = 7; // AttributeProto.AttributeType.INTS
+
+function intsAttribute(name: string, values: number[]): number[] {
+  return bytesField(5, [...stringField(1, name), ...values.flatMap((v) => intField(8, v)), ...intField(20, ATTRIBUTE_INTS)]);
+}
+
+/** NodeProto: op(inputs) → outputs, with attributes already encoded. */
+function node(op: string, inputs: string[], outputs: string[], attributes: number[][] = []): number[] {
+  return bytesField(1, [...inputs.flatMap((name) => stringField(1, name)), ...outputs.flatMap((name) => stringField(2, name)), ...stringField(4, op), ...attributes.flat()]);
+}
+
+/** A ModelProto (IR 8, opset 13) of the nodes, inputs and outputs (ValueInfoProtos) given. */
+function modelOf(name: string, nodes: number[][], inputs: number[][], outputs: number[][]): Uint8Array {
+  const graph = [...nodes.flat(), ...stringField(2, name), ...inputs.flat(), ...outputs.flat()];
+  const opset = [...stringField(1, ''), ...intField(2, 13)];
+  return Uint8Array.from([...intField(1, 8), ...stringField(2, 'genrelens'), ...bytesField(8, opset), ...bytesField(7, graph)]);
+}
+
+/** Y = op(A)·op(B) (+ C) with ONNX Gemm. */
+export function gemmModel(transA: boolean, transB: boolean, bias: boolean): Uint8Array {
+  return modelOf(
+    'genrelens_gemm',
+    [node('Gemm', ['A', 'B', ...(bias ? ['C'] : [])], ['Y'], [intAttribute('transA', transA ? 1 : 0), intAttribute('transB', transB ? 1 : 0)])],
+    [floatInput(11, 'A', transA ? ['k', 'm'] : ['m', 'k']), floatInput(11, 'B', transB ? ['n', 'k'] : ['k', 'n']), ...(bias ? [floatInput(11, 'C', ['n'])] : [])],
+    [floatInput(12, 'Y', ['m', 'n'])],
+  );
+}
+
+/** NHWC Y = conv(X, W) (+ B) for an HWIO filter: ONNX Conv (NCHW, OIHW) between transposes. */
+export function conv2dModel(pads: Conv2DCall['pads'], strides: [number, number], dilations: [number, number], bias: boolean): Uint8Array {
+  return modelOf(
+    'genrelens_conv2d',
+    [
+      node('Transpose', ['X'], ['Xt'], [intsAttribute('perm', [0, 3, 1, 2])]),
+      node('Transpose', ['W'], ['Wt'], [intsAttribute('perm', [3, 2, 0, 1])]),
+      node('Conv', ['Xt', 'Wt', ...(bias ? ['B'] : [])], ['Yt'], [
+        intsAttribute('pads', [pads.top, pads.left, pads.bottom, pads.right]),
+        intsAttribute('strides', strides),
+        intsAttribute('dilations', dilations),
+      ]),
+      node('Transpose', ['Yt'], ['Y'], [intsAttribute('perm', [0, 2, 3, 1])]),
+    ],
+    [floatInput(11, 'X', ['n', 'h', 'w', 'c']), floatInput(11, 'W', ['fh', 'fw', 'c', 'o']), ...(bias ? [floatInput(11, 'B', ['o'])] : [])],
+    [floatInput(12, 'Y', ['n', 'oh', 'ow', 'o'])],
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading
+
+interface OrtTensorConstructor {
+  new (type: 'float32', data: Float32Array, dims: readonly number[]): unknown;
+}
+
+interface NativeSession {
+  loadModel(buffer: ArrayBufferLike, byteOffset: number, byteLength: number, options: object): void;
+  run(feeds: Record<string, unknown>, fetches: Record<string, unknown>, options: object): Record<string, unknown>;
+}
+
+const PACKAGE = 'onnxruntime-node';
+
+/**
+ * Loads onnxruntime-node and checks one product, or throws an Error saying why it cannot be used
+ * (not installed, no binary for this platform, a failed self-check).
+ */
+export function loadNativeKernels(): NativeKernels {
+  const require = createRequire(import.meta.url);
+  let version: string;
+  let Tensor: OrtTensorConstructor;
+  let binding: { InferenceSession: new () => NativeSession };
+  try {
+    version = (require(`${PACKAGE}/package.json`) as { version: string }).version;
+    Tensor = (require(PACKAGE) as { Tensor: OrtTensorConstructor }).Tensor;
+    const internals = require(`${PACKAGE}/dist/binding`) as { binding: typeof binding; initOrt: () => void };
+    internals.initOrt();
+    binding = internals.binding;
+  } catch (error) {
+    const text = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new Error(/Cannot find (module|package)/.test(text) && text.includes(PACKAGE) ? `${PACKAGE} is not installed` : `${PACKAGE} failed to load: ${text}`);
+  }
+  const sessions = new Map<string, NativeSession>();
+  const sessionFor = (id: string, build: () => Uint8Array): NativeSession => {
+    let session = sessions.get(id);
+    if (!session) {
+      const model = build();
+      session = new binding.InferenceSession();
+      session.loadModel(model.buffer, model.byteOffset, model.byteLength, {
+        intraOpNumThreads: 1,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: 'all',
+      });
+      sessions.set(id, session);
+    }
+    return session;
+  };
+  const engine: NativeKernels = {
+    name: `${PACKAGE} ${version} (MLAS)`,
+    gemm({ a, b, bias, out, m, k, n, transA, transB }) {
+      if (a.length !== m * k || b.length !== k * n || out.length !== m * n || (bias && bias.length !== n)) {
+        throw new RangeError(`gemm: operand sizes ${a.length}, ${b.length}, ${out.length} do not match m=${m} k=${k} n=${n}`);
+      }
+      const feeds: Record<string, unknown> = {
+        A: new Tensor('float32', a, transA ? [k, m] : [m, k]),
+        B: new Tensor('float32', b, transB ? [n, k] : [k, n]),
+      };
+      if (bias) feeds.C = new Tensor('float32', bias, [n]);
+      // The output tensor wraps `out`: ONNX Runtime writes the product there (no copy back).
+      sessionFor(`gemm ${transA} ${transB} ${Boolean(bias)}`, () => gemmModel(transA, transB, Boolean(bias))).run(feeds, { Y: new Tensor('float32', out, [m, n]) }, {});
+    },
+    conv2d({ x, xShape, filter, filterShape, bias, out, pads, strides, dilations }) {
+      const [n, h, w, c] = xShape;
+      const [fh, fw, fc, o] = filterShape;
+      const oh = Math.floor((h + pads.top + pads.bottom - dilations[0] * (fh - 1) - 1) / strides[0]) + 1;
+      const ow = Math.floor((w + pads.left + pads.right - dilations[1] * (fw - 1) - 1) / strides[1]) + 1;
+      if (fc !== c || x.length !== n * h * w * c || filter.length !== fh * fw * c * o || out.length !== n * oh * ow * o || (bias && bias.length !== o)) {
+        throw new RangeError(`conv2d: sizes do not match x [${xShape}], filter [${filterShape}], output ${out.length}`);
+      }
+      const feeds: Record<string, unknown> = { X: new Tensor('float32', x, xShape), W: new Tensor('float32', filter, filterShape) };
+      if (bias) feeds.B = new Tensor('float32', bias, [o]);
+      const id = `conv2d ${JSON.stringify([pads, strides, dilations])} ${Boolean(bias)}`;
+      sessionFor(id, () => conv2dModel(pads, strides, dilations, Boolean(bias))).run(feeds, { Y: new Tensor('float32', out, [n, oh, ow, o]) }, {});
+    },
+  };
+  // Self-check: [[1,2,3],[4,5,6]] · [[1,0],[0,1],[0,1]] + [10, 20] = [[11, 25], [14, 31]].
+  const out = new Float32Array(4);
+  engine.gemm({ a: Float32Array.of(1, 2, 3, 4, 5, 6), b: Float32Array.of(1, 0, 0, 1, 0, 1), bias: Float32Array.of(10, 20), out, m: 2, k: 3, n: 2, transA: false, transB: false });
+  if (out.join() !== '11,25,14,31') throw new Error(`${PACKAGE} ${version}: Gemm self-check gave [${out.join(', ')}]`);
+  return engine;
+}
+
+/** `GENRELENS_NATIVE_KERNELS=0` keeps the wasm backend's own XNNPACK kernels (benchmarks, comparisons). */
+export function nativeKernelsWanted(env: NodeJS.ProcessEnv = process.env): boolean {
+  return !['0', 'false', 'off', 'no'].includes((env.GENRELENS_NATIVE_KERNELS ?? '').toLowerCase());
+}

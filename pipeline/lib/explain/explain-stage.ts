@@ -1,0 +1,293 @@
+/**
+ * The explain stage (after the analysis): explains the trained models' predictions on the films the
+ * report's example cards show, and writes `explanations.json` (see pipeline/lib/explain/explain.ts for the maths):
+ *
+ * - the CNN: an occlusion map of the poster (an 8×8 grid of patches, each covered in turn with the
+ *   poster's mean colour; the drop in the probability of the CNN's top genre);
+ * - the LSTM: leave one word out (the drop in the probability of the LSTM's top genre when a word is
+ *   deleted from the overview), mapped back to the words of the original overview text.
+ *
+ * Which films: explaining costs about a second per film on the wasm backend (1 + 64 posters and
+ * 1 + one row per word through the models), so not every validation film is explained: the three
+ * curated cards of the home page (best, worst, biggest disagreement; the same choice as the site's,
+ * `src/lib/report.ts`) plus the first `explainFilms` validation films in examples.json order
+ * (config `explainFilms`, default 48). The cards of the other films show no explanation.
+ *
+ * The models are the published ones (`<publicDir>/models/{cnn,lstm}`, checked to carry run.json's
+ * training key), fed exactly as in training (posters from the loaded dataset, token ids from the
+ * vocabulary in the LSTM's metadata.json). Cache: when explanations.json already holds the same
+ * training key, method and film list, nothing is recomputed.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import sharp from 'sharp';
+import { readArtifactFile } from '../analysis/analysis-stage.ts';
+import { selectBackend, tf } from '../engine/backend.ts';
+import type { Config } from '../config.ts';
+import {
+  ARTIFACT_FILES,
+  CONTRACT_VERSION,
+  ExamplesArtifactSchema,
+  ExplanationsArtifactSchema,
+  PredictionsArtifactSchema,
+  RunArtifactSchema,
+  type ExplanationsArtifact,
+  type FilmExplanation,
+} from '../contract/contract.ts';
+import type { DataStageResult } from '../data/data-stage.ts';
+import type { Effects } from '../core/effects.ts';
+import { UserError } from '../core/errors.ts';
+import { chooseFilms, leaveOneOut, occlusionMap, overviewSegments, patchStarts, segmentIds, type PredictImages, type PredictTokens } from './explain.ts';
+import { writeJsonAtomic } from '../core/files.ts';
+import { loadModel, readModelMetadata } from '../train/model-io.ts';
+import { posterBatchToFloat32 } from '../data/posters.ts';
+import { yieldToEventLoop } from '../train/train.ts';
+import { OOV_INDEX, vocabularyIndex } from '../contract/vectorizer.ts';
+import { buildExamples, curatedExamples } from '../../../src/lib/report.ts';
+
+/** Bump when the explanations would come out differently: the cached artifact is then recomputed. */
+export const EXPLAIN_VERSION = 1;
+/** Patches per side of the occlusion grid (8 × 8-pixel patches on the 64-pixel input). */
+export const OCCLUSION_GRID = 8;
+
+const TRAIN_FIX = 'run `npm run genrelens -- train` (or `npm run build`) again';
+
+interface PosterModelMetadata {
+  trainingKey: string;
+  datasetHash: string;
+  genres: string[];
+  input: { kind: 'poster'; width: number; height: number; fit: string };
+}
+
+interface OverviewModelMetadata {
+  trainingKey: string;
+  datasetHash: string;
+  genres: string[];
+  input: { kind: 'overview'; sequenceLength: number; vocabulary: string[] };
+}
+
+/** What the artifact records about how it was computed (also part of the cache check). */
+export function explanationMethod(imageSize: number, sequenceLength: number): ExplanationsArtifact['method'] {
+  const patch = Math.max(1, Math.round(imageSize / OCCLUSION_GRID));
+  const starts = patchStarts(imageSize, patch, patch);
+  return {
+    version: EXPLAIN_VERSION,
+    poster: {
+      kind: 'occlusion',
+      imageSize,
+      patch,
+      stride: patch,
+      ys: starts,
+      xs: starts,
+      fill: 'poster-mean',
+      description:
+        `Occlusion: each ${patch}×${patch}-pixel patch of the ${imageSize}×${imageSize} poster the CNN sees is covered in turn with the poster’s ` +
+        'mean colour; a patch is shaded by how much covering it lowers the CNN’s probability of its top genre (red: lowers it, ' +
+        'the patch supported the prediction; blue: raises it).',
+    },
+    overview: {
+      kind: 'leave-one-out',
+      sequenceLength,
+      description:
+        'Leave one word out: each word is deleted from the overview in turn; a word is highlighted by how much deleting it lowers the ' +
+        `LSTM’s probability of its top genre (red: lowers it, the word supported the prediction; blue: raises it). Words beyond the first ` +
+        `${sequenceLength} tokens (which the LSTM never reads) and words outside its vocabulary are not scored.`,
+    },
+  };
+}
+
+/** Whether `existing` already holds the explanations asked for. */
+export function explanationsUpToDate(existing: ExplanationsArtifact, trainingKey: string, ids: readonly string[], method: ExplanationsArtifact['method']): boolean {
+  return (
+    existing.trainingKey === trainingKey &&
+    JSON.stringify(existing.method) === JSON.stringify(method) &&
+    existing.films.length === ids.length &&
+    existing.films.every((film, i) => film.id === ids[i])
+  );
+}
+
+const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/** The part of a `fileWidth × fileHeight` poster that a `width × height` model input resized with `fit` shows. */
+export function inputRegion(fit: string, fileWidth: number, fileHeight: number, width: number, height: number) {
+  if (fit === 'fill') return { x: 0, y: 0, width: fileWidth, height: fileHeight };
+  if (fit !== 'cover' && fit !== 'contain') return null;
+  const scale = (fit === 'cover' ? Math.max : Math.min)(width / fileWidth, height / fileHeight);
+  const w = width / scale;
+  const h = height / scale;
+  return { x: round((fileWidth - w) / 2, 4), y: round((fileHeight - h) / 2, 4), width: round(w, 4), height: round(h, 4) };
+}
+
+async function posterFrame(file: string, fit: string, size: number): Promise<FilmExplanation['poster']['frame']> {
+  try {
+    const meta = await sharp(file).metadata();
+    // The thumbnail is auto-rotated by EXIF orientation, the model input is not: the map cannot be aligned.
+    if (!meta.width || !meta.height || (meta.orientation !== undefined && meta.orientation !== 1)) return null;
+    const input = inputRegion(fit, meta.width, meta.height, size, size);
+    return input && { width: meta.width, height: meta.height, input };
+  } catch {
+    return null;
+  }
+}
+
+/** The explanations already published, or null when there are none; a damaged file is reported in one line. */
+function readExisting(file: string, effects: Effects): ExplanationsArtifact | null {
+  if (!existsSync(file)) return null;
+  let problem: string;
+  try {
+    const parsed = ExplanationsArtifactSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+    if (parsed.success) return parsed.data;
+    problem = `${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`;
+  } catch (error) {
+    problem = `not valid JSON: ${error instanceof Error ? error.message : String(error)}`;
+  }
+  effects.warn(`Explanations: ${file} cannot be reused, damaged or from another genrelens version (${problem}); computing the explanations again`);
+  return null;
+}
+
+function predictImages(model: tf.LayersModel, size: number): PredictImages {
+  return async (images, count) => {
+    const x = tf.tensor4d(images, [count, size, size, 3]);
+    const y = model.predict(x) as tf.Tensor;
+    try {
+      return (await y.data()) as Float32Array;
+    } finally {
+      tf.dispose([x, y]);
+    }
+  };
+}
+
+function predictTokens(model: tf.LayersModel): PredictTokens {
+  return async (ids, rows, width) => {
+    const x = tf.tensor2d(ids, [rows, width], 'int32');
+    const y = model.predict(x) as tf.Tensor;
+    try {
+      return (await y.data()) as Float32Array;
+    } finally {
+      tf.dispose([x, y]);
+    }
+  };
+}
+
+/** Explains the example cards' films (or reuses explanations.json) and writes explanations.json. */
+export async function runExplainStage(stage: DataStageResult, config: Config, root: string, effects: Effects): Promise<ExplanationsArtifact> {
+  const started = effects.now();
+  const artifactsDir = resolve(root, config.artifactsDir);
+  const modelsDir = resolve(root, config.publicDir, 'models');
+  const { dataset } = stage;
+
+  const run = readArtifactFile(artifactsDir, ARTIFACT_FILES.run, RunArtifactSchema);
+  const examples = readArtifactFile(artifactsDir, ARTIFACT_FILES.examples, ExamplesArtifactSchema);
+  const predictions = {
+    cnn: readArtifactFile(artifactsDir, ARTIFACT_FILES.predictions('cnn'), PredictionsArtifactSchema),
+    lstm: readArtifactFile(artifactsDir, ARTIFACT_FILES.predictions('lstm'), PredictionsArtifactSchema),
+  };
+  const curated = curatedExamples(buildExamples(examples, predictions)).map((pick) => pick.example.id);
+  const ids = chooseFilms(
+    examples.films.map((film) => film.id),
+    curated,
+    config.explainFilms,
+  );
+
+  const posterMeta = await readModelMetadata<PosterModelMetadata>(join(modelsDir, 'cnn'));
+  const overviewMeta = await readModelMetadata<OverviewModelMetadata>(join(modelsDir, 'lstm'));
+  for (const [model, meta] of [['cnn', posterMeta], ['lstm', overviewMeta]] as const) {
+    if (meta.trainingKey !== run.trainingKey || meta.datasetHash !== dataset.contentHash) {
+      throw new UserError(`the ${model} model in ${modelsDir} is not the one run.json and this dataset describe (training key ${meta.trainingKey} vs ${run.trainingKey})`, {
+        fix: TRAIN_FIX,
+      });
+    }
+  }
+  const size = posterMeta.input.width;
+  const { width, height } = dataset.posterPreprocessing;
+  if (posterMeta.input.height !== size || width !== size || height !== size) {
+    throw new UserError(`the CNN takes ${size}×${posterMeta.input.height} posters, the dataset was loaded at ${width}×${height}`, { fix: TRAIN_FIX });
+  }
+  const { sequenceLength, vocabulary } = overviewMeta.input;
+  const method = explanationMethod(size, sequenceLength);
+
+  const file = join(artifactsDir, ARTIFACT_FILES.explanations);
+  const existing = readExisting(file, effects);
+  if (existing && explanationsUpToDate(existing, run.trainingKey, ids, method)) {
+    effects.info(`Explanations: reusing ${ARTIFACT_FILES.explanations} (${ids.length} films, training key ${run.trainingKey})`);
+    return existing;
+  }
+
+  const backend = await selectBackend({ force: config.backend, effects });
+  const cnn = await loadModel(join(modelsDir, 'cnn'));
+  const lstm = await loadModel(join(modelsDir, 'lstm'));
+  const predictPosters = predictImages(cnn, size);
+  const predictOverviews = predictTokens(lstm);
+  const index = vocabularyIndex(vocabulary);
+  const filmIndex = new Map(dataset.films.map((film, i) => [film.id, i]));
+  const genres = dataset.genres;
+  const { patch, stride } = method.poster;
+
+  const films: FilmExplanation[] = [];
+  let posterMs = 0;
+  let overviewMs = 0;
+  try {
+    for (const [done, id] of ids.entries()) {
+      const row = filmIndex.get(id);
+      if (row === undefined) throw new UserError(`${ARTIFACT_FILES.examples} lists film ${id}, which this dataset does not have`, { fix: TRAIN_FIX });
+      const film = dataset.films[row];
+
+      let clock = effects.now();
+      const poster = posterBatchToFloat32(dataset.posterPixels, [row], dataset.posterPreprocessing);
+      const occlusion = await occlusionMap(poster, { height: size, width: size, channels: 3, patch, stride }, predictPosters);
+      posterMs += effects.now() - clock;
+
+      clock = effects.now();
+      const segments = overviewSegments(film.overview, index, sequenceLength);
+      const positions = segments.flatMap((s) => (s.position !== null && s.id !== OOV_INDEX ? [s.position] : []));
+      const words = await leaveOneOut(segmentIds(segments), positions, predictOverviews);
+      overviewMs += effects.now() - clock;
+
+      const scores = new Map(positions.map((position, k) => [position, round(words.drops[k], 6)]));
+      films.push({
+        id,
+        poster: {
+          genre: genres[occlusion.target],
+          probability: round(occlusion.probability, 6),
+          drops: Array.from(occlusion.drops, (drop) => round(drop, 6)),
+          frame: await posterFrame(resolve(dataset.dir, film.posterFile), posterMeta.input.fit, size),
+        },
+        overview: {
+          genre: genres[words.target],
+          probability: round(words.probability, 6),
+          segments: segments.map((s) => ({ text: s.text, token: s.token, position: s.position, score: s.position === null ? null : (scores.get(s.position) ?? null) })),
+        },
+      });
+      effects.progress('Explanations', done + 1, ids.length, id);
+      await yieldToEventLoop();
+    }
+  } finally {
+    cnn.dispose();
+    lstm.dispose();
+  }
+
+  const totalMs = effects.now() - started;
+  const artifact: ExplanationsArtifact = {
+    contractVersion: CONTRACT_VERSION,
+    generatedAt: new Date(effects.now()).toISOString(),
+    trainingKey: run.trainingKey,
+    genres,
+    selection: {
+      curated,
+      first: config.explainFilms,
+      description:
+        `The ${curated.length} curated films (best, worst, biggest disagreement) and the first ${config.explainFilms} validation films ` +
+        `(${ids.length} in all, of ${examples.films.length}); set explainFilms in genrelens.config.json to explain more.`,
+    },
+    method,
+    timing: { backend: backend.name, films: ids.length, posterMs: Math.round(posterMs), overviewMs: Math.round(overviewMs), totalMs: Math.round(totalMs) },
+    films,
+  };
+  await writeJsonAtomic(file, artifact);
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  effects.info(
+    `Explanations: ${ids.length} films in ${seconds(totalMs)} on ${backend.name} (posters ${seconds(posterMs)}, overviews ${seconds(overviewMs)}, ` +
+      `${ids.length ? seconds((posterMs + overviewMs) / ids.length) : '0 s'} per film); wrote ${ARTIFACT_FILES.explanations}`,
+  );
+  return artifact;
+}

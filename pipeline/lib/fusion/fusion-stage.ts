@@ -1,0 +1,381 @@
+/**
+ * The fusion stage (after training, before the analysis): trains the learned fusion — a gated
+ * multimodal unit on the two trained models' penultimate activations (pipeline/lib/fusion/fusion.ts) — and
+ * writes its artifacts:
+ *
+ * - `predictions-gmu.json`: the validation films' probabilities (the head fitted on all training films);
+ * - `train-probabilities-gmu.json`: the training films' out-of-fold probabilities (5-fold cross-fitting),
+ *   on which the analysis tunes the GMU's per-genre thresholds;
+ * - `fusion-gmu.json`: settings, sizes, the final head's loss per epoch, the chosen epoch, the folds, timing;
+ * - `<publicDir>/models/gmu/`: the final head as a tfjs model (model.json + weights.bin, pipeline/lib/fusion/fusion.ts
+ *   `buildGmuModel`) and its metadata.json (contract.ts `GmuModelMetadataSchema`: the CNN and BiLSTM
+ *   layers whose activations feed it, their standardisation, the kept epoch), for the live demo.
+ *
+ * The models are the published ones (`<publicDir>/models/{cnn,lstm}`, or the training cache's copy
+ * when those are missing), checked to carry run.json's training key and this dataset's hash, fed
+ * exactly as in training (`prepareModelInputs`; the LSTM's batches sorted by length as in
+ * `predictProbabilities`). Only the training films' labels are read.
+ *
+ * Cache: `<cacheDir>/fusion/<key>/result.json` and `<cacheDir>/fusion/<key>/model/`, key = hash of
+ * (the two models' training keys, the GMU settings, the seed, FUSION_VERSION, the contract version).
+ * A rebuild with the same models reuses it without loading a model; a cache entry without a valid
+ * model folder (written before the model was published) is trained again, never published half;
+ * `--retrain` trains the fusion again too.
+ */
+import { existsSync } from 'node:fs';
+import { copyFile, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { readArtifactFile } from '../analysis/analysis-stage.ts';
+import { selectBackend, tf } from '../engine/backend.ts';
+import { inferenceBatches } from '../train/batching.ts';
+import type { Config } from '../config.ts';
+import {
+  ARTIFACT_FILES,
+  CONTRACT_VERSION,
+  GMU_MODEL_DIR,
+  GmuHistoryArtifactSchema,
+  GmuModelMetadataSchema,
+  GmuPredictionsArtifactSchema,
+  GmuTrainProbabilitiesArtifactSchema,
+  RunArtifactSchema,
+  type GmuHistoryArtifact,
+  type GmuModelMetadata,
+  type GmuPredictionsArtifact,
+  type GmuTrainProbabilitiesArtifact,
+  type ModelKind,
+} from '../contract/contract.ts';
+import type { DataStageResult } from '../data/data-stage.ts';
+import type { Effects } from '../core/effects.ts';
+import { UserError } from '../core/errors.ts';
+import { readJson, sha256, writeJsonAtomic } from '../core/files.ts';
+import { standardisationToJson } from '../contract/fusion-standardisation.ts';
+import { buildGmuModel, FUSION_INPUTS, FUSION_VERSION, GMU_SETTINGS, gmuParameterCount, trainLearnedFusion, type FusionFeatures } from './fusion.ts';
+import { topK } from '../core/metrics.ts';
+import { checkEntry, sealEntry } from '../core/cache.ts';
+import { loadModel, METADATA_FILE, MODEL_FILE, modelFilesProblem, readModelMetadata, saveModel, WEIGHTS_FILE, writeFolderAtomic } from '../train/model-io.ts';
+import { prepareModelInputs } from '../train/train-stage.ts';
+import { yieldToEventLoop, type TrainingData } from '../train/train.ts';
+
+export const GMU_TITLE = 'Learned fusion (GMU)';
+const THRESHOLD = 0.5;
+/** Films per inference batch when extracting activations (the training batch size). */
+const FEATURE_BATCH = 64;
+const TRAIN_FIX = 'run `npm run genrelens -- train` (or `npm run build`) again';
+
+/** What the fusion cache keeps: the three artifacts, exactly as published. */
+export interface CachedFusionResult {
+  predictions: GmuPredictionsArtifact;
+  trainProbabilities: GmuTrainProbabilitiesArtifact;
+  history: GmuHistoryArtifact;
+}
+
+interface ModelMetadata {
+  trainingKey: string;
+  datasetHash: string;
+  genres: string[];
+  input: { kind: 'poster'; width: number; height: number } | { kind: 'overview'; sequenceLength: number; vocabulary: string[] };
+}
+
+/** The fusion cache key: changes when the fused models, the GMU's settings or its code change. */
+export function fusionKey(trainingKeys: Record<ModelKind, string>, seed: number, settings = GMU_SETTINGS): string {
+  return sha256(
+    JSON.stringify({ fusion: FUSION_VERSION, contract: CONTRACT_VERSION, trainingKeys, inputs: FUSION_INPUTS, settings, seed }),
+  ).slice(0, 24);
+}
+
+/** `<publicDir>/models/<m>` when it holds a model, else the training cache's copy, else an error. */
+function modelDir(model: ModelKind, config: Config, root: string, trainingKey: string): string {
+  const candidates = [resolve(root, config.publicDir, 'models', model), resolve(root, config.cacheDir, 'training', trainingKey, model, 'model')];
+  const found = candidates.find((dir) => existsSync(join(dir, MODEL_FILE)));
+  if (!found) throw new UserError(`no trained ${model} model in ${candidates.join(' or ')}`, { fix: TRAIN_FIX });
+  return found;
+}
+
+/**
+ * Activations of `layer` for `films` (rows of the dataset), films × units in the order of `films`;
+ * batched as `predictProbabilities` (the LSTM's batches sorted by overview length).
+ */
+export async function extractActivations(
+  model: tf.LayersModel,
+  layer: string,
+  data: Pick<TrainingData, 'inputs' | 'lengthOf'>,
+  films: readonly number[],
+  onBatch: (done: number) => void = () => {},
+): Promise<{ values: Float32Array; units: number }> {
+  const extractor = tf.model({ inputs: model.inputs, outputs: model.getLayer(layer).output as tf.SymbolicTensor });
+  const units = extractor.outputs[0].shape[1];
+  if (typeof units !== 'number') throw new Error(`layer ${layer} has no fixed width`);
+  const values = new Float32Array(films.length * units);
+  let done = 0;
+  for (const positions of inferenceBatches(films, FEATURE_BATCH, data.lengthOf)) {
+    const x = data.inputs(positions.map((i) => films[i]));
+    const y = extractor.predict(x) as tf.Tensor;
+    const batch = await y.data();
+    positions.forEach((position, row) => values.set(batch.subarray(row * units, (row + 1) * units), position * units));
+    tf.dispose([x, y]);
+    done += positions.length;
+    onBatch(done);
+    await yieldToEventLoop();
+  }
+  return { values, units };
+}
+
+const round6 = (p: number) => Math.round(p * 1e6) / 1e6;
+
+function rows(stage: DataStageResult, filmIndices: readonly number[], probabilities: Float32Array) {
+  const g = stage.dataset.genres.length;
+  return filmIndices.map((film, row) => ({ id: stage.dataset.films[film].id, probabilities: Array.from(probabilities.subarray(row * g, (row + 1) * g), round6) }));
+}
+
+/** Trains the learned fusion (or reuses it from the cache) and writes its three artifacts. */
+export async function runFusionStage(stage: DataStageResult, config: Config, root: string, effects: Effects): Promise<GmuHistoryArtifact> {
+  const started = effects.now();
+  const artifactsDir = resolve(root, config.artifactsDir);
+  const { dataset, split } = stage;
+  const run = readArtifactFile(artifactsDir, ARTIFACT_FILES.run, RunArtifactSchema);
+  const dirs = { cnn: modelDir('cnn', config, root, run.trainingKey), lstm: modelDir('lstm', config, root, run.trainingKey) };
+  const metadata = {
+    cnn: await readModelMetadata<ModelMetadata>(dirs.cnn),
+    lstm: await readModelMetadata<ModelMetadata>(dirs.lstm),
+  };
+  for (const model of ['cnn', 'lstm'] as const) {
+    const meta = metadata[model];
+    if (meta.trainingKey !== run.trainingKey || meta.datasetHash !== dataset.contentHash) {
+      throw new UserError(`the ${model} model in ${dirs[model]} is not the one run.json and this dataset describe (training key ${meta.trainingKey} vs ${run.trainingKey})`, { fix: TRAIN_FIX });
+    }
+    if (meta.genres.join('\n') !== dataset.genres.join('\n')) throw new UserError(`the ${model} model in ${dirs[model]} predicts other genres than this dataset has`, { fix: TRAIN_FIX });
+  }
+
+  const key = fusionKey({ cnn: metadata.cnn.trainingKey, lstm: metadata.lstm.trainingKey }, config.seed);
+  const cacheDir = resolve(root, config.cacheDir, 'fusion', key);
+  const cacheFile = join(cacheDir, 'result.json');
+  const cachedModelDir = join(cacheDir, 'model');
+  const publish = async (result: CachedFusionResult) => {
+    await writeJsonAtomic(join(artifactsDir, ARTIFACT_FILES.gmuPredictions), result.predictions);
+    await writeJsonAtomic(join(artifactsDir, ARTIFACT_FILES.gmuTrainProbabilities), result.trainProbabilities);
+    await writeJsonAtomic(join(artifactsDir, ARTIFACT_FILES.gmuHistory), result.history);
+    await publishGmuModel(cachedModelDir, resolve(root, config.publicDir, 'models', GMU_MODEL_DIR));
+  };
+  const entry = config.retrain ? null : await checkEntry(cacheDir);
+  if (entry?.state === 'damaged') {
+    effects.warn(`${GMU_TITLE}: the cached fusion in ${cacheDir} is damaged (${entry.problem}); training it again`);
+    await rm(cacheDir, { recursive: true, force: true });
+  }
+  const cached = entry?.state === 'whole' || entry?.state === 'unsealed' ? await readCachedResult(cacheFile) : null;
+  if (cached) {
+    const problem = (await cachedModelProblem(cachedModelDir, key, dataset.genres)) ?? (await modelFilesProblem(cachedModelDir));
+    if (problem === null) {
+      if (entry?.state === 'unsealed') await sealEntry(cacheDir); // a whole entry from before entries were sealed
+      await publish(cached);
+      effects.info(`${GMU_TITLE}: reusing the trained fusion from the cache (key ${key}; --retrain to train again)`);
+      return cached.history;
+    }
+    effects.info(`${GMU_TITLE}: the cached fusion (key ${key}) cannot be reused: ${problem}; training it again`);
+  }
+
+  const backend = await selectBackend({ force: config.backend, effects });
+  const inputs = prepareModelInputs(stage, config);
+  const overview = metadata.lstm.input;
+  if (overview.kind !== 'overview' || overview.vocabulary.join('\n') !== inputs.vectorizer.vocabulary.join('\n') || overview.sequenceLength !== config.sequenceLength) {
+    throw new UserError(`the BiLSTM in ${dirs.lstm} was trained with another vocabulary or sequence length than these settings give`, { fix: TRAIN_FIX });
+  }
+  const poster = metadata.cnn.input;
+  if (poster.kind !== 'poster' || poster.width !== config.imageSize || poster.height !== config.imageSize) {
+    throw new UserError(`the CNN in ${dirs.cnn} takes other posters than --image-size ${config.imageSize}`, { fix: TRAIN_FIX });
+  }
+
+  // Activations of the training films, then the validation films, in the split's order.
+  const films = [...split.train, ...split.validation];
+  const featureStart = effects.now();
+  const extracted = {} as Record<ModelKind, { values: Float32Array; units: number }>;
+  for (const model of ['cnn', 'lstm'] as const) {
+    const network = await loadModel(dirs[model]);
+    const layer = model === 'cnn' ? FUSION_INPUTS.visual.layer : FUSION_INPUTS.textual.layer;
+    try {
+      extracted[model] = await extractActivations(network, layer, inputs.data[model], films, (done) =>
+        effects.progress(`${GMU_TITLE}: ${model.toUpperCase()} ${layer} activations`, done, films.length),
+      );
+    } finally {
+      network.dispose();
+    }
+  }
+  const featureMs = effects.now() - featureStart;
+  const nTrain = split.train.length;
+  const slice = (from: number, to: number): FusionFeatures => ({
+    films: to - from,
+    visualDim: extracted.cnn.units,
+    textualDim: extracted.lstm.units,
+    visual: extracted.cnn.values.subarray(from * extracted.cnn.units, to * extracted.cnn.units),
+    textual: extracted.lstm.values.subarray(from * extracted.lstm.units, to * extracted.lstm.units),
+  });
+  // Labels of the training films only: the validation films' labels are never read here.
+  const genreCount = dataset.genres.length;
+  const trainLabels = new Uint8Array(nTrain * genreCount);
+  split.train.forEach((film, row) => trainLabels.set(dataset.films[film].labels, row * genreCount));
+
+  const settings = GMU_SETTINGS;
+  effects.info(
+    `${GMU_TITLE}: training on the ${nTrain} training films' activations (CNN ${FUSION_INPUTS.visual.layer} ${extracted.cnn.units}, ` +
+      `BiLSTM ${FUSION_INPUTS.textual.layer} ${extracted.lstm.units}; ${settings.folds} cross-fitted heads and a final one, ${settings.maxEpochs} epochs each, ${backend.name} backend)`,
+  );
+  const trainStart = effects.now();
+  const result = await trainLearnedFusion({
+    train: { features: slice(0, nTrain), labels: trainLabels },
+    validation: slice(nTrain, films.length),
+    genreCount,
+    settings,
+    seed: config.seed,
+    onEpoch: (head, record, total) =>
+      effects.progress(`${GMU_TITLE} ${head}`, record.epoch + 1, total, `loss ${record.trainLoss.toFixed(4)} holdout ${record.holdoutLoss.toFixed(4)}`),
+  });
+  const trainMs = effects.now() - trainStart;
+
+  const { genres } = dataset;
+  const top = topK(result.validationProbabilities, genres, 3);
+  const predictions: GmuPredictionsArtifact = {
+    contractVersion: CONTRACT_VERSION,
+    model: 'gmu',
+    genres,
+    threshold: THRESHOLD,
+    films: rows(stage, split.validation, result.validationProbabilities).map((film, row) => ({
+      ...film,
+      top3: top[row].map(({ genre, probability }) => ({ genre, probability: round6(probability) })),
+    })),
+  };
+  const trainProbabilities: GmuTrainProbabilitiesArtifact = {
+    contractVersion: CONTRACT_VERSION,
+    model: 'gmu',
+    method: 'out-of-fold',
+    folds: result.folds.length,
+    genres,
+    films: rows(stage, split.train, result.outOfFold),
+  };
+  const final = result.final;
+  const history: GmuHistoryArtifact = {
+    contractVersion: CONTRACT_VERSION,
+    generatedAt: new Date(effects.now()).toISOString(),
+    model: 'gmu',
+    title: GMU_TITLE,
+    key,
+    trainingKey: run.trainingKey,
+    method: {
+      kind: 'gated-multimodal-unit',
+      version: FUSION_VERSION,
+      inputs: {
+        visual: { model: 'cnn', layer: FUSION_INPUTS.visual.layer, units: extracted.cnn.units },
+        textual: { model: 'lstm', layer: FUSION_INPUTS.textual.layer, units: extracted.lstm.units },
+      },
+      hiddenUnits: settings.hiddenUnits,
+      dropout: settings.dropout,
+      learningRate: settings.learningRate,
+      batchSize: settings.batchSize,
+      maxEpochs: settings.maxEpochs,
+      holdoutFraction: settings.holdoutFraction,
+      folds: result.folds.length,
+      params: gmuParameterCount(extracted.cnn.units, extracted.lstm.units, settings.hiddenUnits, genreCount),
+      seed: config.seed,
+      description:
+        'A gated multimodal unit (Arevalo et al., 2017) on the trained models’ penultimate activations (inference mode): ' +
+        'h_v = tanh(W_v x_v), h_t = tanh(W_t x_t), z = σ(W_z [x_v; x_t]), h = z·h_v + (1 − z)·h_t, p = σ(W_o h + b_o); ' +
+        'each activation standardised with the mean and standard deviation of the films the head is fitted on. ' +
+        `Adam (learning rate ${settings.learningRate}), binary cross-entropy, batches of ${settings.batchSize}, dropout ${settings.dropout} on h; ` +
+        `each head trains ${settings.maxEpochs} epochs on ${Math.round((1 - settings.holdoutFraction) * 100)}% of its films and keeps the epoch with the lowest loss on the other ${Math.round(settings.holdoutFraction * 100)}%.`,
+    },
+    sizes: { trainFilms: nTrain, validationFilms: split.validation.length, innerTrainFilms: final.innerTrain.length, holdoutFilms: final.holdout.length },
+    epochs: final.epochs,
+    chosenEpoch: final.chosenEpoch,
+    folds: result.folds.map((fold) => ({ films: fold.heldOut.length, fitFilms: fold.fitFilms, chosenEpoch: fold.chosenEpoch, holdoutLoss: fold.holdoutLoss })),
+    gate: result.gate,
+    timing: { backend: backend.name, featureMs: Math.round(featureMs), trainMs: Math.round(trainMs), wallMs: Math.round(effects.now() - started) },
+    notes: [
+      'Nothing is chosen on the validation films: the epoch of each head is chosen on a holdout of training films, and the validation films’ labels are not read.',
+      `The training films’ probabilities are out-of-fold (${result.folds.length}-fold cross-fitting: each film is predicted by a head fitted on the other folds), so thresholds tuned on them are not tuned on the GMU’s own fit.`,
+      'But the activations of the training films are in-sample for the two base models (their weights were fitted to those films), so the GMU’s training, its holdout losses and its out-of-fold probabilities are all more optimistic than on new films.',
+    ],
+  };
+  // The final head as a tfjs model, with what the browser needs to feed it (the live demo).
+  const modelMetadata: GmuModelMetadata = GmuModelMetadataSchema.parse({
+    model: 'gmu',
+    title: GMU_TITLE,
+    genres,
+    threshold: THRESHOLD,
+    input: {
+      kind: 'activations',
+      visual: { model: 'cnn', layer: FUSION_INPUTS.visual.layer, units: extracted.cnn.units, standardisation: standardisationToJson(final.standardisation.visual) },
+      textual: { model: 'lstm', layer: FUSION_INPUTS.textual.layer, units: extracted.lstm.units, standardisation: standardisationToJson(final.standardisation.textual) },
+    },
+    chosenEpoch: final.chosenEpoch,
+    fusionVersion: FUSION_VERSION,
+    key,
+    trainingKey: run.trainingKey,
+    datasetHash: dataset.contentHash,
+    seed: config.seed,
+    tfjsVersion: tf.version.tfjs,
+  } satisfies GmuModelMetadata);
+  const network = buildGmuModel(final.weights, settings.dropout);
+  try {
+    await saveModel(network, cachedModelDir, modelMetadata);
+  } finally {
+    network.dispose();
+  }
+  const cachedResult: CachedFusionResult = { predictions, trainProbabilities, history };
+  await writeJsonAtomic(cacheFile, cachedResult);
+  await sealEntry(cacheDir);
+  await publish(cachedResult);
+  const last = final.epochs[final.chosenEpoch];
+  effects.info(
+    `${GMU_TITLE}: kept epoch ${final.chosenEpoch + 1}/${settings.maxEpochs} (inner-holdout loss ${last.holdoutLoss.toFixed(4)}; ` +
+      `folds chose ${result.folds.map((f) => f.chosenEpoch + 1).join(', ')}) in ${((effects.now() - started) / 1000).toFixed(1)} s; ` +
+      `wrote ${ARTIFACT_FILES.gmuPredictions}, ${ARTIFACT_FILES.gmuTrainProbabilities}, ${ARTIFACT_FILES.gmuHistory} and models/${GMU_MODEL_DIR}/`,
+  );
+  return history;
+}
+
+/** The files of a published model folder (model-io.ts `saveModel`). */
+const MODEL_FILES = [MODEL_FILE, WEIGHTS_FILE, METADATA_FILE] as const;
+
+/**
+ * Why the cached GMU model folder cannot be published (missing files, metadata that does not follow
+ * the contract or belongs to another key or genre list), or null when it can.
+ */
+async function cachedModelProblem(dir: string, key: string, genres: readonly string[]): Promise<string | null> {
+  const missing = MODEL_FILES.filter((file) => !existsSync(join(dir, file)));
+  if (missing.length) return `${dir} lacks ${missing.join(', ')} (a cache written before the GMU was published for the live demo)`;
+  let metadata: unknown;
+  try {
+    metadata = await readModelMetadata(dir);
+  } catch (error) {
+    return `${join(dir, METADATA_FILE)} is not valid JSON (${error instanceof Error ? error.message : String(error)})`;
+  }
+  const parsed = GmuModelMetadataSchema.safeParse(metadata);
+  if (!parsed.success) return `${join(dir, METADATA_FILE)} does not follow the contract (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message})`;
+  if (parsed.data.key !== key) return `${join(dir, METADATA_FILE)} is of fusion key ${parsed.data.key}, not ${key}`;
+  if (parsed.data.genres.join('\n') !== genres.join('\n')) return `${join(dir, METADATA_FILE)} lists other genres than this dataset`;
+  return null;
+}
+
+/** Copies the GMU model folder to `<publicDir>/models/gmu/`, replacing what was there atomically. */
+async function publishGmuModel(from: string, to: string): Promise<void> {
+  await writeFolderAtomic(to, async (temp) => {
+    for (const file of MODEL_FILES) await copyFile(join(from, file), join(temp, file));
+  });
+}
+
+/**
+ * The cached result, or null when there is none or it no longer matches the schemas. Returned as
+ * read (not as zod re-creates it), so the published files are byte for byte those of the run that
+ * trained it.
+ */
+async function readCachedResult(file: string): Promise<CachedFusionResult | null> {
+  if (!existsSync(file)) return null;
+  try {
+    const value = await readJson<CachedFusionResult>(file);
+    const valid =
+      GmuPredictionsArtifactSchema.safeParse(value.predictions).success &&
+      GmuTrainProbabilitiesArtifactSchema.safeParse(value.trainProbabilities).success &&
+      GmuHistoryArtifactSchema.safeParse(value.history).success;
+    return valid ? value : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,419 @@
+/**
+ * The training loop shared by both models: seeded shuffling, the coursework learning-rate
+ * schedule, per-epoch metrics, best weights by validation loss, and a checkpoint after every epoch
+ * so an interrupted run resumes from the last finished one.
+ *
+ * Per-epoch metrics follow Keras' `fit`: the training-set figures are accumulated from the
+ * predictions each training step already makes (dropout active, weights moving during the epoch),
+ * which is what the coursework's `history` plotted; the validation set gets a full inference pass.
+ * So no separate pass over the training set is spent per epoch.
+ *
+ * Reproducibility: tfjs draws the randomness of unseeded ops (dropout, recurrent dropout) from
+ * `Math.random`; while training, `Math.random` is a seeded generator whose state is saved in each
+ * checkpoint, so the same seed, data and backend give the same numbers, resumed or not.
+ */
+import { existsSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { Effects } from '../core/effects.ts';
+import { sha256 } from '../core/files.ts';
+import { evaluatePredictions, type PredictionMetrics } from '../core/metrics.ts';
+import { decodeTensors, encodeTensors, writeFolderAtomic, type TensorManifestEntry } from './model-io.ts';
+import { inferenceBatches, trainingBatches } from './batching.ts';
+import { shardGradients, type StepResult } from './sharded-steps.ts';
+import { lossFunction, type LossFunction } from './losses.ts';
+import { seededRandomSource, shuffled, seededRandom, type Random } from '../core/random.ts';
+import { learningRateForEpoch } from './schedule.ts';
+
+export type ModelKind = 'cnn' | 'lstm';
+
+/** What the loop needs to know about the data, independent of the modality. */
+export interface TrainingData {
+  /** Builds the model input for these films (rows of the dataset). */
+  inputs(films: readonly number[]): tf.Tensor;
+  /**
+   * Inputs for a training step when they differ from `inputs` (poster augmentation), drawing from
+   * `random`, the epoch's own seeded generator. Validation and prediction always use `inputs`.
+   */
+  trainingInputs?: (films: readonly number[], random: Random) => tf.Tensor;
+  /**
+   * Input length of a film, when inputs have variable length (overviews): training then batches
+   * films of similar length together and inference sorts by length (`pipeline/lib/train/batching.ts`).
+   */
+  lengthOf?: (film: number) => number;
+  /** One-hot labels, films × genres, row-major. */
+  labels: Uint8Array;
+  genres: string[];
+  train: number[];
+  validation: number[];
+}
+
+export interface TrainingSchedule {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  /**
+   * Early stopping: training ends once this many epochs in a row have not lowered the validation
+   * loss (Keras `EarlyStopping(monitor='val_loss', patience=…)`; the kept weights are the best
+   * epoch's, as `restore_best_weights=True`). Absent: every epoch of the schedule.
+   */
+  earlyStoppingPatience?: number;
+}
+
+export interface SetMetrics {
+  loss: number;
+  microPrecision: number;
+  microRecall: number;
+  microF1: number;
+  macroF1: number;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  learningRate: number;
+  /** Wall time of the epoch's training steps. */
+  trainMs: number;
+  /** Wall time of the epoch's validation pass. */
+  evaluationMs: number;
+  /** Mean of the per-batch training losses as the optimiser saw them (dropout active). */
+  runningLoss: number;
+  /** Over the epoch's training steps' own predictions (Keras' `fit` semantics, see above). */
+  train: SetMetrics;
+  validation: SetMetrics;
+}
+
+export interface TrainingOutcome {
+  history: EpochRecord[];
+  /** 0-based epoch whose weights are kept (lowest validation loss). */
+  bestEpoch: number;
+  /** Validation metrics (with per-genre detail) of the kept weights. */
+  best: PredictionMetrics;
+  /** Validation probabilities of the kept weights, validation films × genres. */
+  validationProbabilities: Float32Array;
+  /** Training-set probabilities of the kept weights (inference mode), training films × genres. */
+  trainProbabilities: Float32Array;
+  /** Epoch the run resumed from, when it continued an interrupted run. */
+  resumedAtEpoch: number | null;
+  /** With variable-length inputs: the mean over this run's training batches of their longest input. */
+  meanBatchLength: number | null;
+  /** 0-based epoch after which early stopping ended the run; null when it ran the whole schedule. */
+  stoppedEarlyAfterEpoch: number | null;
+}
+
+interface CheckpointState {
+  /** 2: `data` records tensors.bin's size and hash. */
+  version: 1 | 2;
+  data: { bytes: number; sha256: string };
+  nextEpoch: number;
+  history: EpochRecord[];
+  bestEpoch: number;
+  bestValidationLoss: number;
+  randomState: number;
+  weights: TensorManifestEntry[];
+  bestWeights: TensorManifestEntry[];
+  optimizer: TensorManifestEntry[];
+}
+
+const CHECKPOINT_STATE = 'state.json';
+const CHECKPOINT_DATA = 'tensors.bin';
+
+function pick(metrics: PredictionMetrics): SetMetrics {
+  const { loss, microPrecision, microRecall, microF1, macroF1 } = metrics;
+  return { loss, microPrecision, microRecall, microF1, macroF1 };
+}
+
+function labelRows(labels: Uint8Array, genreCount: number, films: readonly number[]): Uint8Array {
+  const out = new Uint8Array(films.length * genreCount);
+  films.forEach((film, row) => out.set(labels.subarray(film * genreCount, (film + 1) * genreCount), row * genreCount));
+  return out;
+}
+
+/**
+ * Lets the event loop turn. On the wasm and cpu backends every await resolves as a microtask, so
+ * without this a whole epoch runs without the loop turning and Ctrl-C is only handled at the next
+ * file write (the end of the epoch).
+ */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Model probabilities for `films`, films × genres, in the order of `films`. */
+export async function predictProbabilities(
+  model: tf.LayersModel,
+  data: Pick<TrainingData, 'inputs' | 'genres' | 'lengthOf'>,
+  films: readonly number[],
+  batchSize: number,
+): Promise<Float32Array> {
+  const genreCount = data.genres.length;
+  const out = new Float32Array(films.length * genreCount);
+  for (const positions of inferenceBatches(films, batchSize, data.lengthOf)) {
+    const x = data.inputs(positions.map((i) => films[i]));
+    const y = model.predict(x, { batchSize }) as tf.Tensor;
+    const values = await y.data();
+    positions.forEach((position, row) => out.set(values.subarray(row * genreCount, (row + 1) * genreCount), position * genreCount));
+    tf.dispose([x, y]);
+    await yieldToEventLoop();
+  }
+  return out;
+}
+
+/** The coursework's loss: binary cross-entropy averaged over the batch's film × genre cells. */
+const BCE = lossFunction('bce');
+
+/**
+ * One optimiser step on a batch, as `model.trainOnBatch` takes it (training-mode forward pass,
+ * binary cross-entropy averaged over the batch, one Adam update of every trainable weight), but
+ * also returning the step's predictions, from which the epoch's training metrics are counted.
+ * The whole batch is one shard: `shardGradients` then the update, as `optimizer.minimize` does.
+ */
+export function trainStep(
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+  x: tf.Tensor,
+  y: tf.Tensor,
+  loss: LossFunction = BCE,
+): StepResult {
+  const variables = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
+  const { loss: value, gradients, probabilities } = shardGradients(model, variables, loss, x, y);
+  optimizer.applyGradients(Object.fromEntries(variables.map((v, i) => [v.name, gradients[i]])));
+  tf.dispose(gradients);
+  return { loss: value, probabilities };
+}
+
+async function evaluateSet(model: tf.LayersModel, data: TrainingData, films: readonly number[], batchSize: number) {
+  const probabilities = await predictProbabilities(model, data, films, batchSize);
+  const metrics = evaluatePredictions(probabilities, labelRows(data.labels, data.genres.length, films), data.genres);
+  return { probabilities, metrics };
+}
+
+function namedWeights(model: tf.LayersModel) {
+  return model.weights.map((weight, i) => ({ name: `${i}:${weight.originalName}`, tensor: weight.read() }));
+}
+
+async function saveCheckpoint(
+  dir: string,
+  model: tf.LayersModel,
+  bestWeights: tf.Tensor[],
+  optimizer: tf.Optimizer,
+  state: Omit<CheckpointState, 'weights' | 'bestWeights' | 'optimizer' | 'version' | 'data'>,
+): Promise<void> {
+  const current = namedWeights(model);
+  const best = bestWeights.map((tensor, i) => ({ name: `best:${i}`, tensor }));
+  const optimizerWeights = (await optimizer.getWeights()).map(({ name, tensor }) => ({ name, tensor }));
+  const all = await encodeTensors([...current, ...best, ...optimizerWeights]);
+  const checkpoint: CheckpointState = {
+    version: 2,
+    ...state,
+    data: { bytes: all.data.length, sha256: sha256(all.data) },
+    weights: all.manifest.slice(0, current.length),
+    bestWeights: all.manifest.slice(current.length, current.length + best.length),
+    optimizer: all.manifest.slice(current.length + best.length),
+  };
+  await writeFolderAtomic(dir, async (temp) => {
+    await writeFile(join(temp, CHECKPOINT_DATA), all.data);
+    await writeFile(join(temp, CHECKPOINT_STATE), JSON.stringify(checkpoint));
+  });
+}
+
+/**
+ * The checkpoint in `dir`, or null when there is none or it is damaged: then it is reported in one
+ * line and removed, and training starts from its first epoch. `tensors.bin` must have the size and
+ * SHA-256 that `state.json` recorded (version 2; version-1 checkpoints only record where each
+ * tensor starts, so for them it must at least hold every tensor the state lists).
+ */
+async function readCheckpoint(dir: string, label: string, effects: Effects): Promise<{ state: CheckpointState; data: Uint8Array } | null> {
+  if (!existsSync(join(dir, CHECKPOINT_STATE))) return null;
+  const damaged = async (problem: string) => {
+    effects.warn(`${label}: the checkpoint in ${dir} is damaged (${problem}); training from the first epoch`);
+    await rm(dir, { recursive: true, force: true });
+    return null;
+  };
+  let state: CheckpointState;
+  try {
+    state = JSON.parse(await readFile(join(dir, CHECKPOINT_STATE), 'utf8')) as CheckpointState;
+  } catch {
+    return damaged(`${CHECKPOINT_STATE} is not valid JSON`);
+  }
+  if (state.version !== 1 && state.version !== 2) return null;
+  let data: Uint8Array;
+  try {
+    data = new Uint8Array(await readFile(join(dir, CHECKPOINT_DATA)));
+  } catch {
+    return damaged(`${CHECKPOINT_DATA} is missing`);
+  }
+  if (state.version === 2 && (data.length !== state.data.bytes || sha256(data) !== state.data.sha256)) {
+    return damaged(
+      data.length === state.data.bytes
+        ? `${CHECKPOINT_DATA} has other bytes than when it was written`
+        : `${CHECKPOINT_DATA} is ${data.length.toLocaleString('en')} bytes, ${state.data.bytes.toLocaleString('en')} when it was written`,
+    );
+  }
+  const needed = Math.max(0, ...[...state.weights, ...state.bestWeights, ...state.optimizer].map((t) => t.byteOffset + 4 * t.shape.reduce((a, b) => a * b, 1)));
+  if (data.length < needed) return damaged(`${CHECKPOINT_DATA} is ${data.length.toLocaleString('en')} bytes, its tensors need ${needed.toLocaleString('en')}`);
+  return { state, data };
+}
+
+export interface TrainOptions {
+  model: tf.LayersModel;
+  /** Compiled into the model by the caller; its learning rate is set each epoch. */
+  optimizer: tf.AdamOptimizer;
+  data: TrainingData;
+  schedule: TrainingSchedule;
+  seed: number;
+  /** Folder for this run's checkpoint; resuming reads it, finishing removes it. */
+  checkpointDir: string;
+  label: string;
+  effects: Effects;
+  /** The training loss (default: binary cross-entropy, the coursework's). */
+  loss?: LossFunction;
+  /**
+   * Takes the optimiser steps instead of `trainStep` (data-parallel steps, pipeline/lib/train/sharded-steps.ts);
+   * it must use the same model, optimiser and loss.
+   */
+  steps?: { step(x: tf.Tensor, y: tf.Tensor): Promise<StepResult> };
+}
+
+/** Whether early stopping ends training before 0-based `nextEpoch`, given the best epoch so far. */
+export function stopsEarly(schedule: TrainingSchedule, nextEpoch: number, bestEpoch: number): boolean {
+  const patience = schedule.earlyStoppingPatience;
+  return patience !== undefined && bestEpoch >= 0 && nextEpoch - 1 - bestEpoch >= patience;
+}
+
+/** Trains `model` per the schedule, resuming from `checkpointDir` when it holds a checkpoint. */
+export async function trainModel(options: TrainOptions): Promise<TrainingOutcome> {
+  const { model, optimizer, data, schedule, seed, checkpointDir, label, effects, loss = BCE, steps: parallelSteps } = options;
+  const genreCount = data.genres.length;
+  const randomSource = seededRandomSource(seed ^ 0x5eed);
+  let history: EpochRecord[] = [];
+  let bestEpoch = -1;
+  let bestValidationLoss = Number.POSITIVE_INFINITY;
+  let bestWeights: tf.Tensor[] = model.getWeights().map((w) => w.clone());
+  let startEpoch = 0;
+  let resumedAtEpoch: number | null = null;
+
+  const checkpoint = await readCheckpoint(checkpointDir, label, effects);
+  if (checkpoint) {
+    const { state, data: bytes } = checkpoint;
+    if (state.nextEpoch > schedule.epochs) {
+      effects.warn(`${label}: checkpoint is past the requested ${schedule.epochs} epochs; restarting cleanly`);
+    } else {
+      const weights = decodeTensors(state.weights, bytes);
+      model.setWeights(weights.map((w) => w.tensor));
+      tf.dispose(weights.map((w) => w.tensor));
+      tf.dispose(bestWeights);
+      bestWeights = decodeTensors(state.bestWeights, bytes).map((w) => w.tensor);
+      const optimizerWeights = decodeTensors(state.optimizer, bytes);
+      if (optimizerWeights.length > 0) await optimizer.setWeights(optimizerWeights);
+      history = state.history;
+      bestEpoch = state.bestEpoch;
+      bestValidationLoss = state.bestValidationLoss;
+      randomSource.setState(state.randomState);
+      startEpoch = state.nextEpoch;
+      resumedAtEpoch = startEpoch;
+      effects.info(`${label}: resuming an interrupted run at epoch ${startEpoch + 1}/${schedule.epochs}`);
+    }
+  }
+
+  let batchLengthSum = 0;
+  let batchCount = 0;
+  let stoppedEarlyAfterEpoch: number | null = null;
+  const originalRandom = Math.random;
+  Math.random = randomSource.next;
+  try {
+    for (let epoch = startEpoch; epoch < schedule.epochs; epoch++) {
+      // Checked before each epoch (not after), so a run resumed after the stop stops too.
+      if (stopsEarly(schedule, epoch, bestEpoch)) {
+        stoppedEarlyAfterEpoch = epoch - 1;
+        effects.info(
+          `${label}: stopping early after epoch ${epoch}/${schedule.epochs}: validation loss has not improved for ${schedule.earlyStoppingPatience} epochs ` +
+            `(best: epoch ${bestEpoch + 1}, kept)`,
+        );
+        break;
+      }
+      const learningRate = learningRateForEpoch(schedule.learningRate, epoch);
+      (optimizer as unknown as { learningRate: number }).learningRate = learningRate;
+      const epochRandom = seededRandom(seed * 1009 + epoch);
+      const order = shuffled(data.train, epochRandom);
+      const batches = trainingBatches(order, schedule.batchSize, epochRandom, data.lengthOf);
+      const steps = batches.length;
+      // Augmentation draws from its own generator, so the batches are the same with or without it.
+      const augmentRandom = seededRandom((seed * 7919 + epoch) ^ 0x6a09e667);
+      const trainStart = effects.now();
+      let lossSum = 0;
+      // The films in the order the steps saw them, with the steps' predictions (training metrics).
+      const seen: number[] = [];
+      const seenProbabilities = new Float32Array(order.length * genreCount);
+      for (let step = 0; step < steps; step++) {
+        const films = batches[step];
+        const x = data.trainingInputs ? data.trainingInputs(films, augmentRandom) : data.inputs(films);
+        if (data.lengthOf) {
+          // Variable-length inputs are cut to the batch's longest: their width is its length.
+          batchLengthSum += x.shape[1]!;
+          batchCount++;
+        }
+        const y = tf.tensor2d(labelRows(data.labels, genreCount, films), [films.length, genreCount], 'float32');
+        const result = parallelSteps ? await parallelSteps.step(x, y) : trainStep(model, optimizer, x, y, loss);
+        tf.dispose([x, y]);
+        seenProbabilities.set(result.probabilities, seen.length * genreCount);
+        seen.push(...films);
+        await yieldToEventLoop();
+        lossSum += result.loss;
+        const elapsed = effects.now() - trainStart;
+        const eta = ((elapsed / (step + 1)) * (steps - step - 1)) / 1000;
+        effects.progress(`${label} epoch ${epoch + 1}/${schedule.epochs}`, step + 1, steps, `loss ${(lossSum / (step + 1)).toFixed(4)} eta ${eta.toFixed(0)}s`);
+      }
+      const trainMs = effects.now() - trainStart;
+
+      const trainMetrics = evaluatePredictions(seenProbabilities, labelRows(data.labels, genreCount, seen), data.genres);
+      const evaluationStart = effects.now();
+      const validationSet = await evaluateSet(model, data, data.validation, schedule.batchSize);
+      const evaluationMs = effects.now() - evaluationStart;
+
+      const record: EpochRecord = {
+        epoch,
+        learningRate,
+        trainMs,
+        evaluationMs,
+        runningLoss: lossSum / steps,
+        train: pick(trainMetrics),
+        validation: pick(validationSet.metrics),
+      };
+      history.push(record);
+      if (record.validation.loss < bestValidationLoss) {
+        bestValidationLoss = record.validation.loss;
+        bestEpoch = epoch;
+        tf.dispose(bestWeights);
+        bestWeights = model.getWeights().map((w) => w.clone());
+      }
+      effects.info(
+        `${label} epoch ${epoch + 1}/${schedule.epochs}: loss ${record.train.loss.toFixed(4)} val_loss ${record.validation.loss.toFixed(4)} ` +
+          `val_micro_f1 ${record.validation.microF1.toFixed(4)} (train ${(trainMs / 1000).toFixed(1)} s, eval ${(evaluationMs / 1000).toFixed(1)} s)` +
+          (bestEpoch === epoch ? ' *best' : ''),
+      );
+      await saveCheckpoint(checkpointDir, model, bestWeights, optimizer, {
+        nextEpoch: epoch + 1,
+        history,
+        bestEpoch,
+        bestValidationLoss,
+        randomState: randomSource.getState(),
+      });
+    }
+  } finally {
+    Math.random = originalRandom;
+  }
+
+  model.setWeights(bestWeights);
+  tf.dispose(bestWeights);
+  const kept = await evaluateSet(model, data, data.validation, schedule.batchSize);
+  const trainProbabilities = await predictProbabilities(model, data, data.train, schedule.batchSize);
+  return { history, bestEpoch, best: kept.metrics, validationProbabilities: kept.probabilities, trainProbabilities, resumedAtEpoch,
+    meanBatchLength: batchCount > 0 ? batchLengthSum / batchCount : null,
+    stoppedEarlyAfterEpoch,
+  };
+}
+
+/** Removes a run's checkpoint once its results are safely written. */
+export async function removeCheckpoint(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}

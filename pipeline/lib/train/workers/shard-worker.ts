@@ -1,0 +1,52 @@
+/**
+ * A shard helper thread (`pipeline/lib/train/sharded-steps.ts`): builds the model being trained on its
+ * own backend instance, then, per step message, loads the weights it is sent, computes the loss and
+ * gradients of its shard of the batch with `Math.random` seeded as told, and sends them back.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../../engine/backend.ts';
+import { lossOf, shardGradients, type ShardStepRequest, type ShardWorkerData, type ShardWorkerMessage } from '../sharded-steps.ts';
+
+const port = parentPort;
+if (!port) throw new Error('pipeline/lib/train/workers/shard-worker.ts runs as a worker thread of pipeline/lib/train/sharded-steps.ts');
+const send = (message: ShardWorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+const failed = (error: unknown) => {
+  const e = error instanceof Error ? error : new Error(String(error));
+  send({ type: 'failed', message: e.message, stack: e.stack });
+};
+
+try {
+  const { topology, backend, loss: lossSpec } = workerData as ShardWorkerData;
+  const quiet = { info: () => {}, warn: () => {}, progress: () => {}, now: () => Date.now() };
+  await selectBackend({ force: backend, effects: quiet });
+  const model = await tf.models.modelFromJSON({ modelTopology: JSON.parse(topology) });
+  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const loss = lossOf(lossSpec);
+
+  port.on('message', (request: ShardStepRequest) => {
+    try {
+      request.weights.forEach((values, i) => {
+        const weight = tf.tensor(values, variables[i].shape, 'float32');
+        variables[i].assign(weight);
+        weight.dispose();
+      });
+      const x = tf.tensor(request.x.values, request.x.shape, request.x.dtype);
+      const y = tf.tensor(request.y.values, request.y.shape, 'float32');
+      let result: ReturnType<typeof shardGradients>;
+      try {
+        result = shardGradients(model, variables, loss, x, y, request.seed);
+      } finally {
+        tf.dispose([x, y]);
+      }
+      const gradients = result.gradients.map((g) => Float32Array.from(g.dataSync() as Float32Array));
+      tf.dispose(result.gradients);
+      send({ type: 'gradients', gradients, loss: result.loss, probabilities: result.probabilities }, gradients.map((g) => g.buffer as ArrayBuffer));
+    } catch (error) {
+      failed(error);
+    }
+  });
+  send({ type: 'ready' });
+} catch (error) {
+  failed(error);
+}
