@@ -8,20 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { defineCollection } from 'astro:content';
 import type { z } from 'zod';
-import {
-  AblationsArtifactSchema,
-  AnalysisArtifactSchema,
-  ARTIFACT_FILES,
-  DatasetArtifactSchema,
-  ExamplesArtifactSchema,
-  ExplanationsArtifactSchema,
-  GmuHistoryArtifactSchema,
-  HistoryArtifactSchema,
-  MODEL_KINDS,
-  PredictionsArtifactSchema,
-  RunArtifactSchema,
-  SplitArtifactSchema,
-} from '../pipeline/lib/contract/contract.ts';
+import { ARTIFACTS, MODEL_KINDS, type ArtifactId } from '../pipeline/lib/contract/contract.ts';
 
 const ARTIFACTS_DIR = process.env.GENRELENS_ARTIFACTS_DIR ?? 'src/content/artifacts';
 
@@ -50,20 +37,19 @@ function artifactCollection<S extends z.ZodType>(files: Record<string, string>, 
   });
 }
 
-const perModel = (file: (model: (typeof MODEL_KINDS)[number]) => string) =>
-  Object.fromEntries(MODEL_KINDS.map((model) => [model, file(model)]));
+/** The files of one registry entry: `current`, or one entry per model (`cnn`, `lstm`). */
+function filesOf(file: string | ((model: (typeof MODEL_KINDS)[number]) => string)): Record<string, string> {
+  return typeof file === 'string' ? { current: file } : Object.fromEntries(MODEL_KINDS.map((model) => [model, file(model)]));
+}
 
-export const collections = {
-  dataset: artifactCollection({ current: ARTIFACT_FILES.dataset }, DatasetArtifactSchema),
-  split: artifactCollection({ current: ARTIFACT_FILES.split }, SplitArtifactSchema),
-  run: artifactCollection({ current: ARTIFACT_FILES.run }, RunArtifactSchema),
-  history: artifactCollection(perModel(ARTIFACT_FILES.history), HistoryArtifactSchema),
-  predictions: artifactCollection(perModel(ARTIFACT_FILES.predictions), PredictionsArtifactSchema),
-  examples: artifactCollection({ current: ARTIFACT_FILES.examples }, ExamplesArtifactSchema),
-  analysis: artifactCollection({ current: ARTIFACT_FILES.analysis }, AnalysisArtifactSchema),
-  /** The learned fusion's history (fusion-gmu.json); its probabilities reach the site through analysis.json. */
-  fusion: artifactCollection({ current: ARTIFACT_FILES.gmuHistory }, GmuHistoryArtifactSchema),
-  explanations: artifactCollection({ current: ARTIFACT_FILES.explanations }, ExplanationsArtifactSchema),
-  /** The main run against each ablation the build ran (an empty list when it ran none). */
-  ablations: artifactCollection({ current: ARTIFACT_FILES.ablations }, AblationsArtifactSchema),
+type Registry = typeof ARTIFACTS;
+/** Collection name → the registry entry it reads, for every artifact the site reads directly. */
+type CollectionOf<S extends z.ZodType> = ReturnType<typeof artifactCollection<S>>;
+type Collections = {
+  [I in ArtifactId as Registry[I] extends { collection: infer C extends string } ? C : never]: CollectionOf<Registry[I]['schema']>;
 };
+
+/** One collection per registry entry that names one (pipeline/lib/contract/contract.ts `ARTIFACTS`). */
+export const collections = Object.fromEntries(
+  Object.values(ARTIFACTS).flatMap((entry) => ('collection' in entry ? [[entry.collection, artifactCollection(filesOf(entry.file), entry.schema)]] : [])),
+) as Collections;

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
@@ -19,6 +19,10 @@ import {
   HistoryArtifactSchema,
   PredictionsArtifactSchema,
   RunArtifactSchema,
+  ARTIFACTS,
+  artifactFile,
+  MODEL_KINDS,
+  type ArtifactId,
 } from '../../pipeline/lib/contract/contract.ts';
 import { writeDemoDataset } from '../../pipeline/lib/data/demo-data.ts';
 import { fixtureFlags, fixtureWorkspace, projectRoot, runCli, writeCsvRows } from '../helpers/fixture-build.ts';
@@ -36,6 +40,19 @@ before(async () => {
   await writeDemoDataset(paths.dataset, { films: 60, seed: 11 }, recordingEffects());
   const { stdout, stderr } = await cli('build', ...common());
   firstBuild = stdout + stderr;
+});
+
+test('the build writes exactly the artifacts of the registry, each following its schema', () => {
+  const expected = (Object.keys(ARTIFACTS) as ArtifactId[]).flatMap((id) =>
+    typeof ARTIFACTS[id].file === 'string' ? [artifactFile(id)] : MODEL_KINDS.map((model) => artifactFile(id, model)),
+  );
+  assert.deepEqual(readdirSync(paths.artifacts).filter((name) => name.endsWith('.json')).sort(), expected.sort());
+  for (const id of Object.keys(ARTIFACTS) as ArtifactId[]) {
+    for (const file of typeof ARTIFACTS[id].file === 'string' ? [artifactFile(id)] : MODEL_KINDS.map((model) => artifactFile(id, model))) {
+      const parsed = ARTIFACTS[id].schema.safeParse(readArtifact(file));
+      assert.ok(parsed.success, `${file}: ${JSON.stringify(parsed.error?.issues[0])}`);
+    }
+  }
 });
 
 test('the build trains both models and writes valid training artifacts', () => {

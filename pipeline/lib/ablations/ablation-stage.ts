@@ -15,28 +15,25 @@
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { meanAveragePrecision, tuneThresholds } from '../analysis/analysis.ts';
-import { labelRows, readArtifactFile } from '../analysis/analysis-stage.ts';
+import { labelRows } from '../analysis/analysis-stage.ts';
 import { DEFAULT_PATIENCE, effectiveProfile, type AblationId, type Config } from '../config.ts';
 import {
   ARTIFACT_FILES,
   CONTRACT_VERSION,
-  HistoryArtifactSchema,
   MODEL_KINDS,
-  PredictionsArtifactSchema,
-  RunArtifactSchema,
-  TrainProbabilitiesArtifactSchema,
   type AblationFigures,
   type AblationsArtifact,
   type ModelKind,
 } from '../contract/contract.ts';
 import type { DataStageResult } from '../data/data-stage.ts';
 import type { Effects } from '../core/effects.ts';
-import { readJson, writeJsonAtomic } from '../core/files.ts';
+import { readJson } from '../core/files.ts';
 import { FOCAL_ALPHA, FOCAL_GAMMA } from '../train/losses.ts';
 import { evaluatePredictions } from '../core/metrics.ts';
 import { maxShift } from '../train/poster-augmentation.ts';
 import { reusableTraining, MODEL_TITLES, trainingKey, trainingSchedules, trainJobs, type CachedModelResult, type TrainJob } from '../train/train-stage.ts';
 import { stopsEarly, type TrainingSchedule } from '../train/train.ts';
+import { readArtifact, writeArtifact } from '../core/artifact-store.ts';
 
 export interface AblationDefinition {
   title: string;
@@ -163,13 +160,13 @@ export async function runAblationStage(stage: DataStageResult, config: Config, r
   const { genres } = stage.dataset;
   const trainLabels = labelRows(stage, stage.split.train);
   const validationLabels = labelRows(stage, stage.split.validation);
-  const run = readArtifactFile(artifactsDir, ARTIFACT_FILES.run, RunArtifactSchema);
+  const run = readArtifact(artifactsDir, 'run');
   const mainResults = {} as Record<ModelKind, ModelRunResult>;
   for (const model of MODEL_KINDS) {
     mainResults[model] = {
-      history: readArtifactFile(artifactsDir, ARTIFACT_FILES.history(model), HistoryArtifactSchema),
-      predictions: readArtifactFile(artifactsDir, ARTIFACT_FILES.predictions(model), PredictionsArtifactSchema),
-      trainProbabilities: readArtifactFile(artifactsDir, ARTIFACT_FILES.trainProbabilities(model), TrainProbabilitiesArtifactSchema),
+      history: readArtifact(artifactsDir, 'history', model),
+      predictions: readArtifact(artifactsDir, 'predictions', model),
+      trainProbabilities: readArtifact(artifactsDir, 'trainProbabilities', model),
       run: run.models[model],
     };
   }
@@ -241,7 +238,7 @@ export async function runAblationStage(stage: DataStageResult, config: Config, r
       'One run per switch and seed: differences of a few thousandths are within what another seed could change.',
     ],
   };
-  await writeJsonAtomic(join(artifactsDir, ARTIFACT_FILES.ablations), artifact);
+  await writeArtifact(artifactsDir, 'ablations', artifact);
   for (const a of ablations) {
     const parts = a.models.map((m) => {
       const d = (k: 'loss' | 'microF1' | 'macroF1') => (m.figures.validation[k] - main[m.model].validation[k]).toFixed(3);

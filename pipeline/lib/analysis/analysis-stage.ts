@@ -6,9 +6,7 @@
  * (see pipeline/lib/analysis/analysis.ts). The learned fusion (GMU) is read the same way, from the fusion
  * stage's `predictions-gmu.json` and (out-of-fold) `train-probabilities-gmu.json`.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import type { z } from 'zod';
+import { resolve } from 'node:path';
 import {
   chooseOnTraining,
   evaluateOnValidation,
@@ -23,13 +21,7 @@ import type { Config } from '../config.ts';
 import {
   ARTIFACT_FILES,
   CONTRACT_VERSION,
-  GmuHistoryArtifactSchema,
-  GmuPredictionsArtifactSchema,
-  GmuTrainProbabilitiesArtifactSchema,
-  HistoryArtifactSchema,
   MODEL_KINDS,
-  PredictionsArtifactSchema,
-  TrainProbabilitiesArtifactSchema,
   TUNED_CLASSIFIER_IDS,
   type AnalysisArtifact,
   type ClassifierAnalysis,
@@ -38,28 +30,10 @@ import {
 import type { DataStageResult } from '../data/data-stage.ts';
 import type { Effects } from '../core/effects.ts';
 import { UserError } from '../core/errors.ts';
-import { writeJsonAtomic } from '../core/files.ts';
 import type { PredictionMetrics } from '../core/metrics.ts';
+import { readArtifact, writeArtifact } from '../core/artifact-store.ts';
 
 const TRAIN_FIX = 'run `npm run genrelens -- train` (or `npm run build`): the train stage writes it';
-
-/** Reads and validates one artifact, or stops naming the file and the command that writes it. */
-export function readArtifactFile<S extends z.ZodType>(dir: string, file: string, schema: S): z.infer<S> {
-  const path = join(dir, file);
-  if (!existsSync(path)) throw new UserError(`${file} is missing from ${dir}`, { file: path, fix: TRAIN_FIX });
-  let data: unknown;
-  try {
-    data = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new UserError(`${file} is not valid JSON (${(error as Error).message})`, { file: path, fix: TRAIN_FIX });
-  }
-  const parsed = schema.safeParse(data);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new UserError(`${file}: ${issue.path.join('.') || '(root)'}: ${issue.message}`, { file: path, fix: `${TRAIN_FIX} again (add --retrain if it is stale)` });
-  }
-  return parsed.data;
-}
 
 /** A films × genres matrix of the given films' probabilities, checked to be the expected films in order. */
 function probabilityMatrix(file: string, films: { id: string; probabilities: number[] }[], ids: readonly string[], genreCount: number): Float64Array {
@@ -221,20 +195,20 @@ export async function runAnalysisStage(stage: DataStageResult, config: Config, r
     // The probabilities first: a missing artifact is reported in the order the train stage writes them.
     const scores = probabilities(
       predictionsFile,
-      readArtifactFile(artifactsDir, predictionsFile, PredictionsArtifactSchema),
+      readArtifact(artifactsDir, 'predictions', model),
       trainFile,
-      readArtifactFile(artifactsDir, trainFile, TrainProbabilitiesArtifactSchema),
+      readArtifact(artifactsDir, 'trainProbabilities', model),
     );
-    return { ...scores, history: readArtifactFile(artifactsDir, ARTIFACT_FILES.history(model), HistoryArtifactSchema) };
+    return { ...scores, history: readArtifact(artifactsDir, 'history', model) };
   };
   const [cnn, lstm] = MODEL_KINDS.map(read);
   const gmuScores = probabilities(
     ARTIFACT_FILES.gmuPredictions,
-    readArtifactFile(artifactsDir, ARTIFACT_FILES.gmuPredictions, GmuPredictionsArtifactSchema),
+    readArtifact(artifactsDir, 'gmuPredictions'),
     ARTIFACT_FILES.gmuTrainProbabilities,
-    readArtifactFile(artifactsDir, ARTIFACT_FILES.gmuTrainProbabilities, GmuTrainProbabilitiesArtifactSchema),
+    readArtifact(artifactsDir, 'gmuTrainProbabilities'),
   );
-  const gmu = { ...gmuScores, history: readArtifactFile(artifactsDir, ARTIFACT_FILES.gmuHistory, GmuHistoryArtifactSchema) };
+  const gmu = { ...gmuScores, history: readArtifact(artifactsDir, 'gmuHistory') };
   const train: SplitScores = { labels: labelRows(stage, stage.split.train), cnn: cnn.train, lstm: lstm.train, gmu: gmu.train };
   const validation: SplitScores = { labels: labelRows(stage, stage.split.validation), cnn: cnn.validation, lstm: lstm.validation, gmu: gmu.validation };
 
@@ -283,7 +257,7 @@ export async function runAnalysisStage(stage: DataStageResult, config: Config, r
     text,
     validationFusionLoss: fusionLossCurve(validation.cnn, validation.lstm, validation.labels),
   });
-  await writeJsonAtomic(join(artifactsDir, ARTIFACT_FILES.analysis), artifact);
+  await writeArtifact(artifactsDir, 'analysis', artifact);
 
   // The published probabilities are rounded; say so when that shows in the verdict's precision.
   for (const [model, read] of [['cnn', cnn], ['lstm', lstm]] as const) {

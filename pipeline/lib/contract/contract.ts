@@ -1,27 +1,13 @@
 /**
  * The data contract between the pipeline and the site.
  *
- * The pipeline writes these JSON files into `artifactsDir` (default `src/content/artifacts/`); the
- * site reads them only through the content collections in `src/content.config.ts`, which validate
- * them with the same schemas, so a malformed artifact fails the build with a message naming the
- * field. Bump `CONTRACT_VERSION` whenever a schema changes shape.
- *
- * | file           | schema                  | written by          |
- * |----------------|-------------------------|---------------------|
- * | dataset.json   | DatasetArtifactSchema   | data stage          |
- * | split.json     | SplitArtifactSchema     | data stage          |
- * | run.json       | RunArtifactSchema       | train stage         |
- * | history-<m>.json | HistoryArtifactSchema | train stage (m = cnn, lstm) |
- * | predictions-<m>.json | PredictionsArtifactSchema | train stage   |
- * | train-probabilities-<m>.json | TrainProbabilitiesArtifactSchema | train stage (not read by the site: analyses) |
- * | examples.json  | ExamplesArtifactSchema  | train stage (end, pipeline/lib/publish/site-files.ts) |
- * | predictions-gmu.json | GmuPredictionsArtifactSchema | fusion stage (pipeline/lib/fusion/fusion-stage.ts, after training) |
- * | train-probabilities-gmu.json | GmuTrainProbabilitiesArtifactSchema | fusion stage (not read by the site: analyses) |
- * | fusion-gmu.json | GmuHistoryArtifactSchema | fusion stage |
- * | (publicDir) models/gmu/metadata.json | GmuModelMetadataSchema | fusion stage (the published GMU, for the live demo) |
- * | analysis.json  | AnalysisArtifactSchema  | analysis stage (pipeline/lib/analysis/analysis-stage.ts, after training) |
- * | explanations.json | ExplanationsArtifactSchema | explain stage (pipeline/lib/explain/explain-stage.ts, after the analysis) |
- * | ablations.json | AblationsArtifactSchema | ablation stage (pipeline/lib/ablations/ablation-stage.ts, after the analysis) |
+ * The pipeline writes JSON artifacts into `artifactsDir` (default `src/content/artifacts/`), each
+ * listed once in the registry `ARTIFACTS` at the end of this file: its file, its schema, the stage
+ * that writes it and the site's content collection over it. The pipeline writes and reads them only
+ * through pipeline/lib/core/artifact-store.ts, which validates on write as well as on read; the site
+ * reads them only through the collections that `src/content.config.ts` builds from the registry, with
+ * the same schemas, so a malformed artifact fails with a message naming the field. Bump
+ * `CONTRACT_VERSION` whenever a schema changes shape.
  *
  * Trained models go to `publicDir/models/<m>/` (model.json, weights.bin, metadata.json) so the
  * browser can load them with `tf.loadLayersModel`; metadata.json is the preprocessing contract.
@@ -687,3 +673,53 @@ export const AblationsArtifactSchema = z.object({
 
 export type AblationFigures = z.infer<typeof AblationFiguresSchema>;
 export type AblationsArtifact = z.infer<typeof AblationsArtifactSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// The artifact registry: every file of the contract, its schema, the stage that writes it, and the
+// site's content collection over it. The pipeline writes and reads artifacts only through it
+// (pipeline/lib/core/artifact-store.ts); src/content.config.ts builds its collections from it.
+
+/** The stage that writes an artifact (the order of pipeline/lib/cli.ts `runStages`). */
+export type ArtifactStage = 'data' | 'train' | 'fusion' | 'analysis' | 'ablations' | 'explain';
+
+interface ArtifactEntry {
+  /** The file name; one file per model when it is a function of the model. */
+  file: string | ((model: ModelKind) => string);
+  schema: z.ZodType;
+  stage: ArtifactStage;
+  /** The content collection the site reads it through; absent when the site does not read it directly. */
+  collection?: string;
+}
+
+export const ARTIFACTS = {
+  dataset: { file: ARTIFACT_FILES.dataset, schema: DatasetArtifactSchema, stage: 'data', collection: 'dataset' },
+  split: { file: ARTIFACT_FILES.split, schema: SplitArtifactSchema, stage: 'data', collection: 'split' },
+  run: { file: ARTIFACT_FILES.run, schema: RunArtifactSchema, stage: 'train', collection: 'run' },
+  history: { file: ARTIFACT_FILES.history, schema: HistoryArtifactSchema, stage: 'train', collection: 'history' },
+  predictions: { file: ARTIFACT_FILES.predictions, schema: PredictionsArtifactSchema, stage: 'train', collection: 'predictions' },
+  trainProbabilities: { file: ARTIFACT_FILES.trainProbabilities, schema: TrainProbabilitiesArtifactSchema, stage: 'train' },
+  examples: { file: ARTIFACT_FILES.examples, schema: ExamplesArtifactSchema, stage: 'train', collection: 'examples' },
+  gmuPredictions: { file: ARTIFACT_FILES.gmuPredictions, schema: GmuPredictionsArtifactSchema, stage: 'fusion' },
+  gmuTrainProbabilities: { file: ARTIFACT_FILES.gmuTrainProbabilities, schema: GmuTrainProbabilitiesArtifactSchema, stage: 'fusion' },
+  /** The learned fusion's history; its probabilities reach the site through analysis.json. */
+  gmuHistory: { file: ARTIFACT_FILES.gmuHistory, schema: GmuHistoryArtifactSchema, stage: 'fusion', collection: 'fusion' },
+  analysis: { file: ARTIFACT_FILES.analysis, schema: AnalysisArtifactSchema, stage: 'analysis', collection: 'analysis' },
+  /** The main run against each ablation the build ran (an empty list when it ran none). */
+  ablations: { file: ARTIFACT_FILES.ablations, schema: AblationsArtifactSchema, stage: 'ablations', collection: 'ablations' },
+  explanations: { file: ARTIFACT_FILES.explanations, schema: ExplanationsArtifactSchema, stage: 'explain', collection: 'explanations' },
+} as const satisfies Record<string, ArtifactEntry>;
+
+export type ArtifactId = keyof typeof ARTIFACTS;
+/** The artifacts written once per model (history-cnn.json, history-lstm.json, …). */
+export type PerModelArtifactId = { [I in ArtifactId]: (typeof ARTIFACTS)[I]['file'] extends string ? never : I }[ArtifactId];
+export type SingleArtifactId = Exclude<ArtifactId, PerModelArtifactId>;
+/** The value an artifact holds, as its schema describes it. */
+export type ArtifactOf<I extends ArtifactId> = z.infer<(typeof ARTIFACTS)[I]['schema']>;
+
+/** The file name of artifact `id` (of `model`, for the per-model ones). */
+export function artifactFile(id: ArtifactId, model?: ModelKind): string {
+  const file: ArtifactEntry['file'] = ARTIFACTS[id].file;
+  if (typeof file === 'string') return file;
+  if (model === undefined) throw new Error(`${id} is written once per model: name the model`);
+  return file(model);
+}

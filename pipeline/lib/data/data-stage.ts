@@ -9,10 +9,10 @@ import { ARTIFACT_FILES, CONTRACT_VERSION, type DatasetArtifact, type SplitArtif
 import { loadDataset, type LoadedDataset } from './dataset.ts';
 import { DEMO_DATASET_VERSION, writeDemoDataset } from './demo-data.ts';
 import type { Effects } from '../core/effects.ts';
-import { writeJsonAtomic } from '../core/files.ts';
 import { stratifiedSplit } from './split.ts';
 import { UserError } from '../core/errors.ts';
 import { tokenize } from '../contract/vectorizer.ts';
+import { writeArtifact } from '../core/artifact-store.ts';
 
 export interface DatasetSplit {
   train: number[];
@@ -177,8 +177,8 @@ export async function runDataStage(config: Config, root: string, effects: Effect
   const split = splitDataset(dataset, config);
   const artifact = summariseDataset(dataset, split, choice, config, new Date(effects.now()).toISOString());
   const artifactsDir = resolve(root, config.artifactsDir);
-  await writeJsonAtomic(join(artifactsDir, ARTIFACT_FILES.dataset), artifact);
-  await writeJsonAtomic(join(artifactsDir, ARTIFACT_FILES.split), splitArtifact(dataset, split, config));
+  await writeArtifact(artifactsDir, 'dataset', artifact);
+  await writeArtifact(artifactsDir, 'split', splitArtifact(dataset, split, config));
   effects.info(
     `Data: ${artifact.films} films (${artifact.split.trainCount} train / ${artifact.split.validationCount} validation), ` +
       `${artifact.quality.skippedRows} rows skipped; wrote ${ARTIFACT_FILES.dataset} and ${ARTIFACT_FILES.split}`,

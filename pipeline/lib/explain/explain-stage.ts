@@ -21,16 +21,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
-import { readArtifactFile } from '../analysis/analysis-stage.ts';
 import { selectBackend, tf } from '../engine/backend.ts';
 import type { Config } from '../config.ts';
 import {
   ARTIFACT_FILES,
   CONTRACT_VERSION,
-  ExamplesArtifactSchema,
   ExplanationsArtifactSchema,
-  PredictionsArtifactSchema,
-  RunArtifactSchema,
   type ExplanationsArtifact,
   type FilmExplanation,
 } from '../contract/contract.ts';
@@ -38,12 +34,12 @@ import type { DataStageResult } from '../data/data-stage.ts';
 import type { Effects } from '../core/effects.ts';
 import { UserError } from '../core/errors.ts';
 import { chooseFilms, leaveOneOut, occlusionMap, overviewSegments, patchStarts, segmentIds, type PredictImages, type PredictTokens } from './explain.ts';
-import { writeJsonAtomic } from '../core/files.ts';
 import { loadModel, readModelMetadata } from '../train/model-io.ts';
 import { posterBatchToFloat32 } from '../data/posters.ts';
 import { yieldToEventLoop } from '../train/train.ts';
 import { OOV_INDEX, vocabularyIndex } from '../contract/vectorizer.ts';
 import { buildExamples, curatedExamples } from '../../../src/lib/report.ts';
+import { readArtifact, writeArtifact } from '../core/artifact-store.ts';
 
 /** Bump when the explanations would come out differently: the cached artifact is then recomputed. */
 export const EXPLAIN_VERSION = 1;
@@ -176,11 +172,11 @@ export async function runExplainStage(stage: DataStageResult, config: Config, ro
   const modelsDir = resolve(root, config.publicDir, 'models');
   const { dataset } = stage;
 
-  const run = readArtifactFile(artifactsDir, ARTIFACT_FILES.run, RunArtifactSchema);
-  const examples = readArtifactFile(artifactsDir, ARTIFACT_FILES.examples, ExamplesArtifactSchema);
+  const run = readArtifact(artifactsDir, 'run');
+  const examples = readArtifact(artifactsDir, 'examples');
   const predictions = {
-    cnn: readArtifactFile(artifactsDir, ARTIFACT_FILES.predictions('cnn'), PredictionsArtifactSchema),
-    lstm: readArtifactFile(artifactsDir, ARTIFACT_FILES.predictions('lstm'), PredictionsArtifactSchema),
+    cnn: readArtifact(artifactsDir, 'predictions', 'cnn'),
+    lstm: readArtifact(artifactsDir, 'predictions', 'lstm'),
   };
   const curated = curatedExamples(buildExamples(examples, predictions)).map((pick) => pick.example.id);
   const ids = chooseFilms(
@@ -283,7 +279,7 @@ export async function runExplainStage(stage: DataStageResult, config: Config, ro
     timing: { backend: backend.name, films: ids.length, posterMs: Math.round(posterMs), overviewMs: Math.round(overviewMs), totalMs: Math.round(totalMs) },
     films,
   };
-  await writeJsonAtomic(file, artifact);
+  await writeArtifact(artifactsDir, 'explanations', artifact);
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   effects.info(
     `Explanations: ${ids.length} films in ${seconds(totalMs)} on ${backend.name} (posters ${seconds(posterMs)}, overviews ${seconds(overviewMs)}, ` +

@@ -25,7 +25,6 @@
 import { existsSync } from 'node:fs';
 import { copyFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { readArtifactFile } from '../analysis/analysis-stage.ts';
 import { selectBackend, tf } from '../engine/backend.ts';
 import { inferenceBatches } from '../train/batching.ts';
 import type { Config } from '../config.ts';
@@ -37,7 +36,6 @@ import {
   GmuModelMetadataSchema,
   GmuPredictionsArtifactSchema,
   GmuTrainProbabilitiesArtifactSchema,
-  RunArtifactSchema,
   type GmuHistoryArtifact,
   type GmuModelMetadata,
   type GmuPredictionsArtifact,
@@ -55,6 +53,7 @@ import { checkEntry, sealEntry } from '../core/cache.ts';
 import { loadModel, METADATA_FILE, MODEL_FILE, modelFilesProblem, readModelMetadata, saveModel, WEIGHTS_FILE, writeFolderAtomic } from '../train/model-io.ts';
 import { prepareModelInputs } from '../train/train-stage.ts';
 import { yieldToEventLoop, type TrainingData } from '../train/train.ts';
+import { readArtifact, writeArtifact } from '../core/artifact-store.ts';
 
 export const GMU_TITLE = 'Learned fusion (GMU)';
 const THRESHOLD = 0.5;
@@ -132,7 +131,7 @@ export async function runFusionStage(stage: DataStageResult, config: Config, roo
   const started = effects.now();
   const artifactsDir = resolve(root, config.artifactsDir);
   const { dataset, split } = stage;
-  const run = readArtifactFile(artifactsDir, ARTIFACT_FILES.run, RunArtifactSchema);
+  const run = readArtifact(artifactsDir, 'run');
   const dirs = { cnn: modelDir('cnn', config, root, run.trainingKey), lstm: modelDir('lstm', config, root, run.trainingKey) };
   const metadata = {
     cnn: await readModelMetadata<ModelMetadata>(dirs.cnn),
@@ -151,9 +150,9 @@ export async function runFusionStage(stage: DataStageResult, config: Config, roo
   const cacheFile = join(cacheDir, 'result.json');
   const cachedModelDir = join(cacheDir, 'model');
   const publish = async (result: CachedFusionResult) => {
-    await writeJsonAtomic(join(artifactsDir, ARTIFACT_FILES.gmuPredictions), result.predictions);
-    await writeJsonAtomic(join(artifactsDir, ARTIFACT_FILES.gmuTrainProbabilities), result.trainProbabilities);
-    await writeJsonAtomic(join(artifactsDir, ARTIFACT_FILES.gmuHistory), result.history);
+    await writeArtifact(artifactsDir, 'gmuPredictions', result.predictions);
+    await writeArtifact(artifactsDir, 'gmuTrainProbabilities', result.trainProbabilities);
+    await writeArtifact(artifactsDir, 'gmuHistory', result.history);
     await publishGmuModel(cachedModelDir, resolve(root, config.publicDir, 'models', GMU_MODEL_DIR));
   };
   const entry = config.retrain ? null : await checkEntry(cacheDir);

@@ -16,8 +16,8 @@ import { ARTIFACT_FILES, CONTRACT_VERSION, type ExamplesArtifact } from '../cont
 import type { DataStageResult } from '../data/data-stage.ts';
 import { IMAGES_DIR } from '../data/dataset.ts';
 import type { Effects } from '../core/effects.ts';
-import { writeJsonAtomic } from '../core/files.ts';
 import { publishThumbnails, THUMBNAIL } from './thumbnails.ts';
+import { writeArtifact } from '../core/artifact-store.ts';
 
 /** The folder of the built site that serves `publicDir`. */
 export const GENERATED_DIR = 'generated';
@@ -47,7 +47,7 @@ export async function writeExamplesArtifact(stage: DataStageResult, config: Conf
       thumbnail: thumbnails.paths.get(film.id) ?? null,
     })),
   };
-  await writeJsonAtomic(join(resolve(root, config.artifactsDir), ARTIFACT_FILES.examples), artifact);
+  await writeArtifact(resolve(root, config.artifactsDir), 'examples', artifact);
   effects.info(
     `Examples: ${films.length} validation films, thumbnails ${thumbnails.made} made / ${thumbnails.reused} reused; wrote ${ARTIFACT_FILES.examples}`,
   );

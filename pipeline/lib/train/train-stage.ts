@@ -23,7 +23,6 @@ import sharp from 'sharp';
 import { selectBackend, type BackendChoice } from '../engine/backend.ts';
 import { effectiveProfile, type Config, type Profile } from '../config.ts';
 import {
-  ARTIFACT_FILES,
   CONTRACT_VERSION,
   MODEL_KINDS,
   type BackendInfo,
@@ -50,6 +49,7 @@ import { augmentedPosterInputs, labelMatrix, posterInputs, tokenInputs, tokenLen
 import { writeExamplesArtifact } from '../publish/site-files.ts';
 import { trainModel, type TrainingData, type TrainingOutcome, type TrainingSchedule } from './train.ts';
 import { buildVocabulary, vectorizeAll, type VectorizerConfig } from '../contract/vectorizer.ts';
+import { writeArtifact } from '../core/artifact-store.ts';
 
 /**
  * Bump when a change to training would change its results: invalidates the training cache.
@@ -666,9 +666,9 @@ export async function runTrainStage(stage: DataStageResult, config: Config, root
   const artifactsDir = resolve(root, config.artifactsDir);
   const modelsDir = resolve(root, config.publicDir, 'models');
   for (const model of MODEL_KINDS) {
-    await writeJsonAtomic(join(artifactsDir, ARTIFACT_FILES.history(model)), results[model].history);
-    await writeJsonAtomic(join(artifactsDir, ARTIFACT_FILES.predictions(model)), results[model].predictions);
-    await writeJsonAtomic(join(artifactsDir, ARTIFACT_FILES.trainProbabilities(model)), results[model].trainProbabilities);
+    await writeArtifact(artifactsDir, 'history', results[model].history, model);
+    await writeArtifact(artifactsDir, 'predictions', results[model].predictions, model);
+    await writeArtifact(artifactsDir, 'trainProbabilities', results[model].trainProbabilities, model);
     await rm(join(modelsDir, model), { recursive: true, force: true });
     await cp(join(trainingDir, model, 'model'), join(modelsDir, model), { recursive: true });
   }
@@ -710,7 +710,7 @@ export async function runTrainStage(stage: DataStageResult, config: Config, root
     vocabularySize: inputs.vectorizer.vocabulary.length,
     notes,
   };
-  await writeJsonAtomic(join(artifactsDir, ARTIFACT_FILES.run), run);
+  await writeArtifact(artifactsDir, 'run', run);
   // The report's example cards: examples.json and the validation films' poster thumbnails.
   await writeExamplesArtifact(stage, config, root, effects);
   return run;

@@ -1,0 +1,51 @@
+/**
+ * The pipeline's only way to write and read the artifacts of the data contract (the registry
+ * `ARTIFACTS` in pipeline/lib/contract/contract.ts). Each artifact is validated against its schema
+ * on the way out as well as on the way in: a stage that breaks the contract fails where it writes,
+ * naming the file and the field, instead of in the site build or in a later stage.
+ *
+ * Written as the stage built it (not as zod re-creates it), so the bytes are the stage's own.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ARTIFACTS, artifactFile, type ArtifactId, type ArtifactOf, type ModelKind, type PerModelArtifactId, type SingleArtifactId } from '../contract/contract.ts';
+import { UserError } from './errors.ts';
+import { writeJsonAtomic } from './files.ts';
+
+/** Where the first schema issue is, as `field.path: message`. */
+function firstIssue(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
+  const issue = error.issues[0];
+  return `${issue?.path.map(String).join('.') || '(root)'}: ${issue?.message}`;
+}
+
+/** Writes artifact `id` (of `model`) into `dir` atomically, once it follows its schema. */
+export async function writeArtifact<I extends SingleArtifactId>(dir: string, id: I, value: ArtifactOf<I>): Promise<void>;
+export async function writeArtifact<I extends PerModelArtifactId>(dir: string, id: I, value: ArtifactOf<I>, model: ModelKind): Promise<void>;
+export async function writeArtifact(dir: string, id: ArtifactId, value: unknown, model?: ModelKind): Promise<void> {
+  const file = artifactFile(id, model);
+  const parsed = ARTIFACTS[id].schema.safeParse(value);
+  if (!parsed.success) {
+    // The pipeline built something its own contract refuses: a genrelens bug, not the user's.
+    throw new Error(`${file} breaks the data contract (${firstIssue(parsed.error)}); nothing was written`);
+  }
+  await writeJsonAtomic(join(dir, file), value);
+}
+
+/** Reads and validates artifact `id` (of `model`) from `dir`, or stops naming the file and the command that writes it. */
+export function readArtifact<I extends SingleArtifactId>(dir: string, id: I): ArtifactOf<I>;
+export function readArtifact<I extends PerModelArtifactId>(dir: string, id: I, model: ModelKind): ArtifactOf<I>;
+export function readArtifact(dir: string, id: ArtifactId, model?: ModelKind): unknown {
+  const file = artifactFile(id, model);
+  const path = join(dir, file);
+  const fix = `run \`npm run genrelens -- train\` (or \`npm run build\`): the ${ARTIFACTS[id].stage} stage writes it`;
+  if (!existsSync(path)) throw new UserError(`${file} is missing from ${dir}`, { file: path, fix });
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new UserError(`${file} is not valid JSON (${(error as Error).message})`, { file: path, fix });
+  }
+  const parsed = ARTIFACTS[id].schema.safeParse(data);
+  if (!parsed.success) throw new UserError(`${file}: ${firstIssue(parsed.error)}`, { file: path, fix: `${fix} again (add --retrain if it is stale)` });
+  return parsed.data;
+}
