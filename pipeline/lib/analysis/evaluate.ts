@@ -6,17 +6,18 @@
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
-import { CONTRACT_VERSION, GenreMetricsSchema, MODEL_KINDS, SetMetricsSchema, type ModelKind } from '../contract/contract.ts';
+import { RESIZE_KERNELS } from '../config.ts';
+import { CONTRACT_VERSION, GenreMetricsSchema, MODEL_KINDS, SetMetricsSchema, type ModelKind, type ModelMetadataOf } from '../contract/contract.ts';
 import { loadDataset } from '../data/dataset.ts';
 import type { Effects } from '../core/effects.ts';
 import { UserError } from '../core/errors.ts';
 import { writeJsonAtomic } from '../core/files.ts';
 import { evaluatePredictions } from '../core/metrics.ts';
-import { loadModel, MODEL_FILE, readModelMetadata } from '../train/model-io.ts';
+import { loadModel, MODEL_FILE, readTrainedModelMetadata } from '../train/model-io.ts';
 import { labelMatrix, posterInputs, tokenInputs, tokenLengths } from '../train/model-inputs.ts';
 import type { PosterKernel } from '../data/posters.ts';
 import { predictProbabilities } from '../train/train.ts';
-import { vectorizeAll, type VectorizerConfig } from '../contract/vectorizer.ts';
+import { vectorizeAll } from '../contract/vectorizer.ts';
 
 export const EvaluationSchema = z.object({
   contractVersion: z.literal(CONTRACT_VERSION),
@@ -28,15 +29,6 @@ export const EvaluationSchema = z.object({
   ),
 });
 export type Evaluation = z.infer<typeof EvaluationSchema>;
-
-interface SavedModelMetadata {
-  model: ModelKind;
-  genres: string[];
-  trainingKey: string;
-  input:
-    | { kind: 'poster'; width: number; height: number; kernel: PosterKernel; fit: string }
-    | ({ kind: 'overview' } & VectorizerConfig);
-}
 
 export interface EvaluateOptions {
   datasetDir: string;
@@ -54,16 +46,21 @@ export async function evaluateSavedModels(options: EvaluateOptions, effects: Eff
     });
   }
   const metadata = Object.fromEntries(
-    await Promise.all(available.map(async (kind) => [kind, await readModelMetadata<SavedModelMetadata>(join(options.modelsDir, kind))])),
-  ) as Partial<Record<ModelKind, SavedModelMetadata>>;
-  const poster = metadata.cnn?.input.kind === 'poster' ? metadata.cnn.input : undefined;
+    await Promise.all(available.map(async (kind) => [kind, await readTrainedModelMetadata(join(options.modelsDir, kind), kind)])),
+  ) as Partial<{ [M in ModelKind]: ModelMetadataOf<M> }>;
+  const poster = metadata.cnn?.input;
+  if (poster && !(RESIZE_KERNELS as readonly string[]).includes(poster.kernel)) {
+    throw new UserError(`the cnn model in ${options.modelsDir} resizes posters with "${poster.kernel}", which this genrelens does not know`, {
+      fix: 'train it again with this version: npm run build -- --retrain',
+    });
+  }
   const dataset = await loadDataset(
     options.datasetDir,
     {
       cacheDir: options.cacheDir,
       maxPosterPixels: options.maxPosterPixels,
       imageSize: poster?.width,
-      resizeKernel: poster?.kernel,
+      resizeKernel: poster?.kernel as PosterKernel | undefined,
     },
     effects,
   );

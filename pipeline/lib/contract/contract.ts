@@ -69,6 +69,41 @@ export const PosterPreprocessingSchema = z.object({
   normalisation: z.literal('divide-by-255'),
 });
 
+/** The overview vectorizer's settings and vocabulary (pipeline/lib/contract/vectorizer.ts `VectorizerConfig`). */
+export const VectorizerConfigSchema = z.object({
+  maxTokens: z.number().int().positive(),
+  sequenceLength: z.number().int().positive(),
+  standardize: z.literal('lower_and_strip_punctuation'),
+  split: z.literal('whitespace'),
+  /** `['', '[UNK]', ...tokens]`: a token's index is its id. */
+  vocabulary: z.array(z.string()),
+});
+
+const modelMetadataOf = <M extends ModelKind, I extends z.ZodType>(model: M, input: I) =>
+  z.object({
+    model: z.literal(model),
+    title: z.string(),
+    genres: z.array(z.string()),
+    threshold: z.number(),
+    /** How the model's input is made from a poster or an overview, exactly as in training. */
+    input,
+    seed: z.number().int(),
+    trainingKey: z.string(),
+    datasetHash: z.string(),
+    tfjsVersion: z.string(),
+  });
+
+/**
+ * metadata.json beside a trained CNN or BiLSTM (publicDir/models/<m>/ and the training cache): what
+ * it predicts and how its input is made, so evaluate, the fusion, the explanations and the live demo
+ * prepare inputs as training did.
+ */
+export const CnnMetadataSchema = modelMetadataOf('cnn', PosterPreprocessingSchema.extend({ kind: z.literal('poster') }));
+export const LstmMetadataSchema = modelMetadataOf('lstm', VectorizerConfigSchema.extend({ kind: z.literal('overview') }));
+export const MODEL_METADATA_SCHEMAS = { cnn: CnnMetadataSchema, lstm: LstmMetadataSchema } as const;
+export type ModelMetadataOf<M extends ModelKind> = z.infer<(typeof MODEL_METADATA_SCHEMAS)[M]>;
+export type ModelMetadata = ModelMetadataOf<ModelKind>;
+
 export const SplitSummarySchema = z.object({
   seed: z.number().int(),
   validationFraction: z.number(),
@@ -235,6 +270,27 @@ export const OptimisationSchema = z.object({
   detail: z.string(),
 });
 
+const perModel = <S extends z.ZodType>(schema: S) => z.object({ cnn: schema, lstm: schema });
+
+/** The settings a run trained with, in the order the Run page lists them (pipeline/lib/train/train-stage.ts). */
+export const RunConfigSchema = z.object({
+  profile: z.enum(['coursework', 'quick']),
+  seed: z.number().int(),
+  validationFraction: z.number(),
+  imageSize: z.number().int().positive(),
+  resizeKernel: z.string(),
+  maxTokens: z.number().int().positive(),
+  sequenceLength: z.number().int().positive(),
+  batchSize: perModel(z.number().int().positive()),
+  learningRate: perModel(z.number().positive()),
+  epochs: perModel(z.number().int().positive()),
+  loss: z.string(),
+  posterAugmentation: z.boolean(),
+  earlyStoppingPatience: z.number().int().positive().nullable(),
+  cnnShards: z.number().int().positive(),
+});
+export type RunConfig = z.infer<typeof RunConfigSchema>;
+
 export const RunArtifactSchema = z.object({
   contractVersion: z.literal(CONTRACT_VERSION),
   generatedAt: z.string(),
@@ -242,7 +298,7 @@ export const RunArtifactSchema = z.object({
   seed: z.number().int(),
   trainingKey: z.string(),
   datasetHash: z.string(),
-  config: z.record(z.string(), z.unknown()),
+  config: RunConfigSchema,
   backend: BackendInfoSchema,
   libraries: z.record(z.string(), z.string()),
   models: z.object({ cnn: ModelRunSchema, lstm: ModelRunSchema }),

@@ -34,7 +34,7 @@ import type { DataStageResult } from '../data/data-stage.ts';
 import type { Effects } from '../core/effects.ts';
 import { UserError } from '../core/errors.ts';
 import { chooseFilms, leaveOneOut, occlusionMap, overviewSegments, patchStarts, segmentIds, type PredictImages, type PredictTokens } from './explain.ts';
-import { loadModel, readModelMetadata } from '../train/model-io.ts';
+import { loadModel, readTrainedModelMetadata } from '../train/model-io.ts';
 import { posterBatchToFloat32 } from '../data/posters.ts';
 import { yieldToEventLoop } from '../train/train.ts';
 import { OOV_INDEX, vocabularyIndex } from '../contract/vectorizer.ts';
@@ -47,20 +47,6 @@ export const EXPLAIN_VERSION = 1;
 export const OCCLUSION_GRID = 8;
 
 const TRAIN_FIX = 'run `npm run genrelens -- train` (or `npm run build`) again';
-
-interface PosterModelMetadata {
-  trainingKey: string;
-  datasetHash: string;
-  genres: string[];
-  input: { kind: 'poster'; width: number; height: number; fit: string };
-}
-
-interface OverviewModelMetadata {
-  trainingKey: string;
-  datasetHash: string;
-  genres: string[];
-  input: { kind: 'overview'; sequenceLength: number; vocabulary: string[] };
-}
 
 /** What the artifact records about how it was computed (also part of the cache check). */
 export function explanationMethod(imageSize: number, sequenceLength: number): ExplanationsArtifact['method'] {
@@ -185,8 +171,8 @@ export async function runExplainStage(stage: DataStageResult, config: Config, ro
     config.explainFilms,
   );
 
-  const posterMeta = await readModelMetadata<PosterModelMetadata>(join(modelsDir, 'cnn'));
-  const overviewMeta = await readModelMetadata<OverviewModelMetadata>(join(modelsDir, 'lstm'));
+  const posterMeta = await readTrainedModelMetadata(join(modelsDir, 'cnn'), 'cnn');
+  const overviewMeta = await readTrainedModelMetadata(join(modelsDir, 'lstm'), 'lstm');
   for (const [model, meta] of [['cnn', posterMeta], ['lstm', overviewMeta]] as const) {
     if (meta.trainingKey !== run.trainingKey || meta.datasetHash !== dataset.contentHash) {
       throw new UserError(`the ${model} model in ${modelsDir} is not the one run.json and this dataset describe (training key ${meta.trainingKey} vs ${run.trainingKey})`, {

@@ -50,7 +50,7 @@ import { standardisationToJson } from '../contract/fusion-standardisation.ts';
 import { buildGmuModel, FUSION_INPUTS, FUSION_VERSION, GMU_SETTINGS, gmuParameterCount, trainLearnedFusion, type FusionFeatures } from './fusion.ts';
 import { topK } from '../core/metrics.ts';
 import { checkEntry, sealEntry } from '../core/cache.ts';
-import { loadModel, METADATA_FILE, MODEL_FILE, modelFilesProblem, readModelMetadata, saveModel, WEIGHTS_FILE, writeFolderAtomic } from '../train/model-io.ts';
+import { loadModel, METADATA_FILE, MODEL_FILE, modelFilesProblem, readModelMetadata, readTrainedModelMetadata, saveModel, WEIGHTS_FILE, writeFolderAtomic } from '../train/model-io.ts';
 import { prepareModelInputs } from '../train/train-stage.ts';
 import { yieldToEventLoop, type TrainingData } from '../train/train.ts';
 import { readArtifact, writeArtifact } from '../core/artifact-store.ts';
@@ -66,13 +66,6 @@ export interface CachedFusionResult {
   predictions: GmuPredictionsArtifact;
   trainProbabilities: GmuTrainProbabilitiesArtifact;
   history: GmuHistoryArtifact;
-}
-
-interface ModelMetadata {
-  trainingKey: string;
-  datasetHash: string;
-  genres: string[];
-  input: { kind: 'poster'; width: number; height: number } | { kind: 'overview'; sequenceLength: number; vocabulary: string[] };
 }
 
 /** The fusion cache key: changes when the fused models, the GMU's settings or its code change. */
@@ -134,8 +127,8 @@ export async function runFusionStage(stage: DataStageResult, config: Config, roo
   const run = readArtifact(artifactsDir, 'run');
   const dirs = { cnn: modelDir('cnn', config, root, run.trainingKey), lstm: modelDir('lstm', config, root, run.trainingKey) };
   const metadata = {
-    cnn: await readModelMetadata<ModelMetadata>(dirs.cnn),
-    lstm: await readModelMetadata<ModelMetadata>(dirs.lstm),
+    cnn: await readTrainedModelMetadata(dirs.cnn, 'cnn'),
+    lstm: await readTrainedModelMetadata(dirs.lstm, 'lstm'),
   };
   for (const model of ['cnn', 'lstm'] as const) {
     const meta = metadata[model];

@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { MODEL_METADATA_SCHEMAS, type ModelKind, type ModelMetadataOf } from '../contract/contract.ts';
 import { UserError } from '../core/errors.ts';
 import { processAlive, temporarySuffix } from '../core/files.ts';
 
@@ -132,6 +133,28 @@ export async function loadModel(dir: string): Promise<tf.LayersModel> {
       weightData,
     }),
   );
+}
+
+/**
+ * metadata.json of the trained `model` saved in `dir`, validated against the contract
+ * (contract.ts `MODEL_METADATA_SCHEMAS`); a missing or off-contract file stops with a message naming it.
+ */
+export async function readTrainedModelMetadata<M extends ModelKind>(dir: string, model: M): Promise<ModelMetadataOf<M>> {
+  const file = join(dir, METADATA_FILE);
+  const fix = 'train it again: npm run build -- --retrain';
+  let data: unknown;
+  try {
+    data = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new UserError(`${file} is ${missing ? 'missing' : `not valid JSON (${(error as Error).message})`}`, { file, fix });
+  }
+  const parsed = MODEL_METADATA_SCHEMAS[model].safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UserError(`${file} is not the metadata of a trained ${model} model (${issue?.path.join('.') || '(root)'}: ${issue?.message})`, { file, fix });
+  }
+  return parsed.data as ModelMetadataOf<M>;
 }
 
 export async function readModelMetadata<T = unknown>(dir: string): Promise<T> {

@@ -25,9 +25,11 @@ import { effectiveProfile, type Config, type Profile } from '../config.ts';
 import {
   CONTRACT_VERSION,
   MODEL_KINDS,
+  MODEL_METADATA_SCHEMAS,
   type BackendInfo,
   type HistoryArtifact,
   type ModelKind,
+  type ModelMetadata,
   type Optimisation,
   type PredictionsArtifact,
   type RunArtifact,
@@ -187,12 +189,13 @@ function buildModel(model: ModelKind, stage: DataStageResult, config: Config): t
     : buildLstm({ vocabularySize: config.maxTokens, genreCount, seed: config.seed });
 }
 
-function modelMetadata(model: ModelKind, stage: DataStageResult, inputs: ModelInputs, config: Config, key: string) {
+/** metadata.json of a trained model, checked against the contract before it is saved. */
+function modelMetadata(model: ModelKind, stage: DataStageResult, inputs: ModelInputs, config: Config, key: string): ModelMetadata {
   const input =
     model === 'cnn'
       ? { kind: 'poster' as const, ...stage.dataset.posterPreprocessing }
       : { kind: 'overview' as const, ...inputs.vectorizer };
-  return {
+  const metadata = {
     model,
     title: MODEL_TITLES[model],
     genres: stage.dataset.genres,
@@ -203,6 +206,8 @@ function modelMetadata(model: ModelKind, stage: DataStageResult, inputs: ModelIn
     datasetHash: stage.dataset.contentHash,
     tfjsVersion: tf.version.tfjs,
   };
+  MODEL_METADATA_SCHEMAS[model].parse(metadata); // a genrelens bug if it throws: the metadata breaks the contract
+  return metadata as ModelMetadata;
 }
 
 const round6 = (p: number) => Math.round(p * 1e6) / 1e6;
