@@ -173,26 +173,29 @@ test('class 2: a run that fails or is killed after writing some artifacts leaves
 });
 
 test('class 2: an output folder that cannot be written in is refused before anything is written; the previous site stays whole', async (t) => {
-  // Root writes anywhere, so the CLI runs as nobody (setpriv drops to uid 65534), as a student would run it.
-  if (process.getuid?.() !== 0 || !existsSync('/usr/bin/setpriv')) {
-    t.skip('needs root and setpriv to run the CLI as another user');
+  // Root writes anywhere: the CLI runs without the capabilities that let it ignore permissions
+  // (setpriv drops DAC override from its bounding set), so a read-only folder is read-only to it too.
+  const root = process.getuid?.() === 0;
+  if (root && !existsSync('/usr/bin/setpriv')) {
+    t.skip('as root, needs setpriv (util-linux) to run the CLI without permission overrides');
     return;
   }
+  const dropDac = root ? ['/usr/bin/setpriv', '--bounding-set=-dac_override,-dac_read_search', '--inh-caps=-dac_override,-dac_read_search'] : [];
   const work = await makeTempDir(t, 'genrelens-fault-');
-  chmodSync(work, 0o777);
   const dataset = join(work, 'films');
   await writeFixtureDataset(dataset, films(60));
   const www = join(work, 'www');
   mkdirSync(join(www, 'site'), { recursive: true });
   writeFileSync(join(www, 'site', MARKER_FILE), 'made by genrelens');
   writeFileSync(join(www, 'site', 'index.html'), 'the previous site');
-  chmodSync(join(www, 'site'), 0o777); // the site itself is writable; the folder it would be swapped in is not
+  // The site itself stays writable; the folder it would be swapped in is not.
   chmodSync(www, 0o555);
   const before = snapshot(www);
   const result = await new Promise<Result>((resolve) => {
+    const [command, ...args] = [...dropDac, process.execPath, 'pipeline/cli.ts'];
     execFile(
-      '/usr/bin/setpriv',
-      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, 'pipeline/cli.ts', 'build', '--dataset', dataset, ...outputs(work), '--out-dir', join(www, 'site')],
+      command,
+      [...args, 'build', '--dataset', dataset, ...outputs(work), '--out-dir', join(www, 'site')],
       { cwd: projectRoot, env: { ...process.env, CI: 'true', TMPDIR: work } },
       (error, stdout, stderr) => resolve({ code: error ? (error as { code: number }).code : 0, stdout, stderr }),
     );
