@@ -262,8 +262,6 @@ function drawGenres(random: Random): CourseworkGenre[] {
 }
 
 const pick = <T>(random: Random, items: readonly T[]): T => items[randomInt(random, items.length)];
-const article = (word: string) => (/^[aeiou]/i.test(word) ? 'an' : 'a');
-const withArticle = (words: string) => `${article(words)} ${words}`;
 
 /**
  * Templated overview, 8-60 words: one sentence about each of the film's genres, in random order
@@ -448,9 +446,9 @@ function motifMask(motif: Motif, region: Region, random: Random): (x: number, y:
     case 'antidiagonal':
       return (x, y) => mod(x - y + off, p) < p * 0.45;
     case 'hstripes':
-      return (x, y) => mod(y + off, p) < p / 2;
+      return (_x, y) => mod(y + off, p) < p / 2;
     case 'vstripes':
-      return (x, y) => mod(x + off, p) < p / 2;
+      return (x, _y) => mod(x + off, p) < p / 2;
     case 'triangles': {
       const s = p * 2;
       return (x, y) => {
