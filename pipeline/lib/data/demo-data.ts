@@ -182,7 +182,7 @@ export async function writeDemoDataset(
     while (next < films) {
       const index = next++;
       const film = list[index];
-      const pixels = renderPoster(film.genres, stream(seed, index, 2));
+      const pixels = demoPoster(seed, index, film.genres);
       const jpeg = await sharp(pixels, { raw: { width: POSTER_WIDTH, height: POSTER_HEIGHT, channels: 3 } })
         .jpeg({ quality: 85 })
         .toBuffer();
@@ -232,6 +232,11 @@ async function assertDemoOwned(dir: string): Promise<void> {
 export function demoFilm(seed: number, index: number): DemoFilm {
   const genres = drawGenres(stream(seed, index, 0));
   return { id: `demo${String(index + 1).padStart(5, '0')}`, genres, overview: writeOverview(genres, stream(seed, index, 1)) };
+}
+
+/** The raw RGB pixels (150 × 300) of film `index`'s poster for `seed`, before JPEG encoding. */
+export function demoPoster(seed: number, index: number, genres = demoFilm(seed, index).genres): Uint8Array {
+  return renderPoster(genres, stream(seed, index, 2));
 }
 
 /** A random stream per (seed, film, purpose), so changing one modality never shifts another. */
