@@ -19,6 +19,7 @@ import { publishGeneratedFiles } from './publish/site-files.ts';
 import { consoleEffects, type Effects } from './core/effects.ts';
 import { UserError } from './core/errors.ts';
 import { checkOutputFolders, lockOutputFolders, recoverFolder, removeStaleBuildFolders, replaceFolder, stageFolder, type OutputFolder } from './core/workspace.ts';
+import { stageContext } from './core/context.ts';
 
 const HELP = `genrelens — a static report site comparing a poster CNN and an overview LSTM for film genres
 
@@ -227,13 +228,14 @@ async function buildSite(config: Config, root: string): Promise<void> {
 
 /** The pipeline, stage by stage: data, training, fusion, analysis, ablations, explanations. */
 async function runStages(config: Config, root: string, effects: Effects): Promise<void> {
-  const stage = await runDataStage(config, root, effects);
+  const ctx = stageContext(config, root, effects);
+  const stage = await runDataStage(ctx);
   checkSplitForTraining(stage, config);
-  await runTrainStage(stage, config, root, effects);
-  await runFusionStage(stage, config, root, effects);
-  await runAnalysisStage(stage, config, root, effects);
-  await runAblationStage(stage, config, root, effects);
-  await runExplainStage(stage, config, root, effects);
+  await runTrainStage(stage, ctx);
+  await runFusionStage(stage, ctx);
+  await runAnalysisStage(stage, ctx);
+  await runAblationStage(stage, ctx);
+  await runExplainStage(stage, ctx);
 }
 
 /**
@@ -297,7 +299,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
       }
       case 'prepare':
         await prepareOutputFolders(command, config, root, effects);
-        await withStagedOutputs(config, root, async (staged) => void (await runDataStage(staged, root, effects)));
+        await withStagedOutputs(config, root, async (staged) => void (await runDataStage(stageContext(staged, root, effects))));
         return 0;
       case 'train':
         await prepareOutputFolders(command, config, root, effects);

@@ -38,6 +38,7 @@ import { recordingEffects } from '../../pipeline/lib/core/effects.ts';
 import { UserError } from '../../pipeline/lib/core/errors.ts';
 import { evaluatePredictions } from '../../pipeline/lib/core/metrics.ts';
 import { baselineVerdict, outcomeOf, thresholdSentences } from '../../src/lib/analysis-report.ts';
+import { stageContext } from '../../pipeline/lib/core/context.ts';
 
 function close(actual: number | null, expected: number, tolerance = 1e-12, what = ''): void {
   assert.ok(actual !== null && Math.abs(actual - expected) <= tolerance, `${what} ${actual} ≠ ${expected}`);
@@ -434,7 +435,7 @@ describe('analysis stage', () => {
   });
 
   test('a missing artifact names the file and the command that writes it', async () => {
-    await assert.rejects(runAnalysisStage(stage, config, work, recordingEffects()), (error: UserError) => {
+    await assert.rejects(runAnalysisStage(stage, stageContext(config, work, recordingEffects())), (error: UserError) => {
       assert.ok(error instanceof UserError);
       assert.match(error.format(), /predictions-cnn\.json is missing/);
       assert.match(error.format(), /npm run genrelens -- train/);
@@ -446,7 +447,7 @@ describe('analysis stage', () => {
     mkdirSync(join(work, 'artifacts'), { recursive: true });
     writeArtifacts();
     const effects = recordingEffects();
-    const result = await runAnalysisStage(stage, config, work, effects);
+    const result = await runAnalysisStage(stage, stageContext(config, work, effects));
     const written = AnalysisArtifactSchema.parse(JSON.parse(readFileSync(join(work, 'artifacts', 'analysis.json'), 'utf8')));
     assert.deepEqual(written, JSON.parse(JSON.stringify(result)));
     assert.equal(written.trainFilms, 7);
@@ -476,7 +477,7 @@ describe('analysis stage', () => {
   test('the learned fusion’s artifacts are required and checked like the models’', async () => {
     writeArtifacts();
     rmSync(join(work, 'artifacts', 'predictions-gmu.json'));
-    await assert.rejects(runAnalysisStage(stage, config, work, recordingEffects()), (error: UserError) => {
+    await assert.rejects(runAnalysisStage(stage, stageContext(config, work, recordingEffects())), (error: UserError) => {
       assert.match(error.format(), /predictions-gmu\.json is missing/);
       assert.match(error.format(), /npm run genrelens -- train/);
       return true;
@@ -486,7 +487,7 @@ describe('analysis stage', () => {
       contractVersion: 2, model: 'gmu', method: 'out-of-fold', folds: 5, genres,
       films: split.train.slice(1).map((f) => ({ id: ids[f], probabilities: [0.1, 0.1, 0.1] })),
     });
-    await assert.rejects(runAnalysisStage(stage, config, work, recordingEffects()), /train-probabilities-gmu\.json lists different films/);
+    await assert.rejects(runAnalysisStage(stage, stageContext(config, work, recordingEffects())), /train-probabilities-gmu\.json lists different films/);
     writeArtifacts();
   });
 
@@ -496,10 +497,10 @@ describe('analysis stage', () => {
       contractVersion: 2, model: 'lstm', genres,
       films: [...split.train].reverse().map((f) => ({ id: ids[f], probabilities: probabilities(f, 'lstm') })),
     });
-    await assert.rejects(runAnalysisStage(stage, config, work, recordingEffects()), /train-probabilities-lstm\.json lists different films .*position 0: "tt6" vs "tt0"/);
+    await assert.rejects(runAnalysisStage(stage, stageContext(config, work, recordingEffects())), /train-probabilities-lstm\.json lists different films .*position 0: "tt6" vs "tt0"/);
     writeArtifacts();
     write('predictions-lstm.json', { contractVersion: 2, model: 'lstm', genres, threshold: 0.5, films: 'none' });
-    await assert.rejects(runAnalysisStage(stage, config, work, recordingEffects()), /predictions-lstm\.json: films: /);
+    await assert.rejects(runAnalysisStage(stage, stageContext(config, work, recordingEffects())), /predictions-lstm\.json: films: /);
   });
 });
 

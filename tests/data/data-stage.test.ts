@@ -3,7 +3,7 @@
  * independent reading of the CSV with csv-parse.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -13,6 +13,7 @@ import { DatasetArtifactSchema, SplitArtifactSchema } from '../../pipeline/lib/c
 import { runDataStage } from '../../pipeline/lib/data/data-stage.ts';
 import { writeDemoDataset } from '../../pipeline/lib/data/demo-data.ts';
 import { recordingEffects } from '../../pipeline/lib/core/effects.ts';
+import { memoryArtifactStore, stageContext } from '../../pipeline/lib/core/context.ts';
 
 test('data stage on a generated dataset writes artifacts that match an independent count', async () => {
   const root = mkdtempSync(join(tmpdir(), 'genrelens-stage-'));
@@ -21,7 +22,7 @@ test('data stage on a generated dataset writes artifacts that match an independe
   const config = resolveConfig({ flags: { dataset: datasetDir, cacheDir: join(root, 'cache'), artifactsDir: join(root, 'artifacts') } });
 
   const effects = recordingEffects();
-  const result = await runDataStage(config, root, effects);
+  const result = await runDataStage(stageContext(config, root, effects));
   const dataset = DatasetArtifactSchema.parse(JSON.parse(readFileSync(join(root, 'artifacts/dataset.json'), 'utf8')));
   const split = SplitArtifactSchema.parse(JSON.parse(readFileSync(join(root, 'artifacts/split.json'), 'utf8')));
 
@@ -52,7 +53,27 @@ test('data stage on a generated dataset writes artifacts that match an independe
   assert.equal(result.dataset.films.length, rows.length);
 
   // The same seed gives the same split.
-  const again = await runDataStage(config, root, recordingEffects());
+  const again = await runDataStage(stageContext(config, root, recordingEffects()));
   assert.deepEqual(again.split, result.split);
   assert.equal(again.dataset.quality.posterCache.misses, 0, 'second run decodes no poster');
+});
+
+test('the data stage writes through the context\'s artifact store: an in-memory store gets the same JSON and the disk nothing', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'genrelens-stage-'));
+  const datasetDir = join(root, 'films');
+  await writeDemoDataset(datasetDir, { films: 40, seed: 5 }, recordingEffects());
+  const config = resolveConfig({ flags: { dataset: datasetDir, cacheDir: join(root, 'cache'), artifactsDir: join(root, 'artifacts') } });
+  const fixedClock = () => ({ ...recordingEffects(), now: () => Date.UTC(2026, 0, 1) });
+
+  const memory = memoryArtifactStore();
+  const ctx = stageContext(config, root, fixedClock(), memory);
+  assert.equal(ctx.paths.artifacts, join(root, 'artifacts'));
+  await runDataStage(ctx);
+  assert.deepEqual([...memory.files.keys()].sort(), ['dataset.json', 'split.json']);
+  assert.ok(!existsSync(join(root, 'artifacts')), 'nothing on disk');
+  assert.deepEqual(memory.read('split').validation.length, 8);
+
+  // The same run with the file store (and a cache of its own, so its poster-cache counts are the same).
+  await runDataStage(stageContext({ ...config, cacheDir: join(root, 'cache-2') }, root, fixedClock()));
+  for (const [file, text] of memory.files) assert.equal(readFileSync(join(root, 'artifacts', file), 'utf8'), text, file);
 });

@@ -32,6 +32,7 @@ import { GMU_SETTINGS, gmuForward, gmuWeightsOf, standardise } from '../../pipel
 import { loadModel, readModelMetadata } from '../../pipeline/lib/train/model-io.ts';
 import { prepareModelInputs, runTrainStage } from '../../pipeline/lib/train/train-stage.ts';
 import { fixtureWorkspace, projectRoot } from '../helpers/fixture-build.ts';
+import { stageContext } from '../../pipeline/lib/core/context.ts';
 
 const paths = fixtureWorkspace('genrelens-fusion-');
 after(() => rm(paths.work, { recursive: true, force: true }));
@@ -52,10 +53,10 @@ let firstLog: string[] = [];
 
 before(async () => {
   await writeDemoDataset(paths.dataset, { films: 60, seed: 11 }, recordingEffects());
-  stage = await runDataStage(config, projectRoot, recordingEffects());
-  await runTrainStage(stage, config, projectRoot, recordingEffects());
+  stage = await runDataStage(stageContext(config, projectRoot, recordingEffects()));
+  await runTrainStage(stage, stageContext(config, projectRoot, recordingEffects()));
   const effects = recordingEffects();
-  await runFusionStage(stage, config, projectRoot, effects);
+  await runFusionStage(stage, stageContext(config, projectRoot, effects));
   firstLog = effects.lines;
 });
 
@@ -153,7 +154,7 @@ describe('the fusion stage on the demo data', { timeout: 600_000 }, () => {
     const modelBefore = modelFiles.map((file) => readFileSync(join(modelDir, file)));
     await rm(modelDir, { recursive: true, force: true });
     const effects = recordingEffects();
-    await runFusionStage(stage, config, projectRoot, effects);
+    await runFusionStage(stage, stageContext(config, projectRoot, effects));
     assert.ok(effects.lines.some((line) => /^Learned fusion \(GMU\): reusing the trained fusion from the cache \(key [0-9a-f]{24}/.test(line)), effects.lines.join('\n'));
     assert.ok(!effects.lines.some((line) => /training on|kept epoch/.test(line)), effects.lines.join('\n'));
     assert.deepEqual(files.map(text), before);
@@ -167,7 +168,7 @@ describe('the fusion stage on the demo data', { timeout: 600_000 }, () => {
     const good = readFileSync(weights);
     writeFileSync(weights, good.subarray(0, 10));
     const effects = recordingEffects();
-    await runFusionStage(stage, config, projectRoot, effects);
+    await runFusionStage(stage, stageContext(config, projectRoot, effects));
     const warnings = effects.lines.filter((line) => /damaged/.test(line));
     assert.deepEqual(warnings, [
       `warning: Learned fusion (GMU): the cached fusion in ${join(paths.cache, 'fusion', history.key)} is damaged (model/weights.bin is 10 bytes, ${good.length.toLocaleString('en')} when it was written); training it again`,
@@ -184,7 +185,7 @@ describe('the fusion stage on the demo data', { timeout: 600_000 }, () => {
     await rm(join(paths.cache, 'fusion', history.key, 'model'), { recursive: true, force: true });
     await rm(join(paths.public, 'models', 'gmu'), { recursive: true, force: true });
     const effects = recordingEffects();
-    await runFusionStage(stage, config, projectRoot, effects);
+    await runFusionStage(stage, stageContext(config, projectRoot, effects));
     const log = effects.lines.join('\n');
     assert.match(log, new RegExp(`the cached fusion \\(key ${history.key}\\) cannot be reused: .*lacks model\\.json, weights\\.bin, metadata\\.json.*training it again`));
     assert.ok(effects.lines.some((line) => /kept epoch/.test(line)), log);
@@ -205,7 +206,7 @@ describe('the fusion stage on the demo data', { timeout: 600_000 }, () => {
       dataset: { ...stage.dataset, films: stage.dataset.films.map((film, i) => (validation.has(i) ? { ...film, labels: film.labels.map((y) => 1 - y) } : film)) },
     };
     const effects = recordingEffects();
-    await runFusionStage(inverted, { ...config, retrain: true }, projectRoot, effects);
+    await runFusionStage(inverted, stageContext({ ...config, retrain: true }, projectRoot, effects));
     assert.ok(effects.lines.some((line) => /kept epoch/.test(line)), 'it trained again');
     const after = { predictions: artifact('predictions-gmu.json'), train: artifact('train-probabilities-gmu.json'), history: artifact('fusion-gmu.json') };
     assert.deepEqual(after.predictions, before.predictions);
@@ -219,7 +220,7 @@ describe('the fusion stage on the demo data', { timeout: 600_000 }, () => {
     const saved = readFileSync(runFile, 'utf8');
     writeFileSync(runFile, JSON.stringify({ ...JSON.parse(saved), trainingKey: 'ffffffffffffffffffffffff' }));
     try {
-      await assert.rejects(runFusionStage(stage, config, projectRoot, recordingEffects()), /is not the one run\.json and this dataset describe/);
+      await assert.rejects(runFusionStage(stage, stageContext(config, projectRoot, recordingEffects())), /is not the one run\.json and this dataset describe/);
     } finally {
       writeFileSync(runFile, saved);
     }

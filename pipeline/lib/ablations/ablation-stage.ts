@@ -13,7 +13,7 @@
  * `--sequential`).
  */
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { meanAveragePrecision, tuneThresholds } from '../analysis/analysis.ts';
 import { labelRows } from '../analysis/analysis-stage.ts';
 import { DEFAULT_PATIENCE, effectiveProfile, type AblationId, type Config } from '../config.ts';
@@ -26,14 +26,13 @@ import {
   type ModelKind,
 } from '../contract/contract.ts';
 import type { DataStageResult } from '../data/data-stage.ts';
-import type { Effects } from '../core/effects.ts';
 import { readJson } from '../core/files.ts';
 import { FOCAL_ALPHA, FOCAL_GAMMA } from '../train/losses.ts';
 import { evaluatePredictions } from '../core/metrics.ts';
 import { maxShift } from '../train/poster-augmentation.ts';
 import { reusableTraining, MODEL_TITLES, trainingKey, trainingSchedules, trainJobs, type CachedModelResult, type TrainJob } from '../train/train-stage.ts';
 import { stopsEarly, type TrainingSchedule } from '../train/train.ts';
-import { readArtifact, writeArtifact } from '../core/artifact-store.ts';
+import type { StageContext } from '../core/context.ts';
 
 export interface AblationDefinition {
   title: string;
@@ -155,18 +154,18 @@ export function earlyStoppingNeverStops(validationLosses: readonly number[], sch
 }
 
 /** Trains (or reuses) the configured ablations and writes `ablations.json`. */
-export async function runAblationStage(stage: DataStageResult, config: Config, root: string, effects: Effects): Promise<AblationsArtifact> {
-  const artifactsDir = resolve(root, config.artifactsDir);
+export async function runAblationStage(stage: DataStageResult, ctx: StageContext): Promise<AblationsArtifact> {
+  const { config, effects } = ctx;
   const { genres } = stage.dataset;
   const trainLabels = labelRows(stage, stage.split.train);
   const validationLabels = labelRows(stage, stage.split.validation);
-  const run = readArtifact(artifactsDir, 'run');
+  const run = ctx.artifacts.read('run');
   const mainResults = {} as Record<ModelKind, ModelRunResult>;
   for (const model of MODEL_KINDS) {
     mainResults[model] = {
-      history: readArtifact(artifactsDir, 'history', model),
-      predictions: readArtifact(artifactsDir, 'predictions', model),
-      trainProbabilities: readArtifact(artifactsDir, 'trainProbabilities', model),
+      history: ctx.artifacts.read('history', model),
+      predictions: ctx.artifacts.read('predictions', model),
+      trainProbabilities: ctx.artifacts.read('trainProbabilities', model),
       run: run.models[model],
     };
   }
@@ -189,7 +188,7 @@ export async function runAblationStage(stage: DataStageResult, config: Config, r
     const key = trainingKey(stage, variant, schedules);
     const planned: Planned[] = [];
     for (const model of ABLATIONS[id].models) {
-      const dir = join(resolve(root, config.cacheDir), 'training', key, model);
+      const dir = join(ctx.paths.cache, 'training', key, model);
       const note = ABLATIONS[id].sameAsMain?.(mainResults[model].history.epochs.map((e) => e.validation.loss), schedules[model]);
       if (note) {
         planned.push({ model, key: run.trainingKey, source: 'same-as-main', note, dir, cached: true });
@@ -238,7 +237,7 @@ export async function runAblationStage(stage: DataStageResult, config: Config, r
       'One run per switch and seed: differences of a few thousandths are within what another seed could change.',
     ],
   };
-  await writeArtifact(artifactsDir, 'ablations', artifact);
+  await ctx.artifacts.write('ablations', artifact);
   for (const a of ablations) {
     const parts = a.models.map((m) => {
       const d = (k: 'loss' | 'microF1' | 'macroF1') => (m.figures.validation[k] - main[m.model].validation[k]).toFixed(3);

@@ -6,7 +6,6 @@
  * (see pipeline/lib/analysis/analysis.ts). The learned fusion (GMU) is read the same way, from the fusion
  * stage's `predictions-gmu.json` and (out-of-fold) `train-probabilities-gmu.json`.
  */
-import { resolve } from 'node:path';
 import {
   chooseOnTraining,
   evaluateOnValidation,
@@ -17,7 +16,6 @@ import {
   type SplitScores,
   type TrainingChoices,
 } from './analysis.ts';
-import type { Config } from '../config.ts';
 import {
   ARTIFACT_FILES,
   CONTRACT_VERSION,
@@ -28,10 +26,9 @@ import {
   type ModelKind,
 } from '../contract/contract.ts';
 import type { DataStageResult } from '../data/data-stage.ts';
-import type { Effects } from '../core/effects.ts';
 import { UserError } from '../core/errors.ts';
 import type { PredictionMetrics } from '../core/metrics.ts';
-import { readArtifact, writeArtifact } from '../core/artifact-store.ts';
+import type { StageContext } from '../core/context.ts';
 
 const TRAIN_FIX = 'run `npm run genrelens -- train` (or `npm run build`): the train stage writes it';
 
@@ -172,8 +169,8 @@ export function analysisArtifact(input: {
 }
 
 /** Reads the prediction artifacts, analyses them and writes `analysis.json`. */
-export async function runAnalysisStage(stage: DataStageResult, config: Config, root: string, effects: Effects): Promise<AnalysisArtifact> {
-  const artifactsDir = resolve(root, config.artifactsDir);
+export async function runAnalysisStage(stage: DataStageResult, ctx: StageContext): Promise<AnalysisArtifact> {
+  const { config, effects } = ctx;
   const { genres, films } = stage.dataset;
   const genreCount = genres.length;
   const trainIds = stage.split.train.map((i) => films[i].id);
@@ -195,20 +192,20 @@ export async function runAnalysisStage(stage: DataStageResult, config: Config, r
     // The probabilities first: a missing artifact is reported in the order the train stage writes them.
     const scores = probabilities(
       predictionsFile,
-      readArtifact(artifactsDir, 'predictions', model),
+      ctx.artifacts.read('predictions', model),
       trainFile,
-      readArtifact(artifactsDir, 'trainProbabilities', model),
+      ctx.artifacts.read('trainProbabilities', model),
     );
-    return { ...scores, history: readArtifact(artifactsDir, 'history', model) };
+    return { ...scores, history: ctx.artifacts.read('history', model) };
   };
   const [cnn, lstm] = MODEL_KINDS.map(read);
   const gmuScores = probabilities(
     ARTIFACT_FILES.gmuPredictions,
-    readArtifact(artifactsDir, 'gmuPredictions'),
+    ctx.artifacts.read('gmuPredictions'),
     ARTIFACT_FILES.gmuTrainProbabilities,
-    readArtifact(artifactsDir, 'gmuTrainProbabilities'),
+    ctx.artifacts.read('gmuTrainProbabilities'),
   );
-  const gmu = { ...gmuScores, history: readArtifact(artifactsDir, 'gmuHistory') };
+  const gmu = { ...gmuScores, history: ctx.artifacts.read('gmuHistory') };
   const train: SplitScores = { labels: labelRows(stage, stage.split.train), cnn: cnn.train, lstm: lstm.train, gmu: gmu.train };
   const validation: SplitScores = { labels: labelRows(stage, stage.split.validation), cnn: cnn.validation, lstm: lstm.validation, gmu: gmu.validation };
 
@@ -257,7 +254,7 @@ export async function runAnalysisStage(stage: DataStageResult, config: Config, r
     text,
     validationFusionLoss: fusionLossCurve(validation.cnn, validation.lstm, validation.labels),
   });
-  await writeArtifact(artifactsDir, 'analysis', artifact);
+  await ctx.artifacts.write('analysis', artifact);
 
   // The published probabilities are rounded; say so when that shows in the verdict's precision.
   for (const [model, read] of [['cnn', cnn], ['lstm', lstm]] as const) {

@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ARTIFACTS, artifactFile, type ArtifactId, type ArtifactOf, type ModelKind, type PerModelArtifactId, type SingleArtifactId } from '../contract/contract.ts';
 import { UserError } from './errors.ts';
-import { writeJsonAtomic } from './files.ts';
+import { writeFileAtomic } from './files.ts';
 
 /** Where the first schema issue is, as `field.path: message`. */
 function firstIssue(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
@@ -18,17 +18,26 @@ function firstIssue(error: { issues: { path: PropertyKey[]; message: string }[] 
   return `${issue?.path.map(String).join('.') || '(root)'}: ${issue?.message}`;
 }
 
-/** Writes artifact `id` (of `model`) into `dir` atomically, once it follows its schema. */
-export async function writeArtifact<I extends SingleArtifactId>(dir: string, id: I, value: ArtifactOf<I>): Promise<void>;
-export async function writeArtifact<I extends PerModelArtifactId>(dir: string, id: I, value: ArtifactOf<I>, model: ModelKind): Promise<void>;
-export async function writeArtifact(dir: string, id: ArtifactId, value: unknown, model?: ModelKind): Promise<void> {
+/**
+ * The file name and JSON text of artifact `id` (of `model`) holding `value`, once it follows its
+ * schema. The text is the value as the stage built it (not as zod re-creates it).
+ */
+export function artifactText(id: ArtifactId, value: unknown, model?: ModelKind): { file: string; text: string } {
   const file = artifactFile(id, model);
   const parsed = ARTIFACTS[id].schema.safeParse(value);
   if (!parsed.success) {
     // The pipeline built something its own contract refuses: a genrelens bug, not the user's.
     throw new Error(`${file} breaks the data contract (${firstIssue(parsed.error)}); nothing was written`);
   }
-  await writeJsonAtomic(join(dir, file), value);
+  return { file, text: `${JSON.stringify(value, null, 2)}\n` };
+}
+
+/** Writes artifact `id` (of `model`) into `dir` atomically, once it follows its schema. */
+export async function writeArtifact<I extends SingleArtifactId>(dir: string, id: I, value: ArtifactOf<I>): Promise<void>;
+export async function writeArtifact<I extends PerModelArtifactId>(dir: string, id: I, value: ArtifactOf<I>, model: ModelKind): Promise<void>;
+export async function writeArtifact(dir: string, id: ArtifactId, value: unknown, model?: ModelKind): Promise<void> {
+  const { file, text } = artifactText(id, value, model);
+  await writeFileAtomic(join(dir, file), text);
 }
 
 /** Reads and validates artifact `id` (of `model`) from `dir`, or stops naming the file and the command that writes it. */

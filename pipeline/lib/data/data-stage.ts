@@ -12,7 +12,7 @@ import type { Effects } from '../core/effects.ts';
 import { stratifiedSplit } from './split.ts';
 import { UserError } from '../core/errors.ts';
 import { tokenize } from '../contract/vectorizer.ts';
-import { writeArtifact } from '../core/artifact-store.ts';
+import type { StageContext } from '../core/context.ts';
 
 export interface DatasetSplit {
   train: number[];
@@ -172,13 +172,13 @@ export function checkSplitForTraining(stage: Pick<DataStageResult, 'split' | 'da
 }
 
 /** Runs the whole data stage and writes `dataset.json` and `split.json`. */
-export async function runDataStage(config: Config, root: string, effects: Effects): Promise<DataStageResult> {
+export async function runDataStage(ctx: StageContext): Promise<DataStageResult> {
+  const { config, root, effects } = ctx;
   const { choice, dataset } = await loadConfiguredDataset(config, root, effects);
   const split = splitDataset(dataset, config);
   const artifact = summariseDataset(dataset, split, choice, config, new Date(effects.now()).toISOString());
-  const artifactsDir = resolve(root, config.artifactsDir);
-  await writeArtifact(artifactsDir, 'dataset', artifact);
-  await writeArtifact(artifactsDir, 'split', splitArtifact(dataset, split, config));
+  await ctx.artifacts.write('dataset', artifact);
+  await ctx.artifacts.write('split', splitArtifact(dataset, split, config));
   effects.info(
     `Data: ${artifact.films} films (${artifact.split.trainCount} train / ${artifact.split.validationCount} validation), ` +
       `${artifact.quality.skippedRows} rows skipped; wrote ${ARTIFACT_FILES.dataset} and ${ARTIFACT_FILES.split}`,

@@ -22,7 +22,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { selectBackend, tf } from '../engine/backend.ts';
-import type { Config } from '../config.ts';
 import {
   ARTIFACT_FILES,
   CONTRACT_VERSION,
@@ -39,7 +38,7 @@ import { posterBatchToFloat32 } from '../data/posters.ts';
 import { yieldToEventLoop } from '../train/train.ts';
 import { OOV_INDEX, vocabularyIndex } from '../contract/vectorizer.ts';
 import { buildExamples, curatedExamples } from '../../../src/lib/report.ts';
-import { readArtifact, writeArtifact } from '../core/artifact-store.ts';
+import type { StageContext } from '../core/context.ts';
 
 /** Bump when the explanations would come out differently: the cached artifact is then recomputed. */
 export const EXPLAIN_VERSION = 1;
@@ -152,17 +151,18 @@ function predictTokens(model: tf.LayersModel): PredictTokens {
 }
 
 /** Explains the example cards' films (or reuses explanations.json) and writes explanations.json. */
-export async function runExplainStage(stage: DataStageResult, config: Config, root: string, effects: Effects): Promise<ExplanationsArtifact> {
+export async function runExplainStage(stage: DataStageResult, ctx: StageContext): Promise<ExplanationsArtifact> {
+  const { config, effects } = ctx;
   const started = effects.now();
-  const artifactsDir = resolve(root, config.artifactsDir);
-  const modelsDir = resolve(root, config.publicDir, 'models');
+  const artifactsDir = ctx.paths.artifacts;
+  const modelsDir = join(ctx.paths.public, 'models');
   const { dataset } = stage;
 
-  const run = readArtifact(artifactsDir, 'run');
-  const examples = readArtifact(artifactsDir, 'examples');
+  const run = ctx.artifacts.read('run');
+  const examples = ctx.artifacts.read('examples');
   const predictions = {
-    cnn: readArtifact(artifactsDir, 'predictions', 'cnn'),
-    lstm: readArtifact(artifactsDir, 'predictions', 'lstm'),
+    cnn: ctx.artifacts.read('predictions', 'cnn'),
+    lstm: ctx.artifacts.read('predictions', 'lstm'),
   };
   const curated = curatedExamples(buildExamples(examples, predictions)).map((pick) => pick.example.id);
   const ids = chooseFilms(
@@ -265,7 +265,7 @@ export async function runExplainStage(stage: DataStageResult, config: Config, ro
     timing: { backend: backend.name, films: ids.length, posterMs: Math.round(posterMs), overviewMs: Math.round(overviewMs), totalMs: Math.round(totalMs) },
     films,
   };
-  await writeArtifact(artifactsDir, 'explanations', artifact);
+  await ctx.artifacts.write('explanations', artifact);
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   effects.info(
     `Explanations: ${ids.length} films in ${seconds(totalMs)} on ${backend.name} (posters ${seconds(posterMs)}, overviews ${seconds(overviewMs)}, ` +

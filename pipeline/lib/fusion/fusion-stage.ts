@@ -43,7 +43,6 @@ import {
   type ModelKind,
 } from '../contract/contract.ts';
 import type { DataStageResult } from '../data/data-stage.ts';
-import type { Effects } from '../core/effects.ts';
 import { UserError } from '../core/errors.ts';
 import { readJson, sha256, writeJsonAtomic } from '../core/files.ts';
 import { standardisationToJson } from '../contract/fusion-standardisation.ts';
@@ -53,7 +52,7 @@ import { checkEntry, sealEntry } from '../core/cache.ts';
 import { loadModel, METADATA_FILE, MODEL_FILE, modelFilesProblem, readModelMetadata, readTrainedModelMetadata, saveModel, WEIGHTS_FILE, writeFolderAtomic } from '../train/model-io.ts';
 import { prepareModelInputs } from '../train/train-stage.ts';
 import { yieldToEventLoop, type TrainingData } from '../train/train.ts';
-import { readArtifact, writeArtifact } from '../core/artifact-store.ts';
+import type { StageContext } from '../core/context.ts';
 
 export const GMU_TITLE = 'Learned fusion (GMU)';
 const THRESHOLD = 0.5;
@@ -120,11 +119,11 @@ function rows(stage: DataStageResult, filmIndices: readonly number[], probabilit
 }
 
 /** Trains the learned fusion (or reuses it from the cache) and writes its three artifacts. */
-export async function runFusionStage(stage: DataStageResult, config: Config, root: string, effects: Effects): Promise<GmuHistoryArtifact> {
+export async function runFusionStage(stage: DataStageResult, ctx: StageContext): Promise<GmuHistoryArtifact> {
+  const { config, root, effects } = ctx;
   const started = effects.now();
-  const artifactsDir = resolve(root, config.artifactsDir);
   const { dataset, split } = stage;
-  const run = readArtifact(artifactsDir, 'run');
+  const run = ctx.artifacts.read('run');
   const dirs = { cnn: modelDir('cnn', config, root, run.trainingKey), lstm: modelDir('lstm', config, root, run.trainingKey) };
   const metadata = {
     cnn: await readTrainedModelMetadata(dirs.cnn, 'cnn'),
@@ -139,14 +138,14 @@ export async function runFusionStage(stage: DataStageResult, config: Config, roo
   }
 
   const key = fusionKey({ cnn: metadata.cnn.trainingKey, lstm: metadata.lstm.trainingKey }, config.seed);
-  const cacheDir = resolve(root, config.cacheDir, 'fusion', key);
+  const cacheDir = join(ctx.paths.cache, 'fusion', key);
   const cacheFile = join(cacheDir, 'result.json');
   const cachedModelDir = join(cacheDir, 'model');
   const publish = async (result: CachedFusionResult) => {
-    await writeArtifact(artifactsDir, 'gmuPredictions', result.predictions);
-    await writeArtifact(artifactsDir, 'gmuTrainProbabilities', result.trainProbabilities);
-    await writeArtifact(artifactsDir, 'gmuHistory', result.history);
-    await publishGmuModel(cachedModelDir, resolve(root, config.publicDir, 'models', GMU_MODEL_DIR));
+    await ctx.artifacts.write('gmuPredictions', result.predictions);
+    await ctx.artifacts.write('gmuTrainProbabilities', result.trainProbabilities);
+    await ctx.artifacts.write('gmuHistory', result.history);
+    await publishGmuModel(cachedModelDir, join(ctx.paths.public, 'models', GMU_MODEL_DIR));
   };
   const entry = config.retrain ? null : await checkEntry(cacheDir);
   if (entry?.state === 'damaged') {

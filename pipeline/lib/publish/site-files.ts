@@ -11,25 +11,24 @@
 import { existsSync } from 'node:fs';
 import { cp, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Config } from '../config.ts';
 import { ARTIFACT_FILES, CONTRACT_VERSION, type ExamplesArtifact } from '../contract/contract.ts';
 import type { DataStageResult } from '../data/data-stage.ts';
 import { IMAGES_DIR } from '../data/dataset.ts';
-import type { Effects } from '../core/effects.ts';
 import { publishThumbnails, THUMBNAIL } from './thumbnails.ts';
-import { writeArtifact } from '../core/artifact-store.ts';
+import type { StageContext } from '../core/context.ts';
 
 /** The folder of the built site that serves `publicDir`. */
 export const GENERATED_DIR = 'generated';
 
-export async function writeExamplesArtifact(stage: DataStageResult, config: Config, root: string, effects: Effects): Promise<ExamplesArtifact> {
+export async function writeExamplesArtifact(stage: DataStageResult, ctx: StageContext): Promise<ExamplesArtifact> {
+  const { config, effects, paths } = ctx;
   const { dataset, split } = stage;
   const films = split.validation.map((index) => dataset.films[index]);
   const thumbnails = await publishThumbnails(
     films.map((film) => ({ id: film.id, file: resolve(dataset.dir, film.posterFile) })),
     {
-      cacheDir: resolve(root, config.cacheDir),
-      publicDir: resolve(root, config.publicDir),
+      cacheDir: paths.cache,
+      publicDir: paths.public,
       maxPixels: config.maxPosterPixels,
       allowedRoots: [dataset.dir, join(dataset.dir, IMAGES_DIR)],
     },
@@ -47,7 +46,7 @@ export async function writeExamplesArtifact(stage: DataStageResult, config: Conf
       thumbnail: thumbnails.paths.get(film.id) ?? null,
     })),
   };
-  await writeArtifact(resolve(root, config.artifactsDir), 'examples', artifact);
+  await ctx.artifacts.write('examples', artifact);
   effects.info(
     `Examples: ${films.length} validation films, thumbnails ${thumbnails.made} made / ${thumbnails.reused} reused; wrote ${ARTIFACT_FILES.examples}`,
   );

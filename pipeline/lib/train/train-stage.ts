@@ -16,7 +16,7 @@
 import { existsSync } from 'node:fs';
 import { cp, mkdir, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
@@ -51,7 +51,7 @@ import { augmentedPosterInputs, labelMatrix, posterInputs, tokenInputs, tokenLen
 import { writeExamplesArtifact } from '../publish/site-files.ts';
 import { trainModel, type TrainingData, type TrainingOutcome, type TrainingSchedule } from './train.ts';
 import { buildVocabulary, vectorizeAll, type VectorizerConfig } from '../contract/vectorizer.ts';
-import { writeArtifact } from '../core/artifact-store.ts';
+import type { StageContext } from '../core/context.ts';
 
 /**
  * Bump when a change to training would change its results: invalidates the training cache.
@@ -631,11 +631,12 @@ function optimisationsOf(parallel: boolean, backend: BackendInfo, results: Recor
 }
 
 /** Trains (or reuses) both models and writes run.json, history-*.json, predictions-*.json and the models. */
-export async function runTrainStage(stage: DataStageResult, config: Config, root: string, effects: Effects): Promise<RunArtifact> {
+export async function runTrainStage(stage: DataStageResult, ctx: StageContext): Promise<RunArtifact> {
+  const { config, effects } = ctx;
   const profile = effectiveProfile(config, stage.dataset.synthetic);
   const schedules = trainingSchedules(config, profile);
   const key = trainingKey(stage, config, schedules);
-  const trainingDir = resolve(root, config.cacheDir, 'training', key);
+  const trainingDir = join(ctx.paths.cache, 'training', key);
   const inputs = prepareModelInputs(stage, config);
   const results = {} as Record<ModelKind, CachedModelResult>;
 
@@ -668,12 +669,11 @@ export async function runTrainStage(stage: DataStageResult, config: Config, root
     wallMs = results.cnn.run.trainingMs + results.lstm.run.trainingMs;
   }
 
-  const artifactsDir = resolve(root, config.artifactsDir);
-  const modelsDir = resolve(root, config.publicDir, 'models');
+  const modelsDir = join(ctx.paths.public, 'models');
   for (const model of MODEL_KINDS) {
-    await writeArtifact(artifactsDir, 'history', results[model].history, model);
-    await writeArtifact(artifactsDir, 'predictions', results[model].predictions, model);
-    await writeArtifact(artifactsDir, 'trainProbabilities', results[model].trainProbabilities, model);
+    await ctx.artifacts.write('history', results[model].history, model);
+    await ctx.artifacts.write('predictions', results[model].predictions, model);
+    await ctx.artifacts.write('trainProbabilities', results[model].trainProbabilities, model);
     await rm(join(modelsDir, model), { recursive: true, force: true });
     await cp(join(trainingDir, model, 'model'), join(modelsDir, model), { recursive: true });
   }
@@ -715,8 +715,8 @@ export async function runTrainStage(stage: DataStageResult, config: Config, root
     vocabularySize: inputs.vectorizer.vocabulary.length,
     notes,
   };
-  await writeArtifact(artifactsDir, 'run', run);
+  await ctx.artifacts.write('run', run);
   // The report's example cards: examples.json and the validation films' poster thumbnails.
-  await writeExamplesArtifact(stage, config, root, effects);
+  await writeExamplesArtifact(stage, ctx);
   return run;
 }
