@@ -7,6 +7,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { UserError } from './core/errors.ts';
+import { ABLATION_IDS } from './contract/contract.ts';
+
+export { ABLATION_IDS };
 
 export const RESIZE_KERNELS = ['nearest', 'linear', 'cubic', 'mitchell', 'lanczos2', 'lanczos3'] as const;
 export const PROFILES = ['coursework', 'quick'] as const;
@@ -17,7 +20,6 @@ export const LOSSES = ['bce', 'class-weighted-bce', 'focal'] as const;
  * Ablations (pipeline/lib/ablations/ablation-stage.ts): each trains the models again with one switch turned on and
  * reports what it changed against the main run.
  */
-export const ABLATION_IDS = ['class-weighted-loss', 'focal-loss', 'poster-augmentation', 'early-stopping'] as const;
 /** Early stopping's patience in the `early-stopping` ablation when `earlyStoppingPatience` is unset. */
 export const DEFAULT_PATIENCE = 3;
 

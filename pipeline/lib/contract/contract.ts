@@ -664,6 +664,9 @@ export type ExplanationsArtifact = z.infer<typeof ExplanationsArtifactSchema>;
 // --- Ablations artifact (pipeline/lib/ablations/ablation-stage.ts, after the analysis) -------------------------
 
 /** One model's validation figures, the same for the main run and each ablation. */
+/** The ablations a build can run (config `ablations`, pipeline/lib/ablations/ablation-stage.ts); the site lists them. */
+export const ABLATION_IDS = ['class-weighted-loss', 'focal-loss', 'poster-augmentation', 'early-stopping'] as const;
+
 export const AblationFiguresSchema = z.object({
   /** Epochs the schedule allows, and the epochs trained (fewer when early stopping ended the run). */
   epochsPlanned: count,

@@ -37,7 +37,7 @@ import { loadModel, readTrainedModelMetadata } from '../train/model-io.ts';
 import { posterBatchToFloat32 } from '../data/posters.ts';
 import { yieldToEventLoop } from '../train/train.ts';
 import { OOV_INDEX, vocabularyIndex } from '../contract/vectorizer.ts';
-import { buildExamples, curatedExamples } from '../../../src/lib/report.ts';
+import { buildExamples, curatedExamples } from '../contract/examples.ts';
 import type { StageContext } from '../core/context.ts';
 
 /** Bump when the explanations would come out differently: the cached artifact is then recomputed. */

@@ -1,0 +1,49 @@
+/**
+ * The layering the folders promise, checked on the import statements of every tracked source file:
+ * the site imports only the contract from the pipeline, the pipeline never imports the site, and
+ * the pipeline's modules import each other without cycles.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join, normalize } from 'node:path';
+import { test } from 'node:test';
+import { projectRoot } from './helpers/fixture-build.ts';
+
+const files = execFileSync('git', ['ls-files', 'pipeline', 'src'], { cwd: projectRoot, encoding: 'utf8' })
+  .split('\n')
+  .filter((file) => /\.(ts|mts|mjs|astro)$/.test(file));
+const SPECIFIER = /(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g;
+/** file → the files it imports (relative specifiers, resolved against it). */
+const imports = new Map(
+  files.map((file) => [file, [...readFileSync(join(projectRoot, file), 'utf8').matchAll(SPECIFIER)].map((m) => normalize(join(dirname(file), m[1])))]),
+);
+
+test('the site imports from the pipeline only its contract (pipeline/lib/contract/)', () => {
+  const wrong = [...imports].flatMap(([file, targets]) =>
+    file.startsWith('src/') ? targets.filter((t) => t.startsWith('pipeline/') && !t.startsWith('pipeline/lib/contract/')).map((t) => `${file} → ${t}`) : [],
+  );
+  assert.deepEqual(wrong, []);
+});
+
+test('the pipeline never imports the site', () => {
+  const wrong = [...imports].flatMap(([file, targets]) => (file.startsWith('pipeline/') ? targets.filter((t) => t.startsWith('src/')).map((t) => `${file} → ${t}`) : []));
+  assert.deepEqual(wrong, []);
+});
+
+test("the pipeline's modules import each other without cycles", () => {
+  const state = new Map<string, 'open' | 'done'>();
+  const cycles: string[] = [];
+  const visit = (file: string, path: string[]) => {
+    if (state.get(file) === 'done') return;
+    if (state.get(file) === 'open') {
+      cycles.push([...path.slice(path.indexOf(file)), file].join(' → '));
+      return;
+    }
+    state.set(file, 'open');
+    for (const target of imports.get(file) ?? []) if (target.startsWith('pipeline/') && imports.has(target)) visit(target, [...path, file]);
+    state.set(file, 'done');
+  };
+  for (const file of imports.keys()) if (file.startsWith('pipeline/')) visit(file, []);
+  assert.deepEqual(cycles, []);
+});
