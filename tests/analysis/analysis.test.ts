@@ -5,10 +5,11 @@
  * errors, and the computed verdict against the baselines.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import {
   averagePrecision,
@@ -38,7 +39,7 @@ import { recordingEffects } from '../../pipeline/lib/core/effects.ts';
 import { UserError } from '../../pipeline/lib/core/errors.ts';
 import { evaluatePredictions } from '../../pipeline/lib/core/metrics.ts';
 import { baselineVerdict, outcomeOf, thresholdSentences } from '../../src/lib/analysis-report.ts';
-import { stageContext } from '../../pipeline/lib/core/context.ts';
+import { memoryArtifactStore, stageContext } from '../../pipeline/lib/core/context.ts';
 
 function close(actual: number | null, expected: number, tolerance = 1e-12, what = ''): void {
   assert.ok(actual !== null && Math.abs(actual - expected) <= tolerance, `${what} ${actual} ≠ ${expected}`);
@@ -441,6 +442,29 @@ describe('analysis stage', () => {
       assert.match(error.format(), /npm run genrelens -- train/);
       return true;
     });
+  });
+
+  test('golden: fixed probabilities and labels in, analysis.json out, byte for byte', async () => {
+    // Framework's test/input → test/output pattern: tests/analysis/golden/analysis.json is the expected
+    // output; when it is missing it is written (review and commit it), when it differs the new output is
+    // written beside it as analysis.changed.json for a diff.
+    mkdirSync(join(work, 'artifacts'), { recursive: true });
+    writeArtifacts();
+    const store = memoryArtifactStore();
+    for (const name of readdirSync(join(work, 'artifacts'))) store.files.set(name, readFileSync(join(work, 'artifacts', name), 'utf8'));
+    const effects = { ...recordingEffects(), now: () => Date.UTC(2026, 0, 1) };
+    await runAnalysisStage(stage, stageContext(config, work, effects, store));
+    const actual = store.files.get('analysis.json')!;
+    const golden = fileURLToPath(new URL('./golden/analysis.json', import.meta.url));
+    if (!existsSync(golden)) {
+      mkdirSync(dirname(golden), { recursive: true });
+      writeFileSync(golden, actual);
+      assert.fail(`wrote ${golden}: review it and commit it`);
+    }
+    const changed = golden.replace(/\.json$/, '.changed.json');
+    if (readFileSync(golden, 'utf8') !== actual) writeFileSync(changed, actual);
+    else rmSync(changed, { force: true });
+    assert.equal(actual, readFileSync(golden, 'utf8'), `analysis.json changed: compare ${changed} with ${golden}`);
   });
 
   test('writes a valid analysis.json whose numbers match the inputs', async () => {
