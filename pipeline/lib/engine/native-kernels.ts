@@ -19,7 +19,7 @@
  * `InferenceSession.run` wraps in `setImmediate`; the version is pinned in package.json for that.
  *
  * Results equal XNNPACK's up to float32 rounding (summation order): tested against the reference
- * cpu backend to 1e-5 relative (tests/native-kernels.test.ts, tests/train/lstm-speed.test.ts,
+ * cpu backend to 1e-5 relative (tests/train/lstm-speed.test.ts,
  * tests/engine/wasm-kernels.test.ts). `GENRELENS_NATIVE_KERNELS=0` turns this off.
  */
 import { createRequire } from 'node:module';
