@@ -1,0 +1,27 @@
+/** The contract's version, the model kinds and the artifact file names; shared by every schema file. */
+import { z } from 'zod';
+
+export const CONTRACT_VERSION = 2;
+
+export const MODEL_KINDS = ['cnn', 'lstm'] as const;
+export type ModelKind = (typeof MODEL_KINDS)[number];
+
+export const ARTIFACT_FILES = {
+  dataset: 'dataset.json',
+  split: 'split.json',
+  run: 'run.json',
+  history: (model: ModelKind) => `history-${model}.json`,
+  predictions: (model: ModelKind) => `predictions-${model}.json`,
+  trainProbabilities: (model: ModelKind) => `train-probabilities-${model}.json`,
+  examples: 'examples.json',
+  /** The learned fusion (GMU, pipeline/lib/fusion/fusion-stage.ts): validation predictions, out-of-fold training probabilities, training history. */
+  gmuPredictions: 'predictions-gmu.json',
+  gmuTrainProbabilities: 'train-probabilities-gmu.json',
+  gmuHistory: 'fusion-gmu.json',
+  analysis: 'analysis.json',
+  explanations: 'explanations.json',
+  ablations: 'ablations.json',
+} as const;
+
+/** A count: a non-negative integer. */
+export const count = z.number().int().min(0);
