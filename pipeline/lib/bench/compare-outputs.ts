@@ -6,24 +6,12 @@
  *
  *   node pipeline/lib/bench/compare-outputs.ts <before> <after>
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { filesUnder } from '../core/files.ts';
 
 /** Timestamps and durations: they differ between any two runs. */
 const VOLATILE = (key: string) => key === 'generatedAt' || /Ms$/.test(key);
-
-function filesUnder(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (folder: string) => {
-    for (const name of readdirSync(folder)) {
-      const path = join(folder, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else out.push(relative(dir, path));
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
 
 function withoutVolatile(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutVolatile);
@@ -53,7 +41,7 @@ if (import.meta.main) {
     console.error('usage: node pipeline/lib/bench/compare-outputs.ts <before> <after>');
     process.exit(2);
   }
-  const names = [...new Set([...filesUnder(before), ...filesUnder(after)])].sort();
+  const names = [...new Set([...(await filesUnder(before)), ...(await filesUnder(after))])].sort();
   let different = 0;
   const counts = new Map<string, number>();
   for (const name of names) {

@@ -6,17 +6,10 @@
  *
  * Written as the stage built it (not as zod re-creates it), so the bytes are the stage's own.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ARTIFACTS, artifactFile, type ArtifactId, type ArtifactOf, type ModelKind, type PerModelArtifactId, type SingleArtifactId } from '../contract/contract.ts';
 import { UserError } from './errors.ts';
-import { writeFileAtomic } from './files.ts';
-
-/** Where the first schema issue is, as `field.path: message`. */
-function firstIssue(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
-  const issue = error.issues[0];
-  return `${issue?.path.map(String).join('.') || '(root)'}: ${issue?.message}`;
-}
+import { readCheckedJson, schemaIssue, writeFileAtomic } from './files.ts';
 
 /**
  * The file name and JSON text of artifact `id` (of `model`) holding `value`, once it follows its
@@ -27,7 +20,7 @@ export function artifactText(id: ArtifactId, value: unknown, model?: ModelKind):
   const parsed = ARTIFACTS[id].schema.safeParse(value);
   if (!parsed.success) {
     // The pipeline built something its own contract refuses: a genrelens bug, not the user's.
-    throw new Error(`${file} breaks the data contract (${firstIssue(parsed.error)}); nothing was written`);
+    throw new Error(`${file} breaks the data contract (${schemaIssue(parsed.error)}); nothing was written`);
   }
   return { file, text: `${JSON.stringify(value, null, 2)}\n` };
 }
@@ -47,14 +40,9 @@ export function readArtifact(dir: string, id: ArtifactId, model?: ModelKind): un
   const file = artifactFile(id, model);
   const path = join(dir, file);
   const fix = `run \`npm run genrelens -- train\` (or \`npm run build\`): the ${ARTIFACTS[id].stage} stage writes it`;
-  if (!existsSync(path)) throw new UserError(`${file} is missing from ${dir}`, { file: path, fix });
-  let data: unknown;
-  try {
-    data = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new UserError(`${file} is not valid JSON (${(error as Error).message})`, { file: path, fix });
-  }
-  const parsed = ARTIFACTS[id].schema.safeParse(data);
-  if (!parsed.success) throw new UserError(`${file}: ${firstIssue(parsed.error)}`, { file: path, fix: `${fix} again (add --retrain if it is stale)` });
-  return parsed.data;
+  const read = readCheckedJson(path, ARTIFACTS[id].schema);
+  if (read.ok) return read.value;
+  if (read.problem === 'missing') throw new UserError(`${file} is missing from ${dir}`, { file: path, fix });
+  if (read.problem === 'not-json') throw new UserError(`${file} is not valid JSON (${read.detail})`, { file: path, fix });
+  throw new UserError(`${file}: ${read.detail}`, { file: path, fix: `${fix} again (add --retrain if it is stale)` });
 }

@@ -10,9 +10,9 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
-import { readJson, writeJsonAtomic } from './files.ts';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { filesUnder, readJson, writeJsonAtomic } from './files.ts';
 
 export const ENTRY_MANIFEST = 'entry.json';
 
@@ -35,28 +35,13 @@ async function hashFile(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Every regular file under `dir` (relative paths, `/`-separated, sorted), skipping the top-level names in `skip`. */
-async function filesUnder(dir: string, skip: readonly string[]): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (folder: string): Promise<void> => {
-    for (const entry of await readdir(folder, { withFileTypes: true })) {
-      const path = join(folder, entry.name);
-      if (folder === dir && (skip.includes(entry.name) || entry.name === ENTRY_MANIFEST)) continue;
-      if (entry.isDirectory()) await walk(path);
-      else if (entry.isFile()) out.push(relative(dir, path).split(sep).join('/'));
-    }
-  };
-  await walk(dir);
-  return out.sort();
-}
-
 /**
  * Records the size and hash of every file in `dir` (but the top-level names in `skip`, such as a
  * checkpoint folder that comes and goes) in `dir/entry.json`. Call it once the entry is complete.
  */
 export async function sealEntry(dir: string, skip: readonly string[] = []): Promise<void> {
   const files: EntryFile[] = [];
-  for (const path of await filesUnder(dir, skip)) {
+  for (const path of await filesUnder(dir, [...skip, ENTRY_MANIFEST])) {
     const full = join(dir, path);
     files.push({ path, bytes: (await stat(full)).size, sha256: await hashFile(full) });
   }

@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import type { z } from 'zod';
 
 /**
  * A unique suffix for temporary files. Deliberately not Math.random: during training Math.random is
@@ -48,4 +50,43 @@ export function sha256(...parts: (string | Uint8Array)[]): string {
   const hash = createHash('sha256');
   for (const part of parts) hash.update(part);
   return hash.digest('hex');
+}
+
+/** The first issue of a failed schema check, as `field.path: message`. */
+export function schemaIssue(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string {
+  const issue = error.issues[0];
+  return `${issue?.path.map(String).join('.') || '(root)'}: ${issue?.message}`;
+}
+
+export type CheckedJson<T> = { ok: true; value: T } | { ok: false; problem: 'missing' | 'not-json' | 'off-schema'; detail: string };
+
+/**
+ * Reads a JSON file and checks it against `schema`: its value as the schema gives it, or what is
+ * wrong with it (missing; not JSON, with the parser's message; off the schema, with its first issue).
+ */
+export function readCheckedJson<S extends z.ZodType>(path: string, schema: S): CheckedJson<z.infer<S>> {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+    return { ok: false, problem: missing ? 'missing' : 'not-json', detail: missing ? '' : (error as Error).message };
+  }
+  const parsed = schema.safeParse(data);
+  return parsed.success ? { ok: true, value: parsed.data } : { ok: false, problem: 'off-schema', detail: schemaIssue(parsed.error) };
+}
+
+/** Every regular file under `dir`, as sorted `/`-separated relative paths, skipping the top-level names in `skip`. */
+export async function filesUnder(dir: string, skip: readonly string[] = []): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (folder: string): Promise<void> => {
+    for (const entry of await readdir(folder, { withFileTypes: true })) {
+      if (folder === dir && skip.includes(entry.name)) continue;
+      const path = join(folder, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (entry.isFile()) out.push(relative(dir, path).split(sep).join('/'));
+    }
+  };
+  await walk(dir);
+  return out.sort();
 }

@@ -55,11 +55,19 @@ export const MAX_POSTER_FILE_BYTES = 64 * 1024 * 1024;
 export type PosterRead = { ok: true; bytes: Uint8Array } | { ok: false; reason: PosterSkipReason; detail: string };
 
 /**
- * Reads one poster file, asking first what it is: only a regular file (never a device, pipe, socket
- * or folder), only inside one of `allowedRoots` once links are followed (the dataset folder, and its
- * Images/ folder, which may itself be a link), and at most `maxBytes` bytes.
+ * The real paths (links followed) of the folders posters may be in: the dataset folder, and its
+ * Images/ folder, which may itself be a link. Resolved once per run, for `readPosterFile`.
  */
-export async function readPosterFile(file: string, allowedRoots: readonly string[], maxBytes = MAX_POSTER_FILE_BYTES): Promise<PosterRead> {
+export function realPosterRoots(allowedRoots: readonly string[]): Promise<string[]> {
+  return Promise.all(allowedRoots.map((root) => realpath(root).catch(() => resolve(root))));
+}
+
+/**
+ * Reads one poster file, asking first what it is: only a regular file (never a device, pipe, socket
+ * or folder), only inside one of `roots` (from `realPosterRoots`) once links are followed, and at
+ * most `maxBytes` bytes.
+ */
+export async function readPosterFile(file: string, roots: readonly string[], maxBytes = MAX_POSTER_FILE_BYTES): Promise<PosterRead> {
   let real: string;
   try {
     real = await realpath(file);
@@ -68,7 +76,6 @@ export async function readPosterFile(file: string, allowedRoots: readonly string
     if (code === 'ENOENT' || code === 'ENOTDIR') return { ok: false, reason: 'missing-poster', detail: `no poster file ${file}` };
     return { ok: false, reason: 'unreadable-poster', detail: `cannot read ${file} (${code ?? String(error)})` };
   }
-  const roots = await Promise.all(allowedRoots.map((root) => realpath(root).catch(() => resolve(root))));
   if (!roots.some((root) => real === root || real.startsWith(root + sep))) {
     return { ok: false, reason: 'poster-outside-dataset', detail: `${file} leads to ${real}, outside the dataset folder` };
   }
@@ -196,6 +203,7 @@ export async function loadPosters(files: readonly string[], options: PosterLoadO
   const pixels = new Uint8Array(files.length * per);
   const outcomes: PosterOutcome[] = new Array(files.length);
   const cacheRoot = join(options.cacheDir, 'posters');
+  const roots = await realPosterRoots(options.allowedRoots);
   // One listing of the cache instead of a failed open per poster not cached yet.
   const present = new Set(await readdir(cacheRoot).catch(() => [] as string[]));
   const settingsKey = JSON.stringify({
@@ -223,7 +231,7 @@ export async function loadPosters(files: readonly string[], options: PosterLoadO
     const file = files[index];
     let bytes: Uint8Array;
     try {
-      const read = await readPosterFile(file, options.allowedRoots);
+      const read = await readPosterFile(file, roots);
       if (!read.ok) return { ...read, cached: false };
       bytes = read.bytes;
     } catch (error) {

@@ -18,7 +18,7 @@
  * vocabulary in the LSTM's metadata.json). Cache: when explanations.json already holds the same
  * training key, method and film list, nothing is recomputed.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readCheckedJson } from '../core/files.ts';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { selectBackend, tf } from '../engine/backend.ts';
@@ -113,16 +113,12 @@ async function posterFrame(file: string, fit: string, size: number): Promise<Fil
 
 /** The explanations already published, or null when there are none; a damaged file is reported in one line. */
 function readExisting(file: string, effects: Effects): ExplanationsArtifact | null {
-  if (!existsSync(file)) return null;
-  let problem: string;
-  try {
-    const parsed = ExplanationsArtifactSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
-    if (parsed.success) return parsed.data;
-    problem = `${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`;
-  } catch (error) {
-    problem = `not valid JSON: ${error instanceof Error ? error.message : String(error)}`;
+  const read = readCheckedJson(file, ExplanationsArtifactSchema);
+  if (read.ok) return read.value;
+  if (read.problem !== 'missing') {
+    const problem = read.problem === 'not-json' ? `not valid JSON: ${read.detail}` : read.detail;
+    effects.warn(`Explanations: ${file} cannot be reused, damaged or from another genrelens version (${problem}); computing the explanations again`);
   }
-  effects.warn(`Explanations: ${file} cannot be reused, damaged or from another genrelens version (${problem}); computing the explanations again`);
   return null;
 }
 

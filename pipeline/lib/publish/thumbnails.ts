@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import type { Effects } from '../core/effects.ts';
 import { sha256, writeFileAtomic } from '../core/files.ts';
-import { readPosterFile } from '../data/posters.ts';
+import { readPosterFile, realPosterRoots } from '../data/posters.ts';
 
 export const THUMBNAIL = { width: 100, height: 150, fit: 'cover', position: 'centre', format: 'webp', quality: 72 } as const;
 /** Bump when the encoding changes: every thumbnail gets a new name. */
@@ -72,13 +72,14 @@ export async function publishThumbnails(sources: readonly ThumbnailSource[], opt
   await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
   const result: ThumbnailResult = { paths: new Map(), made: 0, reused: 0, failed: [] };
+  const roots = await realPosterRoots(options.allowedRoots);
   let next = 0;
   let done = 0;
   const worker = async () => {
     while (next < sources.length) {
       const source = sources[next++];
       try {
-        const read = await readPosterFile(source.file, options.allowedRoots);
+        const read = await readPosterFile(source.file, roots);
         if (!read.ok) throw new Error(read.detail);
         const bytes = read.bytes;
         const name = thumbnailName(bytes);

@@ -13,7 +13,7 @@ import { basename, dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { MODEL_METADATA_SCHEMAS, type ModelKind, type ModelMetadataOf } from '../contract/contract.ts';
 import { UserError } from '../core/errors.ts';
-import { processAlive, temporarySuffix } from '../core/files.ts';
+import { processAlive, readCheckedJson, temporarySuffix } from '../core/files.ts';
 
 export const MODEL_FILE = 'model.json';
 export const WEIGHTS_FILE = 'weights.bin';
@@ -141,20 +141,10 @@ export async function loadModel(dir: string): Promise<tf.LayersModel> {
  */
 export async function readTrainedModelMetadata<M extends ModelKind>(dir: string, model: M): Promise<ModelMetadataOf<M>> {
   const file = join(dir, METADATA_FILE);
-  const fix = 'train it again: npm run build -- --retrain';
-  let data: unknown;
-  try {
-    data = JSON.parse(await readFile(file, 'utf8'));
-  } catch (error) {
-    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new UserError(`${file} is ${missing ? 'missing' : `not valid JSON (${(error as Error).message})`}`, { file, fix });
-  }
-  const parsed = MODEL_METADATA_SCHEMAS[model].safeParse(data);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new UserError(`${file} is not the metadata of a trained ${model} model (${issue?.path.join('.') || '(root)'}: ${issue?.message})`, { file, fix });
-  }
-  return parsed.data as ModelMetadataOf<M>;
+  const read = readCheckedJson(file, MODEL_METADATA_SCHEMAS[model]);
+  if (read.ok) return read.value as ModelMetadataOf<M>;
+  const why = { missing: 'is missing', 'not-json': `is not valid JSON (${read.detail})`, 'off-schema': `is not the metadata of a trained ${model} model (${read.detail})` }[read.problem];
+  throw new UserError(`${file} ${why}`, { file, fix: 'train it again: npm run build -- --retrain' });
 }
 
 export async function readModelMetadata<T = unknown>(dir: string): Promise<T> {
