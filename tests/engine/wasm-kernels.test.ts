@@ -1,5 +1,5 @@
 /**
- * Every kernel registered by pipeline/lib/engine/wasm-kernels.ts, checked numerically against the pure-JS cpu
+ * Every kernel registered by pipeline/lib/engine/wasm-kernels/, checked numerically against the pure-JS cpu
  * backend on small shapes, plus one `fit` step of a tiny CNN and a tiny BiLSTM on wasm vs cpu, and the
  * training gradients of a small CNN (the conv weight gradient's optimised paths) at 1e-5.
  */
@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { selectBackend, tf } from '../../pipeline/lib/engine/backend.ts';
 import { recordingEffects } from '../../pipeline/lib/core/effects.ts';
 import { loadNativeKernels, type NativeKernels } from '../../pipeline/lib/engine/native-kernels.ts';
-import { filterGradMethod, filterGradTuning, registerWasmTrainingKernels, WASM_KERNEL_REASONS } from '../../pipeline/lib/engine/wasm-kernels.ts';
+import { filterGradMethod, filterGradTuning, registerWasmTrainingKernels, WASM_KERNEL_REASONS } from '../../pipeline/lib/engine/wasm-kernels/index.ts';
 
 const RTOL = 1e-4;
 

@@ -1,5 +1,5 @@
 /**
- * Benchmarks for the wasm training kernels (pipeline/lib/engine/wasm-kernels.ts).
+ * Benchmarks for the wasm training kernels (pipeline/lib/engine/wasm-kernels/).
  *
  *   node pipeline/lib/bench/bench-kernels.ts [--reps N]   kernel micro-benchmark: shipped vs genrelens, a table
  *
@@ -12,7 +12,7 @@
 import { parseArgs } from 'node:util';
 import { selectBackend, tf } from '../engine/backend.ts';
 import { consoleEffects } from '../core/effects.ts';
-import { registerWasmTrainingKernels } from '../engine/wasm-kernels.ts';
+import { registerWasmTrainingKernels } from '../engine/wasm-kernels/index.ts';
 import { median } from './bench.ts';
 
 function randn(shape: number[], seed: number): tf.Tensor {

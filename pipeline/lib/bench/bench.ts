@@ -37,7 +37,7 @@ import { PROFILE_SCHEDULES } from '../train/train-stage.ts';
 import { trainStep } from '../train/train.ts';
 import { buildVocabulary, vectorizeAll } from '../contract/vectorizer.ts';
 import { loadNativeKernels } from '../engine/native-kernels.ts';
-import { registerWasmTrainingKernels } from '../engine/wasm-kernels.ts';
+import { registerWasmTrainingKernels } from '../engine/wasm-kernels/index.ts';
 
 const BATCH = 64;
 const SHARED_DATASET = '../shared/datasets/imdb-multimodal';
@@ -292,7 +292,7 @@ async function benchBackend(reps: number, workload: Workload, effects: Effects, 
   }
   effects.info(
     `    before: CNN ${minutes(before.cnn)}, LSTM ${minutes(before.lstm)} (padded LSTM, training-set pass per epoch), one after the other ${minutes(before.cnn + before.lstm)}` +
-      ' (the kernel fixes of wasm-kernels.ts count as present; --before measures without them)',
+      ' (the kernel fixes of wasm-kernels/ count as present; --before measures without them)',
   );
 }
 

@@ -7,7 +7,7 @@
  * 3. `webgpu` — `@tensorflow/tfjs-backend-webgpu` on the `webgpu` package's Dawn bindings, only when
  *    Dawn finds an adapter;
  * 4. `wasm` — `@tensorflow/tfjs-backend-wasm` (XNNPACK, SIMD) plus genrelens' training kernels
- *    (`wasm-kernels.ts`);
+ *    (`wasm-kernels/`);
  * 5. `cpu` — the pure-JS backend inside `@tensorflow/tfjs` (always loads; far too slow to train).
  *
  * Every loader catches every failure (package missing, `.node` binary missing, CUDA libraries
@@ -28,7 +28,7 @@ import type { BackendInfo } from '../contract/contract.ts';
 import type { Effects } from '../core/effects.ts';
 import { UserError } from '../core/errors.ts';
 import { loadNativeKernels, nativeKernelsWanted, type NativeKernels } from './native-kernels.ts';
-import { registerWasmTrainingKernels, WASM_KERNELS } from './wasm-kernels.ts';
+import { registerWasmTrainingKernels, WASM_KERNELS } from './wasm-kernels/index.ts';
 
 export { tf };
 

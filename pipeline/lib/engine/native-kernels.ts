@@ -8,7 +8,7 @@
  * MLAS kernels use the machine's AVX2 / AVX-512: on one core here, 50–90 GMAC/s for the LSTM's
  * products and 35–70 GMAC/s for the CNN's 3×3 convolutions. The wasm backend keeps every other
  * kernel; its `BatchMatMul`, `_FusedMatMul`, `Conv2D`, `FusedConv2D` and the convolution gradients
- * (pipeline/lib/engine/wasm-kernels.ts) hand their products to this module, which reads and writes the tensors
+ * (pipeline/lib/engine/wasm-kernels/) hand their products to this module, which reads and writes the tensors
  * in the wasm heap in place.
  *
  * Each operation is a small ONNX graph (`Gemm`; `Conv` between NHWC↔NCHW transposes) built from a
