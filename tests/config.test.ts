@@ -56,3 +56,51 @@ test('dataset lookup: configured path, then data/Multimodal_IMDB_dataset, then d
     return true;
   });
 });
+
+test('settings: every flag is in --help, and each flag sets its own setting', async () => {
+  const { USER_SETTINGS, flagOf, settingsHelp } = await import('../pipeline/lib/settings.ts');
+  const { parseCommandLine } = await import('../pipeline/lib/cli.ts');
+  const help = settingsHelp().join('\n');
+  for (const line of help.split('\n')) assert.ok(line.length <= 104, `help line over 104 characters: ${line}`);
+  // A value each setting accepts that differs from its default (flag text, expected config value).
+  const samples: Record<string, [string[], unknown]> = {
+    dataset: [['--dataset', 'films'], 'films'],
+    seed: [['--seed', '7'], 7],
+    validationFraction: [['--validation-fraction', '0.25'], 0.25],
+    imageSize: [['--image-size', '32'], 32],
+    resizeKernel: [['--resize-kernel', 'cubic'], 'cubic'],
+    maxPosterPixels: [['--max-poster-pixels', '1000'], 1000],
+    maxTokens: [['--max-tokens', '500'], 500],
+    sequenceLength: [['--sequence-length', '20'], 20],
+    profile: [['--profile', 'quick'], 'quick'],
+    epochs: [['--epochs', '3'], 3],
+    backend: [['--backend', 'cpu'], 'cpu'],
+    retrain: [['--retrain'], true],
+    loss: [['--loss', 'focal'], 'focal'],
+    posterAugmentation: [['--poster-augmentation'], true],
+    earlyStoppingPatience: [['--early-stopping', '4'], 4],
+    ablations: [['--ablations', 'focal-loss, early-stopping'], ['focal-loss', 'early-stopping']],
+    parallel: [['--sequential'], false],
+    cnnShards: [['--cnn-shards', '3'], 3],
+    explainFilms: [['--explain-films', '5'], 5],
+    demoFilms: [['--demo-films', '40'], 40],
+    cacheDir: [['--cache-dir', 'c'], 'c'],
+    artifactsDir: [['--artifacts-dir', 'a'], 'a'],
+    publicDir: [['--public-dir', 'p'], 'p'],
+    outDir: [['--out-dir', 'o'], 'o'],
+  };
+  const root = mkdtempSync(join(tmpdir(), 'genrelens-settings-'));
+  const defaults = resolveConfig({});
+  assert.deepEqual(Object.keys(samples).sort(), Object.keys(USER_SETTINGS).sort(), 'a sample per setting');
+  for (const [key, [argv, expected]] of Object.entries(samples)) {
+    assert.ok(help.includes(`${flagOf(key)} `) || help.includes(`${flagOf(key)}\n`), `--help lists ${flagOf(key)}`);
+    assert.equal(argv[0], flagOf(key));
+    const { config } = parseCommandLine(['build', ...argv], {}, root);
+    assert.deepEqual(config[key as keyof typeof config], expected, `${argv.join(' ')} sets ${key}`);
+    for (const other of Object.keys(samples)) {
+      if (other !== key) assert.deepEqual(config[other as keyof typeof config], defaults[other as keyof typeof defaults], `${argv[0]} leaves ${other} alone`);
+    }
+  }
+  const { ABLATION_IDS } = await import('../pipeline/lib/contract/contract.ts');
+  assert.deepEqual(parseCommandLine(['build', '--ablations', 'all'], {}, root).config.ablations, [...ABLATION_IDS]);
+});

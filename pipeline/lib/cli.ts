@@ -4,7 +4,8 @@
 import { cp, rm } from 'node:fs/promises';
 import { basename, join, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ABLATION_IDS, BACKENDS, CONFIG_FILE, LOSSES, DATASET_ENV, PROFILES, RESIZE_KERNELS, chooseDataset, readConfigFile, resolveConfig, type Config, type ConfigInput } from './config.ts';
+import { CONFIG_FILE, DATASET_ENV, chooseDataset, readConfigFile, resolveConfig } from './config.ts';
+import { settingOptions, settingsFromFlags, settingsHelp, type Config } from './settings.ts';
 import { checkSplitForTraining, loadConfiguredDataset, runDataStage, splitDataset } from './data/data-stage.ts';
 import { runTrainStage } from './train/train-stage.ts';
 import { runFusionStage } from './fusion/fusion-stage.ts';
@@ -38,32 +39,9 @@ Commands:
 Dataset lookup: --dataset, else $${DATASET_ENV}, else "dataset" in ${CONFIG_FILE},
 else data/Multimodal_IMDB_dataset/, else the generated demo dataset.
 
-Options (each overrides ${CONFIG_FILE}; defaults are the coursework's settings):
-  --dataset <folder>            dataset in the coursework layout (IMDB_overview_genres.csv + Images/)
+Options (each overrides ${CONFIG_FILE}; every setting and its default is in pipeline/lib/settings.ts):
+${settingsHelp().join('\n')}
   --config <file>               config file (default: ./${CONFIG_FILE} when present)
-  --seed <n>                    seed for split, initialisation and shuffling (default 42)
-  --validation-fraction <f>     validation share, stratified (default 0.2)
-  --image-size <px>             poster input size (default 64)
-  --resize-kernel <k>           ${RESIZE_KERNELS.join(' | ')} (default nearest, as Keras load_img)
-  --max-poster-pixels <n>       reject larger posters before decoding (default 50000000)
-  --max-tokens <n>              vocabulary size incl. '' and [UNK] (default 10000)
-  --sequence-length <n>         tokens per overview (default 100)
-  --profile <p>                 ${PROFILES.join(' | ')} (default coursework)
-  --epochs <n>                  override the profile's epochs
-  --backend <b>                 force a backend: ${BACKENDS.join(' | ')}
-  --retrain                     ignore cached trained models
-  --sequential                  train the models one after the other (default: both at once, a core each)
-  --cnn-shards <n>              split the CNN's batches into n shards (default 2; a free core computes one)
-  --loss <l>                    training loss: ${LOSSES.join(' | ')} (default bce, the coursework's)
-  --poster-augmentation         mirror and shift the CNN's training posters at random
-  --early-stopping <patience>   stop a model after this many epochs without a better validation loss
-  --ablations <list>            also train and report these ablations, comma-separated, or "all":
-                                ${ABLATION_IDS.join(', ')}
-  --demo-films <n>              size of the generated demo dataset (default 600)
-  --cache-dir <folder>          cache (default .cache/genrelens)
-  --out-dir <folder>            built site (default dist)
-  --artifacts-dir <folder>      where the pipeline writes the JSON the site reads (default src/content/artifacts)
-  --public-dir <folder>         where trained models are published for the site (default public/generated)
   --models <folder>             evaluate: trained models (default <public-dir>/models)
   --out <file>                  evaluate: metrics JSON (default <artifacts-dir>/evaluations/<folder>.json)
   --debug                       on an unexpected error, print its stack trace
@@ -71,35 +49,13 @@ Options (each overrides ${CONFIG_FILE}; defaults are the coursework's settings):
 `;
 
 const OPTIONS = {
-  dataset: { type: 'string' },
+  ...settingOptions(),
   config: { type: 'string' },
-  seed: { type: 'string' },
-  'validation-fraction': { type: 'string' },
-  'image-size': { type: 'string' },
-  'resize-kernel': { type: 'string' },
-  'max-poster-pixels': { type: 'string' },
-  'max-tokens': { type: 'string' },
-  'sequence-length': { type: 'string' },
-  profile: { type: 'string' },
-  epochs: { type: 'string' },
-  backend: { type: 'string' },
-  retrain: { type: 'boolean' },
-  sequential: { type: 'boolean' },
-  'cnn-shards': { type: 'string' },
-  loss: { type: 'string' },
-  'poster-augmentation': { type: 'boolean' },
-  'early-stopping': { type: 'string' },
-  ablations: { type: 'string' },
-  'demo-films': { type: 'string' },
-  'cache-dir': { type: 'string' },
-  'out-dir': { type: 'string' },
-  'artifacts-dir': { type: 'string' },
-  'public-dir': { type: 'string' },
   models: { type: 'string' },
   out: { type: 'string' },
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
-} as const;
+} as const satisfies Record<string, { type: 'string' | 'boolean'; short?: string }>;
 
 function numberFlag(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -109,13 +65,6 @@ function numberFlag(name: string, value: string | undefined): number | undefined
     throw new UserError(`--${name} expects a number, got ${value.trim() === '' ? 'an empty value' : `"${value}"`}`, { fix: `give it as --${name} <number>` });
   }
   return parsed;
-}
-
-/** `--ablations a,b` → ['a', 'b']; `all` → every ablation; the names are checked with the config. */
-function ablationList(value: string | undefined): ConfigInput['ablations'] {
-  if (value === undefined) return undefined;
-  if (value.trim() === 'all') return [...ABLATION_IDS];
-  return value.split(',').map((name) => name.trim()).filter(Boolean) as ConfigInput['ablations'];
 }
 
 /** Commands whose one positional argument, when given, is the dataset folder. */
@@ -139,7 +88,8 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, root: s
   } catch (error) {
     throw new UserError((error as Error).message, { fix: 'run `npm run genrelens -- --help` for the options' });
   }
-  const { values, positionals } = parsed;
+  const { positionals } = parsed;
+  const values = parsed.values as Record<string, string | boolean | undefined> & { dataset?: string; config?: string; models?: string; out?: string };
   const [command = 'help', ...rest] = positionals;
   // `build <folder>` (and prepare, train) means the dataset folder, as `check-data <folder>` does.
   if (DATASET_COMMANDS.has(command) && rest.length > 0) {
@@ -151,31 +101,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, root: s
     values.dataset = rest.shift();
   }
   const configPath = values.config ? resolve(values.config) : resolve(root, CONFIG_FILE);
-  const flags: ConfigInput = {
-    dataset: values.dataset,
-    seed: numberFlag('seed', values.seed),
-    validationFraction: numberFlag('validation-fraction', values['validation-fraction']),
-    imageSize: numberFlag('image-size', values['image-size']),
-    resizeKernel: values['resize-kernel'] as ConfigInput['resizeKernel'],
-    maxPosterPixels: numberFlag('max-poster-pixels', values['max-poster-pixels']),
-    maxTokens: numberFlag('max-tokens', values['max-tokens']),
-    sequenceLength: numberFlag('sequence-length', values['sequence-length']),
-    profile: values.profile as ConfigInput['profile'],
-    epochs: numberFlag('epochs', values.epochs),
-    backend: values.backend as ConfigInput['backend'],
-    retrain: values.retrain,
-    parallel: values.sequential ? false : undefined,
-    cnnShards: numberFlag('cnn-shards', values['cnn-shards']),
-    loss: values.loss as ConfigInput['loss'],
-    posterAugmentation: values['poster-augmentation'],
-    earlyStoppingPatience: numberFlag('early-stopping', values['early-stopping']),
-    ablations: ablationList(values.ablations),
-    demoFilms: numberFlag('demo-films', values['demo-films']),
-    cacheDir: values['cache-dir'],
-    outDir: values['out-dir'],
-    artifactsDir: values['artifacts-dir'],
-    publicDir: values['public-dir'],
-  };
+  const flags = settingsFromFlags(values, (name, text) => numberFlag(name, text)!);
   const config = resolveConfig({
     file: readConfigFile(configPath, Boolean(values.config)),
     fileName: configPath,

@@ -1,98 +1,14 @@
 /**
- * genrelens configuration: defaults are the coursework's settings; a `genrelens.config.json` file,
- * then the `GENRELENS_DATASET` environment variable, then command-line flags override them.
- * Everything is validated, so a typo stops the run with a message naming the setting.
+ * Resolving genrelens' configuration: the defaults (pipeline/lib/settings.ts, the coursework's
+ * settings), overridden by a `genrelens.config.json` file, then the `GENRELENS_DATASET` environment
+ * variable, then command-line flags. Everything is validated, so a typo stops the run with a
+ * message naming the setting and where it came from; and which dataset a run uses.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { UserError } from './core/errors.ts';
-import { ABLATION_IDS } from './contract/contract.ts';
-
-export { ABLATION_IDS };
-
-export const RESIZE_KERNELS = ['nearest', 'linear', 'cubic', 'mitchell', 'lanczos2', 'lanczos3'] as const;
-export const PROFILES = ['coursework', 'quick'] as const;
-export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
-/** Training losses (pipeline/lib/train/losses.ts); `bce` is the coursework's. */
-export const LOSSES = ['bce', 'class-weighted-bce', 'focal'] as const;
-/**
- * Ablations (pipeline/lib/ablations/ablation-stage.ts): each trains the models again with one switch turned on and
- * reports what it changed against the main run.
- */
-/** Early stopping's patience in the `early-stopping` ablation when `earlyStoppingPatience` is unset. */
-export const DEFAULT_PATIENCE = 3;
-
-export const ConfigSchema = z
-  .object({
-    /** Dataset folder in the coursework layout. Unset: data/Multimodal_IMDB_dataset/, else demo data. */
-    dataset: z.string().min(1).optional(),
-    /** Seed for the split, weight initialisation, dropout and shuffling. */
-    seed: z.number().int().min(0).max(2 ** 31 - 1).default(42),
-    validationFraction: z.number().gt(0).lt(1).default(0.2),
-    imageSize: z.number().int().min(8).max(512).default(64),
-    /** Keras `load_img(target_size=…)` resizes with nearest-neighbour; so does the coursework. */
-    resizeKernel: z.enum(RESIZE_KERNELS).default('nearest'),
-    /** Posters larger than this (width × height) are rejected before decoding. */
-    maxPosterPixels: z.number().int().positive().default(50_000_000),
-    maxTokens: z.number().int().min(3).default(10_000),
-    sequenceLength: z.number().int().min(1).max(2000).default(100),
-    /**
-     * `coursework`: the coursework's full schedule; `quick`: a few epochs, for CI and the demo data.
-     * Unset: `quick` on the demo dataset, `coursework` on real data.
-     */
-    profile: z.enum(PROFILES).optional(),
-    /** Override the profile's epochs for both models. */
-    epochs: z.number().int().positive().optional(),
-    backend: z.enum(BACKENDS).optional(),
-    retrain: z.boolean().default(false),
-    /** Training loss of both models (pipeline/lib/train/losses.ts). */
-    loss: z.enum(LOSSES).default('bce'),
-    /** Random mirror and shifts of the CNN's training posters (pipeline/lib/train/poster-augmentation.ts). */
-    posterAugmentation: z.boolean().default(false),
-    /**
-     * Stop a model's training once its validation loss has not improved for this many epochs (the
-     * kept weights are its best epoch's, as always). Unset: the whole schedule.
-     */
-    earlyStoppingPatience: z.number().int().min(1).max(1000).optional(),
-    /** Ablations to train and report beside the main run; none by default (each retrains models). */
-    ablations: z.array(z.enum(ABLATION_IDS)).default([]),
-    /**
-     * Train the two models at the same time, each in its own worker thread (the wasm and cpu
-     * backends use one core each), and give the CNN's shards the cores that fall free. Off, or on a
-     * one-core machine: one after the other, in one thread.
-     */
-    parallel: z.boolean().default(true),
-    /**
-     * The poster CNN's batches are split into this many shards, each shard's gradient computed on
-     * its own (the batch's gradient is their films-weighted mean; pipeline/lib/train/sharded-steps.ts). With
-     * `parallel`, a shard runs in a helper thread once a core is free (the LSTM has finished), which
-     * changes no number. Part of the training key; 1 (whole batches) keeps the key runs had
-     * before sharding existed, so their cached models are used again.
-     */
-    cnnShards: z.number().int().min(1).max(8).default(2),
-    /**
-     * The explain stage explains the report's curated example films plus the first this many
-     * validation films (examples.json order); each takes about a second on the wasm backend.
-     */
-    explainFilms: z.number().int().min(0).max(1_000_000).default(48),
-    /** How many films the generated demo dataset has. */
-    demoFilms: z.number().int().min(20).max(100_000).default(600),
-    cacheDir: z.string().default('.cache/genrelens'),
-    /** Where the pipeline writes the artifacts the site reads (the data contract). */
-    artifactsDir: z.string().default('src/content/artifacts'),
-    /** Where the pipeline writes files served as-is by the site (models, thumbnails). */
-    publicDir: z.string().default('public/generated'),
-    /** Where the built static site goes. */
-    outDir: z.string().default('dist'),
-  })
-  .strict();
-
-export type Config = z.infer<typeof ConfigSchema>;
-export type Profile = (typeof PROFILES)[number];
-export type LossName = (typeof LOSSES)[number];
-export type AblationId = (typeof ABLATION_IDS)[number];
-export type ConfigInput = z.input<typeof ConfigSchema>;
+import { ConfigSchema, flagOf, type Config, type ConfigInput, type Profile } from './settings.ts';
 
 export const CONFIG_FILE = 'genrelens.config.json';
 export const DATASET_ENV = 'GENRELENS_DATASET';
@@ -127,10 +43,6 @@ export function readConfigFile(path: string, explicit: boolean): ConfigInput {
   }
   return value as ConfigInput;
 }
-
-/** The command-line flag of each setting whose flag is not its name in kebab case. */
-const FLAG_NAMES: Partial<Record<keyof ConfigInput, string>> = { parallel: 'sequential', earlyStoppingPatience: 'early-stopping' };
-const flagOf = (key: string) => `--${FLAG_NAMES[key as keyof ConfigInput] ?? key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 /**
  * Merges the layers (file < environment < flags) and validates the result.

@@ -27,12 +27,12 @@ import {
   precisionRecallCurve,
   scoreMetrics,
   selectRows,
-  THRESHOLD_GRID,
   tuneThresholds,
   type SplitScores,
 } from '../../pipeline/lib/analysis/analysis.ts';
 import { analysisArtifact, runAnalysisStage } from '../../pipeline/lib/analysis/analysis-stage.ts';
 import { resolveConfig } from '../../pipeline/lib/config.ts';
+import { THRESHOLD_GRID } from '../../pipeline/lib/settings.ts';
 import { AnalysisArtifactSchema, type AnalysisArtifact, type GmuHistoryArtifact, type HistoryArtifact } from '../../pipeline/lib/contract/contract.ts';
 import type { DataStageResult } from '../../pipeline/lib/data/data-stage.ts';
 import { recordingEffects } from '../../pipeline/lib/core/effects.ts';

@@ -14,7 +14,8 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { resolveConfig, type Config } from '../../pipeline/lib/config.ts';
+import { resolveConfig } from '../../pipeline/lib/config.ts';
+import type { Config } from '../../pipeline/lib/settings.ts';
 import {
   GmuHistoryArtifactSchema,
   GmuModelMetadataSchema,
@@ -28,7 +29,8 @@ import { writeDemoDataset } from '../../pipeline/lib/data/demo-data.ts';
 import { recordingEffects } from '../../pipeline/lib/core/effects.ts';
 import { extractActivations, runFusionStage } from '../../pipeline/lib/fusion/fusion-stage.ts';
 import { standardisationFromJson } from '../../pipeline/lib/contract/fusion-standardisation.ts';
-import { GMU_SETTINGS, gmuForward, gmuWeightsOf, standardise } from '../../pipeline/lib/fusion/fusion.ts';
+import { GMU_SETTINGS } from '../../pipeline/lib/settings.ts';
+import { gmuForward, gmuWeightsOf, standardise } from '../../pipeline/lib/fusion/fusion.ts';
 import { loadModel, readModelMetadata } from '../../pipeline/lib/train/model-io.ts';
 import { prepareModelInputs, runTrainStage } from '../../pipeline/lib/train/train-stage.ts';
 import { fixtureWorkspace, projectRoot } from '../helpers/fixture-build.ts';

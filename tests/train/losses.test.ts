@@ -6,7 +6,8 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../pipeline/lib/engine/backend.ts';
 import { recordingEffects } from '../../pipeline/lib/core/effects.ts';
-import { FOCAL_ALPHA, FOCAL_GAMMA, lossFunction, positiveWeights } from '../../pipeline/lib/train/losses.ts';
+import { lossFunction, positiveWeights } from '../../pipeline/lib/train/losses.ts';
+import { FOCAL_ALPHA, FOCAL_GAMMA } from '../../pipeline/lib/settings.ts';
 
 before(async () => {
   await selectBackend({ force: 'wasm', effects: recordingEffects() });

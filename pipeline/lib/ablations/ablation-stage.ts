@@ -16,7 +16,8 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { meanAveragePrecision, tuneThresholds } from '../analysis/analysis.ts';
 import { labelRows } from '../analysis/analysis-stage.ts';
-import { DEFAULT_PATIENCE, effectiveProfile, type AblationId, type Config } from '../config.ts';
+import { effectiveProfile } from '../config.ts';
+import type { AblationId, Config } from '../settings.ts';
 import {
   ARTIFACT_FILES,
   CONTRACT_VERSION,
@@ -27,7 +28,7 @@ import {
 } from '../contract/contract.ts';
 import type { DataStageResult } from '../data/data-stage.ts';
 import { readJson } from '../core/files.ts';
-import { FOCAL_ALPHA, FOCAL_GAMMA } from '../train/losses.ts';
+import { DEFAULT_PATIENCE, FOCAL_ALPHA, FOCAL_GAMMA } from '../settings.ts';
 import { evaluatePredictions } from '../core/metrics.ts';
 import { maxShift } from '../train/poster-augmentation.ts';
 import { reusableTraining, MODEL_TITLES, trainingKey, trainingSchedules, trainJobs, type CachedModelResult, type TrainJob } from '../train/train-stage.ts';

@@ -10,7 +10,6 @@ import {
   chooseOnTraining,
   evaluateOnValidation,
   fusionLossCurve,
-  THRESHOLD_GRID,
   type ClassifierEvaluation,
   type PrCurve,
   type SplitScores,
@@ -29,6 +28,7 @@ import type { DataStageResult } from '../data/data-stage.ts';
 import { UserError } from '../core/errors.ts';
 import type { PredictionMetrics } from '../core/metrics.ts';
 import type { StageContext } from '../core/context.ts';
+import { THRESHOLD_GRID } from '../settings.ts';
 
 const TRAIN_FIX = 'run `npm run genrelens -- train` (or `npm run build`): the train stage writes it';
 

@@ -15,19 +15,12 @@
  *   films' probabilities and labels; the validation films are only scored (`evaluateOnValidation`).
  */
 import type { ClassifierId, TunedClassifierId } from '../contract/contract.ts';
-import { binaryCrossEntropy, evaluatePredictions, THRESHOLD, type PredictionMetrics } from '../core/metrics.ts';
+import { binaryCrossEntropy, evaluatePredictions, type PredictionMetrics } from '../core/metrics.ts';
+import { CURVE_POINTS, DECISION_THRESHOLD, FUSION_GRID, THRESHOLD_FOLDS, THRESHOLD_GRID } from '../settings.ts';
 import { seededRandom, shuffled } from '../core/random.ts';
 
 type Values = ArrayLike<number>;
 
-/** 0.05, 0.10, …, 0.95: the per-genre threshold candidates. */
-export const THRESHOLD_GRID: readonly number[] = Array.from({ length: 19 }, (_, i) => (i + 1) / 20);
-/** 0, 0.05, …, 1: the CNN's weight in the late fusion. */
-export const FUSION_GRID: readonly number[] = Array.from({ length: 21 }, (_, i) => i / 20);
-/** Folds of the cross-validation of the threshold choice on the training films. */
-export const THRESHOLD_FOLDS = 5;
-/** Points kept per precision–recall curve for the report. */
-export const CURVE_POINTS = 100;
 
 function rowCount(values: Values, genreCount: number): number {
   if (!Number.isInteger(genreCount) || genreCount < 1) throw new RangeError(`need at least one genre, got ${genreCount}`);
@@ -250,7 +243,7 @@ export function tuneThresholds(probabilities: Values, labels: Values, genreCount
   if (grid.length === 0) throw new RangeError('empty threshold grid');
   if (labels.length !== probabilities.length) throw new RangeError(`${labels.length} labels for ${probabilities.length} probabilities`);
   const table = f1Grid(probabilities, labels, genreCount, grid);
-  const atDefault = f1Grid(probabilities, labels, genreCount, [THRESHOLD])[0];
+  const atDefault = f1Grid(probabilities, labels, genreCount, [DECISION_THRESHOLD])[0];
   const thresholds: number[] = [];
   const f1: number[] = [];
   for (let g = 0; g < genreCount; g++) {
@@ -258,7 +251,7 @@ export function tuneThresholds(probabilities: Values, labels: Values, genreCount
     for (let t = 1; t < grid.length; t++) {
       const better = table[t][g] > table[best][g];
       const tie = table[t][g] === table[best][g];
-      const closer = Math.abs(grid[t] - THRESHOLD) < Math.abs(grid[best] - THRESHOLD);
+      const closer = Math.abs(grid[t] - DECISION_THRESHOLD) < Math.abs(grid[best] - DECISION_THRESHOLD);
       if (better || (tie && closer)) best = t;
     }
     thresholds.push(grid[best]);

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
-import { RESIZE_KERNELS } from '../config.ts';
+import { RESIZE_KERNELS } from '../settings.ts';
 import { CONTRACT_VERSION, GenreMetricsSchema, MODEL_KINDS, SetMetricsSchema, type ModelKind, type ModelMetadataOf } from '../contract/contract.ts';
 import { loadDataset } from '../data/dataset.ts';
 import type { Effects } from '../core/effects.ts';

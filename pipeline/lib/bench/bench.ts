@@ -33,7 +33,7 @@ import { buildCnn, compileForCoursework } from '../train/models/cnn.ts';
 import { buildLstm } from '../train/models/lstm.ts';
 import { seededRandom, shuffled } from '../core/random.ts';
 import { ShardedSteps } from '../train/sharded-steps.ts';
-import { PROFILE_SCHEDULES } from '../train/train-stage.ts';
+import { PROFILE_SCHEDULES } from '../settings.ts';
 import { trainStep } from '../train/train.ts';
 import { buildVocabulary, vectorizeAll } from '../contract/vectorizer.ts';
 import { loadNativeKernels } from '../engine/native-kernels.ts';

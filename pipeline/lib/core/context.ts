@@ -6,7 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { ARTIFACTS, artifactFile, type ArtifactId, type ArtifactOf, type ModelKind, type PerModelArtifactId, type SingleArtifactId } from '../contract/contract.ts';
-import type { Config } from '../config.ts';
+import type { Config } from '../settings.ts';
 import { artifactText, readArtifact, writeArtifact } from './artifact-store.ts';
 import type { Effects } from './effects.ts';
 

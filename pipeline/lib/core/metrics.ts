@@ -26,8 +26,8 @@
  *   Both frameworks clip in float32, where 1 − 1e-7 rounds to 0.99999988; the bounds here are the
  *   float32 values, so a saturated output costs what it costs in Keras (−log 1.19e-7 ≈ 15.94).
  */
+import { DECISION_THRESHOLD } from '../settings.ts';
 
-export const THRESHOLD = 0.5;
 export const BCE_EPSILON = 1e-7;
 const LOWER = Math.fround(BCE_EPSILON);
 const UPPER = Math.fround(1 - BCE_EPSILON);
@@ -108,7 +108,7 @@ export function evaluatePredictions(
   probabilities: Probabilities,
   labels: Labels,
   genres: readonly string[],
-  threshold: number | ArrayLike<number> = THRESHOLD,
+  threshold: number | ArrayLike<number> = DECISION_THRESHOLD,
 ): PredictionMetrics {
   const genreCount = genres.length;
   const films = checkShapes(probabilities, labels, genreCount);

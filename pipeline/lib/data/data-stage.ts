@@ -4,7 +4,8 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { chooseDataset, type Config, type DatasetChoice } from '../config.ts';
+import { chooseDataset, type DatasetChoice } from '../config.ts';
+import type { Config } from '../settings.ts';
 import { ARTIFACT_FILES, CONTRACT_VERSION, type DatasetArtifact, type SplitArtifact } from '../contract/contract.ts';
 import { loadDataset, type LoadedDataset } from './dataset.ts';
 import { DEMO_DATASET_VERSION, writeDemoDataset } from './demo-data.ts';

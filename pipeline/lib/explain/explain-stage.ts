@@ -39,11 +39,10 @@ import { yieldToEventLoop } from '../train/train.ts';
 import { OOV_INDEX, vocabularyIndex } from '../contract/vectorizer.ts';
 import { buildExamples, curatedExamples } from '../contract/examples.ts';
 import type { StageContext } from '../core/context.ts';
+import { OCCLUSION_GRID } from '../settings.ts';
 
 /** Bump when the explanations would come out differently: the cached artifact is then recomputed. */
 export const EXPLAIN_VERSION = 1;
-/** Patches per side of the occlusion grid (8 × 8-pixel patches on the 64-pixel input). */
-export const OCCLUSION_GRID = 8;
 
 const TRAIN_FIX = 'run `npm run genrelens -- train` (or `npm run build`) again';
 

@@ -27,7 +27,7 @@ import { copyFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { selectBackend, tf } from '../engine/backend.ts';
 import { inferenceBatches } from '../train/batching.ts';
-import type { Config } from '../config.ts';
+import type { Config } from '../settings.ts';
 import {
   ARTIFACT_FILES,
   CONTRACT_VERSION,
@@ -46,16 +46,16 @@ import type { DataStageResult } from '../data/data-stage.ts';
 import { UserError } from '../core/errors.ts';
 import { readJson, sha256, writeJsonAtomic } from '../core/files.ts';
 import { standardisationToJson } from '../contract/fusion-standardisation.ts';
-import { buildGmuModel, FUSION_INPUTS, FUSION_VERSION, GMU_SETTINGS, gmuParameterCount, trainLearnedFusion, type FusionFeatures } from './fusion.ts';
+import { buildGmuModel, FUSION_INPUTS, FUSION_VERSION, gmuParameterCount, trainLearnedFusion, type FusionFeatures } from './fusion.ts';
 import { topK } from '../core/metrics.ts';
 import { checkEntry, sealEntry } from '../core/cache.ts';
 import { loadModel, METADATA_FILE, MODEL_FILE, modelFilesProblem, readModelMetadata, readTrainedModelMetadata, saveModel, WEIGHTS_FILE, writeFolderAtomic } from '../train/model-io.ts';
 import { prepareModelInputs } from '../train/train-stage.ts';
 import { yieldToEventLoop, type TrainingData } from '../train/train.ts';
 import type { StageContext } from '../core/context.ts';
+import { DECISION_THRESHOLD, GMU_SETTINGS } from '../settings.ts';
 
 export const GMU_TITLE = 'Learned fusion (GMU)';
-const THRESHOLD = 0.5;
 /** Films per inference batch when extracting activations (the training batch size). */
 const FEATURE_BATCH = 64;
 const TRAIN_FIX = 'run `npm run genrelens -- train` (or `npm run build`) again';
@@ -227,7 +227,7 @@ export async function runFusionStage(stage: DataStageResult, ctx: StageContext):
     contractVersion: CONTRACT_VERSION,
     model: 'gmu',
     genres,
-    threshold: THRESHOLD,
+    threshold: DECISION_THRESHOLD,
     films: rows(stage, split.validation, result.validationProbabilities).map((film, row) => ({
       ...film,
       top3: top[row].map(({ genre, probability }) => ({ genre, probability: round6(probability) })),
@@ -289,7 +289,7 @@ export async function runFusionStage(stage: DataStageResult, ctx: StageContext):
     model: 'gmu',
     title: GMU_TITLE,
     genres,
-    threshold: THRESHOLD,
+    threshold: DECISION_THRESHOLD,
     input: {
       kind: 'activations',
       visual: { model: 'cnn', layer: FUSION_INPUTS.visual.layer, units: extracted.cnn.units, standardisation: standardisationToJson(final.standardisation.visual) },

@@ -45,6 +45,7 @@ import { binaryCrossEntropy } from '../core/metrics.ts';
 import { deriveSeed, glorotUniformFor, KERAS_EPSILON } from '../train/models/cnn.ts';
 import { fitStandardisation, standardise, type Standardisation } from '../contract/fusion-standardisation.ts';
 import { seededRandom, shuffled } from '../core/random.ts';
+import { GMU_SETTINGS } from '../settings.ts';
 
 /**
  * Bump when a change would change the learned fusion's results or what its cache holds: invalidates
@@ -53,29 +54,8 @@ import { seededRandom, shuffled } from '../core/random.ts';
  */
 export const FUSION_VERSION = 2;
 
-export interface GmuSettings {
-  hiddenUnits: number;
-  /** Dropout rate on h while training. */
-  dropout: number;
-  learningRate: number;
-  batchSize: number;
-  /** Epochs each head trains; the kept epoch is the one with the lowest inner-holdout loss. */
-  maxEpochs: number;
-  /** Share of a head's films held out to choose its epoch. */
-  holdoutFraction: number;
-  /** Folds of the cross-fitting that gives the training films' out-of-fold probabilities. */
-  folds: number;
-}
-
-export const GMU_SETTINGS: Readonly<GmuSettings> = {
-  hiddenUnits: 128,
-  dropout: 0.5,
-  learningRate: 1e-3,
-  batchSize: 64,
-  maxEpochs: 40,
-  holdoutFraction: 0.1,
-  folds: 5,
-};
+/** The GMU's training settings (defaults: GMU_SETTINGS in pipeline/lib/settings.ts). */
+export type GmuSettings = typeof GMU_SETTINGS;
 
 /** Where the GMU's inputs come from: a layer of each trained model (layer names of models/cnn.ts, models/lstm.ts). */
 export const FUSION_INPUTS = {

@@ -14,7 +14,8 @@ import { join, resolve } from 'node:path';
 import { ARTIFACT_FILES, CONTRACT_VERSION, type ExamplesArtifact } from '../contract/contract.ts';
 import type { DataStageResult } from '../data/data-stage.ts';
 import { IMAGES_DIR } from '../data/dataset.ts';
-import { publishThumbnails, THUMBNAIL } from './thumbnails.ts';
+import { publishThumbnails } from './thumbnails.ts';
+import { THUMBNAIL } from '../settings.ts';
 import type { StageContext } from '../core/context.ts';
 
 /** The folder of the built site that serves `publicDir`. */

@@ -13,8 +13,8 @@ import sharp from 'sharp';
 import type { Effects } from '../core/effects.ts';
 import { sha256, writeFileAtomic } from '../core/files.ts';
 import { readPosterFile, realPosterRoots } from '../data/posters.ts';
+import { THUMBNAIL } from '../settings.ts';
 
-export const THUMBNAIL = { width: 100, height: 150, fit: 'cover', position: 'centre', format: 'webp', quality: 72 } as const;
 /** Bump when the encoding changes: every thumbnail gets a new name. */
 const THUMBNAIL_VERSION = 'genrelens-thumbnail-v1';
 /** Published under `<publicDir>/<THUMBNAILS_DIR>/`. */

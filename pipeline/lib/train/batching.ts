@@ -12,9 +12,7 @@
  * still seen once per epoch in a random batch of its pool; only which films share a batch changes.
  */
 import { shuffled, type Random } from '../core/random.ts';
-
-/** Batches a pool holds when batches are grouped by length. */
-export const LENGTH_POOL_BATCHES = 16;
+import { LENGTH_POOL_BATCHES } from '../settings.ts';
 
 /** `order` cut into consecutive batches (the last one may be smaller). */
 export function consecutiveBatches(order: readonly number[], batchSize: number): number[][] {

@@ -17,11 +17,9 @@
  * validation films, so runs with different losses are compared on the same scale.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { LossName } from '../config.ts';
+import type { LossName } from '../settings.ts';
 import { BCE_EPSILON } from '../core/metrics.ts';
-
-export const FOCAL_ALPHA = 0.25;
-export const FOCAL_GAMMA = 2;
+import { FOCAL_ALPHA, FOCAL_GAMMA } from '../settings.ts';
 
 /** `(y, p) → scalar`: true labels and predicted probabilities, both films × genres. */
 export type LossFunction = (labels: tf.Tensor, probabilities: tf.Tensor) => tf.Scalar;

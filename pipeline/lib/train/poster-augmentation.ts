@@ -13,8 +13,7 @@
  * run (and a resumed run) is reproducible.
  */
 import type { Random } from '../core/random.ts';
-
-export const SHIFT_FRACTION = 0.1;
+import { SHIFT_FRACTION } from '../settings.ts';
 
 export interface PosterTransform {
   mirror: boolean;

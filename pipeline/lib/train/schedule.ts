@@ -18,9 +18,7 @@
  * (Keras compounds the factor in float32; the closed form here is float64, a relative difference
  * below 1e-6 over 40 epochs.)
  */
-
-export const CONSTANT_EPOCHS = 10;
-export const DECAY_PER_EPOCH = 0.01;
+import { CONSTANT_EPOCHS, DECAY_PER_EPOCH } from '../settings.ts';
 
 function checkEpoch(epoch: number): void {
   if (!Number.isInteger(epoch) || epoch < 0) throw new RangeError(`epoch must be a non-negative integer, got ${epoch}`);

@@ -22,7 +22,7 @@
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendChoice } from '../engine/backend.ts';
-import type { LossName } from '../config.ts';
+import type { LossName } from '../settings.ts';
 import { lossFunction, type LossFunction } from './losses.ts';
 import { seededRandom } from '../core/random.ts';
 

@@ -21,7 +21,8 @@ import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { selectBackend, type BackendChoice } from '../engine/backend.ts';
-import { effectiveProfile, type Config, type Profile } from '../config.ts';
+import { effectiveProfile } from '../config.ts';
+import type { Config, Profile } from '../settings.ts';
 import {
   CONTRACT_VERSION,
   MODEL_KINDS,
@@ -52,6 +53,7 @@ import { writeExamplesArtifact } from '../publish/site-files.ts';
 import { trainModel, type TrainingData, type TrainingOutcome, type TrainingSchedule } from './train.ts';
 import { buildVocabulary, vectorizeAll, type VectorizerConfig } from '../contract/vectorizer.ts';
 import type { StageContext } from '../core/context.ts';
+import { DECISION_THRESHOLD, PROFILE_SCHEDULES } from '../settings.ts';
 
 /**
  * Bump when a change to training would change its results: invalidates the training cache.
@@ -59,33 +61,11 @@ import type { StageContext } from '../core/context.ts';
  */
 export const PIPELINE_VERSION = 2;
 
-/** Epochs, batch size and learning rate of one model in one profile. */
-export type ProfileSchedule = Pick<TrainingSchedule, 'epochs' | 'batchSize' | 'learningRate'>;
-
-/**
- * `coursework`: the coursework's schedules (Adam 1e-4, batches of 64). `quick`: the same models, with
- * enough steps at a high enough rate to learn the demo data's cues (about 65 s of training here, the
- * two at once). Measured on the demo data: with 3 and 2 epochs of the coursework's schedule both
- * stayed at the label priors, below "always Drama + Comedy"; at 1e-3 the CNN leaves the priors only
- * after 100-200 steps, and the BiLSTM needs 3e-3 (5e-3 and 1e-2 did not learn).
- */
-export const PROFILE_SCHEDULES: Record<Profile, Record<ModelKind, ProfileSchedule>> = {
-  coursework: {
-    cnn: { epochs: 40, batchSize: 64, learningRate: 1e-4 },
-    lstm: { epochs: 20, batchSize: 64, learningRate: 1e-4 },
-  },
-  quick: {
-    cnn: { epochs: 8, batchSize: 16, learningRate: 1e-3 },
-    lstm: { epochs: 8, batchSize: 32, learningRate: 3e-3 },
-  },
-};
-
 export const MODEL_TITLES: Record<ModelKind, string> = {
   cnn: 'Poster CNN',
   lstm: 'Overview BiLSTM',
 };
 
-const THRESHOLD = 0.5;
 /** The training's checkpoint folder inside its cache entry (not part of the sealed entry). */
 const CHECKPOINT_DIR = 'checkpoint';
 
@@ -199,7 +179,7 @@ function modelMetadata(model: ModelKind, stage: DataStageResult, inputs: ModelIn
     model,
     title: MODEL_TITLES[model],
     genres: stage.dataset.genres,
-    threshold: THRESHOLD,
+    threshold: DECISION_THRESHOLD,
     input,
     seed: config.seed,
     trainingKey: key,
@@ -237,7 +217,7 @@ function predictionsArtifact(model: ModelKind, stage: DataStageResult, outcome: 
     contractVersion: CONTRACT_VERSION,
     model,
     genres,
-    threshold: THRESHOLD,
+    threshold: DECISION_THRESHOLD,
     films: probabilityRows(stage, stage.split.validation, outcome.validationProbabilities).map((film, row) => ({
       ...film,
       top3: top[row].map(({ genre, probability }) => ({ genre, probability: round6(probability) })),
@@ -681,7 +661,7 @@ export async function runTrainStage(stage: DataStageResult, ctx: StageContext): 
   const notes = [
     'Recurrent dropout (0.2) is supported by tfjs LSTM layers (one variational mask per batch, as Keras) ' +
       'and is used as in the coursework; `npm run bench` measures its cost per step.',
-    `Per-epoch training metrics (threshold ${THRESHOLD}) come from each epoch's training steps, as Keras' fit reports them ` +
+    `Per-epoch training metrics (threshold ${DECISION_THRESHOLD}) come from each epoch's training steps, as Keras' fit reports them ` +
       '(dropout active, weights changing during the epoch); validation metrics from a full pass over the validation set in inference mode.',
   ];
   const run: RunArtifact = {

@@ -39,6 +39,7 @@
  * This file also holds what both models share: `deriveSeed` and `compileForCoursework`.
  */
 import * as tf from '@tensorflow/tfjs';
+import { CNN_DIMENSIONS } from '../../settings.ts';
 
 /** Keras' default `epsilon()` and Adam epsilon; tfjs' is the backend's (1e-4 on half-float WebGL). */
 export const KERAS_EPSILON = 1e-7;
@@ -112,30 +113,24 @@ export function buildCnn(options: CnnOptions): tf.LayersModel {
   const dropout = (name: string, rate: number) => tf.layers.dropout({ name, rate });
   const pool = (name: string) => tf.layers.maxPooling2d({ name, poolSize: 2, strides: 2 });
 
+  const { stemFilters, blockFilters, convDropout, denseUnits, denseDropout } = CNN_DIMENSIONS;
   const inputs = tf.input({ name: 'Input', shape: [imageSize, imageSize, 3] });
-  let x = conv('Conv0', 16, 2).apply(inputs) as tf.SymbolicTensor;
-  x = dropout('Drop1', 0.2).apply(x) as tf.SymbolicTensor;
+  let x = conv('Conv0', stemFilters, 2).apply(inputs) as tf.SymbolicTensor;
+  x = dropout('Drop1', convDropout).apply(x) as tf.SymbolicTensor;
 
-  x = conv('Conv1', 32).apply(x) as tf.SymbolicTensor;
-  x = conv('Conv2', 32).apply(x) as tf.SymbolicTensor;
-  x = dropout('Drop2', 0.2).apply(x) as tf.SymbolicTensor;
-  x = pool('Pool1').apply(x) as tf.SymbolicTensor;
-
-  x = conv('Conv3', 64).apply(x) as tf.SymbolicTensor;
-  x = conv('Conv4', 64).apply(x) as tf.SymbolicTensor;
-  x = dropout('Drop3', 0.2).apply(x) as tf.SymbolicTensor;
-  x = pool('Pool2').apply(x) as tf.SymbolicTensor;
-
-  x = conv('Conv5', 128).apply(x) as tf.SymbolicTensor;
-  x = conv('Conv6', 128).apply(x) as tf.SymbolicTensor;
-  x = dropout('Drop4', 0.2).apply(x) as tf.SymbolicTensor;
-  x = pool('Pool3').apply(x) as tf.SymbolicTensor;
+  // Block b: Conv(2b+1), Conv(2b+2), Drop(b+2), Pool(b+1) — the coursework's layer names.
+  blockFilters.forEach((filters, b) => {
+    x = conv(`Conv${2 * b + 1}`, filters).apply(x) as tf.SymbolicTensor;
+    x = conv(`Conv${2 * b + 2}`, filters).apply(x) as tf.SymbolicTensor;
+    x = dropout(`Drop${b + 2}`, convDropout).apply(x) as tf.SymbolicTensor;
+    x = pool(`Pool${b + 1}`).apply(x) as tf.SymbolicTensor;
+  });
 
   x = tf.layers.flatten({ name: 'Flat' }).apply(x) as tf.SymbolicTensor;
-  x = dense('FC1', 1024, 'relu').apply(x) as tf.SymbolicTensor;
-  x = dropout('Drop5', 0.5).apply(x) as tf.SymbolicTensor;
-  x = dense('FC2', 1024, 'relu').apply(x) as tf.SymbolicTensor;
-  x = dropout('Drop6', 0.5).apply(x) as tf.SymbolicTensor;
+  x = dense('FC1', denseUnits, 'relu').apply(x) as tf.SymbolicTensor;
+  x = dropout('Drop5', denseDropout).apply(x) as tf.SymbolicTensor;
+  x = dense('FC2', denseUnits, 'relu').apply(x) as tf.SymbolicTensor;
+  x = dropout('Drop6', denseDropout).apply(x) as tf.SymbolicTensor;
   const outputs = dense('Output', genreCount, 'sigmoid').apply(x) as tf.SymbolicTensor;
 
   return tf.model({ name: 'model', inputs, outputs });

@@ -40,6 +40,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { assertSeed, deriveSeed, glorotUniformFor } from './cnn.ts';
+import { LSTM_DIMENSIONS } from '../../settings.ts';
+
+const { embedding: EMBEDDING_DIM, lstmUnits: LSTM_UNITS, inputDropout: INPUT_DROPOUT, denseUnits: DENSE_UNITS, denseDropout: DENSE_DROPOUT } = LSTM_DIMENSIONS;
 
 export { compileForCoursework } from './cnn.ts';
 
@@ -53,11 +56,6 @@ export interface LstmOptions {
   recurrentDropout?: number;
 }
 
-export const EMBEDDING_DIM = 256;
-export const LSTM_UNITS = [256, 128] as const;
-export const INPUT_DROPOUT = 0.5;
-export const DENSE_UNITS = 128;
-export const DENSE_DROPOUT = 0.8;
 
 /**
  * A `rows × cols` matrix (row-major) drawn like Keras' / tfjs' `Orthogonal` initialiser: QR of a
@@ -144,7 +142,7 @@ function initialiseBidirectional(layer: tf.layers.Layer, units: number, seed: nu
  * 0 = padding (masked). With the defaults it has 4,303,129 parameters.
  */
 export function buildLstm(options: LstmOptions): tf.LayersModel {
-  const { vocabularySize = 10_000, genreCount = 25, seed, recurrentDropout = 0.2 } = options;
+  const { vocabularySize = 10_000, genreCount = 25, seed, recurrentDropout = LSTM_DIMENSIONS.recurrentDropout } = options;
   for (const [name, value] of Object.entries({ vocabularySize, genreCount })) {
     if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
   }
