@@ -47,3 +47,17 @@ test("the pipeline's modules import each other without cycles", () => {
   for (const file of imports.keys()) if (file.startsWith('pipeline/')) visit(file, []);
   assert.deepEqual(cycles, []);
 });
+
+test("stages use each other's results, not their orchestrators: a stage folder imports another's *-stage.ts for types only", () => {
+  const STAGE_FOLDERS = ['data', 'train', 'fusion', 'analysis', 'ablations', 'explain', 'publish'].map((folder) => `pipeline/lib/${folder}/`);
+  const VALUE_IMPORT = /^import\s+(?!type\b)[^;]*?from\s*['"](\.{1,2}\/[^'"]+-stage\.ts)['"]/gm;
+  const wrong = files
+    .filter((file) => STAGE_FOLDERS.some((folder) => file.startsWith(folder)))
+    .flatMap((file) =>
+      [...readFileSync(join(projectRoot, file), 'utf8').matchAll(VALUE_IMPORT)]
+        .map((m) => normalize(join(dirname(file), m[1])))
+        .filter((target) => dirname(target) !== dirname(file))
+        .map((target) => `${file} → ${target}`),
+    );
+  assert.deepEqual(wrong, []);
+});

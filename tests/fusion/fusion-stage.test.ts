@@ -32,7 +32,8 @@ import { standardisationFromJson } from '../../pipeline/lib/contract/fusion-stan
 import { GMU_SETTINGS } from '../../pipeline/lib/settings.ts';
 import { gmuForward, gmuWeightsOf, standardise } from '../../pipeline/lib/fusion/fusion.ts';
 import { loadModel, readModelMetadata } from '../../pipeline/lib/train/model-io.ts';
-import { prepareModelInputs, runTrainStage } from '../../pipeline/lib/train/train-stage.ts';
+import { runTrainStage } from '../../pipeline/lib/train/train-stage.ts';
+import { prepareModelInputs } from '../../pipeline/lib/train/model-inputs.ts';
 import { fixtureWorkspace, projectRoot } from '../helpers/fixture-build.ts';
 import { stageContext } from '../../pipeline/lib/core/context.ts';
 

@@ -38,7 +38,7 @@ test('epochs must be non-negative integers', () => {
 });
 
 test("profiles: coursework is the coursework's schedule; quick differs only in epochs, batch and rate; --epochs overrides both models", async () => {
-  const { trainingSchedules } = await import('../../pipeline/lib/train/train-stage.ts');
+  const { trainingSchedules } = await import('../../pipeline/lib/train/training-cache.ts');
   const { resolveConfig } = await import('../../pipeline/lib/config.ts');
   const config = resolveConfig({ flags: {} });
   assert.deepEqual(trainingSchedules(config, 'coursework'), {

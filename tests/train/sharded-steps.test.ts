@@ -19,7 +19,7 @@ import { resolveConfig } from '../../pipeline/lib/config.ts';
 import type { ConfigInput } from '../../pipeline/lib/settings.ts';
 import type { DataStageResult } from '../../pipeline/lib/data/data-stage.ts';
 import { seededRandom } from '../../pipeline/lib/core/random.ts';
-import { trainingKey, trainingSchedules } from '../../pipeline/lib/train/train-stage.ts';
+import { trainingKey, trainingSchedules } from '../../pipeline/lib/train/training-cache.ts';
 import { trainModel, trainStep, type EpochRecord, type TrainingData } from '../../pipeline/lib/train/train.ts';
 
 const SIZE = 8;

@@ -15,23 +15,26 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { meanAveragePrecision, tuneThresholds } from '../analysis/analysis.ts';
-import { labelRows } from '../analysis/analysis-stage.ts';
 import { effectiveProfile } from '../config.ts';
 import type { AblationId, Config } from '../settings.ts';
 import {
   ARTIFACT_FILES,
   CONTRACT_VERSION,
   MODEL_KINDS,
+  MODEL_TITLES,
   type AblationFigures,
   type AblationsArtifact,
   type ModelKind,
 } from '../contract/contract.ts';
 import type { DataStageResult } from '../data/data-stage.ts';
+import { filmLabels } from '../data/dataset.ts';
 import { readJson } from '../core/files.ts';
 import { DEFAULT_PATIENCE, FOCAL_ALPHA, FOCAL_GAMMA } from '../settings.ts';
 import { evaluatePredictions } from '../core/metrics.ts';
 import { maxShift } from '../train/poster-augmentation.ts';
-import { reusableTraining, MODEL_TITLES, trainingKey, trainingSchedules, trainJobs, type CachedModelResult, type TrainJob } from '../train/train-stage.ts';
+import { reusableTraining, trainingKey, trainingSchedules } from '../train/training-cache.ts';
+import { trainJobs } from '../train/train-jobs.ts';
+import type { CachedModelResult, TrainJob } from '../train/train-job.ts';
 import { stopsEarly, type TrainingSchedule } from '../train/train.ts';
 import type { StageContext } from '../core/context.ts';
 
@@ -158,8 +161,8 @@ export function earlyStoppingNeverStops(validationLosses: readonly number[], sch
 export async function runAblationStage(stage: DataStageResult, ctx: StageContext): Promise<AblationsArtifact> {
   const { config, effects } = ctx;
   const { genres } = stage.dataset;
-  const trainLabels = labelRows(stage, stage.split.train);
-  const validationLabels = labelRows(stage, stage.split.validation);
+  const trainLabels = filmLabels(stage.dataset, stage.split.train);
+  const validationLabels = filmLabels(stage.dataset, stage.split.validation);
   const run = ctx.artifacts.read('run');
   const mainResults = {} as Record<ModelKind, ModelRunResult>;
   for (const model of MODEL_KINDS) {

@@ -25,6 +25,7 @@ import {
   type ModelKind,
 } from '../contract/contract.ts';
 import type { DataStageResult } from '../data/data-stage.ts';
+import { filmLabels } from '../data/dataset.ts';
 import { UserError } from '../core/errors.ts';
 import type { PredictionMetrics } from '../core/metrics.ts';
 import type { StageContext } from '../core/context.ts';
@@ -54,14 +55,6 @@ function probabilityMatrix(file: string, films: { id: string; probabilities: num
 interface ProbabilityRows {
   genres: string[];
   films: { id: string; probabilities: number[] }[];
-}
-
-/** The one-hot labels of the given films (dataset rows), films × genres. */
-export function labelRows(stage: DataStageResult, rows: readonly number[]): Uint8Array {
-  const genreCount = stage.dataset.genres.length;
-  const out = new Uint8Array(rows.length * genreCount);
-  rows.forEach((film, i) => out.set(stage.dataset.films[film].labels, i * genreCount));
-  return out;
 }
 
 const round = (digits: number) => (n: number) => Math.round(n * 10 ** digits) / 10 ** digits;
@@ -206,8 +199,8 @@ export async function runAnalysisStage(stage: DataStageResult, ctx: StageContext
     ctx.artifacts.read('gmuTrainProbabilities'),
   );
   const gmu = { ...gmuScores, history: ctx.artifacts.read('gmuHistory') };
-  const train: SplitScores = { labels: labelRows(stage, stage.split.train), cnn: cnn.train, lstm: lstm.train, gmu: gmu.train };
-  const validation: SplitScores = { labels: labelRows(stage, stage.split.validation), cnn: cnn.validation, lstm: lstm.validation, gmu: gmu.validation };
+  const train: SplitScores = { labels: filmLabels(stage.dataset, stage.split.train), cnn: cnn.train, lstm: lstm.train, gmu: gmu.train };
+  const validation: SplitScores = { labels: filmLabels(stage.dataset, stage.split.validation), cnn: cnn.validation, lstm: lstm.validation, gmu: gmu.validation };
 
   const choices = chooseOnTraining(train, genres, config.seed);
   const evaluations = evaluateOnValidation(validation, genres, choices);

@@ -8,13 +8,13 @@ import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { RESIZE_KERNELS } from '../settings.ts';
 import { CONTRACT_VERSION, GenreMetricsSchema, MODEL_KINDS, SetMetricsSchema, type ModelKind, type ModelMetadataOf } from '../contract/contract.ts';
-import { loadDataset } from '../data/dataset.ts';
+import { filmLabels, loadDataset } from '../data/dataset.ts';
 import type { Effects } from '../core/effects.ts';
 import { UserError } from '../core/errors.ts';
 import { writeJsonAtomic } from '../core/files.ts';
 import { evaluatePredictions } from '../core/metrics.ts';
 import { loadModel, MODEL_FILE, readTrainedModelMetadata } from '../train/model-io.ts';
-import { labelMatrix, posterInputs, tokenInputs, tokenLengths } from '../train/model-inputs.ts';
+import { posterInputs, tokenInputs, tokenLengths } from '../train/model-inputs.ts';
 import type { PosterKernel } from '../data/posters.ts';
 import { predictProbabilities } from '../train/train.ts';
 import { vectorizeAll } from '../contract/vectorizer.ts';
@@ -65,7 +65,7 @@ export async function evaluateSavedModels(options: EvaluateOptions, effects: Eff
     effects,
   );
   const films = dataset.films.map((_, i) => i);
-  const labels = labelMatrix(dataset);
+  const labels = filmLabels(dataset);
 
   const result: Evaluation = {
     contractVersion: CONTRACT_VERSION,

@@ -351,3 +351,12 @@ function formatEntries(entries: QualityEntry[], out: string[]): void {
     if (entry.count > entry.examples.length) out.push(`    … and ${entry.count - entry.examples.length} more`);
   }
 }
+
+/** One-hot labels of the films at `rows` (default: every film, in order), films × genres, row-major. */
+export function filmLabels(dataset: Pick<LoadedDataset, 'films' | 'genres'>, rows?: readonly number[]): Uint8Array {
+  const genreCount = dataset.genres.length;
+  const films = rows ?? dataset.films.map((_, i) => i);
+  const labels = new Uint8Array(films.length * genreCount);
+  films.forEach((film, i) => labels.set(dataset.films[film].labels, i * genreCount));
+  return labels;
+}

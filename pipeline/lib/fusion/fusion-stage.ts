@@ -47,10 +47,10 @@ import { UserError } from '../core/errors.ts';
 import { readJson, sha256, writeJsonAtomic } from '../core/files.ts';
 import { standardisationToJson } from '../contract/fusion-standardisation.ts';
 import { buildGmuModel, FUSION_INPUTS, FUSION_VERSION, gmuParameterCount, trainLearnedFusion, type FusionFeatures } from './fusion.ts';
-import { topK } from '../core/metrics.ts';
+import { predictionRows, probabilityRows } from '../core/probability-rows.ts';
 import { checkEntry, sealEntry } from '../core/cache.ts';
 import { loadModel, METADATA_FILE, MODEL_FILE, modelFilesProblem, readModelMetadata, readTrainedModelMetadata, saveModel, WEIGHTS_FILE, writeFolderAtomic } from '../train/model-io.ts';
-import { prepareModelInputs } from '../train/train-stage.ts';
+import { prepareModelInputs } from '../train/model-inputs.ts';
 import { yieldToEventLoop, type TrainingData } from '../train/train.ts';
 import type { StageContext } from '../core/context.ts';
 import { DECISION_THRESHOLD, GMU_SETTINGS } from '../settings.ts';
@@ -109,13 +109,6 @@ export async function extractActivations(
     await yieldToEventLoop();
   }
   return { values, units };
-}
-
-const round6 = (p: number) => Math.round(p * 1e6) / 1e6;
-
-function rows(stage: DataStageResult, filmIndices: readonly number[], probabilities: Float32Array) {
-  const g = stage.dataset.genres.length;
-  return filmIndices.map((film, row) => ({ id: stage.dataset.films[film].id, probabilities: Array.from(probabilities.subarray(row * g, (row + 1) * g), round6) }));
 }
 
 /** Trains the learned fusion (or reuses it from the cache) and writes its three artifacts. */
@@ -222,16 +215,12 @@ export async function runFusionStage(stage: DataStageResult, ctx: StageContext):
   const trainMs = effects.now() - trainStart;
 
   const { genres } = dataset;
-  const top = topK(result.validationProbabilities, genres, 3);
   const predictions: GmuPredictionsArtifact = {
     contractVersion: CONTRACT_VERSION,
     model: 'gmu',
     genres,
     threshold: DECISION_THRESHOLD,
-    films: rows(stage, split.validation, result.validationProbabilities).map((film, row) => ({
-      ...film,
-      top3: top[row].map(({ genre, probability }) => ({ genre, probability: round6(probability) })),
-    })),
+    films: predictionRows(dataset.films, split.validation, result.validationProbabilities, genres),
   };
   const trainProbabilities: GmuTrainProbabilitiesArtifact = {
     contractVersion: CONTRACT_VERSION,
@@ -239,7 +228,7 @@ export async function runFusionStage(stage: DataStageResult, ctx: StageContext):
     method: 'out-of-fold',
     folds: result.folds.length,
     genres,
-    films: rows(stage, split.train, result.outOfFold),
+    films: probabilityRows(dataset.films, split.train, result.outOfFold, genreCount),
   };
   const final = result.final;
   const history: GmuHistoryArtifact = {

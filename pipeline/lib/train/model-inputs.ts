@@ -3,18 +3,15 @@
  * models exactly the same way.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { LoadedDataset } from '../data/dataset.ts';
+import { filmLabels } from '../data/dataset.ts';
 import { augmentPosterBatch } from './poster-augmentation.ts';
 import { posterBatchToFloat32 } from '../data/posters.ts';
 import type { Random } from '../core/random.ts';
-
-/** One-hot labels of every film, films × genres, row-major. */
-export function labelMatrix(dataset: LoadedDataset): Uint8Array {
-  const genreCount = dataset.genres.length;
-  const labels = new Uint8Array(dataset.films.length * genreCount);
-  dataset.films.forEach((film, i) => labels.set(film.labels, i * genreCount));
-  return labels;
-}
+import type { ModelKind } from '../contract/contract.ts';
+import { buildVocabulary, vectorizeAll, type VectorizerConfig } from '../contract/vectorizer.ts';
+import type { DataStageResult } from '../data/data-stage.ts';
+import type { Config } from '../settings.ts';
+import type { TrainingData } from './train.ts';
 
 /** CNN input for some films: posters as float32 in [0, 1], [films, size, size, 3]. */
 export function posterInputs(pixels: Uint8Array, size: number): (films: readonly number[]) => tf.Tensor {
@@ -49,5 +46,49 @@ export function tokenInputs(tokenIds: Int32Array, length: number, lengths = toke
     const out = new Int32Array(films.length * width);
     films.forEach((film, row) => out.set(tokenIds.subarray(film * length, film * length + width), row * width));
     return tf.tensor2d(out, [films.length, width], 'int32');
+  };
+}
+
+/** The inputs both models are trained on: posters for the CNN, token ids for the LSTM. */
+export interface ModelInputs {
+  vectorizer: VectorizerConfig;
+  tokenIds: Int32Array;
+  data: Record<ModelKind, TrainingData>;
+}
+
+export function prepareModelInputs(stage: DataStageResult, config: Config): ModelInputs {
+  const { dataset, split } = stage;
+  const labels = filmLabels(dataset);
+
+  const vocabulary = buildVocabulary(
+    split.train.map((i) => dataset.films[i].overview),
+    config.maxTokens,
+  );
+  const length = config.sequenceLength;
+  const tokenIds = vectorizeAll(
+    dataset.films.map((film) => film.overview),
+    vocabulary,
+    length,
+  );
+  const lengths = tokenLengths(tokenIds, length);
+  const size = config.imageSize;
+  const common = { labels, genres: dataset.genres, train: split.train, validation: split.validation };
+  return {
+    vectorizer: {
+      maxTokens: config.maxTokens,
+      sequenceLength: length,
+      standardize: 'lower_and_strip_punctuation',
+      split: 'whitespace',
+      vocabulary,
+    },
+    tokenIds,
+    data: {
+      cnn: {
+        ...common,
+        inputs: posterInputs(dataset.posterPixels, size),
+        ...(config.posterAugmentation ? { trainingInputs: augmentedPosterInputs(dataset.posterPixels, size) } : {}),
+      },
+      lstm: { ...common, inputs: tokenInputs(tokenIds, length, lengths), lengthOf: (film: number) => lengths[film] },
+    },
   };
 }

@@ -5,6 +5,11 @@ export const CONTRACT_VERSION = 2;
 
 export const MODEL_KINDS = ['cnn', 'lstm'] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
+/** How the report names each model. */
+export const MODEL_TITLES: Record<ModelKind, string> = {
+  cnn: 'Poster CNN',
+  lstm: 'Overview BiLSTM',
+};
 
 export const ARTIFACT_FILES = {
   dataset: 'dataset.json',

@@ -1,5 +1,5 @@
 /**
- * A worker thread that trains one model (`pipeline/lib/train/train-stage.ts` starts one per model when the
+ * A worker thread that trains one model (`pipeline/lib/train/train-jobs.ts` starts one per model when the
  * models train at the same time). It selects its own backend (each thread has its own tfjs engine
  * and WebAssembly instance), trains, stores the result in the training cache, and reports its log
  * lines, progress and result to the main thread as `TrainWorkerMessage`s.
@@ -7,7 +7,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Effects } from '../../core/effects.ts';
 import { UserError } from '../../core/errors.ts';
-import { trainJob, type FreeCores, type TrainJob, type TrainWorkerCommand, type TrainWorkerMessage } from '../train-stage.ts';
+import { trainJob, type FreeCores, type TrainJob } from '../train-job.ts';
+import type { TrainWorkerCommand, TrainWorkerMessage } from '../train-jobs.ts';
 
 const port = parentPort;
 if (!port) throw new Error('pipeline/lib/train/workers/train-worker.ts runs as a worker thread of the train stage');

@@ -1,0 +1,175 @@
+/**
+ * run.json, the record of a training run: the settings it ran with, the backend and libraries, each
+ * model's figures, how the two trained (at the same time or not, wall time) and which speed-ups were
+ * active. How the models were trained is kept beside them in the cache (training.json), so a build
+ * that reuses them reports the run that trained them, not its own zero-length training.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import sharp from 'sharp';
+import { CONTRACT_VERSION, type BackendInfo, type ModelKind, type Optimisation, type RunArtifact } from '../contract/contract.ts';
+import type { DataStageResult } from '../data/data-stage.ts';
+import { readJson, writeJsonAtomic } from '../core/files.ts';
+import { DECISION_THRESHOLD, type Config, type Profile } from '../settings.ts';
+import type { CachedModelResult } from './train-job.ts';
+import type { ModelInputs } from './model-inputs.ts';
+import { PIPELINE_VERSION } from './training-cache.ts';
+import type { TrainingSchedule } from './train.ts';
+
+function libraryVersions(): Record<string, string> {
+  return {
+    node: process.versions.node,
+    tfjs: tf.version.tfjs,
+    sharp: sharp.versions.sharp ?? 'unknown',
+    libvips: sharp.versions.vips,
+    genrelensPipeline: String(PIPELINE_VERSION),
+  };
+}
+
+/** `<cacheDir>/training/<key>/training.json`: how the last training in this folder ran. */
+const TRAINING_RECORD = 'training.json';
+
+export interface TrainingRecord {
+  parallel: boolean;
+  wallMs: number;
+  /** The models that run trained (the others came from the cache). */
+  models: ModelKind[];
+}
+
+/**
+ * How the models in `trainingDir` were trained: written when this run trained any (`trained`), else
+ * read from the run that did; with neither, the models' own training times one after the other.
+ */
+export async function trainingRecord(trainingDir: string, trained: TrainingRecord, results: Record<ModelKind, CachedModelResult>): Promise<TrainingRecord> {
+  const file = join(trainingDir, TRAINING_RECORD);
+  if (trained.models.length > 0) {
+    await writeJsonAtomic(file, trained);
+    return trained;
+  }
+  if (existsSync(file)) return { ...(await readJson<TrainingRecord>(file)), models: [] };
+  return { parallel: trained.parallel, wallMs: results.cnn.run.trainingMs + results.lstm.run.trainingMs, models: [] };
+}
+
+/** What run.json is made of. */
+export interface RunInputs {
+  stage: DataStageResult;
+  config: Config;
+  profile: Profile;
+  schedules: Record<ModelKind, TrainingSchedule>;
+  key: string;
+  inputs: ModelInputs;
+  results: Record<ModelKind, CachedModelResult>;
+  training: TrainingRecord;
+  backend: BackendInfo;
+  now: number;
+}
+
+/** run.json of a training run. */
+export function runArtifact({ stage, config, profile, schedules, key, inputs, results, training, backend, now }: RunInputs): RunArtifact {
+  const notes = [
+    'Recurrent dropout (0.2) is supported by tfjs LSTM layers (one variational mask per batch, as Keras) ' +
+      'and is used as in the coursework; `npm run bench` measures its cost per step.',
+    `Per-epoch training metrics (threshold ${DECISION_THRESHOLD}) come from each epoch's training steps, as Keras' fit reports them ` +
+      '(dropout active, weights changing during the epoch); validation metrics from a full pass over the validation set in inference mode.',
+  ];
+  return {
+    contractVersion: CONTRACT_VERSION,
+    generatedAt: new Date(now).toISOString(),
+    profile,
+    seed: config.seed,
+    trainingKey: key,
+    datasetHash: stage.dataset.contentHash,
+    config: {
+      profile,
+      seed: config.seed,
+      validationFraction: config.validationFraction,
+      imageSize: config.imageSize,
+      resizeKernel: config.resizeKernel,
+      maxTokens: config.maxTokens,
+      sequenceLength: config.sequenceLength,
+      batchSize: { cnn: schedules.cnn.batchSize, lstm: schedules.lstm.batchSize },
+      learningRate: { cnn: schedules.cnn.learningRate, lstm: schedules.lstm.learningRate },
+      epochs: { cnn: schedules.cnn.epochs, lstm: schedules.lstm.epochs },
+      loss: config.loss,
+      posterAugmentation: config.posterAugmentation,
+      earlyStoppingPatience: config.earlyStoppingPatience ?? null,
+      cnnShards: config.cnnShards,
+    },
+    backend,
+    libraries: libraryVersions(),
+    models: { cnn: results.cnn.run, lstm: results.lstm.run },
+    training: { parallel: training.parallel, wallMs: training.wallMs },
+    optimisations: optimisationsOf(training.parallel, backend, results),
+    vocabularySize: inputs.vectorizer.vocabulary.length,
+    notes,
+  };
+}
+
+/** The run.json entry of the CNN's sharded batches. */
+function shardedCnnOptimisation(shards: RunArtifact['models']['cnn']['shards']): Optimisation {
+  const title = 'CNN batches in shards; a free core computes one';
+  if (!shards) return { id: 'sharded-cnn', title, active: false, detail: 'Whole batches (config cnnShards 1).' };
+  const share = shards.computed > 0 ? Math.round((100 * shards.inHelpers) / shards.computed) : 0;
+  return {
+    id: 'sharded-cnn',
+    title,
+    active: shards.inHelpers > 0,
+    detail:
+      `Each batch of the CNN is split into ${shards.perBatch} shards whose gradients are combined (their films-weighted mean is the batch's gradient, tested to 1e-5); ` +
+      'a shard runs in a helper thread once a core is free (the LSTM has finished), with the same numbers either way (tested bit for bit). ' +
+      `${shards.inHelpers.toLocaleString('en')} of ${shards.computed.toLocaleString('en')} shard gradients (${share}%) were computed in a helper thread.`,
+  };
+}
+
+function optimisationsOf(parallel: boolean, backend: BackendInfo, results: Record<ModelKind, CachedModelResult>): Optimisation[] {
+  const lstmTimesteps = results.lstm.run.meanTimesteps;
+  const products = backend.productKernels;
+  const nativeProducts = products !== undefined && !products.startsWith('XNNPACK');
+  return [
+    {
+      id: 'parallel-models',
+      title: 'Both models trained at the same time',
+      active: parallel,
+      detail: parallel
+        ? 'Each model trained in its own worker thread, one core each; the durations per model overlap.'
+        : 'One model after the other (one model to train, one core, or --sequential).',
+    },
+    shardedCnnOptimisation(results.cnn.run.shards),
+    {
+      id: 'lstm-length-batches',
+      title: 'LSTM batches cut to their longest overview, grouped by length',
+      active: true,
+      detail:
+        'Padding is masked, so cutting it changes neither outputs nor gradients (tested to 1e-5); films of similar length share ' +
+        'a batch (pools of 16 batches, batch order shuffled)' +
+        (lstmTimesteps === undefined ? '.' : `: ${lstmTimesteps} timesteps per batch on average instead of the padded length.`),
+    },
+    {
+      id: 'training-metrics-from-steps',
+      title: 'Training metrics from the training steps',
+      active: true,
+      detail: "As Keras' fit: the training-set figures of an epoch come from its training steps' own predictions; only the validation set gets an extra pass.",
+    },
+    {
+      id: 'native-kernels',
+      title: 'Matrix products and convolutions on native CPU kernels',
+      active: nativeProducts,
+      detail: nativeProducts
+        ? `The wasm backend's matrix products and convolutions (and their gradients) run on ${products}, ` +
+          'reading and writing its tensors in place; equal to XNNPACK up to float32 rounding (tested to 1e-5).'
+        : products
+          ? `Computed by the wasm backend's ${products}.`
+          : `The ${backend.name} backend computes them itself.`,
+    },
+    {
+      id: 'wasm-kernels',
+      title: 'Fast WebAssembly kernels',
+      active: backend.customKernels.length > 0,
+      detail:
+        backend.customKernels.length > 0
+          ? `Registered for the ${backend.name} backend: ${backend.customKernels.join(', ')}.`
+          : `The ${backend.name} backend needs none.`,
+    },
+  ];
+}

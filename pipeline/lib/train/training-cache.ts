@@ -1,0 +1,92 @@
+/**
+ * The training cache: which schedules a configuration trains with, the key of a training (a content
+ * hash of dataset, split, settings that change results and PIPELINE_VERSION) and whether
+ * `<cacheDir>/training/<key>/<model>/` holds a finished, whole training to reuse. A folder with only a
+ * checkpoint is an interrupted training, resumed by the next run.
+ */
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CONTRACT_VERSION, type ModelKind } from '../contract/contract.ts';
+import type { DataStageResult } from '../data/data-stage.ts';
+import type { Effects } from '../core/effects.ts';
+import { readJson, sha256 } from '../core/files.ts';
+import { checkEntry, sealEntry } from '../core/cache.ts';
+import { PROFILE_SCHEDULES, type Config, type Profile } from '../settings.ts';
+import { MODEL_FILE, modelFilesProblem } from './model-io.ts';
+import type { TrainingSchedule } from './train.ts';
+
+/**
+ * Bump when a change to training would change its results: invalidates the training cache.
+ * 2: LSTM batches grouped by overview length; training metrics from the training steps.
+ */
+export const PIPELINE_VERSION = 2;
+
+/** The training's checkpoint folder inside its cache entry (not part of the sealed entry). */
+export const CHECKPOINT_DIR = 'checkpoint';
+
+export function trainingSchedules(config: Config, profile: Profile): Record<ModelKind, TrainingSchedule> {
+  const schedule = (model: ModelKind): TrainingSchedule => ({
+    ...PROFILE_SCHEDULES[profile][model],
+    ...(config.epochs === undefined ? {} : { epochs: config.epochs }),
+    ...(config.earlyStoppingPatience === undefined ? {} : { earlyStoppingPatience: config.earlyStoppingPatience }),
+  });
+  return { cnn: schedule('cnn'), lstm: schedule('lstm') };
+}
+
+/**
+ * The training switches that differ from the coursework (loss, poster augmentation), for the
+ * training key: absent when none does, so the coursework's key is what it was before they existed.
+ * (Early stopping is part of the schedules.)
+ */
+export function trainingSwitches(config: Config): { loss?: Config['loss']; posterAugmentation?: true } {
+  return { ...(config.loss === 'bce' ? {} : { loss: config.loss }), ...(config.posterAugmentation ? { posterAugmentation: true as const } : {}) };
+}
+
+export function trainingKey(stage: DataStageResult, config: Config, schedules: Record<ModelKind, TrainingSchedule>): string {
+  const switches = trainingSwitches(config);
+  return sha256(
+    JSON.stringify({
+      pipeline: PIPELINE_VERSION,
+      contract: CONTRACT_VERSION,
+      dataset: stage.dataset.contentHash,
+      validation: sha256(stage.split.validation.map((i) => stage.dataset.films[i].id).join('\n')),
+      seed: config.seed,
+      imageSize: config.imageSize,
+      resizeKernel: config.resizeKernel,
+      maxTokens: config.maxTokens,
+      sequenceLength: config.sequenceLength,
+      schedules,
+      ...(Object.keys(switches).length > 0 ? { switches } : {}),
+      // Whole batches (1) keep the key they had before sharding existed.
+      ...(config.cnnShards > 1 ? { cnnShards: config.cnnShards } : {}),
+    }),
+  ).slice(0, 24);
+}
+
+/**
+ * Whether `<cacheDir>/training/<key>/<model>/` holds a finished training that can be reused: a whole
+ * sealed entry (pipeline/lib/core/cache.ts). A damaged entry is reported in one line and removed, so the
+ * model is trained again. An unsealed folder is either an interrupted training (its checkpoint is
+ * kept, to resume from) or a finished one from before entries were sealed: that one is sealed when
+ * its result parses and its weights are as long as its model.json says.
+ */
+export async function reusableTraining(dir: string, label: string, effects: Effects): Promise<boolean> {
+  const check = await checkEntry(dir);
+  if (check.state === 'whole') return true;
+  if (check.state === 'unsealed' && existsSync(join(dir, 'result.json')) && existsSync(join(dir, 'model', MODEL_FILE))) {
+    const problem = (await modelFilesProblem(join(dir, 'model'))) ?? (await readJson(join(dir, 'result.json')).then(() => null, () => 'result.json is not valid JSON'));
+    if (problem === null) {
+      await sealEntry(dir, [CHECKPOINT_DIR]);
+      return true;
+    }
+    effects.warn(`${label}: the cached model in ${dir} is damaged (${problem}); training it again`);
+    await rm(dir, { recursive: true, force: true });
+    return false;
+  }
+  if (check.state === 'damaged') {
+    effects.warn(`${label}: the cached model in ${dir} is damaged (${check.problem}); training it again`);
+    await rm(dir, { recursive: true, force: true });
+  }
+  return false;
+}
