@@ -249,7 +249,7 @@ test('class 3: a damaged cache entry (model weights, cached poster) is reported 
 
 test('class 3: leftovers of killed atomic folder writes are removed; a folder moved aside just before the kill is put back', async (t) => {
   const work = await makeTempDir(t, 'genrelens-fault-');
-  const { writeFolderAtomic } = await import('../pipeline/lib/train/model-io.ts');
+  const { writeFolderAtomic } = await import('../pipeline/lib/core/files.ts');
   const dead = 2 ** 22 + 12_345; // above Linux's default pid_max: no such process
   const target = join(work, 'checkpoint');
   mkdirSync(join(work, `checkpoint.tmp-${dead}.0a1b2c`));

@@ -34,7 +34,8 @@ import { evaluatePredictions } from '../core/metrics.ts';
 import { maxShift } from '../train/poster-augmentation.ts';
 import { reusableTraining, trainingKey, trainingSchedules } from '../train/training-cache.ts';
 import { trainJobs } from '../train/train-jobs.ts';
-import type { CachedModelResult, TrainJob } from '../train/train-job.ts';
+import type { TrainJob } from '../train/train-job.ts';
+import type { CachedModelResult } from '../train/training-cache.ts';
 import { stopsEarly, type TrainingSchedule } from '../train/train.ts';
 import type { StageContext } from '../core/context.ts';
 
@@ -198,7 +199,7 @@ export async function runAblationStage(stage: DataStageResult, ctx: StageContext
         planned.push({ model, key: run.trainingKey, source: 'same-as-main', note, dir, cached: true });
         continue;
       }
-      const cached = await reusableTraining(dir, `${MODEL_TITLES[model]} for ${id}`, effects);
+      const cached = (await reusableTraining(dir, `${MODEL_TITLES[model]} for ${id}`, effects)) !== null;
       if (!cached) {
         jobs.push({ model, stage, config: variant, schedule: schedules[model], dir, key });
         jobLabels.push(`${model.toUpperCase()} for ${id}`);

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import type { z } from 'zod';
 
 /**
@@ -89,4 +89,40 @@ export async function filesUnder(dir: string, skip: readonly string[] = []): Pro
   };
   await walk(dir);
   return out.sort();
+}
+
+/** Writes the files `write` creates into `dir` atomically (temporary folder + rename). */
+export async function writeFolderAtomic(dir: string, write: (temp: string) => Promise<void>): Promise<void> {
+  await mkdir(dirname(dir), { recursive: true });
+  await removeStaleSiblings(dir);
+  const suffix = `${process.pid}.${temporarySuffix()}`;
+  const temp = `${dir}.tmp-${suffix}`;
+  const old = `${dir}.old-${suffix}`;
+  try {
+    await mkdir(temp);
+    await write(temp);
+    if (existsSync(dir)) await rename(dir, old);
+    await rename(temp, dir);
+  } finally {
+    await rm(temp, { recursive: true, force: true });
+    await rm(old, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Cleans up what killed runs left beside `dir`: the `.tmp-<pid>.…` and `.old-<pid>.…` folders of
+ * `writeFolderAtomic` calls whose process is gone (a killed training leaves a 50 MB checkpoint
+ * copy). When `dir` itself is missing, a leftover `.old-` folder (the last complete one, moved
+ * aside just before the kill) is put back instead.
+ */
+async function removeStaleSiblings(dir: string): Promise<void> {
+  const parent = dirname(dir);
+  const name = basename(dir);
+  for (const entry of await readdir(parent)) {
+    const match = /^(.*)\.(tmp|old)-(\d+)\.[0-9a-f]+$/.exec(entry);
+    if (!match || match[1] !== name || Number(match[3]) === process.pid || processAlive(Number(match[3]))) continue;
+    const path = join(parent, entry);
+    if (match[2] === 'old' && !existsSync(dir)) await rename(path, dir);
+    else await rm(path, { recursive: true, force: true });
+  }
 }

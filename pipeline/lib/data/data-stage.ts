@@ -8,7 +8,8 @@ import { chooseDataset, type DatasetChoice } from '../config.ts';
 import type { Config } from '../settings.ts';
 import { ARTIFACT_FILES, CONTRACT_VERSION, type DatasetArtifact, type SplitArtifact } from '../contract/contract.ts';
 import { loadDataset, type LoadedDataset } from './dataset.ts';
-import { DEMO_DATASET_VERSION, writeDemoDataset } from './demo-data.ts';
+import { DEMO_CSV_FILE, DEMO_DATASET_VERSION, writeDemoDataset } from './demo-data.ts';
+import { cachedEntry } from '../core/cache.ts';
 import type { Effects } from '../core/effects.ts';
 import { stratifiedSplit } from './split.ts';
 import { UserError } from '../core/errors.ts';
@@ -32,17 +33,31 @@ export function demoDatasetDir(config: Config, root: string): string {
   return resolve(root, config.cacheDir, `demo-dataset-v${DEMO_DATASET_VERSION}-${config.demoFilms}`);
 }
 
-/** Resolves the dataset folder, generating the demo dataset when that is the choice. */
+/**
+ * Resolves the dataset folder, generating the demo dataset when that is the choice: a cache entry
+ * (pipeline/lib/core/cache.ts), written whole or not at all, and checked byte for byte before reuse.
+ */
 export async function resolveDatasetFolder(config: Config, root: string, effects: Effects): Promise<DatasetChoice> {
   const choice = chooseDataset(config, root);
   if (choice.kind !== 'demo') return choice;
   const dir = demoDatasetDir(config, root);
-  if (!existsSync(join(dir, 'IMDB_overview_genres.csv'))) {
-    effects.info(`No dataset configured and none in data/Multimodal_IMDB_dataset/: generating the synthetic demo dataset (${config.demoFilms} films) in ${dir}`);
-    await writeDemoDataset(dir, { films: config.demoFilms }, effects);
-  } else {
-    effects.info(`Using the synthetic demo dataset in ${dir}`);
-  }
+  const csv = (folder: string) => join(folder, DEMO_CSV_FILE);
+  await cachedEntry<string>({
+    dir,
+    label: 'Demo dataset',
+    what: 'the cached demo dataset',
+    again: 'generating it again',
+    effects,
+    reused: `Using the synthetic demo dataset in ${dir}`,
+    // A dataset generated before entries were sealed is whole once its CSV exists (written last).
+    unsealed: (folder) => (existsSync(csv(folder)) ? 'adopt' : 'keep'),
+    read: async (folder) => (existsSync(csv(folder)) ? { value: folder } : { problem: `${DEMO_CSV_FILE} is missing` }),
+    build: async (temp) => {
+      effects.info(`No dataset configured and none in data/Multimodal_IMDB_dataset/: generating the synthetic demo dataset (${config.demoFilms} films) in ${dir}`);
+      await writeDemoDataset(temp, { films: config.demoFilms }, effects);
+      return dir;
+    },
+  });
   return { kind: 'demo', dir };
 }
 

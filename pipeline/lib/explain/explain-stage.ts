@@ -15,10 +15,14 @@
  *
  * The models are the published ones (`<publicDir>/models/{cnn,lstm}`, checked to carry run.json's
  * training key), fed exactly as in training (posters from the loaded dataset, token ids from the
- * vocabulary in the LSTM's metadata.json). Cache: when explanations.json already holds the same
- * training key, method and film list, nothing is recomputed.
+ * vocabulary in the LSTM's metadata.json). Cache: `<cacheDir>/explanations/<key>/`, key = hash of
+ * (training key, films, method, EXPLAIN_VERSION), reused without loading a model.
  */
-import { readCheckedJson } from '../core/files.ts';
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { readCheckedJson, sha256 } from '../core/files.ts';
+import { cachedEntry } from '../core/cache.ts';
+import { artifactText } from '../core/artifact-store.ts';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { selectBackend, tf } from '../engine/backend.ts';
@@ -28,9 +32,10 @@ import {
   ExplanationsArtifactSchema,
   type ExplanationsArtifact,
   type FilmExplanation,
+  type ModelMetadataOf,
+  type RunArtifact,
 } from '../contract/contract.ts';
 import type { DataStageResult } from '../data/data-stage.ts';
-import type { Effects } from '../core/effects.ts';
 import { UserError } from '../core/errors.ts';
 import { chooseFilms, leaveOneOut, occlusionMap, overviewSegments, patchStarts, segmentIds, type PredictImages, type PredictTokens } from './explain.ts';
 import { loadModel, readTrainedModelMetadata } from '../train/model-io.ts';
@@ -110,15 +115,21 @@ async function posterFrame(file: string, fit: string, size: number): Promise<Fil
   }
 }
 
-/** The explanations already published, or null when there are none; a damaged file is reported in one line. */
-function readExisting(file: string, effects: Effects): ExplanationsArtifact | null {
+/** The explanations cache key: changes with the models, the films explained, the method or its code. */
+export function explanationsKey(trainingKey: string, ids: readonly string[], method: ExplanationsArtifact['method'], explainFilms: number): string {
+  return sha256(JSON.stringify({ explain: EXPLAIN_VERSION, contract: CONTRACT_VERSION, trainingKey, ids, method, explainFilms })).slice(0, 24);
+}
+
+/**
+ * The cached explanations.json, or why it cannot be published. Returned as read (checked against the
+ * schema, not re-created by it), so the published file is byte for byte the one computed.
+ */
+function readCachedExplanations(dir: string, trainingKey: string, ids: readonly string[], method: ExplanationsArtifact['method']): { value: ExplanationsArtifact } | { problem: string } {
+  const file = join(dir, ARTIFACT_FILES.explanations);
   const read = readCheckedJson(file, ExplanationsArtifactSchema);
-  if (read.ok) return read.value;
-  if (read.problem !== 'missing') {
-    const problem = read.problem === 'not-json' ? `not valid JSON: ${read.detail}` : read.detail;
-    effects.warn(`Explanations: ${file} cannot be reused, damaged or from another genrelens version (${problem}); computing the explanations again`);
-  }
-  return null;
+  if (!read.ok) return { problem: read.problem === 'not-json' ? `not valid JSON: ${read.detail}` : read.detail };
+  if (!explanationsUpToDate(read.value, trainingKey, ids, method)) return { problem: `${file} explains other films or another model` };
+  return { value: JSON.parse(readFileSync(file, 'utf8')) as ExplanationsArtifact };
 }
 
 function predictImages(model: tf.LayersModel, size: number): PredictImages {
@@ -149,7 +160,6 @@ function predictTokens(model: tf.LayersModel): PredictTokens {
 export async function runExplainStage(stage: DataStageResult, ctx: StageContext): Promise<ExplanationsArtifact> {
   const { config, effects } = ctx;
   const started = effects.now();
-  const artifactsDir = ctx.paths.artifacts;
   const modelsDir = join(ctx.paths.public, 'models');
   const { dataset } = stage;
 
@@ -180,16 +190,48 @@ export async function runExplainStage(stage: DataStageResult, ctx: StageContext)
   if (posterMeta.input.height !== size || width !== size || height !== size) {
     throw new UserError(`the CNN takes ${size}×${posterMeta.input.height} posters, the dataset was loaded at ${width}×${height}`, { fix: TRAIN_FIX });
   }
+  const method = explanationMethod(size, overviewMeta.input.sequenceLength);
+
+  const key = explanationsKey(run.trainingKey, ids, method, config.explainFilms);
+  const { value } = await cachedEntry<ExplanationsArtifact>({
+    dir: join(ctx.paths.cache, 'explanations', key),
+    key,
+    label: 'Explanations',
+    what: 'the cached explanations',
+    again: 'computing them again',
+    effects,
+    reused: `Explanations: reusing ${ARTIFACT_FILES.explanations} from the cache (${ids.length} films, training key ${run.trainingKey})`,
+    read: async (dir) => readCachedExplanations(dir, run.trainingKey, ids, method),
+    build: async (temp) => {
+      const artifact = await explainFilms(stage, ctx, { ids, curated, run, method, posterMeta, overviewMeta, exampleCount: examples.films.length, started });
+      await writeFile(join(temp, ARTIFACT_FILES.explanations), artifactText('explanations', artifact).text);
+      return artifact;
+    },
+  });
+  await ctx.artifacts.write('explanations', value);
+  return value;
+}
+
+/** Computes the explanations of `ids` with the published models (about a second per film on wasm). */
+async function explainFilms(
+  stage: DataStageResult,
+  ctx: StageContext,
+  { ids, curated, run, method, posterMeta, overviewMeta, exampleCount, started }: {
+    ids: readonly string[];
+    curated: string[];
+    run: RunArtifact;
+    method: ExplanationsArtifact['method'];
+    posterMeta: ModelMetadataOf<'cnn'>;
+    overviewMeta: ModelMetadataOf<'lstm'>;
+    exampleCount: number;
+    started: number;
+  },
+): Promise<ExplanationsArtifact> {
+  const { config, effects } = ctx;
+  const { dataset } = stage;
+  const modelsDir = join(ctx.paths.public, 'models');
+  const size = method.poster.imageSize;
   const { sequenceLength, vocabulary } = overviewMeta.input;
-  const method = explanationMethod(size, sequenceLength);
-
-  const file = join(artifactsDir, ARTIFACT_FILES.explanations);
-  const existing = readExisting(file, effects);
-  if (existing && explanationsUpToDate(existing, run.trainingKey, ids, method)) {
-    effects.info(`Explanations: reusing ${ARTIFACT_FILES.explanations} (${ids.length} films, training key ${run.trainingKey})`);
-    return existing;
-  }
-
   const backend = await selectBackend({ force: config.backend, effects });
   const cnn = await loadModel(join(modelsDir, 'cnn'));
   const lstm = await loadModel(join(modelsDir, 'lstm'));
@@ -254,13 +296,12 @@ export async function runExplainStage(stage: DataStageResult, ctx: StageContext)
       first: config.explainFilms,
       description:
         `The ${curated.length} curated films (best, worst, biggest disagreement) and the first ${config.explainFilms} validation films ` +
-        `(${ids.length} in all, of ${examples.films.length}); set explainFilms in genrelens.config.json to explain more.`,
+        `(${ids.length} in all, of ${exampleCount}); set explainFilms in genrelens.config.json to explain more.`,
     },
     method,
     timing: { backend: backend.name, films: ids.length, posterMs: Math.round(posterMs), overviewMs: Math.round(overviewMs), totalMs: Math.round(totalMs) },
     films,
   };
-  await ctx.artifacts.write('explanations', artifact);
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   effects.info(
     `Explanations: ${ids.length} films in ${seconds(totalMs)} on ${backend.name} (posters ${seconds(posterMs)}, overviews ${seconds(overviewMs)}, ` +

@@ -23,7 +23,7 @@
  * `--retrain` trains the fusion again too.
  */
 import { existsSync } from 'node:fs';
-import { copyFile, rm } from 'node:fs/promises';
+import { copyFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { selectBackend, tf } from '../engine/backend.ts';
 import { inferenceBatches } from '../train/batching.ts';
@@ -44,12 +44,12 @@ import {
 } from '../contract/contract.ts';
 import type { DataStageResult } from '../data/data-stage.ts';
 import { UserError } from '../core/errors.ts';
-import { readJson, sha256, writeJsonAtomic } from '../core/files.ts';
+import { readJson, sha256, writeFolderAtomic, writeJsonAtomic } from '../core/files.ts';
 import { standardisationToJson } from '../contract/fusion-standardisation.ts';
 import { buildGmuModel, FUSION_INPUTS, FUSION_VERSION, gmuParameterCount, trainLearnedFusion, type FusionFeatures } from './fusion.ts';
 import { predictionRows, probabilityRows } from '../core/probability-rows.ts';
-import { checkEntry, sealEntry } from '../core/cache.ts';
-import { loadModel, METADATA_FILE, MODEL_FILE, modelFilesProblem, readModelMetadata, readTrainedModelMetadata, saveModel, WEIGHTS_FILE, writeFolderAtomic } from '../train/model-io.ts';
+import { cachedEntry } from '../core/cache.ts';
+import { loadModel, METADATA_FILE, MODEL_FILE, modelFilesProblem, readModelMetadata, readTrainedModelMetadata, saveModel, WEIGHTS_FILE } from '../train/model-io.ts';
 import { prepareModelInputs } from '../train/model-inputs.ts';
 import { yieldToEventLoop, type TrainingData } from '../train/train.ts';
 import type { StageContext } from '../core/context.ts';
@@ -59,6 +59,8 @@ export const GMU_TITLE = 'Learned fusion (GMU)';
 /** Films per inference batch when extracting activations (the training batch size). */
 const FEATURE_BATCH = 64;
 const TRAIN_FIX = 'run `npm run genrelens -- train` (or `npm run build`) again';
+/** The three artifacts inside a fusion cache entry, beside `model/`. */
+const RESULT_FILE = 'result.json';
 
 /** What the fusion cache keeps: the three artifacts, exactly as published. */
 export interface CachedFusionResult {
@@ -111,52 +113,72 @@ export async function extractActivations(
   return { values, units };
 }
 
-/** Trains the learned fusion (or reuses it from the cache) and writes its three artifacts. */
+/** Trains the learned fusion (or reuses it from the cache) and writes its three artifacts and its model. */
 export async function runFusionStage(stage: DataStageResult, ctx: StageContext): Promise<GmuHistoryArtifact> {
-  const { config, root, effects } = ctx;
+  const { config, effects } = ctx;
   const started = effects.now();
-  const { dataset, split } = stage;
   const run = ctx.artifacts.read('run');
-  const dirs = { cnn: modelDir('cnn', config, root, run.trainingKey), lstm: modelDir('lstm', config, root, run.trainingKey) };
+  const models = await trainedModels(stage, ctx, run.trainingKey);
+  const key = fusionKey({ cnn: models.metadata.cnn.trainingKey, lstm: models.metadata.lstm.trainingKey }, config.seed);
+  const dir = join(ctx.paths.cache, 'fusion', key);
+  const { value } = await cachedEntry<CachedFusionResult>({
+    dir,
+    key,
+    label: GMU_TITLE,
+    what: 'the cached fusion',
+    again: 'training it again',
+    effects,
+    refresh: config.retrain,
+    unsealed: 'adopt', // a whole entry from before entries were sealed
+    reused: `${GMU_TITLE}: reusing the trained fusion from the cache (key ${key}; --retrain to train again)`,
+    read: (entry) => readCachedFusion(entry, key, stage.dataset.genres),
+    build: async (temp) => {
+      const result = await trainFusion(stage, ctx, models, key, run.trainingKey, started, join(temp, 'model'));
+      await writeJsonAtomic(join(temp, RESULT_FILE), result);
+      return result;
+    },
+  });
+  await ctx.artifacts.write('gmuPredictions', value.predictions);
+  await ctx.artifacts.write('gmuTrainProbabilities', value.trainProbabilities);
+  await ctx.artifacts.write('gmuHistory', value.history);
+  await publishGmuModel(join(dir, 'model'), join(ctx.paths.public, 'models', GMU_MODEL_DIR));
+  return value.history;
+}
+
+/** The two trained models the fusion feeds on: their folders and metadata, checked against run.json and this dataset. */
+async function trainedModels(stage: DataStageResult, ctx: StageContext, trainingKey: string) {
+  const { config, root } = ctx;
+  const { dataset } = stage;
+  const dirs = { cnn: modelDir('cnn', config, root, trainingKey), lstm: modelDir('lstm', config, root, trainingKey) };
   const metadata = {
     cnn: await readTrainedModelMetadata(dirs.cnn, 'cnn'),
     lstm: await readTrainedModelMetadata(dirs.lstm, 'lstm'),
   };
   for (const model of ['cnn', 'lstm'] as const) {
     const meta = metadata[model];
-    if (meta.trainingKey !== run.trainingKey || meta.datasetHash !== dataset.contentHash) {
-      throw new UserError(`the ${model} model in ${dirs[model]} is not the one run.json and this dataset describe (training key ${meta.trainingKey} vs ${run.trainingKey})`, { fix: TRAIN_FIX });
+    if (meta.trainingKey !== trainingKey || meta.datasetHash !== dataset.contentHash) {
+      throw new UserError(`the ${model} model in ${dirs[model]} is not the one run.json and this dataset describe (training key ${meta.trainingKey} vs ${trainingKey})`, { fix: TRAIN_FIX });
     }
     if (meta.genres.join('\n') !== dataset.genres.join('\n')) throw new UserError(`the ${model} model in ${dirs[model]} predicts other genres than this dataset has`, { fix: TRAIN_FIX });
   }
+  return { dirs, metadata };
+}
 
-  const key = fusionKey({ cnn: metadata.cnn.trainingKey, lstm: metadata.lstm.trainingKey }, config.seed);
-  const cacheDir = join(ctx.paths.cache, 'fusion', key);
-  const cacheFile = join(cacheDir, 'result.json');
-  const cachedModelDir = join(cacheDir, 'model');
-  const publish = async (result: CachedFusionResult) => {
-    await ctx.artifacts.write('gmuPredictions', result.predictions);
-    await ctx.artifacts.write('gmuTrainProbabilities', result.trainProbabilities);
-    await ctx.artifacts.write('gmuHistory', result.history);
-    await publishGmuModel(cachedModelDir, join(ctx.paths.public, 'models', GMU_MODEL_DIR));
-  };
-  const entry = config.retrain ? null : await checkEntry(cacheDir);
-  if (entry?.state === 'damaged') {
-    effects.warn(`${GMU_TITLE}: the cached fusion in ${cacheDir} is damaged (${entry.problem}); training it again`);
-    await rm(cacheDir, { recursive: true, force: true });
-  }
-  const cached = entry?.state === 'whole' || entry?.state === 'unsealed' ? await readCachedResult(cacheFile) : null;
-  if (cached) {
-    const problem = (await cachedModelProblem(cachedModelDir, key, dataset.genres)) ?? (await modelFilesProblem(cachedModelDir));
-    if (problem === null) {
-      if (entry?.state === 'unsealed') await sealEntry(cacheDir); // a whole entry from before entries were sealed
-      await publish(cached);
-      effects.info(`${GMU_TITLE}: reusing the trained fusion from the cache (key ${key}; --retrain to train again)`);
-      return cached.history;
-    }
-    effects.info(`${GMU_TITLE}: the cached fusion (key ${key}) cannot be reused: ${problem}; training it again`);
-  }
-
+/**
+ * Trains the GMU on the models' activations and returns its three artifacts; its final head is saved
+ * as a tfjs model into `modelDir`.
+ */
+async function trainFusion(
+  stage: DataStageResult,
+  ctx: StageContext,
+  { dirs, metadata }: Awaited<ReturnType<typeof trainedModels>>,
+  key: string,
+  trainingKey: string,
+  started: number,
+  modelDir: string,
+): Promise<CachedFusionResult> {
+  const { config, effects } = ctx;
+  const { dataset, split } = stage;
   const backend = await selectBackend({ force: config.backend, effects });
   const inputs = prepareModelInputs(stage, config);
   const overview = metadata.lstm.input;
@@ -237,7 +259,7 @@ export async function runFusionStage(stage: DataStageResult, ctx: StageContext):
     model: 'gmu',
     title: GMU_TITLE,
     key,
-    trainingKey: run.trainingKey,
+    trainingKey,
     method: {
       kind: 'gated-multimodal-unit',
       version: FUSION_VERSION,
@@ -287,28 +309,24 @@ export async function runFusionStage(stage: DataStageResult, ctx: StageContext):
     chosenEpoch: final.chosenEpoch,
     fusionVersion: FUSION_VERSION,
     key,
-    trainingKey: run.trainingKey,
+    trainingKey,
     datasetHash: dataset.contentHash,
     seed: config.seed,
     tfjsVersion: tf.version.tfjs,
   } satisfies GmuModelMetadata);
   const network = buildGmuModel(final.weights, settings.dropout);
   try {
-    await saveModel(network, cachedModelDir, modelMetadata);
+    await saveModel(network, modelDir, modelMetadata);
   } finally {
     network.dispose();
   }
-  const cachedResult: CachedFusionResult = { predictions, trainProbabilities, history };
-  await writeJsonAtomic(cacheFile, cachedResult);
-  await sealEntry(cacheDir);
-  await publish(cachedResult);
   const last = final.epochs[final.chosenEpoch];
   effects.info(
     `${GMU_TITLE}: kept epoch ${final.chosenEpoch + 1}/${settings.maxEpochs} (inner-holdout loss ${last.holdoutLoss.toFixed(4)}; ` +
       `folds chose ${result.folds.map((f) => f.chosenEpoch + 1).join(', ')}) in ${((effects.now() - started) / 1000).toFixed(1)} s; ` +
       `wrote ${ARTIFACT_FILES.gmuPredictions}, ${ARTIFACT_FILES.gmuTrainProbabilities}, ${ARTIFACT_FILES.gmuHistory} and models/${GMU_MODEL_DIR}/`,
   );
-  return history;
+  return { predictions, trainProbabilities, history };
 }
 
 /** The files of a published model folder (model-io.ts `saveModel`). */
@@ -342,20 +360,25 @@ async function publishGmuModel(from: string, to: string): Promise<void> {
 }
 
 /**
- * The cached result, or null when there is none or it no longer matches the schemas. Returned as
- * read (not as zod re-creates it), so the published files are byte for byte those of the run that
- * trained it.
+ * The cache entry's result, or why it cannot be published: a result that no longer matches the
+ * schemas, or a model folder that does not (pipeline/lib/core/cache.ts `reusableEntry`). The result is
+ * returned as read (not as zod re-creates it), so the published files are byte for byte those of the
+ * run that trained it.
  */
-async function readCachedResult(file: string): Promise<CachedFusionResult | null> {
-  if (!existsSync(file)) return null;
+async function readCachedFusion(dir: string, key: string, genres: readonly string[]): Promise<{ value: CachedFusionResult } | { problem: string }> {
+  const file = join(dir, RESULT_FILE);
+  if (!existsSync(file)) return { problem: `${RESULT_FILE} is missing` };
+  let value: CachedFusionResult;
   try {
-    const value = await readJson<CachedFusionResult>(file);
-    const valid =
-      GmuPredictionsArtifactSchema.safeParse(value.predictions).success &&
-      GmuTrainProbabilitiesArtifactSchema.safeParse(value.trainProbabilities).success &&
-      GmuHistoryArtifactSchema.safeParse(value.history).success;
-    return valid ? value : null;
-  } catch {
-    return null;
+    value = await readJson<CachedFusionResult>(file);
+  } catch (error) {
+    return { problem: `${RESULT_FILE} is not valid JSON (${error instanceof Error ? error.message : String(error)})` };
   }
+  const valid =
+    GmuPredictionsArtifactSchema.safeParse(value.predictions).success &&
+    GmuTrainProbabilitiesArtifactSchema.safeParse(value.trainProbabilities).success &&
+    GmuHistoryArtifactSchema.safeParse(value.history).success;
+  if (!valid) return { problem: `${RESULT_FILE} does not follow this version's contract` };
+  const problem = (await cachedModelProblem(join(dir, 'model'), key, genres)) ?? (await modelFilesProblem(join(dir, 'model')));
+  return problem === null ? { value } : { problem };
 }

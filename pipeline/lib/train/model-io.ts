@@ -7,53 +7,16 @@
  * Folders are written under a temporary name and renamed into place, so an interrupted run
  * leaves the previous folder or the new one, never a mix.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { MODEL_METADATA_SCHEMAS, type ModelKind, type ModelMetadataOf } from '../contract/contract.ts';
 import { UserError } from '../core/errors.ts';
-import { processAlive, readCheckedJson, temporarySuffix } from '../core/files.ts';
+import { readCheckedJson, writeFolderAtomic } from '../core/files.ts';
 
 export const MODEL_FILE = 'model.json';
 export const WEIGHTS_FILE = 'weights.bin';
 export const METADATA_FILE = 'metadata.json';
-
-/** Writes the files `write` creates into `dir` atomically (temporary folder + rename). */
-export async function writeFolderAtomic(dir: string, write: (temp: string) => Promise<void>): Promise<void> {
-  await mkdir(dirname(dir), { recursive: true });
-  await removeStaleSiblings(dir);
-  const suffix = `${process.pid}.${temporarySuffix()}`;
-  const temp = `${dir}.tmp-${suffix}`;
-  const old = `${dir}.old-${suffix}`;
-  try {
-    await mkdir(temp);
-    await write(temp);
-    if (existsSync(dir)) await rename(dir, old);
-    await rename(temp, dir);
-  } finally {
-    await rm(temp, { recursive: true, force: true });
-    await rm(old, { recursive: true, force: true });
-  }
-}
-
-/**
- * Cleans up what killed runs left beside `dir`: the `.tmp-<pid>.…` and `.old-<pid>.…` folders of
- * `writeFolderAtomic` calls whose process is gone (a killed training leaves a 50 MB checkpoint
- * copy). When `dir` itself is missing, a leftover `.old-` folder (the last complete one, moved
- * aside just before the kill) is put back instead.
- */
-async function removeStaleSiblings(dir: string): Promise<void> {
-  const parent = dirname(dir);
-  const name = basename(dir);
-  for (const entry of await readdir(parent)) {
-    const match = /^(.*)\.(tmp|old)-(\d+)\.[0-9a-f]+$/.exec(entry);
-    if (!match || match[1] !== name || Number(match[3]) === process.pid || processAlive(Number(match[3]))) continue;
-    const path = join(parent, entry);
-    if (match[2] === 'old' && !existsSync(dir)) await rename(path, dir);
-    else await rm(path, { recursive: true, force: true });
-  }
-}
 
 function toArrayBuffer(data: tf.io.WeightData | undefined): ArrayBuffer {
   return tf.io.CompositeArrayBuffer.join(data ?? new ArrayBuffer(0));

@@ -12,7 +12,7 @@ import { CONTRACT_VERSION, type BackendInfo, type ModelKind, type Optimisation, 
 import type { DataStageResult } from '../data/data-stage.ts';
 import { readJson, writeJsonAtomic } from '../core/files.ts';
 import { DECISION_THRESHOLD, type Config, type Profile } from '../settings.ts';
-import type { CachedModelResult } from './train-job.ts';
+import type { CachedModelResult } from './training-cache.ts';
 import type { ModelInputs } from './model-inputs.ts';
 import { PIPELINE_VERSION } from './training-cache.ts';
 import type { TrainingSchedule } from './train.ts';

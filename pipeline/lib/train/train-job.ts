@@ -4,7 +4,7 @@
  * probabilities, run figures) in its training-cache entry, which is then sealed. Runs in the
  * main thread or in a worker thread (./workers/train-worker.ts), one job each.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend, type BackendChoice } from '../engine/backend.ts';
@@ -13,17 +13,15 @@ import {
   MODEL_METADATA_SCHEMAS,
   MODEL_TITLES,
   type BackendInfo,
-  type HistoryArtifact,
   type ModelKind,
   type ModelMetadata,
   type PredictionsArtifact,
-  type RunArtifact,
   type TrainProbabilitiesArtifact,
 } from '../contract/contract.ts';
 import type { DataStageResult } from '../data/data-stage.ts';
 import type { Effects } from '../core/effects.ts';
 import { writeJsonAtomic } from '../core/files.ts';
-import { sealEntry } from '../core/cache.ts';
+import { writeEntry } from '../core/cache.ts';
 import { predictionRows, probabilityRows } from '../core/probability-rows.ts';
 import { DECISION_THRESHOLD, type Config } from '../settings.ts';
 import { buildCnn, compileForCoursework } from './models/cnn.ts';
@@ -33,17 +31,8 @@ import { saveModel } from './model-io.ts';
 import { positiveWeights } from './losses.ts';
 import { lossOf, ShardedSteps, type LossSpec } from './sharded-steps.ts';
 import { prepareModelInputs, type ModelInputs } from './model-inputs.ts';
-import { CHECKPOINT_DIR } from './training-cache.ts';
+import { CHECKPOINT_DIR, RESULT_FILE, type CachedModelResult } from './training-cache.ts';
 import { trainModel, type TrainingOutcome, type TrainingSchedule } from './train.ts';
-
-/** Per-model training result as kept in the training cache (and published as artifacts). */
-export interface CachedModelResult {
-  history: HistoryArtifact;
-  predictions: PredictionsArtifact;
-  trainProbabilities: TrainProbabilitiesArtifact;
-  run: RunArtifact['models'][ModelKind];
-  backend: BackendInfo;
-}
 
 /** The embedding has `maxTokens` rows, as the coursework's, even when the vocabulary is smaller. */
 function buildModel(model: ModelKind, stage: DataStageResult, config: Config): tf.LayersModel {
@@ -187,7 +176,6 @@ async function trainOne(
     await steps?.close();
   }
   const architecture = architectureTable(network);
-  await saveModel(network, join(dir, 'model'), modelMetadata(model, stage, inputs, config, key));
   const result: CachedModelResult = {
     history: {
       contractVersion: CONTRACT_VERSION,
@@ -223,9 +211,11 @@ async function trainOne(
     },
     backend,
   };
-  await writeJsonAtomic(join(dir, 'result.json'), result);
-  await rm(join(dir, CHECKPOINT_DIR), { recursive: true, force: true });
-  await sealEntry(dir, [CHECKPOINT_DIR]);
+  // The entry replaces the folder that held the checkpoint, in one rename.
+  await writeEntry(dir, async (temp) => {
+    await saveModel(network, join(temp, 'model'), modelMetadata(model, stage, inputs, config, key));
+    await writeJsonAtomic(join(temp, RESULT_FILE), result);
+  });
   network.dispose();
   optimizer.dispose();
   return result;

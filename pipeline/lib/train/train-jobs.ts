@@ -13,7 +13,8 @@ import type { Effects } from '../core/effects.ts';
 import { UserError } from '../core/errors.ts';
 import type { Config } from '../settings.ts';
 import type { ModelInputs } from './model-inputs.ts';
-import { trainJob, type CachedModelResult, type FreeCores, type TrainJob } from './train-job.ts';
+import { trainJob, type FreeCores, type TrainJob } from './train-job.ts';
+import type { CachedModelResult } from './training-cache.ts';
 
 /** Whether jobs train at the same time: asked for, more than one, and more than one core. */
 export function trainsInParallel(config: Config, jobs: number, cores = availableParallelism()): boolean {

@@ -13,11 +13,11 @@ import { effectiveProfile } from '../config.ts';
 import { MODEL_KINDS, MODEL_TITLES, type ModelKind, type RunArtifact } from '../contract/contract.ts';
 import type { DataStageResult } from '../data/data-stage.ts';
 import type { StageContext } from '../core/context.ts';
-import { readJson } from '../core/files.ts';
 import { writeExamplesArtifact } from '../publish/site-files.ts';
 import { prepareModelInputs } from './model-inputs.ts';
 import { runArtifact, trainingRecord } from './run-record.ts';
-import type { CachedModelResult, TrainJob } from './train-job.ts';
+import type { TrainJob } from './train-job.ts';
+import type { CachedModelResult } from './training-cache.ts';
 import { trainJobs, trainsInParallel } from './train-jobs.ts';
 import { reusableTraining, trainingKey, trainingSchedules } from './training-cache.ts';
 
@@ -61,10 +61,9 @@ async function reuseCachedModels(
   for (const model of MODEL_KINDS) {
     const dir = join(trainingDir, model);
     if (config.retrain) await rm(dir, { recursive: true, force: true });
-    if (await reusableTraining(dir, MODEL_TITLES[model], effects)) {
-      const cached = await readJson<CachedModelResult>(join(dir, 'result.json'));
+    const cached = await reusableTraining(dir, MODEL_TITLES[model], effects, `${MODEL_TITLES[model]}: reusing the trained model from the cache (key ${key}; --retrain to train again)`);
+    if (cached) {
       results[model] = { ...cached, run: { ...cached.run, cached: true } };
-      effects.info(`${MODEL_TITLES[model]}: reusing the trained model from the cache (key ${key}; --retrain to train again)`);
       continue;
     }
     jobs.push({ model, stage, config, schedule: schedules[model], dir, key });

@@ -5,13 +5,20 @@
  * checkpoint is an interrupted training, resumed by the next run.
  */
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CONTRACT_VERSION, type ModelKind } from '../contract/contract.ts';
+import {
+  CONTRACT_VERSION,
+  type BackendInfo,
+  type HistoryArtifact,
+  type ModelKind,
+  type PredictionsArtifact,
+  type RunArtifact,
+  type TrainProbabilitiesArtifact,
+} from '../contract/contract.ts';
 import type { DataStageResult } from '../data/data-stage.ts';
 import type { Effects } from '../core/effects.ts';
 import { readJson, sha256 } from '../core/files.ts';
-import { checkEntry, sealEntry } from '../core/cache.ts';
+import { reusableEntry } from '../core/cache.ts';
 import { PROFILE_SCHEDULES, type Config, type Profile } from '../settings.ts';
 import { MODEL_FILE, modelFilesProblem } from './model-io.ts';
 import type { TrainingSchedule } from './train.ts';
@@ -24,6 +31,8 @@ export const PIPELINE_VERSION = 2;
 
 /** The training's checkpoint folder inside its cache entry (not part of the sealed entry). */
 export const CHECKPOINT_DIR = 'checkpoint';
+/** The training's result (history, predictions, run figures) inside its cache entry, beside `model/`. */
+export const RESULT_FILE = 'result.json';
 
 export function trainingSchedules(config: Config, profile: Profile): Record<ModelKind, TrainingSchedule> {
   const schedule = (model: ModelKind): TrainingSchedule => ({
@@ -64,29 +73,39 @@ export function trainingKey(stage: DataStageResult, config: Config, schedules: R
   ).slice(0, 24);
 }
 
+/** Per-model training result as kept in the training cache (and published as artifacts). */
+export interface CachedModelResult {
+  history: HistoryArtifact;
+  predictions: PredictionsArtifact;
+  trainProbabilities: TrainProbabilitiesArtifact;
+  run: RunArtifact['models'][ModelKind];
+  backend: BackendInfo;
+}
+
 /**
- * Whether `<cacheDir>/training/<key>/<model>/` holds a finished training that can be reused: a whole
- * sealed entry (pipeline/lib/core/cache.ts). A damaged entry is reported in one line and removed, so the
- * model is trained again. An unsealed folder is either an interrupted training (its checkpoint is
- * kept, to resume from) or a finished one from before entries were sealed: that one is sealed when
- * its result parses and its weights are as long as its model.json says.
+ * The finished training in `<cacheDir>/training/<key>/<model>/` when it can be reused: a whole entry
+ * (pipeline/lib/core/cache.ts), logging `reused` when given. A damaged entry is reported in one line
+ * and removed, so the model is trained again. An unsealed folder is either an interrupted training
+ * (its checkpoint is kept, to resume from) or a finished one from before entries were sealed: that
+ * one is adopted when its result parses and its weights are as long as its model.json says.
  */
-export async function reusableTraining(dir: string, label: string, effects: Effects): Promise<boolean> {
-  const check = await checkEntry(dir);
-  if (check.state === 'whole') return true;
-  if (check.state === 'unsealed' && existsSync(join(dir, 'result.json')) && existsSync(join(dir, 'model', MODEL_FILE))) {
-    const problem = (await modelFilesProblem(join(dir, 'model'))) ?? (await readJson(join(dir, 'result.json')).then(() => null, () => 'result.json is not valid JSON'));
-    if (problem === null) {
-      await sealEntry(dir, [CHECKPOINT_DIR]);
-      return true;
-    }
-    effects.warn(`${label}: the cached model in ${dir} is damaged (${problem}); training it again`);
-    await rm(dir, { recursive: true, force: true });
-    return false;
-  }
-  if (check.state === 'damaged') {
-    effects.warn(`${label}: the cached model in ${dir} is damaged (${check.problem}); training it again`);
-    await rm(dir, { recursive: true, force: true });
-  }
-  return false;
+export async function reusableTraining(dir: string, label: string, effects: Effects, reused?: string): Promise<CachedModelResult | null> {
+  return reusableEntry<CachedModelResult>({
+    dir,
+    label,
+    what: 'the cached model',
+    again: 'training it again',
+    effects,
+    reused,
+    skip: [CHECKPOINT_DIR],
+    unsealed: (entry) => (existsSync(join(entry, RESULT_FILE)) && existsSync(join(entry, 'model', MODEL_FILE)) ? 'adopt' : 'keep'),
+    read: async (entry) => {
+      const problem = await modelFilesProblem(join(entry, 'model'));
+      if (problem) return { problem };
+      return readJson<CachedModelResult>(join(entry, RESULT_FILE)).then(
+        (value) => ({ value }),
+        () => ({ problem: `${RESULT_FILE} is not valid JSON` }),
+      );
+    },
+  });
 }
