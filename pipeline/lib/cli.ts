@@ -8,7 +8,7 @@ import { CONFIG_FILE, DATASET_ENV, chooseDataset, readConfigFile, resolveConfig 
 import { settingOptions, settingsFromFlags, settingsHelp, type Config } from './settings.ts';
 import { checkSplitForTraining, loadConfiguredDataset, runDataStage, splitDataset } from './data/data-stage.ts';
 import { runTrainStage } from './train/train-stage.ts';
-import { runFusionStage } from './fusion/fusion-stage.ts';
+import { runFusionStage } from './gmu/gmu-stage.ts';
 import { runAnalysisStage } from './analysis/analysis-stage.ts';
 import { runExplainStage } from './explain/explain-stage.ts';
 import { runAblationStage } from './ablations/ablation-stage.ts';

@@ -6,7 +6,7 @@
  * poster side is `poster-preprocess.ts`.
  */
 import type { GmuModelMetadata } from '../../pipeline/lib/contract/contract.ts';
-import { standardise, standardisationFromJson, type Standardisation } from '../../pipeline/lib/contract/fusion-standardisation.ts';
+import { standardise, standardisationFromJson, type Standardisation } from '../../pipeline/lib/contract/gmu-standardisation.ts';
 import { OOV_INDEX, tokenize, vectorize, vocabularyIndex, type VectorizerConfig } from '../../pipeline/lib/contract/vectorizer.ts';
 import type { PosterInputSpec } from './poster-preprocess.ts';
 
@@ -124,7 +124,7 @@ export function checkGmuMatchesModels(gmu: GmuModelMetadata, models: Record<Demo
 /**
  * The GMU's two inputs for one film: the CNN's and the BiLSTM's activations (one row each, the
  * layers `meta.input.visual.layer` / `meta.input.textual.layer` name), standardised exactly as the
- * pipeline standardised them (pipeline/lib/contract/fusion-standardisation.ts `standardise`, the published
+ * pipeline standardised them (pipeline/lib/contract/gmu-standardisation.ts `standardise`, the published
  * statistics).
  */
 export function gmuInputs(visual: ArrayLike<number>, textual: ArrayLike<number>, gmu: DemoGmuMetadata): { visual: Float32Array; textual: Float32Array } {

@@ -2,15 +2,15 @@
  * The live demo's pure parts (src/lib/demo.ts) against the pipeline's own modules: the overview
  * input row (pipeline/lib/contract/vectorizer.ts + pipeline/lib/train/model-inputs.ts), the late fusion
  * (pipeline/lib/analysis/analysis.ts `fuse`), the learned fusion's inputs (the activations standardised with the
- * published statistics, bit for bit what pipeline/lib/fusion/fusion.ts `predictFit` feeds the GMU), the
+ * published statistics, bit for bit what pipeline/lib/gmu/gmu.ts `predictFit` feeds the GMU), the
  * ranking, and the metadata checks. The browser run itself is in tests/site/e2e.test.ts.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { fuse } from '../../pipeline/lib/analysis/analysis.ts';
 import { GmuModelMetadataSchema, type GmuModelMetadata } from '../../pipeline/lib/contract/contract.ts';
-import { standardisationToJson } from '../../pipeline/lib/contract/fusion-standardisation.ts';
-import { fitStandardisation, gmuForward, predictFit, type GmuFit, type GmuWeights } from '../../pipeline/lib/fusion/fusion.ts';
+import { standardisationToJson } from '../../pipeline/lib/contract/gmu-standardisation.ts';
+import { fitStandardisation, gmuForward, predictFit, type GmuFit, type GmuWeights } from '../../pipeline/lib/gmu/gmu.ts';
 import { tokenInputs, tokenLengths } from '../../pipeline/lib/train/model-inputs.ts';
 import { adaptVectorizer, vectorizeAll, vocabularyIndex } from '../../pipeline/lib/contract/vectorizer.ts';
 import {

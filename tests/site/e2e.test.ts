@@ -25,9 +25,9 @@ import { fuse } from '../../pipeline/lib/analysis/analysis.ts';
 import { GmuModelMetadataSchema, GmuPredictionsArtifactSchema, type AnalysisArtifact, type ExamplesArtifact } from '../../pipeline/lib/contract/contract.ts';
 import { writeDemoDataset } from '../../pipeline/lib/data/demo-data.ts';
 import { recordingEffects } from '../../pipeline/lib/core/effects.ts';
-import { standardisationFromJson } from '../../pipeline/lib/contract/fusion-standardisation.ts';
-import { extractActivations } from '../../pipeline/lib/fusion/fusion-stage.ts';
-import { gmuForward, gmuWeightsOf, standardise } from '../../pipeline/lib/fusion/fusion.ts';
+import { standardisationFromJson } from '../../pipeline/lib/contract/gmu-standardisation.ts';
+import { extractActivations } from '../../pipeline/lib/gmu/gmu-stage.ts';
+import { gmuForward, gmuWeightsOf, standardise } from '../../pipeline/lib/gmu/gmu.ts';
 import { posterInputs, tokenInputs, tokenLengths } from '../../pipeline/lib/train/model-inputs.ts';
 import { loadModel } from '../../pipeline/lib/train/model-io.ts';
 import { decodePoster, posterPreprocessing, type PosterFit, type PosterKernel } from '../../pipeline/lib/data/posters.ts';
@@ -262,7 +262,7 @@ describe('the report in a browser, under a non-root base', { skip, timeout: 240_
       return values;
     };
     // The learned fusion as the pipeline computes it: the activations of the layers its metadata names
-    // (fusion-stage.ts extractActivations), standardised with its statistics, through pipeline/lib/fusion/fusion.ts's
+    // (fusion-stage.ts extractActivations), standardised with its statistics, through pipeline/lib/gmu/gmu.ts's
     // own forward pass on the published weights.
     const gmuMeta = GmuModelMetadataSchema.parse(JSON.parse(readFileSync(join(modelsDir, 'gmu', 'metadata.json'), 'utf8')));
     const activations = async (model: tf.LayersModel, side: 'visual' | 'textual', data: Parameters<typeof extractActivations>[2]) => {

@@ -1,7 +1,7 @@
 /**
  * The report's deeper evaluation, pure (no I/O): baselines, average precision and precision–recall
  * curves, per-genre decision thresholds chosen on the training films, and late fusion of the two
- * models; the learned fusion (GMU, pipeline/lib/fusion/fusion.ts) comes in as a third set of probabilities.
+ * models; the learned fusion (GMU, pipeline/lib/gmu/gmu.ts) comes in as a third set of probabilities.
  * `pipeline/lib/analysis/analysis-stage.ts` reads the artifacts, calls these and writes `analysis.json`.
  *
  * Inputs are row-major films × genres, as in `metrics.ts` (whose `evaluatePredictions` computes
@@ -375,7 +375,7 @@ export function chooseFusionWeight(a: Values, b: Values, labels: Values, grid: r
 
 /**
  * The two models' and the learned fusion's probabilities and the true labels of one split (films ×
- * genres). On the training films, `gmu` is out-of-fold (cross-fitted; see pipeline/lib/fusion/fusion.ts).
+ * genres). On the training films, `gmu` is out-of-fold (cross-fitted; see pipeline/lib/gmu/gmu.ts).
  */
 export interface SplitScores {
   labels: Values;

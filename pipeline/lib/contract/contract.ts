@@ -23,7 +23,7 @@ import { ARTIFACT_FILES, type ModelKind } from './schemas/base.ts';
 import { DatasetArtifactSchema, SplitArtifactSchema } from './schemas/data.ts';
 import { ExamplesArtifactSchema, HistoryArtifactSchema, PredictionsArtifactSchema, RunArtifactSchema, TrainProbabilitiesArtifactSchema } from './schemas/training.ts';
 import { AnalysisArtifactSchema } from './schemas/analysis.ts';
-import { GmuHistoryArtifactSchema, GmuPredictionsArtifactSchema, GmuTrainProbabilitiesArtifactSchema } from './schemas/fusion.ts';
+import { GmuHistoryArtifactSchema, GmuPredictionsArtifactSchema, GmuTrainProbabilitiesArtifactSchema } from './schemas/gmu.ts';
 import { ExplanationsArtifactSchema } from './schemas/explanations.ts';
 import { AblationsArtifactSchema } from './schemas/ablations.ts';
 
@@ -31,7 +31,7 @@ export * from './schemas/base.ts';
 export * from './schemas/data.ts';
 export * from './schemas/training.ts';
 export * from './schemas/analysis.ts';
-export * from './schemas/fusion.ts';
+export * from './schemas/gmu.ts';
 export * from './schemas/explanations.ts';
 export * from './schemas/ablations.ts';
 

@@ -29,7 +29,7 @@ export const PrCurveSchema = z.object({
   threshold: z.array(z.number().nullable()),
 });
 
-/** `fusion`: the late fusion (weighted mean of the probabilities); `gmu`: the learned fusion (pipeline/lib/fusion/fusion.ts). */
+/** `fusion`: the late fusion (weighted mean of the probabilities); `gmu`: the learned fusion (pipeline/lib/gmu/gmu.ts). */
 export const CLASSIFIER_IDS = ['cnn', 'lstm', 'fusion', 'gmu', 'genre-priors', 'most-frequent', 'two-most-frequent'] as const;
 export const TUNED_CLASSIFIER_IDS = ['cnn', 'lstm', 'fusion', 'gmu'] as const;
 export type ClassifierId = (typeof CLASSIFIER_IDS)[number];

@@ -19,7 +19,7 @@ export const ARTIFACT_FILES = {
   predictions: (model: ModelKind) => `predictions-${model}.json`,
   trainProbabilities: (model: ModelKind) => `train-probabilities-${model}.json`,
   examples: 'examples.json',
-  /** The learned fusion (GMU, pipeline/lib/fusion/fusion-stage.ts): validation predictions, out-of-fold training probabilities, training history. */
+  /** The learned fusion (GMU, pipeline/lib/gmu/gmu-stage.ts): validation predictions, out-of-fold training probabilities, training history. */
   gmuPredictions: 'predictions-gmu.json',
   gmuTrainProbabilities: 'train-probabilities-gmu.json',
   gmuHistory: 'fusion-gmu.json',

@@ -1,5 +1,5 @@
 /**
- * The learned fusion (pipeline/lib/fusion/fusion.ts), without trained models: the GMU's forward pass against
+ * The learned fusion (pipeline/lib/gmu/gmu.ts), without trained models: the GMU's forward pass against
  * the formula computed independently in plain JS on literal weights (and the same GMU as the tfjs
  * Layers model published for the live demo, saved and loaded again), the standardisation (and its
  * JSON form in the published metadata.json), the
@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { standardisationFromJson, standardisationToJson } from '../../pipeline/lib/contract/fusion-standardisation.ts';
+import { standardisationFromJson, standardisationToJson } from '../../pipeline/lib/contract/gmu-standardisation.ts';
 import {
   buildGmuModel,
   crossFitted,
@@ -32,7 +32,7 @@ import {
   type FusionFeatures,
   type GmuSettings,
   type GmuWeights,
-} from '../../pipeline/lib/fusion/fusion.ts';
+} from '../../pipeline/lib/gmu/gmu.ts';
 import { binaryCrossEntropy } from '../../pipeline/lib/core/metrics.ts';
 import { loadModel, readModelMetadata, saveModel } from '../../pipeline/lib/train/model-io.ts';
 import { seededRandom } from '../../pipeline/lib/core/random.ts';

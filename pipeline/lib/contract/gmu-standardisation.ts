@@ -2,7 +2,7 @@
  * The standardisation of the learned fusion's inputs (the two models' activations): per feature,
  * subtract the mean and divide by the standard deviation of the films the GMU head was fitted on.
  *
- * Pure, no imports (browser-safe): the pipeline (pipeline/lib/fusion/fusion.ts, when it fits and predicts) and
+ * Pure, no imports (browser-safe): the pipeline (pipeline/lib/gmu/gmu.ts, when it fits and predicts) and
  * the live demo (src/lib/demo.ts, on a visitor's poster and overview) run this same code, the demo
  * with the statistics the pipeline published in the GMU's metadata.json — so the browser feeds the
  * GMU exactly what the pipeline fed it.

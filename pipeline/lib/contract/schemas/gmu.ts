@@ -1,9 +1,9 @@
-/** Schemas of the learned fusion's artifacts and of the published GMU's metadata.json (pipeline/lib/fusion/). */
+/** Schemas of the learned fusion's artifacts and of the published GMU's metadata.json (pipeline/lib/gmu/). */
 import { z } from 'zod';
 import { CONTRACT_VERSION, count, type ModelKind } from './base.ts';
 import { PredictionsArtifactSchema, TrainProbabilitiesArtifactSchema } from './training.ts';
 
-// --- Learned fusion artifacts (a gated multimodal unit on the models' activations; pipeline/lib/fusion/fusion-stage.ts) ---
+// --- Learned fusion artifacts (a gated multimodal unit on the models' activations; pipeline/lib/gmu/gmu-stage.ts) ---
 
 /** Validation films: the GMU's probability per genre and top 3, as predictions-<m>.json. */
 export const GmuPredictionsArtifactSchema = PredictionsArtifactSchema.extend({ model: z.literal('gmu') });
@@ -88,7 +88,7 @@ const GmuModelInputSchema = <M extends ModelKind>(model: M) =>
       units: z.number().int().positive(),
       /**
        * x' = (x − mean) / sd per unit, computed in float64 and rounded to float32
-       * (pipeline/lib/contract/fusion-standardisation.ts `standardise`); the statistics of the final head's inner
+       * (pipeline/lib/contract/gmu-standardisation.ts `standardise`); the statistics of the final head's inner
        * training films, as float32 values (JSON numbers that read back exactly).
        */
       standardisation: z.object({ mean: z.array(z.number()), sd: z.array(z.number().positive()) }),
@@ -99,7 +99,7 @@ const GmuModelInputSchema = <M extends ModelKind>(model: M) =>
 
 /**
  * `<publicDir>/models/gmu/metadata.json`: the contract the live demo runs the published GMU
- * (model.json + weights.bin, built by pipeline/lib/fusion/fusion.ts `buildGmuModel`) with. The model's two
+ * (model.json + weights.bin, built by pipeline/lib/gmu/gmu.ts `buildGmuModel`) with. The model's two
  * inputs are, in order, the standardised `input.visual` and `input.textual` activations (films ×
  * units); its output is one probability per genre (genre-column order).
  */
@@ -116,7 +116,7 @@ export const GmuModelMetadataSchema = z.object({
   }),
   /** 0-based epoch of the final head whose weights these are (fusion-gmu.json `chosenEpoch`). */
   chosenEpoch: count,
-  /** pipeline/lib/fusion/fusion.ts FUSION_VERSION, the fusion cache key (fusion-gmu.json `key`), and the base models' training key and dataset hash. */
+  /** pipeline/lib/gmu/gmu.ts FUSION_VERSION, the fusion cache key (fusion-gmu.json `key`), and the base models' training key and dataset hash. */
   fusionVersion: z.number().int().positive(),
   key: z.string(),
   trainingKey: z.string(),

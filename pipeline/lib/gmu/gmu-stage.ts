@@ -1,13 +1,13 @@
 /**
  * The fusion stage (after training, before the analysis): trains the learned fusion — a gated
- * multimodal unit on the two trained models' penultimate activations (pipeline/lib/fusion/fusion.ts) — and
+ * multimodal unit on the two trained models' penultimate activations (pipeline/lib/gmu/gmu.ts) — and
  * writes its artifacts:
  *
  * - `predictions-gmu.json`: the validation films' probabilities (the head fitted on all training films);
  * - `train-probabilities-gmu.json`: the training films' out-of-fold probabilities (5-fold cross-fitting),
  *   on which the analysis tunes the GMU's per-genre thresholds;
  * - `fusion-gmu.json`: settings, sizes, the final head's loss per epoch, the chosen epoch, the folds, timing;
- * - `<publicDir>/models/gmu/`: the final head as a tfjs model (model.json + weights.bin, pipeline/lib/fusion/fusion.ts
+ * - `<publicDir>/models/gmu/`: the final head as a tfjs model (model.json + weights.bin, pipeline/lib/gmu/gmu.ts
  *   `buildGmuModel`) and its metadata.json (contract.ts `GmuModelMetadataSchema`: the CNN and BiLSTM
  *   layers whose activations feed it, their standardisation, the kept epoch), for the live demo.
  *
@@ -45,8 +45,8 @@ import {
 import type { DataStageResult } from '../data/data-stage.ts';
 import { UserError } from '../core/errors.ts';
 import { readJson, sha256, writeFolderAtomic, writeJsonAtomic } from '../core/files.ts';
-import { standardisationToJson } from '../contract/fusion-standardisation.ts';
-import { buildGmuModel, FUSION_INPUTS, FUSION_VERSION, gmuParameterCount, trainLearnedFusion, type FusionFeatures } from './fusion.ts';
+import { standardisationToJson } from '../contract/gmu-standardisation.ts';
+import { buildGmuModel, FUSION_INPUTS, FUSION_VERSION, gmuParameterCount, trainLearnedFusion, type FusionFeatures } from './gmu.ts';
 import { predictionRows, probabilityRows } from '../core/probability-rows.ts';
 import { cachedEntry } from '../core/cache.ts';
 import { loadModel, METADATA_FILE, MODEL_FILE, modelFilesProblem, readModelMetadata, readTrainedModelMetadata, saveModel, WEIGHTS_FILE } from '../train/model-io.ts';

@@ -15,10 +15,10 @@
  * (mean 0, standard deviation 1) with statistics of the films that head is fitted on (its inner
  * training films), so that tanh does not start saturated whatever the scale of the activations.
  *
- * Pure apart from tfjs: no I/O. `pipeline/lib/fusion/fusion-stage.ts` extracts the activations, calls
+ * Pure apart from tfjs: no I/O. `pipeline/lib/gmu/gmu-stage.ts` extracts the activations, calls
  * `trainLearnedFusion` and writes the artifacts, and publishes the final head for the live demo as a
  * tfjs Layers model (`buildGmuModel`: built-in layers computing what `gmuForward` computes). The
- * standardisation lives in `fusion-standardisation.ts`, which the browser runs too.
+ * standardisation lives in `gmu-standardisation.ts`, which the browser runs too.
  *
  * What is chosen, and on which films (the validation films are never given to any choice —
  * `trainLearnedFusion` does not even receive their labels):
@@ -43,7 +43,7 @@ import * as tf from '@tensorflow/tfjs';
 import { kFolds } from '../analysis/analysis.ts';
 import { binaryCrossEntropy } from '../core/metrics.ts';
 import { deriveSeed, glorotUniformFor, KERAS_EPSILON } from '../train/models/cnn.ts';
-import { fitStandardisation, standardise, type Standardisation } from '../contract/fusion-standardisation.ts';
+import { fitStandardisation, standardise, type Standardisation } from '../contract/gmu-standardisation.ts';
 import { seededRandom, shuffled } from '../core/random.ts';
 import { GMU_SETTINGS } from '../settings.ts';
 
@@ -295,9 +295,9 @@ export function gmuWeightsOf(model: tf.LayersModel): GmuWeights {
   };
 }
 
-// --- Standardisation (pipeline/lib/contract/fusion-standardisation.ts: the same code runs in the live demo) ---
+// --- Standardisation (pipeline/lib/contract/gmu-standardisation.ts: the same code runs in the live demo) ---
 
-export { fitStandardisation, standardise, type Standardisation } from '../contract/fusion-standardisation.ts';
+export { fitStandardisation, standardise, type Standardisation } from '../contract/gmu-standardisation.ts';
 
 // --- Fitting one head -----------------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 /**
- * The fusion stage (pipeline/lib/fusion/fusion-stage.ts) on a generated demo dataset: the data stage and one
+ * The fusion stage (pipeline/lib/gmu/gmu-stage.ts) on a generated demo dataset: the data stage and one
  * epoch of training, then the learned fusion. Checks that the artifacts follow the contract and line
  * up with the split, that the activations are the models' own (their output layer on them gives the
  * published predictions), that the GMU published for the live demo (models/gmu: tfjs model and
@@ -27,10 +27,10 @@ import {
 import { runDataStage, type DataStageResult } from '../../pipeline/lib/data/data-stage.ts';
 import { writeDemoDataset } from '../../pipeline/lib/data/demo-data.ts';
 import { recordingEffects } from '../../pipeline/lib/core/effects.ts';
-import { extractActivations, runFusionStage } from '../../pipeline/lib/fusion/fusion-stage.ts';
-import { standardisationFromJson } from '../../pipeline/lib/contract/fusion-standardisation.ts';
+import { extractActivations, runFusionStage } from '../../pipeline/lib/gmu/gmu-stage.ts';
+import { standardisationFromJson } from '../../pipeline/lib/contract/gmu-standardisation.ts';
 import { GMU_SETTINGS } from '../../pipeline/lib/settings.ts';
-import { gmuForward, gmuWeightsOf, standardise } from '../../pipeline/lib/fusion/fusion.ts';
+import { gmuForward, gmuWeightsOf, standardise } from '../../pipeline/lib/gmu/gmu.ts';
 import { loadModel, readModelMetadata } from '../../pipeline/lib/train/model-io.ts';
 import { runTrainStage } from '../../pipeline/lib/train/train-stage.ts';
 import { prepareModelInputs } from '../../pipeline/lib/train/model-inputs.ts';
