@@ -8,7 +8,7 @@ import { CONFIG_FILE, DATASET_ENV, chooseDataset, readConfigFile, resolveConfig 
 import { settingOptions, settingsFromFlags, settingsHelp, type Config } from './settings.ts';
 import { checkSplitForTraining, loadConfiguredDataset, runDataStage, splitDataset } from './data/data-stage.ts';
 import { runTrainStage } from './train/train-stage.ts';
-import { runFusionStage } from './gmu/gmu-stage.ts';
+import { runGmuStage } from './gmu/gmu-stage.ts';
 import { runAnalysisStage } from './analysis/analysis-stage.ts';
 import { runExplainStage } from './explain/explain-stage.ts';
 import { runAblationStage } from './ablations/ablation-stage.ts';
@@ -16,7 +16,7 @@ import { evaluateSavedModels } from './analysis/evaluate.ts';
 import { selectBackend } from './engine/backend.ts';
 import { formatDataQuality } from './data/dataset.ts';
 import { writeDemoDataset } from './data/demo-data.ts';
-import { publishGeneratedFiles } from './publish/site-files.ts';
+import { publishGeneratedFiles } from './publish/generated-files.ts';
 import { consoleEffects, type Effects } from './core/effects.ts';
 import { UserError } from './core/errors.ts';
 import { checkOutputFolders, lockOutputFolders, recoverFolder, removeStaleBuildFolders, replaceFolder, stageFolder, type OutputFolder } from './core/workspace.ts';
@@ -158,7 +158,7 @@ async function runStages(config: Config, root: string, effects: Effects): Promis
   const stage = await runDataStage(ctx);
   checkSplitForTraining(stage, config);
   await runTrainStage(stage, ctx);
-  await runFusionStage(stage, ctx);
+  await runGmuStage(stage, ctx);
   await runAnalysisStage(stage, ctx);
   await runAblationStage(stage, ctx);
   await runExplainStage(stage, ctx);

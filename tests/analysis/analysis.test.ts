@@ -18,7 +18,7 @@ import {
   constantPredictions,
   crossValidateThresholds,
   downsampleCurve,
-  evaluateOnValidation,
+  validationResults,
   fuse,
   genreFrequencies,
   indicatorRow,
@@ -37,7 +37,7 @@ import { AnalysisArtifactSchema, type AnalysisArtifact, type GmuHistoryArtifact,
 import type { DataStageResult } from '../../pipeline/lib/data/data-stage.ts';
 import { recordingEffects } from '../../pipeline/lib/core/effects.ts';
 import { UserError } from '../../pipeline/lib/core/errors.ts';
-import { evaluatePredictions } from '../../pipeline/lib/core/metrics.ts';
+import { predictionMetrics } from '../../pipeline/lib/core/metrics.ts';
 import { baselineVerdict, outcomeOf, thresholdSentences } from '../../src/lib/analysis-report.ts';
 import { memoryArtifactStore, stageContext } from '../../pipeline/lib/core/context.ts';
 
@@ -155,7 +155,7 @@ const Y = [1, 0, 0, 1, 1, 0, 0, 0, 1, 0, 1, 0];
 
 describe('micro, macro, weighted and samples F1', () => {
   test('hand-worked: samples F1 = mean of the films’ F1, weighted F1 = support-weighted mean', () => {
-    const m = evaluatePredictions(P, Y, GENRES);
+    const m = predictionMetrics(P, Y, GENRES);
     close(m.samplesF1, (2 / 3 + 2 / 3 + 0 + 2 / 3) / 4);
     close(m.weightedF1, (0.5 * 2 + 1 * 2 + 0 * 1) / 5);
     close(m.macroF1, 0.5);
@@ -164,23 +164,23 @@ describe('micro, macro, weighted and samples F1', () => {
 
   test('zero division is 0: a film with no true and no predicted genre scores 0 in samples F1', () => {
     // Film 1: nothing true, nothing predicted → 0 (scikit-learn zero_division=0). Film 2: F1 1.
-    const m = evaluatePredictions([0.1, 0.2, 0.9, 0.1], [0, 0, 1, 0], ['x', 'y']);
+    const m = predictionMetrics([0.1, 0.2, 0.9, 0.1], [0, 0, 1, 0], ['x', 'y']);
     close(m.samplesF1, 0.5);
     // Weighted F1 ignores genre y (no support); no positive cell at all → 0.
     close(m.weightedF1, 1);
-    close(evaluatePredictions([0.9, 0.1], [0, 0], ['x', 'y']).weightedF1, 0);
+    close(predictionMetrics([0.9, 0.1], [0, 0], ['x', 'y']).weightedF1, 0);
   });
 
   test('per-genre thresholds: p > t_genre', () => {
     // Thresholds A 0.85, B 0.5, C 0.65: A predicted for film 1 only (0.9), C for film 4 only (0.7).
     // A: TP 1, FN 1 → F1 2/3. B unchanged: 1. C: FP 1 (film 4), FN 1 (film 3) → F1 0.
-    const m = evaluatePredictions(P, Y, GENRES, [0.85, 0.5, 0.65]);
+    const m = predictionMetrics(P, Y, GENRES, [0.85, 0.5, 0.65]);
     assert.deepEqual(m.perGenre.map((g) => g.predictedPositives), [1, 2, 1]);
     close(m.perGenre[0].f1, 2 / 3);
     close(m.macroF1, (2 / 3 + 1 + 0) / 3);
     // The same thresholds for every genre give the scalar form's numbers.
-    assert.deepEqual(evaluatePredictions(P, Y, GENRES, [0.5, 0.5, 0.5]), evaluatePredictions(P, Y, GENRES, 0.5));
-    assert.throws(() => evaluatePredictions(P, Y, GENRES, [0.5, 0.5]), /2 thresholds for 3 genres/);
+    assert.deepEqual(predictionMetrics(P, Y, GENRES, [0.5, 0.5, 0.5]), predictionMetrics(P, Y, GENRES, 0.5));
+    assert.throws(() => predictionMetrics(P, Y, GENRES, [0.5, 0.5]), /2 thresholds for 3 genres/);
   });
 
   test('randomised: weighted and samples F1 against a direct count', () => {
@@ -189,7 +189,7 @@ describe('micro, macro, weighted and samples F1', () => {
     const g = 4;
     const p = Array.from({ length: films * g }, () => random());
     const y = p.map(() => (random() < 0.35 ? 1 : 0));
-    const m = evaluatePredictions(p, y, ['a', 'b', 'c', 'd']);
+    const m = predictionMetrics(p, y, ['a', 'b', 'c', 'd']);
     let samples = 0;
     for (let f = 0; f < films; f++) {
       const truth = new Set<number>();
@@ -226,7 +226,7 @@ describe('baselines', () => {
     const choices = chooseOnTraining(train, GENRES, 1, 2);
     // Validation: film 1 is A; film 2 is B and C.
     const validation: SplitScores = { labels: [1, 0, 0, 0, 1, 1], cnn: [0.9, 0.1, 0.1, 0.1, 0.9, 0.9], lstm: [0.4, 0.6, 0.1, 0.2, 0.6, 0.2], gmu: [0.7, 0.3, 0.1, 0.2, 0.8, 0.6] };
-    const byId = Object.fromEntries(evaluateOnValidation(validation, GENRES, choices).map((e) => [e.id, e]));
+    const byId = Object.fromEntries(validationResults(validation, GENRES, choices).map((e) => [e.id, e]));
 
     // Genre priors [0.75, 0.5, 0]: BCE over the 6 cells; C's 0 is clipped to float32(1e-7).
     const lower = Math.fround(1e-7);
@@ -290,7 +290,7 @@ describe('per-genre thresholds', () => {
       const expected = tuneThresholds(selectRows(p, g, rest), selectRows(y, g, rest), g).thresholds;
       assert.deepEqual(cv.folds[k].thresholds, expected, `fold ${k}`);
       assert.equal(cv.folds[k].films, heldOut.length);
-      const onFold = evaluatePredictions(selectRows(p, g, heldOut), selectRows(y, g, heldOut), ['a', 'b', 'c'], expected);
+      const onFold = predictionMetrics(selectRows(p, g, heldOut), selectRows(y, g, heldOut), ['a', 'b', 'c'], expected);
       close(cv.folds[k].tuned.microF1, onFold.microF1);
       for (const i of heldOut) {
         for (let j = 0; j < g; j++) {
@@ -303,7 +303,7 @@ describe('per-genre thresholds', () => {
       }
     });
     close(cv.outOfFold.tuned.microF1, (2 * tp) / (2 * tp + fp + fn));
-    close(cv.outOfFold.atDefault.microF1, evaluatePredictions(p, y, ['a', 'b', 'c']).microF1);
+    close(cv.outOfFold.atDefault.microF1, predictionMetrics(p, y, ['a', 'b', 'c']).microF1);
   });
 });
 
@@ -346,20 +346,20 @@ describe('choices never read the validation films', () => {
     const choices = chooseOnTraining(train, genres, 42);
     const again = chooseOnTraining(train, genres, 42);
     assert.deepEqual(again, choices, 'deterministic');
-    const a = evaluateOnValidation(make(12), genres, choices);
-    const b = evaluateOnValidation(make(15), genres, choices);
+    const a = validationResults(make(12), genres, choices);
+    const b = validationResults(make(15), genres, choices);
     for (let i = 0; i < a.length; i++) assert.notDeepEqual(a[i].atDefault, b[i].atDefault, 'the validation sets differ');
     // Each tuned classifier is scored with exactly the thresholds chosen on the training films.
     const validation = make(12);
-    const scored = evaluateOnValidation(validation, genres, choices);
+    const scored = validationResults(validation, genres, choices);
     const cnn = scored.find((e) => e.id === 'cnn')!;
-    assert.deepEqual(cnn.tuned, evaluatePredictions(validation.cnn, validation.labels, genres, choices.thresholds.cnn.thresholds));
+    assert.deepEqual(cnn.tuned, predictionMetrics(validation.cnn, validation.labels, genres, choices.thresholds.cnn.thresholds));
     const fusion = scored.find((e) => e.id === 'fusion')!;
-    assert.deepEqual(fusion.atDefault, evaluatePredictions(fuse(validation.cnn, validation.lstm, choices.fusion.weight), validation.labels, genres));
+    assert.deepEqual(fusion.atDefault, predictionMetrics(fuse(validation.cnn, validation.lstm, choices.fusion.weight), validation.labels, genres));
     // The learned fusion: its own probabilities, scored with the thresholds tuned on its (out-of-fold) training probabilities.
     const gmu = scored.find((e) => e.id === 'gmu')!;
     assert.equal(gmu.kind, 'fusion');
-    assert.deepEqual(gmu.tuned, evaluatePredictions(validation.gmu, validation.labels, genres, choices.thresholds.gmu.thresholds));
+    assert.deepEqual(gmu.tuned, predictionMetrics(validation.gmu, validation.labels, genres, choices.thresholds.gmu.thresholds));
     assert.deepEqual(choices.thresholds.gmu.thresholds, tuneThresholds(train.gmu, train.labels, 3).thresholds);
     // Different training films do change the choices (so the checks above can fail).
     const other = chooseOnTraining(make(30), genres, 42);
@@ -537,7 +537,7 @@ describe('verdict against the baselines', () => {
     const train: SplitScores = { labels: [1, 0, 1, 1, 0, 1, 1, 0], cnn: [0.6, 0.4, 0.7, 0.6, 0.2, 0.8, 0.9, 0.1], lstm: [0.5, 0.5, 0.6, 0.4, 0.4, 0.6, 0.7, 0.3], gmu: [0.7, 0.3, 0.6, 0.6, 0.3, 0.7, 0.8, 0.2] };
     const validation: SplitScores = { labels: [1, 0, 0, 1], cnn: [0.8, 0.3, 0.4, 0.7], lstm: [0.6, 0.6, 0.5, 0.5], gmu: [0.7, 0.4, 0.4, 0.6] };
     const choices = chooseOnTraining(train, genres, 1, 2);
-    const evaluations = evaluateOnValidation(validation, genres, choices);
+    const evaluations = validationResults(validation, genres, choices);
     const text = Object.fromEntries(evaluations.map((e) => [e.id, { title: { cnn: 'Poster CNN', lstm: 'Overview BiLSTM', fusion: 'Late fusion', gmu: 'Learned fusion (GMU)', 'genre-priors': 'Genre priors', 'most-frequent': 'Always a', 'two-most-frequent': 'Always a + b' }[e.id], description: '' }])) as Parameters<typeof analysisArtifact>[0]['text'];
     const result = analysisArtifact({ genres, trainFilms: 4, validationFilms: 2, seed: 1, generatedAt: 'now', choices, evaluations, text, validationFusionLoss: choices.fusion.curve });
     for (const c of result.classifiers) c.atDefault.microF1 = microF1[c.id];

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { binaryCrossEntropy, evaluatePredictions, topK } from '../../pipeline/lib/core/metrics.ts';
+import { binaryCrossEntropy, predictionMetrics, topK } from '../../pipeline/lib/core/metrics.ts';
 
 await tf.setBackend('cpu');
 
@@ -31,7 +31,7 @@ const P = new Float32Array([0.9, 0.2, 0.6, 0.4, 0.7, 0.5, 0.8, 0.1, 0.3, 0.1, 0.
 const Y = new Uint8Array([1, 0, 0, 1, 1, 0, 0, 0, 1, 0, 1, 0]);
 
 test('hand-worked example: per-genre, micro and macro scores', () => {
-  const m = evaluatePredictions(P, Y, GENRES);
+  const m = predictionMetrics(P, Y, GENRES);
   assert.deepEqual(
     m.perGenre.map((g) => [g.genre, g.support, g.predictedPositives, g.truePositives]),
     [
@@ -68,33 +68,33 @@ test('hand-worked example: loss is the mean of the 12 cross-entropy terms', () =
   //   + 0.10536 + 0.51083 + 1.20397 = 7.94984; / 12 ≈ 0.66249
   const expected = terms.reduce((a, b) => a + b, 0) / 12;
   close(binaryCrossEntropy(P, Y), expected);
-  close(evaluatePredictions(P, Y, GENRES).loss, expected);
+  close(predictionMetrics(P, Y, GENRES).loss, expected);
   close(expected, 0.66249, 1e-5, 'sanity');
 });
 
 test('a probability of exactly the threshold is a negative (Keras Precision/Recall: y_pred > threshold)', () => {
-  const m = evaluatePredictions(new Float32Array([0.5, 0.5]), new Uint8Array([1, 0]), ['x', 'y']);
+  const m = predictionMetrics(new Float32Array([0.5, 0.5]), new Uint8Array([1, 0]), ['x', 'y']);
   assert.equal(m.perGenre[0].predictedPositives, 0);
   assert.equal(m.perGenre[0].recall, 0);
   assert.equal(m.microRecall, 0);
-  const lower = evaluatePredictions(new Float32Array([0.5, 0.5]), new Uint8Array([1, 0]), ['x', 'y'], 0.49);
+  const lower = predictionMetrics(new Float32Array([0.5, 0.5]), new Uint8Array([1, 0]), ['x', 'y'], 0.49);
   assert.deepEqual(lower.perGenre.map((g) => g.predictedPositives), [1, 1]);
   close(lower.microPrecision, 0.5);
   close(lower.microRecall, 1);
   close(lower.microF1, 2 / 3);
   // Film 2's C in the example sits exactly on 0.5: it would be a false positive with >=.
-  assert.equal(evaluatePredictions(P, Y, GENRES, 0.5).perGenre[2].predictedPositives, 2);
+  assert.equal(predictionMetrics(P, Y, GENRES, 0.5).perGenre[2].predictedPositives, 2);
 });
 
 test('no positive labels and no positive predictions: every score is 0 (zero_division = 0)', () => {
-  const m = evaluatePredictions(new Float32Array([0.1, 0.2, 0.3, 0.4]), new Uint8Array(4), ['x', 'y']);
+  const m = predictionMetrics(new Float32Array([0.1, 0.2, 0.3, 0.4]), new Uint8Array(4), ['x', 'y']);
   assert.deepEqual([m.microPrecision, m.microRecall, m.microF1, m.macroF1], [0, 0, 0, 0]);
   for (const g of m.perGenre) assert.deepEqual([g.precision, g.recall, g.f1, g.support, g.predictedPositives, g.truePositives], [0, 0, 0, 0, 0, 0]);
   assert.ok(Number.isFinite(m.loss) && m.loss > 0);
 });
 
 test('all-zero predictions against positive labels: recall 0, precision 0 (not NaN)', () => {
-  const m = evaluatePredictions(new Float32Array(6), new Uint8Array([1, 0, 1, 1, 0, 0]), ['x', 'y', 'z']);
+  const m = predictionMetrics(new Float32Array(6), new Uint8Array([1, 0, 1, 1, 0, 0]), ['x', 'y', 'z']);
   assert.deepEqual([m.microPrecision, m.microRecall, m.microF1, m.macroF1], [0, 0, 0, 0]);
   assert.deepEqual(m.perGenre.map((g) => g.support), [2, 0, 1]);
   // p = 0 is clipped to 1e-7: each positive cell costs −ln(1e-7) ≈ 16.118, negatives ≈ 1e-7.
@@ -103,12 +103,12 @@ test('all-zero predictions against positive labels: recall 0, precision 0 (not N
 
 test('macro F1 averages over every genre, zero-support genres included (scikit-learn macro)', () => {
   // Genre x: support 1, predicted 1, TP 1 → F1 1.  Genre y: no labels, no predictions → F1 0.
-  const m = evaluatePredictions(new Float32Array([0.9, 0.1, 0.2, 0.3]), new Uint8Array([1, 0, 0, 0]), ['x', 'y']);
+  const m = predictionMetrics(new Float32Array([0.9, 0.1, 0.2, 0.3]), new Uint8Array([1, 0, 0, 0]), ['x', 'y']);
   assert.deepEqual(m.perGenre.map((g) => g.f1), [1, 0]);
   close(m.macroF1, 0.5);
   close(m.microF1, 1);
   // A zero-support genre that is predicted: precision 0 (0 of 1), recall 0 (0/0), F1 0.
-  const n = evaluatePredictions(new Float32Array([0.9, 0.8]), new Uint8Array([1, 0]), ['x', 'y']);
+  const n = predictionMetrics(new Float32Array([0.9, 0.8]), new Uint8Array([1, 0]), ['x', 'y']);
   assert.deepEqual([n.perGenre[1].precision, n.perGenre[1].recall, n.perGenre[1].f1], [0, 0, 0]);
   close(n.macroF1, 0.5);
   close(n.microPrecision, 0.5);
@@ -159,10 +159,10 @@ test('topK: most probable first, ties to the genre listed first, k capped at the
 });
 
 test('mismatched shapes and empty sets are rejected', () => {
-  assert.throws(() => evaluatePredictions(new Float32Array(5), new Uint8Array(5), GENRES), RangeError);
-  assert.throws(() => evaluatePredictions(new Float32Array(6), new Uint8Array(3), GENRES), RangeError);
-  assert.throws(() => evaluatePredictions(new Float32Array(0), new Uint8Array(0), GENRES), RangeError);
-  assert.throws(() => evaluatePredictions(new Float32Array(3), new Uint8Array(3), []), RangeError);
+  assert.throws(() => predictionMetrics(new Float32Array(5), new Uint8Array(5), GENRES), RangeError);
+  assert.throws(() => predictionMetrics(new Float32Array(6), new Uint8Array(3), GENRES), RangeError);
+  assert.throws(() => predictionMetrics(new Float32Array(0), new Uint8Array(0), GENRES), RangeError);
+  assert.throws(() => predictionMetrics(new Float32Array(3), new Uint8Array(3), []), RangeError);
   assert.throws(() => binaryCrossEntropy(new Float32Array(2), new Uint8Array(3)), RangeError);
   assert.throws(() => topK(P, GENRES, -1), RangeError);
 });

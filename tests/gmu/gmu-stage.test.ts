@@ -27,7 +27,7 @@ import {
 import { runDataStage, type DataStageResult } from '../../pipeline/lib/data/data-stage.ts';
 import { writeDemoDataset } from '../../pipeline/lib/data/demo-data.ts';
 import { recordingEffects } from '../../pipeline/lib/core/effects.ts';
-import { extractActivations, runFusionStage } from '../../pipeline/lib/gmu/gmu-stage.ts';
+import { extractActivations, runGmuStage } from '../../pipeline/lib/gmu/gmu-stage.ts';
 import { standardisationFromJson } from '../../pipeline/lib/contract/gmu-standardisation.ts';
 import { GMU_SETTINGS } from '../../pipeline/lib/settings.ts';
 import { gmuForward, gmuWeightsOf, standardise } from '../../pipeline/lib/gmu/gmu.ts';
@@ -59,7 +59,7 @@ before(async () => {
   stage = await runDataStage(stageContext(config, projectRoot, recordingEffects()));
   await runTrainStage(stage, stageContext(config, projectRoot, recordingEffects()));
   const effects = recordingEffects();
-  await runFusionStage(stage, stageContext(config, projectRoot, effects));
+  await runGmuStage(stage, stageContext(config, projectRoot, effects));
   firstLog = effects.lines;
 });
 
@@ -157,7 +157,7 @@ describe('the fusion stage on the demo data', { timeout: 600_000 }, () => {
     const modelBefore = modelFiles.map((file) => readFileSync(join(modelDir, file)));
     await rm(modelDir, { recursive: true, force: true });
     const effects = recordingEffects();
-    await runFusionStage(stage, stageContext(config, projectRoot, effects));
+    await runGmuStage(stage, stageContext(config, projectRoot, effects));
     assert.ok(effects.lines.some((line) => /^Learned fusion \(GMU\): reusing the trained fusion from the cache \(key [0-9a-f]{24}/.test(line)), effects.lines.join('\n'));
     assert.ok(!effects.lines.some((line) => /training on|kept epoch/.test(line)), effects.lines.join('\n'));
     assert.deepEqual(files.map(text), before);
@@ -171,7 +171,7 @@ describe('the fusion stage on the demo data', { timeout: 600_000 }, () => {
     const good = readFileSync(weights);
     writeFileSync(weights, good.subarray(0, 10));
     const effects = recordingEffects();
-    await runFusionStage(stage, stageContext(config, projectRoot, effects));
+    await runGmuStage(stage, stageContext(config, projectRoot, effects));
     const warnings = effects.lines.filter((line) => /damaged/.test(line));
     assert.deepEqual(warnings, [
       `warning: Learned fusion (GMU): the cached fusion in ${join(paths.cache, 'fusion', history.key)} is damaged (model/weights.bin is 10 bytes, ${good.length.toLocaleString('en')} when it was written); training it again`,
@@ -188,7 +188,7 @@ describe('the fusion stage on the demo data', { timeout: 600_000 }, () => {
     await rm(join(paths.cache, 'fusion', history.key, 'model'), { recursive: true, force: true });
     await rm(join(paths.public, 'models', 'gmu'), { recursive: true, force: true });
     const effects = recordingEffects();
-    await runFusionStage(stage, stageContext(config, projectRoot, effects));
+    await runGmuStage(stage, stageContext(config, projectRoot, effects));
     const log = effects.lines.join('\n');
     assert.match(log, new RegExp(`the cached fusion \\(key ${history.key}\\) cannot be reused: .*lacks model\\.json, weights\\.bin, metadata\\.json.*training it again`));
     assert.ok(effects.lines.some((line) => /kept epoch/.test(line)), log);
@@ -209,7 +209,7 @@ describe('the fusion stage on the demo data', { timeout: 600_000 }, () => {
       dataset: { ...stage.dataset, films: stage.dataset.films.map((film, i) => (validation.has(i) ? { ...film, labels: film.labels.map((y) => 1 - y) } : film)) },
     };
     const effects = recordingEffects();
-    await runFusionStage(inverted, stageContext({ ...config, retrain: true }, projectRoot, effects));
+    await runGmuStage(inverted, stageContext({ ...config, retrain: true }, projectRoot, effects));
     assert.ok(effects.lines.some((line) => /kept epoch/.test(line)), 'it trained again');
     const after = { predictions: artifact('predictions-gmu.json'), train: artifact('train-probabilities-gmu.json'), history: artifact('fusion-gmu.json') };
     assert.deepEqual(after.predictions, before.predictions);
@@ -223,7 +223,7 @@ describe('the fusion stage on the demo data', { timeout: 600_000 }, () => {
     const saved = readFileSync(runFile, 'utf8');
     writeFileSync(runFile, JSON.stringify({ ...JSON.parse(saved), trainingKey: 'ffffffffffffffffffffffff' }));
     try {
-      await assert.rejects(runFusionStage(stage, stageContext(config, projectRoot, recordingEffects())), /is not the one run\.json and this dataset describe/);
+      await assert.rejects(runGmuStage(stage, stageContext(config, projectRoot, recordingEffects())), /is not the one run\.json and this dataset describe/);
     } finally {
       writeFileSync(runFile, saved);
     }

@@ -29,7 +29,7 @@ import {
   predictFit,
   standardise,
   trainLearnedFusion,
-  type FusionFeatures,
+  type GmuFeatures,
   type GmuSettings,
   type GmuWeights,
 } from '../../pipeline/lib/gmu/gmu.ts';
@@ -206,7 +206,7 @@ const SETTINGS: GmuSettings = { hiddenUnits: 6, dropout: 0.5, learningRate: 1e-2
 const GENRES = 3;
 
 /** Activations that carry the labels (the visual ones more clearly), plus noise; labels films × 3. */
-function synthetic(films: number, seed: number): { features: FusionFeatures; labels: Uint8Array } {
+function synthetic(films: number, seed: number): { features: GmuFeatures; labels: Uint8Array } {
   const random = seededRandom(seed);
   const visualDim = 5;
   const textualDim = 4;

@@ -30,7 +30,7 @@ import type { DataStageResult } from '../data/data-stage.ts';
 import { filmLabels } from '../data/dataset.ts';
 import { readJson } from '../core/files.ts';
 import { DEFAULT_PATIENCE, FOCAL_ALPHA, FOCAL_GAMMA } from '../settings.ts';
-import { evaluatePredictions } from '../core/metrics.ts';
+import { predictionMetrics } from '../core/metrics.ts';
 import { maxShift } from '../train/poster-augmentation.ts';
 import { reusableTraining, trainingKey, trainingSchedules } from '../train/training-cache.ts';
 import { trainJobs } from '../train/train-jobs.ts';
@@ -113,9 +113,9 @@ export function ablationFigures(result: ModelRunResult, genres: readonly string[
   const g = genres.length;
   const validation = matrix(result.predictions.films, g);
   const train = matrix(result.trainProbabilities.films, g);
-  const atHalf = evaluatePredictions(validation, validationLabels, genres);
+  const atHalf = predictionMetrics(validation, validationLabels, genres);
   const thresholds = tuneThresholds(train, trainLabels, g).thresholds;
-  const tuned = evaluatePredictions(validation, validationLabels, genres, thresholds);
+  const tuned = predictionMetrics(validation, validationLabels, genres, thresholds);
   const films = result.predictions.films.length;
   return {
     epochsPlanned: result.run.epochs,

@@ -8,9 +8,9 @@
  */
 import {
   chooseOnTraining,
-  evaluateOnValidation,
+  validationResults,
   fusionLossCurve,
-  type ClassifierEvaluation,
+  type ClassifierResults,
   type PrCurve,
   type SplitScores,
   type TrainingChoices,
@@ -83,8 +83,8 @@ export function analysisArtifact(input: {
   seed: number;
   generatedAt: string;
   choices: TrainingChoices;
-  evaluations: ClassifierEvaluation[];
-  text: Record<ClassifierEvaluation['id'], ClassifierText>;
+  evaluations: ClassifierResults[];
+  text: Record<ClassifierResults['id'], ClassifierText>;
   validationFusionLoss: { weight: number; loss: number }[];
 }): AnalysisArtifact {
   const { genres, choices, evaluations } = input;
@@ -203,7 +203,7 @@ export async function runAnalysisStage(stage: DataStageResult, ctx: StageContext
   const validation: SplitScores = { labels: filmLabels(stage.dataset, stage.split.validation), cnn: cnn.validation, lstm: lstm.validation, gmu: gmu.validation };
 
   const choices = chooseOnTraining(train, genres, config.seed);
-  const evaluations = evaluateOnValidation(validation, genres, choices);
+  const evaluations = validationResults(validation, genres, choices);
 
   const [first, second] = choices.mostFrequent.map((g) => genres[g]);
   const w = choices.fusion.weight;
@@ -213,7 +213,7 @@ export async function runAnalysisStage(stage: DataStageResult, ctx: StageContext
     .slice(0, 3)
     .map(({ p, genre }) => `${genre} ${p.toFixed(2)}`)
     .join(', ');
-  const text: Record<ClassifierEvaluation['id'], ClassifierText> = {
+  const text: Record<ClassifierResults['id'], ClassifierText> = {
     cnn: { title: cnn.history.title, description: `The ${cnn.history.title}’s probabilities (kept weights).` },
     lstm: { title: lstm.history.title, description: `The ${lstm.history.title}’s probabilities (kept weights).` },
     fusion: {

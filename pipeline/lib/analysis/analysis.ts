@@ -4,7 +4,7 @@
  * models; the learned fusion (GMU, pipeline/lib/gmu/gmu.ts) comes in as a third set of probabilities.
  * `pipeline/lib/analysis/analysis-stage.ts` reads the artifacts, calls these and writes `analysis.json`.
  *
- * Inputs are row-major films × genres, as in `metrics.ts` (whose `evaluatePredictions` computes
+ * Inputs are row-major films × genres, as in `metrics.ts` (whose `predictionMetrics` computes
  * every thresholded score here: same `p > t` rule, same zero-division-is-0 convention).
  *
  * - Average precision is scikit-learn's `average_precision_score`: AP = Σₙ (Rₙ − Rₙ₋₁)·Pₙ over the
@@ -12,10 +12,10 @@
  *   A genre with no positive film has no AP (null); `meanAP` averages the genres that have one.
  *   Micro AP is the AP of every (film, genre) cell pooled (`average='micro'`).
  * - Nothing is chosen on the validation films: `chooseOnTraining` receives only the training
- *   films' probabilities and labels; the validation films are only scored (`evaluateOnValidation`).
+ *   films' probabilities and labels; the validation films are only scored (`validationResults`).
  */
 import type { ClassifierId, TunedClassifierId } from '../contract/contract.ts';
-import { binaryCrossEntropy, evaluatePredictions, type PredictionMetrics } from '../core/metrics.ts';
+import { binaryCrossEntropy, predictionMetrics, type PredictionMetrics } from '../core/metrics.ts';
 import { CURVE_POINTS, DECISION_THRESHOLD, FUSION_GRID, THRESHOLD_FOLDS, THRESHOLD_GRID } from '../settings.ts';
 import { seededRandom, shuffled } from '../core/random.ts';
 
@@ -321,14 +321,14 @@ export function crossValidateThresholds(
     return {
       thresholds: choice.thresholds,
       films: heldOut.length,
-      atDefault: setF1(evaluatePredictions(p, y, genres)),
-      tuned: setF1(evaluatePredictions(p, y, genres, choice.thresholds)),
+      atDefault: setF1(predictionMetrics(p, y, genres)),
+      tuned: setF1(predictionMetrics(p, y, genres, choice.thresholds)),
     };
   });
   if (seen.some((s) => s === 0)) throw new RangeError('the folds do not cover every film');
   // The pooled out-of-fold decisions (0/1) are scored as probabilities at 0.5: 1 > 0.5, 0 is not.
-  const tuned = evaluatePredictions(decisions, labels, genres);
-  const atDefault = evaluatePredictions(probabilities, labels, genres);
+  const tuned = predictionMetrics(decisions, labels, genres);
+  const atDefault = predictionMetrics(probabilities, labels, genres);
   return {
     folds: results,
     outOfFold: {
@@ -427,7 +427,7 @@ export function chooseOnTraining(train: SplitScores, genres: readonly string[], 
   };
 }
 
-export interface ClassifierEvaluation {
+export interface ClassifierResults {
   id: ClassifierId;
   kind: 'model' | 'fusion' | 'baseline';
   scores: ScoreMetrics;
@@ -437,29 +437,29 @@ export interface ClassifierEvaluation {
 }
 
 /** Scores every classifier (models, late and learned fusion, baselines) on the validation films with the training choices. */
-export function evaluateOnValidation(validation: SplitScores, genres: readonly string[], choices: TrainingChoices): ClassifierEvaluation[] {
+export function validationResults(validation: SplitScores, genres: readonly string[], choices: TrainingChoices): ClassifierResults[] {
   const genreCount = genres.length;
   if (choices.genreCount !== genreCount) throw new RangeError(`the choices are for ${choices.genreCount} genres, not ${genreCount}`);
   const films = rowCount(validation.labels, genreCount);
-  const evaluate = (id: ClassifierId, kind: ClassifierEvaluation['kind'], probabilities: Values, probabilistic: boolean): ClassifierEvaluation => {
+  const result = (id: ClassifierId, kind: ClassifierResults['kind'], probabilities: Values, probabilistic: boolean): ClassifierResults => {
     if (probabilities.length !== validation.labels.length) throw new RangeError(`${id}: ${probabilities.length} probabilities for ${validation.labels.length} labels`);
     const thresholds = kind === 'baseline' ? null : choices.thresholds[id as TunedClassifierId].thresholds;
     return {
       id,
       kind,
       scores: scoreMetrics(probabilities, validation.labels, genreCount, { probabilistic }),
-      atDefault: evaluatePredictions(probabilities, validation.labels, genres),
-      tuned: thresholds ? evaluatePredictions(probabilities, validation.labels, genres, thresholds) : null,
+      atDefault: predictionMetrics(probabilities, validation.labels, genres),
+      tuned: thresholds ? predictionMetrics(probabilities, validation.labels, genres, thresholds) : null,
     };
   };
   const [first, second] = choices.mostFrequent;
   return [
-    evaluate('cnn', 'model', validation.cnn, true),
-    evaluate('lstm', 'model', validation.lstm, true),
-    evaluate('fusion', 'fusion', fuse(validation.cnn, validation.lstm, choices.fusion.weight), true),
-    evaluate('gmu', 'fusion', validation.gmu, true),
-    evaluate('genre-priors', 'baseline', constantPredictions(choices.priors, films), true),
-    evaluate('most-frequent', 'baseline', constantPredictions(indicatorRow([first], genreCount), films), false),
-    evaluate('two-most-frequent', 'baseline', constantPredictions(indicatorRow([first, second].filter((g) => g !== undefined), genreCount), films), false),
+    result('cnn', 'model', validation.cnn, true),
+    result('lstm', 'model', validation.lstm, true),
+    result('fusion', 'fusion', fuse(validation.cnn, validation.lstm, choices.fusion.weight), true),
+    result('gmu', 'fusion', validation.gmu, true),
+    result('genre-priors', 'baseline', constantPredictions(choices.priors, films), true),
+    result('most-frequent', 'baseline', constantPredictions(indicatorRow([first], genreCount), films), false),
+    result('two-most-frequent', 'baseline', constantPredictions(indicatorRow([first, second].filter((g) => g !== undefined), genreCount), films), false),
   ];
 }

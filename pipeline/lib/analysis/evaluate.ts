@@ -12,7 +12,7 @@ import { filmLabels, loadDataset } from '../data/dataset.ts';
 import type { Effects } from '../core/effects.ts';
 import { UserError } from '../core/errors.ts';
 import { writeJsonAtomic } from '../core/files.ts';
-import { evaluatePredictions } from '../core/metrics.ts';
+import { predictionMetrics } from '../core/metrics.ts';
 import { loadModel, MODEL_FILE, readTrainedModelMetadata } from '../train/model-io.ts';
 import { posterInputs, tokenInputs, tokenLengths } from '../train/model-inputs.ts';
 import type { PosterKernel } from '../data/posters.ts';
@@ -100,7 +100,7 @@ export async function evaluateSavedModels(options: EvaluateOptions, effects: Eff
     }
     effects.info(`Evaluating the ${kind} model on ${films.length} films`);
     const probabilities = await predictProbabilities(model, data, films, 64);
-    const metrics = evaluatePredictions(probabilities, labels, dataset.genres);
+    const metrics = predictionMetrics(probabilities, labels, dataset.genres);
     model.dispose();
     const { perGenre, loss, microPrecision, microRecall, microF1, macroF1 } = metrics;
     result.models[kind] = { trainingKey: meta.trainingKey, metrics: { loss, microPrecision, microRecall, microF1, macroF1 }, perGenre };

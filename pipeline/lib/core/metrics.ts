@@ -104,7 +104,7 @@ export function binaryCrossEntropy(probabilities: Probabilities, labels: Labels)
  * Loss, micro/macro/weighted/samples scores and per-genre counts of `probabilities` against
  * `labels`. `threshold`: one for every genre, or one per genre (genre-column order).
  */
-export function evaluatePredictions(
+export function predictionMetrics(
   probabilities: Probabilities,
   labels: Labels,
   genres: readonly string[],

@@ -17,7 +17,7 @@
  * `predictProbabilities`). Only the training films' labels are read.
  *
  * Cache: `<cacheDir>/fusion/<key>/result.json` and `<cacheDir>/fusion/<key>/model/`, key = hash of
- * (the two models' training keys, the GMU settings, the seed, FUSION_VERSION, the contract version).
+ * (the two models' training keys, the GMU settings, the seed, GMU_VERSION, the contract version).
  * A rebuild with the same models reuses it without loading a model; a cache entry without a valid
  * model folder (written before the model was published) is trained again, never published half;
  * `--retrain` trains the fusion again too.
@@ -46,7 +46,7 @@ import type { DataStageResult } from '../data/data-stage.ts';
 import { UserError } from '../core/errors.ts';
 import { readJson, sha256, writeFolderAtomic, writeJsonAtomic } from '../core/files.ts';
 import { standardisationToJson } from '../contract/gmu-standardisation.ts';
-import { buildGmuModel, FUSION_INPUTS, FUSION_VERSION, gmuParameterCount, trainLearnedFusion, type FusionFeatures } from './gmu.ts';
+import { buildGmuModel, GMU_INPUTS, GMU_VERSION, gmuParameterCount, trainLearnedFusion, type GmuFeatures } from './gmu.ts';
 import { predictionRows, probabilityRows } from '../core/probability-rows.ts';
 import { cachedEntry } from '../core/cache.ts';
 import { loadModel, METADATA_FILE, MODEL_FILE, modelFilesProblem, readModelMetadata, readTrainedModelMetadata, saveModel, WEIGHTS_FILE } from '../train/model-io.ts';
@@ -63,16 +63,16 @@ const TRAIN_FIX = 'run `npm run genrelens -- train` (or `npm run build`) again';
 const RESULT_FILE = 'result.json';
 
 /** What the fusion cache keeps: the three artifacts, exactly as published. */
-export interface CachedFusionResult {
+export interface CachedGmuResult {
   predictions: GmuPredictionsArtifact;
   trainProbabilities: GmuTrainProbabilitiesArtifact;
   history: GmuHistoryArtifact;
 }
 
 /** The fusion cache key: changes when the fused models, the GMU's settings or its code change. */
-export function fusionKey(trainingKeys: Record<ModelKind, string>, seed: number, settings = GMU_SETTINGS): string {
+export function gmuKey(trainingKeys: Record<ModelKind, string>, seed: number, settings = GMU_SETTINGS): string {
   return sha256(
-    JSON.stringify({ fusion: FUSION_VERSION, contract: CONTRACT_VERSION, trainingKeys, inputs: FUSION_INPUTS, settings, seed }),
+    JSON.stringify({ fusion: GMU_VERSION, contract: CONTRACT_VERSION, trainingKeys, inputs: GMU_INPUTS, settings, seed }),
   ).slice(0, 24);
 }
 
@@ -114,14 +114,14 @@ export async function extractActivations(
 }
 
 /** Trains the learned fusion (or reuses it from the cache) and writes its three artifacts and its model. */
-export async function runFusionStage(stage: DataStageResult, ctx: StageContext): Promise<GmuHistoryArtifact> {
+export async function runGmuStage(stage: DataStageResult, ctx: StageContext): Promise<GmuHistoryArtifact> {
   const { config, effects } = ctx;
   const started = effects.now();
   const run = ctx.artifacts.read('run');
   const models = await trainedModels(stage, ctx, run.trainingKey);
-  const key = fusionKey({ cnn: models.metadata.cnn.trainingKey, lstm: models.metadata.lstm.trainingKey }, config.seed);
+  const key = gmuKey({ cnn: models.metadata.cnn.trainingKey, lstm: models.metadata.lstm.trainingKey }, config.seed);
   const dir = join(ctx.paths.cache, 'fusion', key);
-  const { value } = await cachedEntry<CachedFusionResult>({
+  const { value } = await cachedEntry<CachedGmuResult>({
     dir,
     key,
     label: GMU_TITLE,
@@ -176,7 +176,7 @@ async function trainFusion(
   trainingKey: string,
   started: number,
   modelDir: string,
-): Promise<CachedFusionResult> {
+): Promise<CachedGmuResult> {
   const { config, effects } = ctx;
   const { dataset, split } = stage;
   const backend = await selectBackend({ force: config.backend, effects });
@@ -196,7 +196,7 @@ async function trainFusion(
   const extracted = {} as Record<ModelKind, { values: Float32Array; units: number }>;
   for (const model of ['cnn', 'lstm'] as const) {
     const network = await loadModel(dirs[model]);
-    const layer = model === 'cnn' ? FUSION_INPUTS.visual.layer : FUSION_INPUTS.textual.layer;
+    const layer = model === 'cnn' ? GMU_INPUTS.visual.layer : GMU_INPUTS.textual.layer;
     try {
       extracted[model] = await extractActivations(network, layer, inputs.data[model], films, (done) =>
         effects.progress(`${GMU_TITLE}: ${model.toUpperCase()} ${layer} activations`, done, films.length),
@@ -207,7 +207,7 @@ async function trainFusion(
   }
   const featureMs = effects.now() - featureStart;
   const nTrain = split.train.length;
-  const slice = (from: number, to: number): FusionFeatures => ({
+  const slice = (from: number, to: number): GmuFeatures => ({
     films: to - from,
     visualDim: extracted.cnn.units,
     textualDim: extracted.lstm.units,
@@ -221,8 +221,8 @@ async function trainFusion(
 
   const settings = GMU_SETTINGS;
   effects.info(
-    `${GMU_TITLE}: training on the ${nTrain} training films' activations (CNN ${FUSION_INPUTS.visual.layer} ${extracted.cnn.units}, ` +
-      `BiLSTM ${FUSION_INPUTS.textual.layer} ${extracted.lstm.units}; ${settings.folds} cross-fitted heads and a final one, ${settings.maxEpochs} epochs each, ${backend.name} backend)`,
+    `${GMU_TITLE}: training on the ${nTrain} training films' activations (CNN ${GMU_INPUTS.visual.layer} ${extracted.cnn.units}, ` +
+      `BiLSTM ${GMU_INPUTS.textual.layer} ${extracted.lstm.units}; ${settings.folds} cross-fitted heads and a final one, ${settings.maxEpochs} epochs each, ${backend.name} backend)`,
   );
   const trainStart = effects.now();
   const result = await trainLearnedFusion({
@@ -262,10 +262,10 @@ async function trainFusion(
     trainingKey,
     method: {
       kind: 'gated-multimodal-unit',
-      version: FUSION_VERSION,
+      version: GMU_VERSION,
       inputs: {
-        visual: { model: 'cnn', layer: FUSION_INPUTS.visual.layer, units: extracted.cnn.units },
-        textual: { model: 'lstm', layer: FUSION_INPUTS.textual.layer, units: extracted.lstm.units },
+        visual: { model: 'cnn', layer: GMU_INPUTS.visual.layer, units: extracted.cnn.units },
+        textual: { model: 'lstm', layer: GMU_INPUTS.textual.layer, units: extracted.lstm.units },
       },
       hiddenUnits: settings.hiddenUnits,
       dropout: settings.dropout,
@@ -303,11 +303,11 @@ async function trainFusion(
     threshold: DECISION_THRESHOLD,
     input: {
       kind: 'activations',
-      visual: { model: 'cnn', layer: FUSION_INPUTS.visual.layer, units: extracted.cnn.units, standardisation: standardisationToJson(final.standardisation.visual) },
-      textual: { model: 'lstm', layer: FUSION_INPUTS.textual.layer, units: extracted.lstm.units, standardisation: standardisationToJson(final.standardisation.textual) },
+      visual: { model: 'cnn', layer: GMU_INPUTS.visual.layer, units: extracted.cnn.units, standardisation: standardisationToJson(final.standardisation.visual) },
+      textual: { model: 'lstm', layer: GMU_INPUTS.textual.layer, units: extracted.lstm.units, standardisation: standardisationToJson(final.standardisation.textual) },
     },
     chosenEpoch: final.chosenEpoch,
-    fusionVersion: FUSION_VERSION,
+    fusionVersion: GMU_VERSION,
     key,
     trainingKey,
     datasetHash: dataset.contentHash,
@@ -365,12 +365,12 @@ async function publishGmuModel(from: string, to: string): Promise<void> {
  * returned as read (not as zod re-creates it), so the published files are byte for byte those of the
  * run that trained it.
  */
-async function readCachedFusion(dir: string, key: string, genres: readonly string[]): Promise<{ value: CachedFusionResult } | { problem: string }> {
+async function readCachedFusion(dir: string, key: string, genres: readonly string[]): Promise<{ value: CachedGmuResult } | { problem: string }> {
   const file = join(dir, RESULT_FILE);
   if (!existsSync(file)) return { problem: `${RESULT_FILE} is missing` };
-  let value: CachedFusionResult;
+  let value: CachedGmuResult;
   try {
-    value = await readJson<CachedFusionResult>(file);
+    value = await readJson<CachedGmuResult>(file);
   } catch (error) {
     return { problem: `${RESULT_FILE} is not valid JSON (${error instanceof Error ? error.message : String(error)})` };
   }

@@ -52,19 +52,19 @@ import { GMU_SETTINGS } from '../settings.ts';
  * the fusion cache. 2: the cache also holds the final head as a tfjs model (`buildGmuModel`), which
  * the fusion stage publishes for the live demo.
  */
-export const FUSION_VERSION = 2;
+export const GMU_VERSION = 2;
 
 /** The GMU's training settings (defaults: GMU_SETTINGS in pipeline/lib/settings.ts). */
 export type GmuSettings = typeof GMU_SETTINGS;
 
 /** Where the GMU's inputs come from: a layer of each trained model (layer names of models/cnn.ts, models/lstm.ts). */
-export const FUSION_INPUTS = {
+export const GMU_INPUTS = {
   visual: { model: 'cnn', layer: 'FC2' },
   textual: { model: 'lstm', layer: 'dense' },
 } as const;
 
 /** Activations of some films: row-major films × dim, one matrix per modality. */
-export interface FusionFeatures {
+export interface GmuFeatures {
   films: number;
   visualDim: number;
   textualDim: number;
@@ -322,7 +322,7 @@ export interface GmuFit {
 }
 
 export interface FitGmuInput {
-  features: FusionFeatures;
+  features: GmuFeatures;
   /** films × genres, rows aligned with `features`. */
   labels: ArrayLike<number>;
   genreCount: number;
@@ -431,14 +431,14 @@ export async function fitGmu(input: FitGmuInput): Promise<GmuFit> {
 }
 
 /** A fitted head's probabilities for the given rows of `features` (standardised with the head's statistics). */
-export function predictFit(fit: GmuFit, features: FusionFeatures, rows: readonly number[]): Float32Array {
+export function predictFit(fit: GmuFit, features: GmuFeatures, rows: readonly number[]): Float32Array {
   const visual = standardise(features.visual, features.visualDim, rows, fit.standardisation.visual);
   const textual = standardise(features.textual, features.textualDim, rows, fit.standardisation.textual);
   return gmuForward(fit.weights, visual, textual, rows.length);
 }
 
 /** The mean gate z over the given films and the hidden units: the poster's share of h (0–1). */
-export function meanGate(fit: GmuFit, features: FusionFeatures, rows: readonly number[]): number {
+export function meanGate(fit: GmuFit, features: GmuFeatures, rows: readonly number[]): number {
   if (rows.length === 0) return Number.NaN;
   const visual = standardise(features.visual, features.visualDim, rows, fit.standardisation.visual);
   const textual = standardise(features.textual, features.textualDim, rows, fit.standardisation.textual);
@@ -487,9 +487,9 @@ export async function crossFitted(
 
 export interface LearnedFusionInput {
   /** The training films' activations and labels (films × genres): everything any choice may see. */
-  train: { features: FusionFeatures; labels: ArrayLike<number> };
+  train: { features: GmuFeatures; labels: ArrayLike<number> };
   /** The validation films' activations only: predicted with the final head, never used to choose. */
-  validation: FusionFeatures;
+  validation: GmuFeatures;
   genreCount: number;
   settings?: GmuSettings;
   seed: number;

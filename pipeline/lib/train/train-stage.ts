@@ -13,7 +13,7 @@ import { effectiveProfile } from '../config.ts';
 import { MODEL_KINDS, MODEL_TITLES, type ModelKind, type RunArtifact } from '../contract/contract.ts';
 import type { DataStageResult } from '../data/data-stage.ts';
 import type { StageContext } from '../core/context.ts';
-import { writeExamplesArtifact } from '../publish/site-files.ts';
+import { writeExamplesArtifact } from '../publish/examples.ts';
 import { prepareModelInputs } from './model-inputs.ts';
 import { runArtifact, trainingRecord } from './run-record.ts';
 import type { TrainJob } from './train-job.ts';

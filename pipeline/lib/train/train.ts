@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Effects } from '../core/effects.ts';
 import { sha256 } from '../core/files.ts';
-import { evaluatePredictions, type PredictionMetrics } from '../core/metrics.ts';
+import { predictionMetrics, type PredictionMetrics } from '../core/metrics.ts';
 import { decodeTensors, encodeTensors, type TensorManifestEntry } from './model-io.ts';
 import { writeFolderAtomic } from '../core/files.ts';
 import { inferenceBatches, trainingBatches } from './batching.ts';
@@ -182,9 +182,9 @@ export function trainStep(
   return { loss: value, probabilities };
 }
 
-async function evaluateSet(model: tf.LayersModel, data: TrainingData, films: readonly number[], batchSize: number) {
+async function inferenceMetrics(model: tf.LayersModel, data: TrainingData, films: readonly number[], batchSize: number) {
   const probabilities = await predictProbabilities(model, data, films, batchSize);
-  const metrics = evaluatePredictions(probabilities, labelRows(data.labels, data.genres.length, films), data.genres);
+  const metrics = predictionMetrics(probabilities, labelRows(data.labels, data.genres.length, films), data.genres);
   return { probabilities, metrics };
 }
 
@@ -366,9 +366,9 @@ export async function trainModel(options: TrainOptions): Promise<TrainingOutcome
       }
       const trainMs = effects.now() - trainStart;
 
-      const trainMetrics = evaluatePredictions(seenProbabilities, labelRows(data.labels, genreCount, seen), data.genres);
+      const trainMetrics = predictionMetrics(seenProbabilities, labelRows(data.labels, genreCount, seen), data.genres);
       const evaluationStart = effects.now();
-      const validationSet = await evaluateSet(model, data, data.validation, schedule.batchSize);
+      const validationSet = await inferenceMetrics(model, data, data.validation, schedule.batchSize);
       const evaluationMs = effects.now() - evaluationStart;
 
       const record: EpochRecord = {
@@ -406,7 +406,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainingOutcome
 
   model.setWeights(bestWeights);
   tf.dispose(bestWeights);
-  const kept = await evaluateSet(model, data, data.validation, schedule.batchSize);
+  const kept = await inferenceMetrics(model, data, data.validation, schedule.batchSize);
   const trainProbabilities = await predictProbabilities(model, data, data.train, schedule.batchSize);
   return { history, bestEpoch, best: kept.metrics, validationProbabilities: kept.probabilities, trainProbabilities, resumedAtEpoch,
     meanBatchLength: batchCount > 0 ? batchLengthSum / batchCount : null,

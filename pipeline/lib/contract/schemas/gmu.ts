@@ -116,7 +116,7 @@ export const GmuModelMetadataSchema = z.object({
   }),
   /** 0-based epoch of the final head whose weights these are (fusion-gmu.json `chosenEpoch`). */
   chosenEpoch: count,
-  /** pipeline/lib/gmu/gmu.ts FUSION_VERSION, the fusion cache key (fusion-gmu.json `key`), and the base models' training key and dataset hash. */
+  /** pipeline/lib/gmu/gmu.ts GMU_VERSION, the fusion cache key (fusion-gmu.json `key`), and the base models' training key and dataset hash. */
   fusionVersion: z.number().int().positive(),
   key: z.string(),
   trainingKey: z.string(),

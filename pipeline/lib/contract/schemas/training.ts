@@ -203,7 +203,7 @@ export type BackendInfo = z.infer<typeof BackendInfoSchema>;
 export type TrainProbabilitiesArtifact = z.infer<typeof TrainProbabilitiesArtifactSchema>;
 export type Optimisation = z.infer<typeof OptimisationSchema>;
 
-// --- Examples artifact (the report's example cards; written by pipeline/lib/publish/site-files.ts) ---------
+// --- Examples artifact (the report's example cards; written by pipeline/lib/publish/examples.ts) ---------
 
 /**
  * The validation films as the report's example cards show them: id, overview, true genres and the

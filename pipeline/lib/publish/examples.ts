@@ -1,15 +1,7 @@
 /**
- * What the report site needs beyond the training artifacts:
- *
- * - `writeExamplesArtifact` (end of the train stage): `examples.json` — the validation films' ids,
- *   overviews and true genres for the example cards — and their poster thumbnails in
- *   `<publicDir>/thumbnails/`.
- * - `publishGeneratedFiles` (after the Astro build): copies `publicDir` (models, thumbnails) into
- *   `<outDir>/generated/`, so the built site serves them under `<base>/generated/` whatever
- *   `--public-dir` is.
+ * `examples.json` (written at the end of the train stage): the validation films' ids, overviews and
+ * true genres for the report's example cards, and their poster thumbnails in `<publicDir>/thumbnails/`.
  */
-import { existsSync } from 'node:fs';
-import { cp, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ARTIFACT_FILES, CONTRACT_VERSION, type ExamplesArtifact } from '../contract/contract.ts';
 import type { DataStageResult } from '../data/data-stage.ts';
@@ -18,9 +10,7 @@ import { publishThumbnails } from './thumbnails.ts';
 import { THUMBNAIL } from '../settings.ts';
 import type { StageContext } from '../core/context.ts';
 
-/** The folder of the built site that serves `publicDir`. */
-export const GENERATED_DIR = 'generated';
-
+/** Writes examples.json and publishes the thumbnails it names. */
 export async function writeExamplesArtifact(stage: DataStageResult, ctx: StageContext): Promise<ExamplesArtifact> {
   const { config, effects, paths } = ctx;
   const { dataset, split } = stage;
@@ -52,16 +42,4 @@ export async function writeExamplesArtifact(stage: DataStageResult, ctx: StageCo
     `Examples: ${films.length} validation films, thumbnails ${thumbnails.made} made / ${thumbnails.reused} reused; wrote ${ARTIFACT_FILES.examples}`,
   );
   return artifact;
-}
-
-/**
- * Copies `publicDir` into `<outDir>/generated/`. Skipped when `publicDir` is `<root>/public/generated`,
- * which Astro already copied there.
- */
-export async function publishGeneratedFiles(publicDir: string, outDir: string, root: string): Promise<void> {
-  const from = resolve(publicDir);
-  if (from === resolve(root, 'public', GENERATED_DIR)) return;
-  const to = join(resolve(outDir), GENERATED_DIR);
-  await rm(to, { recursive: true, force: true });
-  if (existsSync(from)) await cp(from, to, { recursive: true });
 }
