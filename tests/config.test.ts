@@ -27,17 +27,23 @@ test('layers override in order: file < environment < flags', () => {
 });
 
 test('bad values and unknown keys are rejected with the setting named', () => {
-  assert.throws(() => resolveConfig({ flags: { validationFraction: 1.5 } }), (error: unknown) => {
-    assert.ok(error instanceof UserError);
-    assert.match(error.message, /validationFraction/);
-    return true;
-  });
-  assert.throws(() => resolveConfig({ file: { imagesize: 64 } as never, fileName: 'genrelens.config.json' }), (error: unknown) => {
-    assert.ok(error instanceof UserError);
-    assert.match(error.message, /imagesize/);
-    assert.equal(error.file, 'genrelens.config.json');
-    return true;
-  });
+  assert.throws(
+    () => resolveConfig({ flags: { validationFraction: 1.5 } }),
+    (error: unknown) => {
+      assert.ok(error instanceof UserError);
+      assert.match(error.message, /validationFraction/);
+      return true;
+    },
+  );
+  assert.throws(
+    () => resolveConfig({ file: { imagesize: 64 } as never, fileName: 'genrelens.config.json' }),
+    (error: unknown) => {
+      assert.ok(error instanceof UserError);
+      assert.match(error.message, /imagesize/);
+      assert.equal(error.file, 'genrelens.config.json');
+      return true;
+    },
+  );
   assert.throws(() => resolveConfig({ flags: { profile: 'fast' as never } }), /profile/);
 });
 
@@ -49,12 +55,15 @@ test('dataset lookup: configured path, then data/Multimodal_IMDB_dataset, then d
   assert.deepEqual(fallback, { kind: 'default-folder', dir: join(root, 'data/Multimodal_IMDB_dataset') });
   mkdirSync(join(root, 'mine'));
   assert.deepEqual(chooseDataset(resolveConfig({ flags: { dataset: 'mine' } }), root), { kind: 'configured', dir: join(root, 'mine') });
-  assert.throws(() => chooseDataset(resolveConfig({ flags: { dataset: 'nope' } }), root), (error: unknown) => {
-    assert.ok(error instanceof UserError);
-    assert.match(error.message, /dataset folder not found/);
-    assert.match(error.fix ?? '', /GENRELENS_DATASET/);
-    return true;
-  });
+  assert.throws(
+    () => chooseDataset(resolveConfig({ flags: { dataset: 'nope' } }), root),
+    (error: unknown) => {
+      assert.ok(error instanceof UserError);
+      assert.match(error.message, /dataset folder not found/);
+      assert.match(error.fix ?? '', /GENRELENS_DATASET/);
+      return true;
+    },
+  );
 });
 
 test('settings: every flag is in --help, and each flag sets its own setting', async () => {
@@ -79,7 +88,10 @@ test('settings: every flag is in --help, and each flag sets its own setting', as
     loss: [['--loss', 'focal'], 'focal'],
     posterAugmentation: [['--poster-augmentation'], true],
     earlyStoppingPatience: [['--early-stopping', '4'], 4],
-    ablations: [['--ablations', 'focal-loss, early-stopping'], ['focal-loss', 'early-stopping']],
+    ablations: [
+      ['--ablations', 'focal-loss, early-stopping'],
+      ['focal-loss', 'early-stopping'],
+    ],
     parallel: [['--sequential'], false],
     cnnShards: [['--cnn-shards', '3'], 3],
     explainFilms: [['--explain-films', '5'], 5],

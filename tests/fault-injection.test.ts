@@ -53,7 +53,13 @@ function snapshot(dir: string): Map<string, string> {
       else if (info.isDirectory()) {
         out.set(path, 'dir');
         walk(path);
-      } else if (info.isFile()) out.set(path, createHash('sha256').update(readFileSync(join(dir, path))).digest('hex'));
+      } else if (info.isFile())
+        out.set(
+          path,
+          createHash('sha256')
+            .update(readFileSync(join(dir, path)))
+            .digest('hex'),
+        );
       else out.set(path, 'special');
     }
   };
@@ -86,11 +92,32 @@ test('class 1: an output folder that is the dataset, holds other files, is data/
 
   assertUserError(await cli('build', '--dataset', dataset, '--out-dir', dataset, ...outputs(work)), /--out-dir .*films is the dataset/);
   assertUserError(await cli('build', '--dataset', dataset, '--out-dir', join(dataset, 'Images'), ...outputs(work)), /--out-dir .*Images is inside the dataset/);
-  assertUserError(await cli('build', '--dataset', dataset, '--out-dir', mine, ...outputs(work)), /refusing to use .*my-files for --out-dir: it holds files genrelens did not make \(thesis\.docx\)/);
-  assertUserError(await cli('build', '--dataset', dataset, '--out-dir', 'data', ...outputs(work)), /refusing to use .*data for --out-dir: it holds files genrelens did not make \(README\.md\)/);
+  assertUserError(
+    await cli('build', '--dataset', dataset, '--out-dir', mine, ...outputs(work)),
+    /refusing to use .*my-files for --out-dir: it holds files genrelens did not make \(thesis\.docx\)/,
+  );
+  assertUserError(
+    await cli('build', '--dataset', dataset, '--out-dir', 'data', ...outputs(work)),
+    /refusing to use .*data for --out-dir: it holds files genrelens did not make \(README\.md\)/,
+  );
   assertUserError(await cli('build', '--dataset', dataset, '--out-dir', '.', ...outputs(work)), /--out-dir .* is the project/);
   assertUserError(await cli('build', '--dataset', dataset, '--out-dir', '..', ...outputs(work)), /--out-dir .* holds the project/);
-  assertUserError(await cli('build', '--dataset', dataset, '--artifacts-dir', join(dataset, 'json'), '--cache-dir', join(work, 'cache'), '--public-dir', join(work, 'public'), '--out-dir', join(work, 'site')), /--artifacts-dir .* is inside the dataset/);
+  assertUserError(
+    await cli(
+      'build',
+      '--dataset',
+      dataset,
+      '--artifacts-dir',
+      join(dataset, 'json'),
+      '--cache-dir',
+      join(work, 'cache'),
+      '--public-dir',
+      join(work, 'public'),
+      '--out-dir',
+      join(work, 'site'),
+    ),
+    /--artifacts-dir .* is inside the dataset/,
+  );
   assertUserError(await cli('build', '--dataset', dataset, '--out-dir', join(work, 'cache', 'site'), ...outputs(work)), /overlap/);
 
   assert.deepEqual(snapshot(work), before, 'every file under the work folder is unchanged');
@@ -164,7 +191,10 @@ test('class 2: a run that fails or is killed after writing some artifacts leaves
   });
   await new Promise((resolve) => child.on('close', resolve));
   assert.deepEqual(snapshot(artifacts), before);
-  assert.ok(readdirSync(work).some((name) => name.startsWith('.artifacts.genrelens-new-')), 'the killed run wrote into a staged copy');
+  assert.ok(
+    readdirSync(work).some((name) => name.startsWith('.artifacts.genrelens-new-')),
+    'the killed run wrote into a staged copy',
+  );
   const next = await cli('prepare', '--dataset', dataset, '--validation-fraction', '0.3', ...outputs(work));
   assert.equal(next.code, 0, next.stderr);
   assert.match(next.stdout, /Removed .*\.artifacts\.genrelens-new-.*, left by an interrupted run/);
@@ -200,7 +230,10 @@ test('class 2: an output folder that cannot be written in is refused before anyt
       (error, stdout, stderr) => resolve({ code: error ? (error as { code: number }).code : 0, stdout, stderr }),
     );
   });
-  assertUserError(result, new RegExp(`--out-dir ${join(www, 'site')}: genrelens cannot write in ${www} \\(EACCES\\); nothing was changed\n {2}fix: choose a folder you can write to`));
+  assertUserError(
+    result,
+    new RegExp(`--out-dir ${join(www, 'site')}: genrelens cannot write in ${www} \\(EACCES\\); nothing was changed\n {2}fix: choose a folder you can write to`),
+  );
   assert.deepEqual(snapshot(www), before);
   assert.ok(!existsSync(join(work, 'cache')) && !existsSync(join(work, 'artifacts')), 'nothing else was written either');
 });
@@ -222,7 +255,9 @@ test('class 3: a damaged cache entry (model weights, cached poster) is reported 
   const second = await cli('train', '--dataset', dataset, '--epochs', '1', ...outputs(work));
   assert.equal(second.code, 0, second.stderr);
   const warnings = second.stderr.split('\n').filter((line) => /damaged/.test(line));
-  assert.deepEqual(warnings, [`warning: Poster CNN: the cached model in ${join(work, 'cache', 'training', key, 'cnn')} is damaged (model/weights.bin is 1,000 bytes, ${good.length.toLocaleString('en')} when it was written); training it again`]);
+  assert.deepEqual(warnings, [
+    `warning: Poster CNN: the cached model in ${join(work, 'cache', 'training', key, 'cnn')} is damaged (model/weights.bin is 1,000 bytes, ${good.length.toLocaleString('en')} when it was written); training it again`,
+  ]);
   assert.match(second.stdout, /Overview BiLSTM: reusing the trained model from the cache/);
   assert.doesNotMatch(second.stdout, /Poster CNN: reusing/);
   assert.deepEqual(readFileSync(cached), good);
@@ -230,7 +265,10 @@ test('class 3: a damaged cache entry (model weights, cached poster) is reported 
 
   // A cached poster with other bytes: reported once, decoded again; the same pixels reach the models.
   const posters = join(work, 'cache', 'posters');
-  const entry = join(posters, readdirSync(posters).find((name) => name.endsWith('.rgb'))!);
+  const entry = join(
+    posters,
+    readdirSync(posters).find((name) => name.endsWith('.rgb'))!,
+  );
   const bytes = readFileSync(entry);
   bytes[bytes.length - 1] ^= 0xff;
   writeFileSync(entry, bytes);
@@ -242,7 +280,16 @@ test('class 3: a damaged cache entry (model weights, cached poster) is reported 
 
   // evaluate on a published model whose weights were cut short: one line naming the file, no RangeError.
   writeFileSync(published, good.subarray(0, 1000));
-  const evaluated = await cli('evaluate', dataset, '--models', join(work, 'public', 'models'), '--out', join(work, 'evaluation.json'), '--cache-dir', join(work, 'cache'));
+  const evaluated = await cli(
+    'evaluate',
+    dataset,
+    '--models',
+    join(work, 'public', 'models'),
+    '--out',
+    join(work, 'evaluation.json'),
+    '--cache-dir',
+    join(work, 'cache'),
+  );
   assertUserError(evaluated, /the model in .*cnn is damaged: .*weights\.bin is 1,000 bytes; model\.json describes [\d,]+\n {2}fix: train it again/);
   assert.doesNotMatch(evaluated.stderr, /RangeError/);
 });
@@ -358,7 +405,10 @@ test('class 7: a Latin-1 CSV, a folder given as an argument, bad flags, empty nu
   const list = films(20).map((film, i) => ({ ...film, overview: `Un film très étrange numéro ${i}, où l'été est brûlant.` }));
   await writeFixtureDataset(dataset, list, { csv: Buffer.from(fixtureCsv(list), 'latin1') });
   const before = snapshot(work);
-  assertUserError(await cli('check-data', dataset, '--cache-dir', join(work, 'cache')), /the CSV file is not UTF-8: 20 of its \d+ lines .*\n {2}fix: .*iconv -f windows-1252 -t utf-8/);
+  assertUserError(
+    await cli('check-data', dataset, '--cache-dir', join(work, 'cache')),
+    /the CSV file is not UTF-8: 20 of its \d+ lines .*\n {2}fix: .*iconv -f windows-1252 -t utf-8/,
+  );
   assert.deepEqual(snapshot(work), before);
 
   // `prepare <folder>` uses the folder as the dataset (not the demo data).
@@ -375,10 +425,17 @@ test('class 7: a Latin-1 CSV, a folder given as an argument, bad flags, empty nu
   assert.doesNotMatch(flag.stderr, /genrelens\.config\.json/);
   assertUserError(await cli('prepare', good, '--seed=', ...outputs(work)), /--seed expects a number, got an empty value/);
 
-  for (const [text, shape] of [['[]', 'an array'], ['null', 'null'], ['42', 'a number']]) {
+  for (const [text, shape] of [
+    ['[]', 'an array'],
+    ['null', 'null'],
+    ['42', 'a number'],
+  ]) {
     const config = join(work, `config-${shape.replace(' ', '-')}.json`);
     writeFileSync(config, text);
-    assertUserError(await cli('prepare', good, '--config', config, ...outputs(work)), new RegExp(`config file must hold a JSON object of settings, not ${shape}`));
+    assertUserError(
+      await cli('prepare', good, '--config', config, ...outputs(work)),
+      new RegExp(`config file must hold a JSON object of settings, not ${shape}`),
+    );
   }
   const bom = join(work, 'bom.json');
   writeFileSync(bom, `\uFEFF${JSON.stringify({ seed: 7 })}`);

@@ -27,7 +27,9 @@ test('the site imports from the pipeline only its contract (pipeline/lib/contrac
 });
 
 test('the pipeline never imports the site', () => {
-  const wrong = [...imports].flatMap(([file, targets]) => (file.startsWith('pipeline/') ? targets.filter((t) => t.startsWith('src/')).map((t) => `${file} → ${t}`) : []));
+  const wrong = [...imports].flatMap(([file, targets]) =>
+    file.startsWith('pipeline/') ? targets.filter((t) => t.startsWith('src/')).map((t) => `${file} → ${t}`) : [],
+  );
   assert.deepEqual(wrong, []);
 });
 

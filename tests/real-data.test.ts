@@ -16,11 +16,11 @@ const realDataset = fileURLToPath(new URL('../../shared/datasets/imdb-multimodal
 
 test('check-data on the real coursework dataset', { skip: !existsSync(realDataset) && 'real dataset not present' }, async () => {
   const cache = mkdtempSync(join(tmpdir(), 'genrelens-real-'));
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    ['pipeline/cli.ts', 'check-data', realDataset, '--cache-dir', cache],
-    { cwd: root, env: { ...process.env, CI: 'true' }, maxBuffer: 16 * 1024 * 1024 },
-  );
+  const { stdout } = await promisify(execFile)(process.execPath, ['pipeline/cli.ts', 'check-data', realDataset, '--cache-dir', cache], {
+    cwd: root,
+    env: { ...process.env, CI: 'true' },
+    maxBuffer: 16 * 1024 * 1024,
+  });
   assert.match(stdout, /Films: 5693 rows read, 5693 valid, 0 skipped/);
   assert.match(stdout, /Genre columns: 25\n/);
   assert.match(stdout, /Never-positive genres \(no film has them\): Documentary, News, Reality-TV, Short\n/);

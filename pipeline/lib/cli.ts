@@ -19,7 +19,15 @@ import { writeDemoDataset } from './data/demo-data.ts';
 import { publishGeneratedFiles } from './publish/generated-files.ts';
 import { consoleEffects, type Effects } from './core/effects.ts';
 import { UserError } from './core/errors.ts';
-import { checkOutputFolders, lockOutputFolders, recoverFolder, removeStaleBuildFolders, replaceFolder, stageFolder, type OutputFolder } from './core/workspace.ts';
+import {
+  checkOutputFolders,
+  lockOutputFolders,
+  recoverFolder,
+  removeStaleBuildFolders,
+  replaceFolder,
+  stageFolder,
+  type OutputFolder,
+} from './core/workspace.ts';
 import { stageContext } from './core/context.ts';
 
 const HELP = `genrelens — a static report site comparing a poster CNN and an overview LSTM for film genres
@@ -94,9 +102,12 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, root: s
   // `build <folder>` (and prepare, train) means the dataset folder, as `check-data <folder>` does.
   if (DATASET_COMMANDS.has(command) && rest.length > 0) {
     if (rest.length > 1 || values.dataset !== undefined) {
-      throw new UserError(`${command} takes at most one folder (the dataset), got ${[...(values.dataset === undefined ? [] : [`--dataset ${values.dataset}`]), ...rest].join(', ')}`, {
-        fix: `npm run genrelens -- ${command} <dataset folder>, or ${command} --dataset <folder>`,
-      });
+      throw new UserError(
+        `${command} takes at most one folder (the dataset), got ${[...(values.dataset === undefined ? [] : [`--dataset ${values.dataset}`]), ...rest].join(', ')}`,
+        {
+          fix: `npm run genrelens -- ${command} <dataset folder>, or ${command} --dataset <folder>`,
+        },
+      );
     }
     values.dataset = rest.shift();
   }
@@ -117,9 +128,7 @@ async function checkData(config: Config, folder: string | undefined, root: strin
   const { choice, dataset } = await loadConfiguredDataset(effective, root, effects);
   const split = splitDataset(dataset, effective);
   effects.info(formatDataQuality(dataset));
-  effects.info(
-    `Split (seed ${effective.seed}, iterative stratification): ${split.train.length} train / ${split.validation.length} validation`,
-  );
+  effects.info(`Split (seed ${effective.seed}, iterative stratification): ${split.train.length} train / ${split.validation.length} validation`);
   effects.info(`Dataset folder: ${choice.dir}${dataset.synthetic ? ' (synthetic demo data)' : ''}`);
   effects.info(`Content hash: ${dataset.contentHash}`);
   effects.info(`Checked in ${((effects.now() - started) / 1000).toFixed(1)} s`);
@@ -195,12 +204,13 @@ async function prepareOutputFolders(command: string, config: Config, root: strin
     ...(command === 'build' ? [{ flag: '--out-dir', path: resolve(root, config.outDir), replaced: true }] : []),
   ];
   const dataset = chooseDataset(config, root);
-  const protect: OutputFolder[] = [
-    { flag: 'the project', path: root },
-    ...(dataset.kind === 'demo' ? [] : [{ flag: 'the dataset', path: dataset.dir }]),
-  ];
+  const protect: OutputFolder[] = [{ flag: 'the project', path: root }, ...(dataset.kind === 'demo' ? [] : [{ flag: 'the dataset', path: dataset.dir }])];
   checkOutputFolders(outputs, protect);
-  lockOutputFolders(outputs.map((o) => o.path), `genrelens ${command}`, (line) => effects.info(line));
+  lockOutputFolders(
+    outputs.map((o) => o.path),
+    `genrelens ${command}`,
+    (line) => effects.info(line),
+  );
   // The site, the artifacts and the public files are replaced by renames; the cache checks its own entries.
   for (const output of outputs.filter((o) => o.flag !== '--cache-dir')) await recoverFolder(output.path, (line) => effects.info(line));
   await removeStaleBuildFolders(join(root, '.astro', 'builds'));
@@ -264,7 +274,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     // Not a mistake genrelens knows how to explain: one line, and the stack only when asked for.
     if (argv.includes('--debug')) throw error;
     const message = error instanceof Error ? `${error.name}: ${error.message.split('\n')[0]}` : String(error);
-    console.error(`genrelens: unexpected error: ${message}\n  fix: run the same command with --debug for the stack trace, and report it if the inputs look right`);
+    console.error(
+      `genrelens: unexpected error: ${message}\n  fix: run the same command with --debug for the stack trace, and report it if the inputs look right`,
+    );
     return 2;
   }
 }

@@ -14,9 +14,7 @@ export const CONFIG_FILE = 'genrelens.config.json';
 export const DATASET_ENV = 'GENRELENS_DATASET';
 
 function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => `${issue.path.length ? issue.path.join('.') : '(config)'}: ${issue.message}`)
-    .join('; ');
+  return error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(config)'}: ${issue.message}`).join('; ');
 }
 
 /** Reads a JSON config file; a missing default file is fine, a missing explicit one is an error. */
@@ -36,10 +34,13 @@ export function readConfigFile(path: string, explicit: boolean): ConfigInput {
     });
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new UserError(`config file must hold a JSON object of settings, not ${value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`}`, {
-      file: path,
-      fix: 'write the settings as { "seed": 42, ... } (see `npm run genrelens -- --help`), or {} for the defaults',
-    });
+    throw new UserError(
+      `config file must hold a JSON object of settings, not ${value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`}`,
+      {
+        file: path,
+        fix: 'write the settings as { "seed": 42, ... } (see `npm run genrelens -- --help`), or {} for the defaults',
+      },
+    );
   }
   return value as ConfigInput;
 }
@@ -74,10 +75,7 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
 /** The folder searched when no dataset is configured. */
 export const DEFAULT_DATASET_DIR = 'data/Multimodal_IMDB_dataset';
 
-export type DatasetChoice =
-  | { kind: 'configured'; dir: string }
-  | { kind: 'default-folder'; dir: string }
-  | { kind: 'demo'; dir: string };
+export type DatasetChoice = { kind: 'configured'; dir: string } | { kind: 'default-folder'; dir: string } | { kind: 'demo'; dir: string };
 
 /** Lookup order: configured path → data/Multimodal_IMDB_dataset/ → the generated demo dataset. */
 export function chooseDataset(config: Config, root: string): DatasetChoice {

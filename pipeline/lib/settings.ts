@@ -46,15 +46,32 @@ const setting = <S extends z.ZodType>(schema: S, flag?: Flag): Setting<S> => ({ 
 
 export const USER_SETTINGS = {
   /** Dataset folder in the coursework layout. Unset: data/Multimodal_IMDB_dataset/, else demo data. */
-  dataset: setting(z.string().min(1).optional(), { kind: 'string', arg: '<folder>', help: 'dataset in the coursework layout (IMDB_overview_genres.csv + Images/)' }),
+  dataset: setting(z.string().min(1).optional(), {
+    kind: 'string',
+    arg: '<folder>',
+    help: 'dataset in the coursework layout (IMDB_overview_genres.csv + Images/)',
+  }),
   /** Seed for the split, weight initialisation, dropout and shuffling. */
-  seed: setting(z.number().int().min(0).max(2 ** 31 - 1).default(42), { kind: 'number', arg: '<n>', help: 'seed for split, initialisation and shuffling' }),
+  seed: setting(
+    z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(42),
+    { kind: 'number', arg: '<n>', help: 'seed for split, initialisation and shuffling' },
+  ),
   /** Share of films held out for validation, stratified by genre. */
   validationFraction: setting(z.number().gt(0).lt(1).default(0.2), { kind: 'number', arg: '<f>', help: 'validation share, stratified' }),
   /** Poster input side in pixels (the coursework's 64). */
   imageSize: setting(z.number().int().min(8).max(512).default(64), { kind: 'number', arg: '<px>', help: 'poster input size' }),
   /** Keras `load_img(target_size=…)` resizes with nearest-neighbour; so does the coursework. */
-  resizeKernel: setting(z.enum(RESIZE_KERNELS).default('nearest'), { kind: 'string', arg: '<k>', help: `${RESIZE_KERNELS.join(' | ')}`, defaultText: 'nearest, as Keras load_img' }),
+  resizeKernel: setting(z.enum(RESIZE_KERNELS).default('nearest'), {
+    kind: 'string',
+    arg: '<k>',
+    help: `${RESIZE_KERNELS.join(' | ')}`,
+    defaultText: 'nearest, as Keras load_img',
+  }),
   /** Posters larger than this (width × height) are rejected before decoding. */
   maxPosterPixels: setting(z.number().int().positive().default(50_000_000), { kind: 'number', arg: '<n>', help: 'reject larger posters before decoding' }),
   /** Vocabulary size, including '' and [UNK] (Keras TextVectorization's max_tokens). */
@@ -65,15 +82,30 @@ export const USER_SETTINGS = {
    * `coursework`: the coursework's full schedule; `quick`: a few epochs, for CI and the demo data.
    * Unset: `quick` on the demo dataset, `coursework` on real data.
    */
-  profile: setting(z.enum(PROFILES).optional(), { kind: 'string', arg: '<p>', help: `${PROFILES.join(' | ')}: the schedules of PROFILE_SCHEDULES`, defaultText: 'quick on the demo data, coursework on real data' }),
+  profile: setting(z.enum(PROFILES).optional(), {
+    kind: 'string',
+    arg: '<p>',
+    help: `${PROFILES.join(' | ')}: the schedules of PROFILE_SCHEDULES`,
+    defaultText: 'quick on the demo data, coursework on real data',
+  }),
   /** Override the profile's epochs for both models. */
   epochs: setting(z.number().int().positive().optional(), { kind: 'number', arg: '<n>', help: "override the profile's epochs" }),
   /** Force a backend instead of the best that loads. */
-  backend: setting(z.enum(BACKENDS).optional(), { kind: 'string', arg: '<b>', help: `force a backend: ${BACKENDS.join(' | ')}`, defaultText: 'the best that loads' }),
+  backend: setting(z.enum(BACKENDS).optional(), {
+    kind: 'string',
+    arg: '<b>',
+    help: `force a backend: ${BACKENDS.join(' | ')}`,
+    defaultText: 'the best that loads',
+  }),
   /** Ignore cached trained models. */
   retrain: setting(z.boolean().default(false), { kind: 'switch', help: 'ignore cached trained models' }),
   /** Training loss of both models (pipeline/lib/train/losses.ts). */
-  loss: setting(z.enum(LOSSES).default('bce'), { kind: 'string', arg: '<l>', help: `training loss: ${LOSSES.join(' | ')}`, defaultText: "bce, the coursework's" }),
+  loss: setting(z.enum(LOSSES).default('bce'), {
+    kind: 'string',
+    arg: '<l>',
+    help: `training loss: ${LOSSES.join(' | ')}`,
+    defaultText: "bce, the coursework's",
+  }),
   /** Random mirror and shifts of the CNN's training posters (pipeline/lib/train/poster-augmentation.ts). */
   posterAugmentation: setting(z.boolean().default(false), { kind: 'switch', help: "mirror and shift the CNN's training posters at random" }),
   /**
@@ -99,24 +131,45 @@ export const USER_SETTINGS = {
    * backends use one core each), and give the CNN's shards the cores that fall free. Off, or on a
    * one-core machine: one after the other, in one thread.
    */
-  parallel: setting(z.boolean().default(true), { kind: 'off-switch', name: 'sequential', help: 'train the models one after the other', defaultText: 'both at once, a core each' }),
+  parallel: setting(z.boolean().default(true), {
+    kind: 'off-switch',
+    name: 'sequential',
+    help: 'train the models one after the other',
+    defaultText: 'both at once, a core each',
+  }),
   /**
    * The poster CNN's batches are split into this many shards, each shard's gradient computed on its
    * own (the batch's gradient is their films-weighted mean; pipeline/lib/train/sharded-steps.ts). With
    * `parallel`, a shard runs in a helper thread once a core is free, which changes no number. Part of
    * the training key; 1 (whole batches) keeps the key runs had before sharding existed.
    */
-  cnnShards: setting(z.number().int().min(1).max(8).default(2), { kind: 'number', arg: '<n>', help: "split the CNN's batches into n shards (a free core computes one)" }),
+  cnnShards: setting(z.number().int().min(1).max(8).default(2), {
+    kind: 'number',
+    arg: '<n>',
+    help: "split the CNN's batches into n shards (a free core computes one)",
+  }),
   /** The explain stage explains the curated example films plus the first this many validation films. */
-  explainFilms: setting(z.number().int().min(0).max(1_000_000).default(48), { kind: 'number', arg: '<n>', help: 'validation films explained besides the curated examples (about 1 s each)' }),
+  explainFilms: setting(z.number().int().min(0).max(1_000_000).default(48), {
+    kind: 'number',
+    arg: '<n>',
+    help: 'validation films explained besides the curated examples (about 1 s each)',
+  }),
   /** How many films the generated demo dataset has. */
   demoFilms: setting(z.number().int().min(20).max(100_000).default(600), { kind: 'number', arg: '<n>', help: 'size of the generated demo dataset' }),
   /** Cached posters, trained models, fusions and explanations. */
   cacheDir: setting(z.string().default('.cache/genrelens'), { kind: 'string', arg: '<folder>', help: 'cache' }),
   /** Where the pipeline writes the artifacts the site reads (the data contract). */
-  artifactsDir: setting(z.string().default('src/content/artifacts'), { kind: 'string', arg: '<folder>', help: 'where the pipeline writes the JSON the site reads' }),
+  artifactsDir: setting(z.string().default('src/content/artifacts'), {
+    kind: 'string',
+    arg: '<folder>',
+    help: 'where the pipeline writes the JSON the site reads',
+  }),
   /** Where the pipeline writes files served as-is by the site (models, thumbnails). */
-  publicDir: setting(z.string().default('public/generated'), { kind: 'string', arg: '<folder>', help: 'where trained models and thumbnails are published for the site' }),
+  publicDir: setting(z.string().default('public/generated'), {
+    kind: 'string',
+    arg: '<folder>',
+    help: 'where trained models and thumbnails are published for the site',
+  }),
   /** Where the built static site goes. */
   outDir: setting(z.string().default('dist'), { kind: 'string', arg: '<folder>', help: 'built site' }),
 };
@@ -153,10 +206,7 @@ export function settingOptions(): Record<string, { type: 'string' | 'boolean' }>
  * The settings given on the command line, from parseArgs' values: numbers parsed (`number(flag,
  * text)` throws the user's error), switches as true, off-switches as false, lists split.
  */
-export function settingsFromFlags(
-  values: Record<string, string | boolean | undefined>,
-  number: (flag: string, text: string) => number,
-): ConfigInput {
+export function settingsFromFlags(values: Record<string, string | boolean | undefined>, number: (flag: string, text: string) => number): ConfigInput {
   const flags: Record<string, unknown> = {};
   for (const [key, s] of Object.entries(USER_SETTINGS as Record<string, Setting>)) {
     if (!s.flag) continue;
@@ -177,7 +227,13 @@ export function settingsFromFlags(
         if (value) flags[key] = false;
         break;
       case 'list':
-        flags[key] = String(value).trim() === 'all' ? [...ABLATION_IDS] : String(value).split(',').map((item) => item.trim()).filter(Boolean);
+        flags[key] =
+          String(value).trim() === 'all'
+            ? [...ABLATION_IDS]
+            : String(value)
+                .split(',')
+                .map((item) => item.trim())
+                .filter(Boolean);
         break;
     }
   }

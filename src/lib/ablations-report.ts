@@ -132,13 +132,23 @@ function cell(key: ColumnKey, figures: AblationFigures, main: AblationFigures | 
   const v = figures.validation;
   switch (key) {
     case 'epochs':
-      return { key, display: `${figures.epochsRun} / ${figures.epochsPlanned}`, delta: main ? signedInt(figures.epochsRun - main.epochsRun) : null, judgement: null };
+      return {
+        key,
+        display: `${figures.epochsRun} / ${figures.epochsPlanned}`,
+        delta: main ? signedInt(figures.epochsRun - main.epochsRun) : null,
+        judgement: null,
+      };
     case 'keptEpoch':
       return { key, display: formatEpoch(figures.bestEpoch), delta: main ? signedInt(figures.bestEpoch - main.bestEpoch) : null, judgement: null };
     case 'trainingTime':
       return { key, display: formatSeconds(figures.trainingMs), delta: main ? signedSeconds(figures.trainingMs - main.trainingMs) : null, judgement: null };
     case 'predictedGenresPerFilm':
-      return { key, display: perFilm(v.predictedGenresPerFilm), delta: main ? signed(displayedDelta(v.predictedGenresPerFilm, main.validation.predictedGenresPerFilm, 2), 2) : null, judgement: null };
+      return {
+        key,
+        display: perFilm(v.predictedGenresPerFilm),
+        delta: main ? signed(displayedDelta(v.predictedGenresPerFilm, main.validation.predictedGenresPerFilm, 2), 2) : null,
+        judgement: null,
+      };
     case 'genresFound':
       return { key, display: String(v.genresFound), delta: main ? signedInt(v.genresFound - main.validation.genresFound) : null, judgement: null };
     default: {

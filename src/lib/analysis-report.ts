@@ -7,7 +7,14 @@
  * whose score rounds to the baseline's ties with it, so the page never claims a win the reader
  * cannot see.
  */
-import type { AnalysisArtifact, ClassifierAnalysis, ClassifierId, GmuHistoryArtifact, ThresholdSelection, TunedClassifierId } from '../../pipeline/lib/contract/contract.ts';
+import type {
+  AnalysisArtifact,
+  ClassifierAnalysis,
+  ClassifierId,
+  GmuHistoryArtifact,
+  ThresholdSelection,
+  TunedClassifierId,
+} from '../../pipeline/lib/contract/contract.ts';
 import { formatMetric, formatPercent } from './format.ts';
 
 export const COMPARED: readonly TunedClassifierId[] = ['cnn', 'lstm', 'fusion', 'gmu'];
@@ -123,7 +130,11 @@ export function baselineVerdict(analysis: AnalysisArtifact): BaselineVerdict {
     if (beats.length === mine.length) sentences.push(`${subject} beats every baseline.`);
     else if (loses.length === mine.length) sentences.push(`${subject} beats no baseline: it is below ${listWords(loses)}.`);
     else {
-      const clauses = [beats.length ? `beats ${listWords(beats)}` : '', ties.length ? `ties with ${listWords(ties)}` : '', loses.length ? `does not beat ${listWords(loses)}` : ''];
+      const clauses = [
+        beats.length ? `beats ${listWords(beats)}` : '',
+        ties.length ? `ties with ${listWords(ties)}` : '',
+        loses.length ? `does not beat ${listWords(loses)}` : '',
+      ];
       sentences.push(`${subject} ${clauses.filter(Boolean).join('; ')}.`);
     }
   }
@@ -135,7 +146,10 @@ export function baselineVerdict(analysis: AnalysisArtifact): BaselineVerdict {
     baselineValue: priors.loss ?? Number.NaN,
   }));
   if (priors.loss !== null) {
-    const words = loss.map((l) => `${nameOf(classifier(analysis, l.model))} ${formatMetric(l.modelValue)} (${l.outcome === 'beats' ? 'better' : l.outcome === 'ties' ? 'a tie' : 'worse'})`);
+    const words = loss.map(
+      (l) =>
+        `${nameOf(classifier(analysis, l.model))} ${formatMetric(l.modelValue)} (${l.outcome === 'beats' ? 'better' : l.outcome === 'ties' ? 'a tie' : 'worse'})`,
+    );
     sentences.push(`Validation loss, lower is better: the genre priors score ${formatMetric(priors.loss)}; ${listWords(words)}.`);
   }
   const better = models.filter((m) => m.meanAP !== null && priors.meanAP !== null && outcomeOf(m.meanAP, priors.meanAP, 'higher') === 'beats');
@@ -281,7 +295,10 @@ export function summaryValue(c: ClassifierAnalysis, key: SummaryColumn['key']): 
 export function columnBests(classifiers: readonly ClassifierAnalysis[]): Record<SummaryColumn['key'], number | null> {
   const out = {} as Record<SummaryColumn['key'], number | null>;
   for (const column of SUMMARY_COLUMNS) {
-    const values = classifiers.map((c) => summaryValue(c, column.key)).filter((v): v is number => v !== null).map(rounded);
+    const values = classifiers
+      .map((c) => summaryValue(c, column.key))
+      .filter((v): v is number => v !== null)
+      .map(rounded);
     out[column.key] = values.length ? (column.better === 'higher' ? Math.max(...values) : Math.min(...values)) / 1000 : null;
   }
   return out;
@@ -326,7 +343,10 @@ export function genreRows(analysis: AnalysisArtifact, id: ClassifierId): GenreAn
 /** The genre a classifier over-predicts most (predicted minus true share of films), if any. */
 export function mostOverpredicted(analysis: AnalysisArtifact, id: ClassifierId): GenreAnalysisRow | null {
   const rows = genreRows(analysis, id).filter((r) => r.predictedFrequency > r.trueFrequency);
-  return rows.reduce<GenreAnalysisRow | null>((worst, r) => (!worst || r.predictedFrequency - r.trueFrequency > worst.predictedFrequency - worst.trueFrequency ? r : worst), null);
+  return rows.reduce<GenreAnalysisRow | null>(
+    (worst, r) => (!worst || r.predictedFrequency - r.trueFrequency > worst.predictedFrequency - worst.trueFrequency ? r : worst),
+    null,
+  );
 }
 
 export interface MeanSd {
@@ -453,7 +473,11 @@ export function learnedFusionSentences(analysis: AnalysisArtifact, history: GmuH
   const { method, sizes, chosenEpoch, epochs, folds, gate } = history;
   const chosen = epochs[chosenEpoch];
   const foldEpochs = folds.map((f) => f.chosenEpoch + 1);
-  const range = foldEpochs.length ? (Math.min(...foldEpochs) === Math.max(...foldEpochs) ? `${foldEpochs[0]}` : `${Math.min(...foldEpochs)}–${Math.max(...foldEpochs)}`) : 'n/a';
+  const range = foldEpochs.length
+    ? Math.min(...foldEpochs) === Math.max(...foldEpochs)
+      ? `${foldEpochs[0]}`
+      : `${Math.min(...foldEpochs)}–${Math.max(...foldEpochs)}`
+    : 'n/a';
   const f1 = outcomeOf(gmu.atDefault.microF1, late.atDefault.microF1, 'higher');
   const loss = outcomeOf(gmu.loss ?? Number.POSITIVE_INFINITY, late.loss ?? Number.POSITIVE_INFINITY, 'lower');
   const ap = gmu.meanAP !== null && late.meanAP !== null ? outcomeOf(gmu.meanAP, late.meanAP, 'higher') : null;

@@ -201,7 +201,16 @@ export function comparisonCurve(histories: Record<ModelKind, HistoryArtifact>, m
       marks: [
         ...rules.flatMap(({ label, value, dash }) => [
           Plot.ruleY([value], { stroke: 'var(--muted)', strokeDasharray: dash, strokeWidth: 1.5 }),
-          Plot.text([value], { y: (d: number) => d, frameAnchor: 'right', textAnchor: 'end', dy: -6, dx: -2, text: () => label, fill: 'var(--muted)', fontSize: 10 }),
+          Plot.text([value], {
+            y: (d: number) => d,
+            frameAnchor: 'right',
+            textAnchor: 'end',
+            dy: -6,
+            dx: -2,
+            text: () => label,
+            fill: 'var(--muted)',
+            fontSize: 10,
+          }),
         ]),
         ...MODELS.flatMap((model) => {
           const rows = data.filter((row) => row.model === histories[model].title);
@@ -247,10 +256,7 @@ export function genreF1Chart(analysis: AnalysisArtifact): ChartSpec {
       `The grey tick is the best baseline's F1 on the genre (at 0.5); all three are below it on ` +
       (beaten.length ? `${beaten.length} genre${beaten.length === 1 ? '' : 's'} (${beaten.map((r) => r.genre).join(', ')}).` : 'no genre.'),
     data: [...data, ...ticks],
-    legend: [
-      ...compared.map((c) => ({ label: c.title, color: classifierColour(c) })),
-      { label: 'best baseline', color: 'var(--muted)', line: true },
-    ],
+    legend: [...compared.map((c) => ({ label: c.title, color: classifierColour(c) })), { label: 'best baseline', color: 'var(--muted)', line: true }],
     plot: {
       width: WIDTH,
       height: 40 + rows.length * 48,
@@ -263,7 +269,16 @@ export function genreF1Chart(analysis: AnalysisArtifact): ChartSpec {
       color: { domain: titles, range: compared.map(classifierColour) },
       marks: [
         Plot.barX(data, { x: 'f1', y: 'model', fy: 'genre', fill: 'model' }),
-        Plot.text(data, { x: 'f1', y: 'model', fy: 'genre', text: (d: Row) => formatMetric(d.f1 as number), textAnchor: 'start', dx: 3, fill: 'currentColor', fontSize: 10 }),
+        Plot.text(data, {
+          x: 'f1',
+          y: 'model',
+          fy: 'genre',
+          text: (d: Row) => formatMetric(d.f1 as number),
+          textAnchor: 'start',
+          dx: 3,
+          fill: 'currentColor',
+          fontSize: 10,
+        }),
         Plot.tickX(ticks, { x: 'f1', fy: 'genre', stroke: 'var(--muted)', strokeWidth: 2.5 }),
         Plot.ruleX([0], { stroke: 'currentColor' }),
       ],
@@ -372,7 +387,10 @@ export function cooccurrenceChart(dataset: DatasetArtifact): ChartSpec {
       `How many films carry both genres of each pair (darker: more films), for the ${present.length} genres with any film; ` +
       `the diagonal (outlined) is the number of films with that genre. ` +
       (pairs.length
-        ? `Most frequent pairs: ${pairs.slice(0, 3).map((row) => `${row.genre} + ${row.with} (${row.films})`).join(', ')}.`
+        ? `Most frequent pairs: ${pairs
+            .slice(0, 3)
+            .map((row) => `${row.genre} + ${row.with} (${row.films})`)
+            .join(', ')}.`
         : 'No film has two genres.'),
     data,
     plot: {
@@ -430,7 +448,10 @@ export function analysisScoresChart(analysis: AnalysisArtifact): ChartSpec {
       `Micro, macro, weighted and samples F1 at threshold 0.5 and mean average precision of the two models, their late fusion, the learned fusion (GMU) and the three baselines ` +
       `on the ${analysis.validationFilms} validation films (grey bars: baselines). Highest: ${best.join('; ')}.`,
     data,
-    legend: all.filter((c) => c.kind !== 'baseline').map((c) => ({ label: c.title, color: classifierColour(c) })).concat([{ label: 'baselines', color: 'var(--muted)' }]),
+    legend: all
+      .filter((c) => c.kind !== 'baseline')
+      .map((c) => ({ label: c.title, color: classifierColour(c) }))
+      .concat([{ label: 'baselines', color: 'var(--muted)' }]),
     plot: {
       width: WIDTH,
       height: 40 + metrics.length * all.length * 22,
@@ -443,7 +464,16 @@ export function analysisScoresChart(analysis: AnalysisArtifact): ChartSpec {
       color: { domain: all.map((c) => c.title), range: all.map(classifierColour) },
       marks: [
         Plot.barX(drawn, { x: 'value', y: 'classifier', fy: 'metric', fill: 'classifier', fillOpacity: (d: Row) => (d.kind === 'baseline' ? 0.55 : 1) }),
-        Plot.text(drawn, { x: 'value', y: 'classifier', fy: 'metric', text: (d: Row) => formatMetric(d.value as number), textAnchor: 'start', dx: 3, fill: 'currentColor', fontSize: 10 }),
+        Plot.text(drawn, {
+          x: 'value',
+          y: 'classifier',
+          fy: 'metric',
+          text: (d: Row) => formatMetric(d.value as number),
+          textAnchor: 'start',
+          dx: 3,
+          fill: 'currentColor',
+          fontSize: 10,
+        }),
         Plot.ruleX([0], { stroke: 'currentColor' }),
       ],
     },
@@ -458,7 +488,12 @@ function curveRows(c: ClassifierAnalysis, curve: { recall: number[]; precision: 
 export function microPrCurveChart(analysis: AnalysisArtifact): ChartSpec {
   const curved = [...compared(analysis), classifier(analysis, 'genre-priors')];
   const data: Row[] = curved.flatMap((c) => curveRows(c, c.curves.micro, 'all (micro)'));
-  const points = analysis.classifiers.map((c) => ({ classifier: c.title, recall: c.atDefault.microRecall, precision: c.atDefault.microPrecision, kind: c.kind }));
+  const points = analysis.classifiers.map((c) => ({
+    classifier: c.title,
+    recall: c.atDefault.microRecall,
+    precision: c.atDefault.microPrecision,
+    kind: c.kind,
+  }));
   return {
     id: 'analysis-pr-micro',
     title: 'Precision–recall, all genres pooled (micro)',
@@ -480,11 +515,27 @@ export function microPrCurveChart(analysis: AnalysisArtifact): ChartSpec {
         ...curved.map((c) =>
           Plot.line(
             data.filter((row) => row.classifier === c.title),
-            { x: 'recall', y: 'precision', stroke: classifierColour(c), strokeWidth: c.kind === 'baseline' ? 1.5 : 2, strokeDasharray: curveDash(c), curve: 'step-before' },
+            {
+              x: 'recall',
+              y: 'precision',
+              stroke: classifierColour(c),
+              strokeWidth: c.kind === 'baseline' ? 1.5 : 2,
+              strokeDasharray: curveDash(c),
+              curve: 'step-before',
+            },
           ),
         ),
-        Plot.dot(points, { x: 'recall', y: 'precision', fill: (d: { classifier: string }) => classifierColour(analysis.classifiers.find((c) => c.title === d.classifier)!), r: 4, stroke: 'var(--bg)' }),
-        Plot.text(points.filter((p) => p.kind === 'baseline'), { x: 'recall', y: 'precision', text: 'classifier', textAnchor: 'start', dx: 6, fill: 'var(--muted)', fontSize: 10 }),
+        Plot.dot(points, {
+          x: 'recall',
+          y: 'precision',
+          fill: (d: { classifier: string }) => classifierColour(analysis.classifiers.find((c) => c.title === d.classifier)!),
+          r: 4,
+          stroke: 'var(--bg)',
+        }),
+        Plot.text(
+          points.filter((p) => p.kind === 'baseline'),
+          { x: 'recall', y: 'precision', text: 'classifier', textAnchor: 'start', dx: 6, fill: 'var(--muted)', fontSize: 10 },
+        ),
       ],
     },
   };
@@ -531,11 +582,31 @@ export function genrePrCurvesChart(analysis: AnalysisArtifact): ChartSpec {
         Plot.frame({ stroke: 'var(--rule)' }),
         Plot.ruleY(genres, { y: 'prevalence', fx: 'column', fy: 'row', stroke: 'var(--muted)', strokeDasharray: '3 3' }),
         ...models.map((c) =>
-          Plot.line(data.filter((row) => row.classifier === c.title).map((row) => ({ ...row, ...facet(row) })), {
-            x: 'recall', y: 'precision', fx: 'fx', fy: 'fy', z: 'genre', stroke: classifierColour(c), strokeWidth: 1.5, strokeDasharray: curveDash(c), curve: 'step-before',
-          }),
+          Plot.line(
+            data.filter((row) => row.classifier === c.title).map((row) => ({ ...row, ...facet(row) })),
+            {
+              x: 'recall',
+              y: 'precision',
+              fx: 'fx',
+              fy: 'fy',
+              z: 'genre',
+              stroke: classifierColour(c),
+              strokeWidth: 1.5,
+              strokeDasharray: curveDash(c),
+              curve: 'step-before',
+            },
+          ),
         ),
-        Plot.text(genres, { fx: 'column', fy: 'row', frameAnchor: 'top-right', dx: -4, dy: 4, text: (d: { genre: string; support: number }) => `${d.genre} (${d.support})`, fill: 'currentColor', fontWeight: 600 }),
+        Plot.text(genres, {
+          fx: 'column',
+          fy: 'row',
+          frameAnchor: 'top-right',
+          dx: -4,
+          dy: 4,
+          text: (d: { genre: string; support: number }) => `${d.genre} (${d.support})`,
+          fill: 'currentColor',
+          fontWeight: 600,
+        }),
       ],
     },
   };
@@ -552,7 +623,9 @@ export function frequencyChart(analysis: AnalysisArtifact): ChartSpec {
   ]);
   const over = models.map((c) => {
     const worst = mostOverpredicted(analysis, c.id);
-    return worst ? `${c.title} predicts ${worst.genre} for ${share(worst.predictedFrequency)} of films (true ${share(worst.trueFrequency)})` : `${c.title} over-predicts no genre`;
+    return worst
+      ? `${c.title} predicts ${worst.genre} for ${share(worst.predictedFrequency)} of films (true ${share(worst.trueFrequency)})`
+      : `${c.title} over-predicts no genre`;
   });
   return {
     id: 'analysis-frequency',
@@ -572,9 +645,15 @@ export function frequencyChart(analysis: AnalysisArtifact): ChartSpec {
       y: { label: null, domain: shown.map((row) => row.genre) },
       marks: [
         Plot.ruleY(shown, { y: 'genre', stroke: 'var(--rule)' }),
-        Plot.tickX(data.filter((row) => row.series === 'true'), { x: 'share', y: 'genre', stroke: 'currentColor', strokeWidth: 3 }),
+        Plot.tickX(
+          data.filter((row) => row.series === 'true'),
+          { x: 'share', y: 'genre', stroke: 'currentColor', strokeWidth: 3 },
+        ),
         ...models.map((c, i) =>
-          Plot.dot(data.filter((row) => row.series === c.title), { x: 'share', y: 'genre', fill: classifierColour(c), r: 4, dy: rowOffset(i, models.length, 4) }),
+          Plot.dot(
+            data.filter((row) => row.series === c.title),
+            { x: 'share', y: 'genre', fill: classifierColour(c), r: 4, dy: rowOffset(i, models.length, 4) },
+          ),
         ),
       ],
     },
@@ -618,7 +697,16 @@ export function thresholdChart(analysis: AnalysisArtifact): ChartSpec {
         ...models.flatMap((c, i) => {
           const rows = data.filter((row) => row.classifier === c.title);
           return [
-            Plot.link(rows, { x1: 'foldMin', x2: 'foldMax', y1: 'genre', y2: 'genre', stroke: classifierColour(c), strokeWidth: 2, strokeOpacity: 0.6, dy: rowOffset(i, models.length, 6) }),
+            Plot.link(rows, {
+              x1: 'foldMin',
+              x2: 'foldMax',
+              y1: 'genre',
+              y2: 'genre',
+              stroke: classifierColour(c),
+              strokeWidth: 2,
+              strokeOpacity: 0.6,
+              dy: rowOffset(i, models.length, 6),
+            }),
             Plot.dot(rows, { x: 'threshold', y: 'genre', fill: classifierColour(c), r: 3.5, dy: rowOffset(i, models.length, 6) }),
           ];
         }),
@@ -655,9 +743,22 @@ export function fusionWeightChart(analysis: AnalysisArtifact): ChartSpec {
       y: { label: 'Binary cross-entropy', grid: true, nice: true },
       marks: [
         Plot.ruleX([weight], { stroke: 'var(--muted)', strokeDasharray: '2 3' }),
-        Plot.text([weight], { x: (d: number) => d, frameAnchor: 'top', dy: 2, text: () => `chosen w = ${weight.toFixed(2)}`, fill: 'var(--muted)', ...(weight > 0.5 ? { textAnchor: 'end', dx: -4 } : { textAnchor: 'start', dx: 4 }) }),
-        Plot.lineY(data.filter((row) => row.films === 'train'), { x: 'weight', y: 'loss', stroke: 'var(--fusion)', strokeWidth: 2.5 }),
-        Plot.lineY(data.filter((row) => row.films === 'validation'), { x: 'weight', y: 'loss', stroke: 'var(--fusion)', strokeWidth: 2, strokeDasharray: '5 4' }),
+        Plot.text([weight], {
+          x: (d: number) => d,
+          frameAnchor: 'top',
+          dy: 2,
+          text: () => `chosen w = ${weight.toFixed(2)}`,
+          fill: 'var(--muted)',
+          ...(weight > 0.5 ? { textAnchor: 'end', dx: -4 } : { textAnchor: 'start', dx: 4 }),
+        }),
+        Plot.lineY(
+          data.filter((row) => row.films === 'train'),
+          { x: 'weight', y: 'loss', stroke: 'var(--fusion)', strokeWidth: 2.5 },
+        ),
+        Plot.lineY(
+          data.filter((row) => row.films === 'validation'),
+          { x: 'weight', y: 'loss', stroke: 'var(--fusion)', strokeWidth: 2, strokeDasharray: '5 4' },
+        ),
       ],
     },
   };
@@ -695,8 +796,14 @@ export function gmuTrainingChart(history: GmuHistoryArtifact, analysis: Analysis
       y: { label: 'Binary cross-entropy', grid: true, nice: true },
       marks: [
         ...epochMarker(chosen, history.epochs.length, `kept epoch ${chosen}`),
-        Plot.lineY(data.filter((row) => row.films === 'inner training'), { x: 'epoch', y: 'loss', stroke: colour, strokeDasharray: '5 4', strokeWidth: 2 }),
-        Plot.lineY(data.filter((row) => row.films === 'inner holdout'), { x: 'epoch', y: 'loss', stroke: colour, strokeWidth: 2.5 }),
+        Plot.lineY(
+          data.filter((row) => row.films === 'inner training'),
+          { x: 'epoch', y: 'loss', stroke: colour, strokeDasharray: '5 4', strokeWidth: 2 },
+        ),
+        Plot.lineY(
+          data.filter((row) => row.films === 'inner holdout'),
+          { x: 'epoch', y: 'loss', stroke: colour, strokeWidth: 2.5 },
+        ),
         Plot.dot([{ epoch: chosen, loss: kept?.holdoutLoss ?? Number.NaN }], { x: 'epoch', y: 'loss', stroke: colour, r: 6, strokeWidth: 2 }),
       ],
     },
@@ -724,7 +831,11 @@ export function ablationLossChart(artifact: AblationsArtifact, model: ModelKind,
   const data: Row[] = lines.flatMap((line) =>
     line.figures.validationLossCurve.map((loss, epoch) => ({ run: line.label, epoch: epoch + 1, loss, kept: epoch === line.figures.bestEpoch })),
   );
-  const kept = lines.map((line) => ({ ...line, epoch: line.figures.bestEpoch + 1, loss: line.figures.validationLossCurve[line.figures.bestEpoch] ?? Number.NaN }));
+  const kept = lines.map((line) => ({
+    ...line,
+    epoch: line.figures.bestEpoch + 1,
+    loss: line.figures.validationLossCurve[line.figures.bestEpoch] ?? Number.NaN,
+  }));
   const epochs = Math.max(1, ...lines.map((line) => line.figures.validationLossCurve.length));
   return {
     id: ablationChartId(model),
@@ -732,7 +843,12 @@ export function ablationLossChart(artifact: AblationsArtifact, model: ModelKind,
     description:
       `Binary cross-entropy of the ${title} on the ${artifact.validationFilms} validation films after each epoch, in the main run (solid) and in each ablation that trained it again (dashed), ` +
       `whatever loss it trained with. Ringed: each run’s kept epoch (lowest validation loss) — ` +
-      kept.map((k) => `${k.label} epoch ${k.epoch} (${formatMetric(k.loss)}${k.figures.epochsRun < k.figures.epochsPlanned ? `; stopped after ${k.figures.epochsRun} of ${k.figures.epochsPlanned} epochs` : ''})`).join(', ') +
+      kept
+        .map(
+          (k) =>
+            `${k.label} epoch ${k.epoch} (${formatMetric(k.loss)}${k.figures.epochsRun < k.figures.epochsPlanned ? `; stopped after ${k.figures.epochsRun} of ${k.figures.epochsPlanned} epochs` : ''})`,
+        )
+        .join(', ') +
       '.' +
       (notDrawn.length ? ` Not drawn, being the same as the main run: ${notDrawn.join(', ')}.` : ''),
     data,

@@ -140,8 +140,14 @@ export function wordsView(explanation: ExampleExplanation): WordsView {
   });
   const scoredWords = words.filter((w) => w.score !== null) as (WordView & { score: number })[];
   const list = (picked: (WordView & { score: number })[], sign: string) => picked.map((w) => `“${w.text}” ${sign}${formatPoints(w.score)}`).join(', ');
-  const supporting = scoredWords.filter((w) => w.score > 0).sort((a, b) => b.score - a.score).slice(0, 3);
-  const opposing = scoredWords.filter((w) => w.score < 0).sort((a, b) => a.score - b.score).slice(0, 2);
+  const supporting = scoredWords
+    .filter((w) => w.score > 0)
+    .sort((a, b) => b.score - a.score)
+    .slice(0, 3);
+  const opposing = scoredWords
+    .filter((w) => w.score < 0)
+    .sort((a, b) => a.score - b.score)
+    .slice(0, 2);
   const head = `LSTM, ${overview.genre} (${percent(overview.probability)})`;
   const summary = scoredWords.length
     ? `${head} — removing a word lowers it most: ${supporting.length ? list(supporting, '−') : 'none'}` +

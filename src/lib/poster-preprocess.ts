@@ -132,7 +132,12 @@ function affineAxis(map: Int32Array, outSize: number, coordinate: (i: number) =>
  * (maps.x[x], maps.y[y]).
  */
 export function nearestFillMaps(inWidth: number, inHeight: number, outWidth: number, outHeight: number): NearestMaps {
-  for (const [name, v] of [['inWidth', inWidth], ['inHeight', inHeight], ['outWidth', outWidth], ['outHeight', outHeight]] as const) {
+  for (const [name, v] of [
+    ['inWidth', inWidth],
+    ['inHeight', inHeight],
+    ['outWidth', outWidth],
+    ['outHeight', outHeight],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer, got ${v}`);
   }
   // sharp: ResolveShrink with Canvas::IGNORE_ASPECT.
@@ -218,14 +223,7 @@ export function nearestFillMaps(inWidth: number, inHeight: number, outWidth: num
  * Resizes interleaved 8-bit pixels (`channels` 3 = RGB or 4 = RGBA; alpha is dropped, as the
  * pipeline's `removeAlpha()` does) to `outWidth` x `outHeight` RGB like sharp's nearest 'fill'.
  */
-export function resizeNearestFill(
-  pixels: ArrayLike<number>,
-  width: number,
-  height: number,
-  channels: 3 | 4,
-  outWidth: number,
-  outHeight: number,
-): Uint8Array {
+export function resizeNearestFill(pixels: ArrayLike<number>, width: number, height: number, channels: 3 | 4, outWidth: number, outHeight: number): Uint8Array {
   if (pixels.length !== width * height * channels) {
     throw new RangeError(`expected ${width}x${height}x${channels} = ${width * height * channels} values, got ${pixels.length}`);
   }

@@ -5,11 +5,7 @@
  * Comparisons are made on the numbers as displayed (three decimals): two models whose metric
  * rounds to the same value tie, so the report never claims a win the reader cannot see.
  */
-import type {
-  HistoryArtifact,
-  ModelKind,
-  RunArtifact,
-} from '../../pipeline/lib/contract/contract.ts';
+import type { HistoryArtifact, ModelKind, RunArtifact } from '../../pipeline/lib/contract/contract.ts';
 import { formatMetric, formatSeconds } from './format.ts';
 
 export const MODELS: readonly ModelKind[] = ['cnn', 'lstm'];
@@ -79,7 +75,13 @@ export function verdict(histories: Record<ModelKind, HistoryArtifact>, run: RunA
   });
   rows.push(
     fact('epochs', 'Epochs trained', 'as scheduled', { cnn: histories.cnn.epochs.length, lstm: histories.lstm.epochs.length }, String),
-    fact('bestEpoch', 'Best epoch', 'lowest validation loss; its weights are kept', { cnn: histories.cnn.bestEpoch + 1, lstm: histories.lstm.bestEpoch + 1 }, String),
+    fact(
+      'bestEpoch',
+      'Best epoch',
+      'lowest validation loss; its weights are kept',
+      { cnn: histories.cnn.bestEpoch + 1, lstm: histories.lstm.bestEpoch + 1 },
+      String,
+    ),
     fact('trainingMs', 'Training time', `${run.backend.name} backend`, { cnn: run.models.cnn.trainingMs, lstm: run.models.lstm.trainingMs }, formatSeconds),
   );
 
@@ -100,7 +102,9 @@ export function verdict(histories: Record<ModelKind, HistoryArtifact>, run: RunA
   // The overall winner's other wins first, so "It also" refers to it.
   const order: ModelKind[] = overall === 'lstm' ? ['lstm', 'cnn'] : ['cnn', 'lstm'];
   for (const model of order) {
-    const won = others.filter((row) => row.winner === model).map((row) => `${lowercase(row.label)} (${row.display[model]} vs ${row.display[model === 'cnn' ? 'lstm' : 'cnn']})`);
+    const won = others
+      .filter((row) => row.winner === model)
+      .map((row) => `${lowercase(row.label)} (${row.display[model]} vs ${row.display[model === 'cnn' ? 'lstm' : 'cnn']})`);
     if (won.length === 0) continue;
     const also = model === overall ? 'It also wins on' : `The ${title(model)} wins on`;
     sentences.push(`${also} ${listWords(won)}.`);

@@ -13,7 +13,8 @@ import { writeDemoDataset } from '../../pipeline/lib/data/demo-data.ts';
 import { recordingEffects } from '../../pipeline/lib/core/effects.ts';
 import { fixtureFlags, fixtureWorkspace, runCli } from '../helpers/fixture-build.ts';
 
-const close = (actual: number | null, expected: number, what: string) => assert.ok(actual !== null && Math.abs(actual - expected) < 1e-9, `${what}: ${actual} vs ${expected}`);
+const close = (actual: number | null, expected: number, what: string) =>
+  assert.ok(actual !== null && Math.abs(actual - expected) < 1e-9, `${what}: ${actual} vs ${expected}`);
 
 test('early stopping leaves a run untouched only when its loss never went `patience` epochs without improving', () => {
   const schedule = (epochs: number, patience: number) => ({ epochs, batchSize: 64, learningRate: 1e-4, earlyStoppingPatience: patience });
@@ -29,8 +30,19 @@ test('ablation figures: loss, F1 at 0.5 and at thresholds tuned on the training 
   // Validation: 3 films × genres A, B. Training: 2 films, used only for the thresholds.
   const result: ModelRunResult = {
     history: { epochs: [{ validation: { loss: 0.7 } }, { validation: { loss: 0.6 } }], bestEpoch: 1 },
-    predictions: { films: [{ id: 'v0', probabilities: [0.9, 0.45] }, { id: 'v1', probabilities: [0.6, 0.7] }, { id: 'v2', probabilities: [0.1, 0.4] }] },
-    trainProbabilities: { films: [{ id: 't0', probabilities: [0.3, 0.3] }, { id: 't1', probabilities: [0.1, 0.1] }] },
+    predictions: {
+      films: [
+        { id: 'v0', probabilities: [0.9, 0.45] },
+        { id: 'v1', probabilities: [0.6, 0.7] },
+        { id: 'v2', probabilities: [0.1, 0.4] },
+      ],
+    },
+    trainProbabilities: {
+      films: [
+        { id: 't0', probabilities: [0.3, 0.3] },
+        { id: 't1', probabilities: [0.1, 0.1] },
+      ],
+    },
     run: { epochs: 4, trainingMs: 1234, stoppedEarlyAfterEpoch: 1 },
   };
   const figures = ablationFigures(result, ['A', 'B'], Uint8Array.from([1, 1, 0, 0]), Uint8Array.from([1, 0, 0, 1, 0, 1]));
@@ -75,13 +87,25 @@ function describeEndToEnd(): void {
     const ablations = AblationsArtifactSchema.parse(readArtifact('ablations.json'));
     const run = readArtifact('run.json');
     assert.equal(ablations.mainTrainingKey, run.trainingKey);
-    assert.deepEqual(ablations.ablations.map((a) => a.id), ['poster-augmentation', 'early-stopping']);
+    assert.deepEqual(
+      ablations.ablations.map((a) => a.id),
+      ['poster-augmentation', 'early-stopping'],
+    );
     const [augmentation, earlyStopping] = ablations.ablations;
-    assert.deepEqual(augmentation.models.map((m) => [m.model, m.source, m.cached]), [['cnn', 'trained', false]]);
+    assert.deepEqual(
+      augmentation.models.map((m) => [m.model, m.source, m.cached]),
+      [['cnn', 'trained', false]],
+    );
     assert.notEqual(augmentation.models[0].trainingKey, run.trainingKey);
     assert.equal(augmentation.setting, '"posterAugmentation": true');
     // One epoch: early stopping cannot stop anything, so both models are the main run's.
-    assert.deepEqual(earlyStopping.models.map((m) => [m.model, m.source]), [['cnn', 'same-as-main'], ['lstm', 'same-as-main']]);
+    assert.deepEqual(
+      earlyStopping.models.map((m) => [m.model, m.source]),
+      [
+        ['cnn', 'same-as-main'],
+        ['lstm', 'same-as-main'],
+      ],
+    );
     for (const m of earlyStopping.models) assert.deepEqual(m.figures, ablations.main[m.model]);
     // The main run's micro F1, counted here from the published predictions and the split's labels.
     const predictions = PredictionsArtifactSchema.parse(readArtifact('predictions-cnn.json'));
@@ -108,7 +132,10 @@ function describeEndToEnd(): void {
     assert.doesNotMatch(stdout + stderr, /Ablations: training/);
     const after = AblationsArtifactSchema.parse(readArtifact('ablations.json'));
     assert.equal(after.ablations[0].models[0].cached, true);
-    assert.deepEqual(after.ablations.map((a) => a.models.map((m) => m.figures)), before.ablations.map((a) => a.models.map((m) => m.figures)));
+    assert.deepEqual(
+      after.ablations.map((a) => a.models.map((m) => m.figures)),
+      before.ablations.map((a) => a.models.map((m) => m.figures)),
+    );
   });
 }
 

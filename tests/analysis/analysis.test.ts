@@ -175,7 +175,10 @@ describe('micro, macro, weighted and samples F1', () => {
     // Thresholds A 0.85, B 0.5, C 0.65: A predicted for film 1 only (0.9), C for film 4 only (0.7).
     // A: TP 1, FN 1 → F1 2/3. B unchanged: 1. C: FP 1 (film 4), FN 1 (film 3) → F1 0.
     const m = predictionMetrics(P, Y, GENRES, [0.85, 0.5, 0.65]);
-    assert.deepEqual(m.perGenre.map((g) => g.predictedPositives), [1, 2, 1]);
+    assert.deepEqual(
+      m.perGenre.map((g) => g.predictedPositives),
+      [1, 2, 1],
+    );
     close(m.perGenre[0].f1, 2 / 3);
     close(m.macroF1, (2 / 3 + 1 + 0) / 3);
     // The same thresholds for every genre give the scalar form's numbers.
@@ -225,7 +228,12 @@ describe('baselines', () => {
     const train: SplitScores = { labels: trainLabels, cnn: new Array(12).fill(0.5), lstm: new Array(12).fill(0.5), gmu: new Array(12).fill(0.5) };
     const choices = chooseOnTraining(train, GENRES, 1, 2);
     // Validation: film 1 is A; film 2 is B and C.
-    const validation: SplitScores = { labels: [1, 0, 0, 0, 1, 1], cnn: [0.9, 0.1, 0.1, 0.1, 0.9, 0.9], lstm: [0.4, 0.6, 0.1, 0.2, 0.6, 0.2], gmu: [0.7, 0.3, 0.1, 0.2, 0.8, 0.6] };
+    const validation: SplitScores = {
+      labels: [1, 0, 0, 0, 1, 1],
+      cnn: [0.9, 0.1, 0.1, 0.1, 0.9, 0.9],
+      lstm: [0.4, 0.6, 0.1, 0.2, 0.6, 0.2],
+      gmu: [0.7, 0.3, 0.1, 0.2, 0.8, 0.6],
+    };
     const byId = Object.fromEntries(validationResults(validation, GENRES, choices).map((e) => [e.id, e]));
 
     // Genre priors [0.75, 0.5, 0]: BCE over the 6 cells; C's 0 is clipped to float32(1e-7).
@@ -270,7 +278,10 @@ describe('per-genre thresholds', () => {
   test('k folds partition the films, deterministically per seed', () => {
     const folds = kFolds(23, 5, 42);
     assert.deepEqual(folds.map((f) => f.length).sort(), [4, 4, 5, 5, 5]);
-    assert.deepEqual(folds.flat().sort((a, b) => a - b), Array.from({ length: 23 }, (_, i) => i));
+    assert.deepEqual(
+      folds.flat().sort((a, b) => a - b),
+      Array.from({ length: 23 }, (_, i) => i),
+    );
     assert.deepEqual(kFolds(23, 5, 42), folds);
     assert.notDeepEqual(kFolds(23, 5, 43), folds);
     assert.throws(() => kFolds(3, 5, 1), /3 films cannot make 5 folds/);
@@ -284,7 +295,9 @@ describe('per-genre thresholds', () => {
     const p = y.map((label) => Math.min(1, Math.max(0, label * 0.3 + random() * 0.7)));
     const folds = kFolds(films, 4, 9);
     const cv = crossValidateThresholds(p, y, ['a', 'b', 'c'], folds);
-    let tp = 0, fp = 0, fn = 0;
+    let tp = 0,
+      fp = 0,
+      fn = 0;
     folds.forEach((heldOut, k) => {
       const rest = Array.from({ length: films }, (_, i) => i).filter((i) => !heldOut.includes(i));
       const expected = tuneThresholds(selectRows(p, g, rest), selectRows(y, g, rest), g).thresholds;
@@ -375,7 +388,18 @@ describe('analysis stage', () => {
   const work = mkdtempSync(join(tmpdir(), 'genrelens-analysis-'));
   after(() => rm(work, { recursive: true, force: true }));
   const genres = ['Drama', 'Comedy', 'War'];
-  const labels = [[1, 0, 0], [1, 1, 0], [0, 1, 0], [1, 0, 1], [1, 1, 0], [0, 0, 1], [1, 0, 0], [0, 1, 0], [1, 1, 0], [1, 0, 0]];
+  const labels = [
+    [1, 0, 0],
+    [1, 1, 0],
+    [0, 1, 0],
+    [1, 0, 1],
+    [1, 1, 0],
+    [0, 0, 1],
+    [1, 0, 0],
+    [0, 1, 0],
+    [1, 1, 0],
+    [1, 0, 0],
+  ];
   const ids = labels.map((_, i) => `tt${i}`);
   const split = { train: [0, 1, 2, 3, 4, 5, 6], validation: [7, 8, 9] };
   const stage = {
@@ -383,7 +407,8 @@ describe('analysis stage', () => {
     split,
   } as unknown as DataStageResult;
   const config = resolveConfig({ env: {}, flags: { artifactsDir: join(work, 'artifacts'), seed: 3 } });
-  const probabilities = (film: number, model: string) => labels[film].map((y, g) => Math.round((model === 'cnn' ? 0.3 + 0.4 * y : 0.45 + 0.1 * ((film + g) % 2)) * 1e6) / 1e6);
+  const probabilities = (film: number, model: string) =>
+    labels[film].map((y, g) => Math.round((model === 'cnn' ? 0.3 + 0.4 * y : 0.45 + 0.1 * ((film + g) % 2)) * 1e6) / 1e6);
   const history = (model: 'cnn' | 'lstm'): HistoryArtifact => ({
     contractVersion: 2,
     model,
@@ -399,32 +424,59 @@ describe('analysis stage', () => {
     for (const model of ['cnn', 'lstm'] as const) {
       write(`history-${model}.json`, history(model));
       write(`predictions-${model}.json`, {
-        contractVersion: 2, model, genres, threshold: 0.5,
+        contractVersion: 2,
+        model,
+        genres,
+        threshold: 0.5,
         films: split.validation.map((f) => ({ id: ids[f], probabilities: probabilities(f, model), top3: [] })),
       });
       write(`train-probabilities-${model}.json`, {
-        contractVersion: 2, model, genres,
+        contractVersion: 2,
+        model,
+        genres,
         films: split.train.map((f) => ({ id: ids[f], probabilities: probabilities(f, model) })),
       });
     }
     // The learned fusion: 0.8 on true genres, 0.1 elsewhere.
     const gmu = (film: number) => labels[film].map((y) => (y ? 0.8 : 0.1));
     write('predictions-gmu.json', {
-      contractVersion: 2, model: 'gmu', genres, threshold: 0.5,
+      contractVersion: 2,
+      model: 'gmu',
+      genres,
+      threshold: 0.5,
       films: split.validation.map((f) => ({ id: ids[f], probabilities: gmu(f), top3: [] })),
     });
     write('train-probabilities-gmu.json', {
-      contractVersion: 2, model: 'gmu', method: 'out-of-fold', folds: 5, genres,
+      contractVersion: 2,
+      model: 'gmu',
+      method: 'out-of-fold',
+      folds: 5,
+      genres,
       films: split.train.map((f) => ({ id: ids[f], probabilities: gmu(f) })),
     });
     write('fusion-gmu.json', gmuHistory());
   }
   const gmuHistory = (): GmuHistoryArtifact => ({
-    contractVersion: 2, generatedAt: 'now', model: 'gmu', title: 'Learned fusion (GMU)', key: 'k', trainingKey: 't',
+    contractVersion: 2,
+    generatedAt: 'now',
+    model: 'gmu',
+    title: 'Learned fusion (GMU)',
+    key: 'k',
+    trainingKey: 't',
     method: {
-      kind: 'gated-multimodal-unit', version: 1,
+      kind: 'gated-multimodal-unit',
+      version: 1,
       inputs: { visual: { model: 'cnn', layer: 'FC2', units: 1024 }, textual: { model: 'lstm', layer: 'dense', units: 128 } },
-      hiddenUnits: 128, dropout: 0.5, learningRate: 1e-3, batchSize: 64, maxEpochs: 40, holdoutFraction: 0.1, folds: 5, params: 1, seed: 3, description: '',
+      hiddenUnits: 128,
+      dropout: 0.5,
+      learningRate: 1e-3,
+      batchSize: 64,
+      maxEpochs: 40,
+      holdoutFraction: 0.1,
+      folds: 5,
+      params: 1,
+      seed: 3,
+      description: '',
     },
     sizes: { trainFilms: 7, validationFilms: 3, innerTrainFilms: 6, holdoutFilms: 1 },
     epochs: [0, 1, 2, 3].map((epoch) => ({ epoch, trainLoss: 0.5 - epoch / 10, holdoutLoss: [0.6, 0.5, 0.4, 0.45][epoch] })),
@@ -485,15 +537,24 @@ describe('analysis stage', () => {
     close(top2.atDefault.microF1, 0.8);
     // The CNN's probabilities are 0.7 on true genres, 0.3 elsewhere: perfect at 0.5.
     close(written.classifiers.find((c) => c.id === 'cnn')!.atDefault.microF1, 1);
-    assert.deepEqual(written.thresholds.selections.map((s) => s.classifier), ['cnn', 'lstm', 'fusion', 'gmu']);
-    assert.deepEqual(written.classifiers.map((c) => c.id), ['cnn', 'lstm', 'fusion', 'gmu', 'genre-priors', 'most-frequent', 'two-most-frequent']);
+    assert.deepEqual(
+      written.thresholds.selections.map((s) => s.classifier),
+      ['cnn', 'lstm', 'fusion', 'gmu'],
+    );
+    assert.deepEqual(
+      written.classifiers.map((c) => c.id),
+      ['cnn', 'lstm', 'fusion', 'gmu', 'genre-priors', 'most-frequent', 'two-most-frequent'],
+    );
     // The GMU's published probabilities are scored as they are: 0.8 on true genres, 0.1 elsewhere → perfect at 0.5.
     const gmu = written.classifiers.find((c) => c.id === 'gmu')!;
     close(gmu.atDefault.microF1, 1);
     assert.equal(gmu.title, 'Learned fusion (GMU)');
     assert.match(gmu.description, /epoch 3 of 40/);
     assert.equal(written.fusion.grid.length, 21);
-    assert.ok(effects.lines.some((line) => /^Analysis: validation micro F1 at 0\.5 — Poster CNN 1\.000/.test(line)), effects.lines.join('\n'));
+    assert.ok(
+      effects.lines.some((line) => /^Analysis: validation micro F1 at 0\.5 — Poster CNN 1\.000/.test(line)),
+      effects.lines.join('\n'),
+    );
     // The training log said 0 for the CNN: the difference is reported.
     assert.ok(effects.lines.some((line) => /warning: Poster CNN: micro F1 from the published/.test(line)));
   });
@@ -508,7 +569,11 @@ describe('analysis stage', () => {
     });
     writeArtifacts();
     write('train-probabilities-gmu.json', {
-      contractVersion: 2, model: 'gmu', method: 'out-of-fold', folds: 5, genres,
+      contractVersion: 2,
+      model: 'gmu',
+      method: 'out-of-fold',
+      folds: 5,
+      genres,
       films: split.train.slice(1).map((f) => ({ id: ids[f], probabilities: [0.1, 0.1, 0.1] })),
     });
     await assert.rejects(runAnalysisStage(stage, stageContext(config, work, recordingEffects())), /train-probabilities-gmu\.json lists different films/);
@@ -518,10 +583,15 @@ describe('analysis stage', () => {
   test('predictions from another split fail, naming the file and the first different film', async () => {
     writeArtifacts();
     write('train-probabilities-lstm.json', {
-      contractVersion: 2, model: 'lstm', genres,
+      contractVersion: 2,
+      model: 'lstm',
+      genres,
       films: [...split.train].reverse().map((f) => ({ id: ids[f], probabilities: probabilities(f, 'lstm') })),
     });
-    await assert.rejects(runAnalysisStage(stage, stageContext(config, work, recordingEffects())), /train-probabilities-lstm\.json lists different films .*position 0: "tt6" vs "tt0"/);
+    await assert.rejects(
+      runAnalysisStage(stage, stageContext(config, work, recordingEffects())),
+      /train-probabilities-lstm\.json lists different films .*position 0: "tt6" vs "tt0"/,
+    );
     writeArtifacts();
     write('predictions-lstm.json', { contractVersion: 2, model: 'lstm', genres, threshold: 0.5, films: 'none' });
     await assert.rejects(runAnalysisStage(stage, stageContext(config, work, recordingEffects())), /predictions-lstm\.json: films: /);
@@ -534,12 +604,43 @@ describe('verdict against the baselines', () => {
   /** A real artifact from tiny literal data, then the micro F1 values set by hand. */
   function artifact(microF1: Record<string, number>): AnalysisArtifact {
     const genres = ['a', 'b'];
-    const train: SplitScores = { labels: [1, 0, 1, 1, 0, 1, 1, 0], cnn: [0.6, 0.4, 0.7, 0.6, 0.2, 0.8, 0.9, 0.1], lstm: [0.5, 0.5, 0.6, 0.4, 0.4, 0.6, 0.7, 0.3], gmu: [0.7, 0.3, 0.6, 0.6, 0.3, 0.7, 0.8, 0.2] };
+    const train: SplitScores = {
+      labels: [1, 0, 1, 1, 0, 1, 1, 0],
+      cnn: [0.6, 0.4, 0.7, 0.6, 0.2, 0.8, 0.9, 0.1],
+      lstm: [0.5, 0.5, 0.6, 0.4, 0.4, 0.6, 0.7, 0.3],
+      gmu: [0.7, 0.3, 0.6, 0.6, 0.3, 0.7, 0.8, 0.2],
+    };
     const validation: SplitScores = { labels: [1, 0, 0, 1], cnn: [0.8, 0.3, 0.4, 0.7], lstm: [0.6, 0.6, 0.5, 0.5], gmu: [0.7, 0.4, 0.4, 0.6] };
     const choices = chooseOnTraining(train, genres, 1, 2);
     const evaluations = validationResults(validation, genres, choices);
-    const text = Object.fromEntries(evaluations.map((e) => [e.id, { title: { cnn: 'Poster CNN', lstm: 'Overview BiLSTM', fusion: 'Late fusion', gmu: 'Learned fusion (GMU)', 'genre-priors': 'Genre priors', 'most-frequent': 'Always a', 'two-most-frequent': 'Always a + b' }[e.id], description: '' }])) as Parameters<typeof analysisArtifact>[0]['text'];
-    const result = analysisArtifact({ genres, trainFilms: 4, validationFilms: 2, seed: 1, generatedAt: 'now', choices, evaluations, text, validationFusionLoss: choices.fusion.curve });
+    const text = Object.fromEntries(
+      evaluations.map((e) => [
+        e.id,
+        {
+          title: {
+            cnn: 'Poster CNN',
+            lstm: 'Overview BiLSTM',
+            fusion: 'Late fusion',
+            gmu: 'Learned fusion (GMU)',
+            'genre-priors': 'Genre priors',
+            'most-frequent': 'Always a',
+            'two-most-frequent': 'Always a + b',
+          }[e.id],
+          description: '',
+        },
+      ]),
+    ) as Parameters<typeof analysisArtifact>[0]['text'];
+    const result = analysisArtifact({
+      genres,
+      trainFilms: 4,
+      validationFilms: 2,
+      seed: 1,
+      generatedAt: 'now',
+      choices,
+      evaluations,
+      text,
+      validationFusionLoss: choices.fusion.curve,
+    });
     for (const c of result.classifiers) c.atDefault.microF1 = microF1[c.id];
     return AnalysisArtifactSchema.parse(result);
   }
@@ -552,7 +653,9 @@ describe('verdict against the baselines', () => {
   });
 
   test('the sentences name the computed outcome for every model and baseline', () => {
-    const a = baselineVerdict(artifact({ cnn: 0.41, lstm: 0.47, fusion: 0.5, gmu: 0.43, 'genre-priors': 0.38, 'most-frequent': 0.38, 'two-most-frequent': 0.44 }));
+    const a = baselineVerdict(
+      artifact({ cnn: 0.41, lstm: 0.47, fusion: 0.5, gmu: 0.43, 'genre-priors': 0.38, 'most-frequent': 0.38, 'two-most-frequent': 0.44 }),
+    );
     assert.equal(a.strongest.id, 'two-most-frequent');
     assert.match(a.sentences[0], /Genre priors 0\.380, Always a 0\.380 and Always a \+ b 0\.440; the strongest is Always a \+ b\./);
     assert.equal(a.sentences[1], 'The Poster CNN (micro F1 0.410) beats Genre priors (0.380) and Always a (0.380); does not beat Always a + b (0.440).');
@@ -568,10 +671,18 @@ describe('verdict against the baselines', () => {
       'Against the strongest baseline, Always a + b (micro F1 0.440 at threshold 0.5): the Poster CNN 0.410 (does not beat it), ' +
         'the Overview BiLSTM 0.470 (beats it), the late fusion 0.500 (beats it) and the learned fusion 0.430 (does not beat it).',
     );
-    const b = baselineVerdict(artifact({ cnn: 0.3, lstm: 0.44, fusion: 0.4401, gmu: 0.2, 'genre-priors': 0.38, 'most-frequent': 0.38, 'two-most-frequent': 0.44 }));
-    assert.equal(b.sentences[1], 'The Poster CNN (micro F1 0.300) beats no baseline: it is below Genre priors (0.380), Always a (0.380) and Always a + b (0.440).');
+    const b = baselineVerdict(
+      artifact({ cnn: 0.3, lstm: 0.44, fusion: 0.4401, gmu: 0.2, 'genre-priors': 0.38, 'most-frequent': 0.38, 'two-most-frequent': 0.44 }),
+    );
+    assert.equal(
+      b.sentences[1],
+      'The Poster CNN (micro F1 0.300) beats no baseline: it is below Genre priors (0.380), Always a (0.380) and Always a + b (0.440).',
+    );
     assert.equal(b.sentences[2], 'The Overview BiLSTM (micro F1 0.440) beats Genre priors (0.380) and Always a (0.380); ties with Always a + b (0.440).');
-    assert.equal(b.sentences[4], 'The learned fusion (micro F1 0.200) beats no baseline: it is below Genre priors (0.380), Always a (0.380) and Always a + b (0.440).');
+    assert.equal(
+      b.sentences[4],
+      'The learned fusion (micro F1 0.200) beats no baseline: it is below Genre priors (0.380), Always a (0.380) and Always a + b (0.440).',
+    );
     assert.match(b.sentences.join(' '), /Validation loss, lower is better: the genre priors score \d\.\d{3}; the Poster CNN/);
   });
 
@@ -581,6 +692,9 @@ describe('verdict against the baselines', () => {
     const sentences = thresholdSentences(a);
     assert.equal(sentences.length, 4);
     assert.match(sentences[3], /^For the learned fusion, thresholds tuned on the training films /);
-    assert.match(sentences[0], /^For the Poster CNN, thresholds tuned on the training films (raise|lower|leave unchanged) held-out micro F1 .* and raise validation micro F1 \(0\.410 → 0\.450;/);
+    assert.match(
+      sentences[0],
+      /^For the Poster CNN, thresholds tuned on the training films (raise|lower|leave unchanged) held-out micro F1 .* and raise validation micro F1 \(0\.410 → 0\.450;/,
+    );
   });
 });

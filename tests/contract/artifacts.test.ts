@@ -11,7 +11,14 @@ import { ARTIFACTS, artifactFile, CONTRACT_VERSION, MODEL_KINDS, type ArtifactId
 import { readArtifact, writeArtifact } from '../../pipeline/lib/core/artifact-store.ts';
 import { UserError } from '../../pipeline/lib/core/errors.ts';
 
-const split: SplitArtifact = { contractVersion: CONTRACT_VERSION, seed: 42, validationFraction: 0.2, method: 'iterative-stratification', train: ['a', 'b'], validation: ['c'] };
+const split: SplitArtifact = {
+  contractVersion: CONTRACT_VERSION,
+  seed: 42,
+  validationFraction: 0.2,
+  method: 'iterative-stratification',
+  train: ['a', 'b'],
+  validation: ['c'],
+};
 
 test('the registry names each file once, each collection once, and the per-model files for both models', () => {
   const files = (Object.keys(ARTIFACTS) as ArtifactId[]).flatMap((id) =>
@@ -41,7 +48,10 @@ test('a value that breaks its schema is refused on write, naming the file and th
 
 test('reading a missing, malformed or off-contract artifact stops naming the file and the stage that writes it', () => {
   const dir = mkdtempSync(join(tmpdir(), 'genrelens-artifacts-'));
-  assert.throws(() => readArtifact(dir, 'analysis'), (error: unknown) => error instanceof UserError && /analysis\.json is missing/.test(error.message) && /the analysis stage writes it/.test(error.fix ?? ''));
+  assert.throws(
+    () => readArtifact(dir, 'analysis'),
+    (error: unknown) => error instanceof UserError && /analysis\.json is missing/.test(error.message) && /the analysis stage writes it/.test(error.fix ?? ''),
+  );
   writeFileSync(join(dir, 'history-cnn.json'), '{ nope');
   assert.throws(() => readArtifact(dir, 'history', 'cnn'), /history-cnn\.json is not valid JSON/);
   writeFileSync(join(dir, 'split.json'), JSON.stringify({ ...split, seed: 'x' }));

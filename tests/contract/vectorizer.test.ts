@@ -134,7 +134,10 @@ describe('vectorize (output_mode int)', () => {
     const ids = vectorize('dog', vocab);
     assert.equal(ids.length, 100);
     assert.equal(ids[0], 5);
-    assert.equal(ids.slice(1).every((id) => id === 0), true);
+    assert.equal(
+      ids.slice(1).every((id) => id === 0),
+      true,
+    );
   });
 
   test('accepts a prebuilt index and rejects malformed vocabularies', () => {

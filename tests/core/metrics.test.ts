@@ -59,10 +59,18 @@ test('hand-worked example: loss is the mean of the 12 cross-entropy terms', () =
   // −ln p where the label is 1, −ln(1 − p) where it is 0, cell by cell (p as float32, like the input).
   const f = Math.fround;
   const terms = [
-    -Math.log(f(0.9)), -Math.log(1 - f(0.2)), -Math.log(1 - f(0.6)),
-    -Math.log(f(0.4)), -Math.log(f(0.7)), -Math.log(1 - f(0.5)),
-    -Math.log(1 - f(0.8)), -Math.log(1 - f(0.1)), -Math.log(f(0.3)),
-    -Math.log(1 - f(0.1)), -Math.log(f(0.6)), -Math.log(1 - f(0.7)),
+    -Math.log(f(0.9)),
+    -Math.log(1 - f(0.2)),
+    -Math.log(1 - f(0.6)),
+    -Math.log(f(0.4)),
+    -Math.log(f(0.7)),
+    -Math.log(1 - f(0.5)),
+    -Math.log(1 - f(0.8)),
+    -Math.log(1 - f(0.1)),
+    -Math.log(f(0.3)),
+    -Math.log(1 - f(0.1)),
+    -Math.log(f(0.6)),
+    -Math.log(1 - f(0.7)),
   ];
   // 0.10536 + 0.22314 + 0.91629 + 0.91629 + 0.35667 + 0.69315 + 1.60944 + 0.10536 + 1.20397
   //   + 0.10536 + 0.51083 + 1.20397 = 7.94984; / 12 ≈ 0.66249
@@ -78,7 +86,10 @@ test('a probability of exactly the threshold is a negative (Keras Precision/Reca
   assert.equal(m.perGenre[0].recall, 0);
   assert.equal(m.microRecall, 0);
   const lower = predictionMetrics(new Float32Array([0.5, 0.5]), new Uint8Array([1, 0]), ['x', 'y'], 0.49);
-  assert.deepEqual(lower.perGenre.map((g) => g.predictedPositives), [1, 1]);
+  assert.deepEqual(
+    lower.perGenre.map((g) => g.predictedPositives),
+    [1, 1],
+  );
   close(lower.microPrecision, 0.5);
   close(lower.microRecall, 1);
   close(lower.microF1, 2 / 3);
@@ -96,7 +107,10 @@ test('no positive labels and no positive predictions: every score is 0 (zero_div
 test('all-zero predictions against positive labels: recall 0, precision 0 (not NaN)', () => {
   const m = predictionMetrics(new Float32Array(6), new Uint8Array([1, 0, 1, 1, 0, 0]), ['x', 'y', 'z']);
   assert.deepEqual([m.microPrecision, m.microRecall, m.microF1, m.macroF1], [0, 0, 0, 0]);
-  assert.deepEqual(m.perGenre.map((g) => g.support), [2, 0, 1]);
+  assert.deepEqual(
+    m.perGenre.map((g) => g.support),
+    [2, 0, 1],
+  );
   // p = 0 is clipped to 1e-7: each positive cell costs −ln(1e-7) ≈ 16.118, negatives ≈ 1e-7.
   close(m.loss, (3 * -Math.log(Math.fround(1e-7)) + 3 * -Math.log(1 - Math.fround(1e-7))) / 6, 1e-9);
 });
@@ -104,7 +118,10 @@ test('all-zero predictions against positive labels: recall 0, precision 0 (not N
 test('macro F1 averages over every genre, zero-support genres included (scikit-learn macro)', () => {
   // Genre x: support 1, predicted 1, TP 1 → F1 1.  Genre y: no labels, no predictions → F1 0.
   const m = predictionMetrics(new Float32Array([0.9, 0.1, 0.2, 0.3]), new Uint8Array([1, 0, 0, 0]), ['x', 'y']);
-  assert.deepEqual(m.perGenre.map((g) => g.f1), [1, 0]);
+  assert.deepEqual(
+    m.perGenre.map((g) => g.f1),
+    [1, 0],
+  );
   close(m.macroF1, 0.5);
   close(m.microF1, 1);
   // A zero-support genre that is predicted: precision 0 (0 of 1), recall 0 (0/0), F1 0.
@@ -119,7 +136,7 @@ test('binary cross-entropy agrees with tfjs (cpu) — clipping at ε = 1e-7 incl
   const cols = 5;
   const random = (() => {
     let s = 12345;
-    return () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    return () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
   })();
   const probabilities = new Float32Array(rows * cols).map(() => random());
   const labels = new Uint8Array(rows * cols).map(() => (random() < 0.4 ? 1 : 0));
@@ -128,8 +145,8 @@ test('binary cross-entropy agrees with tfjs (cpu) — clipping at ε = 1e-7 incl
   labels.set([1, 0, 0, 1, 1, 0, 1], 0);
 
   const ours = binaryCrossEntropy(probabilities, labels);
-  const theirs = tf.tidy(() =>
-    tf.mean(tf.metrics.binaryCrossentropy(tf.tensor2d(labels, [rows, cols], 'float32'), tf.tensor2d(probabilities, [rows, cols]))).dataSync()[0],
+  const theirs = tf.tidy(
+    () => tf.mean(tf.metrics.binaryCrossentropy(tf.tensor2d(labels, [rows, cols], 'float32'), tf.tensor2d(probabilities, [rows, cols]))).dataSync()[0],
   );
   close(ours, theirs, 1e-5 * Math.abs(theirs), 'vs tf.metrics.binaryCrossentropy');
 
@@ -137,7 +154,9 @@ test('binary cross-entropy agrees with tfjs (cpu) — clipping at ε = 1e-7 incl
   const input = tf.input({ shape: [cols] });
   const model = tf.model({ inputs: input, outputs: tf.layers.activation({ activation: 'linear' }).apply(input) as tf.SymbolicTensor });
   model.compile({ optimizer: 'sgd', loss: 'binaryCrossentropy' });
-  const evaluated = tf.tidy(() => (model.evaluate(tf.tensor2d(probabilities, [rows, cols]), tf.tensor2d(labels, [rows, cols], 'float32')) as tf.Scalar).dataSync()[0]);
+  const evaluated = tf.tidy(
+    () => (model.evaluate(tf.tensor2d(probabilities, [rows, cols]), tf.tensor2d(labels, [rows, cols], 'float32')) as tf.Scalar).dataSync()[0],
+  );
   close(ours, evaluated, 1e-5 * evaluated, 'vs model.evaluate');
 
   // A saturated wrong output costs −ln(1 − float32(1 − 1e-7)) = −ln(1.19e-7) ≈ 15.942, as in Keras.
@@ -149,10 +168,18 @@ test('topK: most probable first, ties to the genre listed first, k capped at the
   const top = topK(P, GENRES, 2);
   assert.deepEqual(
     top.map((row) => row.map((g) => g.genre)),
-    [['A', 'C'], ['B', 'C'], ['A', 'C'], ['C', 'B']],
+    [
+      ['A', 'C'],
+      ['B', 'C'],
+      ['A', 'C'],
+      ['C', 'B'],
+    ],
   );
   close(top[0][0].probability, Math.fround(0.9));
-  assert.deepEqual(topK(new Float32Array([0.3, 0.7, 0.3, 0.7]), ['w', 'x', 'y', 'z']).map((r) => r.map((g) => g.genre)), [['x', 'z', 'w']]);
+  assert.deepEqual(
+    topK(new Float32Array([0.3, 0.7, 0.3, 0.7]), ['w', 'x', 'y', 'z']).map((r) => r.map((g) => g.genre)),
+    [['x', 'z', 'w']],
+  );
   assert.equal(topK(P, GENRES, 10)[0].length, 3);
   assert.deepEqual(topK(P, GENRES, 0), [[], [], [], []]);
   assert.deepEqual(topK(new Float32Array(0), GENRES), []);

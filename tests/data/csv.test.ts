@@ -48,7 +48,10 @@ test('a well-formed coursework CSV: genres from the header, one-hot labels, line
   assert.deepEqual(c.genres, ['N/A']);
   assert.equal(a.labels.length, 25);
   assert.equal(a.labels[COURSEWORK_GENRES.indexOf('Comedy')], 1);
-  assert.equal(a.labels.reduce((s, v) => s + v, 0), 2);
+  assert.equal(
+    a.labels.reduce((s, v) => s + v, 0),
+    2,
+  );
   assert.deepEqual([a.line, b.line, c.line], [2, 3, 4]);
   assert.equal(a.overview, 'A film called film_a, with a plot.');
   assert.deepEqual(a.warnings, []);
@@ -58,7 +61,7 @@ test('genre columns are header-driven: whatever lies between Genre and Overview,
   const text = 'Overview,Genre,Zed,Alpha,Id,Mid\nA plot.,"[\'Alpha\']",0,1,x1,0\n';
   // Id inside the block is not a genre; Overview before Genre means no block at all.
   assertUserError(() => parseText(text), /no genre columns: "Overview" comes before "Genre"/);
-  const parsed = parseText('Id,Genre,Zed,Alpha,Mid,Overview\nx1,"[\'Alpha\', \'Mid\']",0,1,1,A plot.\n');
+  const parsed = parseText("Id,Genre,Zed,Alpha,Mid,Overview\nx1,\"['Alpha', 'Mid']\",0,1,1,A plot.\n");
   assert.deepEqual(parsed.genres, ['Zed', 'Alpha', 'Mid']);
   assert.deepEqual([...parsed.rows[0].labels], [0, 1, 1]);
   assert.deepEqual(parsed.rows[0].genres, ['Alpha', 'Mid']);
@@ -66,7 +69,7 @@ test('genre columns are header-driven: whatever lies between Genre and Overview,
   assert.match(parsed.columnWarnings[0], /differ from the coursework's 25 genres: missing Action.*; extra Zed, Alpha, Mid/);
 });
 
-test("a genre block missing coursework genres or in another order is a warning, not a failure", () => {
+test('a genre block missing coursework genres or in another order is a warning, not a failure', () => {
   const fewer = COURSEWORK_GENRES.filter((g) => g !== 'News' && g !== 'Short');
   const parsed = parseText(fixtureCsv(films, { genres: [...fewer, 'Noir'] }));
   assert.equal(parsed.rows.length, 3);
@@ -144,15 +147,23 @@ test('unparseable CSV (an unclosed quote) stops with the line where the record s
   const error = assertUserError(() => parseText(text), /cannot be parsed: a quoted field is never closed \(in the record starting at line 4\)/, 4);
   assert.match(error.fix!, /two quotes/);
   // Same with CRLF and a multi-line record before it.
-  const crlf = fixtureCsv([{ id: 'a1', overview: 'two\nlines' }, { id: 'a2', overview: 'plain text' }], { eol: '\r\n' }).replace('plain text', '"plain text');
+  const crlf = fixtureCsv(
+    [
+      { id: 'a1', overview: 'two\nlines' },
+      { id: 'a2', overview: 'plain text' },
+    ],
+    { eol: '\r\n' },
+  ).replace('plain text', '"plain text');
   assertUserError(() => parseText(crlf), /starting at line 4/, 4);
 });
 
 test('an unknown extra column outside the genre block is named in a warning and ignored', () => {
-  const parsed = parseText(fixtureCsv(
-    films.map((f, i) => ({ ...f, extra: { Year: String(1990 + i) } })),
-    { extraColumns: ['Year'] },
-  ));
+  const parsed = parseText(
+    fixtureCsv(
+      films.map((f, i) => ({ ...f, extra: { Year: String(1990 + i) } })),
+      { extraColumns: ['Year'] },
+    ),
+  );
   assert.deepEqual(ids(parsed), ['film_a', 'film-b', 'FilmC9']);
   assert.deepEqual(parsed.genres, [...COURSEWORK_GENRES]);
   assert.equal(parsed.columnWarnings.length, 1);
@@ -160,47 +171,75 @@ test('an unknown extra column outside the genre block is named in a warning and 
 });
 
 test('"2" or "x" in a genre cell skips the row, naming the column; other rows are kept', () => {
-  const parsed = parseText(fixtureCsv([
-    { id: 'g1' },
-    { id: 'g2', cells: { Drama: '2' } },
-    { id: 'g3', cells: { Comedy: 'x', Horror: '' } },
-    { id: 'g4', cells: { Drama: ' 1 ' } },
-  ]));
+  const parsed = parseText(
+    fixtureCsv([{ id: 'g1' }, { id: 'g2', cells: { Drama: '2' } }, { id: 'g3', cells: { Comedy: 'x', Horror: '' } }, { id: 'g4', cells: { Drama: ' 1 ' } }]),
+  );
   assert.deepEqual(ids(parsed), ['g1', 'g4'], 'surrounding spaces are tolerated');
-  assert.deepEqual(parsed.skipped.map((s) => [s.reason, s.line, s.id]), [['bad-one-hot-cell', 3, 'g2'], ['bad-one-hot-cell', 4, 'g3']]);
+  assert.deepEqual(
+    parsed.skipped.map((s) => [s.reason, s.line, s.id]),
+    [
+      ['bad-one-hot-cell', 3, 'g2'],
+      ['bad-one-hot-cell', 4, 'g3'],
+    ],
+  );
   assert.match(parsed.skipped[0].detail, /column "Drama" has "2"/);
   assert.match(parsed.skipped[1].detail, /column "Comedy" has "x", column "Horror" has ""/);
 });
 
 test('Genre text disagreeing with the one-hot keeps the row, trusts the one-hot, and warns', () => {
-  const parsed = parseText(fixtureCsv([
-    { id: 'm1', genres: ['Comedy', 'Drama'], genreText: "['Comedy']" },
-    { id: 'm2', genres: ['Drama', 'Romance'], genreText: '["Romance", "Drama"]' },
-    { id: 'm3', genres: ['Horror'], genreText: "['Horror', 'Slasher']" },
-    { id: 'm4', genres: ['Drama'], genreText: 'not a list]' },
-    { id: 'm5', genres: [], genreText: '[]' },
-  ]));
+  const parsed = parseText(
+    fixtureCsv([
+      { id: 'm1', genres: ['Comedy', 'Drama'], genreText: "['Comedy']" },
+      { id: 'm2', genres: ['Drama', 'Romance'], genreText: '["Romance", "Drama"]' },
+      { id: 'm3', genres: ['Horror'], genreText: "['Horror', 'Slasher']" },
+      { id: 'm4', genres: ['Drama'], genreText: 'not a list]' },
+      { id: 'm5', genres: [], genreText: '[]' },
+    ]),
+  );
   assert.deepEqual(ids(parsed), ['m1', 'm2', 'm3', 'm4', 'm5'], 'nothing is lost');
   const [m1, m2, m3, m4, m5] = parsed.rows;
   assert.deepEqual(m1.genres, ['Comedy', 'Drama']);
-  assert.deepEqual(m1.warnings.map((w) => w.reason), ['genre-text-mismatch']);
+  assert.deepEqual(
+    m1.warnings.map((w) => w.reason),
+    ['genre-text-mismatch'],
+  );
   assert.match(m1.warnings[0].detail, /Genre says \[Comedy\] but the one-hot columns say \[Comedy, Drama\]; using the one-hot columns/);
   assert.equal(m1.warnings[0].line, 2);
   assert.deepEqual(m2.warnings, [], 'order and quote style do not matter');
   assert.match(m3.warnings[0].detail, /no column for Slasher/);
-  assert.deepEqual(m4.warnings.map((w) => w.reason), ['genre-text-unparseable']);
-  assert.deepEqual(m5.warnings.map((w) => w.reason), ['no-genre-label']);
+  assert.deepEqual(
+    m4.warnings.map((w) => w.reason),
+    ['genre-text-unparseable'],
+  );
+  assert.deepEqual(
+    m5.warnings.map((w) => w.reason),
+    ['no-genre-label'],
+  );
 });
 
 test('a duplicate id keeps the first row and says which line had it first', () => {
   const parsed = parseText(fixtureCsv([{ id: 'd1', overview: 'first' }, { id: 'd2' }, { id: 'd1', overview: 'second' }, { id: 'd1', overview: 'third' }]));
   assert.deepEqual(ids(parsed), ['d1', 'd2']);
   assert.equal(parsed.rows[0].overview, 'first');
-  assert.deepEqual(parsed.skipped.map((s) => [s.reason, s.line]), [['duplicate-id', 4], ['duplicate-id', 5]]);
+  assert.deepEqual(
+    parsed.skipped.map((s) => [s.reason, s.line]),
+    [
+      ['duplicate-id', 4],
+      ['duplicate-id', 5],
+    ],
+  );
   assert.match(parsed.skipped[0].detail, /already used on line 2/);
   // A bad first row does not claim the id: the later valid row is kept.
-  const again = parseText(fixtureCsv([{ id: 'e1', overview: ' ' }, { id: 'e1', overview: 'valid' }]));
-  assert.deepEqual(again.rows.map((r) => [r.id, r.line]), [['e1', 3]]);
+  const again = parseText(
+    fixtureCsv([
+      { id: 'e1', overview: ' ' },
+      { id: 'e1', overview: 'valid' },
+    ]),
+  );
+  assert.deepEqual(
+    again.rows.map((r) => [r.id, r.line]),
+    [['e1', 3]],
+  );
 });
 
 test('an empty overview, an unsafe id and a wrong field count are skipped rows', () => {
@@ -211,14 +250,17 @@ test('an empty overview, an unsafe id and a wrong field count are skipped rows',
   const parsed = parseText(text);
   assert.deepEqual(ids(parsed), ['ok']);
   assert.equal(parsed.rowsRead, 7);
-  assert.deepEqual(parsed.skipped.map((s) => [s.reason, s.line]), [
-    ['empty-overview', 3],
-    ['invalid-id', 4],
-    ['invalid-id', 5],
-    ['invalid-id', 6],
-    ['wrong-field-count', 7],
-    ['empty-row', 8],
-  ]);
+  assert.deepEqual(
+    parsed.skipped.map((s) => [s.reason, s.line]),
+    [
+      ['empty-overview', 3],
+      ['invalid-id', 4],
+      ['invalid-id', 5],
+      ['invalid-id', 6],
+      ['wrong-field-count', 7],
+      ['empty-row', 8],
+    ],
+  );
   assert.match(parsed.skipped[1].detail, /"\.\.\/\.\.\/etc\/passwd" is not a safe file name/);
   assert.match(parsed.skipped[3].detail, /id is empty/);
   assert.match(parsed.skipped[4].detail, /expected 28 fields as in the header, found 4/);

@@ -39,7 +39,10 @@ test('data stage on a generated dataset writes artifacts that match an independe
   const validation = new Set(split.validation);
   assert.equal(split.train.length + split.validation.length, rows.length);
   assert.equal(split.validation.length, Math.round(rows.length * 0.2));
-  assert.ok(split.train.every((id) => !validation.has(id)), 'train and validation are disjoint');
+  assert.ok(
+    split.train.every((id) => !validation.has(id)),
+    'train and validation are disjoint',
+  );
   for (const [g, genre] of genres.entries()) {
     const expectedValidation = rows.filter((row) => row[genre] === '1' && validation.has(row.Id)).length;
     const expectedTrain = rows.filter((row) => row[genre] === '1' && !validation.has(row.Id)).length;
@@ -58,7 +61,7 @@ test('data stage on a generated dataset writes artifacts that match an independe
   assert.equal(again.dataset.quality.posterCache.misses, 0, 'second run decodes no poster');
 });
 
-test('the data stage writes through the context\'s artifact store: an in-memory store gets the same JSON and the disk nothing', async () => {
+test("the data stage writes through the context's artifact store: an in-memory store gets the same JSON and the disk nothing", async () => {
   const root = mkdtempSync(join(tmpdir(), 'genrelens-stage-'));
   const datasetDir = join(root, 'films');
   await writeDemoDataset(datasetDir, { films: 40, seed: 5 }, recordingEffects());

@@ -72,7 +72,10 @@ test('every bad input at once: each is skipped or warned with a clear message, n
   const dataset = await loadDataset(dir, { cacheDir: join(root, 'cache'), imageSize: SIZE }, effects);
   const { quality } = dataset;
 
-  assert.deepEqual(dataset.films.map((f) => f.id), VALID);
+  assert.deepEqual(
+    dataset.films.map((f) => f.id),
+    VALID,
+  );
   assert.deepEqual(dataset.genres, [...COURSEWORK_GENRES]);
   assert.equal(dataset.synthetic, false);
   assert.equal(quality.rowsRead, 18);
@@ -97,16 +100,28 @@ test('every bad input at once: each is skipped or warned with a clear message, n
   });
   const example = (list: typeof quality.skipped, reason: string) => list.find((e) => e.reason === reason)!.examples;
   // Lines: header is line 1, "quoted" spans two lines.
-  assert.deepEqual(example(quality.skipped, 'bad-one-hot-cell').map((e) => [e.line, e.id]), [[5, 'cell2'], [6, 'cellx']]);
+  assert.deepEqual(
+    example(quality.skipped, 'bad-one-hot-cell').map((e) => [e.line, e.id]),
+    [
+      [5, 'cell2'],
+      [6, 'cellx'],
+    ],
+  );
   assert.match(example(quality.skipped, 'bad-one-hot-cell')[0].detail, /column "Drama" has "2"/);
   assert.match(example(quality.skipped, 'duplicate-id')[0].detail, /already used on line 2/);
   assert.equal(example(quality.skipped, 'duplicate-id')[0].line, 7);
   assert.match(example(quality.skipped, 'invalid-id')[0].detail, /etc\/passwd/);
-  assert.deepEqual(example(quality.skipped, 'empty-overview').map((e) => e.id), ['noplot']);
+  assert.deepEqual(
+    example(quality.skipped, 'empty-overview').map((e) => e.id),
+    ['noplot'],
+  );
   assert.match(example(quality.skipped, 'missing-poster')[0].detail, /no poster file Images\/noposter\.jpg/);
   assert.match(example(quality.skipped, 'unreadable-poster')[0].detail, /Images\/trunc\.jpg: cannot decode the JPEG image: the file is truncated or corrupt/);
   assert.match(example(quality.skipped, 'poster-too-large')[0].detail, /20000x20000/);
-  assert.deepEqual(example(quality.skipped, 'invalid-utf8').map((e) => [e.line, e.id]), [[18, 'badbytes']]);
+  assert.deepEqual(
+    example(quality.skipped, 'invalid-utf8').map((e) => [e.line, e.id]),
+    [[18, 'badbytes']],
+  );
   assert.match(example(quality.skipped, 'invalid-utf8')[0].detail, /re-save the file as UTF-8/);
   assert.match(example(quality.warnings, 'genre-text-mismatch')[0].detail, /using the one-hot columns/);
   assert.match(example(quality.warnings, 'poster-file-name')[0].detail, /used Images\/CASEY\.JPG/);
@@ -129,8 +144,7 @@ test('every bad input at once: each is skipped or warned with a clear message, n
   assert.equal(dataset.posterPixels.length, 9 * PER);
   assert.deepEqual(dataset.posterPreprocessing, { width: SIZE, height: SIZE, channels: 3, fit: 'fill', kernel: 'nearest', normalisation: 'divide-by-255' });
   const pixelsOf = (id: string) => dataset.posterPixels.subarray(VALID.indexOf(id) * PER, (VALID.indexOf(id) + 1) * PER);
-  const near = (pixels: Uint8Array, [r, g, b]: readonly number[], tolerance: number) =>
-    pixels.every((v, i) => Math.abs(v - [r, g, b][i % 3]) <= tolerance);
+  const near = (pixels: Uint8Array, [r, g, b]: readonly number[], tolerance: number) => pixels.every((v, i) => Math.abs(v - [r, g, b][i % 3]) <= tolerance);
   assert.ok(near(pixelsOf('good1'), colourOf('good1'), 4));
   assert.ok(near(pixelsOf('quoted'), colourOf('quoted'), 4));
   assert.ok(near(pixelsOf('pngjpg'), [12, 34, 56], 0));
@@ -140,11 +154,17 @@ test('every bad input at once: each is skipped or warned with a clear message, n
 
   // Never-positive: the genres no valid film has (Horror and War only had skipped rows).
   const present = new Set(['Comedy', 'Drama', 'Action', 'Romance', 'Crime', 'Thriller', 'Music', 'Western']);
-  assert.deepEqual(quality.neverPositiveGenres, COURSEWORK_GENRES.filter((g) => !present.has(g)));
+  assert.deepEqual(
+    quality.neverPositiveGenres,
+    COURSEWORK_GENRES.filter((g) => !present.has(g)),
+  );
   assert.ok(quality.neverPositiveGenres.includes('Horror') && quality.neverPositiveGenres.includes('War'));
 
   // The run says what it skipped.
-  assert.ok(effects.lines.some((l) => /warning: .*skipped 9 of 18 rows \(1 invalid-utf8, 1 invalid-id, 2 bad-one-hot-cell/.test(l)), effects.lines.join('\n'));
+  assert.ok(
+    effects.lines.some((l) => /warning: .*skipped 9 of 18 rows \(1 invalid-utf8, 1 invalid-id, 2 bad-one-hot-cell/.test(l)),
+    effects.lines.join('\n'),
+  );
   assert.ok(effects.lines.some((l) => /warning: .*"Year"/.test(l)));
 
   const text = formatDataQuality(dataset);
@@ -200,7 +220,10 @@ test('the content hash follows the CSV, the posters and the preprocessing', asyn
 
 test('BOM + CRLF dataset loads exactly like the LF one', async (t) => {
   const root = await makeTempDir(t);
-  const films: FixtureFilm[] = [{ id: 'c1', overview: 'one,\n"two"' }, { id: 'c2', genres: ['Sci-Fi'] }];
+  const films: FixtureFilm[] = [
+    { id: 'c1', overview: 'one,\n"two"' },
+    { id: 'c2', genres: ['Sci-Fi'] },
+  ];
   await writeFixtureDataset(join(root, 'lf'), films);
   await writeFixtureDataset(join(root, 'crlf'), films, { eol: '\r\n', bom: true });
   const cacheDir = join(root, 'cache');
@@ -233,7 +256,12 @@ test('structure: no CSV, no Images/ folder, no folder at all are UserErrors nami
 
   await writeFixtureDataset(dir, [{ id: 'x1' }], { writeCsv: false });
   const csvFile = join(dir, 'IMDB_overview_genres.csv');
-  await assertUserError(load(), /no IMDB_overview_genres\.csv .*expected .*dataset\/IMDB_overview_genres\.csv/, csvFile, /put the coursework's IMDB_overview_genres\.csv/);
+  await assertUserError(
+    load(),
+    /no IMDB_overview_genres\.csv .*expected .*dataset\/IMDB_overview_genres\.csv/,
+    csvFile,
+    /put the coursework's IMDB_overview_genres\.csv/,
+  );
   await writeFile(join(dir, 'films.csv'), fixtureCsv([{ id: 'x1' }]));
   await assertUserError(load(), /no IMDB_overview_genres\.csv/, csvFile, /rename the dataset CSV \(found: films\.csv\)/);
   await rename(join(dir, 'films.csv'), csvFile);

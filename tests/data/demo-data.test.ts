@@ -151,7 +151,10 @@ describe('overviews', () => {
       for (const genre of genresOf(row).filter((g): g is DemoGenre => g in DEMO_CUES)) {
         const cue = DEMO_CUES[genre];
         const vocabulary = [...cue.people, ...cue.things, ...cue.verbs, ...cue.adjectives];
-        assert.ok(vocabulary.some((word) => present.has(word)), `${row.Id} ${genre}: ${row.Overview}`);
+        assert.ok(
+          vocabulary.some((word) => present.has(word)),
+          `${row.Id} ${genre}: ${row.Overview}`,
+        );
       }
     }
   });
@@ -199,7 +202,9 @@ describe('poster signal', () => {
       const sum = [0, 0, 0];
       const chosen = rows.filter(filter);
       for (const row of chosen) {
-        const pixels = await sharp(join(dirA, DEMO_IMAGES_DIR, `${row.Id}.jpg`)).raw().toBuffer();
+        const pixels = await sharp(join(dirA, DEMO_IMAGES_DIR, `${row.Id}.jpg`))
+          .raw()
+          .toBuffer();
         for (let p = 0; p < pixels.length; p++) sum[p % 3] += pixels[p] / (pixels.length / 3);
       }
       assert.ok(chosen.length >= 5, `${chosen.length} films`);

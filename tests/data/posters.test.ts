@@ -29,7 +29,14 @@ async function decode(bytes: Uint8Array, options: { maxPosterPixels?: number; ex
 
 test('the preprocessing record: Keras load_img defaults (fill, nearest), 64 px, divide by 255', () => {
   assert.deepEqual(posterPreprocessing(), { width: 64, height: 64, channels: 3, fit: 'fill', kernel: 'nearest', normalisation: 'divide-by-255' });
-  assert.deepEqual(posterPreprocessing({ imageSize: 32, resizeKernel: 'lanczos3' }), { width: 32, height: 32, channels: 3, fit: 'fill', kernel: 'lanczos3', normalisation: 'divide-by-255' });
+  assert.deepEqual(posterPreprocessing({ imageSize: 32, resizeKernel: 'lanczos3' }), {
+    width: 32,
+    height: 32,
+    channels: 3,
+    fit: 'fill',
+    kernel: 'lanczos3',
+    normalisation: 'divide-by-255',
+  });
   assert.equal(DEFAULT_MAX_POSTER_PIXELS, 50_000_000);
   assert.throws(() => posterPreprocessing({ imageSize: 0 }), RangeError);
 });
@@ -72,7 +79,9 @@ test('the resize stretches (fill) with nearest sampling: a left/right split post
   const raw = Buffer.alloc(width * height * 3);
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) raw[(y * width + x) * 3] = x < width / 2 ? 0 : 255;
   const sharp = (await import('sharp')).default;
-  const png = await sharp(raw, { raw: { width, height, channels: 3 } }).png().toBuffer();
+  const png = await sharp(raw, { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
   const result = await decode(png, { expectedFormat: 'png' });
   assert.ok(result.ok);
   for (let y = 0; y < SIZE; y++) {
@@ -85,27 +94,39 @@ test('a PNG named .jpg is decoded by content, with a warning', async () => {
   const result = await decode(await makePoster({ colour, format: 'png' }));
   assert.ok(result.ok);
   assertSolid(result.pixels, colour);
-  assert.deepEqual(result.warnings.map((w) => w.reason), ['poster-format-mismatch']);
+  assert.deepEqual(
+    result.warnings.map((w) => w.reason),
+    ['poster-format-mismatch'],
+  );
   assert.match(result.warnings[0].detail, /named as JPEG but is PNG/);
 });
 
 test('grayscale and CMYK JPEGs become RGB, with a warning each', async () => {
   const gray = await decode(await makePoster({ colour: [90, 90, 90], space: 'b-w' }));
   assert.ok(gray.ok);
-  assert.deepEqual(gray.warnings.map((w) => w.reason), ['poster-grayscale']);
+  assert.deepEqual(
+    gray.warnings.map((w) => w.reason),
+    ['poster-grayscale'],
+  );
   assert.equal(gray.pixels.length, SIZE * SIZE * 3);
   assertSolid(gray.pixels, [90, 90, 90], 2);
 
   const colour: Rgb = [200, 40, 90];
   const cmyk = await decode(await makePoster({ colour, space: 'cmyk' }));
   assert.ok(cmyk.ok);
-  assert.deepEqual(cmyk.warnings.map((w) => w.reason), ['poster-cmyk']);
+  assert.deepEqual(
+    cmyk.warnings.map((w) => w.reason),
+    ['poster-cmyk'],
+  );
   assert.equal(cmyk.pixels.length, SIZE * SIZE * 3);
   assertSolid(cmyk.pixels, colour, 24); // through a CMYK profile (none embedded): close, not exact
 
   const alpha = await decode(await makePoster({ colour, format: 'png', alpha: 0.5 }), { expectedFormat: 'png' });
   assert.ok(alpha.ok);
-  assert.deepEqual(alpha.warnings.map((w) => w.reason), ['poster-alpha']);
+  assert.deepEqual(
+    alpha.warnings.map((w) => w.reason),
+    ['poster-alpha'],
+  );
   assertSolid(alpha.pixels, colour, 0); // alpha dropped, colour untouched (as Keras load_img)
 });
 
@@ -150,7 +171,12 @@ function progressEffects(): Effects & { lines: string[]; progress: Effects['prog
 test('loadPosters: cache hits on the second run decode nothing and give identical pixels; failures are cached too', async (t) => {
   const dir = await makeTempDir(t);
   const cacheDir = join(dir, 'cache');
-  const colours: Rgb[] = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [30, 60, 90]];
+  const colours: Rgb[] = [
+    [255, 0, 0],
+    [0, 255, 0],
+    [0, 0, 255],
+    [30, 60, 90],
+  ];
   const files: string[] = [];
   for (const [i, colour] of colours.entries()) {
     const file = join(dir, `p${i}.jpg`);
@@ -166,11 +192,21 @@ test('loadPosters: cache hits on the second run decode nothing and give identica
   assert.equal(first.hits, 0);
   assert.deepEqual(effects.calls.at(-1), [6, 6], 'progress reaches the total');
   const summary = (outcomes: PosterOutcome[]) => outcomes.map((o) => (o.ok ? ['ok', o.warnings.map((w) => w.reason)] : [o.reason]));
-  assert.deepEqual(summary(first.outcomes), [['ok', []], ['ok', []], ['ok', []], ['ok', ['poster-format-mismatch']], ['unreadable-poster'], ['missing-poster']]);
+  assert.deepEqual(summary(first.outcomes), [
+    ['ok', []],
+    ['ok', []],
+    ['ok', []],
+    ['ok', ['poster-format-mismatch']],
+    ['unreadable-poster'],
+    ['missing-poster'],
+  ]);
   assert.equal(first.pixels.length, 6 * SIZE * SIZE * 3);
   const per = SIZE * SIZE * 3;
   assertSolid(first.pixels.subarray(3 * per, 4 * per), [30, 60, 90]);
-  assert.ok(first.pixels.subarray(4 * per).every((v) => v === 0), 'failed slots are zero');
+  assert.ok(
+    first.pixels.subarray(4 * per).every((v) => v === 0),
+    'failed slots are zero',
+  );
 
   const cached = await readdir(join(cacheDir, 'posters'));
   assert.equal(cached.filter((f) => f.endsWith('.rgb')).length, 4);

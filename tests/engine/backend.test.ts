@@ -33,7 +33,10 @@ test('forcing cpu selects the cpu backend', async () => {
   assert.deepEqual(info.attempts, [{ backend: 'cpu', ok: true }]);
   assert.deepEqual(info.customKernels, []);
   assert.ok(info.device.length > 0);
-  assert.ok(effects.lines.some((l) => l.startsWith('tfjs backend: cpu')), effects.lines.join('\n'));
+  assert.ok(
+    effects.lines.some((l) => l.startsWith('tfjs backend: cpu')),
+    effects.lines.join('\n'),
+  );
   // Works: a tiny computation on the selected backend.
   assert.deepEqual(Array.from(tf.add(tf.tensor1d([1, 2]), 1).dataSync()), [2, 3]);
 });
@@ -85,11 +88,14 @@ test('forcing webgpu without an adapter is a UserError', async (t) => {
 });
 
 test('an unknown backend name is a UserError listing the choices', () => {
-  assert.throws(() => parseBackendChoice('tpu'), (error: unknown) => {
-    assert.ok(error instanceof UserError);
-    assert.match(error.fix ?? '', /tensorflow-gpu, tensorflow, webgpu, wasm, cpu/);
-    return true;
-  });
+  assert.throws(
+    () => parseBackendChoice('tpu'),
+    (error: unknown) => {
+      assert.ok(error instanceof UserError);
+      assert.match(error.fix ?? '', /tensorflow-gpu, tensorflow, webgpu, wasm, cpu/);
+      return true;
+    },
+  );
   assert.equal(parseBackendChoice('wasm'), 'wasm');
   assert.deepEqual([...BACKEND_CHOICES], ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu']);
 });
@@ -123,9 +129,7 @@ test('default selection tries the better backends first and says why each did no
       assert.ok(info.customKernels.includes(k), k);
     }
     // It can train: the weight gradient of a convolution runs.
-    const g = tf.grad((w: tf.Tensor) => tf.conv2d(tf.ones([1, 4, 4, 1]) as tf.Tensor4D, w as tf.Tensor4D, 1, 'same').sum())(
-      tf.ones([3, 3, 1, 1]),
-    );
+    const g = tf.grad((w: tf.Tensor) => tf.conv2d(tf.ones([1, 4, 4, 1]) as tf.Tensor4D, w as tf.Tensor4D, 1, 'same').sum())(tf.ones([3, 3, 1, 1]));
     assert.deepEqual(g.shape, [3, 3, 1, 1]);
     assert.equal(g.dataSync()[4], 16);
   }

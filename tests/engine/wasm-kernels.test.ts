@@ -182,22 +182,23 @@ const convCases: ConvCase[] = [
   { x: [2, 6, 6, 3], f: [1, 1, 3, 4], strides: 2, pad: 'same' },
   { x: [2, 10, 11, 3], f: [5, 5, 3, 2], strides: 3, pad: 'same' },
   { x: [2, 7, 6, 2], f: [2, 3, 2, 3], strides: [2, 1], pad: 'valid' },
-  { x: [1, 6, 7, 2], f: [3, 3, 2, 3], strides: 1, pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
+  {
+    x: [1, 6, 7, 2],
+    f: [3, 3, 2, 3],
+    strides: 1,
+    pad: [
+      [0, 0],
+      [1, 2],
+      [0, 1],
+      [0, 0],
+    ],
+  },
   { x: [2, 3, 6, 5], f: [3, 3, 3, 2], strides: 2, pad: 'same', format: 'NCHW' },
 ];
 
 function convShapes(c: ConvCase) {
   const format = c.format ?? 'NHWC';
-  const info = tf.backend_util.computeConv2DInfo(
-    c.x,
-    c.f,
-    c.strides,
-    1,
-    c.pad,
-    undefined,
-    false,
-    tf.backend_util.convertConv2DDataFormat(format),
-  );
+  const info = tf.backend_util.computeConv2DInfo(c.x, c.f, c.strides, 1, c.pad, undefined, false, tf.backend_util.convertConv2DDataFormat(format));
   return { format, dyShape: info.outShape };
 }
 
@@ -241,10 +242,43 @@ const filterCases: FilterCase[] = [
   { x: [3, 26, 25, 1], f: [3, 3, 1, 3], strides: 1, pad: 'valid', defaultMethod: 'grid' },
   { x: [3, 6, 6, 3], f: [1, 1, 3, 5], strides: 1, pad: 'valid', defaultMethod: 'grid' },
   // explicit, asymmetric and wider-than-the-filter padding; a 5x5 filter
-  { x: [3, 6, 7, 3], f: [2, 3, 3, 5], strides: 1, pad: [[0, 0], [1, 2], [0, 1], [0, 0]], defaultMethod: 'dense' },
-  { x: [1, 5, 5, 3], f: [3, 3, 3, 2], strides: 1, pad: [[0, 0], [3, 3], [2, 2], [0, 0]], defaultMethod: 'grid' }, // dy larger than x
+  {
+    x: [3, 6, 7, 3],
+    f: [2, 3, 3, 5],
+    strides: 1,
+    pad: [
+      [0, 0],
+      [1, 2],
+      [0, 1],
+      [0, 0],
+    ],
+    defaultMethod: 'dense',
+  },
+  {
+    x: [1, 5, 5, 3],
+    f: [3, 3, 3, 2],
+    strides: 1,
+    pad: [
+      [0, 0],
+      [3, 3],
+      [2, 2],
+      [0, 0],
+    ],
+    defaultMethod: 'grid',
+  }, // dy larger than x
   { x: [3, 6, 7, 5], f: [5, 5, 5, 3], strides: 1, pad: 'same', defaultMethod: 'dense' },
-  { x: [3, 7, 6, 3], f: [3, 3, 3, 5], strides: 1, pad: [[0, 0], [2, 1], [2, 0], [0, 0]], defaultMethod: 'dense' }, // more above/left
+  {
+    x: [3, 7, 6, 3],
+    f: [3, 3, 3, 5],
+    strides: 1,
+    pad: [
+      [0, 0],
+      [2, 1],
+      [2, 0],
+      [0, 0],
+    ],
+    defaultMethod: 'dense',
+  }, // more above/left
   { x: [3, 5, 6, 5], f: [2, 2, 5, 3], strides: 1, pad: 'same', defaultMethod: 'dense' }, // even filter: pads 0 above, 1 below
   // channels-first (x is [n, c, h, w])
   { x: [3, 5, 7, 6], f: [3, 3, 5, 3], strides: 1, pad: 'same', format: 'NCHW', defaultMethod: 'dense' },
@@ -262,16 +296,8 @@ function filterAttrs(c: FilterCase) {
 }
 
 function filterDyShape(c: FilterCase): number[] {
-  return tf.backend_util.computeConv2DInfo(
-    c.x,
-    c.f,
-    c.strides,
-    1,
-    c.pad,
-    c.dimRoundingMode,
-    false,
-    tf.backend_util.convertConv2DDataFormat(c.format ?? 'NHWC'),
-  ).outShape;
+  return tf.backend_util.computeConv2DInfo(c.x, c.f, c.strides, 1, c.pad, c.dimRoundingMode, false, tf.backend_util.convertConv2DDataFormat(c.format ?? 'NHWC'))
+    .outShape;
 }
 
 /** Runs `f` with filterGradTuning changed, restoring it afterwards. */
@@ -314,12 +340,18 @@ describe('Conv2DBackpropFilter (missing on wasm; im2col + XNNPACK matmul) at 1e-
         await withTuning(mode.tuning, async () => {
           assert.equal(filterGradMethod(c.x, c.f, filterAttrs(c)), mode.method);
           const dyShape = filterDyShape(c);
-          await checkRel(`${label}, ${mode.name}`, 'Conv2DBackpropFilter', FILTER_RTOL, () =>
-            tf.engine().runKernel(
-              'Conv2DBackpropFilter',
-              { x: tf.tensor(values(c.x, 1), c.x), dy: tf.tensor(values(dyShape, 2), dyShape) },
-              filterAttrs(c) as unknown as tf.NamedAttrMap,
-            ) as tf.Tensor,
+          await checkRel(
+            `${label}, ${mode.name}`,
+            'Conv2DBackpropFilter',
+            FILTER_RTOL,
+            () =>
+              tf
+                .engine()
+                .runKernel(
+                  'Conv2DBackpropFilter',
+                  { x: tf.tensor(values(c.x, 1), c.x), dy: tf.tensor(values(dyShape, 2), dyShape) },
+                  filterAttrs(c) as unknown as tf.NamedAttrMap,
+                ) as tf.Tensor,
           );
         });
       });
@@ -327,12 +359,18 @@ describe('Conv2DBackpropFilter (missing on wasm; im2col + XNNPACK matmul) at 1e-
   }
 
   test('an empty batch gives a zero gradient', async () => {
-    await checkRel('empty batch', 'Conv2DBackpropFilter', FILTER_RTOL, () =>
-      tf.engine().runKernel(
-        'Conv2DBackpropFilter',
-        { x: tf.zeros([0, 6, 6, 3]), dy: tf.zeros([0, 3, 3, 2]) },
-        { strides: 2, pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [3, 3, 3, 2] } as unknown as tf.NamedAttrMap,
-      ) as tf.Tensor,
+    await checkRel(
+      'empty batch',
+      'Conv2DBackpropFilter',
+      FILTER_RTOL,
+      () =>
+        tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.zeros([0, 6, 6, 3]), dy: tf.zeros([0, 3, 3, 2]) }, {
+          strides: 2,
+          pad: 'same',
+          dataFormat: 'NHWC',
+          dimRoundingMode: undefined,
+          filterShape: [3, 3, 3, 2],
+        } as unknown as tf.NamedAttrMap) as tf.Tensor,
     );
   });
 
@@ -341,7 +379,12 @@ describe('Conv2DBackpropFilter (missing on wasm; im2col + XNNPACK matmul) at 1e-
       const x = tf.tensor4d(values([2, 9, 9, 3], 3), [2, 9, 9, 3]);
       const w = tf.tensor4d(values([3, 3, 3, 4], 4), [3, 3, 3, 4]);
       const r = tf.tensor4d(values([2, 5, 5, 4], 5), [2, 5, 5, 4]);
-      return tf.grad((f: tf.Tensor) => tf.conv2d(x, f as tf.Tensor4D, 2, 'same').mul(r).sum())(w);
+      return tf.grad((f: tf.Tensor) =>
+        tf
+          .conv2d(x, f as tf.Tensor4D, 2, 'same')
+          .mul(r)
+          .sum(),
+      )(w);
     });
   });
 
@@ -350,11 +393,7 @@ describe('Conv2DBackpropFilter (missing on wasm; im2col + XNNPACK matmul) at 1e-
       await tf.setBackend(backend);
       const x = tf.tensor4d(values([1, 9, 9, 2], 6), [1, 9, 9, 2]);
       const w = tf.tensor4d(values([3, 3, 2, 2], 7), [3, 3, 2, 2]);
-      assert.throws(
-        () => tf.grad((f: tf.Tensor) => tf.conv2d(x, f as tf.Tensor4D, 1, 'same', 'NHWC', 2).sum())(w),
-        /dilation rates greater than 1/,
-        backend,
-      );
+      assert.throws(() => tf.grad((f: tf.Tensor) => tf.conv2d(x, f as tf.Tensor4D, 1, 'same', 'NHWC', 2).sum())(w), /dilation rates greater than 1/, backend);
       tf.dispose([x, w]);
     }
     await tf.setBackend('wasm');
@@ -365,12 +404,17 @@ describe('Conv2DBackpropInput (XNNPACK replacement)', () => {
   for (const c of convCases) {
     test(caseLabel(c), async () => {
       const { format, dyShape } = convShapes(c);
-      await check(caseLabel(c), 'Conv2DBackpropInput', () =>
-        tf.engine().runKernel(
-          'Conv2DBackpropInput',
-          { dy: tf.tensor(values(dyShape, 2), dyShape), filter: tf.tensor(values(c.f, 3), c.f) },
-          { strides: c.strides, pad: c.pad, dataFormat: format, dimRoundingMode: undefined, inputShape: c.x } as unknown as tf.NamedAttrMap,
-        ) as tf.Tensor,
+      await check(
+        caseLabel(c),
+        'Conv2DBackpropInput',
+        () =>
+          tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.tensor(values(dyShape, 2), dyShape), filter: tf.tensor(values(c.f, 3), c.f) }, {
+            strides: c.strides,
+            pad: c.pad,
+            dataFormat: format,
+            dimRoundingMode: undefined,
+            inputShape: c.x,
+          } as unknown as tf.NamedAttrMap) as tf.Tensor,
       );
     });
   }
@@ -390,7 +434,12 @@ describe('MaxPoolGrad (first-maximum scatter)', () => {
         const x = tf.tensor4d(values(c.x, 41), c.x);
         const y = tf.maxPool(x, c.size, c.strides, c.pad);
         const r = tf.tensor(values(y.shape, 42), y.shape);
-        return tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, c.size, c.strides, c.pad).mul(r).sum())(x);
+        return tf.grad((t: tf.Tensor) =>
+          tf
+            .maxPool(t as tf.Tensor4D, c.size, c.strides, c.pad)
+            .mul(r)
+            .sum(),
+        )(x);
       });
     });
   }
@@ -413,16 +462,21 @@ describe('UnsortedSegmentSum (missing on wasm)', () => {
   ];
   for (const c of cases) {
     test(`x${c.x.join('x')} ids ${c.ids.join(',')} n${c.n}`, async () => {
-      await check('segment sum', 'UnsortedSegmentSum', () =>
-        tf.unsortedSegmentSum(tf.tensor(values(c.x, 7), c.x), tf.tensor1d(c.ids, 'int32'), c.n),
-      );
+      await check('segment sum', 'UnsortedSegmentSum', () => tf.unsortedSegmentSum(tf.tensor(values(c.x, 7), c.x), tf.tensor1d(c.ids, 'int32'), c.n));
     });
   }
 
   test('through tf.grad of gather (the embedding gradient)', async () => {
     await check('grad gather', 'UnsortedSegmentSum', () => {
       const table = tf.tensor2d(values([10, 4], 8), [10, 4]);
-      const ids = tf.tensor2d([[1, 2, 0, 0], [9, 2, 2, 5]], [2, 4], 'int32');
+      const ids = tf.tensor2d(
+        [
+          [1, 2, 0, 0],
+          [9, 2, 2, 5],
+        ],
+        [2, 4],
+        'int32',
+      );
       const r = tf.tensor3d(values([2, 4, 4], 9), [2, 4, 4]);
       return tf.grad((t: tf.Tensor) => tf.gather(t, ids).mul(r).sum())(table);
     });
@@ -446,9 +500,7 @@ describe('BatchMatMul and _FusedMatMul (transposes materialised, XNNPACK path)',
         const aShape = [...s.batchA, ...(ta ? [s.k, s.m] : [s.m, s.k])];
         const bShape = [...s.batchB, ...(tb ? [s.n, s.k] : [s.k, s.n])];
         test(`matMul ${label}`, async () => {
-          await check(label, 'BatchMatMul', () =>
-            tf.matMul(tf.tensor(values(aShape, 11), aShape), tf.tensor(values(bShape, 12), bShape), ta, tb),
-          );
+          await check(label, 'BatchMatMul', () => tf.matMul(tf.tensor(values(aShape, 11), aShape), tf.tensor(values(bShape, 12), bShape), ta, tb));
         });
         test(`fused matMul + bias + relu ${label}`, async () => {
           await check(label, '_FusedMatMul', () =>
@@ -471,7 +523,12 @@ describe('BatchMatMul and _FusedMatMul (transposes materialised, XNNPACK path)',
       const x = tf.tensor2d(values([8, 6], 16), [8, 6]);
       const w = tf.tensor2d(values([6, 5], 17), [6, 5]);
       const r = tf.tensor2d(values([8, 5], 18), [8, 5]);
-      const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D).mul(r).sum());
+      const g = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf
+          .matMul(a as tf.Tensor2D, b as tf.Tensor2D)
+          .mul(r)
+          .sum(),
+      );
       return g([x, w]);
     });
   });
@@ -494,9 +551,35 @@ describe('Slice, Unpack, SplitV, StridedSlice (no whole-input copies)', () => {
   }
 
   test('slice of int32 and bool tensors', async () => {
-    await check('slice int32', 'Slice', () => tf.slice(tf.tensor2d([[1, 2, 3], [4, 5, 6]], [2, 3], 'int32'), [0, 1], [2, 2]));
+    await check('slice int32', 'Slice', () =>
+      tf.slice(
+        tf.tensor2d(
+          [
+            [1, 2, 3],
+            [4, 5, 6],
+          ],
+          [2, 3],
+          'int32',
+        ),
+        [0, 1],
+        [2, 2],
+      ),
+    );
     await check('slice bool', 'Slice', () =>
-      tf.slice(tf.tensor2d([[1, 0, 1], [0, 1, 1]], [2, 3], 'bool'), [1, 0], [1, 3]).cast('int32'),
+      tf
+        .slice(
+          tf.tensor2d(
+            [
+              [1, 0, 1],
+              [0, 1, 1],
+            ],
+            [2, 3],
+            'bool',
+          ),
+          [1, 0],
+          [1, 3],
+        )
+        .cast('int32'),
     );
   });
 
@@ -525,9 +608,24 @@ describe('Slice, Unpack, SplitV, StridedSlice (no whole-input copies)', () => {
   }
 
   for (const [shape, begin, end, strides] of [
-    [[6, 4], [1, 0], [4, 4], [1, 1]], // contiguous in dim 0
-    [[3, 4, 5], [0, 1, 0], [3, 3, 5], [1, 1, 1]], // simple slice
-    [[6, 4], [0, 0], [6, 4], [2, 3]], // strided: shipped C++ kernel
+    [
+      [6, 4],
+      [1, 0],
+      [4, 4],
+      [1, 1],
+    ], // contiguous in dim 0
+    [
+      [3, 4, 5],
+      [0, 1, 0],
+      [3, 3, 5],
+      [1, 1, 1],
+    ], // simple slice
+    [
+      [6, 4],
+      [0, 0],
+      [6, 4],
+      [2, 3],
+    ], // strided: shipped C++ kernel
   ] as number[][][]) {
     test(`stridedSlice ${shape.join('x')} ${begin}..${end} by ${strides}`, async () => {
       await check('stridedSlice', 'StridedSlice', () => tf.stridedSlice(tf.tensor(values(shape, 24), shape), begin, end, strides));
@@ -538,10 +636,19 @@ describe('Slice, Unpack, SplitV, StridedSlice (no whole-input copies)', () => {
     [[7], [0]],
     [[4, 5], [0]],
     [[4, 5], [1]],
-    [[4, 5], [0, 1]],
+    [
+      [4, 5],
+      [0, 1],
+    ],
     [[3, 6, 4], [1]], // Bidirectional's time reversal
-    [[3, 6, 4], [0, 2]],
-    [[2, 3, 4, 5], [1, 3]],
+    [
+      [3, 6, 4],
+      [0, 2],
+    ],
+    [
+      [2, 3, 4, 5],
+      [1, 3],
+    ],
   ] as [number[], number[]][]) {
     test(`reverse ${shape.join('x')} axes ${axes}`, async () => {
       await check('reverse', 'Reverse', () => tf.reverse(tf.tensor(values(shape, 27), shape), axes));
@@ -549,12 +656,27 @@ describe('Slice, Unpack, SplitV, StridedSlice (no whole-input copies)', () => {
   }
 
   test('reverse of an int32 tensor', async () => {
-    await check('reverse int32', 'Reverse', () => tf.reverse(tf.tensor2d([[1, 2, 3], [4, 5, 6]], [2, 3], 'int32'), 1));
+    await check('reverse int32', 'Reverse', () =>
+      tf.reverse(
+        tf.tensor2d(
+          [
+            [1, 2, 3],
+            [4, 5, 6],
+          ],
+          [2, 3],
+          'int32',
+        ),
+        1,
+      ),
+    );
   });
 
   test('identity shares the buffer and survives disposing the source', async () => {
     await tf.setBackend('wasm');
-    const x = tf.tensor2d([[1, 2], [3, 4]]);
+    const x = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+    ]);
     const backend = tf.backend() as unknown as { numDataIds(): number };
     const before = backend.numDataIds();
     const y = tf.clone(x);
@@ -637,13 +759,7 @@ async function fitStep(
   return { weights, kernels };
 }
 
-async function compareFit(
-  label: string,
-  build: () => tf.LayersModel,
-  x: () => tf.Tensor,
-  y: () => tf.Tensor,
-  mustRun: string[],
-): Promise<void> {
+async function compareFit(label: string, build: () => tf.LayersModel, x: () => tf.Tensor, y: () => tf.Tensor, mustRun: string[]): Promise<void> {
   await tf.setBackend('cpu');
   const model = withRandom(99, build);
   const initial = model.getWeights().map((w) => ({ shape: w.shape, data: w.dataSync() as Float32Array }));
@@ -663,7 +779,13 @@ test('end to end: one fit step of a tiny CNN on wasm matches cpu', async () => {
     'cnn',
     tinyCnn,
     () => tf.tensor4d(values([4, 12, 12, 3], 31), [4, 12, 12, 3]),
-    () => tf.tensor2d([[1, 0, 1], [0, 0, 1], [1, 1, 0], [0, 1, 0]]),
+    () =>
+      tf.tensor2d([
+        [1, 0, 1],
+        [0, 0, 1],
+        [1, 1, 0],
+        [0, 1, 0],
+      ]),
     ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul'],
   );
 });
@@ -672,8 +794,24 @@ test('end to end: one fit step of a tiny BiLSTM on wasm matches cpu', async () =
   await compareFit(
     'bilstm',
     tinyBiLstm,
-    () => tf.tensor2d([[1, 2, 3, 0, 0, 0, 0], [4, 5, 6, 7, 8, 9, 10], [3, 3, 3, 3, 0, 0, 0], [19, 1, 2, 0, 0, 0, 0]], [4, 7], 'float32'),
-    () => tf.tensor2d([[1, 0, 1], [0, 0, 1], [1, 1, 0], [0, 1, 0]]),
+    () =>
+      tf.tensor2d(
+        [
+          [1, 2, 3, 0, 0, 0, 0],
+          [4, 5, 6, 7, 8, 9, 10],
+          [3, 3, 3, 3, 0, 0, 0],
+          [19, 1, 2, 0, 0, 0, 0],
+        ],
+        [4, 7],
+        'float32',
+      ),
+    () =>
+      tf.tensor2d([
+        [1, 0, 1],
+        [0, 0, 1],
+        [1, 1, 0],
+        [0, 1, 0],
+      ]),
     ['UnsortedSegmentSum', 'Unpack', 'BatchMatMul'],
   );
 });
@@ -705,7 +843,12 @@ interface GradientCase {
 const twoConvCase: GradientCase = {
   build: twoConvCnn,
   xs: () => tf.tensor4d(values([3, 24, 24, 3], 41), [3, 24, 24, 3]),
-  ys: () => tf.tensor2d([[1, 0, 1], [0, 0, 1], [1, 1, 0]]),
+  ys: () =>
+    tf.tensor2d([
+      [1, 0, 1],
+      [0, 0, 1],
+      [1, 1, 0],
+    ]),
 };
 
 async function trainingGradients(
@@ -747,7 +890,11 @@ test('regression: optimised conv weight-gradient paths give the reference (cpu) 
   const filterCalls = wasm.kernels.filter((k) => k === 'Conv2DBackpropFilter').length;
   assert.equal(filterCalls, 2, `Conv2DBackpropFilter ran ${filterCalls} times on wasm (ran ${wasm.kernels.join(', ')})`);
   assert.equal(wasm.grads.length, 6); // 2 conv kernels + biases, dense kernel + bias
-  for (const g of cpu.grads) assert.ok(g.data.some((v) => v !== 0), 'every reference gradient is non-zero');
+  for (const g of cpu.grads)
+    assert.ok(
+      g.data.some((v) => v !== 0),
+      'every reference gradient is non-zero',
+    );
   assertRelClose([wasm.loss], [cpu.loss], 'loss', FILTER_RTOL);
   wasm.grads.forEach((g, i) => assertRelClose([g], [cpu.grads[i]], `gradient ${i} (${g.shape.join('x')})`, FILTER_RTOL));
 });
@@ -780,7 +927,15 @@ function referenceGemm(a: Float32Array, b: Float32Array, m: number, k: number, n
 }
 
 /** NHWC conv of an HWIO filter with explicit pads, strides and dilations, by plain loops. */
-function referenceConv(x: Float32Array, [n, h, w, c]: number[], f: Float32Array, [fh, fw, , o]: number[], pads: { top: number; bottom: number; left: number; right: number }, [sh, sw]: number[], [dh, dw]: number[]) {
+function referenceConv(
+  x: Float32Array,
+  [n, h, w, c]: number[],
+  f: Float32Array,
+  [fh, fw, , o]: number[],
+  pads: { top: number; bottom: number; left: number; right: number },
+  [sh, sw]: number[],
+  [dh, dw]: number[],
+) {
   const oh = Math.floor((h + pads.top + pads.bottom - dh * (fh - 1) - 1) / sh) + 1;
   const ow = Math.floor((w + pads.left + pads.right - dw * (fw - 1) - 1) / sw) + 1;
   const out = new Float32Array(n * oh * ow * o);
@@ -802,7 +957,12 @@ function referenceConv(x: Float32Array, [n, h, w, c]: number[], f: Float32Array,
 }
 
 function assertArrayClose(actual: Float32Array, expected: Float32Array, label: string): void {
-  assertRelClose([{ shape: [actual.length], dtype: 'float32', data: Array.from(actual) }], [{ shape: [expected.length], dtype: 'float32', data: Array.from(expected) }], label, FILTER_RTOL);
+  assertRelClose(
+    [{ shape: [actual.length], dtype: 'float32', data: Array.from(actual) }],
+    [{ shape: [expected.length], dtype: 'float32', data: Array.from(expected) }],
+    label,
+    FILTER_RTOL,
+  );
 }
 
 describe('native engine (onnxruntime-node): products against plain loops', () => {
@@ -876,11 +1036,30 @@ for (const engineName of ['native', 'xnnpack'] as const) {
     test('matMul, every transpose combination and a batched left operand; fused bias + relu', async (t) => {
       if (!available) return t.skip('onnxruntime-node is not installed');
       const before = calls.gemm;
-      for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
-        await check(`matMul ${ta} ${tb}`, 'BatchMatMul', () => tf.matMul(tf.tensor2d(values([6, 6], 1), [6, 6]).slice([0, 0], [ta ? 4 : 5, ta ? 5 : 4]), tf.tensor2d(values([4, 3], 2), tb ? [3, 4] : [4, 3]), ta, tb));
+      for (const [ta, tb] of [
+        [false, false],
+        [true, false],
+        [false, true],
+        [true, true],
+      ] as const) {
+        await check(`matMul ${ta} ${tb}`, 'BatchMatMul', () =>
+          tf.matMul(
+            tf.tensor2d(values([6, 6], 1), [6, 6]).slice([0, 0], [ta ? 4 : 5, ta ? 5 : 4]),
+            tf.tensor2d(values([4, 3], 2), tb ? [3, 4] : [4, 3]),
+            ta,
+            tb,
+          ),
+        );
       }
       await check('batched left', 'BatchMatMul', () => tf.matMul(tf.tensor3d(values([2, 5, 4], 3), [2, 5, 4]), tf.tensor2d(values([4, 3], 4), [4, 3])));
-      await check('fused bias relu', '_FusedMatMul', () => tf.fused.matMul({ a: tf.tensor2d(values([5, 4], 5), [5, 4]), b: tf.tensor2d(values([4, 3], 6), [4, 3]), bias: tf.tensor1d(values([3], 7)), activation: 'relu' }));
+      await check('fused bias relu', '_FusedMatMul', () =>
+        tf.fused.matMul({
+          a: tf.tensor2d(values([5, 4], 5), [5, 4]),
+          b: tf.tensor2d(values([4, 3], 6), [4, 3]),
+          bias: tf.tensor1d(values([3], 7)),
+          activation: 'relu',
+        }),
+      );
       if (engineName === 'native') assert.ok(calls.gemm > before, 'the native gemm ran');
     });
 
@@ -891,7 +1070,9 @@ for (const engineName of ['native', 'xnnpack'] as const) {
       const f = () => tf.tensor4d(values([3, 3, 3, 4], 12), [3, 3, 3, 4]);
       await check('conv2d same', 'Conv2D', () => tf.conv2d(x(), f(), 1, 'same'));
       await check('conv2d valid stride 2', 'Conv2D', () => tf.conv2d(x(), f(), 2, 'valid'));
-      await check('fused conv2d', 'FusedConv2D', () => tf.fused.conv2d({ x: x(), filter: f(), strides: 2, pad: 'same', bias: tf.tensor1d(values([4], 13)), activation: 'relu' }));
+      await check('fused conv2d', 'FusedConv2D', () =>
+        tf.fused.conv2d({ x: x(), filter: f(), strides: 2, pad: 'same', bias: tf.tensor1d(values([4], 13)), activation: 'relu' }),
+      );
       if (engineName === 'native') assert.ok(calls.conv2d > before, 'the native conv2d ran');
     });
 
@@ -907,11 +1088,28 @@ for (const engineName of ['native', 'xnnpack'] as const) {
       };
       const lstmCase: GradientCase = {
         build: smoothLstm,
-        xs: () => tf.tensor2d([[1, 2, 3, 0, 0, 0, 0], [4, 5, 6, 7, 8, 9, 10], [3, 3, 3, 3, 0, 0, 0]], [3, 7], 'float32'),
-        ys: () => tf.tensor2d([[1, 0, 1], [0, 0, 1], [1, 1, 0]]),
+        xs: () =>
+          tf.tensor2d(
+            [
+              [1, 2, 3, 0, 0, 0, 0],
+              [4, 5, 6, 7, 8, 9, 10],
+              [3, 3, 3, 3, 0, 0, 0],
+            ],
+            [3, 7],
+            'float32',
+          ),
+        ys: () =>
+          tf.tensor2d([
+            [1, 0, 1],
+            [0, 0, 1],
+            [1, 1, 0],
+          ]),
       };
       const before = { ...calls };
-      for (const [label, gradientCase] of [['conv net', twoConvCase], ['BiLSTM', lstmCase]] as const) {
+      for (const [label, gradientCase] of [
+        ['conv net', twoConvCase],
+        ['BiLSTM', lstmCase],
+      ] as const) {
         await tf.setBackend('cpu');
         const model = withRandom(5, gradientCase.build);
         const initial = model.getWeights().map((w) => ({ shape: w.shape, data: w.dataSync() as Float32Array }));

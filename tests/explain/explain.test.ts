@@ -79,7 +79,11 @@ describe('poster occlusion', () => {
   test('batches of a given size; a patch overlapping the corner by a quarter drops by a quarter', async () => {
     const poster = image((y, x, c) => (c === 0 && y < 8 && x < 8 ? 1 : 0));
     const calls: number[] = [];
-    const result = await occlusionMap(poster, { height: SIZE, width: SIZE, channels: CHANNELS, patch: 8, stride: 4, fill: [0, 0, 0], batchSize: 64 }, cornerModel(calls));
+    const result = await occlusionMap(
+      poster,
+      { height: SIZE, width: SIZE, channels: CHANNELS, patch: 8, stride: 4, fill: [0, 0, 0], batchSize: 64 },
+      cornerModel(calls),
+    );
     assert.deepEqual(result.ys, [0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56]);
     assert.deepEqual(calls, [64, 64, 64, 34], '1 + 15 × 15 = 226 inputs, 64 per batch');
     const cols = result.xs.length;
@@ -115,9 +119,17 @@ describe('leave one word out', () => {
     const result = await leaveOneOut([4, 7, 5], [0, 1, 2], tokenModel(seen));
     assert.equal(result.target, 0);
     assert.ok(Math.abs(result.probability - 0.9) < 1e-6);
-    assert.deepEqual(Array.from(result.drops, (d) => Math.round(d * 1e6) / 1e6), [0, 0.7, 0]);
+    assert.deepEqual(
+      Array.from(result.drops, (d) => Math.round(d * 1e6) / 1e6),
+      [0, 0.7, 0],
+    );
     assert.equal(seen.length, 1);
-    assert.deepEqual(seen[0].ids, [[4, 7, 5], [7, 5, 0], [4, 5, 0], [4, 7, 0]]);
+    assert.deepEqual(seen[0].ids, [
+      [4, 7, 5],
+      [7, 5, 0],
+      [4, 5, 0],
+      [4, 7, 0],
+    ]);
   });
 
   test('positions not asked for are neither removed nor scored; batches and targets honoured', async () => {
@@ -125,7 +137,16 @@ describe('leave one word out', () => {
     const result = await leaveOneOut([7, 1, 3], [0, 2], tokenModel(seen), { target: 1, batchSize: 2 });
     assert.equal(result.target, 1);
     assert.deepEqual(Array.from(result.drops), [0, 0]);
-    assert.deepEqual(seen.map((s) => s.ids), [[[7, 1, 3], [1, 3, 0]], [[7, 1, 0]]]);
+    assert.deepEqual(
+      seen.map((s) => s.ids),
+      [
+        [
+          [7, 1, 3],
+          [1, 3, 0],
+        ],
+        [[7, 1, 0]],
+      ],
+    );
     await assert.rejects(() => leaveOneOut([7], [1], tokenModel([])), /position 1/);
   });
 });
@@ -139,8 +160,15 @@ describe('tokens back to the words of the overview', () => {
     const segments = overviewSegments(overview, index, 100);
     assert.equal(segments.map((s) => s.text).join(''), overview, 'the segments give back the overview');
     const tokens = segments.filter((s) => s.token !== null);
-    assert.deepEqual(tokens.map((s) => s.token), tokenize(overview), 'the tokens are the vectoriser’s');
-    assert.deepEqual(Array.from(segmentIds(segments)), Array.from(vectorize(overview, vocabulary, 100)).filter((id) => id !== 0));
+    assert.deepEqual(
+      tokens.map((s) => s.token),
+      tokenize(overview),
+      'the tokens are the vectoriser’s',
+    );
+    assert.deepEqual(
+      Array.from(segmentIds(segments)),
+      Array.from(vectorize(overview, vocabulary, 100)).filter((id) => id !== 0),
+    );
     const dash = segments.find((s) => s.text === '--')!;
     assert.deepEqual([dash.token, dash.position, dash.id], [null, null, null], 'punctuation only: no token');
     const killer = segments.find((s) => s.text === 'KILLER!')!;
@@ -151,7 +179,10 @@ describe('tokens back to the words of the overview', () => {
   test('words beyond the sequence length get no position', () => {
     const segments = overviewSegments('the killer runs the detective', index, 3);
     const words = segments.filter((s) => s.token !== null);
-    assert.deepEqual(words.map((s) => s.position), [0, 1, 2, null, null]);
+    assert.deepEqual(
+      words.map((s) => s.position),
+      [0, 1, 2, null, null],
+    );
     assert.deepEqual(Array.from(segmentIds(segments)), Array.from(vectorize('the killer runs the detective', vocabulary, 3)));
   });
 });
@@ -206,7 +237,14 @@ describe('the card’s view of an explanation', () => {
       ],
     },
   };
-  const example = { id: 'f1', overview: 'A killer zqx smiles. Later', genres: ['Crime'], thumbnail: null, models: {} as Example['models'], outcome: 'both-right' } as Example;
+  const example = {
+    id: 'f1',
+    overview: 'A killer zqx smiles. Later',
+    genres: ['Crime'],
+    thumbnail: null,
+    models: {} as Example['models'],
+    outcome: 'both-right',
+  } as Example;
 
   test('the heatmap: patches mapped onto the poster’s pixels, red where covering lowers the genre, blue where it raises it', () => {
     const [explained] = attachExplanations([example], { trainingKey: 'k', method, films: [film] } as unknown as ExplanationsArtifact, 'k');

@@ -69,16 +69,28 @@ describe('the fusion stage on the demo data', { timeout: 600_000 }, () => {
     const predictions = GmuPredictionsArtifactSchema.parse(artifact('predictions-gmu.json'));
     const train = GmuTrainProbabilitiesArtifactSchema.parse(artifact('train-probabilities-gmu.json'));
     const history = GmuHistoryArtifactSchema.parse(artifact('fusion-gmu.json'));
-    assert.deepEqual(predictions.films.map((f) => f.id), split.validation);
-    assert.deepEqual(train.films.map((f) => f.id), split.train);
+    assert.deepEqual(
+      predictions.films.map((f) => f.id),
+      split.validation,
+    );
+    assert.deepEqual(
+      train.films.map((f) => f.id),
+      split.train,
+    );
     assert.equal(train.folds, GMU_SETTINGS.folds);
     for (const film of [...predictions.films, ...train.films]) {
       assert.equal(film.probabilities.length, stage.dataset.genres.length);
       assert.ok(film.probabilities.every((p) => p >= 0 && p <= 1));
     }
     for (const film of predictions.films) {
-      const top = film.probabilities.map((p, g) => ({ p, g })).sort((a, b) => b.p - a.p).slice(0, 3);
-      assert.deepEqual(film.top3.map((t) => t.genre), top.map(({ g }) => predictions.genres[g]));
+      const top = film.probabilities
+        .map((p, g) => ({ p, g }))
+        .sort((a, b) => b.p - a.p)
+        .slice(0, 3);
+      assert.deepEqual(
+        film.top3.map((t) => t.genre),
+        top.map(({ g }) => predictions.genres[g]),
+      );
     }
     // The history: the final head's epochs, the chosen one the lowest holdout loss; the folds cover the training films.
     assert.equal(history.epochs.length, GMU_SETTINGS.maxEpochs);
@@ -86,16 +98,28 @@ describe('the fusion stage on the demo data', { timeout: 600_000 }, () => {
     assert.equal(history.chosenEpoch, losses.indexOf(Math.min(...losses)));
     assert.equal(history.sizes.trainFilms, split.train.length);
     assert.equal(history.sizes.innerTrainFilms + history.sizes.holdoutFilms, split.train.length);
-    assert.equal(history.folds.reduce((sum, f) => sum + f.films, 0), split.train.length);
+    assert.equal(
+      history.folds.reduce((sum, f) => sum + f.films, 0),
+      split.train.length,
+    );
     assert.deepEqual(history.method.inputs, { visual: { model: 'cnn', layer: 'FC2', units: 1024 }, textual: { model: 'lstm', layer: 'dense', units: 128 } });
     assert.equal(history.trainingKey, artifact('run.json').trainingKey);
-    assert.ok(firstLog.some((line) => /^Learned fusion \(GMU\): training on the 48 training films/.test(line)), firstLog.join('\n'));
-    assert.ok(firstLog.some((line) => /^Learned fusion \(GMU\): kept epoch \d+\/40/.test(line)), firstLog.join('\n'));
+    assert.ok(
+      firstLog.some((line) => /^Learned fusion \(GMU\): training on the 48 training films/.test(line)),
+      firstLog.join('\n'),
+    );
+    assert.ok(
+      firstLog.some((line) => /^Learned fusion \(GMU\): kept epoch \d+\/40/.test(line)),
+      firstLog.join('\n'),
+    );
   });
 
   test('the activations are the models’ own: their output layer on them gives the published predictions', async () => {
     const inputs = prepareModelInputs(stage, config);
-    for (const [model, layer, head] of [['cnn', 'FC2', 'Output'], ['lstm', 'dense', 'dense_1']] as const) {
+    for (const [model, layer, head] of [
+      ['cnn', 'FC2', 'Output'],
+      ['lstm', 'dense', 'dense_1'],
+    ] as const) {
       const network = await loadModel(join(paths.public, 'models', model));
       const { values, units } = await extractActivations(network, layer, inputs.data[model], stage.split.validation);
       const published = PredictionsArtifactSchema.parse(artifact(`predictions-${model}.json`));
@@ -118,7 +142,10 @@ describe('the fusion stage on the demo data', { timeout: 600_000 }, () => {
     assert.deepEqual(meta.genres, stage.dataset.genres);
     assert.deepEqual([meta.input.visual.model, meta.input.visual.layer, meta.input.visual.units], ['cnn', 'FC2', 1024]);
     assert.deepEqual([meta.input.textual.model, meta.input.textual.layer, meta.input.textual.units], ['lstm', 'dense', 128]);
-    assert.ok(meta.input.visual.standardisation.sd.some((sd) => sd !== 1), 'real statistics, not a placeholder');
+    assert.ok(
+      meta.input.visual.standardisation.sd.some((sd) => sd !== 1),
+      'real statistics, not a placeholder',
+    );
 
     // The pipeline's way: the published CNN's and BiLSTM's activations of the validation films, standardised with the metadata's statistics.
     const inputs = prepareModelInputs(stage, config);
@@ -130,7 +157,12 @@ describe('the fusion stage on the demo data', { timeout: 600_000 }, () => {
       const { values } = await extractActivations(network, layer, inputs.data[model], films);
       network.dispose();
       const s = standardisationFromJson(standardisation, units, 'metadata.json');
-      standardised[side] = standardise(values, units, films.map((_, i) => i), s);
+      standardised[side] = standardise(
+        values,
+        units,
+        films.map((_, i) => i),
+        s,
+      );
     }
     const gmu = await loadModel(dir);
     const viaModel = tf.tidy(() =>
@@ -158,10 +190,17 @@ describe('the fusion stage on the demo data', { timeout: 600_000 }, () => {
     await rm(modelDir, { recursive: true, force: true });
     const effects = recordingEffects();
     await runGmuStage(stage, stageContext(config, projectRoot, effects));
-    assert.ok(effects.lines.some((line) => /^Learned fusion \(GMU\): reusing the trained fusion from the cache \(key [0-9a-f]{24}/.test(line)), effects.lines.join('\n'));
+    assert.ok(
+      effects.lines.some((line) => /^Learned fusion \(GMU\): reusing the trained fusion from the cache \(key [0-9a-f]{24}/.test(line)),
+      effects.lines.join('\n'),
+    );
     assert.ok(!effects.lines.some((line) => /training on|kept epoch/.test(line)), effects.lines.join('\n'));
     assert.deepEqual(files.map(text), before);
-    assert.deepEqual(modelFiles.map((file) => readFileSync(join(modelDir, file))), modelBefore, 'the model is published again from the cache');
+    assert.deepEqual(
+      modelFiles.map((file) => readFileSync(join(modelDir, file))),
+      modelBefore,
+      'the model is published again from the cache',
+    );
   });
 
   test('a cached fusion whose weights were cut short is reported in one line and trained again', async () => {
@@ -190,8 +229,14 @@ describe('the fusion stage on the demo data', { timeout: 600_000 }, () => {
     const effects = recordingEffects();
     await runGmuStage(stage, stageContext(config, projectRoot, effects));
     const log = effects.lines.join('\n');
-    assert.match(log, new RegExp(`the cached fusion \\(key ${history.key}\\) cannot be reused: .*lacks model\\.json, weights\\.bin, metadata\\.json.*training it again`));
-    assert.ok(effects.lines.some((line) => /kept epoch/.test(line)), log);
+    assert.match(
+      log,
+      new RegExp(`the cached fusion \\(key ${history.key}\\) cannot be reused: .*lacks model\\.json, weights\\.bin, metadata\\.json.*training it again`),
+    );
+    assert.ok(
+      effects.lines.some((line) => /kept epoch/.test(line)),
+      log,
+    );
     assert.ok(existsSync(join(paths.public, 'models', 'gmu', 'model.json')));
     assert.ok(existsSync(join(paths.cache, 'fusion', history.key, 'model', 'weights.bin')));
     assert.deepEqual(artifact('predictions-gmu.json'), before, 'trained again: the same result');
@@ -206,11 +251,17 @@ describe('the fusion stage on the demo data', { timeout: 600_000 }, () => {
     const validation = new Set(stage.split.validation);
     const inverted: DataStageResult = {
       ...stage,
-      dataset: { ...stage.dataset, films: stage.dataset.films.map((film, i) => (validation.has(i) ? { ...film, labels: film.labels.map((y) => 1 - y) } : film)) },
+      dataset: {
+        ...stage.dataset,
+        films: stage.dataset.films.map((film, i) => (validation.has(i) ? { ...film, labels: film.labels.map((y) => 1 - y) } : film)),
+      },
     };
     const effects = recordingEffects();
     await runGmuStage(inverted, stageContext({ ...config, retrain: true }, projectRoot, effects));
-    assert.ok(effects.lines.some((line) => /kept epoch/.test(line)), 'it trained again');
+    assert.ok(
+      effects.lines.some((line) => /kept epoch/.test(line)),
+      'it trained again',
+    );
     const after = { predictions: artifact('predictions-gmu.json'), train: artifact('train-probabilities-gmu.json'), history: artifact('fusion-gmu.json') };
     assert.deepEqual(after.predictions, before.predictions);
     assert.deepEqual(after.train, before.train);

@@ -53,7 +53,11 @@ describe('the GMU forward pass', () => {
     output: Float32Array.from([1, -2, 0.5, 3]),
     outputBias: Float32Array.from([0.1, -0.2]),
   };
-  const visual = [[1, 2], [-0.5, 0], [0, 0]];
+  const visual = [
+    [1, 2],
+    [-0.5, 0],
+    [0, 0],
+  ];
   const textual = [[0.5], [2], [-1]];
 
   /** The formula, in plain JS: h = z·tanh(W_v x_v) + (1 − z)·tanh(W_t x_t), z = σ(W_z [x_v; x_t]), p = σ(W_o h + b). */
@@ -90,7 +94,14 @@ describe('the GMU forward pass', () => {
     const predict = (model: tf.LayersModel) =>
       tf.tidy(() => (model.predict([tf.tensor2d(xv, [3, 2]), tf.tensor2d(xt, [3, 1])]) as tf.Tensor).dataSync() as Float32Array).slice();
     const model = buildGmuModel(weights);
-    assert.deepEqual(model.inputs.map((input) => input.shape), [[null, 2], [null, 1]], 'inputs: visual, then textual');
+    assert.deepEqual(
+      model.inputs.map((input) => input.shape),
+      [
+        [null, 2],
+        [null, 1],
+      ],
+      'inputs: visual, then textual',
+    );
     assert.deepEqual(model.outputs[0].shape, [null, 2]);
     assert.equal(model.countParams(), gmuParameterCount(2, 1, 2, 2));
     const direct = predict(model);
@@ -104,7 +115,9 @@ describe('the GMU forward pass', () => {
       const ht = [0, 1].map((k) => Math.tanh(t[0] * weights.textual[k]));
       const z = [0, 1].map((k) => sigmoid(x[0] * weights.gate[k] + x[1] * weights.gate[2 + k] + t[0] * weights.gate[4 + k]));
       const h = [0, 1].map((k) => z[k] * hv[k] + (1 - z[k]) * ht[k]);
-      [0, 1].forEach((g) => close(direct[film * 2 + g], sigmoid(h[0] * weights.output[g] + h[1] * weights.output[2 + g] + weights.outputBias[g]), 1e-6, `formula ${film}/${g}`));
+      [0, 1].forEach((g) =>
+        close(direct[film * 2 + g], sigmoid(h[0] * weights.output[g] + h[1] * weights.output[2 + g] + weights.outputBias[g]), 1e-6, `formula ${film}/${g}`),
+      );
     });
     assert.deepEqual(gmuWeightsOf(model), weights, 'the weights read back from the model are the ones given');
     const dir = mkdtempSync(join(tmpdir(), 'genrelens-gmu-model-'));
@@ -113,7 +126,13 @@ describe('the GMU forward pass', () => {
       const loaded = await loadModel(join(dir, 'gmu'));
       assert.deepEqual(predict(loaded), direct, 'saved and loaded: the same probabilities');
       assert.deepEqual(gmuWeightsOf(loaded), weights);
-      assert.deepEqual(loaded.layers.map((layer) => layer.name).filter((name) => name.startsWith('gmu_')).sort(), Object.values(GMU_LAYERS).sort());
+      assert.deepEqual(
+        loaded.layers
+          .map((layer) => layer.name)
+          .filter((name) => name.startsWith('gmu_'))
+          .sort(),
+        Object.values(GMU_LAYERS).sort(),
+      );
       assert.deepEqual(await readModelMetadata(join(dir, 'gmu')), { model: 'gmu' });
       loaded.dispose();
     } finally {
@@ -165,7 +184,10 @@ describe('standardisation and the holdout split', () => {
     const rows = Array.from({ length: 50 }, (_, i) => i * 2);
     const { innerTrain, holdout } = holdoutSplit(rows, 0.1, 3);
     assert.equal(holdout.length, 5);
-    assert.deepEqual([...innerTrain, ...holdout].sort((a, b) => a - b), rows);
+    assert.deepEqual(
+      [...innerTrain, ...holdout].sort((a, b) => a - b),
+      rows,
+    );
     assert.deepEqual(holdoutSplit(rows, 0.1, 3), { innerTrain, holdout });
     assert.notDeepEqual(holdoutSplit(rows, 0.1, 4).holdout, holdout);
     assert.equal(holdoutSplit([4, 9], 0.1, 1).holdout.length, 1);
@@ -176,7 +198,11 @@ describe('standardisation and the holdout split', () => {
 describe('cross-fitting', () => {
   test('each film is predicted exactly once, by the fold that did not fit on it', async () => {
     const n = 11;
-    const folds = [[0, 3, 6, 9], [1, 4, 7, 10], [2, 5, 8]];
+    const folds = [
+      [0, 3, 6, 9],
+      [1, 4, 7, 10],
+      [2, 5, 8],
+    ];
     const calls: { fitRows: number[]; heldOut: number[] }[] = [];
     const out = await crossFitted(n, folds, 2, async (fitRows, heldOut, k) => {
       calls.push({ fitRows, heldOut });
@@ -188,15 +214,33 @@ describe('cross-fitting', () => {
     assert.equal(calls.length, 3);
     for (let row = 0; row < n; row++) {
       assert.equal(out[row * 2], row, `row ${row} holds its own prediction`);
-      assert.equal(out[row * 2 + 1], folds.findIndex((f) => f.includes(row)), `row ${row} predicted by its fold`);
+      assert.equal(
+        out[row * 2 + 1],
+        folds.findIndex((f) => f.includes(row)),
+        `row ${row} predicted by its fold`,
+      );
     }
   });
 
   test('folds that are not a partition of the films are refused', async () => {
     const never = async () => new Float32Array(0);
-    await assert.rejects(crossFitted(4, [[0, 1], [1, 2, 3]], 1, never), /film row 1 is in two folds/);
+    await assert.rejects(
+      crossFitted(
+        4,
+        [
+          [0, 1],
+          [1, 2, 3],
+        ],
+        1,
+        never,
+      ),
+      /film row 1 is in two folds/,
+    );
     await assert.rejects(crossFitted(4, [[0, 1], [2]], 1, never), /do not cover every film/);
-    await assert.rejects(crossFitted(3, [[0, 1], [2]], 1, async () => new Float32Array(5)), /fold 0: 5 values for 2 films/);
+    await assert.rejects(
+      crossFitted(3, [[0, 1], [2]], 1, async () => new Float32Array(5)),
+      /fold 0: 5 values for 2 films/,
+    );
   });
 });
 
@@ -230,7 +274,11 @@ describe('fitting and the learned fusion', () => {
     assert.equal(fit.epochs.length, SETTINGS.maxEpochs);
     const losses = fit.epochs.map((e) => e.holdoutLoss);
     assert.equal(fit.chosenEpoch, losses.indexOf(Math.min(...losses)));
-    assert.deepEqual([...fit.innerTrain, ...fit.holdout].sort((a, b) => a - b), rows, 'only the rows it was given');
+    assert.deepEqual(
+      [...fit.innerTrain, ...fit.holdout].sort((a, b) => a - b),
+      rows,
+      'only the rows it was given',
+    );
     assert.equal(fit.holdout.length, Math.round(0.1 * rows.length));
     const holdoutLabels = Uint8Array.from(fit.holdout.flatMap((r) => [...train.labels.subarray(r * GENRES, (r + 1) * GENRES)]));
     close(binaryCrossEntropy(predictFit(fit, train.features, fit.holdout), holdoutLabels), losses[fit.chosenEpoch], 1e-5, 'kept weights');
@@ -247,7 +295,14 @@ describe('fitting and the learned fusion', () => {
     assert.equal(b.gate.train, a.gate.train);
     assert.notDeepEqual(b.validationProbabilities, a.validationProbabilities);
     // The validation predictions are the final head's on those activations.
-    assert.deepEqual(a.validationProbabilities, predictFit(a.final, validation.features, Array.from({ length: 30 }, (_, i) => i)));
+    assert.deepEqual(
+      a.validationProbabilities,
+      predictFit(
+        a.final,
+        validation.features,
+        Array.from({ length: 30 }, (_, i) => i),
+      ),
+    );
     // Other training labels do change the fit (so the checks above could fail).
     const flipped = { features: train.features, labels: train.labels.map((y, i) => (i % 7 === 0 ? 1 - y : y)) };
     const c = await trainLearnedFusion({ train: flipped, validation: validation.features, genreCount: GENRES, settings: SETTINGS, seed: 11 });
@@ -260,16 +315,27 @@ describe('fitting and the learned fusion', () => {
     assert.deepEqual(await run(3), a);
     const other = await run(4);
     assert.notDeepEqual(other.final.weights, a.final.weights);
-    assert.notDeepEqual(other.folds.map((f) => f.heldOut), a.folds.map((f) => f.heldOut), 'the folds are seeded too');
+    assert.notDeepEqual(
+      other.folds.map((f) => f.heldOut),
+      a.folds.map((f) => f.heldOut),
+      'the folds are seeded too',
+    );
   });
 
   test('out-of-fold: every training film once, predicted by the head fitted on the other folds', async () => {
     const result = await trainLearnedFusion({ train, validation: validation.features, genreCount: GENRES, settings: SETTINGS, seed: 8 });
     assert.equal(result.folds.length, SETTINGS.folds);
     const held = result.folds.flatMap((f) => f.heldOut).sort((x, y) => x - y);
-    assert.deepEqual(held, Array.from({ length: 90 }, (_, i) => i), 'the folds partition the training films');
+    assert.deepEqual(
+      held,
+      Array.from({ length: 90 }, (_, i) => i),
+      'the folds partition the training films',
+    );
     assert.equal(result.outOfFold.length, 90 * GENRES);
-    assert.ok(result.outOfFold.every((p) => p > 0 && p < 1), 'no film left without a prediction');
+    assert.ok(
+      result.outOfFold.every((p) => p > 0 && p < 1),
+      'no film left without a prediction',
+    );
     for (const fold of result.folds) assert.equal(fold.fitFilms, 90 - fold.heldOut.length);
     // Refit fold 0's head (same seed and label: deterministic) and check it made those films' predictions.
     const heldOut = result.folds[0].heldOut;
@@ -277,7 +343,9 @@ describe('fitting and the learned fusion', () => {
     const head = await fitGmu({ features: train.features, labels: train.labels, genreCount: GENRES, rows: rest, settings: SETTINGS, seed: 8, label: 'fold-0' });
     assert.equal(head.chosenEpoch, result.folds[0].chosenEpoch);
     const expected = predictFit(head, train.features, heldOut);
-    heldOut.forEach((row, i) => assert.deepEqual([...result.outOfFold.subarray(row * GENRES, (row + 1) * GENRES)], [...expected.subarray(i * GENRES, (i + 1) * GENRES)]));
+    heldOut.forEach((row, i) =>
+      assert.deepEqual([...result.outOfFold.subarray(row * GENRES, (row + 1) * GENRES)], [...expected.subarray(i * GENRES, (i + 1) * GENRES)]),
+    );
     // The mean gate is a share.
     assert.ok(result.gate.validation > 0 && result.gate.validation < 1);
   });

@@ -35,8 +35,20 @@ export function fixtureWorkspace(prefix: string): FixtureWorkspace {
 /** Flags pointing every output of the CLI into the workspace; one short epoch, short sequences. */
 export function fixtureFlags(paths: FixtureWorkspace): string[] {
   return [
-    '--dataset', paths.dataset, '--cache-dir', paths.cache, '--artifacts-dir', paths.artifacts,
-    '--public-dir', paths.public, '--out-dir', paths.out, '--epochs', '1', '--sequence-length', '24',
+    '--dataset',
+    paths.dataset,
+    '--cache-dir',
+    paths.cache,
+    '--artifacts-dir',
+    paths.artifacts,
+    '--public-dir',
+    paths.public,
+    '--out-dir',
+    paths.out,
+    '--epochs',
+    '1',
+    '--sequence-length',
+    '24',
   ];
 }
 

@@ -222,6 +222,8 @@ export async function truncatedJpeg(fraction = 0.6): Promise<Buffer> {
   const height = 96;
   const raw = Buffer.alloc(width * height * 3);
   for (let i = 0; i < raw.length; i++) raw[i] = (i * 7919 + (i >> 5) * 31) & 0xff;
-  const jpeg = await sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+  const jpeg = await sharp(raw, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
   return jpeg.subarray(0, Math.floor(jpeg.length * fraction));
 }

@@ -52,7 +52,14 @@ function figures(overrides: Partial<Omit<AblationFigures, 'validation'>> & { val
   };
 }
 
-const MAIN_LSTM = figures({ epochsPlanned: 5, epochsRun: 5, bestEpoch: 4, trainingMs: 300_000, validationLossCurve: [0.5, 0.45, 0.43, 0.42, 0.41], validation: { loss: 0.41, microF1: 0.3, macroF1: 0.1 } });
+const MAIN_LSTM = figures({
+  epochsPlanned: 5,
+  epochsRun: 5,
+  bestEpoch: 4,
+  trainingMs: 300_000,
+  validationLossCurve: [0.5, 0.45, 0.43, 0.42, 0.41],
+  validation: { loss: 0.41, microF1: 0.3, macroF1: 0.1 },
+});
 const NOTE = 'The main run’s validation loss never went 3 epochs without improving, so early stopping would not have stopped it.';
 
 const artifact: AblationsArtifact = AblationsArtifactSchema.parse({
@@ -70,10 +77,23 @@ const artifact: AblationsArtifact = AblationsArtifactSchema.parse({
       description: 'Rare genres count more.',
       models: [
         {
-          model: 'cnn', source: 'trained', cached: false, trainingKey: 'cw',
-          figures: figures({ bestEpoch: 5, trainingMs: 612_000, validation: { loss: 0.395, microF1: 0.401, macroF1: 0.15, meanAP: 0.31, predictedGenresPerFilm: 2.1, genresFound: 9 } }),
+          model: 'cnn',
+          source: 'trained',
+          cached: false,
+          trainingKey: 'cw',
+          figures: figures({
+            bestEpoch: 5,
+            trainingMs: 612_000,
+            validation: { loss: 0.395, microF1: 0.401, macroF1: 0.15, meanAP: 0.31, predictedGenresPerFilm: 2.1, genresFound: 9 },
+          }),
         },
-        { model: 'lstm', source: 'trained', cached: true, trainingKey: 'cw', figures: { ...MAIN_LSTM, validation: { ...MAIN_LSTM.validation, microF1: 0.297, loss: 0.4128 } } },
+        {
+          model: 'lstm',
+          source: 'trained',
+          cached: true,
+          trainingKey: 'cw',
+          figures: { ...MAIN_LSTM, validation: { ...MAIN_LSTM.validation, microF1: 0.297, loss: 0.4128 } },
+        },
       ],
     },
     {
@@ -81,7 +101,15 @@ const artifact: AblationsArtifact = AblationsArtifactSchema.parse({
       title: 'Poster augmentation',
       setting: '"posterAugmentation": true',
       description: 'Mirrored and shifted posters.',
-      models: [{ model: 'cnn', source: 'trained', cached: false, trainingKey: 'pa', figures: figures({ validation: { microF1: 0.366, macroF1: 0.118, tunedMicroF1: 0.412, loss: 0.3791 } }) }],
+      models: [
+        {
+          model: 'cnn',
+          source: 'trained',
+          cached: false,
+          trainingKey: 'pa',
+          figures: figures({ validation: { microF1: 0.366, macroF1: 0.118, tunedMicroF1: 0.412, loss: 0.3791 } }),
+        },
+      ],
     },
     {
       id: 'early-stopping',
@@ -90,8 +118,18 @@ const artifact: AblationsArtifact = AblationsArtifactSchema.parse({
       description: 'Stops after 3 epochs without improvement.',
       models: [
         {
-          model: 'cnn', source: 'trained', cached: false, trainingKey: 'es',
-          figures: figures({ epochsRun: 6, bestEpoch: 2, stoppedEarlyAfterEpoch: 5, trainingMs: 360_000, validationLossCurve: [0.6, 0.5, 0.45, 0.46, 0.47, 0.48], validation: { loss: 0.45, microF1: 0.33 } }),
+          model: 'cnn',
+          source: 'trained',
+          cached: false,
+          trainingKey: 'es',
+          figures: figures({
+            epochsRun: 6,
+            bestEpoch: 2,
+            stoppedEarlyAfterEpoch: 5,
+            trainingMs: 360_000,
+            validationLossCurve: [0.6, 0.5, 0.45, 0.46, 0.47, 0.48],
+            validation: { loss: 0.45, microF1: 0.33 },
+          }),
         },
         { model: 'lstm', source: 'same-as-main', cached: true, trainingKey: 'main-key', note: NOTE, figures: MAIN_LSTM },
       ],
@@ -117,10 +155,19 @@ test('differences are signed and judged on the displayed three decimals; under 0
 
 test('table rows: per affected model, the main run’s figures and the ablation’s with signed deltas', () => {
   const rows = ablationRows(artifact, ablation(artifact, 'class-weighted-loss'), titles);
-  assert.deepEqual(rows.map((r) => [r.model, r.title, r.source]), [['cnn', 'Poster CNN', 'trained'], ['lstm', 'Overview BiLSTM', 'trained']]);
+  assert.deepEqual(
+    rows.map((r) => [r.model, r.title, r.source]),
+    [
+      ['cnn', 'Poster CNN', 'trained'],
+      ['lstm', 'Overview BiLSTM', 'trained'],
+    ],
+  );
   const [cnn, lstm] = rows;
   assert.equal(cnn.main.length, ABLATION_COLUMNS.length);
-  assert.ok(cnn.main.every((c) => c.delta === null && c.judgement === null), 'the main run’s row has no deltas');
+  assert.ok(
+    cnn.main.every((c) => c.delta === null && c.judgement === null),
+    'the main run’s row has no deltas',
+  );
   assert.deepEqual(byKey(cnn.cells, 'microF1'), { key: 'microF1', display: '0.401', delta: '+0.037', judgement: 'better' });
   assert.deepEqual(byKey(cnn.cells, 'loss'), { key: 'loss', display: '0.395', delta: '+0.015', judgement: 'worse' });
   assert.deepEqual(byKey(cnn.cells, 'microRecall'), { key: 'microRecall', display: '0.300', delta: '±0.000', judgement: 'noise' });
@@ -139,8 +186,14 @@ test('table rows: per affected model, the main run’s figures and the ablation�
   assert.equal(byKey(stopped.main, 'epochs').display, '10 / 10');
   assert.equal(same.source, 'same-as-main');
   assert.equal(same.note, NOTE);
-  assert.ok(same.cells.every((c) => c.delta === null), 'a model whose figures are the main run’s shows no deltas');
-  assert.deepEqual(same.cells.map((c) => c.display), same.main.map((c) => c.display));
+  assert.ok(
+    same.cells.every((c) => c.delta === null),
+    'a model whose figures are the main run’s shows no deltas',
+  );
+  assert.deepEqual(
+    same.cells.map((c) => c.display),
+    same.main.map((c) => c.display),
+  );
   assert.throws(() => ablation(artifact, 'focal-loss'), /no "focal-loss" ablation/);
 });
 
@@ -151,15 +204,25 @@ test('sentences: from → to with the signed change and which way is better, per
     'Class-weighted loss: the Poster CNN’s micro F1 at 0.5 goes from 0.364 to 0.401 (+0.037, better), its macro F1 from 0.120 to 0.150 (+0.030, better), ' +
       'its mAP from 0.300 to 0.310 (+0.010, better); its validation loss goes from 0.380 to 0.395 (+0.015, worse: lower is better).',
   );
-  assert.equal(sentences[1], 'With thresholds tuned on the training films, its micro F1 goes from 0.410 to 0.410 (±0.000, within noise) and its macro F1 from 0.250 to 0.250 (±0.000, within noise).');
-  assert.equal(sentences[2], 'At 0.5 it predicts 2.10 genres per film (main run 1.20), closer to the 2.30 the validation films carry, and makes at least one correct prediction in 9 genres (main run 6).');
+  assert.equal(
+    sentences[1],
+    'With thresholds tuned on the training films, its micro F1 goes from 0.410 to 0.410 (±0.000, within noise) and its macro F1 from 0.250 to 0.250 (±0.000, within noise).',
+  );
+  assert.equal(
+    sentences[2],
+    'At 0.5 it predicts 2.10 genres per film (main run 1.20), closer to the 2.30 the validation films carry, and makes at least one correct prediction in 9 genres (main run 6).',
+  );
   const lstm = sentences.find((s) => s.startsWith('The Overview BiLSTM’s'))!;
   assert.match(lstm, /micro F1 at 0\.5 goes from 0\.300 to 0\.297 \(−0\.003, within noise\)/);
   assert.match(lstm, /validation loss goes from 0\.410 to 0\.413 \(\+0\.003, within noise\)\.$/);
   assert.ok(!sentences.some((s) => /epochs? saved/.test(s)), 'no epochs sentence when every epoch ran');
   assert.ok(!sentences.some((s) => s.startsWith('Every difference')), 'not all within noise');
   const paragraphs = ablationParagraphs(artifact, ablation(artifact, 'class-weighted-loss'), titles);
-  assert.deepEqual(paragraphs.map((p) => p.length), [3, 3], 'one group of sentences per model');
+  assert.deepEqual(
+    paragraphs.map((p) => p.length),
+    [3, 3],
+    'one group of sentences per model',
+  );
   assert.deepEqual(paragraphs.flat(), sentences);
 });
 
@@ -170,7 +233,11 @@ test('sentences: a switch whose every loss and F1 difference is under 0.005 says
     sentences[sentences.length - 1],
     'Every difference in loss and F1 is within noise (under 0.005) for the Poster CNN: with one run per switch, this switch made no measurable difference.',
   );
-  assert.deepEqual(ablationParagraphs(artifact, ablation(artifact, 'poster-augmentation'), titles).map((p) => p.length), [3, 1], 'the summary is a group of its own');
+  assert.deepEqual(
+    ablationParagraphs(artifact, ablation(artifact, 'poster-augmentation'), titles).map((p) => p.length),
+    [3, 1],
+    'the summary is a group of its own',
+  );
 });
 
 test('sentences: early stopping says how many epochs and how much time it saved; a model that is the main run says so with the reason', () => {
@@ -200,14 +267,34 @@ test('chart: per retrained model, the main run’s and each retraining ablation�
 
   const cnn = ablationLossChart(artifact, 'cnn', 'Poster CNN');
   assert.equal(cnn.id, ablationChartId('cnn'));
-  assert.deepEqual(cnn.legend!.map((l) => [l.label, l.dashed]), [['Main run', false], ['Class-weighted loss', true], ['Poster augmentation', true], ['Early stopping', true]]);
+  assert.deepEqual(
+    cnn.legend!.map((l) => [l.label, l.dashed]),
+    [
+      ['Main run', false],
+      ['Class-weighted loss', true],
+      ['Poster augmentation', true],
+      ['Early stopping', true],
+    ],
+  );
   assert.equal(new Set(cnn.legend!.map((l) => l.color)).size, 4, 'one colour per line');
   assert.equal(cnn.data.length, 10 + 10 + 10 + 6, 'one row per epoch of each run');
-  assert.deepEqual(cnn.data.filter((row) => row.kept).map((row) => [row.run, row.epoch]), [['Main run', 8], ['Class-weighted loss', 6], ['Poster augmentation', 8], ['Early stopping', 3]]);
+  assert.deepEqual(
+    cnn.data.filter((row) => row.kept).map((row) => [row.run, row.epoch]),
+    [
+      ['Main run', 8],
+      ['Class-weighted loss', 6],
+      ['Poster augmentation', 8],
+      ['Early stopping', 3],
+    ],
+  );
   assert.match(cnn.description, /Early stopping epoch 3 \(0\.450; stopped after 6 of 10 epochs\)/);
 
   const lstm = ablationLossChart(artifact, 'lstm', 'Overview BiLSTM');
-  assert.deepEqual(lstm.legend!.map((l) => l.label), ['Main run', 'Class-weighted loss'], 'the same-as-main early stopping is not drawn');
+  assert.deepEqual(
+    lstm.legend!.map((l) => l.label),
+    ['Main run', 'Class-weighted loss'],
+    'the same-as-main early stopping is not drawn',
+  );
   assert.match(lstm.description, /Not drawn, being the same as the main run: Early stopping\./);
 
   const svg = parseHTML(`<html><body>${renderChartSvg(cnn)}</body></html>`).document.querySelector('svg')!;

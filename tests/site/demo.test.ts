@@ -24,11 +24,7 @@ import {
   rankGenres,
 } from '../../src/lib/demo.ts';
 
-const TRAINING = [
-  'A detective hunts a killer in the city.',
-  'Two friends find love in the city, and a dog.',
-  "The killer's friends don't know the detective.",
-];
+const TRAINING = ['A detective hunts a killer in the city.', 'Two friends find love in the city, and a dog.', "The killer's friends don't know the detective."];
 
 describe('overview input', () => {
   const config = adaptVectorizer(TRAINING, { maxTokens: 12, sequenceLength: 8 });
@@ -67,9 +63,19 @@ describe('fusion, ranking and metadata', () => {
 
   test('genres ranked by probability, top 3 and above-threshold marked, ties in column order', () => {
     const ranked = rankGenres(['A', 'B', 'C', 'D', 'E'], [0.2, 0.9, 0.5, 0.9, 0.51]);
-    assert.deepEqual(ranked.map((r) => r.genre), ['B', 'D', 'E', 'C', 'A']);
-    assert.deepEqual(ranked.map((r) => r.top3), [true, true, true, false, false]);
-    assert.deepEqual(ranked.map((r) => r.predicted), [true, true, true, false, false], '0.5 itself is not above the threshold');
+    assert.deepEqual(
+      ranked.map((r) => r.genre),
+      ['B', 'D', 'E', 'C', 'A'],
+    );
+    assert.deepEqual(
+      ranked.map((r) => r.top3),
+      [true, true, true, false, false],
+    );
+    assert.deepEqual(
+      ranked.map((r) => r.predicted),
+      [true, true, true, false, false],
+      '0.5 itself is not above the threshold',
+    );
     assert.equal(formatProbability(0.4567), '45.7%');
   });
 
@@ -97,18 +103,30 @@ describe('the learned fusion (GMU) in the browser', () => {
     JSON.parse(
       JSON.stringify(
         GmuModelMetadataSchema.parse({
-          model: 'gmu', title: 'Learned fusion (GMU)', genres, threshold: 0.5,
+          model: 'gmu',
+          title: 'Learned fusion (GMU)',
+          genres,
+          threshold: 0.5,
           input: {
             kind: 'activations',
             visual: { model: 'cnn', layer: 'FC2', units: 3, standardisation: standardisationToJson(standardisation.visual) },
             textual: { model: 'lstm', layer: 'dense', units: 2, standardisation: standardisationToJson(standardisation.textual) },
           },
-          chosenEpoch: 4, fusionVersion: 2, key: 'k', trainingKey: 't', datasetHash: 'd', seed: 42, tfjsVersion: '4.22.0',
+          chosenEpoch: 4,
+          fusionVersion: 2,
+          key: 'k',
+          trainingKey: 't',
+          datasetHash: 'd',
+          seed: 42,
+          tfjsVersion: '4.22.0',
         }),
       ),
     );
   const weights: GmuWeights = {
-    visualDim: 3, textualDim: 2, hiddenUnits: 2, genreCount: 2,
+    visualDim: 3,
+    textualDim: 2,
+    hiddenUnits: 2,
+    genreCount: 2,
     visual: Float32Array.from([0.5, -1, 0.25, 2, -0.75, 0.3]),
     textual: Float32Array.from([1.5, -0.5, 0.2, 0.1]),
     gate: Float32Array.from([1, -1, 0.5, 0.5, -2, 1, 0.3, 0.7, -0.4, 0.9]),
@@ -132,7 +150,10 @@ describe('the learned fusion (GMU) in the browser', () => {
     const fit = { weights, standardisation, epochs: [], chosenEpoch: 0, innerTrain: [0, 1, 2], holdout: [] } as GmuFit;
     const features = { films: 1, visualDim: 3, textualDim: 2, visual: Float32Array.from(visual), textual: Float32Array.from(textual) };
     assert.deepEqual(gmuForward(weights, mine.visual, mine.textual, 1), predictFit(fit, features, [0]));
-    assert.throws(() => gmuInputs([1, 2], textual, parsed), /takes 3 FC2 activations of the CNN and 2 dense activations of the BiLSTM, but the page got 2 and 2; rebuild the site \(npm run build\)/);
+    assert.throws(
+      () => gmuInputs([1, 2], textual, parsed),
+      /takes 3 FC2 activations of the CNN and 2 dense activations of the BiLSTM, but the page got 2 and 2; rebuild the site \(npm run build\)/,
+    );
   });
 
   test('metadata.json that does not fit the page is refused, naming the file and the fix', () => {
@@ -140,11 +161,14 @@ describe('the learned fusion (GMU) in the browser', () => {
     const refused = (change: (m: GmuModelMetadata) => unknown, pattern: RegExp) => {
       const m = metadata();
       const data = change(m) ?? m;
-      assert.throws(() => parseGmuMetadata(data, genres, file), (error: Error) => {
-        assert.match(error.message, pattern);
-        assert.ok(error.message.includes(file) && error.message.includes('npm run build'), error.message);
-        return true;
-      });
+      assert.throws(
+        () => parseGmuMetadata(data, genres, file),
+        (error: Error) => {
+          assert.match(error.message, pattern);
+          assert.ok(error.message.includes(file) && error.message.includes('npm run build'), error.message);
+          return true;
+        },
+      );
     };
     refused(() => [], /is not a JSON object/);
     refused((m) => ({ ...m, model: 'cnn' }), /describes model "cnn", not gmu/);
@@ -153,7 +177,10 @@ describe('the learned fusion (GMU) in the browser', () => {
     refused((m) => ({ ...m, input: { ...m.input, visual: { ...m.input.visual, model: 'lstm' } } }), /does not take its visual input from the cnn model/);
     refused((m) => ({ ...m, input: { ...m.input, textual: { ...m.input.textual, layer: '' } } }), /names no lstm layer/);
     refused((m) => ({ ...m, input: { ...m.input, textual: { ...m.input.textual, units: 3 } } }), /input\.textual\.standardisation does not hold 3 means/);
-    refused((m) => ({ ...m, input: { ...m.input, visual: { ...m.input.visual, standardisation: { mean: [0, 0, 0], sd: [1, 0, 1] } } } }), /positive standard deviations/);
+    refused(
+      (m) => ({ ...m, input: { ...m.input, visual: { ...m.input.visual, standardisation: { mean: [0, 0, 0], sd: [1, 0, 1] } } } }),
+      /positive standard deviations/,
+    );
     const ok = parseGmuMetadata(metadata(), genres, file);
     assert.doesNotThrow(() => checkGmuMatchesModels(ok.meta, { cnn: { trainingKey: 't' }, lstm: { trainingKey: 't' } }, file));
     assert.throws(

@@ -41,8 +41,15 @@ const PAGES = ['', 'models/cnn/', 'models/lstm/', 'comparison/', 'analysis/', 'a
 const NO_CHARTS = new Set(['ablations/', 'examples/', 'demo/']);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.css': 'text/css', '.js': 'text/javascript', '.svg': 'image/svg+xml', '.png': 'image/png',
-  '.webp': 'image/webp', '.json': 'application/json', '.csv': 'text/csv', '.bin': 'application/octet-stream',
+  '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css',
+  '.js': 'text/javascript',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.webp': 'image/webp',
+  '.json': 'application/json',
+  '.csv': 'text/csv',
+  '.bin': 'application/octet-stream',
 };
 
 /** A static server like GitHub Pages for a project site: only paths under BASE exist. */
@@ -80,8 +87,24 @@ describe('the report in a browser, under a non-root base', { skip, timeout: 240_
     await writeDemoDataset(dataset, { films: 60, seed: 5 }, recordingEffects());
     await promisify(execFile)(
       process.execPath,
-      ['pipeline/cli.ts', 'build', '--dataset', dataset, '--cache-dir', join(work, 'cache'), '--artifacts-dir', join(work, 'artifacts'),
-        '--public-dir', join(work, 'public'), '--out-dir', join(work, 'dist'), '--epochs', '1', '--sequence-length', '24'],
+      [
+        'pipeline/cli.ts',
+        'build',
+        '--dataset',
+        dataset,
+        '--cache-dir',
+        join(work, 'cache'),
+        '--artifacts-dir',
+        join(work, 'artifacts'),
+        '--public-dir',
+        join(work, 'public'),
+        '--out-dir',
+        join(work, 'dist'),
+        '--epochs',
+        '1',
+        '--sequence-length',
+        '24',
+      ],
       { cwd: root, env: { ...process.env, CI: 'true', GENRELENS_BASE: BASE, GENRELENS_SITE: 'https://example.github.io' }, maxBuffer: 64 * 1024 * 1024 },
     );
     server = await serve(join(work, 'dist'));
@@ -127,7 +150,7 @@ describe('the report in a browser, under a non-root base', { skip, timeout: 240_
       await page.evaluate(() => document.querySelectorAll('img').forEach((img) => (img.loading = 'eager')));
       await page.waitForLoadState('networkidle');
       assert.deepEqual(problems, [], `${path || 'home'}: ${problems.join('; ')}`);
-      assert.ok(await page.locator('svg[role="img"]').count() > 0 || NO_CHARTS.has(path), `${path}: charts render`);
+      assert.ok((await page.locator('svg[role="img"]').count()) > 0 || NO_CHARTS.has(path), `${path}: charts render`);
       const urls: string[] = await page.evaluate(() =>
         [...document.querySelectorAll<HTMLElement>('a[href], img[src], link[href], script[src]')].map(
           (el) => el.getAttribute('href') ?? el.getAttribute('src') ?? '',
@@ -196,7 +219,11 @@ describe('the report in a browser, under a non-root base', { skip, timeout: 240_
         const svg = document.querySelector('#compare-loss svg')!;
         const line = [...svg.querySelectorAll<SVGElement>('[style*="--cnn"]')][0];
         const text = svg.querySelector('text')!;
-        return { cnn: getComputedStyle(line).stroke || getComputedStyle(line).fill, text: getComputedStyle(text).fill, theme: document.documentElement.dataset.theme ?? '' };
+        return {
+          cnn: getComputedStyle(line).stroke || getComputedStyle(line).fill,
+          text: getComputedStyle(text).fill,
+          theme: document.documentElement.dataset.theme ?? '',
+        };
       });
     const light = await colours();
     await page.click('.theme-toggle');
@@ -307,8 +334,7 @@ describe('the report in a browser, under a non-root base', { skip, timeout: 240_
         { timeout: 120_000 },
       );
     await allShown();
-    const shown = async (model: string) =>
-      JSON.parse((await page.getAttribute(`.demo-model[data-model="${model}"]`, 'data-probabilities'))!) as number[];
+    const shown = async (model: string) => JSON.parse((await page.getAttribute(`.demo-model[data-model="${model}"]`, 'data-probabilities'))!) as number[];
     const maxDiff = (a: number[], b: number[]) => {
       assert.equal(a.length, b.length);
       return Math.max(...a.map((v, i) => Math.abs(v - b[i])));
@@ -329,11 +355,15 @@ describe('the report in a browser, under a non-root base', { skip, timeout: 240_
     // On the validation film's own poster and overview, the browser's learned fusion gives what the
     // pipeline published for that film (predictions-gmu.json, computed in batches during the build).
     await page.fill('#demo textarea', '');
-    await page.waitForFunction(() => !document.querySelector('.demo-model[data-model="gmu"]')?.hasAttribute('data-probabilities'), undefined, { timeout: 120_000 });
+    await page.waitForFunction(() => !document.querySelector('.demo-model[data-model="gmu"]')?.hasAttribute('data-probabilities'), undefined, {
+      timeout: 120_000,
+    });
     assert.match((await page.textContent('.demo-model[data-model="gmu"] .demo-model-status'))!, /needs both a poster and an overview/);
     await page.fill('#demo textarea', film.overview);
     await allShown();
-    const published = GmuPredictionsArtifactSchema.parse(JSON.parse(readFileSync(join(artifacts, 'predictions-gmu.json'), 'utf8'))).films.find((f) => f.id === film.id)!;
+    const published = GmuPredictionsArtifactSchema.parse(JSON.parse(readFileSync(join(artifacts, 'predictions-gmu.json'), 'utf8'))).films.find(
+      (f) => f.id === film.id,
+    )!;
     const ownDiff = maxDiff(await shown('gmu'), published.probabilities);
     t.diagnostic(`learned fusion on validation film ${film.id}: browser vs predictions-gmu.json max |Δp| ${ownDiff.toExponential(2)}`);
     assert.ok(ownDiff < 1e-4, `the browser's learned fusion differs from predictions-gmu.json by ${ownDiff} on film ${film.id}`);
@@ -378,8 +408,15 @@ describe('the report in a browser, under a non-root base', { skip, timeout: 240_
     };
     const jpeg = await decodeDifference(posterBytes);
     const noise = Buffer.from(Array.from({ length: 182 * 268 * 3 }, (_, i) => (i * 7919 + (i >> 7) * 31) & 255));
-    const p3 = await decodeDifference(await sharp(noise, { raw: { width: 182, height: 268, channels: 3 } }).withIccProfile('p3').jpeg({ quality: 90 }).toBuffer());
-    t.diagnostic(`JPEG decode, Chromium vs sharp: dataset poster max ${jpeg.max} (${jpeg.differing}/${jpeg.values} values differ); Display-P3 JPEG max ${p3.max} (${p3.differing}/${p3.values})`);
+    const p3 = await decodeDifference(
+      await sharp(noise, { raw: { width: 182, height: 268, channels: 3 } })
+        .withIccProfile('p3')
+        .jpeg({ quality: 90 })
+        .toBuffer(),
+    );
+    t.diagnostic(
+      `JPEG decode, Chromium vs sharp: dataset poster max ${jpeg.max} (${jpeg.differing}/${jpeg.values} values differ); Display-P3 JPEG max ${p3.max} (${p3.differing}/${p3.values})`,
+    );
     assert.equal(jpeg.max, 0, 'Chromium decodes the dataset\u2019s JPEG exactly as sharp');
     assert.ok(p3.max <= 2, `a Display-P3 JPEG: Chromium and sharp differ by ${p3.max} levels`);
 
@@ -389,7 +426,11 @@ describe('the report in a browser, under a non-root base', { skip, timeout: 240_
       assert.equal(await items.count(), examples.genres.length, model);
       assert.equal(await page.locator(`.demo-model[data-model="${model}"] .demo-bars li.top3`).count(), 3, model);
       const values = (await items.evaluateAll((lis) => lis.map((li) => Number((li as HTMLElement).dataset.probability)))) as number[];
-      assert.deepEqual(values, [...values].sort((a, b) => b - a), `${model}: sorted by probability`);
+      assert.deepEqual(
+        values,
+        [...values].sort((a, b) => b - a),
+        `${model}: sorted by probability`,
+      );
     }
     assert.deepEqual(problems, []);
     await context.close();
@@ -422,7 +463,10 @@ describe('the report in a browser, under a non-root base', { skip, timeout: 240_
     await openDemo(second);
     assert.equal(await second.getAttribute('#demo', 'data-state'), 'ready');
     assert.equal(await second.getAttribute('.demo-model[data-model="gmu"]', 'data-state'), 'unavailable');
-    assert.match((await second.textContent('.demo-model[data-model="gmu"] .demo-model-status'))!, /model files are missing \(HTTP 404 .*gmu\/metadata\.json\).*npm run build/);
+    assert.match(
+      (await second.textContent('.demo-model[data-model="gmu"] .demo-model-status'))!,
+      /model files are missing \(HTTP 404 .*gmu\/metadata\.json\).*npm run build/,
+    );
     assert.match((await second.textContent('.demo-status'))!, /Learned fusion: the model files are missing/);
     assert.ok(await second.locator('#demo textarea').isEnabled());
     await noGmu.close();

@@ -85,7 +85,17 @@ describe('nearest-neighbour fill resize: the source pixels libvips picks', () =>
     // Cases that once told the steps apart: integer subsample then fractional reduce (448 rows),
     // reduce on one axis + fractional enlargement on the other (85 x 229 -> 93 x 17), whole-number
     // enlargement with the other axis reduced (9 x 265 -> 45 x 17).
-    for (const [w, h, ow, oh] of [[182, 268, 64, 64], [64, 448, 64, 64], [85, 229, 93, 17], [9, 265, 45, 17], [173, 197, 45, 37], [5, 197, 25, 77], [3000, 4000, 64, 64], [1, 1, 64, 64], [4095, 17, 64, 64]]) {
+    for (const [w, h, ow, oh] of [
+      [182, 268, 64, 64],
+      [64, 448, 64, 64],
+      [85, 229, 93, 17],
+      [9, 265, 45, 17],
+      [173, 197, 45, 37],
+      [5, 197, 25, 77],
+      [3000, 4000, 64, 64],
+      [1, 1, 64, 64],
+      [4095, 17, 64, 64],
+    ]) {
       await assertSameMaps(w, h, ow, oh);
     }
     const rnd = seeded(42);
@@ -98,10 +108,24 @@ describe('nearest-neighbour fill resize: the source pixels libvips picks', () =>
 
 describe('poster pixels: the browser module against sharp and the pipeline', () => {
   test('noise images of several sizes: resizeNearestFill equals sharp resize(64, 64, fill, nearest), RGB and RGBA in', async () => {
-    const sizes = [[182, 268], [268, 182], [64, 64], [63, 65], [500, 740], [1000, 1500], [40, 300], [300, 40], [17, 23], [1, 1]];
+    const sizes = [
+      [182, 268],
+      [268, 182],
+      [64, 64],
+      [63, 65],
+      [500, 740],
+      [1000, 1500],
+      [40, 300],
+      [300, 40],
+      [17, 23],
+      [1, 1],
+    ];
     for (const [i, [width, height]] of sizes.entries()) {
       const rgb = noise(width, height, 3, i + 1);
-      const expected = await sharp(rgb, { raw: { width, height, channels: 3 } }).resize(64, 64, { fit: 'fill', kernel: 'nearest' }).raw().toBuffer();
+      const expected = await sharp(rgb, { raw: { width, height, channels: 3 } })
+        .resize(64, 64, { fit: 'fill', kernel: 'nearest' })
+        .raw()
+        .toBuffer();
       assert.deepEqual(resizeNearestFill(rgb, width, height, 3, 64, 64), new Uint8Array(expected), `${width}x${height} RGB`);
       // RGBA, as a canvas gives it: the alpha channel is dropped, as the pipeline's removeAlpha() does.
       const rgba = Buffer.alloc(width * height * 4);
@@ -115,8 +139,16 @@ describe('poster pixels: the browser module against sharp and the pipeline', () 
 
   test('lossless posters through the pipeline\u2019s decodePoster (the training path) give the same bytes and model input', async () => {
     const preprocessing = posterPreprocessing();
-    for (const [i, [width, height]] of [[182, 268], [300, 450], [67, 98], [1024, 683], [48, 24]].entries()) {
-      const png = await sharp(noise(width, height, 3, 100 + i), { raw: { width, height, channels: 3 } }).png().toBuffer();
+    for (const [i, [width, height]] of [
+      [182, 268],
+      [300, 450],
+      [67, 98],
+      [1024, 683],
+      [48, 24],
+    ].entries()) {
+      const png = await sharp(noise(width, height, 3, 100 + i), { raw: { width, height, channels: 3 } })
+        .png()
+        .toBuffer();
       const decoded = await decodePoster(png, preprocessing);
       assert.ok(decoded.ok, `${width}x${height} decodes`);
       // What the browser has: the file decoded at its natural size to RGBA.

@@ -46,7 +46,12 @@ test('the build writes exactly the artifacts of the registry, each following its
   const expected = (Object.keys(ARTIFACTS) as ArtifactId[]).flatMap((id) =>
     typeof ARTIFACTS[id].file === 'string' ? [artifactFile(id)] : MODEL_KINDS.map((model) => artifactFile(id, model)),
   );
-  assert.deepEqual(readdirSync(paths.artifacts).filter((name) => name.endsWith('.json')).sort(), expected.sort());
+  assert.deepEqual(
+    readdirSync(paths.artifacts)
+      .filter((name) => name.endsWith('.json'))
+      .sort(),
+    expected.sort(),
+  );
   for (const id of Object.keys(ARTIFACTS) as ArtifactId[]) {
     for (const file of typeof ARTIFACTS[id].file === 'string' ? [artifactFile(id)] : MODEL_KINDS.map((model) => artifactFile(id, model))) {
       const parsed = ARTIFACTS[id].schema.safeParse(readArtifact(file));
@@ -68,8 +73,14 @@ test('the build trains both models and writes valid training artifacts', () => {
     const predictions = PredictionsArtifactSchema.parse(readArtifact(`predictions-${model}.json`));
     assert.equal(predictions.films.length, 12);
     for (const film of predictions.films) {
-      const sorted = film.probabilities.map((p, g) => ({ p, g })).sort((a, b) => b.p - a.p).slice(0, 3);
-      assert.deepEqual(film.top3.map((t) => t.genre), sorted.map(({ g }) => predictions.genres[g]));
+      const sorted = film.probabilities
+        .map((p, g) => ({ p, g }))
+        .sort((a, b) => b.p - a.p)
+        .slice(0, 3);
+      assert.deepEqual(
+        film.top3.map((t) => t.genre),
+        sorted.map(({ g }) => predictions.genres[g]),
+      );
     }
     const metadata = JSON.parse(readFileSync(join(paths.public, 'models', model, 'metadata.json'), 'utf8'));
     assert.equal(metadata.input.kind, model === 'cnn' ? 'poster' : 'overview');
@@ -93,13 +104,23 @@ test('the build writes analysis.json: baselines from the training films, every c
   assert.equal(analysis.trainFilms, dataset.split.trainCount);
   assert.equal(analysis.validationFilms, dataset.split.validationCount);
   // The priors and the most frequent genres agree with the dataset artifact's training label counts.
-  assert.deepEqual(analysis.baselines.priors, dataset.labelCounts.map((row) => row.train / dataset.split.trainCount));
+  assert.deepEqual(
+    analysis.baselines.priors,
+    dataset.labelCounts.map((row) => row.train / dataset.split.trainCount),
+  );
   const byTrain = dataset.labelCounts.map((row, i) => ({ ...row, i })).sort((a, b) => b.train - a.train || a.i - b.i);
   assert.deepEqual(analysis.baselines.mostFrequent, [byTrain[0].genre, byTrain[1].genre]);
-  assert.deepEqual(analysis.classifiers.map((c) => c.id), ['cnn', 'lstm', 'fusion', 'gmu', 'genre-priors', 'most-frequent', 'two-most-frequent']);
+  assert.deepEqual(
+    analysis.classifiers.map((c) => c.id),
+    ['cnn', 'lstm', 'fusion', 'gmu', 'genre-priors', 'most-frequent', 'two-most-frequent'],
+  );
   for (const c of analysis.classifiers) {
     // Support per genre is the validation label count, whatever the classifier.
-    assert.deepEqual(c.perGenre.map((g) => g.support), dataset.labelCounts.map((row) => row.validation), c.id);
+    assert.deepEqual(
+      c.perGenre.map((g) => g.support),
+      dataset.labelCounts.map((row) => row.validation),
+      c.id,
+    );
     assert.equal(c.tuned === null, c.kind === 'baseline', c.id);
     for (const curve of [c.curves.micro, ...c.curves.perGenre]) if (curve) assert.ok(curve.recall.length <= 100, `${c.id}: ${curve.recall.length} points`);
   }
@@ -139,7 +160,11 @@ test('evaluate on the validation films matches metrics computed from the publish
   for (const model of ['cnn', 'lstm'] as const) {
     // Independent micro-F1 and BCE from the published probabilities (threshold: strictly above 0.5).
     const genres: string[] = predictions[model].genres;
-    let tp = 0, fp = 0, fn = 0, bce = 0, n = 0;
+    let tp = 0,
+      fp = 0,
+      fn = 0,
+      bce = 0,
+      n = 0;
     for (const film of predictions[model].films) {
       const row = kept.find((r) => r.Id === film.id)!;
       film.probabilities.forEach((p: number, g: number) => {

@@ -88,8 +88,21 @@ describe('chart rendering', () => {
     id: 'test-chart',
     title: 'Loss <script>alert(1)</script> & more',
     description: 'A "description" with <tags>.',
-    data: [{ epoch: 1, loss: 0.5 }, { epoch: 2, loss: 0.4 }],
-    plot: { marks: [Plot.lineY([{ epoch: 1, loss: 0.5 }, { epoch: 2, loss: 0.4 }], { x: 'epoch', y: 'loss', stroke: 'var(--cnn)' })] },
+    data: [
+      { epoch: 1, loss: 0.5 },
+      { epoch: 2, loss: 0.4 },
+    ],
+    plot: {
+      marks: [
+        Plot.lineY(
+          [
+            { epoch: 1, loss: 0.5 },
+            { epoch: 2, loss: 0.4 },
+          ],
+          { x: 'epoch', y: 'loss', stroke: 'var(--cnn)' },
+        ),
+      ],
+    },
   };
 
   test('inline SVG: role=img, labelled by its escaped <title> and <desc>, colours as CSS variables in style', () => {
@@ -131,7 +144,9 @@ describe('verdict and examples logic', () => {
     contractVersion: 2,
     model,
     title: model === 'cnn' ? 'Poster CNN' : 'Overview BiLSTM',
-    epochs: [{ epoch: 0, learningRate: 1e-4, trainMs: 1000, evaluationMs: 100, runningLoss: loss, train: metrics(microF1, loss), validation: metrics(microF1, loss) }],
+    epochs: [
+      { epoch: 0, learningRate: 1e-4, trainMs: 1000, evaluationMs: 100, runningLoss: loss, train: metrics(microF1, loss), validation: metrics(microF1, loss) },
+    ],
     bestEpoch: 0,
     best: metrics(microF1, loss),
     perGenre: [
@@ -167,7 +182,10 @@ describe('verdict and examples logic', () => {
 
   test('per-genre comparison skips genres without validation films', () => {
     const rows = genreComparison({ cnn: history('cnn', 0.2, 0.6), lstm: history('lstm', 0.4, 0.7) });
-    assert.deepEqual(rows.map((r) => [r.genre, r.winner]), [['Drama', 'lstm']]);
+    assert.deepEqual(
+      rows.map((r) => [r.genre, r.winner]),
+      [['Drama', 'lstm']],
+    );
   });
 
   test('examples: right means the top-1 genre is a true genre; mismatched artifacts fail loudly', () => {
@@ -193,15 +211,40 @@ describe('verdict and examples logic', () => {
       })),
     });
     const examples = buildExamples(films, {
-      cnn: predictions('cnn', [[0.9, 0.1, 0.1], [0.9, 0.2, 0.1]]),
-      lstm: predictions('lstm', [[0.1, 0.8, 0.1], [0.1, 0.2, 0.7]]),
+      cnn: predictions('cnn', [
+        [0.9, 0.1, 0.1],
+        [0.9, 0.2, 0.1],
+      ]),
+      lstm: predictions('lstm', [
+        [0.1, 0.8, 0.1],
+        [0.1, 0.2, 0.7],
+      ]),
     });
-    assert.deepEqual(examples.map((e) => e.outcome), ['cnn-only', 'lstm-only']);
-    assert.deepEqual(examples[1].models.lstm.top3.map((t) => t.hit), [true, true, false]);
+    assert.deepEqual(
+      examples.map((e) => e.outcome),
+      ['cnn-only', 'lstm-only'],
+    );
+    assert.deepEqual(
+      examples[1].models.lstm.top3.map((t) => t.hit),
+      [true, true, false],
+    );
     assert.equal(curatedExamples(examples).length, 3);
-    const stale = predictions('cnn', [[0.9, 0.1, 0.1], [0.9, 0.2, 0.1]]);
+    const stale = predictions('cnn', [
+      [0.9, 0.1, 0.1],
+      [0.9, 0.2, 0.1],
+    ]);
     stale.films[1].id = 'zzz';
-    assert.throws(() => buildExamples(films, { cnn: stale, lstm: predictions('lstm', [[1, 0, 0], [1, 0, 0]]) }), /different validation films .*"b" vs "zzz"/);
+    assert.throws(
+      () =>
+        buildExamples(films, {
+          cnn: stale,
+          lstm: predictions('lstm', [
+            [1, 0, 0],
+            [1, 0, 0],
+          ]),
+        }),
+      /different validation films .*"b" vs "zzz"/,
+    );
     assert.equal(filmAnchor('tt01/"x"'), 'film-tt01__x_');
     assert.equal(imdbTitleUrl('tt0111161'), 'https://www.imdb.com/title/tt0111161/');
     for (const id of ['demo00001', 'tt', 'tt12a', 'xtt123', 'TT0111161', 'tt0111161/']) assert.equal(imdbTitleUrl(id), undefined, id);
@@ -225,17 +268,37 @@ describe('per genre: both models and the learned fusion (comparison page)', () =
   const analysis = {
     genres,
     classifiers: Object.entries(f1s).map(([id, c]) => ({
-      id, kind: c.kind, title: c.title,
+      id,
+      kind: c.kind,
+      title: c.title,
       perGenre: genres.map((genre, g) => ({ genre, support: support[g], atDefault: { f1: c.f1[g] } })),
     })),
   } as unknown as AnalysisArtifact;
 
   test('the highest F1 per genre among the three, ties on the displayed three decimals shared; genres without films left out', () => {
     const rows = genreLeaders(analysis);
-    assert.deepEqual(rows.map((r) => [r.genre, r.support, r.best]), [['Drama', 5, ['gmu']], ['Comedy', 3, ['cnn', 'lstm']], ['War', 2, ['cnn', 'gmu']]]);
-    assert.deepEqual(rows.map((r) => r.baseline), [{ title: 'Always Drama', f1: 0.65 }, { title: 'Always Drama + Comedy', f1: 0.4 }, { title: 'Genre priors', f1: 0 }]);
+    assert.deepEqual(
+      rows.map((r) => [r.genre, r.support, r.best]),
+      [
+        ['Drama', 5, ['gmu']],
+        ['Comedy', 3, ['cnn', 'lstm']],
+        ['War', 2, ['cnn', 'gmu']],
+      ],
+    );
+    assert.deepEqual(
+      rows.map((r) => r.baseline),
+      [
+        { title: 'Always Drama', f1: 0.65 },
+        { title: 'Always Drama + Comedy', f1: 0.4 },
+        { title: 'Genre priors', f1: 0 },
+      ],
+    );
     assert.deepEqual(leaderCounts(rows), { alone: { cnn: 0, lstm: 0, gmu: 1 }, shared: 2 });
-    assert.deepEqual(leaderCounts(rows, ['cnn', 'lstm']), { alone: { cnn: 2, lstm: 0, gmu: 0 }, shared: 1 }, 'the late fusion (0.9 everywhere) is not among them');
+    assert.deepEqual(
+      leaderCounts(rows, ['cnn', 'lstm']),
+      { alone: { cnn: 2, lstm: 0, gmu: 0 }, shared: 1 },
+      'the late fusion (0.9 everywhere) is not among them',
+    );
     assert.deepEqual(genreLeaderSentences(analysis), [
       'Of the 3 genres with validation films, the highest F1 at 0.5 belongs to the Poster CNN alone on 0, to the Overview BiLSTM alone on 0 ' +
         'and to the learned fusion alone on 1; 2 are shared by two or all three (equal to three decimals, often all 0).',
@@ -249,15 +312,25 @@ describe('per genre: both models and the learned fusion (comparison page)', () =
     assert.deepEqual(
       spec.data.filter((row) => !String(row.model).startsWith('best baseline')).map((row) => [row.genre, row.model, row.f1]),
       [
-        ['Drama', 'Poster CNN', 0.6], ['Drama', 'Overview BiLSTM', 0.5], ['Drama', 'Learned fusion (GMU)', 0.7],
-        ['Comedy', 'Poster CNN', 0.3], ['Comedy', 'Overview BiLSTM', 0.3004], ['Comedy', 'Learned fusion (GMU)', 0.2],
-        ['War', 'Poster CNN', 0.1], ['War', 'Overview BiLSTM', 0], ['War', 'Learned fusion (GMU)', 0.1],
+        ['Drama', 'Poster CNN', 0.6],
+        ['Drama', 'Overview BiLSTM', 0.5],
+        ['Drama', 'Learned fusion (GMU)', 0.7],
+        ['Comedy', 'Poster CNN', 0.3],
+        ['Comedy', 'Overview BiLSTM', 0.3004],
+        ['Comedy', 'Learned fusion (GMU)', 0.2],
+        ['War', 'Poster CNN', 0.1],
+        ['War', 'Overview BiLSTM', 0],
+        ['War', 'Learned fusion (GMU)', 0.1],
       ],
     );
-    assert.deepEqual(spec.data.filter((row) => String(row.model).startsWith('best baseline')).map((row) => row.model), [
-      'best baseline: Always Drama', 'best baseline: Always Drama + Comedy', 'best baseline: none predicts the genre',
-    ]);
-    assert.match(spec.description, /Highest F1 alone: Poster CNN 0, Overview BiLSTM 0, Learned fusion \(GMU\) 1; shared by two or more \(equal to three decimals\) 2\./);
+    assert.deepEqual(
+      spec.data.filter((row) => String(row.model).startsWith('best baseline')).map((row) => row.model),
+      ['best baseline: Always Drama', 'best baseline: Always Drama + Comedy', 'best baseline: none predicts the genre'],
+    );
+    assert.match(
+      spec.description,
+      /Highest F1 alone: Poster CNN 0, Overview BiLSTM 0, Learned fusion \(GMU\) 1; shared by two or more \(equal to three decimals\) 2\./,
+    );
     assert.match(spec.description, /all three are below it on 1 genre \(Comedy\)\.$/);
   });
 });
@@ -268,7 +341,17 @@ const paths = fixtureWorkspace('genrelens-pages-');
 after(() => rm(paths.work, { recursive: true, force: true }));
 /** Overview text that would run or break the page if it were not escaped. */
 const HOSTILE = ' </p><script>alert("pwned")</script><img src=x onerror="alert(1)"> & done';
-const PAGES = ['index.html', 'models/cnn/index.html', 'models/lstm/index.html', 'comparison/index.html', 'analysis/index.html', 'ablations/index.html', 'examples/index.html', 'dataset/index.html', 'run/index.html'];
+const PAGES = [
+  'index.html',
+  'models/cnn/index.html',
+  'models/lstm/index.html',
+  'comparison/index.html',
+  'analysis/index.html',
+  'ablations/index.html',
+  'examples/index.html',
+  'dataset/index.html',
+  'run/index.html',
+];
 /** Cheap on the fixture: one CNN epoch for poster augmentation; early stopping cannot stop a one-epoch run, so it is the main run. */
 const ABLATIONS = ['poster-augmentation', 'early-stopping'];
 
@@ -353,7 +436,9 @@ describe('the built site', { timeout: 240_000 }, () => {
     const labelled = new Map(csv.map((row) => [row.Id, genres.map((genre) => row[genre] === '1')]));
     const probabilities = (file: string) => new Map((artifact(file).films as { id: string; probabilities: number[] }[]).map((f) => [f.id, f.probabilities]));
     const microF1 = (ids: string[], predicted: (id: string, g: number) => boolean) => {
-      let tp = 0, fp = 0, fn = 0;
+      let tp = 0,
+        fp = 0,
+        fn = 0;
       for (const id of ids) {
         genres.forEach((_, g) => {
           const p = predicted(id, g);
@@ -402,7 +487,8 @@ describe('the built site', { timeout: 240_000 }, () => {
     const tunedF1 = microF1(split.validation, (id, g) => cnn.get(id)![g] > thresholds[g]);
 
     const document = dom('analysis/index.html');
-    const cell = (id: string, metric: string) => document.querySelector(`.analysis-summary tr[data-classifier="${id}"] td[data-metric="${metric}"]`)!.textContent!.trim();
+    const cell = (id: string, metric: string) =>
+      document.querySelector(`.analysis-summary tr[data-classifier="${id}"] td[data-metric="${metric}"]`)!.textContent!.trim();
     assert.equal(cell('two-most-frequent', 'microF1'), top2F1.toFixed(3));
     assert.equal(cell('most-frequent', 'microF1'), top1F1.toFixed(3));
     assert.equal(cell('genre-priors', 'loss'), priorsBce.toFixed(3));
@@ -418,7 +504,9 @@ describe('the built site', { timeout: 240_000 }, () => {
     const gmuThresholds = analysis.thresholds.selections.find((s) => s.classifier === 'gmu')!.thresholds;
     genres.forEach((_, g) => {
       const f1At = (t: number) => {
-        let tp = 0, fp = 0, fn = 0;
+        let tp = 0,
+          fp = 0,
+          fn = 0;
         for (const id of split.train) {
           const p = trainGmu.get(id)![g] > t;
           const y = labelled.get(id)![g];
@@ -433,7 +521,10 @@ describe('the built site', { timeout: 240_000 }, () => {
       assert.equal(f1At(gmuThresholds[g]), best, `GMU threshold of ${genres[g]} has the best out-of-fold training F1`);
     });
     const gmuTuned = microF1(split.validation, (id, g) => gmu.get(id)![g] > gmuThresholds[g]);
-    assert.equal(document.querySelector('.threshold-summary tr[data-classifier="gmu"] td[data-metric="microF1-tuned"]')!.textContent!.trim(), gmuTuned.toFixed(3));
+    assert.equal(
+      document.querySelector('.threshold-summary tr[data-classifier="gmu"] td[data-metric="microF1-tuned"]')!.textContent!.trim(),
+      gmuTuned.toFixed(3),
+    );
     const tuned = document.querySelector('.threshold-summary tr[data-classifier="cnn"] td[data-metric="microF1-tuned"]')!.textContent!.trim();
     assert.equal(tuned, tunedF1.toFixed(3));
 
@@ -455,29 +546,51 @@ describe('the built site', { timeout: 240_000 }, () => {
       assert.equal(document.querySelectorAll(`.analysis-genres[data-classifier="${id}"] tbody tr`).length, genres.length, id);
       assert.equal(document.querySelectorAll(`.threshold-genres[data-classifier="${id}"] tbody tr`).length, genres.length, id);
     }
-    for (const id of ['analysis-scores', 'analysis-pr-micro', 'analysis-pr-genres', 'analysis-frequency', 'analysis-thresholds', 'analysis-fusion-weight', 'analysis-gmu-training']) {
+    for (const id of [
+      'analysis-scores',
+      'analysis-pr-micro',
+      'analysis-pr-genres',
+      'analysis-frequency',
+      'analysis-thresholds',
+      'analysis-fusion-weight',
+      'analysis-gmu-training',
+    ]) {
       assert.ok(document.querySelector(`figure.chart#${id}`), id);
     }
     // The learned fusion in every comparison: the verdict matrix, the charts' data, its own section.
     assert.ok(document.querySelector('.baseline-matrix tr[data-model="gmu"]'), 'GMU row in the baseline matrix');
-    assert.ok(sentences.some((s) => s.startsWith(`The learned fusion (micro F1 ${gmuF1.toFixed(3)})`)), sentences.join('\n'));
+    assert.ok(
+      sentences.some((s) => s.startsWith(`The learned fusion (micro F1 ${gmuF1.toFixed(3)})`)),
+      sentences.join('\n'),
+    );
     const charted = new Map(specs().map((spec) => [spec.id, spec]));
     const title = analysis.classifiers.find((c) => c.id === 'gmu')!.title;
     for (const id of ['analysis-scores', 'analysis-pr-micro', 'analysis-pr-genres', 'analysis-frequency', 'analysis-thresholds']) {
-      assert.ok(charted.get(id)!.data.some((row) => row.classifier === title || row.series === title), `${id} draws the learned fusion`);
+      assert.ok(
+        charted.get(id)!.data.some((row) => row.classifier === title || row.series === title),
+        `${id} draws the learned fusion`,
+      );
     }
     const gmuHistory = GmuHistoryArtifactSchema.parse(artifact('fusion-gmu.json'));
     const learned = document.querySelector('.gmu-sentences')!.textContent!.replace(/\s+/g, ' ');
     assert.match(learned, new RegExp(`epoch ${gmuHistory.chosenEpoch + 1} had the lowest loss`));
-    assert.match(learned, new RegExp(`micro F1 ${gmuF1.toFixed(3)} at 0\\.5, which (beats|ties with|does not beat) the late fusion \\(${fusionF1.toFixed(3)}\\)`));
+    assert.match(
+      learned,
+      new RegExp(`micro F1 ${gmuF1.toFixed(3)} at 0\\.5, which (beats|ties with|does not beat) the late fusion \\(${fusionF1.toFixed(3)}\\)`),
+    );
     // The comparison page carries the baselines too: table rows and rules on the validation curves.
     const comparison = dom('comparison/index.html');
     assert.equal(comparison.querySelectorAll('.analysis-summary tbody tr').length, 7);
     assert.ok(comparison.querySelector('.analysis-summary tr[data-classifier="gmu"]'));
-    assert.match(comparison.querySelector('#compare-f1 .chart-description')!.textContent!, new RegExp(`${top2Title.replace(/[+]/g, '\\+')} ${top2F1.toFixed(3)}`));
+    assert.match(
+      comparison.querySelector('#compare-f1 .chart-description')!.textContent!,
+      new RegExp(`${top2Title.replace(/[+]/g, '\\+')} ${top2F1.toFixed(3)}`),
+    );
     // Per genre on the comparison page: both models and the learned fusion, F1 at 0.5 recomputed from the published probabilities.
     const genreF1 = (p: Map<string, number[]>, g: number) => {
-      let tp = 0, fp = 0, fn = 0;
+      let tp = 0,
+        fp = 0,
+        fn = 0;
       for (const id of split.validation) {
         const predicted = p.get(id)![g] > 0.5;
         const truth = labelled.get(id)![g];
@@ -489,7 +602,9 @@ describe('the built site', { timeout: 240_000 }, () => {
     };
     const compared = { cnn, lstm, gmu } as const;
     const ids = ['cnn', 'lstm', 'gmu'] as const;
-    const withFilms = genres.map((genre, g) => ({ genre, g, support: split.validation.filter((id) => labelled.get(id)![g]).length })).filter((x) => x.support > 0);
+    const withFilms = genres
+      .map((genre, g) => ({ genre, g, support: split.validation.filter((id) => labelled.get(id)![g]).length }))
+      .filter((x) => x.support > 0);
     const alone = { cnn: 0, lstm: 0, gmu: 0 };
     let shared = 0;
     const bestOfGenre = new Map<string, string[]>();
@@ -503,19 +618,38 @@ describe('the built site', { timeout: 240_000 }, () => {
     const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     const titleOf = (id: string) => analysis.classifiers.find((c) => c.id === id)!.title;
     const genreChart = comparison.querySelector('#compare-genre-f1 .chart-description')!.textContent!;
-    assert.match(genreChart, new RegExp(`Highest F1 alone: ${ids.map((id) => `${escape(titleOf(id))} ${alone[id]}`).join(', ')}; shared by two or more \\(equal to three decimals\\) ${shared}\\.`), genreChart);
+    assert.match(
+      genreChart,
+      new RegExp(
+        `Highest F1 alone: ${ids.map((id) => `${escape(titleOf(id))} ${alone[id]}`).join(', ')}; shared by two or more \\(equal to three decimals\\) ${shared}\\.`,
+      ),
+      genreChart,
+    );
     const tableRows = [...comparison.querySelectorAll('table.genre-comparison tbody tr')];
-    assert.deepEqual(tableRows.map((tr) => tr.getAttribute('data-genre')), withFilms.sort((a, b) => b.support - a.support || a.genre.localeCompare(b.genre)).map((x) => x.genre));
-    for (const tr of tableRows) assert.deepEqual(tr.getAttribute('data-best')!.split(' '), bestOfGenre.get(tr.getAttribute('data-genre')!), tr.getAttribute('data-genre')!);
+    assert.deepEqual(
+      tableRows.map((tr) => tr.getAttribute('data-genre')),
+      withFilms.sort((a, b) => b.support - a.support || a.genre.localeCompare(b.genre)).map((x) => x.genre),
+    );
+    for (const tr of tableRows)
+      assert.deepEqual(tr.getAttribute('data-best')!.split(' '), bestOfGenre.get(tr.getAttribute('data-genre')!), tr.getAttribute('data-genre')!);
     assert.equal(comparison.querySelector('.genre-leaders')!.textContent!.replace(/\s+/g, ' ').trim(), genreLeaderSentences(analysis).join(' '));
-    assert.match(comparison.querySelector('.genre-leaders')!.textContent!, new RegExp(`to the learned fusion alone on ${alone.gmu}; ${shared} (is|are) shared`));
+    assert.match(
+      comparison.querySelector('.genre-leaders')!.textContent!,
+      new RegExp(`to the learned fusion alone on ${alone.gmu}; ${shared} (is|are) shared`),
+    );
   });
 
   test('the ablations page: each ablation’s setting, sentences and table as computed from ablations.json; the CNN’s loss chart', async () => {
     await fixtureBuild();
     const ablations = AblationsArtifactSchema.parse(artifact('ablations.json'));
-    const titles = modelTitles({ cnn: HistoryArtifactSchema.parse(artifact('history-cnn.json')), lstm: HistoryArtifactSchema.parse(artifact('history-lstm.json')) });
-    assert.deepEqual(ablations.ablations.map((a) => a.id), ABLATIONS);
+    const titles = modelTitles({
+      cnn: HistoryArtifactSchema.parse(artifact('history-cnn.json')),
+      lstm: HistoryArtifactSchema.parse(artifact('history-lstm.json')),
+    });
+    assert.deepEqual(
+      ablations.ablations.map((a) => a.id),
+      ABLATIONS,
+    );
     const document = dom('ablations/index.html');
     const text = (element: Element) => element.textContent!.replace(/\s+/g, ' ').trim();
     assert.equal(document.querySelector('.ablations-none'), null, 'this build ran ablations');
@@ -525,7 +659,11 @@ describe('the built site', { timeout: 240_000 }, () => {
       assert.equal(text(section.querySelector('h2')!), a.title);
       assert.equal(section.querySelector('.ablation-setting code')!.textContent, a.setting);
       const items = [...section.querySelectorAll('.ablation-sentences li')].map(text);
-      assert.deepEqual(items, ablationParagraphs(ablations, a, titles).map((sentences) => sentences.join(' ')), `${a.id}: one item per model`);
+      assert.deepEqual(
+        items,
+        ablationParagraphs(ablations, a, titles).map((sentences) => sentences.join(' ')),
+        `${a.id}: one item per model`,
+      );
       assert.equal(section.querySelectorAll('table.ablation-table tbody tr').length, 2 * a.models.length, 'the main run and the ablation per model');
     }
     // The CNN retrained with augmented posters: its micro F1 and difference from the main run, as in the artifact.
@@ -543,7 +681,10 @@ describe('the built site', { timeout: 240_000 }, () => {
     assert.equal(same.length, 2);
     for (const tr of same) assert.equal(tr.querySelector('td.run .note')!.textContent, 'same as the main run');
     const why = [...document.querySelectorAll('#ablation-early-stopping .ablation-sentences li')].map(text);
-    assert.match(why[0], /^Early stopping: the Poster CNN’s figures are the main run’s \(micro F1 \d\.\d{3}, validation loss \d\.\d{3}\)\. The main run’s validation loss never went \d+ epochs without improving/);
+    assert.match(
+      why[0],
+      /^Early stopping: the Poster CNN’s figures are the main run’s \(micro F1 \d\.\d{3}, validation loss \d\.\d{3}\)\. The main run’s validation loss never went \d+ epochs without improving/,
+    );
     // Charts: the CNN (retrained), not the LSTM (only ever the main run here).
     assert.ok(document.querySelector(`figure.chart#${ablationChartId('cnn')}`));
     assert.equal(document.querySelector(`figure.chart#${ablationChartId('lstm')}`), null);
@@ -569,7 +710,10 @@ describe('the built site', { timeout: 240_000 }, () => {
         assert.ok(svg.querySelector(`desc[id="${descId}"]`)!.textContent!.length > 20, `${id} desc`);
         assert.equal(figure.querySelector(`a.permalink`)!.getAttribute('href'), `#${id}`);
         const downloads = [...figure.querySelectorAll('.downloads a')].map((a) => a.getAttribute('href'));
-        assert.deepEqual(downloads, ['csv', 'json', 'svg', 'png'].map((ext) => `/charts/${id}.${ext}`));
+        assert.deepEqual(
+          downloads,
+          ['csv', 'json', 'svg', 'png'].map((ext) => `/charts/${id}.${ext}`),
+        );
       }
     }
     assert.deepEqual([...seen].sort(), expected.map((s) => s.id).sort(), 'every chart appears on some page');
@@ -597,7 +741,10 @@ describe('the built site', { timeout: 240_000 }, () => {
     const split = SplitArtifactSchema.parse(artifact('split.json'));
     const examples = ExamplesArtifactSchema.parse(artifact('examples.json'));
     PredictionsArtifactSchema.parse(artifact('predictions-cnn.json'));
-    assert.deepEqual(examples.films.map((f) => f.id), split.validation);
+    assert.deepEqual(
+      examples.films.map((f) => f.id),
+      split.validation,
+    );
 
     const page = html('examples/index.html');
     assert.ok(!page.includes('<script>alert'), 'no overview markup reaches the page as markup');
@@ -642,14 +789,20 @@ describe('the built site', { timeout: 240_000 }, () => {
     await fixtureBuild();
     const examples = ExamplesArtifactSchema.parse(artifact('examples.json'));
     const explanations = ExplanationsArtifactSchema.parse(artifact('explanations.json'));
-    const predictions = { cnn: PredictionsArtifactSchema.parse(artifact('predictions-cnn.json')), lstm: PredictionsArtifactSchema.parse(artifact('predictions-lstm.json')) };
+    const predictions = {
+      cnn: PredictionsArtifactSchema.parse(artifact('predictions-cnn.json')),
+      lstm: PredictionsArtifactSchema.parse(artifact('predictions-lstm.json')),
+    };
     assert.equal(explanations.trainingKey, RunArtifactSchema.parse(artifact('run.json')).trainingKey);
     // Which films: the home page's curated three and the first EXPLAIN_FIRST, in example order.
     const curated = curatedExamples(buildExamples(examples, predictions)).map((pick) => pick.example.id);
     assert.deepEqual(explanations.selection.curated, curated);
     const ids = examples.films.map((film) => film.id);
     const chosen = new Set([...curated, ...ids.slice(0, EXPLAIN_FIRST)]);
-    assert.deepEqual(explanations.films.map((film) => film.id), ids.filter((id) => chosen.has(id)));
+    assert.deepEqual(
+      explanations.films.map((film) => film.id),
+      ids.filter((id) => chosen.has(id)),
+    );
     assert.ok(explanations.films.length < ids.length, 'some films are not explained');
     const vocabulary = new Set<string>(JSON.parse(readFileSync(join(paths.public, 'models', 'lstm', 'metadata.json'), 'utf8')).input.vocabulary);
     const byId = new Map(explanations.films.map((film) => [film.id, film]));
@@ -665,10 +818,16 @@ describe('the built site', { timeout: 240_000 }, () => {
       }
       assert.equal(card.getAttribute('data-explained'), 'true', film.id);
       // The models were fed as in training: their top genre and probability are the published predictions'.
-      for (const [model, part] of [['cnn', explanation.poster], ['lstm', explanation.overview]] as const) {
+      for (const [model, part] of [
+        ['cnn', explanation.poster],
+        ['lstm', explanation.overview],
+      ] as const) {
         const published = predictions[model].films[row];
         assert.equal(part.genre, published.top3[0].genre, `${film.id}: ${model} top genre`);
-        assert.ok(Math.abs(part.probability - published.top3[0].probability) < 1e-4, `${film.id}: ${model} probability ${part.probability} vs ${published.top3[0].probability}`);
+        assert.ok(
+          Math.abs(part.probability - published.top3[0].probability) < 1e-4,
+          `${film.id}: ${model} probability ${part.probability} vs ${published.top3[0].probability}`,
+        );
       }
       // The heatmap lies over the thumbnail, in the poster file's pixels, one rect per patch worth drawing.
       const svg = card.querySelector('.poster svg.heatmap')!;
@@ -693,23 +852,40 @@ describe('the built site', { timeout: 240_000 }, () => {
       const segments = explanation.overview.segments;
       assert.equal(segments.map((s) => s.text).join(''), film.overview);
       const tokens = tokenize(film.overview);
-      assert.deepEqual(segments.flatMap((s) => (s.token === null ? [] : [s.token])), tokens);
-      assert.deepEqual(segments.flatMap((s) => (s.position === null ? [] : [s.position])), [...Array(Math.min(tokens.length, SEQUENCE_LENGTH)).keys()]);
+      assert.deepEqual(
+        segments.flatMap((s) => (s.token === null ? [] : [s.token])),
+        tokens,
+      );
+      assert.deepEqual(
+        segments.flatMap((s) => (s.position === null ? [] : [s.position])),
+        [...Array(Math.min(tokens.length, SEQUENCE_LENGTH)).keys()],
+      );
       const scored = segments.filter((s) => s.score !== null);
       for (const s of segments) {
         if (s.token === null) continue;
         const shouldScore = s.position !== null && vocabulary.has(s.token);
-        assert.equal(s.score !== null, shouldScore, `${film.id}: "${s.text}" (${s.token}, position ${s.position}) scored only inside the sequence and the vocabulary`);
+        assert.equal(
+          s.score !== null,
+          shouldScore,
+          `${film.id}: "${s.text}" (${s.token}, position ${s.position}) scored only inside the sequence and the vocabulary`,
+        );
         if (s.position === null) beyond++;
       }
       const spans = [...card.querySelectorAll('.overview .w')].filter((span) => span.getAttribute('title')!.startsWith('without it'));
-      assert.deepEqual(spans.map((span) => span.textContent), scored.map((s) => s.text));
+      assert.deepEqual(
+        spans.map((span) => span.textContent),
+        scored.map((s) => s.text),
+      );
       spans.forEach((span, k) => {
         const score = scored[k].score!;
         const sign = score > 0 ? '−' : score < 0 ? '\\+' : '±';
         assert.match(span.getAttribute('title')!, new RegExp(`^without it: ${explanation.overview.genre} ${sign}\\d+\\.\\d+ pts$`));
       });
-      assert.equal(card.querySelectorAll('.overview .w.support, .overview .w.oppose').length > 0, scored.some((s) => s.score !== 0), `${film.id}: words are tinted`);
+      assert.equal(
+        card.querySelectorAll('.overview .w.support, .overview .w.oppose').length > 0,
+        scored.some((s) => s.score !== 0),
+        `${film.id}: words are tinted`,
+      );
       assert.match(card.querySelector('.word-summary')!.textContent!, new RegExp(`^LSTM, ${explanation.overview.genre} \\(`));
     }
     assert.ok(beyond > 0, `some overview is longer than ${SEQUENCE_LENGTH} tokens: its later words are not scored`);
@@ -729,11 +905,19 @@ describe('the built site', { timeout: 240_000 }, () => {
     const outDir = join(root, '.astro', 'builds', `stale-${process.pid}`);
     try {
       await assert.rejects(
-        run(process.execPath, ['--input-type=module', '-e', `
+        run(
+          process.execPath,
+          [
+            '--input-type=module',
+            '-e',
+            `
           process.env.GENRELENS_ARTIFACTS_DIR = ${JSON.stringify(paths.artifacts)};
           const { build } = await import('astro');
           await build({ root: ${JSON.stringify(root)}, outDir: ${JSON.stringify(outDir)}, cacheDir: ${JSON.stringify(join(paths.cache, 'astro-stale'))}, logLevel: 'error' });
-        `], { cwd: root, maxBuffer: 64 * 1024 * 1024 }),
+        `,
+          ],
+          { cwd: root, maxBuffer: 64 * 1024 * 1024 },
+        ),
         (error: Error & { stderr?: string }) => {
           assert.match(`${error.message}\n${error.stderr}`, /examples\.json and predictions-cnn\.json list different validation films/);
           return true;

@@ -50,12 +50,19 @@ test('the gradient of the class-weighted loss is the formula’s derivative', ()
   const weights = Float32Array.from(W);
   const loss = lossFunction('class-weighted-bce', weights);
   const y = tf.tensor2d(Y, [2, 3]);
-  const grad = tf.grad((p: tf.Tensor) => loss(y, p))(tf.tensor2d(P.map((p) => Math.min(p, 0.99)), [2, 3])).dataSync();
+  const grad = tf
+    .grad((p: tf.Tensor) => loss(y, p))(
+      tf.tensor2d(
+        P.map((p) => Math.min(p, 0.99)),
+        [2, 3],
+      ),
+    )
+    .dataSync();
   P.forEach((p0, i) => {
     const p = Math.min(p0, 0.99);
     const g = i % 3;
     // d/dp of −(w·y·log p + (1 − y)·log(1 − p)) / cells
-    const expected = -(W[g] * Y[i] / p - (1 - Y[i]) / (1 - p)) / Y.length;
+    const expected = -((W[g] * Y[i]) / p - (1 - Y[i]) / (1 - p)) / Y.length;
     assert.ok(Math.abs(grad[i] - expected) < 1e-4 * Math.abs(expected) + 1e-6, `cell ${i}: ${grad[i]} vs ${expected}`);
   });
 });

@@ -109,7 +109,10 @@ test('LSTM: a cut batch gives the gradients of the padded batch, dropout include
   // Different dropout draws do give different gradients: the comparison above is not vacuous.
   const other = gradients(model, padded, y, 78);
   const [name, expected] = [...reference.entries()].find(([n]) => n.includes('bidirectional'))!;
-  assert.ok(other.get(name)!.some((v, i) => Math.abs(v - expected[i]) > 1e-4), 'another dropout seed changes the gradients');
+  assert.ok(
+    other.get(name)!.some((v, i) => Math.abs(v - expected[i]) > 1e-4),
+    'another dropout seed changes the gradients',
+  );
   tf.dispose([padded, cut, y]);
   model.dispose();
 });
@@ -152,12 +155,18 @@ test('length-grouped training batches hold every film once, grouped by length, r
   const order = shuffled([...lengths.keys()], seededRandom(1));
   const batches = trainingBatches(order, 64, seededRandom(2), (film) => lengths[film], 4);
   assert.equal(batches.length, 16, 'pools of 256, 256, 256 and 232 films: 4 batches each, the last one partial');
-  assert.deepEqual(batches.flat().sort((a, b) => a - b), [...lengths.keys()]);
+  assert.deepEqual(
+    batches.flat().sort((a, b) => a - b),
+    [...lengths.keys()],
+  );
   const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
   const spread = (batch: number[]) => Math.max(...batch.map((f) => lengths[f])) - Math.min(...batch.map((f) => lengths[f]));
   const plain = consecutiveBatches(order, 64);
   assert.ok(mean(batches.map(spread)) < mean(plain.map(spread)) / 2, 'grouped batches span far fewer lengths');
-  assert.deepEqual(trainingBatches(order, 64, seededRandom(2), (film) => lengths[film], 4), batches);
+  assert.deepEqual(
+    trainingBatches(order, 64, seededRandom(2), (film) => lengths[film], 4),
+    batches,
+  );
   assert.deepEqual(trainingBatches(order, 64, seededRandom(2)), plain, 'without lengths: consecutive slices');
 });
 

@@ -16,7 +16,14 @@ const lstm: ModelMetadataOf<'lstm'> = {
   title: 'Overview BiLSTM',
   genres: ['Comedy', 'Drama'],
   threshold: 0.5,
-  input: { kind: 'overview', maxTokens: 10, sequenceLength: 4, standardize: 'lower_and_strip_punctuation', split: 'whitespace', vocabulary: ['', '[UNK]', 'a'] },
+  input: {
+    kind: 'overview',
+    maxTokens: 10,
+    sequenceLength: 4,
+    standardize: 'lower_and_strip_punctuation',
+    split: 'whitespace',
+    vocabulary: ['', '[UNK]', 'a'],
+  },
   seed: 42,
   trainingKey: 'k',
   datasetHash: 'h',
@@ -35,7 +42,10 @@ test('a missing, malformed, off-contract or other-model metadata.json stops nami
   const dir = mkdtempSync(join(tmpdir(), 'genrelens-meta-'));
   const file = join(dir, 'metadata.json');
   const fails = async (pattern: RegExp, model: 'cnn' | 'lstm' = 'lstm') =>
-    assert.rejects(readTrainedModelMetadata(dir, model), (error: unknown) => error instanceof UserError && pattern.test(error.message) && error.message.includes(file));
+    assert.rejects(
+      readTrainedModelMetadata(dir, model),
+      (error: unknown) => error instanceof UserError && pattern.test(error.message) && error.message.includes(file),
+    );
   await fails(/is missing/);
   writeFileSync(file, '{');
   await fails(/is not valid JSON/);

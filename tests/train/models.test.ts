@@ -127,7 +127,11 @@ test('CNN: the same seed gives identical initial weights, another seed different
     assert.deepEqual(kernel.dataSync(), expected.dataSync(), name);
   }
   // Biases start at zero, as in Keras.
-  assert.ok(weightOf(a, 'FC1/bias').dataSync().every((v) => v === 0));
+  assert.ok(
+    weightOf(a, 'FC1/bias')
+      .dataSync()
+      .every((v) => v === 0),
+  );
   for (const m of [a, b, c]) m.dispose();
 });
 
@@ -148,7 +152,13 @@ test('compileForCoursework: Adam 1e-4 with Keras ε, binary cross-entropy, bare 
   const config = optimizer.getConfig();
   assert.deepEqual([config.learningRate, config.beta1, config.beta2, config.epsilon], [1e-4, 0.9, 0.999, 1e-7]);
   assert.equal(model.loss, 'binaryCrossentropy');
-  const loss = await model.trainOnBatch(tf.randomUniform([2, 16, 16, 3], 0, 1, 'float32', 1), tf.tensor2d([[1, 0, 1], [0, 1, 0]]));
+  const loss = await model.trainOnBatch(
+    tf.randomUniform([2, 16, 16, 3], 0, 1, 'float32', 1),
+    tf.tensor2d([
+      [1, 0, 1],
+      [0, 1, 0],
+    ]),
+  );
   assert.equal(typeof loss, 'number');
   assert.ok(Number.isFinite(loss));
   assert.equal(compileForCoursework(buildCnn({ imageSize: 16, seed: 5 }), 3e-3).getConfig().learningRate, 3e-3);
@@ -169,12 +179,15 @@ test('LSTM: the coursework architecture, names, shapes and 4,303,129 parameters'
   assert.equal(model.countParams(), 4_303_129);
   assert.equal(model.name, 'sequential');
   assert.equal(model.inputs[0].dtype, 'int32');
-  assert.deepEqual(model.inputs[0].shape, [null, null], "any overview length: batches are cut to their longest overview");
+  assert.deepEqual(model.inputs[0].shape, [null, null], 'any overview length: batches are cut to their longest overview');
 
   const embedding = model.getLayer('embedding').getConfig();
   assert.deepEqual([embedding.inputDim, embedding.outputDim, embedding.maskZero], [10_000, 256, true]);
   const inner = (name: string) => (model.getLayer(name).getConfig().layer as { config: Record<string, unknown> }).config;
-  for (const [name, units, returnSequences] of [['bidirectional', 256, true], ['bidirectional_1', 128, false]] as const) {
+  for (const [name, units, returnSequences] of [
+    ['bidirectional', 256, true],
+    ['bidirectional_1', 128, false],
+  ] as const) {
     const lstm = inner(name);
     assert.equal(lstm.units, units);
     assert.equal(lstm.returnSequences, returnSequences);
@@ -202,7 +215,10 @@ test('LSTM: seeded, Keras-style initial weights; forward and backward directions
   const embeddings = weightOf(a, 'embedding/embeddings').dataSync();
   assert.ok(embeddings.every((v) => v >= -0.05 && v <= 0.05));
 
-  for (const [layer, units] of [['bidirectional', 256], ['bidirectional_1', 128]] as const) {
+  for (const [layer, units] of [
+    ['bidirectional', 256],
+    ['bidirectional_1', 128],
+  ] as const) {
     for (const direction of ['forward', 'backward']) {
       const recurrent = weightOf(a, `${layer}/${direction}_${layer === 'bidirectional' ? 'lstm' : 'lstm_1'}/recurrent_kernel`);
       assert.deepEqual(recurrent.shape, [units, 4 * units]);
@@ -223,7 +239,11 @@ test('LSTM: seeded, Keras-style initial weights; forward and backward directions
 });
 
 test('orthogonalMatrix equals tfjs’ orthogonal initialiser with the same seed, both orientations', () => {
-  for (const [rows, cols] of [[6, 24], [24, 6], [8, 8]] as const) {
+  for (const [rows, cols] of [
+    [6, 24],
+    [24, 6],
+    [8, 8],
+  ] as const) {
     const ours = orthogonalMatrix(rows, cols, 77, 1.5);
     const theirs = tf.initializers.orthogonal({ seed: 77, gain: 1.5 }).apply([rows, cols], 'float32').dataSync();
     assert.equal(ours.length, theirs.length);
@@ -237,8 +257,26 @@ test('orthogonalMatrix equals tfjs’ orthogonal initialiser with the same seed,
 test('LSTM: padding (token 0) is masked — trailing padding does not change the prediction', () => {
   const short = buildLstm({ seed: 4, vocabularySize: 50, genreCount: 3 });
   const long = short;
-  const a = short.predict(tf.tensor2d([[5, 9, 2, 0], [7, 0, 0, 0]], [2, 4], 'int32')) as tf.Tensor;
-  const b = long.predict(tf.tensor2d([[5, 9, 2, 0, 0, 0, 0], [7, 0, 0, 0, 0, 0, 0]], [2, 7], 'int32')) as tf.Tensor;
+  const a = short.predict(
+    tf.tensor2d(
+      [
+        [5, 9, 2, 0],
+        [7, 0, 0, 0],
+      ],
+      [2, 4],
+      'int32',
+    ),
+  ) as tf.Tensor;
+  const b = long.predict(
+    tf.tensor2d(
+      [
+        [5, 9, 2, 0, 0, 0, 0],
+        [7, 0, 0, 0, 0, 0, 0],
+      ],
+      [2, 7],
+      'int32',
+    ),
+  ) as tf.Tensor;
   assert.deepEqual(a.shape, [2, 3]);
   const [pa, pb] = [a.dataSync(), b.dataSync()];
   pa.forEach((v, i) => {
@@ -291,5 +329,11 @@ test('formatShape writes shapes the Keras way', () => {
   assert.equal(formatShape([null, 25]), '(None, 25)');
   assert.equal(formatShape([null]), '(None,)');
   assert.equal(formatShape([[null, 4]]), '(None, 4)');
-  assert.equal(formatShape([[null, 4], [null, 2]]), '[(None, 4), (None, 2)]');
+  assert.equal(
+    formatShape([
+      [null, 4],
+      [null, 2],
+    ]),
+    '[(None, 4), (None, 2)]',
+  );
 });

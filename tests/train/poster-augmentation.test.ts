@@ -23,17 +23,37 @@ test('the identity transform copies the poster', () => {
 
 test('mirroring reverses each row, every channel', () => {
   const out = apply({ mirror: true, dx: 0, dy: 0 });
-  assert.deepEqual(red(out), [[2, 1, 0], [12, 11, 10], [22, 21, 20]]);
+  assert.deepEqual(red(out), [
+    [2, 1, 0],
+    [12, 11, 10],
+    [22, 21, 20],
+  ]);
   assert.deepEqual([out[0], out[1], out[2]], [2, 102, 202]);
 });
 
 test('shifts move the content and repeat the edge pixels shifted in', () => {
-  assert.deepEqual(red(apply({ mirror: false, dx: 1, dy: 0 })), [[0, 0, 1], [10, 10, 11], [20, 20, 21]]);
-  assert.deepEqual(red(apply({ mirror: false, dx: 0, dy: -1 })), [[10, 11, 12], [20, 21, 22], [20, 21, 22]]);
+  assert.deepEqual(red(apply({ mirror: false, dx: 1, dy: 0 })), [
+    [0, 0, 1],
+    [10, 10, 11],
+    [20, 20, 21],
+  ]);
+  assert.deepEqual(red(apply({ mirror: false, dx: 0, dy: -1 })), [
+    [10, 11, 12],
+    [20, 21, 22],
+    [20, 21, 22],
+  ]);
   // Shifted by more than the poster: every pixel is the nearest edge's.
-  assert.deepEqual(red(apply({ mirror: false, dx: -5, dy: 5 })), [[2, 2, 2], [2, 2, 2], [2, 2, 2]]);
+  assert.deepEqual(red(apply({ mirror: false, dx: -5, dy: 5 })), [
+    [2, 2, 2],
+    [2, 2, 2],
+    [2, 2, 2],
+  ]);
   // Mirror first, then shift.
-  assert.deepEqual(red(apply({ mirror: true, dx: 1, dy: 1 })), [[2, 2, 1], [2, 2, 1], [12, 12, 11]]);
+  assert.deepEqual(red(apply({ mirror: true, dx: 1, dy: 1 })), [
+    [2, 2, 1],
+    [2, 2, 1],
+    [12, 12, 11],
+  ]);
 });
 
 test('shifts are whole pixels up to a tenth of the side, and the draws are seeded', () => {
@@ -45,7 +65,10 @@ test('shifts are whole pixels up to a tenth of the side, and the draws are seede
   const mirrored = draws.filter((d) => d.mirror).length / draws.length;
   assert.ok(mirrored > 0.45 && mirrored < 0.55, `mirrored share ${mirrored}`);
   const again = seededRandom(5);
-  assert.deepEqual(Array.from({ length: 2000 }, () => drawTransform(again, 64)), draws);
+  assert.deepEqual(
+    Array.from({ length: 2000 }, () => drawTransform(again, 64)),
+    draws,
+  );
 });
 
 test('a batch gives each poster its own transform, in order, without changing the input', () => {

@@ -17,7 +17,12 @@ test('closed form at epochs 0, 9, 10, 11, 39 (0-based), base 1e-4', () => {
 test('matches the coursework training log (learning_rate printed to 5 significant digits)', () => {
   // "Epoch 10/40 … learning_rate: 1.0000e-04", "Epoch 11/40 … 9.9005e-05",
   // "Epoch 12/40 … 9.8020e-05", "Epoch 20/40 … 9.0484e-05" (k/40 is 0-based epoch k − 1).
-  const logged: [number, number][] = [[9, 1.0e-4], [10, 9.9005e-5], [11, 9.802e-5], [19, 9.0484e-5]];
+  const logged: [number, number][] = [
+    [9, 1.0e-4],
+    [10, 9.9005e-5],
+    [11, 9.802e-5],
+    [19, 9.0484e-5],
+  ];
   for (const [epoch, rate] of logged) assert.equal(learningRateForEpoch(1e-4, epoch).toExponential(4), rate.toExponential(4));
 });
 

@@ -43,8 +43,14 @@ function buildSmallCnn(dropout: boolean): tf.LayersModel {
 
 function batch(films: number, seed: number): { x: tf.Tensor; y: tf.Tensor } {
   const random = seededRandom(seed);
-  const x = tf.tensor4d(Float32Array.from({ length: films * SIZE * SIZE * 3 }, () => random()), [films, SIZE, SIZE, 3]);
-  const y = tf.tensor2d(Float32Array.from({ length: films * GENRES }, () => (random() < 0.3 ? 1 : 0)), [films, GENRES]);
+  const x = tf.tensor4d(
+    Float32Array.from({ length: films * SIZE * SIZE * 3 }, () => random()),
+    [films, SIZE, SIZE, 3],
+  );
+  const y = tf.tensor2d(
+    Float32Array.from({ length: films * GENRES }, () => (random() < 0.3 ? 1 : 0)),
+    [films, GENRES],
+  );
   return { x, y };
 }
 
@@ -92,7 +98,10 @@ test("the films-weighted mean of the shards' gradients is the batch's gradient (
       start += size;
       return part;
     });
-    const combined = combineShardGradients(shards.map((s) => s.gradients), sizes);
+    const combined = combineShardGradients(
+      shards.map((s) => s.gradients),
+      sizes,
+    );
     combined.forEach((g, v) => assert.ok(relativeDifference(g.dataSync(), whole.gradients[v].dataSync()) < 1e-5, `variable ${v}`));
     const shardLoss = shards.reduce((sum, s, i) => sum + s.loss * sizes[i], 0) / 11;
     assert.ok(Math.abs(shardLoss - whole.loss) < 1e-6 * Math.max(1, whole.loss));
@@ -191,7 +200,10 @@ test('with dropout, the numbers do not depend on where the shards run or when a 
   const lost = await trainSharded(join(dir, 'lost'), { helperFrom: 0, killHelperAt: 2 });
   assert.equal(lost.helpers, 0, 'the helper was dropped');
   assert.ok(lost.counts.inHelpers > 0, 'shards ran in the helper before it was lost');
-  assert.ok(lost.warnings.some((w) => /shard helper thread stopped.*runs in this thread from now on/.test(w)), lost.warnings.join('\n'));
+  assert.ok(
+    lost.warnings.some((w) => /shard helper thread stopped.*runs in this thread from now on/.test(w)),
+    lost.warnings.join('\n'),
+  );
   assert.deepEqual(withoutTimes(lost.outcome.history), withoutTimes(here.outcome.history));
   assert.deepEqual(lost.weights, here.weights);
 });
@@ -256,7 +268,10 @@ test('a helper that cannot start is reported; its shard keeps running in this th
 });
 
 test('the shard count is part of the training key; whole batches keep the key runs had before sharding existed', () => {
-  const stage = { dataset: { contentHash: 'abc123', films: [{ id: 'tt1' }, { id: 'tt2' }, { id: 'tt3' }] }, split: { train: [0, 1], validation: [2] } } as unknown as DataStageResult;
+  const stage = {
+    dataset: { contentHash: 'abc123', films: [{ id: 'tt1' }, { id: 'tt2' }, { id: 'tt3' }] },
+    split: { train: [0, 1], validation: [2] },
+  } as unknown as DataStageResult;
   const key = (flags: ConfigInput) => {
     const config = resolveConfig({ env: {}, flags });
     return trainingKey(stage, config, trainingSchedules(config, 'coursework'));

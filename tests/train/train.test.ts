@@ -64,8 +64,14 @@ test('same seed, data and backend give the same history and weights', async () =
   for (let i = 0; i < 2; i++) {
     const { model, optimizer } = buildTiny();
     const outcome = await trainModel({
-      model, optimizer, data: fixture().data, schedule, seed: 9,
-      checkpointDir: join(mkdtempSync(join(tmpdir(), 'genrelens-train-')), 'checkpoint'), label: 'tiny', effects: recordingEffects(),
+      model,
+      optimizer,
+      data: fixture().data,
+      schedule,
+      seed: 9,
+      checkpointDir: join(mkdtempSync(join(tmpdir(), 'genrelens-train-')), 'checkpoint'),
+      label: 'tiny',
+      effects: recordingEffects(),
     });
     runs.push({ history: withoutTimes(outcome.history), weights: model.getWeights().map((w) => Array.from(w.dataSync())) });
   }
@@ -77,7 +83,13 @@ test('an interrupted run resumes from its checkpoint and ends where an uninterru
   const dir = mkdtempSync(join(tmpdir(), 'genrelens-resume-'));
   const reference = buildTiny();
   const full = await trainModel({
-    ...reference, data: fixture().data, schedule, seed: 9, checkpointDir: join(dir, 'full'), label: 'tiny', effects: recordingEffects(),
+    ...reference,
+    data: fixture().data,
+    schedule,
+    seed: 9,
+    checkpointDir: join(dir, 'full'),
+    label: 'tiny',
+    effects: recordingEffects(),
   });
 
   // Interrupt during the third epoch (as Ctrl-C would): epochs 1 and 2 are checkpointed.
@@ -97,7 +109,13 @@ test('an interrupted run resumes from its checkpoint and ends where an uninterru
   const fresh = buildTiny();
   const effects = recordingEffects();
   const resumed = await trainModel({
-    ...fresh, data: fixture().data, schedule, seed: 9, checkpointDir: join(dir, 'resumed'), label: 'tiny', effects,
+    ...fresh,
+    data: fixture().data,
+    schedule,
+    seed: 9,
+    checkpointDir: join(dir, 'resumed'),
+    label: 'tiny',
+    effects,
   });
   assert.equal(resumed.resumedAtEpoch, 2);
   assert.ok(effects.lines.some((line) => /resuming an interrupted run at epoch 3\/4/.test(line)));
@@ -109,7 +127,15 @@ test('an interrupted run resumes from its checkpoint and ends where an uninterru
 test('a damaged checkpoint (tensors.bin cut short, or other bytes) is reported in one line and training starts over', async () => {
   for (const damage of ['truncate', 'flip'] as const) {
     const dir = mkdtempSync(join(tmpdir(), 'genrelens-damaged-'));
-    const full = await trainModel({ ...buildTiny(), data: fixture().data, schedule, seed: 9, checkpointDir: join(dir, 'full'), label: 'tiny', effects: recordingEffects() });
+    const full = await trainModel({
+      ...buildTiny(),
+      data: fixture().data,
+      schedule,
+      seed: 9,
+      checkpointDir: join(dir, 'full'),
+      label: 'tiny',
+      effects: recordingEffects(),
+    });
     const failing: Effects = {
       ...recordingEffects(),
       progress(label) {
@@ -117,7 +143,10 @@ test('a damaged checkpoint (tensors.bin cut short, or other bytes) is reported i
       },
     };
     const checkpointDir = join(dir, 'resumed');
-    await assert.rejects(trainModel({ ...buildTiny(), data: fixture().data, schedule, seed: 9, checkpointDir, label: 'tiny', effects: failing }), /interrupted/);
+    await assert.rejects(
+      trainModel({ ...buildTiny(), data: fixture().data, schedule, seed: 9, checkpointDir, label: 'tiny', effects: failing }),
+      /interrupted/,
+    );
     const tensors = join(checkpointDir, 'tensors.bin');
     const bytes = readFileSync(tensors);
     if (damage === 'truncate') writeFileSync(tensors, bytes.subarray(0, bytes.length - 100));
@@ -130,7 +159,12 @@ test('a damaged checkpoint (tensors.bin cut short, or other bytes) is reported i
     const restarted = await trainModel({ ...buildTiny(), data: fixture().data, schedule, seed: 9, checkpointDir, label: 'tiny', effects });
     const warnings = effects.lines.filter((line) => /checkpoint .* is damaged/.test(line));
     assert.equal(warnings.length, 1, effects.lines.join('\n'));
-    assert.match(warnings[0], damage === 'truncate' ? /tensors\.bin is [\d,]+ bytes, [\d,]+ when it was written\); training from the first epoch/ : /tensors\.bin has other bytes than when it was written\); training from the first epoch/);
+    assert.match(
+      warnings[0],
+      damage === 'truncate'
+        ? /tensors\.bin is [\d,]+ bytes, [\d,]+ when it was written\); training from the first epoch/
+        : /tensors\.bin has other bytes than when it was written\); training from the first epoch/,
+    );
     assert.equal(restarted.resumedAtEpoch, null);
     assert.deepEqual(withoutTimes(restarted.history), withoutTimes(full.history), 'started over, it ends where an uninterrupted run ends');
   }
@@ -139,8 +173,14 @@ test('a damaged checkpoint (tensors.bin cut short, or other bytes) is reported i
 test('the kept weights are those of the epoch with the lowest validation loss', async () => {
   const { model, optimizer } = buildTiny();
   const outcome = await trainModel({
-    model, optimizer, data: fixture().data, schedule, seed: 4,
-    checkpointDir: join(mkdtempSync(join(tmpdir(), 'genrelens-best-')), 'c'), label: 'tiny', effects: recordingEffects(),
+    model,
+    optimizer,
+    data: fixture().data,
+    schedule,
+    seed: 4,
+    checkpointDir: join(mkdtempSync(join(tmpdir(), 'genrelens-best-')), 'c'),
+    label: 'tiny',
+    effects: recordingEffects(),
   });
   const losses = outcome.history.map((e) => e.validation.loss);
   assert.equal(outcome.bestEpoch, losses.indexOf(Math.min(...losses)));
@@ -163,7 +203,16 @@ test('early stopping ends training after `patience` epochs without a better vali
   const run = async (extra: Partial<typeof long & { earlyStoppingPatience: number }>, dir = mkdtempSync(join(tmpdir(), 'genrelens-stop-'))) => {
     const { model, optimizer } = buildTiny();
     const effects = recordingEffects();
-    const outcome = await trainModel({ model, optimizer, data: fixture().data, schedule: { ...long, ...extra }, seed: 9, checkpointDir: join(dir, 'c'), label: 'tiny', effects });
+    const outcome = await trainModel({
+      model,
+      optimizer,
+      data: fixture().data,
+      schedule: { ...long, ...extra },
+      seed: 9,
+      checkpointDir: join(dir, 'c'),
+      label: 'tiny',
+      effects,
+    });
     return { outcome, effects, dir };
   };
   const full = await run({});
@@ -210,13 +259,22 @@ test('training steps use trainingInputs (augmentation) with a per-epoch seeded g
   const runOnce = async () => {
     const { model, optimizer } = buildTiny();
     return trainModel({
-      model, optimizer, data: augmented, schedule: { ...schedule, epochs: 2 }, seed: 9,
-      checkpointDir: join(mkdtempSync(join(tmpdir(), 'genrelens-aug-')), 'c'), label: 'tiny', effects: recordingEffects(),
+      model,
+      optimizer,
+      data: augmented,
+      schedule: { ...schedule, epochs: 2 },
+      seed: 9,
+      checkpointDir: join(mkdtempSync(join(tmpdir(), 'genrelens-aug-')), 'c'),
+      label: 'tiny',
+      effects: recordingEffects(),
     });
   };
   const first = await runOnce();
   const firstDraws = draws.splice(0);
-  assert.deepEqual([...trainedFilms].sort((a, b) => a - b), data.train);
+  assert.deepEqual(
+    [...trainedFilms].sort((a, b) => a - b),
+    data.train,
+  );
   assert.equal(firstDraws.length, 2 * Math.ceil(data.train.length / 16));
   assert.notDeepEqual(firstDraws[0], firstDraws[Math.ceil(data.train.length / 16)], 'each epoch draws anew');
   // Same seed: same draws and the same numbers; inputs that ignore the draws train as plain inputs do.
@@ -225,8 +283,14 @@ test('training steps use trainingInputs (augmentation) with a per-epoch seeded g
   assert.deepEqual(withoutTimes(second.history), withoutTimes(first.history));
   const { model, optimizer } = buildTiny();
   const plain = await trainModel({
-    model, optimizer, data, schedule: { ...schedule, epochs: 2 }, seed: 9,
-    checkpointDir: join(mkdtempSync(join(tmpdir(), 'genrelens-plain-')), 'c'), label: 'tiny', effects: recordingEffects(),
+    model,
+    optimizer,
+    data,
+    schedule: { ...schedule, epochs: 2 },
+    seed: 9,
+    checkpointDir: join(mkdtempSync(join(tmpdir(), 'genrelens-plain-')), 'c'),
+    label: 'tiny',
+    effects: recordingEffects(),
   });
   assert.deepEqual(withoutTimes(plain.history), withoutTimes(first.history));
 });

@@ -194,7 +194,10 @@ export async function runAblationStage(stage: DataStageResult, ctx: StageContext
     const planned: Planned[] = [];
     for (const model of ABLATIONS[id].models) {
       const dir = join(ctx.paths.cache, 'training', key, model);
-      const note = ABLATIONS[id].sameAsMain?.(mainResults[model].history.epochs.map((e) => e.validation.loss), schedules[model]);
+      const note = ABLATIONS[id].sameAsMain?.(
+        mainResults[model].history.epochs.map((e) => e.validation.loss),
+        schedules[model],
+      );
       if (note) {
         planned.push({ model, key: run.trainingKey, source: 'same-as-main', note, dir, cached: true });
         continue;
@@ -211,7 +214,9 @@ export async function runAblationStage(stage: DataStageResult, ctx: StageContext
 
   if (jobs.length > 0) {
     const concurrency = config.parallel ? Math.max(1, availableParallelism()) : 1;
-    effects.info(`Ablations: training ${jobs.length} model${jobs.length === 1 ? '' : 's'} (${jobLabels.join(', ')}), ${Math.min(concurrency, jobs.length)} at a time`);
+    effects.info(
+      `Ablations: training ${jobs.length} model${jobs.length === 1 ? '' : 's'} (${jobLabels.join(', ')}), ${Math.min(concurrency, jobs.length)} at a time`,
+    );
     await trainJobs(jobs, config, effects, concurrency);
   }
 

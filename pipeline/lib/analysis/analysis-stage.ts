@@ -46,7 +46,8 @@ function probabilityMatrix(file: string, films: { id: string; probabilities: num
   }
   const out = new Float64Array(ids.length * genreCount);
   films.forEach((film, i) => {
-    if (film.probabilities.length !== genreCount) throw new UserError(`${file}: film ${film.id} has ${film.probabilities.length} probabilities for ${genreCount} genres`, { fix: TRAIN_FIX });
+    if (film.probabilities.length !== genreCount)
+      throw new UserError(`${file}: film ${film.id} has ${film.probabilities.length} probabilities for ${genreCount} genres`, { fix: TRAIN_FIX });
     out.set(film.probabilities, i * genreCount);
   });
   return out;
@@ -171,8 +172,12 @@ export async function runAnalysisStage(stage: DataStageResult, ctx: StageContext
 
   /** A model's published probabilities on the validation and training films, checked against this split and its genres. */
   const probabilities = (predictionsFile: string, predictions: ProbabilityRows, trainFile: string, train: ProbabilityRows) => {
-    for (const [file, listed] of [[predictionsFile, predictions.genres], [trainFile, train.genres]] as const) {
-      if (listed.join('\n') !== genres.join('\n')) throw new UserError(`${file} lists different genres than the dataset; it comes from another run`, { fix: TRAIN_FIX });
+    for (const [file, listed] of [
+      [predictionsFile, predictions.genres],
+      [trainFile, train.genres],
+    ] as const) {
+      if (listed.join('\n') !== genres.join('\n'))
+        throw new UserError(`${file} lists different genres than the dataset; it comes from another run`, { fix: TRAIN_FIX });
     }
     return {
       validation: probabilityMatrix(predictionsFile, predictions.films, validationIds, genreCount),
@@ -183,12 +188,7 @@ export async function runAnalysisStage(stage: DataStageResult, ctx: StageContext
     const predictionsFile = ARTIFACT_FILES.predictions(model);
     const trainFile = ARTIFACT_FILES.trainProbabilities(model);
     // The probabilities first: a missing artifact is reported in the order the train stage writes them.
-    const scores = probabilities(
-      predictionsFile,
-      ctx.artifacts.read('predictions', model),
-      trainFile,
-      ctx.artifacts.read('trainProbabilities', model),
-    );
+    const scores = probabilities(predictionsFile, ctx.artifacts.read('predictions', model), trainFile, ctx.artifacts.read('trainProbabilities', model));
     return { ...scores, history: ctx.artifacts.read('history', model) };
   };
   const [cnn, lstm] = MODEL_KINDS.map(read);
@@ -200,7 +200,12 @@ export async function runAnalysisStage(stage: DataStageResult, ctx: StageContext
   );
   const gmu = { ...gmuScores, history: ctx.artifacts.read('gmuHistory') };
   const train: SplitScores = { labels: filmLabels(stage.dataset, stage.split.train), cnn: cnn.train, lstm: lstm.train, gmu: gmu.train };
-  const validation: SplitScores = { labels: filmLabels(stage.dataset, stage.split.validation), cnn: cnn.validation, lstm: lstm.validation, gmu: gmu.validation };
+  const validation: SplitScores = {
+    labels: filmLabels(stage.dataset, stage.split.validation),
+    cnn: cnn.validation,
+    lstm: lstm.validation,
+    gmu: gmu.validation,
+  };
 
   const choices = chooseOnTraining(train, genres, config.seed);
   const evaluations = validationResults(validation, genres, choices);
@@ -233,7 +238,9 @@ export async function runAnalysisStage(stage: DataStageResult, ctx: StageContext
     'most-frequent': { title: `Always ${first}`, description: `Every film is labelled ${first}, the most frequent training genre, and nothing else.` },
     'two-most-frequent': {
       title: second ? `Always ${first} + ${second}` : `Always ${first}`,
-      description: second ? `Every film is labelled ${first} and ${second}, the two most frequent training genres, and nothing else.` : `Only one genre occurs in the training films.`,
+      description: second
+        ? `Every film is labelled ${first} and ${second}, the two most frequent training genres, and nothing else.`
+        : `Only one genre occurs in the training films.`,
     },
   };
   const artifact = analysisArtifact({
@@ -250,7 +257,10 @@ export async function runAnalysisStage(stage: DataStageResult, ctx: StageContext
   await ctx.artifacts.write('analysis', artifact);
 
   // The published probabilities are rounded; say so when that shows in the verdict's precision.
-  for (const [model, read] of [['cnn', cnn], ['lstm', lstm]] as const) {
+  for (const [model, read] of [
+    ['cnn', cnn],
+    ['lstm', lstm],
+  ] as const) {
     const recomputed = artifact.classifiers.find((c) => c.id === model)!.atDefault.microF1;
     if (recomputed.toFixed(3) !== read.history.best.microF1.toFixed(3)) {
       effects.warn(

@@ -21,7 +21,6 @@ import { seededRandom, shuffled } from '../core/random.ts';
 
 type Values = ArrayLike<number>;
 
-
 function rowCount(values: Values, genreCount: number): number {
   if (!Number.isInteger(genreCount) || genreCount < 1) throw new RangeError(`need at least one genre, got ${genreCount}`);
   if (values.length % genreCount !== 0) throw new RangeError(`${values.length} values are not a whole number of rows of ${genreCount} genres`);
@@ -144,7 +143,12 @@ export interface ScoreMetrics {
 }
 
 /** The threshold-free scores of a classifier: loss, AP per genre and pooled, PR curves (downsampled). */
-export function scoreMetrics(probabilities: Values, labels: Values, genreCount: number, options: { probabilistic: boolean; curvePoints?: number }): ScoreMetrics {
+export function scoreMetrics(
+  probabilities: Values,
+  labels: Values,
+  genreCount: number,
+  options: { probabilistic: boolean; curvePoints?: number },
+): ScoreMetrics {
   const films = rowCount(probabilities, genreCount);
   if (films === 0) throw new RangeError('no films to evaluate');
   if (labels.length !== probabilities.length) throw new RangeError(`${labels.length} labels for ${probabilities.length} probabilities`);
@@ -264,7 +268,10 @@ export function tuneThresholds(probabilities: Values, labels: Values, genreCount
 export function kFolds(n: number, k: number, seed: number): number[][] {
   if (!Number.isInteger(k) || k < 2) throw new RangeError(`need at least 2 folds, got ${k}`);
   if (n < k) throw new RangeError(`${n} films cannot make ${k} folds`);
-  const order = shuffled(Array.from({ length: n }, (_, i) => i), seededRandom(seed));
+  const order = shuffled(
+    Array.from({ length: n }, (_, i) => i),
+    seededRandom(seed),
+  );
   const folds: number[][] = Array.from({ length: k }, () => []);
   order.forEach((row, i) => folds[i % k].push(row));
   return folds.map((fold) => fold.sort((a, b) => a - b));
@@ -401,7 +408,11 @@ export interface TrainingChoices {
 export function chooseOnTraining(train: SplitScores, genres: readonly string[], seed: number, k = THRESHOLD_FOLDS): TrainingChoices {
   const genreCount = genres.length;
   const films = rowCount(train.labels, genreCount);
-  for (const [name, values] of [['cnn', train.cnn], ['lstm', train.lstm], ['gmu', train.gmu]] as const) {
+  for (const [name, values] of [
+    ['cnn', train.cnn],
+    ['lstm', train.lstm],
+    ['gmu', train.gmu],
+  ] as const) {
     if (values.length !== train.labels.length) throw new RangeError(`${name}: ${values.length} training probabilities for ${train.labels.length} labels`);
   }
   const folds = kFolds(films, Math.min(k, films), seed);
@@ -442,7 +453,8 @@ export function validationResults(validation: SplitScores, genres: readonly stri
   if (choices.genreCount !== genreCount) throw new RangeError(`the choices are for ${choices.genreCount} genres, not ${genreCount}`);
   const films = rowCount(validation.labels, genreCount);
   const result = (id: ClassifierId, kind: ClassifierResults['kind'], probabilities: Values, probabilistic: boolean): ClassifierResults => {
-    if (probabilities.length !== validation.labels.length) throw new RangeError(`${id}: ${probabilities.length} probabilities for ${validation.labels.length} labels`);
+    if (probabilities.length !== validation.labels.length)
+      throw new RangeError(`${id}: ${probabilities.length} probabilities for ${validation.labels.length} labels`);
     const thresholds = kind === 'baseline' ? null : choices.thresholds[id as TunedClassifierId].thresholds;
     return {
       id,
@@ -460,6 +472,17 @@ export function validationResults(validation: SplitScores, genres: readonly stri
     result('gmu', 'fusion', validation.gmu, true),
     result('genre-priors', 'baseline', constantPredictions(choices.priors, films), true),
     result('most-frequent', 'baseline', constantPredictions(indicatorRow([first], genreCount), films), false),
-    result('two-most-frequent', 'baseline', constantPredictions(indicatorRow([first, second].filter((g) => g !== undefined), genreCount), films), false),
+    result(
+      'two-most-frequent',
+      'baseline',
+      constantPredictions(
+        indicatorRow(
+          [first, second].filter((g) => g !== undefined),
+          genreCount,
+        ),
+        films,
+      ),
+      false,
+    ),
   ];
 }

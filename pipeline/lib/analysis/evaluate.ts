@@ -23,10 +23,7 @@ export const EvaluationSchema = z.object({
   contractVersion: z.literal(CONTRACT_VERSION),
   generatedAt: z.string(),
   dataset: z.object({ folder: z.string(), contentHash: z.string(), films: z.number(), skippedRows: z.number() }),
-  models: z.record(
-    z.string(),
-    z.object({ trainingKey: z.string(), metrics: SetMetricsSchema, perGenre: z.array(GenreMetricsSchema) }),
-  ),
+  models: z.record(z.string(), z.object({ trainingKey: z.string(), metrics: SetMetricsSchema, perGenre: z.array(GenreMetricsSchema) })),
 });
 export type Evaluation = z.infer<typeof EvaluationSchema>;
 
@@ -92,7 +89,11 @@ export async function evaluateSavedModels(options: EvaluateOptions, effects: Eff
     if (input.kind === 'poster') {
       data = { inputs: posterInputs(dataset.posterPixels, input.width), genres: dataset.genres };
     } else {
-      const ids = vectorizeAll(dataset.films.map((film) => film.overview), input.vocabulary, input.sequenceLength);
+      const ids = vectorizeAll(
+        dataset.films.map((film) => film.overview),
+        input.vocabulary,
+        input.sequenceLength,
+      );
       // Models saved before inputs had a variable length take exactly `sequenceLength` tokens.
       const fixedLength = model.inputs[0].shape[1];
       const lengths = typeof fixedLength === 'number' ? new Int32Array(dataset.films.length).fill(fixedLength) : tokenLengths(ids, input.sequenceLength);

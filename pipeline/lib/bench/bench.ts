@@ -65,7 +65,11 @@ export function kernelClass(name: string): string {
   if (/^Conv2D|Conv2d/.test(name)) return 'convolutions';
   if (/Pool/.test(name)) return 'pooling';
   if (/^(Sum|Mean|Max|Min|Prod|All|Any|ArgMax|ArgMin)$/.test(name)) return 'reductions';
-  if (/^(Reshape|Slice|StridedSlice|Unpack|Pack|SplitV|Concat|Transpose|Reverse|Tile|Cast|Identity|GatherV2|GatherNd|Fill|ZerosLike|OnesLike|Select|UnsortedSegmentSum|ScatterNd|ExpandDims|Squeeze|PadV2|MirrorPad)$/.test(name))
+  if (
+    /^(Reshape|Slice|StridedSlice|Unpack|Pack|SplitV|Concat|Transpose|Reverse|Tile|Cast|Identity|GatherV2|GatherNd|Fill|ZerosLike|OnesLike|Select|UnsortedSegmentSum|ScatterNd|ExpandDims|Squeeze|PadV2|MirrorPad)$/.test(
+      name,
+    )
+  )
     return 'data movement (reshape, slice, gather, select, cast)';
   return 'element-wise (activations, arithmetic, Adam)';
 }
@@ -81,7 +85,10 @@ export async function profileTrainingStep(model: tf.LayersModel, x: tf.Tensor, y
   let totalMs = 0;
   for (const kernel of info.kernels) {
     const ms = typeof kernel.kernelTimeMs === 'number' ? kernel.kernelTimeMs : 0;
-    for (const [map, key] of [[byKernel, kernel.name], [byClass, kernelClass(kernel.name)]] as const) {
+    for (const [map, key] of [
+      [byKernel, kernel.name],
+      [byClass, kernelClass(kernel.name)],
+    ] as const) {
       const entry = map.get(key) ?? { ms: 0, calls: 0 };
       entry.ms += ms;
       entry.calls++;
@@ -134,8 +141,15 @@ async function datasetWorkload(folder: string | undefined, sequenceLength: numbe
     const quiet = { ...effects, info: () => {}, progress: () => {} };
     const { dataset } = await loadConfiguredDataset(config, process.cwd(), quiet);
     const split = splitDataset(dataset, config);
-    const vocabulary = buildVocabulary(split.train.map((i) => dataset.films[i].overview), config.maxTokens);
-    const ids = vectorizeAll(dataset.films.map((film) => film.overview), vocabulary, sequenceLength);
+    const vocabulary = buildVocabulary(
+      split.train.map((i) => dataset.films[i].overview),
+      config.maxTokens,
+    );
+    const ids = vectorizeAll(
+      dataset.films.map((film) => film.overview),
+      vocabulary,
+      sequenceLength,
+    );
     return workloadOf(`${folder} (${dataset.films.length} films)`, tokenLengths(ids, sequenceLength), split.train, split.validation, sequenceLength);
   }
   // No dataset: 5,693 films with overviews of 15–40 words (the shared dataset's median is 25).
@@ -148,7 +162,10 @@ async function datasetWorkload(folder: string | undefined, sequenceLength: numbe
 
 function batchFor(model: 'cnn' | 'lstm', timesteps: number): { x: tf.Tensor; y: tf.Tensor } {
   const random = seededRandom(7);
-  const y = tf.tensor2d(Float32Array.from({ length: BATCH * 25 }, () => (random() < 0.1 ? 1 : 0)), [BATCH, 25]);
+  const y = tf.tensor2d(
+    Float32Array.from({ length: BATCH * 25 }, () => (random() < 0.1 ? 1 : 0)),
+    [BATCH, 25],
+  );
   if (model === 'cnn') {
     return { x: tf.tensor4d(Float32Array.from({ length: BATCH * 64 * 64 * 3 }, random), [BATCH, 64, 64, 3]), y };
   }
@@ -161,12 +178,7 @@ function batchFor(model: 'cnn' | 'lstm', timesteps: number): { x: tf.Tensor; y: 
   return { x: tf.tensor2d(ids, [BATCH, timesteps], 'int32'), y };
 }
 
-async function benchStep(
-  model: 'cnn' | 'lstm',
-  reps: number,
-  timesteps: { train: number; inference: number },
-  recurrentDropout = 0.2,
-): Promise<StepBench> {
+async function benchStep(model: 'cnn' | 'lstm', reps: number, timesteps: { train: number; inference: number }, recurrentDropout = 0.2): Promise<StepBench> {
   const network = model === 'cnn' ? buildCnn({ seed: 1 }) : buildLstm({ seed: 1, recurrentDropout });
   const optimizer = compileForCoursework(network);
   const train = batchFor(model, timesteps.train);
@@ -240,7 +252,9 @@ function reportStep(label: string, bench: StepBench, effects: Effects): void {
   const { calls, totalMs, classes } = bench.profile;
   effects.info(`       one step: ${calls} kernel calls, ${totalMs.toFixed(0)} ms in kernels; share by kernel class:`);
   for (const kernelClass of classes) {
-    effects.info(`         ${kernelClass.name.padEnd(52)} ${kernelClass.ms.toFixed(0).padStart(6)} ms ${percent(kernelClass.ms, totalMs)} ${String(kernelClass.calls).padStart(7)} calls`);
+    effects.info(
+      `         ${kernelClass.name.padEnd(52)} ${kernelClass.ms.toFixed(0).padStart(6)} ms ${percent(kernelClass.ms, totalMs)} ${String(kernelClass.calls).padStart(7)} calls`,
+    );
   }
 }
 
@@ -321,7 +335,9 @@ async function reportMeasuredRun(artifactsDir: string, effects: Effects): Promis
         (history.success ? `, mean training steps per epoch ${(steps / 1000).toFixed(1)} s` : '') +
         (m.meanTimesteps ? `, ${m.meanTimesteps} timesteps per batch` : '') +
         (m.shards ? `, ${m.shards.inHelpers} of ${m.shards.computed} shard gradients in a helper thread` : '') +
-        (best ? `; best epoch ${m.bestEpoch + 1}: val loss ${best.loss.toFixed(4)}, micro-F1 ${best.microF1.toFixed(4)}, macro-F1 ${best.macroF1.toFixed(4)}` : ''),
+        (best
+          ? `; best epoch ${m.bestEpoch + 1}: val loss ${best.loss.toFixed(4)}, micro-F1 ${best.microF1.toFixed(4)}, macro-F1 ${best.macroF1.toFixed(4)}`
+          : ''),
     );
   }
 }

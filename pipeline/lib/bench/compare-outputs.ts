@@ -16,7 +16,11 @@ const VOLATILE = (key: string) => key === 'generatedAt' || /Ms$/.test(key);
 function withoutVolatile(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutVolatile);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).filter(([key]) => !VOLATILE(key)).map(([key, v]) => [key, withoutVolatile(v)]));
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([key]) => !VOLATILE(key))
+        .map(([key, v]) => [key, withoutVolatile(v)]),
+    );
   }
   return value;
 }

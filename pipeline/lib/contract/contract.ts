@@ -21,7 +21,13 @@
 import type { z } from 'zod';
 import { ARTIFACT_FILES, type ModelKind } from './schemas/base.ts';
 import { DatasetArtifactSchema, SplitArtifactSchema } from './schemas/data.ts';
-import { ExamplesArtifactSchema, HistoryArtifactSchema, PredictionsArtifactSchema, RunArtifactSchema, TrainProbabilitiesArtifactSchema } from './schemas/training.ts';
+import {
+  ExamplesArtifactSchema,
+  HistoryArtifactSchema,
+  PredictionsArtifactSchema,
+  RunArtifactSchema,
+  TrainProbabilitiesArtifactSchema,
+} from './schemas/training.ts';
 import { AnalysisArtifactSchema } from './schemas/analysis.ts';
 import { GmuHistoryArtifactSchema, GmuPredictionsArtifactSchema, GmuTrainProbabilitiesArtifactSchema } from './schemas/gmu.ts';
 import { ExplanationsArtifactSchema } from './schemas/explanations.ts';

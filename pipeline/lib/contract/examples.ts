@@ -77,9 +77,7 @@ export function buildExamples(films: ExamplesArtifact, predictions: Record<Model
       };
     };
     const models = { cnn: guess('cnn'), lstm: guess('lstm') };
-    const outcome: Outcome = models.cnn.right
-      ? models.lstm.right ? 'both-right' : 'cnn-only'
-      : models.lstm.right ? 'lstm-only' : 'both-wrong';
+    const outcome: Outcome = models.cnn.right ? (models.lstm.right ? 'both-right' : 'cnn-only') : models.lstm.right ? 'lstm-only' : 'both-wrong';
     return { id: film.id, overview: film.overview, genres: film.genres, thumbnail: film.thumbnail, models, outcome };
   });
 }
@@ -98,7 +96,8 @@ export function attachExplanations(examples: Example[], explanations: Explanatio
   const byId = new Map(explanations.films.map((film) => [film.id, film]));
   const known = new Set(examples.map((example) => example.id));
   const unknown = explanations.films.find((film) => !known.has(film.id));
-  if (unknown) throw new Error(`genrelens: explanations.json explains film ${JSON.stringify(unknown.id)}, which is not a validation film. Re-run \`npm run build\`.`);
+  if (unknown)
+    throw new Error(`genrelens: explanations.json explains film ${JSON.stringify(unknown.id)}, which is not a validation film. Re-run \`npm run build\`.`);
   return examples.map((example) => {
     const film = byId.get(example.id);
     return film ? { ...example, explanation: { ...film, method: explanations.method } } : example;
@@ -139,7 +138,10 @@ export function curatedExamples(examples: Example[]): CuratedExample[] {
     return { example: chosen, fallback: pool.length === 0 };
   };
   const best = pick((e) => e.outcome === 'both-right', mean);
-  const worst = pick((e) => e.outcome === 'both-wrong', (e) => -mean(e));
+  const worst = pick(
+    (e) => e.outcome === 'both-wrong',
+    (e) => -mean(e),
+  );
   const split = pick((e) => e.outcome === 'cnn-only' || e.outcome === 'lstm-only', gap);
   const pct = (n: number) => `${(n * 100).toFixed(0)}%`;
   const onTruth = (e: Example) => `mean probability on the true genres ${pct(mean(e))}`;

@@ -193,10 +193,7 @@ export function sequenceLengths(ids: Int32Array, sequenceLength: number): Int32A
 }
 
 /** `adapt` on the training texts: the config to save in `metadata.json`. */
-export function adaptVectorizer(
-  trainingTexts: readonly string[],
-  options: { maxTokens?: number; sequenceLength?: number } = {},
-): VectorizerConfig {
+export function adaptVectorizer(trainingTexts: readonly string[], options: { maxTokens?: number; sequenceLength?: number } = {}): VectorizerConfig {
   const maxTokens = options.maxTokens ?? DEFAULT_MAX_TOKENS;
   const sequenceLength = options.sequenceLength ?? DEFAULT_SEQUENCE_LENGTH;
   checkSequenceLength(sequenceLength);

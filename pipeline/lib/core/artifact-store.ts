@@ -7,7 +7,15 @@
  * Written as the stage built it (not as zod re-creates it), so the bytes are the stage's own.
  */
 import { join } from 'node:path';
-import { ARTIFACTS, artifactFile, type ArtifactId, type ArtifactOf, type ModelKind, type PerModelArtifactId, type SingleArtifactId } from '../contract/contract.ts';
+import {
+  ARTIFACTS,
+  artifactFile,
+  type ArtifactId,
+  type ArtifactOf,
+  type ModelKind,
+  type PerModelArtifactId,
+  type SingleArtifactId,
+} from '../contract/contract.ts';
 import { UserError } from './errors.ts';
 import { readCheckedJson, schemaIssue, writeFileAtomic } from './files.ts';
 

@@ -15,7 +15,7 @@
  * Posters are cached per file (pipeline/lib/data/posters.ts): thousands of 12 KB entries, each
  * checked by its own header and length, where a folder and manifest each would cost more than the
  * decode they save.
- */import { createHash } from 'node:crypto';
+ */ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -156,7 +156,9 @@ export async function writeEntry<T>(dir: string, build: (temp: string) => Promis
 }
 
 /** The entry's value: reused when whole and readable (unless `refresh`, as --retrain asks), else built and written. */
-export async function cachedEntry<T>(entry: EntryReader<T> & { refresh?: boolean; build: (temp: string) => Promise<T> }): Promise<{ value: T; reused: boolean }> {
+export async function cachedEntry<T>(
+  entry: EntryReader<T> & { refresh?: boolean; build: (temp: string) => Promise<T> },
+): Promise<{ value: T; reused: boolean }> {
   if (entry.refresh) await rm(entry.dir, { recursive: true, force: true });
   const reused = await reusableEntry(entry);
   if (reused !== null) return { value: reused, reused: true };

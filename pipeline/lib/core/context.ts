@@ -5,7 +5,15 @@
  * swap the store for an in-memory one, as Observable Framework's tests swap effects.
  */
 import { resolve } from 'node:path';
-import { ARTIFACTS, artifactFile, type ArtifactId, type ArtifactOf, type ModelKind, type PerModelArtifactId, type SingleArtifactId } from '../contract/contract.ts';
+import {
+  ARTIFACTS,
+  artifactFile,
+  type ArtifactId,
+  type ArtifactOf,
+  type ModelKind,
+  type PerModelArtifactId,
+  type SingleArtifactId,
+} from '../contract/contract.ts';
 import type { Config } from '../settings.ts';
 import { artifactText, readArtifact, writeArtifact } from './artifact-store.ts';
 import type { Effects } from './effects.ts';

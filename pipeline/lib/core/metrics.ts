@@ -160,7 +160,10 @@ export function predictionMetrics(
     microRecall: ratio(tp, supportTotal),
     microF1: f1Score(tp, predictedTotal - tp, supportTotal - tp),
     macroF1: perGenre.reduce((sum, m) => sum + m.f1, 0) / genreCount,
-    weightedF1: ratio(perGenre.reduce((sum, m) => sum + m.f1 * m.support, 0), supportTotal),
+    weightedF1: ratio(
+      perGenre.reduce((sum, m) => sum + m.f1 * m.support, 0),
+      supportTotal,
+    ),
     samplesF1: samplesF1Sum / films,
     perGenre,
   };

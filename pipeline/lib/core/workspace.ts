@@ -12,7 +12,20 @@
  *   one stays whole until the new one is complete; leftovers of an interrupted swap are recovered
  *   or removed on the next run.
  */
-import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { cp, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve, sep } from 'node:path';
@@ -75,7 +88,10 @@ export function checkOutputFolders(outputs: readonly OutputFolder[], protect: re
       // The project may hold output folders (dist/, .cache/), but no output folder may be the project or hold it.
       const clash = project ? within(other.real, output.real) : within(output.real, other.real) || within(other.real, output.real);
       if (clash) {
-        throw new UserError(`${output.flag} ${output.path} ${output.real === other.real ? 'is' : within(output.real, other.real) ? 'is inside' : 'holds'} ${other.flag} (${other.path}): genrelens replaces that folder and would delete what is there`, { fix });
+        throw new UserError(
+          `${output.flag} ${output.path} ${output.real === other.real ? 'is' : within(output.real, other.real) ? 'is inside' : 'holds'} ${other.flag} (${other.path}): genrelens replaces that folder and would delete what is there`,
+          { fix },
+        );
       }
     }
   }
@@ -175,10 +191,9 @@ export function lockOutputFolders(dirs: readonly string[], command: string, log:
             holder = undefined; // being written, or unreadable: treat as stale after a retry
           }
           if (holder && holder.pid !== process.pid && processAlive(holder.pid)) {
-            throw new UserError(
-              `another genrelens run (PID ${holder.pid}, \`${holder.command}\`, started ${holder.started}) is using ${dir}`,
-              { fix: `wait for it to finish, or stop it (kill ${holder.pid}); two runs on the same folders would overwrite each other` },
-            );
+            throw new UserError(`another genrelens run (PID ${holder.pid}, \`${holder.command}\`, started ${holder.started}) is using ${dir}`, {
+              fix: `wait for it to finish, or stop it (kill ${holder.pid}); two runs on the same folders would overwrite each other`,
+            });
           }
           log(`Taking over the lock of a genrelens run that is gone (${holder ? `PID ${holder.pid}` : 'unreadable lock'}): ${file}`);
           rmSync(file, { force: true });

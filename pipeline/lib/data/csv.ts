@@ -12,9 +12,31 @@ import { UserError } from '../core/errors.ts';
 
 /** The 25 one-hot genre columns of the coursework CSV, in file order. */
 export const COURSEWORK_GENRES = [
-  'Action', 'Adventure', 'Animation', 'Biography', 'Comedy', 'Crime', 'Documentary', 'Drama',
-  'Family', 'Fantasy', 'History', 'Horror', 'Music', 'Musical', 'Mystery', 'N/A', 'News',
-  'Reality-TV', 'Romance', 'Sci-Fi', 'Short', 'Sport', 'Thriller', 'War', 'Western',
+  'Action',
+  'Adventure',
+  'Animation',
+  'Biography',
+  'Comedy',
+  'Crime',
+  'Documentary',
+  'Drama',
+  'Family',
+  'Fantasy',
+  'History',
+  'Horror',
+  'Music',
+  'Musical',
+  'Mystery',
+  'N/A',
+  'News',
+  'Reality-TV',
+  'Romance',
+  'Sci-Fi',
+  'Short',
+  'Sport',
+  'Thriller',
+  'War',
+  'Western',
 ] as const;
 export type CourseworkGenre = (typeof COURSEWORK_GENRES)[number];
 const COURSEWORK_GENRE_NAMES: readonly string[] = COURSEWORK_GENRES;
@@ -217,7 +239,11 @@ export function parseGenreCsv(input: Uint8Array, file: string): ParsedGenreCsv {
       continue;
     }
     if (fields.length !== names.length) {
-      skip('wrong-field-count', `expected ${names.length} fields as in the header, found ${fields.length}${fields.length > names.length ? ' (an unquoted comma in a text field? quote it)' : ''}`, rawId);
+      skip(
+        'wrong-field-count',
+        `expected ${names.length} fields as in the header, found ${fields.length}${fields.length > names.length ? ' (an unquoted comma in a text field? quote it)' : ''}`,
+        rawId,
+      );
       continue;
     }
     const text = new Map<number, string>();
@@ -236,7 +262,11 @@ export function parseGenreCsv(input: Uint8Array, file: string): ParsedGenreCsv {
     }
     const id = text.get(idCol)!.trim();
     if (!SAFE_ID.test(id) || id.length > MAX_ID_LENGTH) {
-      skip('invalid-id', id === '' ? 'id is empty' : `id ${JSON.stringify(truncate(id, 60))} is not a safe file name (allowed: letters, digits, "_", "-")`, id === '' ? undefined : truncate(id, 60));
+      skip(
+        'invalid-id',
+        id === '' ? 'id is empty' : `id ${JSON.stringify(truncate(id, 60))} is not a safe file name (allowed: letters, digits, "_", "-")`,
+        id === '' ? undefined : truncate(id, 60),
+      );
       continue;
     }
     const labels = new Uint8Array(genres.length);
@@ -247,7 +277,11 @@ export function parseGenreCsv(input: Uint8Array, file: string): ParsedGenreCsv {
       else if (cell !== '0') badCells.push(`column "${genres[g]}" has ${JSON.stringify(truncate(cell, 20))}`);
     });
     if (badCells.length > 0) {
-      skip('bad-one-hot-cell', `${badCells.slice(0, 3).join(', ')}${badCells.length > 3 ? ` and ${badCells.length - 3} more` : ''} (genre cells must be exactly 0 or 1)`, id);
+      skip(
+        'bad-one-hot-cell',
+        `${badCells.slice(0, 3).join(', ')}${badCells.length > 3 ? ` and ${badCells.length - 3} more` : ''} (genre cells must be exactly 0 or 1)`,
+        id,
+      );
       continue;
     }
     const overview = text.get(overviewCol)!.replace(/\r\n?/g, '\n').trim();
@@ -267,7 +301,12 @@ export function parseGenreCsv(input: Uint8Array, file: string): ParsedGenreCsv {
     const genreText = text.get(genreCol)!;
     const listed = parseGenreList(genreText);
     if (listed === null) {
-      warnings.push({ reason: 'genre-text-unparseable', line, id, detail: `Genre is ${JSON.stringify(truncate(genreText, 60))}; using the one-hot columns [${positive.join(', ')}]` });
+      warnings.push({
+        reason: 'genre-text-unparseable',
+        line,
+        id,
+        detail: `Genre is ${JSON.stringify(truncate(genreText, 60))}; using the one-hot columns [${positive.join(', ')}]`,
+      });
     } else {
       const listedSet = new Set(listed);
       const agree = listedSet.size === positive.length && positive.every((g) => listedSet.has(g));
@@ -300,7 +339,12 @@ export function parseGenreList(text: string): string[] | null {
     if (s.endsWith(']')) return null;
     return s
       .split(/[,|]/)
-      .map((part) => part.trim().replace(/^(['"])(.*)\1$/, '$2').trim())
+      .map((part) =>
+        part
+          .trim()
+          .replace(/^(['"])(.*)\1$/, '$2')
+          .trim(),
+      )
       .filter((part) => part !== '');
   }
   if (!s.endsWith(']')) return null;
@@ -426,11 +470,14 @@ function checkWholeFileEncoding(bytes: Uint8Array, file: string, lines: LineInde
   }
   if (bad.size >= 2 && bad.size >= total * 0.01) {
     const first = Math.min(...bad);
-    throw new UserError(`the CSV file is not UTF-8: ${bad.size} of its ${total} lines have bytes that are not (the first is line ${first}); it looks like a Latin-1 or Windows-1252 export, and reading it would lose those films`, {
-      file,
-      line: first,
-      fix: `${RESAVE_UTF8}; or convert it: iconv -f windows-1252 -t utf-8 ${CSV_FILE_NAME} > utf8.csv, then use utf8.csv as ${CSV_FILE_NAME}`,
-    });
+    throw new UserError(
+      `the CSV file is not UTF-8: ${bad.size} of its ${total} lines have bytes that are not (the first is line ${first}); it looks like a Latin-1 or Windows-1252 export, and reading it would lose those films`,
+      {
+        file,
+        line: first,
+        fix: `${RESAVE_UTF8}; or convert it: iconv -f windows-1252 -t utf-8 ${CSV_FILE_NAME} > utf8.csv, then use utf8.csv as ${CSV_FILE_NAME}`,
+      },
+    );
   }
 }
 

@@ -53,7 +53,9 @@ export async function resolveDatasetFolder(config: Config, root: string, effects
     unsealed: (folder) => (existsSync(csv(folder)) ? 'adopt' : 'keep'),
     read: async (folder) => (existsSync(csv(folder)) ? { value: folder } : { problem: `${DEMO_CSV_FILE} is missing` }),
     build: async (temp) => {
-      effects.info(`No dataset configured and none in data/Multimodal_IMDB_dataset/: generating the synthetic demo dataset (${config.demoFilms} films) in ${dir}`);
+      effects.info(
+        `No dataset configured and none in data/Multimodal_IMDB_dataset/: generating the synthetic demo dataset (${config.demoFilms} films) in ${dir}`,
+      );
       await writeDemoDataset(temp, { films: config.demoFilms }, effects);
       return dir;
     },
@@ -92,13 +94,7 @@ function median(values: number[]): number {
 }
 
 /** The dataset page's numbers, computed from the loaded dataset and its split. */
-export function summariseDataset(
-  dataset: LoadedDataset,
-  split: DatasetSplit,
-  choice: DatasetChoice,
-  config: Config,
-  generatedAt: string,
-): DatasetArtifact {
+export function summariseDataset(dataset: LoadedDataset, split: DatasetSplit, choice: DatasetChoice, config: Config, generatedAt: string): DatasetArtifact {
   const genreCount = dataset.genres.length;
   const inValidation = new Uint8Array(dataset.films.length);
   for (const index of split.validation) inValidation[index] = 1;
@@ -176,13 +172,23 @@ export function checkSplitForTraining(stage: Pick<DataStageResult, 'split' | 'da
     const needed = Math.min(0.5, Math.ceil((MIN_VALIDATION_FILMS / Math.max(films, 1)) * 1000) / 1000);
     throw new UserError(
       `the split gives ${validation.length} validation films (of ${films} usable films, --validation-fraction ${config.validationFraction}); the report needs at least ${MIN_VALIDATION_FILMS}`,
-      { fix: films >= MIN_VALIDATION_FILMS + MIN_TRAIN_FILMS ? `use --validation-fraction ${needed} or more` : `use a dataset with at least ${MIN_VALIDATION_FILMS + MIN_TRAIN_FILMS} usable films` },
+      {
+        fix:
+          films >= MIN_VALIDATION_FILMS + MIN_TRAIN_FILMS
+            ? `use --validation-fraction ${needed} or more`
+            : `use a dataset with at least ${MIN_VALIDATION_FILMS + MIN_TRAIN_FILMS} usable films`,
+      },
     );
   }
   if (train.length < MIN_TRAIN_FILMS) {
     throw new UserError(
       `the split gives ${train.length} training films (of ${films} usable films); training and the learned fusion's 5 folds need at least ${MIN_TRAIN_FILMS}`,
-      { fix: films >= MIN_VALIDATION_FILMS + MIN_TRAIN_FILMS ? 'use a smaller --validation-fraction' : `use a dataset with at least ${MIN_VALIDATION_FILMS + MIN_TRAIN_FILMS} usable films` },
+      {
+        fix:
+          films >= MIN_VALIDATION_FILMS + MIN_TRAIN_FILMS
+            ? 'use a smaller --validation-fraction'
+            : `use a dataset with at least ${MIN_VALIDATION_FILMS + MIN_TRAIN_FILMS} usable films`,
+      },
     );
   }
 }

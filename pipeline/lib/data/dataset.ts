@@ -11,13 +11,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import {
-  CSV_FILE_NAME,
-  CSV_SKIP_REASONS,
-  CSV_WARNING_REASONS,
-  readGenreCsv,
-  type CsvFilmRow,
-} from './csv.ts';
+import { CSV_FILE_NAME, CSV_SKIP_REASONS, CSV_WARNING_REASONS, readGenreCsv, type CsvFilmRow } from './csv.ts';
 import type { Effects } from '../core/effects.ts';
 import { UserError } from '../core/errors.ts';
 import { sha256 } from '../core/files.ts';
@@ -136,7 +130,12 @@ export async function loadDataset(dir: string, options: LoadDatasetOptions, effe
       candidates.push({
         row,
         name: alternative,
-        nameWarning: { reason: 'poster-file-name', line: row.line, id: row.id, detail: `used ${IMAGES_DIR}/${alternative} (expected ${IMAGES_DIR}/${expected})` },
+        nameWarning: {
+          reason: 'poster-file-name',
+          line: row.line,
+          id: row.id,
+          detail: `used ${IMAGES_DIR}/${alternative} (expected ${IMAGES_DIR}/${expected})`,
+        },
       });
     } else {
       skipped.push({ reason: 'missing-poster', line: row.line, id: row.id, detail: `no poster file ${IMAGES_DIR}/${expected}` });
@@ -286,7 +285,10 @@ async function checkLayout(root: string): Promise<void> {
     });
   }
   if (!info.isDirectory()) {
-    throw new UserError('the dataset path is a file, not a folder', { file: root, fix: `point --dataset at the folder that holds ${CSV_FILE_NAME} and ${IMAGES_DIR}/` });
+    throw new UserError('the dataset path is a file, not a folder', {
+      file: root,
+      fix: `point --dataset at the folder that holds ${CSV_FILE_NAME} and ${IMAGES_DIR}/`,
+    });
   }
   // A folder or a link to one (a symlinked Images/ is a legitimate layout).
   const entries = (await readdir(root, { withFileTypes: true })).map((e) => ({
@@ -312,7 +314,9 @@ async function checkLayout(root: string): Promise<void> {
     const near = entries.find((e) => e.name.toLowerCase() === IMAGES_DIR.toLowerCase() && e.isDirectory());
     throw new UserError(`no ${IMAGES_DIR}/ folder in the dataset folder (expected ${imagesDir})`, {
       file: imagesDir,
-      fix: near ? `rename the folder ${near.name}/ to ${IMAGES_DIR}/ (the name is case-sensitive)` : `put the posters in ${imagesDir}/<Id>.jpg, one per CSV row`,
+      fix: near
+        ? `rename the folder ${near.name}/ to ${IMAGES_DIR}/ (the name is case-sensitive)`
+        : `put the posters in ${imagesDir}/<Id>.jpg, one per CSV row`,
     });
   }
 }

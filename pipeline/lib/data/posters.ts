@@ -286,8 +286,7 @@ export async function loadPosters(files: readonly string[], options: PosterLoadO
 }
 
 export type DecodeResult =
-  | { ok: true; pixels: Uint8Array; format: string; warnings: PosterIssue<PosterWarningReason>[] }
-  | { ok: false; reason: PosterSkipReason; detail: string };
+  { ok: true; pixels: Uint8Array; format: string; warnings: PosterIssue<PosterWarningReason>[] } | { ok: false; reason: PosterSkipReason; detail: string };
 
 /** Catches truncated files without rejecting files that only have benign decoder warnings. */
 const FAIL_ON = 'truncated';
@@ -323,8 +322,10 @@ export async function decodePoster(
   if (mismatch) warnings.push(mismatch);
   const space = String(meta.space);
   if (space === 'cmyk') warnings.push({ reason: 'poster-cmyk', detail: 'CMYK converted to RGB' });
-  else if (space === 'b-w' || space === 'grey16' || meta.channels <= 2) warnings.push({ reason: 'poster-grayscale', detail: `grayscale (${space}) converted to RGB` });
-  else if (space !== 'srgb' || meta.depth !== 'uchar') warnings.push({ reason: 'poster-colour-converted', detail: `${space} ${meta.depth} converted to 8-bit sRGB` });
+  else if (space === 'b-w' || space === 'grey16' || meta.channels <= 2)
+    warnings.push({ reason: 'poster-grayscale', detail: `grayscale (${space}) converted to RGB` });
+  else if (space !== 'srgb' || meta.depth !== 'uchar')
+    warnings.push({ reason: 'poster-colour-converted', detail: `${space} ${meta.depth} converted to 8-bit sRGB` });
   if (meta.hasAlpha) warnings.push({ reason: 'poster-alpha', detail: 'alpha channel dropped (as Keras load_img does)' });
 
   try {
@@ -339,7 +340,9 @@ export async function decodePoster(
       .raw()
       .toBuffer({ resolveWithObject: true });
     if (resized.info.channels !== 3 || resized.data.length !== posterBytes(preprocessing)) {
-      throw new Error(`resized to ${resized.info.width}x${resized.info.height}x${resized.info.channels}, expected ${preprocessing.width}x${preprocessing.height}x3`);
+      throw new Error(
+        `resized to ${resized.info.width}x${resized.info.height}x${resized.info.channels}, expected ${preprocessing.width}x${preprocessing.height}x3`,
+      );
     }
     return { ok: true, pixels: new Uint8Array(resized.data.buffer, resized.data.byteOffset, resized.data.byteLength), format: String(format), warnings };
   } catch (error) {
@@ -369,7 +372,11 @@ async function readCached(root: string, key: string, per: number, present: Set<s
       if (data.length < 8 || !data.subarray(0, 4).equals(MAGIC)) return 'damaged';
       const jsonLength = data.readUInt32LE(4);
       if (data.length !== 8 + jsonLength + per) return 'damaged';
-      const meta = JSON.parse(data.subarray(8, 8 + jsonLength).toString('utf8')) as { format?: unknown; warnings?: PosterIssue<PosterWarningReason>[]; sha256?: unknown };
+      const meta = JSON.parse(data.subarray(8, 8 + jsonLength).toString('utf8')) as {
+        format?: unknown;
+        warnings?: PosterIssue<PosterWarningReason>[];
+        sha256?: unknown;
+      };
       if (!Array.isArray(meta.warnings) || typeof meta.format !== 'string') return 'damaged';
       const pixels = new Uint8Array(data.buffer, data.byteOffset + 8 + jsonLength, per);
       if (meta.sha256 !== sha256(pixels)) return 'damaged';

@@ -35,11 +35,7 @@ const EPSILON = 1e-9;
  * Splits `labels` (one 0/1 row per item, one column per genre) into train and validation,
  * stratified on every label. `validation.length` is exactly `round(N × validationFraction)`.
  */
-export function stratifiedSplit(
-  labels: readonly Uint8Array[],
-  validationFraction: number = 0.2,
-  seed: number,
-): TrainValidationSplit {
+export function stratifiedSplit(labels: readonly Uint8Array[], validationFraction: number = 0.2, seed: number): TrainValidationSplit {
   if (!(validationFraction >= 0 && validationFraction <= 1)) {
     throw new RangeError(`validationFraction must be in [0, 1], got ${validationFraction}`);
   }
@@ -55,7 +51,10 @@ export function stratifiedSplit(
   for (const row of labels) genreCount = Math.max(genreCount, row.length);
 
   // Items in a seeded random order; each label's items listed in that order.
-  const order = shuffled(Array.from({ length: n }, (_, i) => i), random);
+  const order = shuffled(
+    Array.from({ length: n }, (_, i) => i),
+    random,
+  );
   const itemLabels: number[][] = new Array(n);
   const itemsOfLabel: number[][] = Array.from({ length: genreCount }, () => []);
   for (const item of order) {

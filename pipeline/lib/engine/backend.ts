@@ -274,13 +274,16 @@ async function loadWebgpu(): Promise<Loaded> {
   // The package registers 'webgpu' on import only if navigator.gpu existed then.
   if (!tf.findBackendFactory('webgpu') && webgpuModule.WebGPUBackend) {
     const Backend = webgpuModule.WebGPUBackend;
-    tf.registerBackend('webgpu', async () => {
-      const a = (await gpu.requestAdapter({ powerPreference: 'high-performance' })) as
-        | (GpuAdapterLike & { requestDevice(d?: object): Promise<unknown> })
-        | null;
-      if (!a) throw new Error('no WebGPU adapter');
-      return new Backend(await a.requestDevice(), a.info);
-    }, 3);
+    tf.registerBackend(
+      'webgpu',
+      async () => {
+        const a = (await gpu.requestAdapter({ powerPreference: 'high-performance' })) as
+          (GpuAdapterLike & { requestDevice(d?: object): Promise<unknown> }) | null;
+        if (!a) throw new Error('no WebGPU adapter');
+        return new Backend(await a.requestDevice(), a.info);
+      },
+      3,
+    );
   }
   await activate('webgpu', fix);
   const info = adapter.info ?? {};

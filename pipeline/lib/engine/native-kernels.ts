@@ -103,7 +103,12 @@ function intsAttribute(name: string, values: number[]): number[] {
 
 /** NodeProto: op(inputs) → outputs, with attributes already encoded. */
 function node(op: string, inputs: string[], outputs: string[], attributes: number[][] = []): number[] {
-  return bytesField(1, [...inputs.flatMap((name) => stringField(1, name)), ...outputs.flatMap((name) => stringField(2, name)), ...stringField(4, op), ...attributes.flat()]);
+  return bytesField(1, [
+    ...inputs.flatMap((name) => stringField(1, name)),
+    ...outputs.flatMap((name) => stringField(2, name)),
+    ...stringField(4, op),
+    ...attributes.flat(),
+  ]);
 }
 
 /** A ModelProto (IR 8, opset 13) of the nodes, inputs and outputs (ValueInfoProtos) given. */
@@ -118,7 +123,11 @@ export function gemmModel(transA: boolean, transB: boolean, bias: boolean): Uint
   return modelOf(
     'genrelens_gemm',
     [node('Gemm', ['A', 'B', ...(bias ? ['C'] : [])], ['Y'], [intAttribute('transA', transA ? 1 : 0), intAttribute('transB', transB ? 1 : 0)])],
-    [floatInput(11, 'A', transA ? ['k', 'm'] : ['m', 'k']), floatInput(11, 'B', transB ? ['n', 'k'] : ['k', 'n']), ...(bias ? [floatInput(11, 'C', ['n'])] : [])],
+    [
+      floatInput(11, 'A', transA ? ['k', 'm'] : ['m', 'k']),
+      floatInput(11, 'B', transB ? ['n', 'k'] : ['k', 'n']),
+      ...(bias ? [floatInput(11, 'C', ['n'])] : []),
+    ],
     [floatInput(12, 'Y', ['m', 'n'])],
   );
 }
@@ -130,11 +139,12 @@ export function conv2dModel(pads: Conv2DCall['pads'], strides: [number, number],
     [
       node('Transpose', ['X'], ['Xt'], [intsAttribute('perm', [0, 3, 1, 2])]),
       node('Transpose', ['W'], ['Wt'], [intsAttribute('perm', [3, 2, 0, 1])]),
-      node('Conv', ['Xt', 'Wt', ...(bias ? ['B'] : [])], ['Yt'], [
-        intsAttribute('pads', [pads.top, pads.left, pads.bottom, pads.right]),
-        intsAttribute('strides', strides),
-        intsAttribute('dilations', dilations),
-      ]),
+      node(
+        'Conv',
+        ['Xt', 'Wt', ...(bias ? ['B'] : [])],
+        ['Yt'],
+        [intsAttribute('pads', [pads.top, pads.left, pads.bottom, pads.right]), intsAttribute('strides', strides), intsAttribute('dilations', dilations)],
+      ),
       node('Transpose', ['Yt'], ['Y'], [intsAttribute('perm', [0, 2, 3, 1])]),
     ],
     [floatInput(11, 'X', ['n', 'h', 'w', 'c']), floatInput(11, 'W', ['fh', 'fw', 'c', 'o']), ...(bias ? [floatInput(11, 'B', ['o'])] : [])],
@@ -203,7 +213,11 @@ export function loadNativeKernels(): NativeKernels {
       };
       if (bias) feeds.C = new Tensor('float32', bias, [n]);
       // The output tensor wraps `out`: ONNX Runtime writes the product there (no copy back).
-      sessionFor(`gemm ${transA} ${transB} ${Boolean(bias)}`, () => gemmModel(transA, transB, Boolean(bias))).run(feeds, { Y: new Tensor('float32', out, [m, n]) }, {});
+      sessionFor(`gemm ${transA} ${transB} ${Boolean(bias)}`, () => gemmModel(transA, transB, Boolean(bias))).run(
+        feeds,
+        { Y: new Tensor('float32', out, [m, n]) },
+        {},
+      );
     },
     conv2d({ x, xShape, filter, filterShape, bias, out, pads, strides, dilations }) {
       const [n, h, w, c] = xShape;
@@ -221,7 +235,17 @@ export function loadNativeKernels(): NativeKernels {
   };
   // Self-check: [[1,2,3],[4,5,6]] · [[1,0],[0,1],[0,1]] + [10, 20] = [[11, 25], [14, 31]].
   const out = new Float32Array(4);
-  engine.gemm({ a: Float32Array.of(1, 2, 3, 4, 5, 6), b: Float32Array.of(1, 0, 0, 1, 0, 1), bias: Float32Array.of(10, 20), out, m: 2, k: 3, n: 2, transA: false, transB: false });
+  engine.gemm({
+    a: Float32Array.of(1, 2, 3, 4, 5, 6),
+    b: Float32Array.of(1, 0, 0, 1, 0, 1),
+    bias: Float32Array.of(10, 20),
+    out,
+    m: 2,
+    k: 3,
+    n: 2,
+    transA: false,
+    transB: false,
+  });
   if (out.join() !== '11,25,14,31') throw new Error(`${PACKAGE} ${version}: Gemm self-check gave [${out.join(', ')}]`);
   return engine;
 }

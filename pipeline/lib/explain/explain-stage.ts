@@ -82,7 +82,12 @@ export function explanationMethod(imageSize: number, sequenceLength: number): Ex
 }
 
 /** Whether `existing` already holds the explanations asked for. */
-export function explanationsUpToDate(existing: ExplanationsArtifact, trainingKey: string, ids: readonly string[], method: ExplanationsArtifact['method']): boolean {
+export function explanationsUpToDate(
+  existing: ExplanationsArtifact,
+  trainingKey: string,
+  ids: readonly string[],
+  method: ExplanationsArtifact['method'],
+): boolean {
   return (
     existing.trainingKey === trainingKey &&
     JSON.stringify(existing.method) === JSON.stringify(method) &&
@@ -124,7 +129,12 @@ export function explanationsKey(trainingKey: string, ids: readonly string[], met
  * The cached explanations.json, or why it cannot be published. Returned as read (checked against the
  * schema, not re-created by it), so the published file is byte for byte the one computed.
  */
-function readCachedExplanations(dir: string, trainingKey: string, ids: readonly string[], method: ExplanationsArtifact['method']): { value: ExplanationsArtifact } | { problem: string } {
+function readCachedExplanations(
+  dir: string,
+  trainingKey: string,
+  ids: readonly string[],
+  method: ExplanationsArtifact['method'],
+): { value: ExplanationsArtifact } | { problem: string } {
   const file = join(dir, ARTIFACT_FILES.explanations);
   const read = readCheckedJson(file, ExplanationsArtifactSchema);
   if (!read.ok) return { problem: read.problem === 'not-json' ? `not valid JSON: ${read.detail}` : read.detail };
@@ -178,11 +188,17 @@ export async function runExplainStage(stage: DataStageResult, ctx: StageContext)
 
   const posterMeta = await readTrainedModelMetadata(join(modelsDir, 'cnn'), 'cnn');
   const overviewMeta = await readTrainedModelMetadata(join(modelsDir, 'lstm'), 'lstm');
-  for (const [model, meta] of [['cnn', posterMeta], ['lstm', overviewMeta]] as const) {
+  for (const [model, meta] of [
+    ['cnn', posterMeta],
+    ['lstm', overviewMeta],
+  ] as const) {
     if (meta.trainingKey !== run.trainingKey || meta.datasetHash !== dataset.contentHash) {
-      throw new UserError(`the ${model} model in ${modelsDir} is not the one run.json and this dataset describe (training key ${meta.trainingKey} vs ${run.trainingKey})`, {
-        fix: TRAIN_FIX,
-      });
+      throw new UserError(
+        `the ${model} model in ${modelsDir} is not the one run.json and this dataset describe (training key ${meta.trainingKey} vs ${run.trainingKey})`,
+        {
+          fix: TRAIN_FIX,
+        },
+      );
     }
   }
   const size = posterMeta.input.width;
@@ -216,7 +232,16 @@ export async function runExplainStage(stage: DataStageResult, ctx: StageContext)
 async function explainFilms(
   stage: DataStageResult,
   ctx: StageContext,
-  { ids, curated, run, method, posterMeta, overviewMeta, exampleCount, started }: {
+  {
+    ids,
+    curated,
+    run,
+    method,
+    posterMeta,
+    overviewMeta,
+    exampleCount,
+    started,
+  }: {
     ids: readonly string[];
     curated: string[];
     run: RunArtifact;
@@ -274,7 +299,12 @@ async function explainFilms(
         overview: {
           genre: genres[words.target],
           probability: round(words.probability, 6),
-          segments: segments.map((s) => ({ text: s.text, token: s.token, position: s.position, score: s.position === null ? null : (scores.get(s.position) ?? null) })),
+          segments: segments.map((s) => ({
+            text: s.text,
+            token: s.token,
+            position: s.position,
+            score: s.position === null ? null : (scores.get(s.position) ?? null),
+          })),
         },
       });
       effects.progress('Explanations', done + 1, ids.length, id);

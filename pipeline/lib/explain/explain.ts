@@ -223,9 +223,7 @@ export function overviewSegments(overview: string, vocabulary: ReadonlyMap<strin
     }
     const position = next++;
     segments.push(
-      position < sequenceLength
-        ? { text: piece, token, position, id: vocabulary.get(token) ?? OOV_INDEX }
-        : { text: piece, token, position: null, id: null },
+      position < sequenceLength ? { text: piece, token, position, id: vocabulary.get(token) ?? OOV_INDEX } : { text: piece, token, position: null, id: null },
     );
   }
   return segments;

@@ -49,7 +49,16 @@ import { standardisationToJson } from '../contract/gmu-standardisation.ts';
 import { buildGmuModel, GMU_INPUTS, GMU_VERSION, gmuParameterCount, trainLearnedFusion, type GmuFeatures } from './gmu.ts';
 import { predictionRows, probabilityRows } from '../core/probability-rows.ts';
 import { cachedEntry } from '../core/cache.ts';
-import { loadModel, METADATA_FILE, MODEL_FILE, modelFilesProblem, readModelMetadata, readTrainedModelMetadata, saveModel, WEIGHTS_FILE } from '../train/model-io.ts';
+import {
+  loadModel,
+  METADATA_FILE,
+  MODEL_FILE,
+  modelFilesProblem,
+  readModelMetadata,
+  readTrainedModelMetadata,
+  saveModel,
+  WEIGHTS_FILE,
+} from '../train/model-io.ts';
 import { prepareModelInputs } from '../train/model-inputs.ts';
 import { yieldToEventLoop, type TrainingData } from '../train/train.ts';
 import type { StageContext } from '../core/context.ts';
@@ -71,9 +80,7 @@ export interface CachedGmuResult {
 
 /** The fusion cache key: changes when the fused models, the GMU's settings or its code change. */
 export function gmuKey(trainingKeys: Record<ModelKind, string>, seed: number, settings = GMU_SETTINGS): string {
-  return sha256(
-    JSON.stringify({ fusion: GMU_VERSION, contract: CONTRACT_VERSION, trainingKeys, inputs: GMU_INPUTS, settings, seed }),
-  ).slice(0, 24);
+  return sha256(JSON.stringify({ fusion: GMU_VERSION, contract: CONTRACT_VERSION, trainingKeys, inputs: GMU_INPUTS, settings, seed })).slice(0, 24);
 }
 
 /** `<publicDir>/models/<m>` when it holds a model, else the training cache's copy, else an error. */
@@ -157,9 +164,13 @@ async function trainedModels(stage: DataStageResult, ctx: StageContext, training
   for (const model of ['cnn', 'lstm'] as const) {
     const meta = metadata[model];
     if (meta.trainingKey !== trainingKey || meta.datasetHash !== dataset.contentHash) {
-      throw new UserError(`the ${model} model in ${dirs[model]} is not the one run.json and this dataset describe (training key ${meta.trainingKey} vs ${trainingKey})`, { fix: TRAIN_FIX });
+      throw new UserError(
+        `the ${model} model in ${dirs[model]} is not the one run.json and this dataset describe (training key ${meta.trainingKey} vs ${trainingKey})`,
+        { fix: TRAIN_FIX },
+      );
     }
-    if (meta.genres.join('\n') !== dataset.genres.join('\n')) throw new UserError(`the ${model} model in ${dirs[model]} predicts other genres than this dataset has`, { fix: TRAIN_FIX });
+    if (meta.genres.join('\n') !== dataset.genres.join('\n'))
+      throw new UserError(`the ${model} model in ${dirs[model]} predicts other genres than this dataset has`, { fix: TRAIN_FIX });
   }
   return { dirs, metadata };
 }
@@ -182,7 +193,11 @@ async function trainFusion(
   const backend = await selectBackend({ force: config.backend, effects });
   const inputs = prepareModelInputs(stage, config);
   const overview = metadata.lstm.input;
-  if (overview.kind !== 'overview' || overview.vocabulary.join('\n') !== inputs.vectorizer.vocabulary.join('\n') || overview.sequenceLength !== config.sequenceLength) {
+  if (
+    overview.kind !== 'overview' ||
+    overview.vocabulary.join('\n') !== inputs.vectorizer.vocabulary.join('\n') ||
+    overview.sequenceLength !== config.sequenceLength
+  ) {
     throw new UserError(`the BiLSTM in ${dirs.lstm} was trained with another vocabulary or sequence length than these settings give`, { fix: TRAIN_FIX });
   }
   const poster = metadata.cnn.input;
@@ -303,8 +318,18 @@ async function trainFusion(
     threshold: DECISION_THRESHOLD,
     input: {
       kind: 'activations',
-      visual: { model: 'cnn', layer: GMU_INPUTS.visual.layer, units: extracted.cnn.units, standardisation: standardisationToJson(final.standardisation.visual) },
-      textual: { model: 'lstm', layer: GMU_INPUTS.textual.layer, units: extracted.lstm.units, standardisation: standardisationToJson(final.standardisation.textual) },
+      visual: {
+        model: 'cnn',
+        layer: GMU_INPUTS.visual.layer,
+        units: extracted.cnn.units,
+        standardisation: standardisationToJson(final.standardisation.visual),
+      },
+      textual: {
+        model: 'lstm',
+        layer: GMU_INPUTS.textual.layer,
+        units: extracted.lstm.units,
+        standardisation: standardisationToJson(final.standardisation.textual),
+      },
     },
     chosenEpoch: final.chosenEpoch,
     fusionVersion: GMU_VERSION,
@@ -346,7 +371,8 @@ async function cachedModelProblem(dir: string, key: string, genres: readonly str
     return `${join(dir, METADATA_FILE)} is not valid JSON (${error instanceof Error ? error.message : String(error)})`;
   }
   const parsed = GmuModelMetadataSchema.safeParse(metadata);
-  if (!parsed.success) return `${join(dir, METADATA_FILE)} does not follow the contract (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message})`;
+  if (!parsed.success)
+    return `${join(dir, METADATA_FILE)} does not follow the contract (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message})`;
   if (parsed.data.key !== key) return `${join(dir, METADATA_FILE)} is of fusion key ${parsed.data.key}, not ${key}`;
   if (parsed.data.genres.join('\n') !== genres.join('\n')) return `${join(dir, METADATA_FILE)} lists other genres than this dataset`;
   return null;

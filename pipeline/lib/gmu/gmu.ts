@@ -202,7 +202,9 @@ function batched(
  */
 export function gmuForward(weights: GmuWeights, visual: Float32Array, textual: Float32Array, films: number): Float32Array {
   if (visual.length !== films * weights.visualDim || textual.length !== films * weights.textualDim) {
-    throw new RangeError(`gmuForward: ${visual.length} visual and ${textual.length} textual values for ${films} films of ${weights.visualDim} + ${weights.textualDim} features`);
+    throw new RangeError(
+      `gmuForward: ${visual.length} visual and ${textual.length} textual values for ${films} films of ${weights.visualDim} + ${weights.textualDim} features`,
+    );
   }
   const v = toVariables(weights);
   try {
@@ -242,8 +244,7 @@ export function buildGmuModel(weights: GmuWeights, dropout = GMU_SETTINGS.dropou
   const { visualDim, textualDim, hiddenUnits, genreCount } = weights;
   const xv = tf.input({ shape: [visualDim], name: GMU_LAYERS.visualInput });
   const xt = tf.input({ shape: [textualDim], name: GMU_LAYERS.textualInput });
-  const dense = (name: string, units: number, activation: 'tanh' | 'sigmoid', useBias: boolean) =>
-    tf.layers.dense({ units, activation, useBias, name });
+  const dense = (name: string, units: number, activation: 'tanh' | 'sigmoid', useBias: boolean) => tf.layers.dense({ units, activation, useBias, name });
   const visual = dense(GMU_LAYERS.visual, hiddenUnits, 'tanh', false);
   const textual = dense(GMU_LAYERS.textual, hiddenUnits, 'tanh', false);
   const gate = dense(GMU_LAYERS.gate, hiddenUnits, 'sigmoid', false);
@@ -252,10 +253,12 @@ export function buildGmuModel(weights: GmuWeights, dropout = GMU_SETTINGS.dropou
   const ht = textual.apply(xt) as tf.SymbolicTensor;
   const z = gate.apply(tf.layers.concatenate({ axis: -1, name: GMU_LAYERS.concat }).apply([xv, xt])) as tf.SymbolicTensor;
   const oneMinusZ = tf.layers.rescaling({ scale: -1, offset: 1, name: GMU_LAYERS.oneMinusGate }).apply(z) as tf.SymbolicTensor;
-  const h = tf.layers.add({ name: GMU_LAYERS.hidden }).apply([
-    tf.layers.multiply({ name: GMU_LAYERS.visualShare }).apply([z, hv]) as tf.SymbolicTensor,
-    tf.layers.multiply({ name: GMU_LAYERS.textualShare }).apply([oneMinusZ, ht]) as tf.SymbolicTensor,
-  ]) as tf.SymbolicTensor;
+  const h = tf.layers
+    .add({ name: GMU_LAYERS.hidden })
+    .apply([
+      tf.layers.multiply({ name: GMU_LAYERS.visualShare }).apply([z, hv]) as tf.SymbolicTensor,
+      tf.layers.multiply({ name: GMU_LAYERS.textualShare }).apply([oneMinusZ, ht]) as tf.SymbolicTensor,
+    ]) as tf.SymbolicTensor;
   const dropped = tf.layers.dropout({ rate: dropout, name: GMU_LAYERS.dropout }).apply(h) as tf.SymbolicTensor;
   const probabilities = output.apply(dropped) as tf.SymbolicTensor;
   const model = tf.model({ inputs: [xv, xt], outputs: probabilities, name: 'gmu' });
@@ -278,7 +281,7 @@ export function gmuWeightsOf(model: tf.LayersModel): GmuWeights {
     if (!tensor) throw new Error(`the GMU model's layer ${name} has no weight ${index}`);
     return (tensor.dataSync() as Float32Array).slice();
   };
-  const dims = (name: string) => (model.getLayer(name).getWeights()[0].shape as number[]);
+  const dims = (name: string) => model.getLayer(name).getWeights()[0].shape as number[];
   const [visualDim, hiddenUnits] = dims(GMU_LAYERS.visual);
   const [textualDim] = dims(GMU_LAYERS.textual);
   const [, genreCount] = dims(GMU_LAYERS.output);
@@ -387,7 +390,10 @@ export async function fitGmu(input: FitGmuInput): Promise<GmuFit> {
   const xt = tf.tensor2d(train.textual, [innerTrain.length, dims.textualDim]);
   const y = tf.tensor2d(train.labels, [innerTrain.length, genreCount]);
   const lossOf = (set: { visual: Float32Array; textual: Float32Array; labels: Float32Array }, films: number) =>
-    binaryCrossEntropy(batched(set.visual, set.textual, dims, films, genreCount, (a, b) => forward(variables, a, b)), set.labels);
+    binaryCrossEntropy(
+      batched(set.visual, set.textual, dims, films, genreCount, (a, b) => forward(variables, a, b)),
+      set.labels,
+    );
 
   const epochs: GmuEpoch[] = [];
   let chosenEpoch = -1;
@@ -536,7 +542,13 @@ export async function trainLearnedFusion(input: LearnedFusionInput): Promise<Lea
   const outOfFold = await crossFitted(n, foldRows, genreCount, async (fitRows, heldOut, k) => {
     const head = `fold ${k + 1}/${foldRows.length}`;
     const fit = await fitGmu({
-      features, labels, genreCount, rows: fitRows, settings, seed, label: `fold-${k}`,
+      features,
+      labels,
+      genreCount,
+      rows: fitRows,
+      settings,
+      seed,
+      label: `fold-${k}`,
       onEpoch: (record, total) => input.onEpoch?.(head, record, total),
     });
     folds.push({ heldOut, fitFilms: fitRows.length, chosenEpoch: fit.chosenEpoch, holdoutLoss: fit.epochs[fit.chosenEpoch].holdoutLoss });
@@ -544,7 +556,13 @@ export async function trainLearnedFusion(input: LearnedFusionInput): Promise<Lea
   });
   const all = Array.from({ length: n }, (_, i) => i);
   const final = await fitGmu({
-    features, labels, genreCount, rows: all, settings, seed, label: 'final',
+    features,
+    labels,
+    genreCount,
+    rows: all,
+    settings,
+    seed,
+    label: 'final',
     onEpoch: (record, total) => input.onEpoch?.('final', record, total),
   });
   const validationRows = Array.from({ length: input.validation.films }, (_, i) => i);

@@ -106,7 +106,11 @@ export async function readTrainedModelMetadata<M extends ModelKind>(dir: string,
   const file = join(dir, METADATA_FILE);
   const read = readCheckedJson(file, MODEL_METADATA_SCHEMAS[model]);
   if (read.ok) return read.value as ModelMetadataOf<M>;
-  const why = { missing: 'is missing', 'not-json': `is not valid JSON (${read.detail})`, 'off-schema': `is not the metadata of a trained ${model} model (${read.detail})` }[read.problem];
+  const why = {
+    missing: 'is missing',
+    'not-json': `is not valid JSON (${read.detail})`,
+    'off-schema': `is not the metadata of a trained ${model} model (${read.detail})`,
+  }[read.problem];
   throw new UserError(`${file} ${why}`, { file, fix: 'train it again: npm run build -- --retrain' });
 }
 

@@ -245,7 +245,11 @@ export class ShardedSteps {
         const reply = this.reply(helpers[h]);
         reply.catch(() => {}); // handled below, after this thread's shards
         remote.set(i, { helper: helpers[h], reply });
-        helpers[h].postMessage(request, [...request.weights.map((w) => w.buffer as ArrayBuffer), request.x.values.buffer as ArrayBuffer, request.y.values.buffer as ArrayBuffer]);
+        helpers[h].postMessage(request, [
+          ...request.weights.map((w) => w.buffer as ArrayBuffer),
+          request.x.values.buffer as ArrayBuffer,
+          request.y.values.buffer as ArrayBuffer,
+        ]);
       });
     }
     const t1 = performance.now();
@@ -263,7 +267,11 @@ export class ShardedSteps {
     for (const [i, { helper, reply }] of remote) {
       try {
         const message = (await reply) as Extract<ShardWorkerMessage, { type: 'gradients' }>;
-        results.set(i, { loss: message.loss, probabilities: message.probabilities, gradients: message.gradients.map((g, v) => tf.tensor(g, this.variables[v].shape, 'float32')) });
+        results.set(i, {
+          loss: message.loss,
+          probabilities: message.probabilities,
+          gradients: message.gradients.map((g, v) => tf.tensor(g, this.variables[v].shape, 'float32')),
+        });
         this.counts.inHelpers++;
       } catch (error) {
         this.warn(`${(error as Error).message}; its shard runs in this thread from now on (the results are the same)`);
@@ -276,7 +284,10 @@ export class ShardedSteps {
 
     this.counts.shards += shardIds.length;
     const ordered = shardIds.map((i) => results.get(i)!);
-    const combined = combineShardGradients(ordered.map((r) => r.gradients), shardIds.map((i) => sizes[i]));
+    const combined = combineShardGradients(
+      ordered.map((r) => r.gradients),
+      shardIds.map((i) => sizes[i]),
+    );
     tf.dispose(ordered.flatMap((r) => r.gradients));
     this.optimizer.applyGradients(Object.fromEntries(this.variables.map((v, i) => [v.name, combined[i]])));
     tf.dispose(combined);

@@ -44,10 +44,7 @@ function buildModel(model: ModelKind, stage: DataStageResult, config: Config): t
 
 /** metadata.json of a trained model, checked against the contract before it is saved. */
 function modelMetadata(model: ModelKind, stage: DataStageResult, inputs: ModelInputs, config: Config, key: string): ModelMetadata {
-  const input =
-    model === 'cnn'
-      ? { kind: 'poster' as const, ...stage.dataset.posterPreprocessing }
-      : { kind: 'overview' as const, ...inputs.vectorizer };
+  const input = model === 'cnn' ? { kind: 'poster' as const, ...stage.dataset.posterPreprocessing } : { kind: 'overview' as const, ...inputs.vectorizer };
   const metadata = {
     model,
     title: MODEL_TITLES[model],
@@ -106,7 +103,13 @@ export interface FreeCores {
  * Trains one model and stores its result in the training cache. `backend` and `inputs` are made here
  * when not given (a worker thread has neither).
  */
-export async function trainJob(job: TrainJob, effects: Effects, backend?: BackendInfo, inputs?: ModelInputs, freeCores?: FreeCores): Promise<CachedModelResult> {
+export async function trainJob(
+  job: TrainJob,
+  effects: Effects,
+  backend?: BackendInfo,
+  inputs?: ModelInputs,
+  freeCores?: FreeCores,
+): Promise<CachedModelResult> {
   backend ??= await selectBackend({ force: job.config.backend, effects });
   inputs ??= prepareModelInputs(job.stage, job.config);
   return trainOne(job.model, job.stage, inputs, job.config, job.schedule, job.dir, job.key, backend, effects, freeCores);
@@ -119,14 +122,32 @@ const ONE_CORE_BACKENDS: readonly string[] = ['wasm', 'cpu'] satisfies BackendCh
  * The CNN's sharded steps (config `cnnShards` > 1; none for the LSTM or whole batches). On a
  * one-core backend, each core granted by `freeCores` takes a shard into a helper thread.
  */
-function shardedSteps(model: ModelKind, network: tf.LayersModel, optimizer: tf.Optimizer, loss: LossSpec, config: Config, backend: BackendInfo, effects: Effects, freeCores?: FreeCores) {
+function shardedSteps(
+  model: ModelKind,
+  network: tf.LayersModel,
+  optimizer: tf.Optimizer,
+  loss: LossSpec,
+  config: Config,
+  backend: BackendInfo,
+  effects: Effects,
+  freeCores?: FreeCores,
+) {
   if (model !== 'cnn' || config.cnnShards <= 1) return undefined;
-  const steps = new ShardedSteps({ model: network, optimizer, loss, shards: config.cnnShards, warn: (message) => effects.warn(`${MODEL_TITLES[model]}: ${message}`) });
+  const steps = new ShardedSteps({
+    model: network,
+    optimizer,
+    loss,
+    shards: config.cnnShards,
+    warn: (message) => effects.warn(`${MODEL_TITLES[model]}: ${message}`),
+  });
   if (freeCores && ONE_CORE_BACKENDS.includes(backend.name)) {
     freeCores.onFree(() =>
       steps.addHelper(backend.name as BackendChoice).then(
         (joined) => {
-          if (joined) effects.info(`${MODEL_TITLES[model]}: a core is free; ${steps.helperCount} of its ${steps.shards} shards per batch now run${steps.helperCount === 1 ? 's' : ''} in a helper thread there (the numbers are the same)`);
+          if (joined)
+            effects.info(
+              `${MODEL_TITLES[model]}: a core is free; ${steps.helperCount} of its ${steps.shards} shards per batch now run${steps.helperCount === 1 ? 's' : ''} in a helper thread there (the numbers are the same)`,
+            );
         },
         (error: Error) => effects.warn(`${MODEL_TITLES[model]}: ${error.message}; its shards stay in one thread (the numbers are the same)`),
       ),

@@ -36,7 +36,9 @@ async function trainInWorkers(jobs: TrainJob[], effects: Effects, concurrency = 
   const running = new Set<number>();
   const written = new Set<string>();
   const label =
-    jobs.length <= concurrency ? `Training ${jobs.map((job) => job.model.toUpperCase()).join(' ∥ ')}` : `Training ${jobs.length} models, ${concurrency} at a time`;
+    jobs.length <= concurrency
+      ? `Training ${jobs.map((job) => job.model.toUpperCase()).join(' ∥ ')}`
+      : `Training ${jobs.length} models, ${concurrency} at a time`;
   const showProgress = () => {
     const shown = [...running].map((i) => progress[i]).filter((p) => p.total > 0);
     const done = shown.reduce((sum, p) => sum + p.done, 0);

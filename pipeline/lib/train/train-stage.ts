@@ -61,7 +61,12 @@ async function reuseCachedModels(
   for (const model of MODEL_KINDS) {
     const dir = join(trainingDir, model);
     if (config.retrain) await rm(dir, { recursive: true, force: true });
-    const cached = await reusableTraining(dir, MODEL_TITLES[model], effects, `${MODEL_TITLES[model]}: reusing the trained model from the cache (key ${key}; --retrain to train again)`);
+    const cached = await reusableTraining(
+      dir,
+      MODEL_TITLES[model],
+      effects,
+      `${MODEL_TITLES[model]}: reusing the trained model from the cache (key ${key}; --retrain to train again)`,
+    );
     if (cached) {
       results[model] = { ...cached, run: { ...cached.run, cached: true } };
       continue;

@@ -168,13 +168,7 @@ const BCE = lossFunction('bce');
  * also returning the step's predictions, from which the epoch's training metrics are counted.
  * The whole batch is one shard: `shardGradients` then the update, as `optimizer.minimize` does.
  */
-export function trainStep(
-  model: tf.LayersModel,
-  optimizer: tf.Optimizer,
-  x: tf.Tensor,
-  y: tf.Tensor,
-  loss: LossFunction = BCE,
-): StepResult {
+export function trainStep(model: tf.LayersModel, optimizer: tf.Optimizer, x: tf.Tensor, y: tf.Tensor, loss: LossFunction = BCE): StepResult {
   const variables = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
   const { loss: value, gradients, probabilities } = shardGradients(model, variables, loss, x, y);
   optimizer.applyGradients(Object.fromEntries(variables.map((v, i) => [v.name, gradients[i]])));
@@ -408,7 +402,13 @@ export async function trainModel(options: TrainOptions): Promise<TrainingOutcome
   tf.dispose(bestWeights);
   const kept = await inferenceMetrics(model, data, data.validation, schedule.batchSize);
   const trainProbabilities = await predictProbabilities(model, data, data.train, schedule.batchSize);
-  return { history, bestEpoch, best: kept.metrics, validationProbabilities: kept.probabilities, trainProbabilities, resumedAtEpoch,
+  return {
+    history,
+    bestEpoch,
+    best: kept.metrics,
+    validationProbabilities: kept.probabilities,
+    trainProbabilities,
+    resumedAtEpoch,
     meanBatchLength: batchCount > 0 ? batchLengthSum / batchCount : null,
     stoppedEarlyAfterEpoch,
   };

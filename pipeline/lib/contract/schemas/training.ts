@@ -219,7 +219,10 @@ export const ExamplesArtifactSchema = z.object({
       id: z.string(),
       overview: z.string(),
       genres: z.array(z.string()),
-      thumbnail: z.string().regex(/^thumbnails\/[0-9a-f]+\.webp$/).nullable(),
+      thumbnail: z
+        .string()
+        .regex(/^thumbnails\/[0-9a-f]+\.webp$/)
+        .nullable(),
     }),
   ),
 });

@@ -127,11 +127,7 @@ function placeGridRow(heap: Float32Array, dst: number, src: number, length: numb
  * Σ over chunks of A_chunk·B_chunk ([1, k, m_c] · [1, m_c, cout]) through the shipped BatchMatMul
  * (XNNPACK), summed in JS. `make` builds one chunk's operands; both are disposed here.
  */
-function sumOfProducts(
-  backend: WasmBackendLike,
-  count: number,
-  make: (chunk: number) => { a: TensorInfo; b: TensorInfo },
-): TensorInfo {
+function sumOfProducts(backend: WasmBackendLike, count: number, make: (chunk: number) => { a: TensorInfo; b: TensorInfo }): TensorInfo {
   let acc: TensorInfo | null = null;
   for (let c = 0; c < count; c++) {
     const { a, b } = make(c);
@@ -292,7 +288,6 @@ const conv2DBackpropFilterKernel: Kernel = ({ inputs, attrs, backend }) => {
   dispose(backend, product, ...temps);
   return result;
 };
-
 
 export const conv2DBackpropFilterConfig: WasmKernelConfig = {
   kernelName: tf.Conv2DBackpropFilter,

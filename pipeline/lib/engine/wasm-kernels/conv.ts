@@ -5,15 +5,23 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { TensorInfo } from '@tensorflow/tfjs';
-import { activate, call1, callKernel, dispose, engines, sizeOf, transpose, zeros, type Kernel, type WasmBackendLike, type WasmKernelConfig } from './kernel-calls.ts';
+import {
+  activate,
+  call1,
+  callKernel,
+  dispose,
+  engines,
+  sizeOf,
+  transpose,
+  zeros,
+  type Kernel,
+  type WasmBackendLike,
+  type WasmKernelConfig,
+} from './kernel-calls.ts';
 
 type Pad = 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
 
-export function convInfoOf(
-  inShape: number[],
-  filterShape: number[],
-  attrs: Record<string, unknown>,
-): ReturnType<typeof tf.backend_util.computeConv2DInfo> {
+export function convInfoOf(inShape: number[], filterShape: number[], attrs: Record<string, unknown>): ReturnType<typeof tf.backend_util.computeConv2DInfo> {
   const dataFormat = tf.backend_util.convertConv2DDataFormat((attrs.dataFormat as 'NHWC' | 'NCHW') ?? 'NHWC');
   return tf.backend_util.computeConv2DInfo(
     inShape as [number, number, number, number],
@@ -109,14 +117,18 @@ function conv2dExplicit(backend: WasmBackendLike, x: TensorInfo, filter: TensorI
     {
       strides: [1, 1],
       dilations,
-      pad: [[0, 0], [pads.top, pads.bottom], [pads.left, pads.right], [0, 0]],
+      pad: [
+        [0, 0],
+        [pads.top, pads.bottom],
+        [pads.left, pads.right],
+        [0, 0],
+      ],
       dataFormat: 'NHWC',
       dimRoundingMode: undefined,
     },
     backend,
   );
 }
-
 
 const conv2DBackpropInputKernel: Kernel = ({ inputs, attrs, backend }) => {
   let { dy } = inputs;
@@ -181,7 +193,6 @@ const conv2DBackpropInputKernel: Kernel = ({ inputs, attrs, backend }) => {
   dispose(backend, ...temps);
   return dx;
 };
-
 
 export const conv2DBackpropInputConfig: WasmKernelConfig = {
   kernelName: tf.Conv2DBackpropInput,

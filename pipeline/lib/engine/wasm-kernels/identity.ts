@@ -16,7 +16,6 @@ const identityKernel: Kernel = ({ inputs, attrs, backend }) => {
   return { dataId: x.dataId, shape: x.shape.slice(), dtype: x.dtype };
 };
 
-
 export const identityConfig: WasmKernelConfig = {
   kernelName: tf.Identity,
   kernel: identityKernel,

@@ -47,9 +47,7 @@ const kernels: readonly WasmKernelConfig[] = [
   identityConfig,
 ];
 
-export const WASM_KERNEL_REASONS: Readonly<Record<string, string>> = Object.fromEntries(
-  kernels.map(({ kernelName, why }) => [kernelName, why]),
-);
+export const WASM_KERNEL_REASONS: Readonly<Record<string, string>> = Object.fromEntries(kernels.map(({ kernelName, why }) => [kernelName, why]));
 
 /** Kernel names by why they are registered: wasm lacks them, or the shipped ones are slow/wrong. */
 export const WASM_KERNELS: Readonly<{ missing: readonly string[]; replaced: readonly string[] }> = {

@@ -6,7 +6,20 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { TensorInfo } from '@tensorflow/tfjs';
-import { activate, call1, callKernel, dispose, engines, matrixOf, reshape, sizeOf, transpose, type Kernel, type WasmBackendLike, type WasmKernelConfig } from './kernel-calls.ts';
+import {
+  activate,
+  call1,
+  callKernel,
+  dispose,
+  engines,
+  matrixOf,
+  reshape,
+  sizeOf,
+  transpose,
+  type Kernel,
+  type WasmBackendLike,
+  type WasmKernelConfig,
+} from './kernel-calls.ts';
 
 interface MatMulPlan {
   a: TensorInfo;
@@ -28,14 +41,7 @@ interface MatMulPlan {
  * that moves less memory — e.g. dy·Wᵀ for a big W becomes W·dyᵀ: W is read as it is and only the small
  * dy and the result are transposed, instead of transposing and packing all of W.
  */
-function planMatMul(
-  backend: WasmBackendLike,
-  a: TensorInfo,
-  b: TensorInfo,
-  transposeA: boolean,
-  transposeB: boolean,
-  allowSwap: boolean,
-): MatMulPlan | null {
+function planMatMul(backend: WasmBackendLike, a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean, allowSwap: boolean): MatMulPlan | null {
   const aRank = a.shape.length;
   const bRank = b.shape.length;
   if (aRank < 2 || bRank < 2 || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
@@ -137,7 +143,6 @@ const batchMatMulKernel: Kernel = ({ inputs, attrs, backend }) => {
   return finishMatMul(backend, out, plan);
 };
 
-
 const fusedMatMulKernel: Kernel = ({ inputs, attrs, backend }) => {
   const { a, b, bias, preluActivationWeights } = inputs;
   const transposeA = Boolean(attrs.transposeA);
@@ -170,7 +175,6 @@ const fusedMatMulKernel: Kernel = ({ inputs, attrs, backend }) => {
   if (result !== biased) dispose(backend, biased);
   return result;
 };
-
 
 export const batchMatMulConfig: WasmKernelConfig = {
   kernelName: tf.BatchMatMul,

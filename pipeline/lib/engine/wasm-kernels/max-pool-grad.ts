@@ -55,7 +55,6 @@ const maxPoolGradKernel: Kernel = ({ inputs, attrs, backend }) => {
   return dx;
 };
 
-
 export const maxPoolGradConfig: WasmKernelConfig = {
   kernelName: tf.MaxPoolGrad,
   kernel: maxPoolGradKernel,

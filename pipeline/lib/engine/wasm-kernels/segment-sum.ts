@@ -29,7 +29,6 @@ const unsortedSegmentSumKernel: Kernel = ({ inputs, attrs, backend }) => {
   return out;
 };
 
-
 export const unsortedSegmentSumConfig: WasmKernelConfig = {
   kernelName: tf.UnsortedSegmentSum,
   kernel: unsortedSegmentSumKernel,

@@ -77,7 +77,13 @@ export function stridedCopy(backend: WasmBackendLike, x: TensorInfo, outShape: n
 
 /** x[begin : begin + size] as a new tensor (see stridedCopy). */
 export function sliceHeap(backend: WasmBackendLike, x: TensorInfo, begin: number[], size: number[]): TensorInfo {
-  return stridedCopy(backend, x, size, begin, size.map(() => 1));
+  return stridedCopy(
+    backend,
+    x,
+    size,
+    begin,
+    size.map(() => 1),
+  );
 }
 
 const reverseKernel: Kernel = ({ inputs, attrs, backend }) => {
@@ -124,11 +130,7 @@ const splitVKernel: Kernel = ({ inputs, attrs, backend }) => {
   const { x } = inputs;
   if (x.dtype === 'string') return callKernel(tf.SplitV, inputs, attrs, backend);
   const axis = tf.util.parseAxisParam(attrs.axis as number, x.shape)[0];
-  const sizes = tf.backend_util.prepareSplitSize(
-    x as unknown as tf.Tensor,
-    attrs.numOrSizeSplits as number[] | number,
-    axis,
-  );
+  const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, attrs.numOrSizeSplits as number[] | number, axis);
   const begin = new Array<number>(x.shape.length).fill(0);
   return sizes.map((s) => {
     const size = x.shape.slice();
@@ -142,9 +144,7 @@ const splitVKernel: Kernel = ({ inputs, attrs, backend }) => {
 const stridedSliceKernel: Kernel = ({ inputs, attrs, backend }) => {
   const { x } = inputs;
   const a = attrs as Record<string, number & number[]>;
-  const info = tf.slice_util.sliceInfo(
-    x.shape, a.begin, a.end, a.strides, a.beginMask, a.endMask, a.ellipsisMask, a.newAxisMask, a.shrinkAxisMask,
-  );
+  const info = tf.slice_util.sliceInfo(x.shape, a.begin, a.end, a.strides, a.beginMask, a.endMask, a.ellipsisMask, a.newAxisMask, a.shrinkAxisMask);
   if (x.dtype === 'string' || info.isIdentity || !(info.sliceDim0 || info.isSimpleSlice)) {
     return callKernel(tf.StridedSlice, inputs, attrs, backend);
   }
@@ -154,7 +154,6 @@ const stridedSliceKernel: Kernel = ({ inputs, attrs, backend }) => {
   dispose(backend, sliced);
   return result;
 };
-
 
 export const reverseConfig: WasmKernelConfig = {
   kernelName: tf.Reverse,

@@ -56,7 +56,6 @@ export interface LstmOptions {
   recurrentDropout?: number;
 }
 
-
 /**
  * A `rows × cols` matrix (row-major) drawn like Keras' / tfjs' `Orthogonal` initialiser: QR of a
  * seeded standard-normal `max × min` matrix, Q with its columns' signs fixed by R's diagonal, and
@@ -180,7 +179,13 @@ export function buildLstm(options: LstmOptions): tf.LayersModel {
   );
   model.add(tf.layers.dropout({ name: 'dropout', rate: DENSE_DROPOUT }));
   model.add(
-    tf.layers.dense({ name: 'dense_1', units: genreCount, activation: 'sigmoid', kernelInitializer: glorotUniformFor(seed, 'dense_1'), biasInitializer: 'zeros' }),
+    tf.layers.dense({
+      name: 'dense_1',
+      units: genreCount,
+      activation: 'sigmoid',
+      kernelInitializer: glorotUniformFor(seed, 'dense_1'),
+      biasInitializer: 'zeros',
+    }),
   );
 
   initialiseBidirectional(model.getLayer('bidirectional'), LSTM_UNITS[0], seed);

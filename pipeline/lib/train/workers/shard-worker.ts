@@ -41,7 +41,10 @@ try {
       }
       const gradients = result.gradients.map((g) => Float32Array.from(g.dataSync() as Float32Array));
       tf.dispose(result.gradients);
-      send({ type: 'gradients', gradients, loss: result.loss, probabilities: result.probabilities }, gradients.map((g) => g.buffer as ArrayBuffer));
+      send(
+        { type: 'gradients', gradients, loss: result.loss, probabilities: result.probabilities },
+        gradients.map((g) => g.buffer as ArrayBuffer),
+      );
     } catch (error) {
       failed(error);
     }
