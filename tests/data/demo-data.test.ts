@@ -10,17 +10,14 @@ import sharp from 'sharp';
 import {
   COURSEWORK_GENRES,
   DEMO_CSV_FILE,
-  DEMO_CUES,
   DEMO_DATASET_VERSION,
-  DEMO_FILLER,
   DEMO_IMAGES_DIR,
   DEMO_MARKER_FILE,
-  NEVER_POSITIVE_GENRES,
   demoCsv,
   demoFilm,
   writeDemoDataset,
-  type DemoGenre,
 } from '../../pipeline/lib/data/demo-data.ts';
+import { DEMO_CUES, DEMO_FILLER, NEVER_POSITIVE_GENRES, type DemoGenre } from '../../pipeline/lib/data/demo-cues.ts';
 import { recordingEffects } from '../../pipeline/lib/core/effects.ts';
 import { UserError } from '../../pipeline/lib/core/errors.ts';
 

@@ -43,3 +43,8 @@ export function seededRandomSource(seed: number): RandomSource {
     },
   };
 }
+
+/** One of `items`, uniformly. */
+export function pick<T>(random: Random, items: readonly T[]): T {
+  return items[randomInt(random, items.length)];
+}

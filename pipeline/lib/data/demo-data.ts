@@ -8,7 +8,7 @@
  *
  * Both modalities carry a strong but noisy genre signal: every genre has a background colour (the
  * frequent genres' are saturated and far apart), an accent colour and a motif for the posters, and
- * its own words for the overviews (see DEMO_CUES). The signal is strong on purpose: the quick profile
+ * its own words for the overviews (./demo-cues.ts; posters drawn by ./demo-posters.ts). The signal is strong on purpose: the quick profile
  * trains for a few dozen steps, and the demo report must show the models learning something.
  *
  * Write order, so an interrupted run never looks like a finished dataset:
@@ -27,7 +27,9 @@ import type { Effects } from '../core/effects.ts';
 import { COURSEWORK_GENRES, type CourseworkGenre } from './csv.ts';
 import { UserError } from '../core/errors.ts';
 import { writeFileAtomic } from '../core/files.ts';
-import { randomInt, seededRandom, shuffled, type Random } from '../core/random.ts';
+import { pick, seededRandom, shuffled, type Random } from '../core/random.ts';
+import { DEMO_CUES, DEMO_FILLER, DEMO_NAMES, DRAWABLE_GENRES, type DemoCue, type DemoGenre } from './demo-cues.ts';
+import { POSTER_HEIGHT, POSTER_WIDTH, renderPoster } from './demo-posters.ts';
 
 export { COURSEWORK_GENRES, type CourseworkGenre };
 
@@ -40,297 +42,10 @@ export const DEMO_DATASET_VERSION = 2;
 export const DEMO_MARKER_FILE = 'GENRELENS_DEMO_DATASET';
 export const DEMO_CSV_FILE = 'IMDB_overview_genres.csv';
 export const DEMO_IMAGES_DIR = 'Images';
-export const POSTER_WIDTH = 150;
-export const POSTER_HEIGHT = 300;
 
-/** Columns with no positive example in the real data; the demo keeps them all zero too. */
-export const NEVER_POSITIVE_GENRES = ['Documentary', 'News', 'Reality-TV', 'Short'] as const;
-export type DemoGenre = Exclude<CourseworkGenre, (typeof NEVER_POSITIVE_GENRES)[number]>;
-
-type Rgb = readonly [number, number, number];
-type Motif =
-  | 'diagonal'
-  | 'antidiagonal'
-  | 'hstripes'
-  | 'vstripes'
-  | 'triangles'
-  | 'zigzag'
-  | 'dots'
-  | 'circles'
-  | 'rings'
-  | 'checker'
-  | 'grid'
-  | 'bars'
-  | 'waves'
-  | 'diamonds'
-  | 'starburst'
-  | 'disc'
-  | 'frame'
-  | 'crosses';
-
-export interface DemoCue {
-  /** Share of real films with this genre (label prior). */
-  prior: number;
-  background: Rgb;
-  accent: Rgb;
-  motif: Motif;
-  /** Genre-specific overview words (each word belongs to one genre only). */
-  people: readonly string[];
-  things: readonly string[];
-  verbs: readonly string[];
-  adjectives: readonly string[];
-}
-
-const cue = (prior: number, background: Rgb, accent: Rgb, motif: Motif, people: string, things: string, verbs: string, adjectives: string): DemoCue => ({
-  prior,
-  background,
-  accent,
-  motif,
-  people: people.split(' '),
-  things: things.split(' '),
-  verbs: verbs.split(' '),
-  adjectives: adjectives.split(' '),
-});
-
-/** Per-genre poster and overview cues. Priors follow the real label frequencies. */
-export const DEMO_CUES: Readonly<Record<DemoGenre, DemoCue>> = {
-  Drama: cue(
-    0.54,
-    [20, 70, 235],
-    [200, 210, 230],
-    'hstripes',
-    'widow nurse teacher patriarch',
-    'illness marriage divorce grief',
-    'confronts mourns endures',
-    'estranged bitter troubled',
-  ),
-  Comedy: cue(
-    0.44,
-    [250, 225, 30],
-    [230, 90, 30],
-    'circles',
-    'prankster buffoon comedian klutz',
-    'mishap blunder prank fiasco',
-    'bungles fumbles spoofs',
-    'hapless goofy hilarious',
-  ),
-  Romance: cue(
-    0.21,
-    [240, 70, 170],
-    [200, 20, 60],
-    'disc',
-    'lover sweetheart suitor fiancée',
-    'courtship kiss romance valentine',
-    'woos courts charms',
-    'romantic passionate lovestruck',
-  ),
-  Action: cue(
-    0.2,
-    [235, 35, 20],
-    [255, 200, 0],
-    'diagonal',
-    'commando mercenary bodyguard vigilante',
-    'firefight shootout explosion convoy',
-    'battles outguns ambushes',
-    'explosive relentless armed',
-  ),
-  Crime: cue(
-    0.18,
-    [115, 115, 115],
-    [230, 200, 40],
-    'checker',
-    'detective gangster mobster pickpocket',
-    'heist robbery racket loot',
-    'robs smuggles extorts',
-    'corrupt criminal crooked',
-  ),
-  Thriller: cue(
-    0.14,
-    [12, 12, 16],
-    [235, 235, 235],
-    'antidiagonal',
-    'assassin stalker fugitive informant',
-    'conspiracy ransom dossier betrayal',
-    'pursues blackmails evades',
-    'deadly paranoid tense',
-  ),
-  Adventure: cue(
-    0.13,
-    [30, 175, 60],
-    [230, 190, 110],
-    'triangles',
-    'explorer adventurer navigator castaway',
-    'expedition treasure jungle voyage',
-    'explores charts seeks',
-    'uncharted perilous faraway',
-  ),
-  Horror: cue(
-    0.076,
-    [110, 0, 10],
-    [20, 0, 0],
-    'zigzag',
-    'demon ghost zombie slasher',
-    'curse crypt corpse seance',
-    'haunts possesses terrorizes',
-    'sinister bloody haunted',
-  ),
-  Fantasy: cue(
-    0.07,
-    [90, 40, 140],
-    [250, 220, 120],
-    'starburst',
-    'wizard dragon sorceress elf',
-    'kingdom spell amulet prophecy',
-    'enchants conjures summons',
-    'magical enchanted mythical',
-  ),
-  Mystery: cue(
-    0.067,
-    [0, 140, 150],
-    [150, 230, 220],
-    'diamonds',
-    'sleuth suspect witness heiress',
-    'clue riddle disappearance puzzle',
-    'investigates uncovers deciphers',
-    'mysterious cryptic hidden',
-  ),
-  Family: cue(
-    0.065,
-    [140, 210, 120],
-    [255, 255, 255],
-    'rings',
-    'puppy grandma grandpa toddler',
-    'holiday treehouse picnic sleepover',
-    'adopts protects reunites',
-    'kindhearted wholesome cheerful',
-  ),
-  'Sci-Fi': cue(
-    0.062,
-    [10, 30, 70],
-    [0, 230, 255],
-    'grid',
-    'android alien astronaut cyborg',
-    'spaceship planet galaxy wormhole',
-    'teleports terraforms reprograms',
-    'futuristic robotic interstellar',
-  ),
-  Biography: cue(
-    0.05,
-    [150, 120, 85],
-    [60, 40, 25],
-    'frame',
-    'pioneer inventor activist statesman',
-    'memoir legacy biography career',
-    'recounts chronicles inspires',
-    'remarkable celebrated visionary',
-  ),
-  Animation: cue(
-    0.036,
-    [80, 200, 240],
-    [255, 80, 200],
-    'dots',
-    'puppet critter bunny snowman',
-    'toybox paintbrush cartoon crayon',
-    'doodles sketches animates',
-    'colourful animated plucky',
-  ),
-  Music: cue(
-    0.034,
-    [160, 20, 140],
-    [255, 240, 80],
-    'bars',
-    'guitarist singer drummer bandleader',
-    'concert album band gig',
-    'sings records tours',
-    'rhythmic melodic soulful',
-  ),
-  Sport: cue(
-    0.029,
-    [30, 120, 60],
-    [245, 245, 245],
-    'crosses',
-    'coach champion boxer quarterback',
-    'tournament stadium playoff medal',
-    'trains coaches challenges',
-    'athletic underdog competitive',
-  ),
-  History: cue(
-    0.022,
-    [120, 80, 40],
-    [230, 210, 160],
-    'vstripes',
-    'monarch emperor pharaoh courtier',
-    'empire revolution dynasty century',
-    'conquers overthrows rules',
-    'ancient medieval imperial',
-  ),
-  War: cue(
-    0.018,
-    [85, 95, 45],
-    [40, 35, 20],
-    'zigzag',
-    'soldier general sniper medic',
-    'battalion trench platoon frontline',
-    'invades defends commands',
-    'wartime wounded embattled',
-  ),
-  Musical: cue(
-    0.014,
-    [250, 170, 210],
-    [120, 30, 160],
-    'waves',
-    'dancer choreographer songstress understudy',
-    'showtune stage chorus ballet',
-    'choreographs rehearses stages',
-    'theatrical dazzling tuneful',
-  ),
-  Western: cue(
-    0.008,
-    [215, 170, 100],
-    [120, 50, 20],
-    'disc',
-    'cowboy sheriff outlaw gunslinger',
-    'ranch saloon stagecoach posse',
-    'tracks duels ropes',
-    'dusty frontier lawless',
-  ),
-  'N/A': cue(0, [128, 128, 128], [180, 180, 180], 'crosses', 'wanderer dreamer', 'vignette fragment reverie', 'observes remembers', 'surreal dreamlike'),
-};
-
-const DRAWABLE = Object.keys(DEMO_CUES) as DemoGenre[];
 /** Genres drawn as ordinary labels (N/A is only ever a film's single label). */
-const LABELLED = DRAWABLE.filter((genre) => genre !== 'N/A');
+const LABELLED = DRAWABLE_GENRES.filter((genre) => genre !== 'N/A');
 const NA_SHARE = 0.003;
-
-/** Shared filler words, used by every genre. */
-export const DEMO_FILLER = {
-  people: ['man', 'woman', 'friend', 'father', 'mother', 'daughter', 'son', 'neighbour', 'stranger'],
-  things: ['life', 'past', 'job', 'world', 'home', 'money', 'future'],
-  verbs: ['meets', 'finds', 'discovers', 'leaves', 'joins', 'follows', 'helps', 'faces', 'loses', 'trusts'],
-  adjectives: ['old', 'small', 'new', 'former', 'lonely', 'unexpected', 'quiet', 'younger'],
-};
-const NAMES = [
-  'Mara',
-  'Tobias',
-  'Zoë',
-  'José',
-  'Inès',
-  'Kofi',
-  'Lena',
-  'Arlo',
-  'Priya',
-  'Hugo',
-  'Nadia',
-  'Felix',
-  'Renée',
-  'Otto',
-  'Sunniva',
-  'Declan',
-  'Yuki',
-  'Amara',
-  'Björn',
-  'Clara',
-];
 
 export interface DemoDatasetOptions {
   films?: number;
@@ -459,8 +174,6 @@ function drawGenres(random: Random): CourseworkGenre[] {
   return COURSEWORK_GENRES.filter((genre) => picked.has(genre));
 }
 
-const pick = <T>(random: Random, items: readonly T[]): T => items[randomInt(random, items.length)];
-
 /**
  * Templated overview, 8-60 words: one sentence about each of the film's genres, in random order
  * (each genre slot may borrow from its other genres), sometimes one more about one of them, about
@@ -471,7 +184,7 @@ function writeOverview(genres: readonly CourseworkGenre[], random: Random): stri
   const sentences = own.map((cue) => sentenceFor(cue, own, random));
   const r = random();
   if (r < 0.3) sentences.push(sentenceFor(pick(random, own), own, random));
-  else if (r < 0.4) sentences.push(sentenceFor(DEMO_CUES[pick(random, DRAWABLE)], [], random));
+  else if (r < 0.4) sentences.push(sentenceFor(DEMO_CUES[pick(random, DRAWABLE_GENRES)], [], random));
   else if (r < 0.65) sentences.push(sentenceFor(DEMO_FILLER, [], random));
   while (sentences.join(' ').split(' ').length < 8) sentences.push(sentenceFor(DEMO_FILLER, [], random));
   return sentences.join(' ');
@@ -481,7 +194,7 @@ type Vocabulary = Pick<DemoCue, 'people' | 'things' | 'verbs' | 'adjectives'>;
 
 /** One templated sentence; each genre slot uses `main` or, 30% of the time, one of `mixIn`. */
 function sentenceFor(main: Vocabulary, mixIn: readonly Vocabulary[], random: Random): string {
-  const name = pick(random, NAMES);
+  const name = pick(random, DEMO_NAMES);
   const pron = pick(random, ['his', 'her', 'their']);
   const g = () => (mixIn.length > 1 && random() < 0.3 ? pick(random, mixIn) : main);
   const person = () => pick(random, g().people);
@@ -515,190 +228,4 @@ export function demoCsv(films: readonly DemoFilm[]): string {
 
 function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Posters
-
-interface Region {
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-}
-
-/**
- * A 150 x 300 RGB poster: a band of each of the film's genre background colours (in random order,
- * blended where they meet), each genre's motif in its accent colour over a random region (85% of the
- * time), sometimes a decoy motif of another genre, a title band with blocky "letters", and pixel noise.
- */
-export function renderPoster(genres: readonly CourseworkGenre[], random: Random): Uint8Array {
-  const W = POSTER_WIDTH;
-  const H = POSTER_HEIGHT;
-  const img = new Float32Array(W * H * 3);
-  const jitter = (c: Rgb, amount: number): Rgb => [c[0] + (random() * 2 - 1) * amount, c[1] + (random() * 2 - 1) * amount, c[2] + (random() * 2 - 1) * amount];
-  const cues = shuffled(genres as DemoGenre[], random).map((genre) => DEMO_CUES[genre]);
-
-  // Background: a band per genre colour, blended over BLEND rows where two meet; occasionally a
-  // colour is replaced by a random one.
-  const stops = cues.map((c) => (random() < 0.04 ? ([random() * 255, random() * 255, random() * 255] as Rgb) : jitter(c.background, 12)));
-  const brightness = 0.9 + random() * 0.2;
-  const band = H / stops.length;
-  const BLEND = 24;
-  for (let y = 0; y < H; y++) {
-    const i = Math.min(stops.length - 1, Math.floor(y / band));
-    const into = y - i * band; // rows into band i
-    const toNext = i < stops.length - 1 ? Math.max(0, into - (band - BLEND / 2)) / BLEND : 0;
-    const fromPrevious = i > 0 ? Math.max(0, BLEND / 2 - into) / BLEND : 0;
-    const a = fromPrevious > 0 ? stops[i - 1] : stops[i];
-    const b = fromPrevious > 0 ? stops[i] : (stops[i + 1] ?? stops[i]);
-    const f = fromPrevious > 0 ? 1 - fromPrevious : toNext;
-    const shade = brightness * (1.08 - 0.16 * (y / H));
-    const r = (a[0] * (1 - f) + b[0] * f) * shade;
-    const g = (a[1] * (1 - f) + b[1] * f) * shade;
-    const bl = (a[2] * (1 - f) + b[2] * f) * shade;
-    for (let p = y * W * 3; p < (y + 1) * W * 3; p += 3) {
-      img[p] = r;
-      img[p + 1] = g;
-      img[p + 2] = bl;
-    }
-  }
-
-  const layer = (c: DemoCue, alpha: number, scale: number) => {
-    const w = Math.round(W * (0.6 + random() * 0.4) * scale);
-    const h = Math.round(H * (0.35 + random() * 0.35) * scale);
-    const region = { x: randomInt(random, W - w + 1), y: randomInt(random, H - h + 1), w, h };
-    const inside = motifMask(c.motif, region, random);
-    const color = jitter(c.accent, 20);
-    const keep = 1 - alpha;
-    const [r, g, b] = color.map((v) => v * alpha);
-    for (let y = region.y; y < region.y + region.h; y++) {
-      for (let x = region.x; x < region.x + region.w; x++) {
-        if (!inside(x - region.x, y - region.y)) continue;
-        const p = (y * W + x) * 3;
-        img[p] = img[p] * keep + r;
-        img[p + 1] = img[p + 1] * keep + g;
-        img[p + 2] = img[p + 2] * keep + b;
-      }
-    }
-  };
-  for (const c of cues) if (random() < 0.85) layer(c, 0.3 + random() * 0.3, 0.9);
-  if (random() < 0.1) {
-    const decoys = DRAWABLE.filter((genre) => !genres.includes(genre));
-    layer(DEMO_CUES[pick(random, decoys)], 0.25 + random() * 0.2, 0.6);
-  }
-
-  // Title band with blocky letters, at the top or the bottom.
-  if (random() < 0.8) {
-    const bandH = 26 + randomInt(random, 22);
-    const top = random() < 0.5 ? 6 + randomInt(random, 10) : H - bandH - 6 - randomInt(random, 10);
-    const dark = random() < 0.5;
-    const band: Rgb = dark ? [15, 15, 20] : [240, 238, 230];
-    const ink: Rgb = dark ? [240, 235, 220] : [20, 20, 25];
-    // letterBottom[x]: the row where the letter covering column x ends (0 where there is none).
-    const letterBottom = new Int32Array(W);
-    for (let x = 10; x < W - 14;) {
-      const w = 4 + randomInt(random, 6);
-      if (random() < 0.85) letterBottom.fill(top + bandH - 6 - randomInt(random, 6), x, x + w);
-      x += w + 2 + (random() < 0.15 ? 6 : 0);
-    }
-    for (let y = top; y < top + bandH; y++) {
-      for (let x = 4; x < W - 4; x++) {
-        const p = (y * W + x) * 3;
-        const c = y >= top + 6 && y < letterBottom[x] ? ink : band;
-        for (let k = 0; k < 3; k++) img[p + k] = img[p + k] * 0.25 + c[k] * 0.75;
-      }
-    }
-  }
-
-  // Pixel noise (an inline xorshift32, seeded from `random`: 135,000 draws per poster), then clamp.
-  const out = new Uint8Array(W * H * 3);
-  const noise = (6 + random() * 8) / 2147483648;
-  let state = (random() * 4294967296) | 1;
-  for (let p = 0; p < out.length; p++) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    const v = img[p] + state * noise; // state is a signed 32-bit integer: noise in [-amount, amount)
-    out[p] = v <= 0 ? 0 : v >= 255 ? 255 : (v + 0.5) | 0;
-  }
-  return out;
-}
-
-/** The motif as an inside-test on region coordinates; its parameters are drawn from `random`. */
-function motifMask(motif: Motif, region: Region, random: Random): (x: number, y: number) => boolean {
-  const p = 10 + randomInt(random, 12);
-  const off = randomInt(random, p);
-  const mod = (v: number, m: number) => v - Math.floor(v / m) * m;
-  const cx = region.w * (0.25 + random() * 0.5);
-  const cy = region.h * (0.25 + random() * 0.5);
-  switch (motif) {
-    case 'diagonal':
-      return (x, y) => mod(x + y + off, p) < p * 0.45;
-    case 'antidiagonal':
-      return (x, y) => mod(x - y + off, p) < p * 0.45;
-    case 'hstripes':
-      return (_x, y) => mod(y + off, p) < p / 2;
-    case 'vstripes':
-      return (x, _y) => mod(x + off, p) < p / 2;
-    case 'triangles': {
-      const s = p * 2;
-      return (x, y) => {
-        const t = mod(y, s) / s;
-        return Math.abs(mod(x + off, s) - s / 2) <= (t * s) / 2;
-      };
-    }
-    case 'zigzag':
-      return (x, y) => mod(y + Math.abs(mod(x + off, p) - p / 2), p) < p * 0.4;
-    case 'dots': {
-      const r2 = (p * 0.28) ** 2;
-      return (x, y) => (mod(x + off, p) - p / 2) ** 2 + (mod(y, p) - p / 2) ** 2 < r2;
-    }
-    case 'circles': {
-      const circles = Array.from({ length: 3 + randomInt(random, 4) }, () => ({
-        x: random() * region.w,
-        y: random() * region.h,
-        r2: (8 + random() * 16) ** 2,
-      }));
-      return (x, y) => circles.some((c) => (x - c.x) ** 2 + (y - c.y) ** 2 < c.r2);
-    }
-    case 'rings':
-      return (x, y) => mod(Math.hypot(x - cx, y - cy) + off, p) < p / 2;
-    case 'checker':
-      return (x, y) => ((Math.floor((x + off) / p) + Math.floor(y / p)) & 1) === 0;
-    case 'grid':
-      return (x, y) => mod(x + off, p) < 3 || mod(y, p) < 3;
-    case 'bars': {
-      const heights = Array.from({ length: Math.ceil(region.w / p) + 1 }, () => region.h * (0.2 + random() * 0.8));
-      return (x, y) => mod(x, p) < p * 0.6 && region.h - y < heights[Math.floor(x / p)];
-    }
-    case 'waves': {
-      const amplitude = 3 + random() * 5;
-      const length = 20 + random() * 20;
-      return (x, y) => mod(y + amplitude * Math.sin((2 * Math.PI * x) / length) + off, p) < p / 2;
-    }
-    case 'diamonds':
-      return (x, y) => Math.abs(mod(x + off, p) - p / 2) + Math.abs(mod(y, p) - p / 2) < p * 0.35;
-    case 'starburst': {
-      const rays = 8 + randomInt(random, 8);
-      return (x, y) => mod((Math.atan2(y - cy, x - cx) / (2 * Math.PI)) * rays + off / p, 1) < 0.5;
-    }
-    case 'disc': {
-      const r2 = (25 + random() * 25) ** 2;
-      return (x, y) => (x - cx) ** 2 + (y - cy) ** 2 < r2;
-    }
-    case 'frame': {
-      const t = 5 + randomInt(random, 5);
-      return (x, y) => {
-        const edge = Math.min(x, y, region.w - 1 - x, region.h - 1 - y);
-        return edge < t || (edge >= 2 * t && edge < 2 * t + 3);
-      };
-    }
-    case 'crosses':
-      return (x, y) => {
-        const dx = Math.abs(mod(x + off, p) - p / 2);
-        const dy = Math.abs(mod(y, p) - p / 2);
-        return (dx < p * 0.12 && dy < p * 0.4) || (dy < p * 0.12 && dx < p * 0.4);
-      };
-  }
 }
