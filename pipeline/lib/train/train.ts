@@ -12,15 +12,10 @@
  * `Math.random`; while training, `Math.random` is a seeded generator whose state is saved in each
  * checkpoint, so the same seed, data and backend give the same numbers, resumed or not.
  */
-import { existsSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Effects } from '../core/effects.ts';
-import { sha256 } from '../core/files.ts';
 import { predictionMetrics, type PredictionMetrics } from '../core/metrics.ts';
-import { decodeTensors, encodeTensors, type TensorManifestEntry } from './model-io.ts';
-import { writeFolderAtomic } from '../core/files.ts';
+import { readCheckpoint, restoreCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { inferenceBatches, trainingBatches } from './batching.ts';
 import { shardGradients, type StepResult } from './sharded-steps.ts';
 import { lossFunction, type LossFunction } from './losses.ts';
@@ -102,23 +97,6 @@ export interface TrainingOutcome {
   stoppedEarlyAfterEpoch: number | null;
 }
 
-interface CheckpointState {
-  /** 2: `data` records tensors.bin's size and hash. */
-  version: 1 | 2;
-  data: { bytes: number; sha256: string };
-  nextEpoch: number;
-  history: EpochRecord[];
-  bestEpoch: number;
-  bestValidationLoss: number;
-  randomState: number;
-  weights: TensorManifestEntry[];
-  bestWeights: TensorManifestEntry[];
-  optimizer: TensorManifestEntry[];
-}
-
-const CHECKPOINT_STATE = 'state.json';
-const CHECKPOINT_DATA = 'tensors.bin';
-
 function pick(metrics: PredictionMetrics): SetMetrics {
   const { loss, microPrecision, microRecall, microF1, macroF1 } = metrics;
   return { loss, microPrecision, microRecall, microF1, macroF1 };
@@ -182,73 +160,6 @@ async function inferenceMetrics(model: tf.LayersModel, data: TrainingData, films
   return { probabilities, metrics };
 }
 
-function namedWeights(model: tf.LayersModel) {
-  return model.weights.map((weight, i) => ({ name: `${i}:${weight.originalName}`, tensor: weight.read() }));
-}
-
-async function saveCheckpoint(
-  dir: string,
-  model: tf.LayersModel,
-  bestWeights: tf.Tensor[],
-  optimizer: tf.Optimizer,
-  state: Omit<CheckpointState, 'weights' | 'bestWeights' | 'optimizer' | 'version' | 'data'>,
-): Promise<void> {
-  const current = namedWeights(model);
-  const best = bestWeights.map((tensor, i) => ({ name: `best:${i}`, tensor }));
-  const optimizerWeights = (await optimizer.getWeights()).map(({ name, tensor }) => ({ name, tensor }));
-  const all = await encodeTensors([...current, ...best, ...optimizerWeights]);
-  const checkpoint: CheckpointState = {
-    version: 2,
-    ...state,
-    data: { bytes: all.data.length, sha256: sha256(all.data) },
-    weights: all.manifest.slice(0, current.length),
-    bestWeights: all.manifest.slice(current.length, current.length + best.length),
-    optimizer: all.manifest.slice(current.length + best.length),
-  };
-  await writeFolderAtomic(dir, async (temp) => {
-    await writeFile(join(temp, CHECKPOINT_DATA), all.data);
-    await writeFile(join(temp, CHECKPOINT_STATE), JSON.stringify(checkpoint));
-  });
-}
-
-/**
- * The checkpoint in `dir`, or null when there is none or it is damaged: then it is reported in one
- * line and removed, and training starts from its first epoch. `tensors.bin` must have the size and
- * SHA-256 that `state.json` recorded (version 2; version-1 checkpoints only record where each
- * tensor starts, so for them it must at least hold every tensor the state lists).
- */
-async function readCheckpoint(dir: string, label: string, effects: Effects): Promise<{ state: CheckpointState; data: Uint8Array } | null> {
-  if (!existsSync(join(dir, CHECKPOINT_STATE))) return null;
-  const damaged = async (problem: string) => {
-    effects.warn(`${label}: the checkpoint in ${dir} is damaged (${problem}); training from the first epoch`);
-    await rm(dir, { recursive: true, force: true });
-    return null;
-  };
-  let state: CheckpointState;
-  try {
-    state = JSON.parse(await readFile(join(dir, CHECKPOINT_STATE), 'utf8')) as CheckpointState;
-  } catch {
-    return damaged(`${CHECKPOINT_STATE} is not valid JSON`);
-  }
-  if (state.version !== 1 && state.version !== 2) return null;
-  let data: Uint8Array;
-  try {
-    data = new Uint8Array(await readFile(join(dir, CHECKPOINT_DATA)));
-  } catch {
-    return damaged(`${CHECKPOINT_DATA} is missing`);
-  }
-  if (state.version === 2 && (data.length !== state.data.bytes || sha256(data) !== state.data.sha256)) {
-    return damaged(
-      data.length === state.data.bytes
-        ? `${CHECKPOINT_DATA} has other bytes than when it was written`
-        : `${CHECKPOINT_DATA} is ${data.length.toLocaleString('en')} bytes, ${state.data.bytes.toLocaleString('en')} when it was written`,
-    );
-  }
-  const needed = Math.max(0, ...[...state.weights, ...state.bestWeights, ...state.optimizer].map((t) => t.byteOffset + 4 * t.shape.reduce((a, b) => a * b, 1)));
-  if (data.length < needed) return damaged(`${CHECKPOINT_DATA} is ${data.length.toLocaleString('en')} bytes, its tensors need ${needed.toLocaleString('en')}`);
-  return { state, data };
-}
-
 export interface TrainOptions {
   model: tf.LayersModel;
   /** Compiled into the model by the caller; its learning rate is set each epoch. */
@@ -275,146 +186,181 @@ export function stopsEarly(schedule: TrainingSchedule, nextEpoch: number, bestEp
   return patience !== undefined && bestEpoch >= 0 && nextEpoch - 1 - bestEpoch >= patience;
 }
 
+/** Where a run stands: its history, its best epoch and weights, and the epoch it goes on from. */
+interface RunState {
+  history: EpochRecord[];
+  bestEpoch: number;
+  bestValidationLoss: number;
+  bestWeights: tf.Tensor[];
+  nextEpoch: number;
+  resumedAtEpoch: number | null;
+}
+
+/** LSTM batch widths seen (their mean is reported), summed over the run. */
+interface BatchLengths {
+  sum: number;
+  count: number;
+}
+
 /** Trains `model` per the schedule, resuming from `checkpointDir` when it holds a checkpoint. */
 export async function trainModel(options: TrainOptions): Promise<TrainingOutcome> {
-  const { model, optimizer, data, schedule, seed, checkpointDir, label, effects, loss = BCE, steps: parallelSteps } = options;
-  const genreCount = data.genres.length;
-  const randomSource = seededRandomSource(seed ^ 0x5eed);
-  let history: EpochRecord[] = [];
-  let bestEpoch = -1;
-  let bestValidationLoss = Number.POSITIVE_INFINITY;
-  let bestWeights: tf.Tensor[] = model.getWeights().map((w) => w.clone());
-  let startEpoch = 0;
-  let resumedAtEpoch: number | null = null;
-
-  const checkpoint = await readCheckpoint(checkpointDir, label, effects);
-  if (checkpoint) {
-    const { state, data: bytes } = checkpoint;
-    if (state.nextEpoch > schedule.epochs) {
-      effects.warn(`${label}: checkpoint is past the requested ${schedule.epochs} epochs; restarting cleanly`);
-    } else {
-      const weights = decodeTensors(state.weights, bytes);
-      model.setWeights(weights.map((w) => w.tensor));
-      tf.dispose(weights.map((w) => w.tensor));
-      tf.dispose(bestWeights);
-      bestWeights = decodeTensors(state.bestWeights, bytes).map((w) => w.tensor);
-      const optimizerWeights = decodeTensors(state.optimizer, bytes);
-      if (optimizerWeights.length > 0) await optimizer.setWeights(optimizerWeights);
-      history = state.history;
-      bestEpoch = state.bestEpoch;
-      bestValidationLoss = state.bestValidationLoss;
-      randomSource.setState(state.randomState);
-      startEpoch = state.nextEpoch;
-      resumedAtEpoch = startEpoch;
-      effects.info(`${label}: resuming an interrupted run at epoch ${startEpoch + 1}/${schedule.epochs}`);
-    }
-  }
-
-  let batchLengthSum = 0;
-  let batchCount = 0;
+  const { model, optimizer, schedule, checkpointDir, label, effects } = options;
+  const randomSource = seededRandomSource(options.seed ^ 0x5eed);
+  const run = await startOrResume(options, randomSource);
+  const lengths: BatchLengths = { sum: 0, count: 0 };
   let stoppedEarlyAfterEpoch: number | null = null;
   const originalRandom = Math.random;
   Math.random = randomSource.next;
   try {
-    for (let epoch = startEpoch; epoch < schedule.epochs; epoch++) {
+    for (let epoch = run.nextEpoch; epoch < schedule.epochs; epoch++) {
       // Checked before each epoch (not after), so a run resumed after the stop stops too.
-      if (stopsEarly(schedule, epoch, bestEpoch)) {
+      if (stopsEarly(schedule, epoch, run.bestEpoch)) {
         stoppedEarlyAfterEpoch = epoch - 1;
         effects.info(
           `${label}: stopping early after epoch ${epoch}/${schedule.epochs}: validation loss has not improved for ${schedule.earlyStoppingPatience} epochs ` +
-            `(best: epoch ${bestEpoch + 1}, kept)`,
+            `(best: epoch ${run.bestEpoch + 1}, kept)`,
         );
         break;
       }
-      const learningRate = learningRateForEpoch(schedule.learningRate, epoch);
-      (optimizer as unknown as { learningRate: number }).learningRate = learningRate;
-      const epochRandom = seededRandom(seed * 1009 + epoch);
-      const order = shuffled(data.train, epochRandom);
-      const batches = trainingBatches(order, schedule.batchSize, epochRandom, data.lengthOf);
-      const steps = batches.length;
-      // Augmentation draws from its own generator, so the batches are the same with or without it.
-      const augmentRandom = seededRandom((seed * 7919 + epoch) ^ 0x6a09e667);
-      const trainStart = effects.now();
-      let lossSum = 0;
-      // The films in the order the steps saw them, with the steps' predictions (training metrics).
-      const seen: number[] = [];
-      const seenProbabilities = new Float32Array(order.length * genreCount);
-      for (let step = 0; step < steps; step++) {
-        const films = batches[step];
-        const x = data.trainingInputs ? data.trainingInputs(films, augmentRandom) : data.inputs(films);
-        if (data.lengthOf) {
-          // Variable-length inputs are cut to the batch's longest: their width is its length.
-          batchLengthSum += x.shape[1]!;
-          batchCount++;
-        }
-        const y = tf.tensor2d(labelRows(data.labels, genreCount, films), [films.length, genreCount], 'float32');
-        const result = parallelSteps ? await parallelSteps.step(x, y) : trainStep(model, optimizer, x, y, loss);
-        tf.dispose([x, y]);
-        seenProbabilities.set(result.probabilities, seen.length * genreCount);
-        seen.push(...films);
-        await yieldToEventLoop();
-        lossSum += result.loss;
-        const elapsed = effects.now() - trainStart;
-        const eta = ((elapsed / (step + 1)) * (steps - step - 1)) / 1000;
-        effects.progress(`${label} epoch ${epoch + 1}/${schedule.epochs}`, step + 1, steps, `loss ${(lossSum / (step + 1)).toFixed(4)} eta ${eta.toFixed(0)}s`);
-      }
-      const trainMs = effects.now() - trainStart;
-
-      const trainMetrics = predictionMetrics(seenProbabilities, labelRows(data.labels, genreCount, seen), data.genres);
-      const evaluationStart = effects.now();
-      const validationSet = await inferenceMetrics(model, data, data.validation, schedule.batchSize);
-      const evaluationMs = effects.now() - evaluationStart;
-
-      const record: EpochRecord = {
-        epoch,
-        learningRate,
-        trainMs,
-        evaluationMs,
-        runningLoss: lossSum / steps,
-        train: pick(trainMetrics),
-        validation: pick(validationSet.metrics),
-      };
-      history.push(record);
-      if (record.validation.loss < bestValidationLoss) {
-        bestValidationLoss = record.validation.loss;
-        bestEpoch = epoch;
-        tf.dispose(bestWeights);
-        bestWeights = model.getWeights().map((w) => w.clone());
-      }
-      effects.info(
-        `${label} epoch ${epoch + 1}/${schedule.epochs}: loss ${record.train.loss.toFixed(4)} val_loss ${record.validation.loss.toFixed(4)} ` +
-          `val_micro_f1 ${record.validation.microF1.toFixed(4)} (train ${(trainMs / 1000).toFixed(1)} s, eval ${(evaluationMs / 1000).toFixed(1)} s)` +
-          (bestEpoch === epoch ? ' *best' : ''),
-      );
-      await saveCheckpoint(checkpointDir, model, bestWeights, optimizer, {
+      const record = await trainEpoch(options, epoch, lengths);
+      keepIfBest(run, record, model);
+      logEpoch(options, record, run.bestEpoch === epoch);
+      await saveCheckpoint(checkpointDir, model, run.bestWeights, optimizer, {
         nextEpoch: epoch + 1,
-        history,
-        bestEpoch,
-        bestValidationLoss,
+        history: run.history,
+        bestEpoch: run.bestEpoch,
+        bestValidationLoss: run.bestValidationLoss,
         randomState: randomSource.getState(),
       });
     }
   } finally {
     Math.random = originalRandom;
   }
+  return finishRun(options, run, lengths, stoppedEarlyAfterEpoch);
+}
 
-  model.setWeights(bestWeights);
-  tf.dispose(bestWeights);
-  const kept = await inferenceMetrics(model, data, data.validation, schedule.batchSize);
-  const trainProbabilities = await predictProbabilities(model, data, data.train, schedule.batchSize);
+/** A fresh run's state, or the checkpoint's when `checkpointDir` holds one of this schedule. */
+async function startOrResume(options: TrainOptions, randomSource: ReturnType<typeof seededRandomSource>): Promise<RunState> {
+  const { model, optimizer, schedule, checkpointDir, label, effects } = options;
+  const fresh: RunState = {
+    history: [],
+    bestEpoch: -1,
+    bestValidationLoss: Number.POSITIVE_INFINITY,
+    bestWeights: model.getWeights().map((w) => w.clone()),
+    nextEpoch: 0,
+    resumedAtEpoch: null,
+  };
+  const checkpoint = await readCheckpoint<EpochRecord>(checkpointDir, label, effects);
+  if (!checkpoint) return fresh;
+  if (checkpoint.state.nextEpoch > schedule.epochs) {
+    effects.warn(`${label}: checkpoint is past the requested ${schedule.epochs} epochs; restarting cleanly`);
+    return fresh;
+  }
+  tf.dispose(fresh.bestWeights);
+  const { bestWeights, state } = await restoreCheckpoint(checkpoint, model, optimizer);
+  randomSource.setState(state.randomState);
+  effects.info(`${label}: resuming an interrupted run at epoch ${state.nextEpoch + 1}/${schedule.epochs}`);
   return {
-    history,
-    bestEpoch,
-    best: kept.metrics,
-    validationProbabilities: kept.probabilities,
-    trainProbabilities,
-    resumedAtEpoch,
-    meanBatchLength: batchCount > 0 ? batchLengthSum / batchCount : null,
-    stoppedEarlyAfterEpoch,
+    history: state.history,
+    bestEpoch: state.bestEpoch,
+    bestValidationLoss: state.bestValidationLoss,
+    bestWeights,
+    nextEpoch: state.nextEpoch,
+    resumedAtEpoch: state.nextEpoch,
   };
 }
 
-/** Removes a run's checkpoint once its results are safely written. */
-export async function removeCheckpoint(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
+/**
+ * One epoch: the schedule's learning rate, a seeded shuffle into batches, one optimiser step per
+ * batch (its predictions give the training metrics, as Keras' fit counts them), then an inference
+ * pass over the validation films.
+ */
+async function trainEpoch(options: TrainOptions, epoch: number, lengths: BatchLengths): Promise<EpochRecord> {
+  const { model, optimizer, data, schedule, seed, label, effects, loss = BCE, steps: parallelSteps } = options;
+  const genreCount = data.genres.length;
+  const learningRate = learningRateForEpoch(schedule.learningRate, epoch);
+  (optimizer as unknown as { learningRate: number }).learningRate = learningRate;
+  const epochRandom = seededRandom(seed * 1009 + epoch);
+  const order = shuffled(data.train, epochRandom);
+  const batches = trainingBatches(order, schedule.batchSize, epochRandom, data.lengthOf);
+  const steps = batches.length;
+  // Augmentation draws from its own generator, so the batches are the same with or without it.
+  const augmentRandom = seededRandom((seed * 7919 + epoch) ^ 0x6a09e667);
+  const trainStart = effects.now();
+  let lossSum = 0;
+  // The films in the order the steps saw them, with the steps' predictions (training metrics).
+  const seen: number[] = [];
+  const seenProbabilities = new Float32Array(order.length * genreCount);
+  for (let step = 0; step < steps; step++) {
+    const films = batches[step];
+    const x = data.trainingInputs ? data.trainingInputs(films, augmentRandom) : data.inputs(films);
+    if (data.lengthOf) {
+      // Variable-length inputs are cut to the batch's longest: their width is its length.
+      lengths.sum += x.shape[1]!;
+      lengths.count++;
+    }
+    const y = tf.tensor2d(labelRows(data.labels, genreCount, films), [films.length, genreCount], 'float32');
+    const result = parallelSteps ? await parallelSteps.step(x, y) : trainStep(model, optimizer, x, y, loss);
+    tf.dispose([x, y]);
+    seenProbabilities.set(result.probabilities, seen.length * genreCount);
+    seen.push(...films);
+    await yieldToEventLoop();
+    lossSum += result.loss;
+    const elapsed = effects.now() - trainStart;
+    const eta = ((elapsed / (step + 1)) * (steps - step - 1)) / 1000;
+    effects.progress(`${label} epoch ${epoch + 1}/${schedule.epochs}`, step + 1, steps, `loss ${(lossSum / (step + 1)).toFixed(4)} eta ${eta.toFixed(0)}s`);
+  }
+  const trainMs = effects.now() - trainStart;
+
+  const trainMetrics = predictionMetrics(seenProbabilities, labelRows(data.labels, genreCount, seen), data.genres);
+  const evaluationStart = effects.now();
+  const validationSet = await inferenceMetrics(model, data, data.validation, schedule.batchSize);
+  const evaluationMs = effects.now() - evaluationStart;
+  return {
+    epoch,
+    learningRate,
+    trainMs,
+    evaluationMs,
+    runningLoss: lossSum / steps,
+    train: pick(trainMetrics),
+    validation: pick(validationSet.metrics),
+  };
+}
+
+/** Adds the epoch to the history; its weights become the best when its validation loss is the lowest yet. */
+function keepIfBest(run: RunState, record: EpochRecord, model: tf.LayersModel): void {
+  run.history.push(record);
+  if (record.validation.loss < run.bestValidationLoss) {
+    run.bestValidationLoss = record.validation.loss;
+    run.bestEpoch = record.epoch;
+    tf.dispose(run.bestWeights);
+    run.bestWeights = model.getWeights().map((w) => w.clone());
+  }
+}
+
+function logEpoch({ schedule, label, effects }: TrainOptions, record: EpochRecord, best: boolean): void {
+  effects.info(
+    `${label} epoch ${record.epoch + 1}/${schedule.epochs}: loss ${record.train.loss.toFixed(4)} val_loss ${record.validation.loss.toFixed(4)} ` +
+      `val_micro_f1 ${record.validation.microF1.toFixed(4)} (train ${(record.trainMs / 1000).toFixed(1)} s, eval ${(record.evaluationMs / 1000).toFixed(1)} s)` +
+      (best ? ' *best' : ''),
+  );
+}
+
+/** The best epoch's weights back in `model`, and what they predict for the validation and training films. */
+async function finishRun(options: TrainOptions, run: RunState, lengths: BatchLengths, stoppedEarlyAfterEpoch: number | null): Promise<TrainingOutcome> {
+  const { model, data, schedule } = options;
+  model.setWeights(run.bestWeights);
+  tf.dispose(run.bestWeights);
+  const kept = await inferenceMetrics(model, data, data.validation, schedule.batchSize);
+  const trainProbabilities = await predictProbabilities(model, data, data.train, schedule.batchSize);
+  return {
+    history: run.history,
+    bestEpoch: run.bestEpoch,
+    best: kept.metrics,
+    validationProbabilities: kept.probabilities,
+    trainProbabilities,
+    resumedAtEpoch: run.resumedAtEpoch,
+    meanBatchLength: lengths.count > 0 ? lengths.sum / lengths.count : null,
+    stoppedEarlyAfterEpoch,
+  };
 }
