@@ -18,7 +18,6 @@ import {
 import {
   ARTIFACT_FILES,
   CONTRACT_VERSION,
-  MODEL_KINDS,
   TUNED_CLASSIFIER_IDS,
   type AnalysisArtifact,
   type ClassifierAnalysis,
@@ -165,12 +164,37 @@ export function analysisArtifact(input: {
 /** Reads the prediction artifacts, analyses them and writes `analysis.json`. */
 export async function runAnalysisStage(stage: DataStageResult, ctx: StageContext): Promise<AnalysisArtifact> {
   const { config, effects } = ctx;
+  const { genres } = stage.dataset;
+  const { train, validation, histories } = readScores(stage, ctx);
+  const choices = chooseOnTraining(train, genres, config.seed);
+  const evaluations = validationResults(validation, genres, choices);
+  const artifact = analysisArtifact({
+    genres,
+    trainFilms: stage.split.train.length,
+    validationFilms: stage.split.validation.length,
+    seed: config.seed,
+    generatedAt: new Date(effects.now()).toISOString(),
+    choices,
+    evaluations,
+    text: classifierTexts(choices, genres, histories),
+    validationFusionLoss: fusionLossCurve(validation.cnn, validation.lstm, validation.labels),
+  });
+  await ctx.artifacts.write('analysis', artifact);
+  warnWhenRoundingShows(artifact, histories, ctx);
+  const scores = artifact.classifiers.map((c) => `${c.title} ${c.atDefault.microF1.toFixed(3)}`).join(', ');
+  effects.info(`Analysis: validation micro F1 at 0.5 — ${scores} (fusion weight ${choices.fusion.weight.toFixed(2)}); wrote ${ARTIFACT_FILES.analysis}`);
+  return artifact;
+}
+
+/**
+ * The three classifiers' published probabilities on the training and validation films (checked
+ * against this split and its genres) with the true labels, and their training histories.
+ */
+function readScores(stage: DataStageResult, ctx: StageContext) {
   const { genres, films } = stage.dataset;
   const genreCount = genres.length;
   const trainIds = stage.split.train.map((i) => films[i].id);
   const validationIds = stage.split.validation.map((i) => films[i].id);
-
-  /** A model's published probabilities on the validation and training films, checked against this split and its genres. */
   const probabilities = (predictionsFile: string, predictions: ProbabilityRows, trainFile: string, train: ProbabilityRows) => {
     for (const [file, listed] of [
       [predictionsFile, predictions.genres],
@@ -184,14 +208,16 @@ export async function runAnalysisStage(stage: DataStageResult, ctx: StageContext
       train: probabilityMatrix(trainFile, train.films, trainIds, genreCount),
     };
   };
-  const read = (model: ModelKind) => {
-    const predictionsFile = ARTIFACT_FILES.predictions(model);
-    const trainFile = ARTIFACT_FILES.trainProbabilities(model);
+  const read = (model: ModelKind) =>
     // The probabilities first: a missing artifact is reported in the order the train stage writes them.
-    const scores = probabilities(predictionsFile, ctx.artifacts.read('predictions', model), trainFile, ctx.artifacts.read('trainProbabilities', model));
-    return { ...scores, history: ctx.artifacts.read('history', model) };
-  };
-  const [cnn, lstm] = MODEL_KINDS.map(read);
+    probabilities(
+      ARTIFACT_FILES.predictions(model),
+      ctx.artifacts.read('predictions', model),
+      ARTIFACT_FILES.trainProbabilities(model),
+      ctx.artifacts.read('trainProbabilities', model),
+    );
+  const cnn = { ...read('cnn'), history: ctx.artifacts.read('history', 'cnn') };
+  const lstm = { ...read('lstm'), history: ctx.artifacts.read('history', 'lstm') };
   const gmuScores = probabilities(
     ARTIFACT_FILES.gmuPredictions,
     ctx.artifacts.read('gmuPredictions'),
@@ -206,10 +232,14 @@ export async function runAnalysisStage(stage: DataStageResult, ctx: StageContext
     lstm: lstm.validation,
     gmu: gmu.validation,
   };
+  return { train, validation, histories: { cnn: cnn.history, lstm: lstm.history, gmu: gmu.history } };
+}
 
-  const choices = chooseOnTraining(train, genres, config.seed);
-  const evaluations = validationResults(validation, genres, choices);
+type Histories = ReturnType<typeof readScores>['histories'];
 
+/** The title and description of each classifier, as the report shows them. */
+function classifierTexts(choices: TrainingChoices, genres: readonly string[], histories: Histories): Record<ClassifierResults['id'], ClassifierText> {
+  const { cnn, lstm, gmu } = histories;
   const [first, second] = choices.mostFrequent.map((g) => genres[g]);
   const w = choices.fusion.weight;
   const topPriors = choices.priors
@@ -218,18 +248,18 @@ export async function runAnalysisStage(stage: DataStageResult, ctx: StageContext
     .slice(0, 3)
     .map(({ p, genre }) => `${genre} ${p.toFixed(2)}`)
     .join(', ');
-  const text: Record<ClassifierResults['id'], ClassifierText> = {
-    cnn: { title: cnn.history.title, description: `The ${cnn.history.title}’s probabilities (kept weights).` },
-    lstm: { title: lstm.history.title, description: `The ${lstm.history.title}’s probabilities (kept weights).` },
+  return {
+    cnn: { title: cnn.title, description: `The ${cnn.title}’s probabilities (kept weights).` },
+    lstm: { title: lstm.title, description: `The ${lstm.title}’s probabilities (kept weights).` },
     fusion: {
       title: 'Late fusion',
       description: `${w.toFixed(2)} × CNN + ${(1 - w).toFixed(2)} × LSTM probabilities; the weight has the lowest binary cross-entropy on the training films.`,
     },
     gmu: {
-      title: gmu.history.title,
+      title: gmu.title,
       description:
-        `A gated multimodal unit on the CNN’s ${gmu.history.method.inputs.visual.layer} and the BiLSTM’s ${gmu.history.method.inputs.textual.layer} activations, ` +
-        `trained on the training films (epoch ${gmu.history.chosenEpoch + 1} of ${gmu.history.method.maxEpochs}, chosen on a holdout of them).`,
+        `A gated multimodal unit on the CNN’s ${gmu.method.inputs.visual.layer} and the BiLSTM’s ${gmu.method.inputs.textual.layer} activations, ` +
+        `trained on the training films (epoch ${gmu.chosenEpoch + 1} of ${gmu.method.maxEpochs}, chosen on a holdout of them).`,
     },
     'genre-priors': {
       title: 'Genre priors',
@@ -243,32 +273,17 @@ export async function runAnalysisStage(stage: DataStageResult, ctx: StageContext
         : `Only one genre occurs in the training films.`,
     },
   };
-  const artifact = analysisArtifact({
-    genres,
-    trainFilms: trainIds.length,
-    validationFilms: validationIds.length,
-    seed: config.seed,
-    generatedAt: new Date(effects.now()).toISOString(),
-    choices,
-    evaluations,
-    text,
-    validationFusionLoss: fusionLossCurve(validation.cnn, validation.lstm, validation.labels),
-  });
-  await ctx.artifacts.write('analysis', artifact);
+}
 
-  // The published probabilities are rounded; say so when that shows in the verdict's precision.
-  for (const [model, read] of [
-    ['cnn', cnn],
-    ['lstm', lstm],
-  ] as const) {
+/** The published probabilities are rounded; says so when that shows in the verdict's precision. */
+function warnWhenRoundingShows(artifact: AnalysisArtifact, histories: Histories, ctx: StageContext): void {
+  for (const model of ['cnn', 'lstm'] as const) {
+    const history = histories[model];
     const recomputed = artifact.classifiers.find((c) => c.id === model)!.atDefault.microF1;
-    if (recomputed.toFixed(3) !== read.history.best.microF1.toFixed(3)) {
-      effects.warn(
-        `${read.history.title}: micro F1 from the published (rounded) probabilities is ${recomputed.toFixed(3)}, the training log's ${read.history.best.microF1.toFixed(3)}`,
+    if (recomputed.toFixed(3) !== history.best.microF1.toFixed(3)) {
+      ctx.effects.warn(
+        `${history.title}: micro F1 from the published (rounded) probabilities is ${recomputed.toFixed(3)}, the training log's ${history.best.microF1.toFixed(3)}`,
       );
     }
   }
-  const scores = artifact.classifiers.map((c) => `${c.title} ${c.atDefault.microF1.toFixed(3)}`).join(', ');
-  effects.info(`Analysis: validation micro F1 at 0.5 — ${scores} (fusion weight ${w.toFixed(2)}); wrote ${ARTIFACT_FILES.analysis}`);
-  return artifact;
 }
