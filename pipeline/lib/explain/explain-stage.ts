@@ -32,6 +32,7 @@ import {
   ExplanationsArtifactSchema,
   type ExplanationsArtifact,
   type FilmExplanation,
+  type ExamplesArtifact,
   type ModelMetadataOf,
   type RunArtifact,
 } from '../contract/contract.ts';
@@ -170,43 +171,11 @@ function predictTokens(model: tf.LayersModel): PredictTokens {
 export async function runExplainStage(stage: DataStageResult, ctx: StageContext): Promise<ExplanationsArtifact> {
   const { config, effects } = ctx;
   const started = effects.now();
-  const modelsDir = join(ctx.paths.public, 'models');
-  const { dataset } = stage;
-
   const run = ctx.artifacts.read('run');
   const examples = ctx.artifacts.read('examples');
-  const predictions = {
-    cnn: ctx.artifacts.read('predictions', 'cnn'),
-    lstm: ctx.artifacts.read('predictions', 'lstm'),
-  };
-  const curated = curatedExamples(buildExamples(examples, predictions)).map((pick) => pick.example.id);
-  const ids = chooseFilms(
-    examples.films.map((film) => film.id),
-    curated,
-    config.explainFilms,
-  );
-
-  const posterMeta = await readTrainedModelMetadata(join(modelsDir, 'cnn'), 'cnn');
-  const overviewMeta = await readTrainedModelMetadata(join(modelsDir, 'lstm'), 'lstm');
-  for (const [model, meta] of [
-    ['cnn', posterMeta],
-    ['lstm', overviewMeta],
-  ] as const) {
-    if (meta.trainingKey !== run.trainingKey || meta.datasetHash !== dataset.contentHash) {
-      throw new UserError(
-        `the ${model} model in ${modelsDir} is not the one run.json and this dataset describe (training key ${meta.trainingKey} vs ${run.trainingKey})`,
-        {
-          fix: TRAIN_FIX,
-        },
-      );
-    }
-  }
-  const size = posterMeta.input.width;
-  const { width, height } = dataset.posterPreprocessing;
-  if (posterMeta.input.height !== size || width !== size || height !== size) {
-    throw new UserError(`the CNN takes ${size}×${posterMeta.input.height} posters, the dataset was loaded at ${width}×${height}`, { fix: TRAIN_FIX });
-  }
-  const method = explanationMethod(size, overviewMeta.input.sequenceLength);
+  const { ids, curated } = filmsToExplain(ctx, examples);
+  const { posterMeta, overviewMeta } = await publishedModels(stage, ctx, run.trainingKey);
+  const method = explanationMethod(posterMeta.input.width, overviewMeta.input.sequenceLength);
 
   const key = explanationsKey(run.trainingKey, ids, method, config.explainFilms);
   const { value } = await cachedEntry<ExplanationsArtifact>({
@@ -226,6 +195,45 @@ export async function runExplainStage(stage: DataStageResult, ctx: StageContext)
   });
   await ctx.artifacts.write('explanations', value);
   return value;
+}
+
+/** The curated example films and the first `explainFilms` validation films, in examples.json order. */
+function filmsToExplain(ctx: StageContext, examples: ExamplesArtifact): { ids: string[]; curated: string[] } {
+  const predictions = { cnn: ctx.artifacts.read('predictions', 'cnn'), lstm: ctx.artifacts.read('predictions', 'lstm') };
+  const curated = curatedExamples(buildExamples(examples, predictions)).map((pick) => pick.example.id);
+  const ids = chooseFilms(
+    examples.films.map((film) => film.id),
+    curated,
+    ctx.config.explainFilms,
+  );
+  return { ids, curated };
+}
+
+/** The published models' metadata, checked to be run.json's models for this dataset and its poster size. */
+async function publishedModels(stage: DataStageResult, ctx: StageContext, trainingKey: string) {
+  const { dataset } = stage;
+  const modelsDir = join(ctx.paths.public, 'models');
+  const posterMeta = await readTrainedModelMetadata(join(modelsDir, 'cnn'), 'cnn');
+  const overviewMeta = await readTrainedModelMetadata(join(modelsDir, 'lstm'), 'lstm');
+  for (const [model, meta] of [
+    ['cnn', posterMeta],
+    ['lstm', overviewMeta],
+  ] as const) {
+    if (meta.trainingKey !== trainingKey || meta.datasetHash !== dataset.contentHash) {
+      throw new UserError(
+        `the ${model} model in ${modelsDir} is not the one run.json and this dataset describe (training key ${meta.trainingKey} vs ${trainingKey})`,
+        {
+          fix: TRAIN_FIX,
+        },
+      );
+    }
+  }
+  const size = posterMeta.input.width;
+  const { width, height } = dataset.posterPreprocessing;
+  if (posterMeta.input.height !== size || width !== size || height !== size) {
+    throw new UserError(`the CNN takes ${size}×${posterMeta.input.height} posters, the dataset was loaded at ${width}×${height}`, { fix: TRAIN_FIX });
+  }
+  return { posterMeta, overviewMeta };
 }
 
 /** Computes the explanations of `ids` with the published models (about a second per film on wasm). */
