@@ -56,7 +56,7 @@ export async function resolveDatasetFolder(config: Config, root: string, effects
       effects.info(
         `No dataset configured and none in data/Multimodal_IMDB_dataset/: generating the synthetic demo dataset (${config.demoFilms} films) in ${dir}`,
       );
-      await writeDemoDataset(temp, { films: config.demoFilms }, effects);
+      await writeDemoDataset(temp, { films: config.demoFilms, destination: dir }, effects);
       return dir;
     },
   });

@@ -50,6 +50,8 @@ const NA_SHARE = 0.003;
 export interface DemoDatasetOptions {
   films?: number;
   seed?: number;
+  /** The folder the log names, when `dir` is a temporary folder renamed there afterwards (a cache entry). */
+  destination?: string;
 }
 
 export interface DemoFilm {
@@ -67,7 +69,11 @@ export interface DemoDatasetResult {
 }
 
 /** Writes the demo dataset into `dir` (created if missing). See the file comment for the layout. */
-export async function writeDemoDataset(dir: string, { films = 600, seed = 1234 }: DemoDatasetOptions, effects: Effects): Promise<DemoDatasetResult> {
+export async function writeDemoDataset(
+  dir: string,
+  { films = 600, seed = 1234, destination = dir }: DemoDatasetOptions,
+  effects: Effects,
+): Promise<DemoDatasetResult> {
   if (!Number.isInteger(films) || films < 1 || films > 1_000_000) {
     throw new UserError(`demo dataset: films must be an integer from 1 to 1000000, got ${films}`);
   }
@@ -110,7 +116,7 @@ export async function writeDemoDataset(dir: string, { films = 600, seed = 1234 }
   const genreCounts = Object.fromEntries(COURSEWORK_GENRES.map((genre) => [genre, 0])) as Record<CourseworkGenre, number>;
   for (const film of list) for (const genre of film.genres) genreCounts[genre]++;
   effects.info(
-    `demo dataset: wrote ${films} synthetic films (seed ${seed}, generator v${DEMO_DATASET_VERSION}) to ${dir} ` +
+    `demo dataset: wrote ${films} synthetic films (seed ${seed}, generator v${DEMO_DATASET_VERSION}) to ${destination} ` +
       `in ${((effects.now() - started) / 1000).toFixed(1)} s`,
   );
   return { dir, seed, films, version: DEMO_DATASET_VERSION, genreCounts };
