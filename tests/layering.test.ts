@@ -63,3 +63,17 @@ test("stages use each other's results, not their orchestrators: a stage folder i
     );
   assert.deepEqual(wrong, []);
 });
+
+test('pages load the data, components take props: no component imports an artifact loader', () => {
+  const LOADERS = ['src/lib/artifacts', 'src/lib/report-charts', 'astro:content'];
+  const VALUE_IMPORT = /^import\s+(?!type\b)[^;]*?from\s*['"]([^'"]+)['"]/gm;
+  const wrong = files
+    .filter((file) => file.startsWith('src/components/'))
+    .flatMap((file) =>
+      [...readFileSync(join(projectRoot, file), 'utf8').matchAll(VALUE_IMPORT)]
+        .map((m) => (m[1].startsWith('.') ? normalize(join(dirname(file), m[1])).replace(/\.ts$/, '') : m[1]))
+        .filter((target) => LOADERS.includes(target))
+        .map((target) => `${file} → ${target}`),
+    );
+  assert.deepEqual(wrong, []);
+});

@@ -1,4 +1,7 @@
-/** Typed access to the pipeline's artifacts for pages and components. */
+/**
+ * Typed access to the pipeline's artifacts, for pages (and layouts): a page loads what it shows and
+ * passes it to its components as props; components never load artifacts themselves.
+ */
 import { getEntry } from 'astro:content';
 import {
   MODEL_KINDS,
@@ -60,14 +63,3 @@ export function examples(): Promise<Example[]> {
   })();
   return examplesPromise;
 }
-
-/** A site-internal link that honours Astro's `base` (GitHub Pages project sites). */
-export function href(path: string): string {
-  const base = import.meta.env.BASE_URL.replace(/\/$/, '');
-  return `${base}/${path.replace(/^\//, '')}`;
-}
-
-/** A file the pipeline published (models, thumbnails): served under `<base>/generated/`. */
-export const generatedHref = (path: string) => href(`generated/${path.replace(/^\//, '')}`);
-
-export { formatInt, formatPercent, formatMetric, formatSeconds, formatEpoch } from './format.ts';

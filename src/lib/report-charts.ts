@@ -8,9 +8,16 @@ export interface RenderedChart extends ChartSpec {
   svg: string;
 }
 
-let rendered: Promise<Map<string, RenderedChart>> | undefined;
+/** The report's charts by id; `get` throws for an id no chart has (a typo in a page). */
+export interface ReportCharts {
+  get(id: string): RenderedChart;
+  ids(): string[];
+}
 
-export function reportCharts(): Promise<Map<string, RenderedChart>> {
+let rendered: Promise<ReportCharts> | undefined;
+
+/** Every chart of the report, rendered once per build from the artifacts (pages call this, then pass charts to `<Chart>`). */
+export function reportCharts(): Promise<ReportCharts> {
   rendered ??= (async () => {
     const [dataset, run, models, analysis, gmu, ablations] = await Promise.all([
       datasetArtifact(),
@@ -21,13 +28,15 @@ export function reportCharts(): Promise<Map<string, RenderedChart>> {
       ablationsArtifact(),
     ]);
     const specs = allChartSpecs({ dataset, histories: models, run, analysis, gmu, ablations });
-    return new Map(specs.map((spec) => [spec.id, { ...spec, svg: renderChartSvg(spec) }]));
+    const byId = new Map(specs.map((spec) => [spec.id, { ...spec, svg: renderChartSvg(spec) }]));
+    return {
+      get(id) {
+        const chart = byId.get(id);
+        if (!chart) throw new Error(`genrelens: no chart with id "${id}" (known: ${[...byId.keys()].join(', ')})`);
+        return chart;
+      },
+      ids: () => [...byId.keys()],
+    };
   })();
   return rendered;
-}
-
-export async function reportChart(id: string): Promise<RenderedChart> {
-  const chart = (await reportCharts()).get(id);
-  if (!chart) throw new Error(`genrelens: no chart with id "${id}" (known: ${[...(await reportCharts()).keys()].join(', ')})`);
-  return chart;
 }
