@@ -32,6 +32,8 @@ export interface ChartSpec {
   description: string;
   /** Tidy rows: exactly the numbers drawn, for the CSV and JSON downloads. */
   data: Row[];
+  /** Where the numbers come from: artifact › field, one entry per artifact read (shown beside the downloads). */
+  source: string[];
   legend?: LegendItem[];
   /** Plot options without `document` (added at render time). */
   plot: Plot.PlotOptions;

@@ -1,6 +1,6 @@
 /** The report's charts rendered once per build, by id (reads the artifacts through the collections). */
 import { ablationsArtifact, analysisArtifact, datasetArtifact, gmuHistoryArtifact, histories, runArtifact } from './artifacts.ts';
-import { allChartSpecs } from './chart-specs.ts';
+import { allChartSpecs } from './chart-specs/index.ts';
 import { renderChartSvg, type ChartSpec } from './charts.ts';
 
 export interface RenderedChart extends ChartSpec {

@@ -21,7 +21,7 @@ import {
   signed,
   type AblationCell,
 } from '../../src/lib/ablations-report.ts';
-import { ablationLossChart } from '../../src/lib/chart-specs.ts';
+import { ablationLossChart } from '../../src/lib/chart-specs/index.ts';
 import { renderChartSvg } from '../../src/lib/charts.ts';
 
 const titles = { cnn: 'Poster CNN', lstm: 'Overview BiLSTM' };

@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,7 +40,7 @@ import { writeDemoDataset } from '../../pipeline/lib/data/demo-data.ts';
 import { recordingEffects } from '../../pipeline/lib/core/effects.ts';
 import { tokenize } from '../../pipeline/lib/contract/vectorizer.ts';
 import { fixtureFlags, fixtureWorkspace, runCli, writeCsvRows } from '../helpers/fixture-build.ts';
-import { allChartSpecs, genreF1Chart } from '../../src/lib/chart-specs.ts';
+import { allChartSpecs, genreF1Chart } from '../../src/lib/chart-specs/index.ts';
 import { csvCell, LIGHT_THEME, neutraliseFormula, renderChartSvg, standaloneSvg, toCsv, type ChartSpec, type Row } from '../../src/lib/charts.ts';
 import { buildExamples, curatedExamples, filmAnchor, genreComparison, imdbTitleUrl, verdict, winnerOf } from '../../src/lib/report.ts';
 import { baselineVerdict, genreLeaders, genreLeaderSentences, leaderCounts } from '../../src/lib/analysis-report.ts';
@@ -88,6 +88,7 @@ describe('chart rendering', () => {
     id: 'test-chart',
     title: 'Loss <script>alert(1)</script> & more',
     description: 'A "description" with <tags>.',
+    source: ['history-cnn.json › epochs[].validation.loss'],
     data: [
       { epoch: 1, loss: 0.5 },
       { epoch: 2, loss: 0.4 },
@@ -689,6 +690,38 @@ describe('the built site', { timeout: 240_000 }, () => {
     assert.ok(document.querySelector(`figure.chart#${ablationChartId('cnn')}`));
     assert.equal(document.querySelector(`figure.chart#${ablationChartId('lstm')}`), null);
     assert.ok(text(dom('index.html').querySelector('.section-links')!).includes('Ablations —'), 'the home page lists the page');
+  });
+
+  test('every chart and table names its source (an artifact that exists › its fields); a figure shown twice agrees', async () => {
+    await fixtureBuild();
+    const published = new Set(readdirSync(paths.artifacts));
+    const checkSource = (source: Element | null, where: string) => {
+      assert.ok(source?.classList.contains('source'), `${where} has a source line`);
+      const fields = [...source!.querySelectorAll('code')].map((code) => code.textContent!);
+      assert.ok(fields.length > 0, `${where} names at least one field`);
+      for (const field of fields) {
+        const [files, path] = field.split(' › ');
+        assert.ok(path && path.length > 0, `${where}: "${field}" names a field`);
+        for (const file of files.split(', ')) assert.ok(published.has(file), `${where}: ${file} is a published artifact`);
+      }
+    };
+    for (const page of PAGES.filter((p) => p !== 'demo/index.html')) {
+      const document = dom(page);
+      for (const figure of document.querySelectorAll('figure.chart')) checkSource(figure.querySelector('.source'), `${page} #${figure.getAttribute('id')}`);
+      for (const table of document.querySelectorAll('table')) {
+        // The source line follows the table, or the element that wraps it (a scrolling box, a section).
+        let element: Element | null = table;
+        while (element && !element.nextElementSibling?.classList.contains('source') && element.parentElement?.tagName !== 'MAIN')
+          element = element.parentElement;
+        checkSource(element?.nextElementSibling ?? null, `${page} table “${table.querySelector('caption')?.textContent?.trim().slice(0, 40) ?? ''}”`);
+      }
+    }
+    // The verdict's micro F1 (history-*.json › best) and the summary table's (analysis.json › classifiers[].atDefault) agree.
+    const verdictCells = [...dom('index.html').querySelector('tr[data-metric="microF1"]')!.querySelectorAll('td')].map((td) => td.textContent!.trim());
+    for (const [i, model] of (['cnn', 'lstm'] as const).entries()) {
+      const row = dom('comparison/index.html').querySelector(`.analysis-summary tr[data-classifier="${model}"] td[data-metric="microF1"]`)!;
+      assert.equal(row.textContent!.trim(), verdictCells[i], `${model}: the verdict and the summary table show the same micro F1`);
+    }
   });
 
   test('every chart is an accessible inline SVG with a permalink and valid downloads', async () => {
