@@ -3,12 +3,14 @@
  */
 import { cp, rm } from 'node:fs/promises';
 import { basename, join, resolve, sep } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { CONFIG_FILE, DATASET_ENV, chooseDataset, readConfigFile, resolveConfig } from './config.ts';
 import { settingOptions, settingsFromFlags, settingsHelp, type Config } from './settings.ts';
 import { checkSplitForTraining, loadConfiguredDataset, runDataStage, splitDataset } from './data/data-stage.ts';
 import { runTrainStage } from './train/train-stage.ts';
 import { runGmuStage } from './gmu/gmu-stage.ts';
+import { runGmuStageInWorker } from './gmu/gmu-in-worker.ts';
 import { runAnalysisStage } from './analysis/analysis-stage.ts';
 import { runExplainStage } from './explain/explain-stage.ts';
 import { runAblationStage } from './ablations/ablation-stage.ts';
@@ -167,10 +169,22 @@ async function runStages(config: Config, root: string, effects: Effects): Promis
   const stage = await runDataStage(ctx);
   checkSplitForTraining(stage, config);
   await runTrainStage(stage, ctx);
-  await runGmuStage(stage, ctx);
-  await runAnalysisStage(stage, ctx);
-  await runAblationStage(stage, ctx);
-  await runExplainStage(stage, ctx);
+  if (config.parallel && availableParallelism() > 1) {
+    // The learned fusion and the explanations need only the trained models: one core each, at once.
+    await firstError([runGmuStageInWorker(stage, ctx), runExplainStage(stage, ctx)]);
+    await runAnalysisStage(stage, ctx);
+    await runAblationStage(stage, ctx);
+  } else {
+    await runGmuStage(stage, ctx);
+    await runAnalysisStage(stage, ctx);
+    await runAblationStage(stage, ctx);
+    await runExplainStage(stage, ctx);
+  }
+}
+
+/** Waits for all of `work`, then throws the first error in the order given (the pipeline's order). */
+async function firstError(work: Promise<unknown>[]): Promise<void> {
+  for (const outcome of await Promise.allSettled(work)) if (outcome.status === 'rejected') throw outcome.reason;
 }
 
 /**

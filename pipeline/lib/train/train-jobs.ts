@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { selectBackend } from '../engine/backend.ts';
 import { MODEL_TITLES } from '../contract/contract.ts';
 import type { Effects } from '../core/effects.ts';
-import { UserError } from '../core/errors.ts';
+import { workerError, type WorkerMessage } from '../core/worker-messages.ts';
 import type { Config } from '../settings.ts';
 import type { ModelInputs } from './model-inputs.ts';
 import { trainJob, type FreeCores, type TrainJob } from './train-job.ts';
@@ -92,8 +92,7 @@ async function trainInWorkers(jobs: TrainJob[], effects: Effects, concurrency = 
           resolvePromise(message.result);
         } else if (message.type === 'failed') {
           finish();
-          const { name, message: text, stack, file, line, fix } = message.error;
-          reject(name === 'UserError' ? new UserError(`${title}: ${text}`, { file, line, fix }) : Object.assign(new Error(`${title}: ${text}`), { stack }));
+          reject(workerError(message.error, title));
         }
       });
       worker.once('error', (error) => reject(new Error(`${title}: the training worker failed: ${error.message}`, { cause: error })));
@@ -145,8 +144,4 @@ export async function trainJobs(jobs: TrainJob[], config: Config, effects: Effec
 export type TrainWorkerCommand = { type: 'core-free' };
 
 /** What a training worker tells the main thread. */
-export type TrainWorkerMessage =
-  | { type: 'info' | 'warn'; message: string }
-  | { type: 'progress'; label: string; done: number; total: number; status?: string }
-  | { type: 'done'; result: CachedModelResult }
-  | { type: 'failed'; error: { name: string; message: string; stack?: string; file?: string; line?: number; fix?: string } };
+export type TrainWorkerMessage = WorkerMessage<CachedModelResult>;

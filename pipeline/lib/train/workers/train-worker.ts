@@ -5,21 +5,13 @@
  * lines, progress and result to the main thread as `TrainWorkerMessage`s.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Effects } from '../../core/effects.ts';
-import { UserError } from '../../core/errors.ts';
+import { portEffects, reportOutcome } from '../../core/worker-messages.ts';
 import { trainJob, type FreeCores, type TrainJob } from '../train-job.ts';
-import type { TrainWorkerCommand, TrainWorkerMessage } from '../train-jobs.ts';
+import type { TrainWorkerCommand } from '../train-jobs.ts';
 
 const port = parentPort;
 if (!port) throw new Error('pipeline/lib/train/workers/train-worker.ts runs as a worker thread of the train stage');
-const send = (message: TrainWorkerMessage) => port.postMessage(message);
-
-const effects: Effects = {
-  info: (message) => send({ type: 'info', message }),
-  warn: (message) => send({ type: 'warn', message }),
-  progress: (label, done, total, status) => send({ type: 'progress', label, done, total, status }),
-  now: () => Date.now(),
-};
+const effects = portEffects(port);
 
 // Cores the main thread grants this job (for the CNN's shards), as they fall free.
 let coresGranted = 0;
@@ -36,10 +28,4 @@ const freeCores: FreeCores = {
   },
 };
 
-try {
-  send({ type: 'done', result: await trainJob(workerData as TrainJob, effects, undefined, undefined, freeCores) });
-} catch (error) {
-  const e = error instanceof Error ? error : new Error(String(error));
-  const where = e instanceof UserError ? { file: e.file, line: e.line, fix: e.fix } : {};
-  send({ type: 'failed', error: { name: e.name, message: e.message, stack: e.stack, ...where } });
-}
+await reportOutcome(port, () => trainJob(workerData as TrainJob, effects, undefined, undefined, freeCores));

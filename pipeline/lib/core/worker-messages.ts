@@ -1,0 +1,53 @@
+/**
+ * What a worker thread running pipeline work tells the main thread, and the two ends of it: the
+ * worker's effects (log lines and progress become messages) and its outcome (a result, or an error
+ * rebuilt on the main thread as the same kind, so a user's mistake still prints without a stack).
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { Effects } from './effects.ts';
+import { UserError } from './errors.ts';
+
+export interface SerializedError {
+  name: string;
+  message: string;
+  stack?: string;
+  file?: string;
+  line?: number;
+  fix?: string;
+}
+
+export type WorkerMessage<R> =
+  | { type: 'info' | 'warn'; message: string }
+  | { type: 'progress'; label: string; done: number; total: number; status?: string }
+  | { type: 'done'; result: R }
+  | { type: 'failed'; error: SerializedError };
+
+/** In a worker: effects that send each log line and progress update to the main thread. */
+export function portEffects(port: MessagePort): Effects {
+  const send = (message: WorkerMessage<never>) => port.postMessage(message);
+  return {
+    info: (message) => send({ type: 'info', message }),
+    warn: (message) => send({ type: 'warn', message }),
+    progress: (label, done, total, status) => send({ type: 'progress', label, done, total, status }),
+    now: () => Date.now(),
+  };
+}
+
+/** In a worker: runs `work` and sends its result, or its error. */
+export async function reportOutcome<R>(port: MessagePort, work: () => Promise<R>): Promise<void> {
+  try {
+    port.postMessage({ type: 'done', result: await work() } satisfies WorkerMessage<R>);
+  } catch (error) {
+    const e = error instanceof Error ? error : new Error(String(error));
+    const where = e instanceof UserError ? { file: e.file, line: e.line, fix: e.fix } : {};
+    port.postMessage({ type: 'failed', error: { name: e.name, message: e.message, stack: e.stack, ...where } } satisfies WorkerMessage<R>);
+  }
+}
+
+/** On the main thread: a worker's error as the error it was, its message prefixed with `title` when given. */
+export function workerError(error: SerializedError, title?: string): Error {
+  const text = title ? `${title}: ${error.message}` : error.message;
+  return error.name === 'UserError'
+    ? new UserError(text, { file: error.file, line: error.line, fix: error.fix })
+    : Object.assign(new Error(text), { stack: error.stack });
+}
