@@ -371,6 +371,21 @@ export const FUSION_GRID: readonly number[] = Array.from({ length: 21 }, (_, i) 
 export const THRESHOLD_FOLDS = 5;
 /** Points kept per precision–recall curve for the report. */
 export const CURVE_POINTS = 100;
+/** The bootstrap over validation films behind every interval the report gives (pipeline/lib/analysis/bootstrap.ts). */
+export const BOOTSTRAP = {
+  /** Resamples of the validation films. */
+  resamples: 1000,
+  /** Coverage of the percentile intervals. */
+  level: 0.95,
+  /** Paired differences reported (a − b): the two models, and each model and fusion against the best constant baseline for micro F1. */
+  pairs: [
+    ['cnn', 'lstm'],
+    ['cnn', 'two-most-frequent'],
+    ['lstm', 'two-most-frequent'],
+    ['fusion', 'two-most-frequent'],
+    ['gmu', 'two-most-frequent'],
+  ],
+} as const;
 /** Patches per side of the explanations' occlusion grid (8 × 8-pixel patches on the 64-pixel input). */
 export const OCCLUSION_GRID = 8;
 /** The example cards' poster thumbnails. */

@@ -640,6 +640,7 @@ describe('verdict against the baselines', () => {
       evaluations,
       text,
       validationFusionLoss: choices.fusion.curve,
+      validationLabels: validation.labels,
     });
     for (const c of result.classifiers) c.atDefault.microF1 = microF1[c.id];
     return AnalysisArtifactSchema.parse(result);

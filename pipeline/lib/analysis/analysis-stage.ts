@@ -21,6 +21,7 @@ import {
   TUNED_CLASSIFIER_IDS,
   type AnalysisArtifact,
   type ClassifierAnalysis,
+  type ClassifierId,
   type ModelKind,
 } from '../contract/contract.ts';
 import type { DataStageResult } from '../data/data-stage.ts';
@@ -28,7 +29,8 @@ import { filmLabels } from '../data/dataset.ts';
 import { UserError } from '../core/errors.ts';
 import type { PredictionMetrics } from '../core/metrics.ts';
 import type { StageContext } from '../core/context.ts';
-import { THRESHOLD_GRID } from '../settings.ts';
+import { BOOTSTRAP, THRESHOLD_GRID } from '../settings.ts';
+import { bootstrapF1, type BootstrapResult, type Interval } from './bootstrap.ts';
 
 const TRAIN_FIX = 'run `npm run genrelens -- train` (or `npm run build`): the train stage writes it';
 
@@ -86,6 +88,8 @@ export function analysisArtifact(input: {
   evaluations: ClassifierResults[];
   text: Record<ClassifierResults['id'], ClassifierText>;
   validationFusionLoss: { weight: number; loss: number }[];
+  /** The validation films' labels (films × genres), for the bootstrap. */
+  validationLabels: ArrayLike<number>;
 }): AnalysisArtifact {
   const { genres, choices, evaluations } = input;
   const classifiers: ClassifierAnalysis[] = evaluations.map((e) => {
@@ -158,6 +162,39 @@ export function analysisArtifact(input: {
       grid: choices.fusion.curve.map((point, i) => ({ weight: point.weight, trainLoss: point.loss, validationLoss: input.validationFusionLoss[i].loss })),
       foldWeights: choices.fusion.foldWeights,
     },
+    bootstrap: bootstrapArtifact(
+      bootstrapF1({
+        probabilities: Object.fromEntries(evaluations.map((e) => [e.id, e.probabilities])),
+        labels: input.validationLabels,
+        genreCount: genres.length,
+        pairs: BOOTSTRAP.pairs,
+        resamples: BOOTSTRAP.resamples,
+        level: BOOTSTRAP.level,
+        seed: input.seed,
+      }),
+    ),
+  };
+}
+
+const roundedInterval = (i: Interval) => ({ estimate: r6(i.estimate), low: r6(i.low), high: r6(i.high) });
+
+/** The bootstrap's intervals as analysis.json holds them (six decimals). */
+function bootstrapArtifact(result: BootstrapResult): AnalysisArtifact['bootstrap'] {
+  return {
+    resamples: result.resamples,
+    level: result.level,
+    seed: result.seed,
+    classifiers: Object.entries(result.classifiers).map(([id, f1]) => ({
+      id: id as ClassifierId,
+      microF1: roundedInterval(f1.microF1),
+      macroF1: roundedInterval(f1.macroF1),
+    })),
+    differences: result.differences.map((d) => ({
+      a: d.a as ClassifierId,
+      b: d.b as ClassifierId,
+      microF1: roundedInterval(d.microF1),
+      macroF1: roundedInterval(d.macroF1),
+    })),
   };
 }
 
@@ -178,6 +215,7 @@ export async function runAnalysisStage(stage: DataStageResult, ctx: StageContext
     evaluations,
     text: classifierTexts(choices, genres, histories),
     validationFusionLoss: fusionLossCurve(validation.cnn, validation.lstm, validation.labels),
+    validationLabels: validation.labels,
   });
   await ctx.artifacts.write('analysis', artifact);
   warnWhenRoundingShows(artifact, histories, ctx);

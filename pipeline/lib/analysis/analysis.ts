@@ -441,6 +441,8 @@ export function chooseOnTraining(train: SplitScores, genres: readonly string[], 
 export interface ClassifierResults {
   id: ClassifierId;
   kind: 'model' | 'fusion' | 'baseline';
+  /** The validation films' probabilities (or 0/1 decisions of a hard baseline) it was scored on. */
+  probabilities: Values;
   scores: ScoreMetrics;
   atDefault: PredictionMetrics;
   /** At the per-genre thresholds chosen on the training films (models and fusion only). */
@@ -459,6 +461,7 @@ export function validationResults(validation: SplitScores, genres: readonly stri
     return {
       id,
       kind,
+      probabilities,
       scores: scoreMetrics(probabilities, validation.labels, genreCount, { probabilistic }),
       atDefault: predictionMetrics(probabilities, validation.labels, genres),
       tuned: thresholds ? predictionMetrics(probabilities, validation.labels, genres, thresholds) : null,

@@ -81,6 +81,18 @@ export const ThresholdSelectionSchema = z.object({
   }),
 });
 
+const IntervalSchema = z.object({ estimate: z.number(), low: z.number(), high: z.number() });
+
+/** Bootstrap percentile intervals over the validation films (pipeline/lib/analysis/bootstrap.ts). */
+export const BootstrapSchema = z.object({
+  resamples: count,
+  level: z.number(),
+  seed: z.number().int(),
+  classifiers: z.array(z.object({ id: z.enum(CLASSIFIER_IDS), microF1: IntervalSchema, macroF1: IntervalSchema })),
+  /** Paired differences a − b: "better" only where the interval excludes 0. */
+  differences: z.array(z.object({ a: z.enum(CLASSIFIER_IDS), b: z.enum(CLASSIFIER_IDS), microF1: IntervalSchema, macroF1: IntervalSchema })),
+});
+
 export const AnalysisArtifactSchema = z.object({
   contractVersion: z.literal(CONTRACT_VERSION),
   generatedAt: z.string(),
@@ -111,9 +123,11 @@ export const AnalysisArtifactSchema = z.object({
     /** The weight chosen on each cross-validation fold's other folds (stability). */
     foldWeights: z.array(z.number()),
   }),
+  bootstrap: BootstrapSchema,
 });
 
 export type ClassifierAnalysis = z.infer<typeof ClassifierAnalysisSchema>;
 export type ThresholdSelection = z.infer<typeof ThresholdSelectionSchema>;
 export type AnalysisArtifact = z.infer<typeof AnalysisArtifactSchema>;
+export type BootstrapIntervals = z.infer<typeof BootstrapSchema>;
 export type PrCurveData = z.infer<typeof PrCurveSchema>;
