@@ -52,7 +52,12 @@ function listWords(words: string[]): string {
   return `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`;
 }
 
-export function verdict(histories: Record<ModelKind, HistoryArtifact>, run: RunArtifact): Verdict {
+/**
+ * The verdict of the two models on their kept epochs. With `difference` (the paired bootstrap's
+ * interval of CNN − BiLSTM micro F1, analysis.json), one model is said to predict better only when
+ * the interval excludes 0 and agrees with the figures shown.
+ */
+export function verdict(histories: Record<ModelKind, HistoryArtifact>, run: RunArtifact, difference?: { low: number; high: number }): Verdict {
   const title = (m: ModelKind) => histories[m].title;
   const rows: VerdictRow[] = QUALITY_METRICS.map((metric) => {
     const values = { cnn: histories.cnn.best[metric.key], lstm: histories.lstm.best[metric.key] };
@@ -94,8 +99,15 @@ export function verdict(histories: Record<ModelKind, HistoryArtifact>, run: RunA
     sentences.push(`On the validation films the two models tie on micro F1, the primary metric (${primary.display.cnn} each).`);
   } else {
     const loser: ModelKind = overall === 'cnn' ? 'lstm' : 'cnn';
+    const shown = `micro F1 ${primary.display[overall]} vs ${primary.display[loser]} (the primary metric)`;
+    const interval = difference && `[${formatMetric(difference.low)}, ${formatMetric(difference.high)}]`;
+    const sure = difference && (overall === 'cnn' ? difference.low > 0 : difference.high < 0);
     sentences.push(
-      `On the validation films the ${title(overall)} predicts genres better than the ${title(loser)}: micro F1 ${primary.display[overall]} vs ${primary.display[loser]} (the primary metric).`,
+      !difference || sure
+        ? `On the validation films the ${title(overall)} predicts genres better than the ${title(loser)}: ${shown}` +
+            (interval ? `; the 95% interval of the CNN − BiLSTM difference, ${interval}, excludes 0.` : '.')
+        : `On the validation films the ${title(overall)} scores higher than the ${title(loser)}: ${shown}; but the 95% interval of the ` +
+            `CNN − BiLSTM difference, ${interval}, includes 0, so these films cannot tell the two apart.`,
     );
   }
   const others = rows.filter((row) => row.winner !== null && row.key !== 'microF1');

@@ -181,6 +181,18 @@ describe('verdict and examples logic', () => {
     assert.match(c.sentences[0], /tie on micro F1/);
   });
 
+  test('with the paired bootstrap, "better" only when the interval of the difference excludes 0', () => {
+    const histories = { cnn: history('cnn', 0.2, 0.6), lstm: history('lstm', 0.4, 0.7) };
+    const sure = verdict(histories, run, { low: -0.3, high: -0.1 });
+    assert.match(sure.sentences[0], /the Overview BiLSTM predicts genres better than the Poster CNN: .*\[-0\.300, -0\.100\], excludes 0\.$/);
+    const unsure = verdict(histories, run, { low: -0.3, high: 0.05 });
+    assert.match(unsure.sentences[0], /the Overview BiLSTM scores higher than the Poster CNN: .* includes 0, so these films cannot tell the two apart\.$/);
+    assert.doesNotMatch(unsure.sentences[0], /better/);
+    // An interval on the other side of the figures shown (rounding) is no evidence for the one shown higher.
+    const against = verdict(histories, run, { low: 0.01, high: 0.2 });
+    assert.match(against.sentences[0], /cannot tell the two apart/);
+  });
+
   test('per-genre comparison skips genres without validation films', () => {
     const rows = genreComparison({ cnn: history('cnn', 0.2, 0.6), lstm: history('lstm', 0.4, 0.7) });
     assert.deepEqual(
@@ -418,7 +430,9 @@ describe('the built site', { timeout: 240_000 }, () => {
   test('the home verdict is the one computed from the artifacts', async () => {
     await fixtureBuild();
     const histories = { cnn: HistoryArtifactSchema.parse(artifact('history-cnn.json')), lstm: HistoryArtifactSchema.parse(artifact('history-lstm.json')) };
-    const expected = verdict(histories, RunArtifactSchema.parse(artifact('run.json')));
+    const analysis = AnalysisArtifactSchema.parse(artifact('analysis.json'));
+    const difference = analysis.bootstrap.differences.find((d) => d.a === 'cnn' && d.b === 'lstm')!.microF1;
+    const expected = verdict(histories, RunArtifactSchema.parse(artifact('run.json')), difference);
     const document = dom('index.html');
     const sentence = document.querySelector('.verdict-sentence')!.textContent!.replace(/\s+/g, ' ').trim();
     assert.equal(sentence, expected.sentences.join(' '));
