@@ -18,7 +18,7 @@ import type {
 import { formatMetric, formatPercent } from './format.ts';
 
 export const COMPARED: readonly TunedClassifierId[] = ['cnn', 'lstm', 'fusion', 'gmu'];
-export const BASELINES = ['genre-priors', 'most-frequent', 'two-most-frequent'] as const satisfies readonly ClassifierId[];
+export const BASELINES = ['genre-priors', 'most-frequent', 'two-most-frequent', 'every-genre'] as const satisfies readonly ClassifierId[];
 
 /** CSS colour of each classifier in charts and tags. */
 export const CLASSIFIER_COLOURS: Record<ClassifierId, string> = {
@@ -29,12 +29,14 @@ export const CLASSIFIER_COLOURS: Record<ClassifierId, string> = {
   'genre-priors': 'var(--muted)',
   'most-frequent': 'var(--muted)',
   'two-most-frequent': 'var(--muted)',
+  'every-genre': 'var(--muted)',
 };
 /** Dash pattern of each baseline's line or rule (models are solid). */
 export const BASELINE_DASHES: Record<(typeof BASELINES)[number], string> = {
   'genre-priors': '2 3',
   'most-frequent': '6 3',
   'two-most-frequent': '10 3 2 3',
+  'every-genre': '1 2',
 };
 
 export function classifier(analysis: AnalysisArtifact, id: ClassifierId): ClassifierAnalysis {
@@ -44,6 +46,8 @@ export function classifier(analysis: AnalysisArtifact, id: ClassifierId): Classi
 }
 
 export const baselines = (analysis: AnalysisArtifact) => BASELINES.map((id) => classifier(analysis, id));
+/** The baselines the micro-F1 verdict compares with; labelling every film with every genre is macro F1's baseline (its own sentence). */
+export const microBaselines = (analysis: AnalysisArtifact) => baselines(analysis).filter((b) => b.id !== 'every-genre');
 export const compared = (analysis: AnalysisArtifact) => COMPARED.map((id) => classifier(analysis, id));
 
 export function selection(analysis: AnalysisArtifact, id: TunedClassifierId): ThresholdSelection {
@@ -106,7 +110,7 @@ const allOf = (n: number) => (n === 2 ? 'both' : `all ${COUNT_WORDS[n] ?? n}`);
 /** Whether each model (and the late and learned fusions) beats each baseline, in plain words. */
 export function baselineVerdict(analysis: AnalysisArtifact): BaselineVerdict {
   const models = compared(analysis);
-  const bases = baselines(analysis);
+  const bases = microBaselines(analysis);
   const strongest = bases.reduce((best, b) => (b.atDefault.microF1 > best.atDefault.microF1 ? b : best));
   const cells: BaselineCell[] = models.flatMap((m) =>
     bases.map((b) => ({
@@ -161,6 +165,16 @@ export function baselineVerdict(analysis: AnalysisArtifact): BaselineVerdict {
           : better.length === 0
             ? `none ranks the films better than that.`
             : `only ${listWords(better.map(nameOf))} ${better.length === 1 ? 'ranks' : 'rank'} the films better than that.`),
+    );
+  }
+  const everyGenre = analysis.classifiers.find((c) => c.id === 'every-genre');
+  if (everyGenre) {
+    const words = models.map((m) => {
+      const outcome = outcomeOf(m.atDefault.macroF1, everyGenre.atDefault.macroF1, 'higher');
+      return `${nameOf(m)} ${formatMetric(m.atDefault.macroF1)} (${outcome === 'beats' ? 'beats it' : outcome === 'ties' ? 'a tie' : 'does not beat it'})`;
+    });
+    sentences.push(
+      `Macro F1, where a rare genre counts as much as Drama: labelling every film with every genre scores ${formatMetric(everyGenre.atDefault.macroF1)}; ${listWords(words)}.`,
     );
   }
   const against = models.map((m) => {

@@ -248,9 +248,13 @@ describe('baselines', () => {
     close(byId['two-most-frequent'].atDefault.microF1, 4 / 7);
     close(byId['two-most-frequent'].atDefault.samplesF1, (2 / 3 + 1 / 2) / 2);
     assert.equal(byId['two-most-frequent'].scores.loss, null, 'hard 0/1 baselines get no loss');
+    // Every genre for both films: TP 3 (film 1 A; film 2 B, C), FP 3, FN 0 → micro F1 6/9; each genre TP 1 FP 1 → macro 2/3.
+    close(byId['every-genre'].atDefault.microF1, 2 / 3);
+    close(byId['every-genre'].atDefault.macroF1, 2 / 3);
+    close(byId['every-genre'].atDefault.microRecall, 1);
     assert.equal(byId['most-frequent'].tuned, null);
     // A constant score ranks nothing: AP of each genre = its share of validation films (1/2 each).
-    for (const id of ['genre-priors', 'most-frequent', 'two-most-frequent']) close(byId[id].scores.meanAP, 0.5, 1e-12, id);
+    for (const id of ['genre-priors', 'most-frequent', 'two-most-frequent', 'every-genre']) close(byId[id].scores.meanAP, 0.5, 1e-12, id);
     // The CNN ranks every genre perfectly here.
     close(byId.cnn.scores.meanAP, 1);
     close(byId.cnn.atDefault.microF1, 1);
@@ -543,7 +547,7 @@ describe('analysis stage', () => {
     );
     assert.deepEqual(
       written.classifiers.map((c) => c.id),
-      ['cnn', 'lstm', 'fusion', 'gmu', 'genre-priors', 'most-frequent', 'two-most-frequent'],
+      ['cnn', 'lstm', 'fusion', 'gmu', 'genre-priors', 'most-frequent', 'two-most-frequent', 'every-genre'],
     );
     // The GMU's published probabilities are scored as they are: 0.8 on true genres, 0.1 elsewhere → perfect at 0.5.
     const gmu = written.classifiers.find((c) => c.id === 'gmu')!;
@@ -625,6 +629,7 @@ describe('verdict against the baselines', () => {
             'genre-priors': 'Genre priors',
             'most-frequent': 'Always a',
             'two-most-frequent': 'Always a + b',
+            'every-genre': 'Every genre',
           }[e.id],
           description: '',
         },
@@ -655,7 +660,7 @@ describe('verdict against the baselines', () => {
 
   test('the sentences name the computed outcome for every model and baseline', () => {
     const a = baselineVerdict(
-      artifact({ cnn: 0.41, lstm: 0.47, fusion: 0.5, gmu: 0.43, 'genre-priors': 0.38, 'most-frequent': 0.38, 'two-most-frequent': 0.44 }),
+      artifact({ cnn: 0.41, lstm: 0.47, fusion: 0.5, gmu: 0.43, 'genre-priors': 0.38, 'most-frequent': 0.38, 'two-most-frequent': 0.44, 'every-genre': 0.2 }),
     );
     assert.equal(a.strongest.id, 'two-most-frequent');
     assert.match(a.sentences[0], /Genre priors 0\.380, Always a 0\.380 and Always a \+ b 0\.440; the strongest is Always a \+ b\./);
@@ -672,9 +677,17 @@ describe('verdict against the baselines', () => {
       'Against the strongest baseline, Always a + b (micro F1 0.440 at threshold 0.5): the Poster CNN 0.410 (does not beat it), ' +
         'the Overview BiLSTM 0.470 (beats it), the late fusion 0.500 (beats it) and the learned fusion 0.430 (does not beat it).',
     );
-    const b = baselineVerdict(
-      artifact({ cnn: 0.3, lstm: 0.44, fusion: 0.4401, gmu: 0.2, 'genre-priors': 0.38, 'most-frequent': 0.38, 'two-most-frequent': 0.44 }),
-    );
+    const bArtifact = artifact({
+      cnn: 0.3,
+      lstm: 0.44,
+      fusion: 0.4401,
+      gmu: 0.2,
+      'genre-priors': 0.38,
+      'most-frequent': 0.38,
+      'two-most-frequent': 0.44,
+      'every-genre': 0.2,
+    });
+    const b = baselineVerdict(bArtifact);
     assert.equal(
       b.sentences[1],
       'The Poster CNN (micro F1 0.300) beats no baseline: it is below Genre priors (0.380), Always a (0.380) and Always a + b (0.440).',
@@ -685,10 +698,24 @@ describe('verdict against the baselines', () => {
       'The learned fusion (micro F1 0.200) beats no baseline: it is below Genre priors (0.380), Always a (0.380) and Always a + b (0.440).',
     );
     assert.match(b.sentences.join(' '), /Validation loss, lower is better: the genre priors score \d\.\d{3}; the Poster CNN/);
+    // Macro F1 against labelling every film with every genre, from the classifiers' own macro F1.
+    const every = b.sentences.find((s) => s.startsWith('Macro F1'))!;
+    const macro = (id: string) => bArtifact.classifiers.find((c) => c.id === id)!.atDefault.macroF1.toFixed(3);
+    assert.ok(every.includes(`labelling every film with every genre scores ${macro('every-genre')}`), every);
+    assert.ok(every.includes(`the Poster CNN ${macro('cnn')}`), every);
   });
 
   test('threshold sentences say whether the tuned thresholds raised or lowered micro F1', () => {
-    const a = artifact({ cnn: 0.41, lstm: 0.47, fusion: 0.5, gmu: 0.43, 'genre-priors': 0.38, 'most-frequent': 0.38, 'two-most-frequent': 0.44 });
+    const a = artifact({
+      cnn: 0.41,
+      lstm: 0.47,
+      fusion: 0.5,
+      gmu: 0.43,
+      'genre-priors': 0.38,
+      'most-frequent': 0.38,
+      'two-most-frequent': 0.44,
+      'every-genre': 0.2,
+    });
     a.classifiers[0].tuned!.microF1 = 0.45;
     const sentences = thresholdSentences(a);
     assert.equal(sentences.length, 4);

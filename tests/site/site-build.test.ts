@@ -112,7 +112,7 @@ test('the build writes analysis.json: baselines from the training films, every c
   assert.deepEqual(analysis.baselines.mostFrequent, [byTrain[0].genre, byTrain[1].genre]);
   assert.deepEqual(
     analysis.classifiers.map((c) => c.id),
-    ['cnn', 'lstm', 'fusion', 'gmu', 'genre-priors', 'most-frequent', 'two-most-frequent'],
+    ['cnn', 'lstm', 'fusion', 'gmu', 'genre-priors', 'most-frequent', 'two-most-frequent', 'every-genre'],
   );
   for (const c of analysis.classifiers) {
     // Support per genre is the validation label count, whatever the classifier.

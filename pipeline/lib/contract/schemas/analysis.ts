@@ -30,7 +30,7 @@ export const PrCurveSchema = z.object({
 });
 
 /** `fusion`: the late fusion (weighted mean of the probabilities); `gmu`: the learned fusion (pipeline/lib/gmu/gmu.ts). */
-export const CLASSIFIER_IDS = ['cnn', 'lstm', 'fusion', 'gmu', 'genre-priors', 'most-frequent', 'two-most-frequent'] as const;
+export const CLASSIFIER_IDS = ['cnn', 'lstm', 'fusion', 'gmu', 'genre-priors', 'most-frequent', 'two-most-frequent', 'every-genre'] as const;
 export const TUNED_CLASSIFIER_IDS = ['cnn', 'lstm', 'fusion', 'gmu'] as const;
 export type ClassifierId = (typeof CLASSIFIER_IDS)[number];
 export type TunedClassifierId = (typeof TUNED_CLASSIFIER_IDS)[number];
