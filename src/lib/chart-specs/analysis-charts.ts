@@ -31,7 +31,7 @@ export function analysisScoresChart(analysis: AnalysisArtifact): ChartSpec {
     source: ['analysis.json › classifiers[].atDefault.microF1, macroF1, weightedF1, samplesF1; classifiers[].meanAP'],
     title: 'Models, fusions and baselines: validation scores',
     description:
-      `Micro, macro, weighted and samples F1 at threshold 0.5 and mean average precision of the two models, their late fusion, the learned fusion (GMU) and the three baselines ` +
+      `Micro, macro, weighted and samples F1 at threshold 0.5 and mean average precision of the two models, their late fusion, the learned fusion (GMU) and the four baselines ` +
       `on the ${analysis.validationFilms} validation films (grey bars: baselines). Highest: ${best.join('; ')}.`,
     data,
     legend: all
