@@ -79,6 +79,7 @@ function tinyModel(seed: number): tf.LayersModel {
 }
 
 describe('demo model glue (models.ts, predict.ts)', async () => {
+  tf.env().set('IS_TEST', true); // silences the cpu backend's "install tfjs-node" banner
   await tf.setBackend('cpu');
 
   test('a model pass gives its probabilities, and with the GMU its activations too; no tensor is left behind', async () => {
