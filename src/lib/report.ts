@@ -30,6 +30,8 @@ export interface VerdictRow {
   display: Record<ModelKind, string>;
   /** null for rows that are facts, not scores (epochs, training time). */
   winner: Winner | null;
+  /** The paired bootstrap's interval of the CNN − BiLSTM difference, when it includes 0 (the higher figure is not clearly better). */
+  unsure?: { low: number; high: number };
 }
 
 export interface Verdict {
@@ -53,11 +55,17 @@ function listWords(words: string[]): string {
 }
 
 /**
- * The verdict of the two models on their kept epochs. With `difference` (the paired bootstrap's
- * interval of CNN − BiLSTM micro F1, analysis.json), one model is said to predict better only when
- * the interval excludes 0 and agrees with the figures shown.
+ * The verdict of the two models on their kept epochs. With `differences` (the paired bootstrap's
+ * intervals of CNN − BiLSTM micro and macro F1, analysis.json), one model is said to predict better
+ * only when the interval excludes 0 and agrees with the figures shown; a row whose interval includes
+ * 0 is marked unsure.
  */
-export function verdict(histories: Record<ModelKind, HistoryArtifact>, run: RunArtifact, difference?: { low: number; high: number }): Verdict {
+export function verdict(
+  histories: Record<ModelKind, HistoryArtifact>,
+  run: RunArtifact,
+  differences?: Partial<Record<'microF1' | 'macroF1', { low: number; high: number }>>,
+): Verdict {
+  const difference = differences?.microF1;
   const title = (m: ModelKind) => histories[m].title;
   const rows: VerdictRow[] = QUALITY_METRICS.map((metric) => {
     const values = { cnn: histories.cnn.best[metric.key], lstm: histories.lstm.best[metric.key] };
@@ -70,6 +78,11 @@ export function verdict(histories: Record<ModelKind, HistoryArtifact>, run: RunA
       winner: winnerOf(values, metric.better),
     };
   });
+  for (const row of rows) {
+    const interval = differences?.[row.key as 'microF1' | 'macroF1'];
+    if (!interval || (row.winner !== 'cnn' && row.winner !== 'lstm')) continue;
+    if (!(row.winner === 'cnn' ? interval.low > 0 : interval.high < 0)) row.unsure = interval;
+  }
   const fact = (key: string, label: string, note: string, values: Record<ModelKind, number>, show: (n: number) => string): VerdictRow => ({
     key,
     label,

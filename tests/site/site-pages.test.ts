@@ -183,14 +183,20 @@ describe('verdict and examples logic', () => {
 
   test('with the paired bootstrap, "better" only when the interval of the difference excludes 0', () => {
     const histories = { cnn: history('cnn', 0.2, 0.6), lstm: history('lstm', 0.4, 0.7) };
-    const sure = verdict(histories, run, { low: -0.3, high: -0.1 });
+    const sure = verdict(histories, run, { microF1: { low: -0.3, high: -0.1 } });
     assert.match(sure.sentences[0], /the Overview BiLSTM predicts genres better than the Poster CNN: .*\[-0\.300, -0\.100\], excludes 0\.$/);
-    const unsure = verdict(histories, run, { low: -0.3, high: 0.05 });
+    const unsure = verdict(histories, run, { microF1: { low: -0.3, high: 0.05 } });
     assert.match(unsure.sentences[0], /the Overview BiLSTM scores higher than the Poster CNN: .* includes 0, so these films cannot tell the two apart\.$/);
     assert.doesNotMatch(unsure.sentences[0], /better/);
     // An interval on the other side of the figures shown (rounding) is no evidence for the one shown higher.
-    const against = verdict(histories, run, { low: 0.01, high: 0.2 });
+    const against = verdict(histories, run, { microF1: { low: 0.01, high: 0.2 } });
     assert.match(against.sentences[0], /cannot tell the two apart/);
+    // The table's rows: a winner whose interval includes 0 is marked unsure, one whose interval excludes 0 is not.
+    const rows = verdict(histories, run, { microF1: { low: -0.3, high: 0.05 }, macroF1: { low: -0.1, high: 0.1 } }).rows;
+    assert.deepEqual(rows.find((r) => r.key === 'microF1')!.unsure, { low: -0.3, high: 0.05 });
+    assert.equal(rows.find((r) => r.key === 'macroF1')!.winner, 'tie');
+    assert.equal(rows.find((r) => r.key === 'macroF1')!.unsure, undefined, 'a tie is no winner to doubt');
+    assert.equal(verdict(histories, run, { microF1: { low: -0.3, high: -0.1 } }).rows.find((r) => r.key === 'microF1')!.unsure, undefined);
   });
 
   test('per-genre comparison skips genres without validation films', () => {
@@ -434,7 +440,7 @@ describe('the built site', { timeout: 240_000 }, () => {
     const histories = { cnn: HistoryArtifactSchema.parse(artifact('history-cnn.json')), lstm: HistoryArtifactSchema.parse(artifact('history-lstm.json')) };
     const analysis = AnalysisArtifactSchema.parse(artifact('analysis.json'));
     const difference = analysis.bootstrap.differences.find((d) => d.a === 'cnn' && d.b === 'lstm')!.microF1;
-    const expected = verdict(histories, RunArtifactSchema.parse(artifact('run.json')), difference);
+    const expected = verdict(histories, RunArtifactSchema.parse(artifact('run.json')), { microF1: difference });
     const document = dom('index.html');
     const sentence = document.querySelector('.verdict-sentence')!.textContent!.replace(/\s+/g, ' ').trim();
     assert.equal(sentence, expected.sentences.join(' '));
