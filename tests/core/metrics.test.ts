@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { binaryCrossEntropy, predictionMetrics, topK } from '../../pipeline/lib/core/metrics.ts';
 
+tf.env().set('IS_TEST', true); // silences the cpu backend's "install tfjs-node" banner
+
 await tf.setBackend('cpu');
 
 function close(actual: number, expected: number, tolerance = 1e-12, what = ''): void {

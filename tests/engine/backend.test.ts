@@ -6,6 +6,8 @@ import { BACKEND_CHOICES, parseBackendChoice, selectBackend, tf } from '../../pi
 import { recordingEffects } from '../../pipeline/lib/core/effects.ts';
 import { UserError } from '../../pipeline/lib/core/errors.ts';
 
+tf.env().set('IS_TEST', true); // silences the cpu backend's "install tfjs-node" banner
+
 const require = createRequire(import.meta.url);
 
 function installed(pkg: string): boolean {

@@ -37,6 +37,8 @@ import { binaryCrossEntropy } from '../../pipeline/lib/core/metrics.ts';
 import { loadModel, readModelMetadata, saveModel } from '../../pipeline/lib/train/model-io.ts';
 import { seededRandom } from '../../pipeline/lib/core/random.ts';
 
+tf.env().set('IS_TEST', true); // silences the cpu backend's "install tfjs-node" banner
+
 const close = (actual: number, expected: number, tolerance = 1e-5, message?: string) =>
   assert.ok(Math.abs(actual - expected) <= tolerance, `${message ?? ''} ${actual} vs ${expected}`);
 

@@ -23,6 +23,9 @@ import {
   parseModelMetadata,
   rankGenres,
 } from '../../src/lib/demo.ts';
+import * as tf from '@tensorflow/tfjs';
+
+tf.env().set('IS_TEST', true); // silences the cpu backend's "install tfjs-node" banner
 
 const TRAINING = ['A detective hunts a killer in the city.', 'Two friends find love in the city, and a dog.', "The killer's friends don't know the detective."];
 

@@ -5,6 +5,8 @@ import { buildCnn, compileForCoursework, deriveSeed } from '../../pipeline/lib/t
 import { buildLstm, orthogonalMatrix } from '../../pipeline/lib/train/models/lstm.ts';
 import { architectureTable, formatShape } from '../../pipeline/lib/train/models/summary.ts';
 
+tf.env().set('IS_TEST', true); // silences the cpu backend's "install tfjs-node" banner
+
 await tf.setBackend('cpu');
 
 /** Every weight of `model`, flattened, in model order. */
