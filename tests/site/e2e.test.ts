@@ -272,6 +272,7 @@ describe('the report in a browser, under a non-root base', { skip, timeout: 240_
     const overview = `${film.overview} MEANWHILE, an unheard-of zorblax (truly!) appears… don't ask.`;
 
     // The pipeline, in Node: its own modules and the published model files, on the cpu backend.
+    tf.env().set('IS_TEST', true); // silences the cpu backend's "install tfjs-node" banner
     await tf.setBackend('cpu');
     const modelsDir = join(work, 'public', 'models');
     type PosterMeta = { input: { width: number; kernel: PosterKernel; fit: PosterFit } };
