@@ -67,8 +67,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const satisfies Record<string, { type: 'string' | 'boolean'; short?: string }>;
 
-function numberFlag(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
+function numberFlag(name: string, value: string): number {
   const parsed = Number(value);
   // Number('') and Number(' ') are 0: an empty value (`--seed=`) is a mistake, not zero.
   if (value.trim() === '' || !Number.isFinite(parsed)) {
@@ -114,7 +113,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, root: s
     values.dataset = rest.shift();
   }
   const configPath = values.config ? resolve(values.config) : resolve(root, CONFIG_FILE);
-  const flags = settingsFromFlags(values, (name, text) => numberFlag(name, text)!);
+  const flags = settingsFromFlags(values, numberFlag);
   const config = resolveConfig({
     file: readConfigFile(configPath, Boolean(values.config)),
     fileName: configPath,

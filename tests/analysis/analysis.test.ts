@@ -31,6 +31,7 @@ import {
   type SplitScores,
 } from '../../pipeline/lib/analysis/analysis.ts';
 import { analysisArtifact, runAnalysisStage } from '../../pipeline/lib/analysis/analysis-stage.ts';
+import { bootstrapF1 } from '../../pipeline/lib/analysis/bootstrap.ts';
 import { resolveConfig } from '../../pipeline/lib/config.ts';
 import { THRESHOLD_GRID } from '../../pipeline/lib/settings.ts';
 import { AnalysisArtifactSchema, type AnalysisArtifact, type GmuHistoryArtifact, type HistoryArtifact } from '../../pipeline/lib/contract/contract.ts';
@@ -645,7 +646,7 @@ describe('verdict against the baselines', () => {
       evaluations,
       text,
       validationFusionLoss: choices.fusion.curve,
-      validationLabels: validation.labels,
+      bootstrap: bootstrapF1({ probabilities: {}, labels: validation.labels, genreCount: genres.length, pairs: [], resamples: 10, level: 0.95, seed: 1 }),
     });
     for (const c of result.classifiers) c.atDefault.microF1 = microF1[c.id];
     return AnalysisArtifactSchema.parse(result);

@@ -88,8 +88,8 @@ export function analysisArtifact(input: {
   evaluations: ClassifierResults[];
   text: Record<ClassifierResults['id'], ClassifierText>;
   validationFusionLoss: { weight: number; loss: number }[];
-  /** The validation films' labels (films × genres), for the bootstrap. */
-  validationLabels: ArrayLike<number>;
+  /** Intervals over the validation films (./bootstrap.ts). */
+  bootstrap: BootstrapResult;
 }): AnalysisArtifact {
   const { genres, choices, evaluations } = input;
   const classifiers: ClassifierAnalysis[] = evaluations.map((e) => {
@@ -162,17 +162,7 @@ export function analysisArtifact(input: {
       grid: choices.fusion.curve.map((point, i) => ({ weight: point.weight, trainLoss: point.loss, validationLoss: input.validationFusionLoss[i].loss })),
       foldWeights: choices.fusion.foldWeights,
     },
-    bootstrap: bootstrapArtifact(
-      bootstrapF1({
-        probabilities: Object.fromEntries(evaluations.map((e) => [e.id, e.probabilities])),
-        labels: input.validationLabels,
-        genreCount: genres.length,
-        pairs: BOOTSTRAP.pairs,
-        resamples: BOOTSTRAP.resamples,
-        level: BOOTSTRAP.level,
-        seed: input.seed,
-      }),
-    ),
+    bootstrap: bootstrapArtifact(input.bootstrap),
   };
 }
 
@@ -215,7 +205,15 @@ export async function runAnalysisStage(stage: DataStageResult, ctx: StageContext
     evaluations,
     text: classifierTexts(choices, genres, histories),
     validationFusionLoss: fusionLossCurve(validation.cnn, validation.lstm, validation.labels),
-    validationLabels: validation.labels,
+    bootstrap: bootstrapF1({
+      probabilities: Object.fromEntries(evaluations.map((e) => [e.id, e.probabilities])),
+      labels: validation.labels,
+      genreCount: genres.length,
+      pairs: BOOTSTRAP.pairs,
+      resamples: BOOTSTRAP.resamples,
+      level: BOOTSTRAP.level,
+      seed: config.seed,
+    }),
   });
   await ctx.artifacts.write('analysis', artifact);
   warnWhenRoundingShows(artifact, histories, ctx);

@@ -58,7 +58,9 @@ export function schemaIssue(error: { issues: readonly { path: readonly PropertyK
   return `${issue?.path.map(String).join('.') || '(root)'}: ${issue?.message}`;
 }
 
-export type CheckedJson<T> = { ok: true; value: T } | { ok: false; problem: 'missing' | 'not-json' | 'off-schema'; detail: string };
+export type CheckedJson<T> =
+  | { ok: true; value: T; /** The JSON as read, not re-created by the schema (to publish byte for byte what was written). */ raw: unknown }
+  | { ok: false; problem: 'missing' | 'not-json' | 'off-schema'; detail: string };
 
 /**
  * Reads a JSON file and checks it against `schema`: its value as the schema gives it, or what is
@@ -73,7 +75,14 @@ export function readCheckedJson<S extends z.ZodType>(path: string, schema: S): C
     return { ok: false, problem: missing ? 'missing' : 'not-json', detail: missing ? '' : (error as Error).message };
   }
   const parsed = schema.safeParse(data);
-  return parsed.success ? { ok: true, value: parsed.data } : { ok: false, problem: 'off-schema', detail: schemaIssue(parsed.error) };
+  return parsed.success ? { ok: true, value: parsed.data, raw: data } : { ok: false, problem: 'off-schema', detail: schemaIssue(parsed.error) };
+}
+
+/** What is wrong with a JSON file `readCheckedJson` refused, in words naming it. */
+export function checkedJsonProblem(read: Extract<CheckedJson<unknown>, { ok: false }>, name: string): string {
+  if (read.problem === 'missing') return `${name} is missing`;
+  if (read.problem === 'not-json') return `${name} is not valid JSON (${read.detail})`;
+  return `${name} does not follow this version's contract (${read.detail})`;
 }
 
 /** Every regular file under `dir`, as sorted `/`-separated relative paths, skipping the top-level names in `skip`. */

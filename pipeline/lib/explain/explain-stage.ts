@@ -18,9 +18,8 @@
  * vocabulary in the LSTM's metadata.json). Cache: `<cacheDir>/explanations/<key>/`, key = hash of
  * (training key, films, method, EXPLAIN_VERSION), reused without loading a model.
  */
-import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { readCheckedJson, sha256 } from '../core/files.ts';
+import { checkedJsonProblem, readCheckedJson, sha256 } from '../core/files.ts';
 import { cachedEntry } from '../core/cache.ts';
 import { artifactText } from '../core/artifact-store.ts';
 import { join, resolve } from 'node:path';
@@ -138,9 +137,9 @@ function readCachedExplanations(
 ): { value: ExplanationsArtifact } | { problem: string } {
   const file = join(dir, ARTIFACT_FILES.explanations);
   const read = readCheckedJson(file, ExplanationsArtifactSchema);
-  if (!read.ok) return { problem: read.problem === 'not-json' ? `not valid JSON: ${read.detail}` : read.detail };
+  if (!read.ok) return { problem: checkedJsonProblem(read, ARTIFACT_FILES.explanations) };
   if (!explanationsUpToDate(read.value, trainingKey, ids, method)) return { problem: `${file} explains other films or another model` };
-  return { value: JSON.parse(readFileSync(file, 'utf8')) as ExplanationsArtifact };
+  return { value: read.raw as ExplanationsArtifact };
 }
 
 function predictImages(model: tf.LayersModel, size: number): PredictImages {

@@ -23,6 +23,7 @@
  * `--retrain` trains the fusion again too.
  */
 import { existsSync } from 'node:fs';
+import { z } from 'zod';
 import { copyFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { selectBackend, tf } from '../engine/backend.ts';
@@ -44,7 +45,7 @@ import {
 } from '../contract/contract.ts';
 import type { DataStageResult } from '../data/data-stage.ts';
 import { UserError } from '../core/errors.ts';
-import { readJson, sha256, writeFolderAtomic, writeJsonAtomic } from '../core/files.ts';
+import { checkedJsonProblem, readCheckedJson, sha256, writeFolderAtomic, writeJsonAtomic } from '../core/files.ts';
 import { standardisationToJson } from '../contract/gmu-standardisation.ts';
 import { buildGmuModel, GMU_INPUTS, GMU_VERSION, gmuParameterCount, trainLearnedFusion, type GmuFeatures } from './gmu.ts';
 import { predictionRows, probabilityRows } from '../core/probability-rows.ts';
@@ -72,11 +73,12 @@ const TRAIN_FIX = 'run `npm run genrelens -- train` (or `npm run build`) again';
 const RESULT_FILE = 'result.json';
 
 /** What the fusion cache keeps: the three artifacts, exactly as published. */
-export interface CachedGmuResult {
-  predictions: GmuPredictionsArtifact;
-  trainProbabilities: GmuTrainProbabilitiesArtifact;
-  history: GmuHistoryArtifact;
-}
+const CachedGmuResultSchema = z.object({
+  predictions: GmuPredictionsArtifactSchema,
+  trainProbabilities: GmuTrainProbabilitiesArtifactSchema,
+  history: GmuHistoryArtifactSchema,
+});
+export type CachedGmuResult = z.infer<typeof CachedGmuResultSchema>;
 
 /** The fusion cache key: changes when the fused models, the GMU's settings or its code change. */
 export function gmuKey(trainingKeys: Record<ModelKind, string>, seed: number, settings = GMU_SETTINGS): string {
@@ -392,19 +394,9 @@ async function publishGmuModel(from: string, to: string): Promise<void> {
  * run that trained it.
  */
 async function readCachedFusion(dir: string, key: string, genres: readonly string[]): Promise<{ value: CachedGmuResult } | { problem: string }> {
-  const file = join(dir, RESULT_FILE);
-  if (!existsSync(file)) return { problem: `${RESULT_FILE} is missing` };
-  let value: CachedGmuResult;
-  try {
-    value = await readJson<CachedGmuResult>(file);
-  } catch (error) {
-    return { problem: `${RESULT_FILE} is not valid JSON (${error instanceof Error ? error.message : String(error)})` };
-  }
-  const valid =
-    GmuPredictionsArtifactSchema.safeParse(value.predictions).success &&
-    GmuTrainProbabilitiesArtifactSchema.safeParse(value.trainProbabilities).success &&
-    GmuHistoryArtifactSchema.safeParse(value.history).success;
-  if (!valid) return { problem: `${RESULT_FILE} does not follow this version's contract` };
+  const read = readCheckedJson(join(dir, RESULT_FILE), CachedGmuResultSchema);
+  if (!read.ok) return { problem: checkedJsonProblem(read, RESULT_FILE) };
+  const value = read.raw as CachedGmuResult;
   const problem = (await cachedModelProblem(join(dir, 'model'), key, genres)) ?? (await modelFilesProblem(join(dir, 'model')));
   return problem === null ? { value } : { problem };
 }
