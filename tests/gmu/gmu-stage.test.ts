@@ -27,7 +27,8 @@ import {
 import { runDataStage, type DataStageResult } from '../../pipeline/lib/data/data-stage.ts';
 import { writeDemoDataset } from '../../pipeline/lib/data/demo-data.ts';
 import { recordingEffects } from '../../pipeline/lib/core/effects.ts';
-import { extractActivations, runGmuStage } from '../../pipeline/lib/gmu/gmu-stage.ts';
+import { runGmuStage } from '../../pipeline/lib/gmu/gmu-stage.ts';
+import { extractActivations } from '../../pipeline/lib/gmu/activations.ts';
 import { standardisationFromJson } from '../../pipeline/lib/contract/gmu-standardisation.ts';
 import { GMU_SETTINGS } from '../../pipeline/lib/settings.ts';
 import { gmuForward, gmuWeightsOf, standardise } from '../../pipeline/lib/gmu/gmu.ts';

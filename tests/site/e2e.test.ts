@@ -26,7 +26,7 @@ import { GmuModelMetadataSchema, GmuPredictionsArtifactSchema, type AnalysisArti
 import { writeDemoDataset } from '../../pipeline/lib/data/demo-data.ts';
 import { recordingEffects } from '../../pipeline/lib/core/effects.ts';
 import { standardisationFromJson } from '../../pipeline/lib/contract/gmu-standardisation.ts';
-import { extractActivations } from '../../pipeline/lib/gmu/gmu-stage.ts';
+import { extractActivations } from '../../pipeline/lib/gmu/activations.ts';
 import { gmuForward, gmuWeightsOf, standardise } from '../../pipeline/lib/gmu/gmu.ts';
 import { posterInputs, tokenInputs, tokenLengths } from '../../pipeline/lib/train/model-inputs.ts';
 import { loadModel } from '../../pipeline/lib/train/model-io.ts';
@@ -290,7 +290,7 @@ describe('the report in a browser, under a non-root base', { skip, timeout: 240_
       return values;
     };
     // The learned fusion as the pipeline computes it: the activations of the layers its metadata names
-    // (fusion-stage.ts extractActivations), standardised with its statistics, through pipeline/lib/gmu/gmu.ts's
+    // (gmu/activations.ts extractActivations), standardised with its statistics, through pipeline/lib/gmu/gmu.ts's
     // own forward pass on the published weights.
     const gmuMeta = GmuModelMetadataSchema.parse(JSON.parse(readFileSync(join(modelsDir, 'gmu', 'metadata.json'), 'utf8')));
     const activations = async (model: tf.LayersModel, side: 'visual' | 'textual', data: Parameters<typeof extractActivations>[2]) => {

@@ -27,7 +27,6 @@ import { z } from 'zod';
 import { copyFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { selectBackend, tf } from '../engine/backend.ts';
-import { inferenceBatches } from '../train/batching.ts';
 import type { Config } from '../settings.ts';
 import {
   ARTIFACT_FILES,
@@ -50,6 +49,7 @@ import { standardisationToJson } from '../contract/gmu-standardisation.ts';
 import { buildGmuModel, GMU_INPUTS, GMU_VERSION, gmuParameterCount, trainLearnedFusion, type GmuFeatures } from './gmu.ts';
 import { predictionRows, probabilityRows } from '../core/probability-rows.ts';
 import { cachedEntry } from '../core/cache.ts';
+import { extractActivations } from './activations.ts';
 import {
   loadModel,
   METADATA_FILE,
@@ -61,13 +61,10 @@ import {
   WEIGHTS_FILE,
 } from '../train/model-io.ts';
 import { prepareModelInputs } from '../train/model-inputs.ts';
-import { yieldToEventLoop, type TrainingData } from '../train/train.ts';
 import type { StageContext } from '../core/context.ts';
 import { DECISION_THRESHOLD, GMU_SETTINGS } from '../settings.ts';
 
 export const GMU_TITLE = 'Learned fusion (GMU)';
-/** Films per inference batch when extracting activations (the training batch size). */
-const FEATURE_BATCH = 64;
 const TRAIN_FIX = 'run `npm run genrelens -- train` (or `npm run build`) again';
 /** The three artifacts inside a fusion cache entry, beside `model/`. */
 const RESULT_FILE = 'result.json';
@@ -91,35 +88,6 @@ function modelDir(model: ModelKind, config: Config, root: string, trainingKey: s
   const found = candidates.find((dir) => existsSync(join(dir, MODEL_FILE)));
   if (!found) throw new UserError(`no trained ${model} model in ${candidates.join(' or ')}`, { fix: TRAIN_FIX });
   return found;
-}
-
-/**
- * Activations of `layer` for `films` (rows of the dataset), films × units in the order of `films`;
- * batched as `predictProbabilities` (the LSTM's batches sorted by overview length).
- */
-export async function extractActivations(
-  model: tf.LayersModel,
-  layer: string,
-  data: Pick<TrainingData, 'inputs' | 'lengthOf'>,
-  films: readonly number[],
-  onBatch: (done: number) => void = () => {},
-): Promise<{ values: Float32Array; units: number }> {
-  const extractor = tf.model({ inputs: model.inputs, outputs: model.getLayer(layer).output as tf.SymbolicTensor });
-  const units = extractor.outputs[0].shape[1];
-  if (typeof units !== 'number') throw new Error(`layer ${layer} has no fixed width`);
-  const values = new Float32Array(films.length * units);
-  let done = 0;
-  for (const positions of inferenceBatches(films, FEATURE_BATCH, data.lengthOf)) {
-    const x = data.inputs(positions.map((i) => films[i]));
-    const y = extractor.predict(x) as tf.Tensor;
-    const batch = await y.data();
-    positions.forEach((position, row) => values.set(batch.subarray(row * units, (row + 1) * units), position * units));
-    tf.dispose([x, y]);
-    done += positions.length;
-    onBatch(done);
-    await yieldToEventLoop();
-  }
-  return { values, units };
 }
 
 /** Trains the learned fusion (or reuses it from the cache) and writes its three artifacts and its model. */
