@@ -363,6 +363,20 @@ export const GMU_SETTINGS = {
   folds: 5,
 };
 
+/** The strong profile (pipeline/lib/strong/): features, the C grids its cross-validation chooses from, folds. */
+export const STRONG_SETTINGS = {
+  /** Folds of the cross-validation on the training films (C, and the out-of-fold scores stacking learns from). */
+  folds: 5,
+  /** TF-IDF of the overviews: word 1–2-grams and character 3–5-grams, terms in at least 2 training overviews. */
+  text: { wordNgrams: [1, 2], charNgrams: [3, 5], minDf: 2, cGrid: [1, 3, 10] },
+  /** Weight-free poster features (pipeline/lib/strong/poster-features.ts), standardised. */
+  poster: { cGrid: [0.0001, 0.001, 0.01, 0.1] },
+  /** The stacker on both models' out-of-fold log-odds. */
+  stacked: { cGrid: [0.001, 0.01, 0.1, 1] },
+  /** N-grams and poster features listed per genre on the Strong models page. */
+  topTerms: 12,
+} as const;
+
 /** 0.05, 0.10, …, 0.95: the per-genre threshold candidates. */
 export const THRESHOLD_GRID: readonly number[] = Array.from({ length: 19 }, (_, i) => (i + 1) / 20);
 /** 0, 0.05, …, 1: the CNN's weight in the late fusion. */
