@@ -17,7 +17,7 @@ import { logisticProbabilities, type LogisticModel } from './logistic.ts';
 import { fitStandardisation, POSTER_FEATURE_NAMES, posterFeatures, standardise, type Standardisation } from './poster-features.ts';
 import { sparseFromDense } from './sparse.ts';
 import { stackInputs, stackRows } from './stacking.ts';
-import { fitTfidf, tfidfFeatures, type TfidfVectorizer } from './tfidf.ts';
+import { fitTfidf, tfidfFeatures, type TfidfVectorizer } from '../contract/tfidf.ts';
 
 export interface StrongInput {
   overviews: readonly string[];

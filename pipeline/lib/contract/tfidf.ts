@@ -7,7 +7,7 @@
  * must occur in `minDf` of them. Short texts (median 25 words) get most of their signal from the
  * character n-grams: names, stems and misspellings a word vocabulary misses.
  */
-import { concatColumns, sparseFromMaps, type SparseRows } from './sparse.ts';
+import { concatColumns, sparseFromMaps, type SparseRows } from '../strong/sparse.ts';
 
 export interface TfidfSettings {
   wordNgrams: readonly [number, number];

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { charNgrams, featureTerm, fitTfidf, tfidfFeatures, wordNgrams } from '../../pipeline/lib/strong/tfidf.ts';
+import { charNgrams, featureTerm, fitTfidf, tfidfFeatures, wordNgrams } from '../../pipeline/lib/contract/tfidf.ts';
 
 const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-6, `${a} vs ${b}`);
 
