@@ -8,6 +8,8 @@ import { parseArgs } from 'node:util';
 import { CONFIG_FILE, DATASET_ENV, chooseDataset, readConfigFile, resolveConfig } from './config.ts';
 import { settingOptions, settingsFromFlags, settingsHelp, type Config } from './settings.ts';
 import { checkSplitForTraining, loadConfiguredDataset, runDataStage, splitDataset } from './data/data-stage.ts';
+import { runStrongStage } from './strong/strong-stage.ts';
+import { runTestSetStage } from './analysis/test-set-stage.ts';
 import { runTrainStage } from './train/train-stage.ts';
 import { runGmuStage } from './gmu/gmu-stage.ts';
 import { runGmuStageInWorker } from './gmu/gmu-in-worker.ts';
@@ -167,6 +169,7 @@ async function runStages(config: Config, root: string, effects: Effects): Promis
   const ctx = stageContext(config, root, effects);
   const stage = await runDataStage(ctx);
   checkSplitForTraining(stage, config);
+  await runStrongStage(stage, ctx);
   await runTrainStage(stage, ctx);
   if (config.parallel && availableParallelism() > 1) {
     // The learned fusion and the explanations need only the trained models: one core each, at once.
@@ -179,6 +182,7 @@ async function runStages(config: Config, root: string, effects: Effects): Promis
     await runAblationStage(stage, ctx);
     await runExplainStage(stage, ctx);
   }
+  await runTestSetStage(ctx);
 }
 
 /** Waits for all of `work`, then throws the first error in the order given (the pipeline's order). */
@@ -263,6 +267,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
           {
             datasetDir,
             modelsDir: resolve(root, models ?? join(config.publicDir, 'models')),
+            artifactsDir: resolve(root, config.artifactsDir),
             outFile: resolve(root, out ?? join(config.artifactsDir, 'evaluations', `${basename(datasetDir)}.json`)),
             cacheDir: resolve(root, config.cacheDir),
             maxPosterPixels: config.maxPosterPixels,

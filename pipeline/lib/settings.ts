@@ -148,6 +148,23 @@ export const USER_SETTINGS = {
     arg: '<n>',
     help: "split the CNN's batches into n shards (a free core computes one)",
   }),
+  /** The strong profile: linear models on TF-IDF and poster features, and their stacked fusion (pipeline/lib/strong/). */
+  strongModels: setting(z.boolean().default(true), {
+    kind: 'off-switch',
+    name: 'no-strong',
+    help: 'skip the strong models (TF-IDF and poster-feature linear models, stacked fusion)',
+    defaultText: 'on',
+  }),
+  /**
+   * A folder in the coursework layout to score every classifier on after the analysis, with the
+   * decisions fixed on the training films: the Test set page (pipeline/lib/analysis/evaluate.ts).
+   */
+  testSet: setting(z.string().min(1).optional(), {
+    kind: 'string',
+    arg: '<folder>',
+    help: 'also score every classifier on this held-out folder (a Test set page)',
+    defaultText: 'none',
+  }),
   /** The explain stage explains the curated example films plus the first this many validation films. */
   explainFilms: setting(z.number().int().min(0).max(1_000_000).default(48), {
     kind: 'number',
@@ -391,7 +408,7 @@ export const BOOTSTRAP = {
   resamples: 1000,
   /** Coverage of the percentile intervals. */
   level: 0.95,
-  /** Paired differences reported (a − b): the two models; each model and fusion against the best constant for micro F1; the models against every genre (macro F1's). */
+  /** Paired differences reported (a − b): the two models; each model and fusion against the best constant for micro F1; the models against every genre (macro F1's); those of the strong profile's classifiers that ran. */
   pairs: [
     ['cnn', 'lstm'],
     ['cnn', 'two-most-frequent'],
@@ -400,6 +417,15 @@ export const BOOTSTRAP = {
     ['gmu', 'two-most-frequent'],
     ['cnn', 'every-genre'],
     ['lstm', 'every-genre'],
+    // The strong profile (when it ran): each model against the best constants, text against posters, stacking against text alone.
+    ['text-linear', 'two-most-frequent'],
+    ['poster-linear', 'two-most-frequent'],
+    ['stacked', 'two-most-frequent'],
+    ['text-linear', 'every-genre'],
+    ['poster-linear', 'every-genre'],
+    ['stacked', 'every-genre'],
+    ['text-linear', 'poster-linear'],
+    ['stacked', 'text-linear'],
   ],
 } as const;
 /** Patches per side of the explanations' occlusion grid (8 × 8-pixel patches on the 64-pixel input). */

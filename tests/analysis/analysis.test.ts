@@ -4,6 +4,7 @@
  * the threshold search and the fusion weight (chosen from training films only), the stage's
  * errors, and the computed verdict against the baselines.
  */
+import { CONTRACT_VERSION } from '../../pipeline/lib/contract/contract.ts';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -32,6 +33,7 @@ import {
 } from '../../pipeline/lib/analysis/analysis.ts';
 import { analysisArtifact, runAnalysisStage } from '../../pipeline/lib/analysis/analysis-stage.ts';
 import { bootstrapF1 } from '../../pipeline/lib/analysis/bootstrap.ts';
+import { chooseDecisionRule, decide } from '../../pipeline/lib/analysis/decisions.ts';
 import { resolveConfig } from '../../pipeline/lib/config.ts';
 import { THRESHOLD_GRID } from '../../pipeline/lib/settings.ts';
 import { AnalysisArtifactSchema, type AnalysisArtifact, type GmuHistoryArtifact, type HistoryArtifact } from '../../pipeline/lib/contract/contract.ts';
@@ -371,18 +373,18 @@ describe('choices never read the validation films', () => {
     const validation = make(12);
     const scored = validationResults(validation, genres, choices);
     const cnn = scored.find((e) => e.id === 'cnn')!;
-    assert.deepEqual(cnn.tuned, predictionMetrics(validation.cnn, validation.labels, genres, choices.thresholds.cnn.thresholds));
+    assert.deepEqual(cnn.tuned, predictionMetrics(validation.cnn, validation.labels, genres, choices.thresholds.cnn!.thresholds));
     const fusion = scored.find((e) => e.id === 'fusion')!;
     assert.deepEqual(fusion.atDefault, predictionMetrics(fuse(validation.cnn, validation.lstm, choices.fusion.weight), validation.labels, genres));
     // The learned fusion: its own probabilities, scored with the thresholds tuned on its (out-of-fold) training probabilities.
     const gmu = scored.find((e) => e.id === 'gmu')!;
     assert.equal(gmu.kind, 'fusion');
-    assert.deepEqual(gmu.tuned, predictionMetrics(validation.gmu, validation.labels, genres, choices.thresholds.gmu.thresholds));
-    assert.deepEqual(choices.thresholds.gmu.thresholds, tuneThresholds(train.gmu, train.labels, 3).thresholds);
+    assert.deepEqual(gmu.tuned, predictionMetrics(validation.gmu, validation.labels, genres, choices.thresholds.gmu!.thresholds));
+    assert.deepEqual(choices.thresholds.gmu!.thresholds, tuneThresholds(train.gmu, train.labels, 3).thresholds);
     // Different training films do change the choices (so the checks above can fail).
     const other = chooseOnTraining(make(30), genres, 42);
-    assert.notDeepEqual(other.thresholds.cnn.thresholds.concat(other.priors), choices.thresholds.cnn.thresholds.concat(choices.priors));
-    assert.equal(choices.thresholds.cnn.crossValidation.folds.length, 5);
+    assert.notDeepEqual(other.thresholds.cnn!.thresholds.concat(other.priors), choices.thresholds.cnn!.thresholds.concat(choices.priors));
+    assert.equal(choices.thresholds.cnn!.crossValidation.folds.length, 5);
     assert.equal(choices.fusion.foldWeights.length, 5);
   });
 });
@@ -411,11 +413,12 @@ describe('analysis stage', () => {
     dataset: { genres, films: labels.map((l, i) => ({ id: ids[i], labels: Uint8Array.from(l) })) },
     split,
   } as unknown as DataStageResult;
-  const config = resolveConfig({ env: {}, flags: { artifactsDir: join(work, 'artifacts'), seed: 3 } });
+  // The coursework's classifiers only; the strong models have their own test below.
+  const config = resolveConfig({ env: {}, flags: { artifactsDir: join(work, 'artifacts'), seed: 3, strongModels: false } });
   const probabilities = (film: number, model: string) =>
     labels[film].map((y, g) => Math.round((model === 'cnn' ? 0.3 + 0.4 * y : 0.45 + 0.1 * ((film + g) % 2)) * 1e6) / 1e6);
   const history = (model: 'cnn' | 'lstm'): HistoryArtifact => ({
-    contractVersion: 2,
+    contractVersion: CONTRACT_VERSION,
     model,
     title: model === 'cnn' ? 'Poster CNN' : 'Overview BiLSTM',
     epochs: [],
@@ -429,14 +432,14 @@ describe('analysis stage', () => {
     for (const model of ['cnn', 'lstm'] as const) {
       write(`history-${model}.json`, history(model));
       write(`predictions-${model}.json`, {
-        contractVersion: 2,
+        contractVersion: CONTRACT_VERSION,
         model,
         genres,
         threshold: 0.5,
         films: split.validation.map((f) => ({ id: ids[f], probabilities: probabilities(f, model), top3: [] })),
       });
       write(`train-probabilities-${model}.json`, {
-        contractVersion: 2,
+        contractVersion: CONTRACT_VERSION,
         model,
         genres,
         films: split.train.map((f) => ({ id: ids[f], probabilities: probabilities(f, model) })),
@@ -445,14 +448,14 @@ describe('analysis stage', () => {
     // The learned fusion: 0.8 on true genres, 0.1 elsewhere.
     const gmu = (film: number) => labels[film].map((y) => (y ? 0.8 : 0.1));
     write('predictions-gmu.json', {
-      contractVersion: 2,
+      contractVersion: CONTRACT_VERSION,
       model: 'gmu',
       genres,
       threshold: 0.5,
       films: split.validation.map((f) => ({ id: ids[f], probabilities: gmu(f), top3: [] })),
     });
     write('train-probabilities-gmu.json', {
-      contractVersion: 2,
+      contractVersion: CONTRACT_VERSION,
       model: 'gmu',
       method: 'out-of-fold',
       folds: 5,
@@ -462,7 +465,7 @@ describe('analysis stage', () => {
     write('fusion-gmu.json', gmuHistory());
   }
   const gmuHistory = (): GmuHistoryArtifact => ({
-    contractVersion: 2,
+    contractVersion: CONTRACT_VERSION,
     generatedAt: 'now',
     model: 'gmu',
     title: 'Learned fusion (GMU)',
@@ -564,6 +567,75 @@ describe('analysis stage', () => {
     assert.ok(effects.lines.some((line) => /warning: Poster CNN: micro F1 from the published/.test(line)));
   });
 
+  test('with the strong models: their probabilities join every table, their headline is the decision rule chosen on the training films', async () => {
+    writeArtifacts();
+    // Each strong classifier: a different, deterministic mix of the truth and noise.
+    const strongP = (film: number, k: number) => labels[film].map((y, g) => Math.round((0.15 + 0.5 * y + 0.1 * (((film + g + k) % 3) - 1)) * 1e6) / 1e6);
+    const ids3 = ['text-linear', 'poster-linear', 'stacked'] as const;
+    write('strong-probabilities.json', {
+      contractVersion: CONTRACT_VERSION,
+      genres,
+      trainIds: split.train.map((f) => ids[f]),
+      validationIds: split.validation.map((f) => ids[f]),
+      classifiers: ids3.map((id, k) => ({ id, train: split.train.map((f) => strongP(f, k)), validation: split.validation.map((f) => strongP(f, k)) })),
+    });
+    const fit = { c: 1, grid: [{ c: 1, loss: 0.2, meanAP: 0.5 }], features: 3 };
+    write('strong.json', {
+      contractVersion: CONTRACT_VERSION,
+      generatedAt: '2026-01-01T00:00:00.000Z',
+      key: 'k',
+      seed: 3,
+      folds: 5,
+      trainFilms: 7,
+      validationFilms: 3,
+      genres,
+      text: {
+        ...fit,
+        wordNgrams: [1, 2],
+        charNgrams: [3, 5],
+        minDf: 2,
+        wordTerms: 2,
+        charTerms: 1,
+        topTerms: genres.map((genre) => ({ genre, positive: [] })),
+      },
+      poster: { ...fit, topFeatures: genres.map((genre) => ({ genre, positive: [], negative: [] })) },
+      stacked: { ...fit, textShare: genres.map((genre) => ({ genre, text: 0.5 })) },
+      timings: { featuresMs: 1, textMs: 1, posterMs: 1, stackedMs: 1 },
+    });
+    const withStrong = resolveConfig({ env: {}, flags: { artifactsDir: join(work, 'artifacts'), seed: 3 } });
+    const written = await runAnalysisStage(stage, stageContext(withStrong, work, recordingEffects()));
+    assert.deepEqual(
+      written.classifiers.map((c) => c.id),
+      ['cnn', 'lstm', 'fusion', 'gmu', 'text-linear', 'poster-linear', 'stacked', 'genre-priors', 'most-frequent', 'two-most-frequent', 'every-genre'],
+    );
+    const matrix = (rows: number[], k: number) => Float64Array.from(rows.flatMap((f) => strongP(f, k)));
+    const truth = (rows: number[]) => Uint8Array.from(rows.flatMap((f) => labels[f]));
+    ids3.forEach((id, k) => {
+      const c = written.classifiers.find((x) => x.id === id)!;
+      assert.equal(c.kind, 'strong');
+      assert.equal(c.headline, 'decided');
+      // The rule is chosen on the training films' probabilities; the validation films are only decided with it.
+      const rule = chooseDecisionRule(matrix(split.train, k), truth(split.train), 3);
+      assert.equal(c.decided!.sharedThreshold, rule.shared);
+      assert.deepEqual(c.decided!.thresholds, rule.perGenre);
+      const micro = predictionMetrics(decide(matrix(split.validation, k), 3, [rule.shared, rule.shared, rule.shared]), truth(split.validation), genres);
+      close(c.decided!.shared.microF1, micro.microF1);
+      const macro = predictionMetrics(decide(matrix(split.validation, k), 3, rule.perGenre), truth(split.validation), genres);
+      close(c.decided!.perGenre.macroF1, macro.macroF1);
+      // The interval's estimate is the headline figure (published to six decimals).
+      const interval = written.bootstrap.classifiers.find((x) => x.id === id)!;
+      assert.ok(Math.abs(interval.microF1.estimate - micro.microF1) < 1e-6);
+      assert.ok(Math.abs(interval.macroF1.estimate - macro.macroF1) < 1e-6);
+    });
+    assert.deepEqual(
+      written.thresholds.selections.map((s) => s.classifier),
+      ['cnn', 'lstm', 'fusion', 'gmu', 'text-linear', 'poster-linear', 'stacked'],
+    );
+    assert.ok(written.bootstrap.differences.some((d) => d.a === 'stacked' && d.b === 'two-most-frequent'));
+    rmSync(join(work, 'artifacts', 'strong-probabilities.json'));
+    rmSync(join(work, 'artifacts', 'strong.json'));
+  });
+
   test('the learned fusion’s artifacts are required and checked like the models’', async () => {
     writeArtifacts();
     rmSync(join(work, 'artifacts', 'predictions-gmu.json'));
@@ -574,7 +646,7 @@ describe('analysis stage', () => {
     });
     writeArtifacts();
     write('train-probabilities-gmu.json', {
-      contractVersion: 2,
+      contractVersion: CONTRACT_VERSION,
       model: 'gmu',
       method: 'out-of-fold',
       folds: 5,
@@ -588,7 +660,7 @@ describe('analysis stage', () => {
   test('predictions from another split fail, naming the file and the first different film', async () => {
     writeArtifacts();
     write('train-probabilities-lstm.json', {
-      contractVersion: 2,
+      contractVersion: CONTRACT_VERSION,
       model: 'lstm',
       genres,
       films: [...split.train].reverse().map((f) => ({ id: ids[f], probabilities: probabilities(f, 'lstm') })),
@@ -598,7 +670,7 @@ describe('analysis stage', () => {
       /train-probabilities-lstm\.json lists different films .*position 0: "tt6" vs "tt0"/,
     );
     writeArtifacts();
-    write('predictions-lstm.json', { contractVersion: 2, model: 'lstm', genres, threshold: 0.5, films: 'none' });
+    write('predictions-lstm.json', { contractVersion: CONTRACT_VERSION, model: 'lstm', genres, threshold: 0.5, films: 'none' });
     await assert.rejects(runAnalysisStage(stage, stageContext(config, work, recordingEffects())), /predictions-lstm\.json: films: /);
   });
 });
@@ -631,7 +703,7 @@ describe('verdict against the baselines', () => {
             'most-frequent': 'Always a',
             'two-most-frequent': 'Always a + b',
             'every-genre': 'Every genre',
-          }[e.id],
+          }[e.id as string],
           description: '',
         },
       ]),

@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { charNgrams, featureTerm, fitTfidf, tfidfFeatures, wordNgrams } from '../../pipeline/lib/contract/tfidf.ts';
+import { charNgrams, featureTerm, fitTfidf, tfidfRow, wordNgrams } from '../../pipeline/lib/contract/tfidf.ts';
+import { tfidfFeatures } from '../../pipeline/lib/strong/sparse.ts';
 
 const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-6, `${a} vs ${b}`);
 
@@ -25,7 +26,7 @@ test('values: vocabulary from the fitting texts (min df), sublinear tf, smooth i
   // df: the 2, cat 2, sat 2, dog 1, ran 1 → kept: cat, sat, the (sorted).
   assert.deepEqual(v.word.terms, ['cat', 'sat', 'the']);
   const idf2 = Math.log(4 / 3) + 1;
-  v.word.idf.forEach((idf) => close(idf, idf2));
+  Array.from(v.word.idf).forEach((idf) => close(idf, idf2));
   // Character 5-grams in two texts: " cat " (texts 1 and 3), " sat " (1 and 2), " the " (1 and 2).
   assert.deepEqual(v.char.terms, [' cat ', ' sat ', ' the ']);
   const x = tfidfFeatures(v, [...texts, 'a dog', 'CAT the']);
@@ -54,4 +55,10 @@ test('values: vocabulary from the fitting texts (min df), sublinear tf, smooth i
   close(y.values[0], cat / norm);
   close(y.values[1], the / norm);
   assert.deepEqual(featureTerm(w, 1), { block: 'word', term: 'the' });
+  // One text's row, what the browser computes: the same values, unrounded (the matrix stores float32).
+  const single = tfidfRow(w, 'cat cat the');
+  assert.deepEqual([...single.keys()].sort(), [0, 1, 2, 3]); // words cat, the; the padded words ' cat ', ' the ' (shorter than 9: counted once)
+  close(single.get(0)!, cat / norm);
+  close(single.get(1)!, the / norm);
+  assert.equal(y.values[0], Math.fround(single.get(0)!));
 });

@@ -10,7 +10,7 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync, readdirSync } fro
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
-import { EvaluationSchema } from '../../pipeline/lib/analysis/evaluate.ts';
+import { TestSetArtifactSchema } from '../../pipeline/lib/contract/contract.ts';
 import {
   AblationsArtifactSchema,
   AnalysisArtifactSchema,
@@ -139,7 +139,7 @@ test('a second build reuses the trained models', async () => {
   assert.deepEqual(again.training, first.training, 'the reused models report the run that trained them');
 });
 
-test('evaluate on the validation films matches metrics computed from the published predictions', async () => {
+test('evaluate on the validation films matches metrics computed from the published predictions, and analysis.json for every classifier', async () => {
   // A dataset folder holding only the validation films, in the same layout.
   const predictions = { cnn: readArtifact('predictions-cnn.json'), lstm: readArtifact('predictions-lstm.json') };
   const validation = new Set<string>(predictions.cnn.films.map((f: { id: string }) => f.id));
@@ -153,9 +153,29 @@ test('evaluate on the validation films matches metrics computed from the publish
   for (const row of kept) copyFileSync(join(paths.dataset, 'Images', `${row.Id}.jpg`), join(subset, 'Images', `${row.Id}.jpg`));
 
   const out = join(work, 'evaluation.json');
-  await cli('evaluate', subset, '--models', join(paths.public, 'models'), '--out', out, '--cache-dir', paths.cache);
-  const evaluation = EvaluationSchema.parse(JSON.parse(readFileSync(out, 'utf8')));
+  await cli('evaluate', subset, '--models', join(paths.public, 'models'), '--artifacts-dir', paths.artifacts, '--out', out, '--cache-dir', paths.cache);
+  const evaluation = TestSetArtifactSchema.parse(JSON.parse(readFileSync(out, 'utf8')));
   assert.equal(evaluation.dataset.films, validation.size);
+  assert.equal(evaluation.dataset.scored, validation.size);
+  assert.equal(evaluation.dataset.inTraining.count, 0);
+  assert.equal(evaluation.dataset.inValidation.count, validation.size, 'every film is reported as a validation film');
+  // The same films with the same decisions: every classifier's figures are analysis.json's.
+  const analysis = readArtifact('analysis.json');
+  assert.deepEqual(
+    evaluation.classifiers.map((c) => c.id),
+    analysis.classifiers.map((c: { id: string }) => c.id),
+  );
+  for (const c of evaluation.classifiers) {
+    const expected = analysis.classifiers.find((a: { id: string }) => a.id === c.id);
+    // The learned fusion runs from its published (float32) model here and from the fitted head in the stage: equal to rounding.
+    const tolerance = c.id === 'gmu' ? 0.02 : 1e-12;
+    for (const key of ['microF1', 'macroF1'] as const) {
+      assert.ok(Math.abs(c.atDefault[key] - expected.atDefault[key]) <= tolerance, `${c.id} ${key} at 0.5: ${c.atDefault[key]} vs ${expected.atDefault[key]}`);
+      if (c.decided) assert.ok(Math.abs(c.decided.shared[key] - expected.decided.shared[key]) <= tolerance, `${c.id} decided ${key}`);
+    }
+    assert.ok(Math.abs((c.meanAP ?? 0) - (expected.meanAP ?? 0)) <= tolerance, `${c.id} mAP`);
+  }
+  const models = Object.fromEntries(evaluation.classifiers.map((c) => [c.id, c]));
 
   for (const model of ['cnn', 'lstm'] as const) {
     // Independent micro-F1 and BCE from the published probabilities (threshold: strictly above 0.5).
@@ -179,8 +199,8 @@ test('evaluate on the validation films matches metrics computed from the publish
       });
     }
     const microF1 = tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn);
-    assert.ok(Math.abs(evaluation.models[model].metrics.microF1 - microF1) < 1e-9, `${model} micro F1`);
-    assert.ok(Math.abs(evaluation.models[model].metrics.loss - bce / n) < 1e-4, `${model} loss`);
+    assert.ok(Math.abs(models[model].atDefault.microF1 - microF1) < 1e-9, `${model} micro F1`);
+    assert.ok(Math.abs(models[model].loss! - bce / n) < 1e-4, `${model} loss`);
   }
 });
 

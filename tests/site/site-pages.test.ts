@@ -9,6 +9,7 @@
  * augmentation retrains the CNN for one epoch, early stopping is provably the main run), and a stale
  * examples artifact failing loudly.
  */
+import { CONTRACT_VERSION } from '../../pipeline/lib/contract/contract.ts';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -142,7 +143,7 @@ describe('chart rendering', () => {
 describe('verdict and examples logic', () => {
   const metrics = (microF1: number, loss: number) => ({ loss, microPrecision: 0.5, microRecall: 0.4, microF1, macroF1: 0.1 });
   const history = (model: 'cnn' | 'lstm', microF1: number, loss: number): HistoryArtifact => ({
-    contractVersion: 2,
+    contractVersion: CONTRACT_VERSION,
     model,
     title: model === 'cnn' ? 'Poster CNN' : 'Overview BiLSTM',
     epochs: [
@@ -210,7 +211,7 @@ describe('verdict and examples logic', () => {
   test('examples: right means the top-1 genre is a true genre; mismatched artifacts fail loudly', () => {
     const genres = ['Drama', 'Comedy', 'War'];
     const films: ExamplesArtifact = {
-      contractVersion: 2,
+      contractVersion: CONTRACT_VERSION,
       genres,
       thumbnail: { width: 100, height: 150, format: 'webp' },
       films: [
@@ -219,7 +220,7 @@ describe('verdict and examples logic', () => {
       ],
     };
     const predictions = (model: 'cnn' | 'lstm', rows: number[][]): PredictionsArtifact => ({
-      contractVersion: 2,
+      contractVersion: CONTRACT_VERSION,
       model,
       genres,
       threshold: 0.5,
@@ -417,6 +418,7 @@ function specs(): ChartSpec[] {
     analysis: AnalysisArtifactSchema.parse(artifact('analysis.json')),
     gmu: GmuHistoryArtifactSchema.parse(artifact('fusion-gmu.json')),
     ablations: AblationsArtifactSchema.parse(artifact('ablations.json')),
+    testSet: null,
   });
 }
 

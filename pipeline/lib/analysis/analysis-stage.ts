@@ -12,6 +12,7 @@ import {
   fusionLossCurve,
   type ClassifierResults,
   type PrCurve,
+  type ScoringChoices,
   type SplitScores,
   type TrainingChoices,
 } from './analysis.ts';
@@ -23,6 +24,8 @@ import {
   type ClassifierAnalysis,
   type ClassifierId,
   type ModelKind,
+  type StrongArtifact,
+  type StrongClassifierId,
 } from '../contract/contract.ts';
 import type { DataStageResult } from '../data/data-stage.ts';
 import { filmLabels } from '../data/dataset.ts';
@@ -67,6 +70,12 @@ function curveData(curve: PrCurve) {
   return { recall: curve.recall.map(r4), precision: curve.precision.map(r4), threshold: curve.threshold.map((t) => (t === null ? null : r6(t))) };
 }
 
+/** The mean F1 over the genres with at least one film in the set (0 when none has). */
+function macroWithFilms(m: PredictionMetrics): number {
+  const present = m.perGenre.filter((g) => g.support > 0);
+  return present.length === 0 ? 0 : present.reduce((sum, g) => sum + g.f1, 0) / present.length;
+}
+
 function thresholded(m: PredictionMetrics) {
   const { microPrecision, microRecall, microF1, macroF1, weightedF1, samplesF1 } = m;
   return { microPrecision, microRecall, microF1, macroF1, weightedF1, samplesF1 };
@@ -77,32 +86,36 @@ export interface ClassifierText {
   description: string;
 }
 
-/** The artifact from the training choices and the validation evaluations (pure). */
-export function analysisArtifact(input: {
-  genres: readonly string[];
-  trainFilms: number;
-  validationFilms: number;
-  seed: number;
-  generatedAt: string;
-  choices: TrainingChoices;
-  evaluations: ClassifierResults[];
-  text: Record<ClassifierResults['id'], ClassifierText>;
-  validationFusionLoss: { weight: number; loss: number }[];
-  /** Intervals over the validation films (./bootstrap.ts). */
-  bootstrap: BootstrapResult;
-}): AnalysisArtifact {
-  const { genres, choices, evaluations } = input;
-  const classifiers: ClassifierAnalysis[] = evaluations.map((e) => {
-    const thresholds = e.tuned ? choices.thresholds[e.id as keyof TrainingChoices['thresholds']].thresholds : null;
+/** Each classifier's figures as analysis.json (and a test set's evaluation) holds them (pure). */
+export function classifierAnalyses(
+  genres: readonly string[],
+  evaluations: ClassifierResults[],
+  texts: Partial<Record<ClassifierResults['id'], ClassifierText>>,
+  choices: ScoringChoices,
+): ClassifierAnalysis[] {
+  return evaluations.map((e) => {
+    const thresholds = e.tuned ? choices.thresholds[e.id as keyof TrainingChoices['thresholds']]!.thresholds : null;
+    const text = texts[e.id];
+    if (!text) throw new RangeError(`no title for classifier ${e.id}`);
     return {
       id: e.id,
       kind: e.kind,
-      ...input.text[e.id],
+      headline: e.headline,
+      ...text,
       loss: e.scores.loss,
       microAP: e.scores.microAP,
       meanAP: e.scores.meanAP,
       atDefault: thresholded(e.atDefault),
       tuned: e.tuned ? thresholded(e.tuned) : null,
+      decided: e.decided
+        ? {
+            sharedThreshold: e.decided.rule.shared,
+            thresholds: e.decided.rule.perGenre,
+            shared: thresholded(e.decided.shared),
+            perGenre: thresholded(e.decided.perGenre),
+            macroF1WithFilms: macroWithFilms(e.decided.perGenre),
+          }
+        : null,
       perGenre: genres.map((genre, g) => {
         const decisions = (m: PredictionMetrics) => {
           const { precision, recall, f1, predictedPositives, truePositives } = m.perGenre[g];
@@ -120,6 +133,24 @@ export function analysisArtifact(input: {
       curves: { micro: curveData(e.scores.curves.micro), perGenre: e.scores.curves.perGenre.map((c) => (c ? curveData(c) : null)) },
     };
   });
+}
+
+/** The artifact from the training choices and the validation evaluations (pure). */
+export function analysisArtifact(input: {
+  genres: readonly string[];
+  trainFilms: number;
+  validationFilms: number;
+  seed: number;
+  generatedAt: string;
+  choices: TrainingChoices;
+  evaluations: ClassifierResults[];
+  text: Partial<Record<ClassifierResults['id'], ClassifierText>>;
+  validationFusionLoss: { weight: number; loss: number }[];
+  /** Intervals over the validation films (./bootstrap.ts). */
+  bootstrap: BootstrapResult;
+}): AnalysisArtifact {
+  const { genres, choices, evaluations } = input;
+  const classifiers = classifierAnalyses(genres, evaluations, input.text, choices);
   return {
     contractVersion: CONTRACT_VERSION,
     generatedAt: input.generatedAt,
@@ -145,8 +176,9 @@ export function analysisArtifact(input: {
       grid: [...THRESHOLD_GRID],
       folds: choices.folds,
       seed: input.seed,
-      selections: TUNED_CLASSIFIER_IDS.map((id) => {
+      selections: TUNED_CLASSIFIER_IDS.flatMap((id) => {
         const choice = choices.thresholds[id];
+        if (!choice) return [];
         return {
           classifier: id,
           thresholds: choice.thresholds,
@@ -169,7 +201,7 @@ export function analysisArtifact(input: {
 const roundedInterval = (i: Interval) => ({ estimate: r6(i.estimate), low: r6(i.low), high: r6(i.high) });
 
 /** The bootstrap's intervals as analysis.json holds them (six decimals). */
-function bootstrapArtifact(result: BootstrapResult): AnalysisArtifact['bootstrap'] {
+export function bootstrapArtifact(result: BootstrapResult): AnalysisArtifact['bootstrap'] {
   return {
     resamples: result.resamples,
     level: result.level,
@@ -188,11 +220,25 @@ function bootstrapArtifact(result: BootstrapResult): AnalysisArtifact['bootstrap
   };
 }
 
+/** Intervals of every classifier's headline figures (its `headline` decisions) and of the BOOTSTRAP pairs present. */
+export function headlineBootstrap(evaluations: ClassifierResults[], labels: ArrayLike<number>, genreCount: number, seed: number): BootstrapResult {
+  return bootstrapF1({
+    probabilities: Object.fromEntries(evaluations.filter((e) => e.headline === 'default').map((e) => [e.id, e.probabilities])),
+    decisions: Object.fromEntries(evaluations.flatMap((e) => (e.headline === 'decided' && e.decided ? [[e.id, e.decided.decisions]] : []))),
+    labels,
+    genreCount,
+    pairs: BOOTSTRAP.pairs.filter((pair) => pair.every((id) => evaluations.some((e) => e.id === id))),
+    resamples: BOOTSTRAP.resamples,
+    level: BOOTSTRAP.level,
+    seed,
+  });
+}
+
 /** Reads the prediction artifacts, analyses them and writes `analysis.json`. */
 export async function runAnalysisStage(stage: DataStageResult, ctx: StageContext): Promise<AnalysisArtifact> {
   const { config, effects } = ctx;
   const { genres } = stage.dataset;
-  const { train, validation, histories } = readScores(stage, ctx);
+  const { train, validation, histories, strong } = readScores(stage, ctx);
   const choices = chooseOnTraining(train, genres, config.seed);
   const evaluations = validationResults(validation, genres, choices);
   const artifact = analysisArtifact({
@@ -203,17 +249,9 @@ export async function runAnalysisStage(stage: DataStageResult, ctx: StageContext
     generatedAt: new Date(effects.now()).toISOString(),
     choices,
     evaluations,
-    text: classifierTexts(choices, genres, histories),
+    text: classifierTexts(choices, genres, histories, strong),
     validationFusionLoss: fusionLossCurve(validation.cnn, validation.lstm, validation.labels),
-    bootstrap: bootstrapF1({
-      probabilities: Object.fromEntries(evaluations.map((e) => [e.id, e.probabilities])),
-      labels: validation.labels,
-      genreCount: genres.length,
-      pairs: BOOTSTRAP.pairs,
-      resamples: BOOTSTRAP.resamples,
-      level: BOOTSTRAP.level,
-      seed: config.seed,
-    }),
+    bootstrap: headlineBootstrap(evaluations, validation.labels, genres.length, config.seed),
   });
   await ctx.artifacts.write('analysis', artifact);
   warnWhenRoundingShows(artifact, histories, ctx);
@@ -261,20 +299,43 @@ function readScores(stage: DataStageResult, ctx: StageContext) {
     ctx.artifacts.read('gmuTrainProbabilities'),
   );
   const gmu = { ...gmuScores, history: ctx.artifacts.read('gmuHistory') };
-  const train: SplitScores = { labels: filmLabels(stage.dataset, stage.split.train), cnn: cnn.train, lstm: lstm.train, gmu: gmu.train };
+  const strong = ctx.config.strongModels ? readStrongScores(ctx, trainIds, validationIds, genres) : null;
+  const train: SplitScores = { labels: filmLabels(stage.dataset, stage.split.train), cnn: cnn.train, lstm: lstm.train, gmu: gmu.train, strong: strong?.train };
   const validation: SplitScores = {
     labels: filmLabels(stage.dataset, stage.split.validation),
     cnn: cnn.validation,
     lstm: lstm.validation,
     gmu: gmu.validation,
+    strong: strong?.validation,
   };
-  return { train, validation, histories: { cnn: cnn.history, lstm: lstm.history, gmu: gmu.history } };
+  return { train, validation, histories: { cnn: cnn.history, lstm: lstm.history, gmu: gmu.history }, strong: strong?.artifact ?? null };
+}
+
+/** The strong profile's probabilities (strong-probabilities.json), checked against this split and its genres. */
+function readStrongScores(ctx: StageContext, trainIds: readonly string[], validationIds: readonly string[], genres: readonly string[]) {
+  const file = ARTIFACT_FILES.strongProbabilities;
+  const fix = 'run `npm run build` again: the strong stage writes it (or turn the strong models off with --no-strong)';
+  const read = ctx.artifacts.read('strongProbabilities');
+  if (read.genres.join('\n') !== genres.join('\n')) throw new UserError(`${file} lists different genres than the dataset; it comes from another run`, { fix });
+  const rows = (ids: readonly string[], values: number[][]) => ids.map((id, i) => ({ id, probabilities: values[i] ?? [] }));
+  const train: Partial<Record<StrongClassifierId, Float64Array>> = {};
+  const validation: Partial<Record<StrongClassifierId, Float64Array>> = {};
+  for (const c of read.classifiers) {
+    train[c.id] = probabilityMatrix(file, rows(read.trainIds, c.train), trainIds, genres.length);
+    validation[c.id] = probabilityMatrix(file, rows(read.validationIds, c.validation), validationIds, genres.length);
+  }
+  return { train, validation, artifact: ctx.artifacts.read('strong') };
 }
 
 type Histories = ReturnType<typeof readScores>['histories'];
 
 /** The title and description of each classifier, as the report shows them. */
-function classifierTexts(choices: TrainingChoices, genres: readonly string[], histories: Histories): Record<ClassifierResults['id'], ClassifierText> {
+function classifierTexts(
+  choices: TrainingChoices,
+  genres: readonly string[],
+  histories: Histories,
+  strong: StrongArtifact | null,
+): Partial<Record<ClassifierResults['id'], ClassifierText>> {
   const { cnn, lstm, gmu } = histories;
   const [first, second] = choices.mostFrequent.map((g) => genres[g]);
   const w = choices.fusion.weight;
@@ -284,7 +345,26 @@ function classifierTexts(choices: TrainingChoices, genres: readonly string[], hi
     .slice(0, 3)
     .map(({ p, genre }) => `${genre} ${p.toFixed(2)}`)
     .join(', ');
+  const strongTexts = strong
+    ? {
+        'text-linear': {
+          title: 'Overview TF-IDF + logistic regression',
+          description:
+            `One-vs-rest logistic regression on TF-IDF of word ${strong.text.wordNgrams.join('–')}-grams and character ${strong.text.charNgrams.join('–')}-grams ` +
+            `(${strong.text.features.toLocaleString('en')} features), C = ${strong.text.c} chosen by ${strong.folds}-fold cross-validation on the training films.`,
+        },
+        'poster-linear': {
+          title: 'Poster features + logistic regression',
+          description: `One-vs-rest logistic regression on ${strong.poster.features} weight-free colour and layout features of the poster, C = ${strong.poster.c} chosen by cross-validation.`,
+        },
+        stacked: {
+          title: 'Stacked fusion',
+          description: `A logistic regression per genre on both strong models’ out-of-fold log-odds for every genre (C = ${strong.stacked.c}): per-genre modality weights and genre co-occurrence.`,
+        },
+      }
+    : {};
   return {
+    ...strongTexts,
     cnn: { title: cnn.title, description: `The ${cnn.title}’s probabilities (kept weights).` },
     lstm: { title: lstm.title, description: `The ${lstm.title}’s probabilities (kept weights).` },
     fusion: {

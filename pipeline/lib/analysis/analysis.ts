@@ -14,7 +14,8 @@
  * - Nothing is chosen on the validation films: `chooseOnTraining` receives only the training
  *   films' probabilities and labels; the validation films are only scored (`validationResults`).
  */
-import type { ClassifierId, TunedClassifierId } from '../contract/contract.ts';
+import type { ClassifierId, StrongClassifierId, TunedClassifierId } from '../contract/contract.ts';
+import { chooseDecisionRule, ruleDecisions, type DecisionRule } from './decisions.ts';
 import { binaryCrossEntropy, predictionMetrics, type PredictionMetrics } from '../core/metrics.ts';
 import { CURVE_POINTS, DECISION_THRESHOLD, FUSION_GRID, THRESHOLD_FOLDS, THRESHOLD_GRID } from '../settings.ts';
 import { seededRandom, shuffled } from '../core/random.ts';
@@ -389,6 +390,8 @@ export interface SplitScores {
   cnn: Values;
   lstm: Values;
   gmu: Values;
+  /** The strong profile's probabilities (out-of-fold on the training films), when it ran. */
+  strong?: Partial<Record<StrongClassifierId, Values>>;
 }
 
 export interface TrainingChoices {
@@ -397,7 +400,10 @@ export interface TrainingChoices {
   /** The two most frequent training genres, most frequent first. */
   mostFrequent: number[];
   fusion: FusionChoice & { foldWeights: number[] };
-  thresholds: Record<TunedClassifierId, ThresholdChoice & { crossValidation: ThresholdCrossValidation }>;
+  /** Every classifier with probabilities: the coursework's always, the strong ones when they ran. */
+  thresholds: Partial<Record<TunedClassifierId, ThresholdChoice & { crossValidation: ThresholdCrossValidation }>>;
+  /** The decision rule (1–3 genres; shared and per-genre thresholds) of the same classifiers. */
+  rules: Partial<Record<TunedClassifierId, DecisionRule>>;
   folds: number;
 }
 
@@ -408,11 +414,7 @@ export interface TrainingChoices {
 export function chooseOnTraining(train: SplitScores, genres: readonly string[], seed: number, k = THRESHOLD_FOLDS): TrainingChoices {
   const genreCount = genres.length;
   const films = rowCount(train.labels, genreCount);
-  for (const [name, values] of [
-    ['cnn', train.cnn],
-    ['lstm', train.lstm],
-    ['gmu', train.gmu],
-  ] as const) {
+  for (const [name, values] of [['cnn', train.cnn], ['lstm', train.lstm], ['gmu', train.gmu], ...Object.entries(train.strong ?? {})] as const) {
     if (values.length !== train.labels.length) throw new RangeError(`${name}: ${values.length} training probabilities for ${train.labels.length} labels`);
   }
   const folds = kFolds(films, Math.min(k, films), seed);
@@ -424,6 +426,7 @@ export function chooseOnTraining(train: SplitScores, genres: readonly string[], 
     return chooseFusionWeight(pick(train.cnn), pick(train.lstm), pick(train.labels)).weight;
   });
   const fused = fuse(train.cnn, train.lstm, fusion.weight);
+  const probabilistic: Partial<Record<TunedClassifierId, Values>> = { cnn: train.cnn, lstm: train.lstm, fusion: fused, gmu: train.gmu, ...train.strong };
   const tuned = (probabilities: Values) => ({
     ...tuneThresholds(probabilities, train.labels, genreCount),
     crossValidation: crossValidateThresholds(probabilities, train.labels, genres, folds),
@@ -433,46 +436,89 @@ export function chooseOnTraining(train: SplitScores, genres: readonly string[], 
     priors: genreFrequencies(train.labels, genreCount),
     mostFrequent: mostFrequentGenres(train.labels, genreCount, 2),
     fusion: { ...fusion, foldWeights },
-    thresholds: { cnn: tuned(train.cnn), lstm: tuned(train.lstm), fusion: tuned(fused), gmu: tuned(train.gmu) },
+    thresholds: Object.fromEntries(Object.entries(probabilistic).map(([id, p]) => [id, tuned(p)])),
+    rules: Object.fromEntries(Object.entries(probabilistic).map(([id, p]) => [id, chooseDecisionRule(p, train.labels, genreCount)])),
     folds: folds.length,
   };
 }
 
+/**
+ * What scoring needs of the training choices: analysis.json records all of it, so `evaluate`
+ * (./evaluate.ts) scores a test set with exactly the decisions the analysis made.
+ */
+export interface ScoringChoices {
+  genreCount: number;
+  priors: number[];
+  mostFrequent: number[];
+  fusion: { weight: number };
+  thresholds: Partial<Record<TunedClassifierId, { thresholds: number[] }>>;
+  rules: Partial<Record<TunedClassifierId, Pick<DecisionRule, 'shared' | 'perGenre'>>>;
+}
+
 export interface ClassifierResults {
   id: ClassifierId;
-  kind: 'model' | 'fusion' | 'baseline';
+  kind: 'model' | 'fusion' | 'strong' | 'baseline';
+  /** The decisions of the headline figures: 0.5 (the coursework's, and the baselines') or the decision rule (strong models). */
+  headline: 'default' | 'decided';
   /** The validation films' probabilities (or 0/1 decisions of a hard baseline) it was scored on. */
   probabilities: Values;
   scores: ScoreMetrics;
   atDefault: PredictionMetrics;
   /** At the per-genre thresholds chosen on the training films (models and fusion only). */
   tuned: PredictionMetrics | null;
+  /** With the decision rule chosen on the training films: shared threshold (micro) and per-genre (macro); null for baselines. */
+  decided: {
+    rule: Pick<DecisionRule, 'shared' | 'perGenre'>;
+    shared: PredictionMetrics;
+    perGenre: PredictionMetrics;
+    decisions: { micro: Uint8Array; macro: Uint8Array };
+  } | null;
 }
 
 /** Scores every classifier (models, late and learned fusion, baselines) on the validation films with the training choices. */
-export function validationResults(validation: SplitScores, genres: readonly string[], choices: TrainingChoices): ClassifierResults[] {
+export function validationResults(validation: SplitScores, genres: readonly string[], choices: ScoringChoices): ClassifierResults[] {
   const genreCount = genres.length;
   if (choices.genreCount !== genreCount) throw new RangeError(`the choices are for ${choices.genreCount} genres, not ${genreCount}`);
   const films = rowCount(validation.labels, genreCount);
   const result = (id: ClassifierId, kind: ClassifierResults['kind'], probabilities: Values, probabilistic: boolean): ClassifierResults => {
     if (probabilities.length !== validation.labels.length)
       throw new RangeError(`${id}: ${probabilities.length} probabilities for ${validation.labels.length} labels`);
-    const thresholds = kind === 'baseline' ? null : choices.thresholds[id as TunedClassifierId].thresholds;
+    const thresholds = kind === 'baseline' ? null : choices.thresholds[id as TunedClassifierId]!.thresholds;
+    const rule = kind === 'baseline' ? null : choices.rules[id as TunedClassifierId]!;
+    const decisions = rule ? ruleDecisions(probabilities, genreCount, rule) : null;
     return {
       id,
       kind,
+      headline: kind === 'strong' ? 'decided' : 'default',
       probabilities,
       scores: scoreMetrics(probabilities, validation.labels, genreCount, { probabilistic }),
       atDefault: predictionMetrics(probabilities, validation.labels, genres),
       tuned: thresholds ? predictionMetrics(probabilities, validation.labels, genres, thresholds) : null,
+      // 0/1 decisions are scored as probabilities at 0.5 (1 > 0.5; 0 is not).
+      decided:
+        rule && decisions
+          ? {
+              rule,
+              decisions,
+              shared: predictionMetrics(decisions.micro, validation.labels, genres),
+              perGenre: predictionMetrics(decisions.macro, validation.labels, genres),
+            }
+          : null,
     };
   };
+  const strong = (['text-linear', 'poster-linear', 'stacked'] as const).flatMap((id) => {
+    const p = validation.strong?.[id];
+    if (!p) return [];
+    if (!choices.thresholds[id]) throw new RangeError(`${id}: validation probabilities without training choices`);
+    return [result(id, 'strong', p, true)];
+  });
   const [first, second] = choices.mostFrequent;
   return [
     result('cnn', 'model', validation.cnn, true),
     result('lstm', 'model', validation.lstm, true),
     result('fusion', 'fusion', fuse(validation.cnn, validation.lstm, choices.fusion.weight), true),
     result('gmu', 'fusion', validation.gmu, true),
+    ...strong,
     result('genre-priors', 'baseline', constantPredictions(choices.priors, films), true),
     result('most-frequent', 'baseline', constantPredictions(indicatorRow([first], genreCount), films), false),
     result(

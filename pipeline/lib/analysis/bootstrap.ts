@@ -1,7 +1,9 @@
 /**
  * How sure the validation figures are: a bootstrap over films. Each resample draws as many
  * validation films as there are, with replacement, and recomputes every classifier's micro and
- * macro F1 at threshold 0.5 (the conventions of core/metrics.ts) on the same draw, so differences
+ * macro F1 on the same draw — at threshold 0.5 (the conventions of core/metrics.ts) from
+ * `probabilities`, or from given 0/1 `decisions` (the strong models' decision rule, one set for
+ * micro F1 and one for macro F1) — so differences
  * between two classifiers are paired. The interval is the percentile interval of the resampled
  * values; a difference is called real only when its interval excludes zero. Pure: no I/O.
  */
@@ -77,6 +79,8 @@ function interval(estimate: number, values: Float64Array, level: number): Interv
  */
 export function bootstrapF1(input: {
   probabilities: Record<string, Values>;
+  /** Classifiers scored on their own 0/1 decisions: one matrix for micro F1, one for macro F1. */
+  decisions?: Record<string, { micro: Uint8Array; macro: Uint8Array }>;
   labels: Values;
   genreCount: number;
   pairs: readonly (readonly [string, string])[];
@@ -85,18 +89,28 @@ export function bootstrapF1(input: {
   seed: number;
 }): BootstrapResult {
   const { probabilities, labels, genreCount, pairs, resamples, level, seed } = input;
-  const ids = Object.keys(probabilities);
   const films = labels.length / genreCount;
   if (!Number.isInteger(films) || films < 1) throw new RangeError(`labels hold ${labels.length} cells, not films × ${genreCount} genres`);
-  const decisions = Object.fromEntries(
-    ids.map((id) => {
-      const p = probabilities[id];
+  const decisions: Record<string, { micro: Uint8Array; macro: Uint8Array }> = Object.fromEntries(
+    Object.entries(probabilities).map(([id, p]) => {
       if (p.length !== labels.length) throw new RangeError(`${id}: ${p.length} probabilities for ${labels.length} label cells`);
-      return [id, Uint8Array.from({ length: p.length }, (_, k) => (p[k] > DECISION_THRESHOLD ? 1 : 0))];
+      const atDefault = Uint8Array.from({ length: p.length }, (_, k) => (p[k] > DECISION_THRESHOLD ? 1 : 0));
+      return [id, { micro: atDefault, macro: atDefault }];
     }),
   );
+  for (const [id, d] of Object.entries(input.decisions ?? {})) {
+    if (d.micro.length !== labels.length || d.macro.length !== labels.length)
+      throw new RangeError(`${id}: decisions for ${d.micro.length} cells, ${labels.length} labels`);
+    decisions[id] = d;
+  }
+  const ids = Object.keys(decisions);
+  const scored = (id: string, weight: Int32Array) => {
+    const { micro, macro } = decisions[id];
+    const a = weightedF1(micro, labels, weight, genreCount);
+    return micro === macro ? a : { micro: a.micro, macro: weightedF1(macro, labels, weight, genreCount).macro };
+  };
   const all = new Int32Array(films).fill(1);
-  const estimates = Object.fromEntries(ids.map((id) => [id, weightedF1(decisions[id], labels, all, genreCount)]));
+  const estimates = Object.fromEntries(ids.map((id) => [id, scored(id, all)]));
   const micro = Object.fromEntries(ids.map((id) => [id, new Float64Array(resamples)]));
   const macro = Object.fromEntries(ids.map((id) => [id, new Float64Array(resamples)]));
   const random = seededRandom(seed);
@@ -105,7 +119,7 @@ export function bootstrapF1(input: {
     weight.fill(0);
     for (let k = 0; k < films; k++) weight[Math.floor(random() * films)]++;
     for (const id of ids) {
-      const value = weightedF1(decisions[id], labels, weight, genreCount);
+      const value = scored(id, weight);
       micro[id][b] = value.micro;
       macro[id][b] = value.macro;
     }

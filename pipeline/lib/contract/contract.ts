@@ -32,6 +32,8 @@ import { AnalysisArtifactSchema } from './schemas/analysis.ts';
 import { GmuHistoryArtifactSchema, GmuPredictionsArtifactSchema, GmuTrainProbabilitiesArtifactSchema } from './schemas/gmu.ts';
 import { ExplanationsArtifactSchema } from './schemas/explanations.ts';
 import { AblationsArtifactSchema } from './schemas/ablations.ts';
+import { StrongArtifactSchema, StrongProbabilitiesArtifactSchema } from './schemas/strong.ts';
+import { TestSetArtifactSchema } from './schemas/test-set.ts';
 
 export * from './schemas/base.ts';
 export * from './schemas/data.ts';
@@ -40,6 +42,8 @@ export * from './schemas/analysis.ts';
 export * from './schemas/gmu.ts';
 export * from './schemas/explanations.ts';
 export * from './schemas/ablations.ts';
+export * from './schemas/strong.ts';
+export * from './schemas/test-set.ts';
 
 // ---------------------------------------------------------------------------------------------
 // The artifact registry: every file of the contract, its schema, the stage that writes it, and the
@@ -47,7 +51,7 @@ export * from './schemas/ablations.ts';
 // (pipeline/lib/core/artifact-store.ts); src/content.config.ts builds its collections from it.
 
 /** The stage that writes an artifact (the order of pipeline/lib/cli.ts `runStages`). */
-export type ArtifactStage = 'data' | 'train' | 'fusion' | 'analysis' | 'ablations' | 'explain';
+export type ArtifactStage = 'data' | 'strong' | 'train' | 'test-set' | 'fusion' | 'analysis' | 'ablations' | 'explain';
 
 interface ArtifactEntry {
   /** The file name; one file per model when it is a function of the model. */
@@ -56,6 +60,8 @@ interface ArtifactEntry {
   stage: ArtifactStage;
   /** The content collection the site reads it through; absent when the site does not read it directly. */
   collection?: string;
+  /** Written only by some runs (the strong models unless --no-strong; the test set with --test-set): the site shows it when present. */
+  optional?: true;
 }
 
 export const ARTIFACTS = {
@@ -70,9 +76,13 @@ export const ARTIFACTS = {
   gmuTrainProbabilities: { file: ARTIFACT_FILES.gmuTrainProbabilities, schema: GmuTrainProbabilitiesArtifactSchema, stage: 'fusion' },
   /** The learned fusion's history; its probabilities reach the site through analysis.json. */
   gmuHistory: { file: ARTIFACT_FILES.gmuHistory, schema: GmuHistoryArtifactSchema, stage: 'fusion', collection: 'fusion' },
+  strong: { file: ARTIFACT_FILES.strong, schema: StrongArtifactSchema, stage: 'strong', collection: 'strong', optional: true },
+  strongProbabilities: { file: ARTIFACT_FILES.strongProbabilities, schema: StrongProbabilitiesArtifactSchema, stage: 'strong', optional: true },
   analysis: { file: ARTIFACT_FILES.analysis, schema: AnalysisArtifactSchema, stage: 'analysis', collection: 'analysis' },
   /** The main run against each ablation the build ran (an empty list when it ran none). */
   ablations: { file: ARTIFACT_FILES.ablations, schema: AblationsArtifactSchema, stage: 'ablations', collection: 'ablations' },
+  /** A test set's evaluation, when the build ran with --test-set. */
+  testSet: { file: ARTIFACT_FILES.testSet, schema: TestSetArtifactSchema, stage: 'test-set', collection: 'testSet', optional: true },
   explanations: { file: ARTIFACT_FILES.explanations, schema: ExplanationsArtifactSchema, stage: 'explain', collection: 'explanations' },
 } as const satisfies Record<string, ArtifactEntry>;
 

@@ -6,8 +6,10 @@
  * normalised, side by side. The vocabulary and idf are fitted on the training films only; a term
  * must occur in `minDf` of them. Short texts (median 25 words) get most of their signal from the
  * character n-grams: names, stems and misspellings a word vocabulary misses.
+ *
+ * Part of the contract because the live demo computes the same features in the browser
+ * (`tfidfRow`); the pipeline stacks the rows into sparse matrices (pipeline/lib/strong/).
  */
-import { concatColumns, sparseFromMaps, type SparseRows } from '../strong/sparse.ts';
 
 export interface TfidfSettings {
   wordNgrams: readonly [number, number];
@@ -18,7 +20,7 @@ export interface TfidfSettings {
 /** One block's fitted vocabulary (sorted, as scikit-learn sorts it) and idf. */
 export interface TfidfBlock {
   terms: string[];
-  idf: Float64Array;
+  idf: ArrayLike<number>;
 }
 
 export interface TfidfVectorizer {
@@ -70,41 +72,52 @@ function fitBlock(docs: readonly Map<string, number>[], minDf: number): TfidfBlo
   return { terms, idf: Float64Array.from(terms, (t) => Math.log((1 + n) / (1 + df.get(t)!)) + 1) };
 }
 
-function transformBlock(block: TfidfBlock, docs: readonly Map<string, number>[]): SparseRows {
-  const column = new Map(block.terms.map((t, i) => [t, i]));
-  const rows = docs.map((doc) => {
-    const row = new Map<number, number>();
-    let norm = 0;
-    for (const [term, tf] of doc) {
-      const j = column.get(term);
-      if (j === undefined) continue;
-      const v = (1 + Math.log(tf)) * block.idf[j];
-      row.set(j, v);
-      norm += v * v;
-    }
-    const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-    for (const [j, v] of row) row.set(j, v * scale);
-    return row;
-  });
-  return sparseFromMaps(rows, block.terms.length);
+/** One text's l2-normalised values in one block, by column (offset by `offset`), into `row`. */
+function blockRow(doc: Map<string, number>, column: ReadonlyMap<string, number>, idf: ArrayLike<number>, offset: number, row: Map<number, number>): void {
+  const values: [number, number][] = [];
+  let norm = 0;
+  for (const [term, tf] of doc) {
+    const j = column.get(term);
+    if (j === undefined) continue;
+    const v = (1 + Math.log(tf)) * idf[j];
+    values.push([j, v]);
+    norm += v * v;
+  }
+  const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+  for (const [j, v] of values) row.set(offset + j, v * scale);
 }
 
-const analyse = (texts: readonly string[], settings: TfidfSettings) => ({
-  word: texts.map((t) => counts(wordNgrams(t, settings.wordNgrams))),
-  char: texts.map((t) => counts(charNgrams(t, settings.charNgrams))),
-});
+/** Term → column of each block, built once per vectorizer. */
+export interface TfidfColumns {
+  word: ReadonlyMap<string, number>;
+  char: ReadonlyMap<string, number>;
+}
+
+export function tfidfColumns(vectorizer: TfidfVectorizer): TfidfColumns {
+  return { word: new Map(vectorizer.word.terms.map((t, i) => [t, i])), char: new Map(vectorizer.char.terms.map((t, i) => [t, i])) };
+}
 
 /** Fits the vocabulary and idf on `texts` (the training films' overviews). */
 export function fitTfidf(texts: readonly string[], settings: TfidfSettings): TfidfVectorizer {
-  const docs = analyse(texts, settings);
-  return { settings, word: fitBlock(docs.word, settings.minDf), char: fitBlock(docs.char, settings.minDf) };
+  const word = texts.map((t) => counts(wordNgrams(t, settings.wordNgrams)));
+  const char = texts.map((t) => counts(charNgrams(t, settings.charNgrams)));
+  return { settings, word: fitBlock(word, settings.minDf), char: fitBlock(char, settings.minDf) };
 }
 
-/** The features of `texts`: word block then character block, each row l2-normalised per block. */
-export function tfidfFeatures(vectorizer: TfidfVectorizer, texts: readonly string[]): SparseRows {
-  const docs = analyse(texts, vectorizer.settings);
-  return concatColumns(transformBlock(vectorizer.word, docs.word), transformBlock(vectorizer.char, docs.char));
+/**
+ * One text's features, column → value: the word block (columns 0 … words − 1) then the character
+ * block, each l2-normalised. Columns without a term of the text are absent.
+ */
+export function tfidfRow(vectorizer: TfidfVectorizer, text: string, columns: TfidfColumns = tfidfColumns(vectorizer)): Map<number, number> {
+  const row = new Map<number, number>();
+  const { settings } = vectorizer;
+  blockRow(counts(wordNgrams(text, settings.wordNgrams)), columns.word, vectorizer.word.idf, 0, row);
+  blockRow(counts(charNgrams(text, settings.charNgrams)), columns.char, vectorizer.char.idf, vectorizer.word.terms.length, row);
+  return row;
 }
+
+/** The number of feature columns: both blocks' terms. */
+export const tfidfWidth = (vectorizer: TfidfVectorizer) => vectorizer.word.terms.length + vectorizer.char.terms.length;
 
 /** The term of a feature column (word block first), labelled with its block. */
 export function featureTerm(vectorizer: TfidfVectorizer, column: number): { block: 'word' | 'char'; term: string } {

@@ -3,6 +3,8 @@
  * TF-IDF rows have a few hundred non-zeros among tens of thousands of columns. Dense features (the
  * posters', the stacker's) use the same type with every column stored, so one linear model serves all.
  */
+import { tfidfColumns, tfidfRow, tfidfWidth, type TfidfVectorizer } from '../contract/tfidf.ts';
+
 export interface SparseRows {
   rows: number;
   columns: number;
@@ -74,4 +76,13 @@ export function concatColumns(a: SparseRows, b: SparseRows): SparseRows {
     }
   }
   return { rows: a.rows, columns: a.columns + b.columns, rowStart, indices, values };
+}
+
+/** The TF-IDF features of `texts` as sparse rows (pipeline/lib/contract/tfidf.ts `tfidfRow`). */
+export function tfidfFeatures(vectorizer: TfidfVectorizer, texts: readonly string[]): SparseRows {
+  const columns = tfidfColumns(vectorizer);
+  return sparseFromMaps(
+    texts.map((text) => tfidfRow(vectorizer, text, columns)),
+    tfidfWidth(vectorizer),
+  );
 }

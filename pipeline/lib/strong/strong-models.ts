@@ -15,9 +15,9 @@ import { STRONG_SETTINGS } from '../settings.ts';
 import { crossValidateLogistic, fitChosen, type LinearCrossValidation } from './cross-validation.ts';
 import { logisticProbabilities, type LogisticModel } from './logistic.ts';
 import { fitStandardisation, POSTER_FEATURE_NAMES, posterFeatures, standardise, type Standardisation } from './poster-features.ts';
-import { sparseFromDense } from './sparse.ts';
+import { sparseFromDense, tfidfFeatures } from './sparse.ts';
 import { stackInputs, stackRows } from './stacking.ts';
-import { fitTfidf, tfidfFeatures, type TfidfVectorizer } from '../contract/tfidf.ts';
+import { fitTfidf, type TfidfVectorizer } from '../contract/tfidf.ts';
 
 export interface StrongInput {
   overviews: readonly string[];

@@ -29,15 +29,53 @@ export const PrCurveSchema = z.object({
   threshold: z.array(z.number().nullable()),
 });
 
-/** `fusion`: the late fusion (weighted mean of the probabilities); `gmu`: the learned fusion (pipeline/lib/gmu/gmu.ts). */
-export const CLASSIFIER_IDS = ['cnn', 'lstm', 'fusion', 'gmu', 'genre-priors', 'most-frequent', 'two-most-frequent', 'every-genre'] as const;
-export const TUNED_CLASSIFIER_IDS = ['cnn', 'lstm', 'fusion', 'gmu'] as const;
+/**
+ * `fusion`: the late fusion (weighted mean of the probabilities); `gmu`: the learned fusion (pipeline/lib/gmu/gmu.ts);
+ * `text-linear`, `poster-linear`, `stacked`: the strong profile (pipeline/lib/strong/), present when it ran.
+ */
+export const CLASSIFIER_IDS = [
+  'cnn',
+  'lstm',
+  'fusion',
+  'gmu',
+  'text-linear',
+  'poster-linear',
+  'stacked',
+  'genre-priors',
+  'most-frequent',
+  'two-most-frequent',
+  'every-genre',
+] as const;
+/** The classifiers with probabilities, whose thresholds the analysis chooses on the training films. */
+export const TUNED_CLASSIFIER_IDS = ['cnn', 'lstm', 'fusion', 'gmu', 'text-linear', 'poster-linear', 'stacked'] as const;
 export type ClassifierId = (typeof CLASSIFIER_IDS)[number];
 export type TunedClassifierId = (typeof TUNED_CLASSIFIER_IDS)[number];
 
+/**
+ * Decisions as a user would take them (pipeline/lib/analysis/decisions.ts): 1 to 3 genres per film;
+ * micro F1 at one shared threshold, macro F1 at per-genre thresholds shrunk towards it; all chosen
+ * on the training films.
+ */
+export const DecidedMetricsSchema = z.object({
+  sharedThreshold: z.number(),
+  thresholds: z.array(z.number()),
+  /** At the shared threshold: micro precision, recall and F1 (and the rest, for reference). */
+  shared: ThresholdedMetricsSchema,
+  /** At the per-genre thresholds: macro F1 (and the rest). */
+  perGenre: ThresholdedMetricsSchema,
+  /** Macro F1 at the per-genre thresholds over the genres with films in the set only (the literature's macro F1; `perGenre.macroF1` counts every genre column). */
+  macroF1WithFilms: z.number(),
+});
+
 export const ClassifierAnalysisSchema = z.object({
   id: z.enum(CLASSIFIER_IDS),
-  kind: z.enum(['model', 'fusion', 'baseline']),
+  /** `model`/`fusion`: the coursework's models and their fusions; `strong`: the strong profile's. */
+  kind: z.enum(['model', 'fusion', 'strong', 'baseline']),
+  /**
+   * Which decisions the report's headline figures (and the intervals) use: `default` (0.5, the
+   * coursework's, and the baselines' own) or `decided` (the strong models').
+   */
+  headline: z.enum(['default', 'decided']),
   title: z.string(),
   description: z.string(),
   /** Validation binary cross-entropy; null for the hard 0/1 baselines (not probabilities). */
@@ -50,6 +88,8 @@ export const ClassifierAnalysisSchema = z.object({
   atDefault: ThresholdedMetricsSchema,
   /** At the per-genre thresholds chosen on the training films; null for baselines. */
   tuned: ThresholdedMetricsSchema.nullable(),
+  /** The decision rule's figures; null for baselines. */
+  decided: DecidedMetricsSchema.nullable(),
   /** Genre-column order. */
   perGenre: z.array(
     z.object({
@@ -88,6 +128,7 @@ export const BootstrapSchema = z.object({
   resamples: count,
   level: z.number(),
   seed: z.number().int(),
+  /** Each classifier's headline figures (its `headline` decisions). */
   classifiers: z.array(z.object({ id: z.enum(CLASSIFIER_IDS), microF1: IntervalSchema, macroF1: IntervalSchema })),
   /** Paired differences a − b: "better" only where the interval excludes 0. */
   differences: z.array(z.object({ a: z.enum(CLASSIFIER_IDS), b: z.enum(CLASSIFIER_IDS), microF1: IntervalSchema, macroF1: IntervalSchema })),
@@ -101,7 +142,7 @@ export const AnalysisArtifactSchema = z.object({
   validationFilms: count,
   /** The conventions of every number, in words (shown on the page). */
   conventions: z.array(z.string()),
-  /** Models, late fusion, learned fusion, then the baselines. */
+  /** Models, late fusion, learned fusion, the strong models (when they ran), then the baselines. */
   classifiers: z.array(ClassifierAnalysisSchema),
   baselines: z.object({
     /** Each genre's share of the training films (the genre-priors baseline's probabilities). */

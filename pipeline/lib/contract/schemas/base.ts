@@ -1,7 +1,7 @@
 /** The contract's version, the model kinds and the artifact file names; shared by every schema file. */
 import { z } from 'zod';
 
-export const CONTRACT_VERSION = 2;
+export const CONTRACT_VERSION = 3;
 
 export const MODEL_KINDS = ['cnn', 'lstm'] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
@@ -23,8 +23,12 @@ export const ARTIFACT_FILES = {
   gmuPredictions: 'predictions-gmu.json',
   gmuTrainProbabilities: 'train-probabilities-gmu.json',
   gmuHistory: 'fusion-gmu.json',
+  /** The strong profile (pipeline/lib/strong/strong-stage.ts): what each model learnt, and its probabilities. */
+  strong: 'strong.json',
+  strongProbabilities: 'strong-probabilities.json',
   analysis: 'analysis.json',
   explanations: 'explanations.json',
+  testSet: 'test-set.json',
   ablations: 'ablations.json',
 } as const;
 

@@ -1,0 +1,32 @@
+/**
+ * The test-set stage (last, only with `--test-set <folder>` or config `testSet`): scores every
+ * classifier on the held-out folder with the decisions this run fixed on its training films
+ * (./evaluate.ts) and writes `test-set.json` for the Test set page. Without a test set it removes
+ * the last run's test-set.json from the staged artifacts, so no stale page is published.
+ */
+import { rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { ARTIFACT_FILES } from '../contract/contract.ts';
+import type { StageContext } from '../core/context.ts';
+import { evaluateSavedModels } from './evaluate.ts';
+
+export async function runTestSetStage(ctx: StageContext): Promise<void> {
+  const { config, paths, effects } = ctx;
+  const outFile = join(paths.artifacts, ARTIFACT_FILES.testSet);
+  if (!config.testSet) {
+    await rm(outFile, { force: true });
+    return;
+  }
+  effects.info(`Test set: scoring every classifier on ${config.testSet}`);
+  await evaluateSavedModels(
+    {
+      datasetDir: resolve(ctx.root, config.testSet),
+      modelsDir: join(paths.public, 'models'),
+      artifactsDir: paths.artifacts,
+      outFile,
+      cacheDir: paths.cache,
+      maxPosterPixels: config.maxPosterPixels,
+    },
+    effects,
+  );
+}

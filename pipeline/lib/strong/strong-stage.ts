@@ -1,0 +1,196 @@
+/**
+ * The strong stage (after the data, independent of the coursework models): fits the strong profile
+ * (pipeline/lib/strong/strong-models.ts) on the training films and writes
+ * - `strong.json`: the method, each model's cross-validation and what it learnt (the Strong models page);
+ * - `strong-probabilities.json`: out-of-fold training and validation probabilities, for the analysis;
+ * - `<publicDir>/models/strong/`: the fitted models, for `evaluate`.
+ * Cache: `<cacheDir>/strong/<key>/`, key = hash of (dataset content, split, seed, settings,
+ * STRONG_VERSION, contract version); reused whole or fitted again (core/cache.ts). `--no-strong`
+ * skips the stage.
+ */
+import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import {
+  ARTIFACT_FILES,
+  CONTRACT_VERSION,
+  StrongArtifactSchema,
+  StrongProbabilitiesArtifactSchema,
+  type StrongArtifact,
+  type StrongProbabilitiesArtifact,
+} from '../contract/contract.ts';
+import type { DataStageResult } from '../data/data-stage.ts';
+import { filmLabels } from '../data/dataset.ts';
+import { cachedEntry } from '../core/cache.ts';
+import type { StageContext } from '../core/context.ts';
+import { checkedJsonProblem, readCheckedJson, sha256, writeFolderAtomic, writeJsonAtomic } from '../core/files.ts';
+import { STRONG_SETTINGS } from '../settings.ts';
+import { fitStrongModels, type StrongFit } from './strong-models.ts';
+import { saveStrongModels, STRONG_MODEL_DIR, STRONG_MODEL_FILE, STRONG_WEIGHTS_FILE } from './strong-model-io.ts';
+import { POSTER_FEATURE_NAMES } from './poster-features.ts';
+import { featureTerm } from '../contract/tfidf.ts';
+
+/** Bump when the strong models' code changes what they compute. */
+export const STRONG_VERSION = 2;
+const RESULT_FILE = 'result.json';
+const MODEL_SUBDIR = 'model';
+
+const CachedStrongSchema = z.object({ strong: StrongArtifactSchema, probabilities: StrongProbabilitiesArtifactSchema });
+type CachedStrong = z.infer<typeof CachedStrongSchema>;
+
+export function strongKey(datasetHash: string, split: DataStageResult['split'], seed: number, settings = STRONG_SETTINGS): string {
+  return sha256(
+    JSON.stringify({ strong: STRONG_VERSION, contract: CONTRACT_VERSION, datasetHash, split: sha256(JSON.stringify(split)), seed, settings }),
+  ).slice(0, 24);
+}
+
+export async function runStrongStage(stage: DataStageResult, ctx: StageContext): Promise<StrongArtifact | null> {
+  const { config, effects } = ctx;
+  if (!config.strongModels) {
+    // The staged artifact folder starts as a copy of the last run's: drop what this stage made then.
+    for (const file of [ARTIFACT_FILES.strong, ARTIFACT_FILES.strongProbabilities]) await rm(join(ctx.paths.artifacts, file), { force: true });
+    await rm(join(ctx.paths.public, 'models', STRONG_MODEL_DIR), { recursive: true, force: true });
+    effects.info('Strong models: skipped (--no-strong)');
+    return null;
+  }
+  const key = strongKey(stage.dataset.contentHash, stage.split, config.seed);
+  const dir = join(ctx.paths.cache, 'strong', key);
+  const { value } = await cachedEntry<CachedStrong>({
+    dir,
+    key,
+    label: 'Strong models',
+    what: 'the cached strong models',
+    again: 'fitting them again',
+    effects,
+    refresh: config.retrain,
+    reused: `Strong models: reusing the fitted models from the cache (key ${key}; --retrain to fit again)`,
+    read: async (entry) => {
+      const read = readCheckedJson(join(entry, RESULT_FILE), CachedStrongSchema);
+      return read.ok ? { value: read.raw as CachedStrong } : { problem: checkedJsonProblem(read, RESULT_FILE) };
+    },
+    build: async (temp) => {
+      const fit = fitStrongModels({
+        overviews: stage.dataset.films.map((f) => f.overview),
+        posterPixels: stage.dataset.posterPixels,
+        posterSize: stage.dataset.posterPreprocessing.width,
+        labels: filmLabels(stage.dataset),
+        genres: stage.dataset.genres.length,
+        train: stage.split.train,
+        validation: stage.split.validation,
+        seed: config.seed,
+        progress: (label, done, total) => effects.progress(label, done, total),
+      });
+      const result = {
+        strong: strongArtifact(fit, stage, key, config.seed, new Date(effects.now()).toISOString()),
+        probabilities: probabilitiesArtifact(fit, stage),
+      };
+      await mkdir(join(temp, MODEL_SUBDIR));
+      await saveStrongModels(join(temp, MODEL_SUBDIR), fit.models, {
+        key,
+        datasetHash: stage.dataset.contentHash,
+        genres: stage.dataset.genres,
+        posterSize: stage.dataset.posterPreprocessing.width,
+      });
+      await writeJsonAtomic(join(temp, RESULT_FILE), result);
+      return result;
+    },
+  });
+  await ctx.artifacts.write('strong', value.strong);
+  await ctx.artifacts.write('strongProbabilities', value.probabilities);
+  await writeFolderAtomic(join(ctx.paths.public, 'models', STRONG_MODEL_DIR), async (temp) => {
+    for (const file of [STRONG_MODEL_FILE, STRONG_WEIGHTS_FILE]) await copyFile(join(dir, MODEL_SUBDIR, file), join(temp, file));
+  });
+  const { text, poster, stacked } = value.strong;
+  effects.info(
+    `Strong models: C ${text.c} (overview TF-IDF, ${text.features} features), ${poster.c} (poster features), ${stacked.c} (stacked); ` +
+      `wrote ${ARTIFACT_FILES.strong} and ${ARTIFACT_FILES.strongProbabilities}`,
+  );
+  return value.strong;
+}
+
+const round6 = (p: number) => Math.round(p * 1e6) / 1e6;
+const matrix = (values: Float64Array, genres: number) =>
+  Array.from({ length: values.length / genres }, (_, f) => Array.from(values.subarray(f * genres, (f + 1) * genres), round6));
+
+function probabilitiesArtifact(fit: StrongFit, stage: DataStageResult): StrongProbabilitiesArtifact {
+  const G = stage.dataset.genres.length;
+  const ids = (rows: readonly number[]) => rows.map((r) => stage.dataset.films[r].id);
+  return {
+    contractVersion: CONTRACT_VERSION,
+    genres: [...stage.dataset.genres],
+    trainIds: ids(stage.split.train),
+    validationIds: ids(stage.split.validation),
+    classifiers: (
+      [
+        ['text-linear', fit.scores.text],
+        ['poster-linear', fit.scores.poster],
+        ['stacked', fit.scores.stacked],
+      ] as const
+    ).map(([id, s]) => ({ id, train: matrix(s.train, G), validation: matrix(s.validation, G) })),
+  };
+}
+
+const r4 = (n: number) => Math.round(n * 1e4) / 1e4;
+
+/** What strong.json says about the fits (pure). */
+export function strongArtifact(fit: StrongFit, stage: DataStageResult, key: string, seed: number, generatedAt: string): StrongArtifact {
+  const { genres } = stage.dataset;
+  const G = genres.length;
+  const { models, cv } = fit;
+  const top = STRONG_SETTINGS.topTerms;
+  const columnOrder = (model: typeof models.text, g: number, sign: 1 | -1) =>
+    Array.from({ length: model.features }, (_, j) => j)
+      .filter((j) => sign * model.weights[j * G + g] > 0)
+      .sort((a, b) => sign * (model.weights[b * G + g] - model.weights[a * G + g]))
+      .slice(0, top);
+  const grid = (c: typeof cv.text) => c.grid.map((p) => ({ c: p.c, loss: r4(p.loss), meanAP: p.meanAP === null ? null : r4(p.meanAP) }));
+  const settings = STRONG_SETTINGS.text;
+  return {
+    contractVersion: CONTRACT_VERSION,
+    generatedAt,
+    key,
+    seed,
+    folds: fit.folds,
+    trainFilms: stage.split.train.length,
+    validationFilms: stage.split.validation.length,
+    genres: [...genres],
+    text: {
+      c: cv.text.c,
+      grid: grid(cv.text),
+      features: models.text.features,
+      wordNgrams: [...settings.wordNgrams],
+      charNgrams: [...settings.charNgrams],
+      minDf: settings.minDf,
+      wordTerms: models.vectorizer.word.terms.length,
+      charTerms: models.vectorizer.char.terms.length,
+      topTerms: genres.map((genre, g) => ({
+        genre,
+        positive: columnOrder(models.text, g, 1).map((j) => ({ ...featureTerm(models.vectorizer, j), weight: r4(models.text.weights[j * G + g]) })),
+      })),
+    },
+    poster: {
+      c: cv.poster.c,
+      grid: grid(cv.poster),
+      features: models.poster.features,
+      topFeatures: genres.map((genre, g) => {
+        const named = (sign: 1 | -1) =>
+          columnOrder(models.poster, g, sign)
+            .slice(0, 5)
+            .map((j) => ({ feature: POSTER_FEATURE_NAMES[j], weight: r4(models.poster.weights[j * G + g]) }));
+        return { genre, positive: named(1), negative: named(-1) };
+      }),
+    },
+    stacked: {
+      c: cv.stacked.c,
+      grid: grid(cv.stacked),
+      features: models.stacked.features,
+      textShare: genres.map((genre, g) => {
+        let [text, poster] = [0, 0];
+        for (let j = 0; j < G; j++) text += Math.abs(models.stacked.weights[j * G + g]);
+        for (let j = G; j < 2 * G; j++) poster += Math.abs(models.stacked.weights[j * G + g]);
+        return { genre, text: text + poster > 0 ? r4(text / (text + poster)) : 0.5 };
+      }),
+    },
+    timings: Object.fromEntries(Object.entries(fit.timings).map(([k, v]) => [k, Math.round(v)])) as StrongArtifact['timings'],
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * The strong stage (pipeline/lib/strong/strong-stage.ts) on a small demo dataset: schema-valid
+ * artifacts in the split's film order; the saved models give back the published probabilities; a
+ * rebuild reuses the cache entry, a damaged one is reported and fitted again; --no-strong removes
+ * what the stage wrote.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { resolveConfig } from '../../pipeline/lib/config.ts';
+import { SplitArtifactSchema, StrongArtifactSchema, StrongProbabilitiesArtifactSchema } from '../../pipeline/lib/contract/contract.ts';
+import { runDataStage, type DataStageResult } from '../../pipeline/lib/data/data-stage.ts';
+import { writeDemoDataset } from '../../pipeline/lib/data/demo-data.ts';
+import { recordingEffects } from '../../pipeline/lib/core/effects.ts';
+import { stageContext } from '../../pipeline/lib/core/context.ts';
+import { runStrongStage, strongKey } from '../../pipeline/lib/strong/strong-stage.ts';
+import { loadStrongModels } from '../../pipeline/lib/strong/strong-model-io.ts';
+import { strongProbabilities } from '../../pipeline/lib/strong/strong-models.ts';
+import { fixtureWorkspace, projectRoot } from '../helpers/fixture-build.ts';
+
+const paths = fixtureWorkspace('genrelens-strong-');
+after(() => rm(paths.work, { recursive: true, force: true }));
+const flags = { dataset: paths.dataset, cacheDir: paths.cache, artifactsDir: paths.artifacts, publicDir: paths.public, outDir: paths.out };
+const config = resolveConfig({ env: {}, flags });
+const artifact = (file: string) => JSON.parse(readFileSync(join(paths.artifacts, file), 'utf8'));
+let stage: DataStageResult;
+
+before(async () => {
+  await writeDemoDataset(paths.dataset, { films: 120, seed: 5 }, recordingEffects());
+  stage = await runDataStage(stageContext(config, projectRoot, recordingEffects()));
+});
+
+describe('the strong stage on demo data', { timeout: 300_000 }, () => {
+  test('writes valid artifacts; the saved models reproduce the validation probabilities; the cache is reused, or refitted when damaged', async () => {
+    const first = recordingEffects();
+    await runStrongStage(stage, stageContext(config, projectRoot, first));
+    const split = SplitArtifactSchema.parse(artifact('split.json'));
+    const strong = StrongArtifactSchema.parse(artifact('strong.json'));
+    const probabilities = StrongProbabilitiesArtifactSchema.parse(artifact('strong-probabilities.json'));
+    assert.deepEqual(probabilities.trainIds, split.train);
+    assert.deepEqual(probabilities.validationIds, split.validation);
+    assert.deepEqual(
+      probabilities.classifiers.map((c) => c.id),
+      ['text-linear', 'poster-linear', 'stacked'],
+    );
+    // C is a grid value and has the lowest out-of-fold loss of its grid.
+    for (const fit of [strong.text, strong.poster, strong.stacked]) assert.equal(fit.c, fit.grid.reduce((a, b) => (b.loss < a.loss ? b : a)).c);
+    assert.equal(strong.key, strongKey(stage.dataset.contentHash, stage.split, config.seed));
+    // The published models give the published validation probabilities (six decimals).
+    const { models, meta } = await loadStrongModels(join(paths.public, 'models', 'strong'));
+    assert.deepEqual(meta.genres, stage.dataset.genres);
+    const size = 64 * 64 * 3;
+    const pixels = new Uint8Array(stage.split.validation.length * size);
+    stage.split.validation.forEach((r, i) => pixels.set(stage.dataset.posterPixels.subarray(r * size, (r + 1) * size), i * size));
+    const again = strongProbabilities(
+      models,
+      stage.split.validation.map((r) => stage.dataset.films[r].overview),
+      pixels,
+      64,
+    );
+    const G = stage.dataset.genres.length;
+    for (const [k, key] of (['text', 'poster', 'stacked'] as const).entries()) {
+      probabilities.classifiers[k].validation.forEach((row, f) =>
+        row.forEach((p, g) => assert.ok(Math.abs(p - again[key][f * G + g]) <= 5e-7, `${key} film ${f} genre ${g}`)),
+      );
+    }
+
+    const firstText = readFileSync(join(paths.artifacts, 'strong.json'), 'utf8');
+    const second = recordingEffects();
+    await runStrongStage(stage, stageContext(config, projectRoot, second));
+    assert.ok(
+      second.lines.some((l) => /Strong models: reusing the fitted models from the cache/.test(l)),
+      second.lines.join('\n'),
+    );
+    assert.equal(readFileSync(join(paths.artifacts, 'strong.json'), 'utf8'), firstText);
+
+    const result = join(paths.cache, 'strong', strong.key, 'result.json');
+    writeFileSync(result, readFileSync(result, 'utf8').replace('"folds"', '"flods"'));
+    const third = recordingEffects();
+    await runStrongStage(stage, stageContext(config, projectRoot, third));
+    assert.ok(
+      third.lines.some((l) => /^warning: Strong models: the cached strong models in .* is damaged/.test(l)),
+      third.lines.join('\n'),
+    );
+    assert.ok(!third.lines.some((l) => /reusing/.test(l)));
+    assert.deepEqual(StrongArtifactSchema.parse(artifact('strong.json')).text, strong.text, 'fitted again, to the same result');
+  });
+
+  test('--no-strong removes what the stage wrote, so no stale strong model is published', async () => {
+    const off = resolveConfig({ env: {}, flags: { ...flags, strongModels: false } });
+    const effects = recordingEffects();
+    await runStrongStage(stage, stageContext(off, projectRoot, effects));
+    assert.ok(effects.lines.includes('Strong models: skipped (--no-strong)'));
+    assert.equal(existsSync(join(paths.artifacts, 'strong.json')), false);
+    assert.equal(existsSync(join(paths.artifacts, 'strong-probabilities.json')), false);
+    assert.equal(existsSync(join(paths.public, 'models', 'strong')), false);
+  });
+});
