@@ -29,10 +29,13 @@ function readArtifact(file: string): Record<string, unknown> {
   return data as Record<string, unknown>;
 }
 
-/** A collection with one entry per (id → artifact file), each validated with `schema`. */
-function artifactCollection<S extends z.ZodType>(files: Record<string, string>, schema: S) {
+/** A collection with one entry per (id → artifact file), each validated with `schema`; an optional artifact may be absent (no entry). */
+function artifactCollection<S extends z.ZodType>(files: Record<string, string>, schema: S, optional = false) {
   return defineCollection({
-    loader: async () => Object.entries(files).map(([id, file]) => ({ ...readArtifact(file), id })),
+    loader: async () =>
+      Object.entries(files)
+        .filter(([, file]) => !optional || existsSync(`${ARTIFACTS_DIR}/${file}`))
+        .map(([id, file]) => ({ ...readArtifact(file), id })),
     schema,
   });
 }
@@ -51,5 +54,7 @@ type Collections = {
 
 /** One collection per registry entry that names one (pipeline/lib/contract/contract.ts `ARTIFACTS`). */
 export const collections = Object.fromEntries(
-  Object.values(ARTIFACTS).flatMap((entry) => ('collection' in entry ? [[entry.collection, artifactCollection(filesOf(entry.file), entry.schema)]] : [])),
+  Object.values(ARTIFACTS).flatMap((entry) =>
+    'collection' in entry ? [[entry.collection, artifactCollection(filesOf(entry.file), entry.schema, 'optional' in entry && entry.optional)]] : [],
+  ),
 ) as Collections;

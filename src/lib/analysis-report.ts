@@ -26,6 +26,9 @@ export const CLASSIFIER_COLOURS: Record<ClassifierId, string> = {
   lstm: 'var(--lstm)',
   fusion: 'var(--fusion)',
   gmu: 'var(--gmu)',
+  'text-linear': 'var(--strong-text)',
+  'poster-linear': 'var(--strong-poster)',
+  stacked: 'var(--strong-stacked)',
   'genre-priors': 'var(--muted)',
   'most-frequent': 'var(--muted)',
   'two-most-frequent': 'var(--muted)',
@@ -39,7 +42,10 @@ export const BASELINE_DASHES: Record<(typeof BASELINES)[number], string> = {
   'every-genre': '1 2',
 };
 
-export function classifier(analysis: AnalysisArtifact, id: ClassifierId): ClassifierAnalysis {
+/** What the summary tables and score charts need of a scored set: analysis.json, or a test set's evaluation (test-set.json). */
+export type ScoredSet = Pick<AnalysisArtifact, 'classifiers' | 'bootstrap' | 'validationFilms'>;
+
+export function classifier(analysis: Pick<AnalysisArtifact, 'classifiers'>, id: ClassifierId): ClassifierAnalysis {
   const found = analysis.classifiers.find((c) => c.id === id);
   if (!found) throw new Error(`genrelens: analysis.json has no "${id}" classifier; re-run \`npm run build\`.`);
   return found;
@@ -48,7 +54,7 @@ export function classifier(analysis: AnalysisArtifact, id: ClassifierId): Classi
 export const baselines = (analysis: AnalysisArtifact) => BASELINES.map((id) => classifier(analysis, id));
 /** The baselines the micro-F1 verdict compares with; labelling every film with every genre is macro F1's baseline (its own sentence). */
 export const microBaselines = (analysis: AnalysisArtifact) => baselines(analysis).filter((b) => b.id !== 'every-genre');
-export const compared = (analysis: AnalysisArtifact) => COMPARED.map((id) => classifier(analysis, id));
+export const compared = (analysis: Pick<AnalysisArtifact, 'classifiers'>) => COMPARED.map((id) => classifier(analysis, id));
 
 export function selection(analysis: AnalysisArtifact, id: TunedClassifierId): ThresholdSelection {
   const found = analysis.thresholds.selections.find((s) => s.classifier === id);
@@ -300,8 +306,14 @@ export const SUMMARY_COLUMNS: readonly SummaryColumn[] = [
   { key: 'loss', label: 'BCE', better: 'lower' },
 ];
 
+/**
+ * A classifier's headline figure: at 0.5 for the coursework's models, fusions and the baselines; with
+ * the decision rule for the strong models (micro figures at the shared threshold, macro F1 at the
+ * per-genre thresholds; analysis.json `decided`).
+ */
 export function summaryValue(c: ClassifierAnalysis, key: SummaryColumn['key']): number | null {
   if (key === 'microAP' || key === 'meanAP' || key === 'loss') return c[key];
+  if (c.headline === 'decided' && c.decided) return key === 'macroF1' ? c.decided.perGenre.macroF1 : c.decided.shared[key];
   return c.atDefault[key];
 }
 

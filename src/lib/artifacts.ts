@@ -16,10 +16,13 @@ import {
   type PredictionsArtifact,
   type RunArtifact,
   type SplitArtifact,
+  type StrongArtifact,
+  type TestSetArtifact,
 } from '../../pipeline/lib/contract/contract.ts';
 import { attachExplanations, buildExamples, type Example } from './report.ts';
 
-type Collection = 'dataset' | 'split' | 'run' | 'history' | 'predictions' | 'examples' | 'analysis' | 'explanations' | 'fusion' | 'ablations';
+type Collection =
+  'dataset' | 'split' | 'run' | 'history' | 'predictions' | 'examples' | 'analysis' | 'explanations' | 'fusion' | 'ablations' | 'strong' | 'testSet';
 
 async function entry<T>(collection: Collection, id: string): Promise<T> {
   const found = await getEntry(collection, id);
@@ -36,6 +39,16 @@ export const explanationsArtifact = () => entry<ExplanationsArtifact>('explanati
 /** fusion-gmu.json: how the learned fusion (GMU) was trained. */
 export const gmuHistoryArtifact = () => entry<GmuHistoryArtifact>('fusion', 'current');
 /** ablations.json: the main run's and each ablation's validation figures (no ablation unless the build ran some). */
+/** The strong profile's strong.json, or null when the build ran with --no-strong. */
+export async function strongArtifact(): Promise<StrongArtifact | null> {
+  const found = await getEntry('strong', 'current');
+  return found ? (found.data as StrongArtifact) : null;
+}
+/** The test set's evaluation (test-set.json), or null when the build ran without --test-set. */
+export async function testSetArtifact(): Promise<TestSetArtifact | null> {
+  const found = await getEntry('testSet', 'current');
+  return found ? (found.data as TestSetArtifact) : null;
+}
 export const ablationsArtifact = () => entry<AblationsArtifact>('ablations', 'current');
 export const historyArtifact = (model: ModelKind) => entry<HistoryArtifact>('history', model);
 export const predictionsArtifact = (model: ModelKind) => entry<PredictionsArtifact>('predictions', model);

@@ -21,10 +21,21 @@ export const REPORT_PAGES: readonly ReportPageInfo[] = [
       'Baselines, per-genre precision/recall/F1 and average precision, precision–recall curves, the Drama bias, tuned thresholds, the late fusion and a learned fusion (GMU).',
   },
   {
+    path: '/strong/',
+    label: 'Strong models',
+    description:
+      'Linear models on TF-IDF n-grams and on poster features, their stacked fusion, and decisions chosen on the training films: what the data supports.',
+  },
+  {
     path: '/ablations/',
     label: 'Ablations',
     description:
       'The main run against the same models retrained with one switch on — class-weighted or focal loss, poster augmentation, early stopping — on the same split and seed.',
+  },
+  {
+    path: '/test-set/',
+    label: 'Test set',
+    description: 'Every classifier on a held-out folder (with --test-set), the decisions fixed on the training films: tables, intervals and charts.',
   },
   { path: '/examples/', label: 'Examples', description: 'Every validation film with both models’ top-3 genres, filterable by genre and outcome.' },
   {

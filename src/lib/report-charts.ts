@@ -1,5 +1,5 @@
 /** The report's charts rendered once per build, by id (reads the artifacts through the collections). */
-import { ablationsArtifact, analysisArtifact, datasetArtifact, gmuHistoryArtifact, histories, runArtifact } from './artifacts.ts';
+import { ablationsArtifact, analysisArtifact, datasetArtifact, gmuHistoryArtifact, histories, runArtifact, testSetArtifact } from './artifacts.ts';
 import { allChartSpecs } from './chart-specs/index.ts';
 import { renderChartSvg, type ChartSpec } from './charts.ts';
 
@@ -19,15 +19,16 @@ let rendered: Promise<ReportCharts> | undefined;
 /** Every chart of the report, rendered once per build from the artifacts (pages call this, then pass charts to `<Chart>`). */
 export function reportCharts(): Promise<ReportCharts> {
   rendered ??= (async () => {
-    const [dataset, run, models, analysis, gmu, ablations] = await Promise.all([
+    const [dataset, run, models, analysis, gmu, ablations, testSet] = await Promise.all([
       datasetArtifact(),
       runArtifact(),
       histories(),
       analysisArtifact(),
       gmuHistoryArtifact(),
       ablationsArtifact(),
+      testSetArtifact(),
     ]);
-    const specs = allChartSpecs({ dataset, histories: models, run, analysis, gmu, ablations });
+    const specs = allChartSpecs({ dataset, histories: models, run, analysis, gmu, ablations, testSet });
     const byId = new Map(specs.map((spec) => [spec.id, { ...spec, svg: renderChartSvg(spec) }]));
     return {
       get(id) {

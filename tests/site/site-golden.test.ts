@@ -14,7 +14,7 @@ import { parseHTML } from 'linkedom';
 import { projectRoot } from '../helpers/fixture-build.ts';
 
 const GOLDEN = join(projectRoot, 'tests', 'site', 'golden');
-const PAGES = ['index', 'models/cnn', 'models/lstm', 'comparison', 'analysis', 'ablations', 'examples', 'dataset', 'run', 'demo'];
+const PAGES = ['index', 'models/cnn', 'models/lstm', 'comparison', 'analysis', 'strong', 'ablations', 'test-set', 'examples', 'dataset', 'run', 'demo'];
 const text = (element: Element | null) => (element?.textContent ?? '').replace(/\s+/g, ' ').trim();
 
 /** A page's figures: its tables (caption, header and body cells) and its charts (title, source, data). */

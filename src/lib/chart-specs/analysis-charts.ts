@@ -4,13 +4,22 @@
  */
 import * as Plot from '@observablehq/plot';
 import type { AnalysisArtifact, ClassifierAnalysis, GmuHistoryArtifact, TunedClassifierId } from '../../../pipeline/lib/contract/contract.ts';
-import { CLASSIFIER_COLOURS, classifier, compared, genreRows, mostOverpredicted, selection, share } from '../analysis-report.ts';
+import { CLASSIFIER_COLOURS, classifier, compared, genreRows, mostOverpredicted, selection, share, summaryValue, type ScoredSet } from '../analysis-report.ts';
 import type { ChartSpec, Row } from '../charts.ts';
 import { formatMetric } from '../format.ts';
 import { classifierColour, curveDash, curveRows, epochMarker, epochPlotFrame, FACET_COLUMNS, FONT, HALF_WIDTH, rowOffset, WIDTH } from './common.ts';
 
+/** Which scored set a chart shows: the validation films (analysis.json) or a test set (test-set.json). */
+export interface SetChartOptions {
+  id: string;
+  file: string;
+  films: string;
+}
+const VALIDATION: SetChartOptions = { id: 'analysis', file: 'analysis.json', films: 'validation films' };
+export const TEST_SET_CHARTS: SetChartOptions = { id: 'test-set', file: 'test-set.json', films: 'test films' };
+
 /** Thresholded scores and mAP of every classifier, baselines included. */
-export function analysisScoresChart(analysis: AnalysisArtifact): ChartSpec {
+export function analysisScoresChart(analysis: ScoredSet, set: SetChartOptions = VALIDATION): ChartSpec {
   const metrics = [
     { key: 'microF1', label: 'Micro F1' },
     { key: 'macroF1', label: 'Macro F1' },
@@ -19,24 +28,25 @@ export function analysisScoresChart(analysis: AnalysisArtifact): ChartSpec {
     { key: 'meanAP', label: 'mAP' },
   ] as const;
   const all = analysis.classifiers;
-  const value = (c: ClassifierAnalysis, key: (typeof metrics)[number]['key']) => (key === 'meanAP' ? c.meanAP : c.atDefault[key]);
-  const data: Row[] = metrics.flatMap((m) => all.map((c) => ({ metric: m.label, classifier: c.title, kind: c.kind, value: value(c, m.key) })));
+  const value = (c: ClassifierAnalysis, key: (typeof metrics)[number]['key']) => summaryValue(c, key);
+  const label = (c: ClassifierAnalysis) => (c.headline === 'decided' ? `${c.title} †` : c.title);
+  const data: Row[] = metrics.flatMap((m) => all.map((c) => ({ metric: m.label, classifier: label(c), kind: c.kind, value: value(c, m.key) })));
   const drawn = data.filter((row) => row.value !== null);
   const best = metrics.map((m) => {
     const top = all.reduce((a, b) => ((value(b, m.key) ?? -1) > (value(a, m.key) ?? -1) ? b : a));
-    return `${m.label}: ${top.title} ${formatMetric(value(top, m.key) ?? Number.NaN)}`;
+    return `${m.label}: ${label(top)} ${formatMetric(value(top, m.key) ?? Number.NaN)}`;
   });
   return {
-    id: 'analysis-scores',
-    source: ['analysis.json › classifiers[].atDefault.microF1, macroF1, weightedF1, samplesF1; classifiers[].meanAP'],
+    id: `${set.id}-scores`,
+    source: [`${set.file} › classifiers[].atDefault.microF1, macroF1, weightedF1, samplesF1 (†: classifiers[].decided); classifiers[].meanAP`],
     title: 'Models, fusions and baselines: validation scores',
     description:
-      `Micro, macro, weighted and samples F1 at threshold 0.5 and mean average precision of the two models, their late fusion, the learned fusion (GMU) and the four baselines ` +
-      `on the ${analysis.validationFilms} validation films (grey bars: baselines). Highest: ${best.join('; ')}.`,
+      `Micro, macro, weighted and samples F1 at threshold 0.5 (†: the strong models, with their decision rule) and mean average precision of the two models, their late fusion, the learned fusion (GMU), the strong models when they ran and the four baselines ` +
+      `on the ${analysis.validationFilms} ${set.films} (grey bars: baselines). Highest: ${best.join('; ')}.`,
     data,
     legend: all
       .filter((c) => c.kind !== 'baseline')
-      .map((c) => ({ label: c.title, color: classifierColour(c) }))
+      .map((c) => ({ label: label(c), color: classifierColour(c) }))
       .concat([{ label: 'baselines', color: 'var(--muted)' }]),
     plot: {
       width: WIDTH,
@@ -45,9 +55,9 @@ export function analysisScoresChart(analysis: AnalysisArtifact): ChartSpec {
       marginRight: 100,
       style: FONT,
       x: { label: null, domain: [0, 1], grid: true, axis: 'top' },
-      y: { label: null, domain: all.map((c) => c.title) },
+      y: { label: null, domain: all.map(label) },
       fy: { label: null, domain: metrics.map((m) => m.label), axis: 'right', padding: 0.2, tickPadding: 12 },
-      color: { domain: all.map((c) => c.title), range: all.map(classifierColour) },
+      color: { domain: all.map(label), range: all.map(classifierColour) },
       marks: [
         Plot.barX(drawn, { x: 'value', y: 'classifier', fy: 'metric', fill: 'classifier', fillOpacity: (d: Row) => (d.kind === 'baseline' ? 0.55 : 1) }),
         Plot.text(drawn, {
@@ -67,8 +77,8 @@ export function analysisScoresChart(analysis: AnalysisArtifact): ChartSpec {
 }
 
 /** Micro-averaged precision–recall curves, each classifier's operating point at 0.5 marked. */
-export function microPrCurveChart(analysis: AnalysisArtifact): ChartSpec {
-  const curved = [...compared(analysis), classifier(analysis, 'genre-priors')];
+export function microPrCurveChart(analysis: ScoredSet, set: SetChartOptions = VALIDATION): ChartSpec {
+  const curved = [...compared(analysis), ...analysis.classifiers.filter((c) => c.kind === 'strong'), classifier(analysis, 'genre-priors')];
   const data: Row[] = curved.flatMap((c) => curveRows(c, c.curves.micro, 'all (micro)'));
   const points = analysis.classifiers.map((c) => ({
     classifier: c.title,
@@ -77,11 +87,11 @@ export function microPrCurveChart(analysis: AnalysisArtifact): ChartSpec {
     kind: c.kind,
   }));
   return {
-    id: 'analysis-pr-micro',
-    source: ['analysis.json › classifiers[].curves.micro, classifiers[].microAP'],
+    id: `${set.id}-pr-micro`,
+    source: [`${set.file} › classifiers[].curves.micro, classifiers[].microAP`],
     title: 'Precision–recall, all genres pooled (micro)',
     description:
-      `Precision against recall as the threshold falls, every film × genre decision of the validation films pooled (at most 100 points per curve, step-wise as average precision integrates). ` +
+      `Precision against recall as the threshold falls, every film × genre decision of the ${set.films} pooled (at most 100 points per curve, step-wise as average precision integrates). ` +
       `Micro AP: ${curved.map((c) => `${c.title} ${formatMetric(c.microAP)}`).join(', ')}. ` +
       `Dots: each classifier at threshold 0.5 (${points.map((p) => `${p.classifier} P ${formatMetric(p.precision)} / R ${formatMetric(p.recall)}`).join('; ')}); ` +
       `the hard baselines are single points.`,

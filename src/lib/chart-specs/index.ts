@@ -10,6 +10,7 @@ import type {
   HistoryArtifact,
   ModelKind,
   RunArtifact,
+  TestSetArtifact,
 } from '../../../pipeline/lib/contract/contract.ts';
 import { chartedModels } from '../ablations-report.ts';
 import type { ChartSpec } from '../charts.ts';
@@ -27,6 +28,7 @@ import {
   thresholdChart,
   fusionWeightChart,
   gmuTrainingChart,
+  TEST_SET_CHARTS,
 } from './analysis-charts.ts';
 import { ablationLossChart } from './ablation-charts.ts';
 
@@ -40,8 +42,11 @@ export function allChartSpecs(input: {
   analysis: AnalysisArtifact;
   gmu: GmuHistoryArtifact;
   ablations: AblationsArtifact;
+  /** Present when the build ran with --test-set. */
+  testSet: TestSetArtifact | null;
 }): ChartSpec[] {
-  const { dataset, histories, run, analysis, gmu, ablations } = input;
+  const { dataset, histories, run, analysis, gmu, ablations, testSet } = input;
+  const testFilms = testSet ? { classifiers: testSet.classifiers, bootstrap: testSet.bootstrap, validationFilms: testSet.dataset.scored } : null;
   const specs: ChartSpec[] = [
     labelDistributionChart(dataset),
     cooccurrenceChart(dataset),
@@ -58,6 +63,7 @@ export function allChartSpecs(input: {
     gmuTrainingChart(gmu, analysis),
     // Only for the models some ablation trained again (none when the build ran no ablation).
     ...chartedModels(ablations).map((model) => ablationLossChart(ablations, model, histories[model].title)),
+    ...(testFilms ? [analysisScoresChart(testFilms, TEST_SET_CHARTS), microPrCurveChart(testFilms, TEST_SET_CHARTS)] : []),
   ];
   const ids = new Set<string>();
   for (const spec of specs) {
