@@ -21,6 +21,11 @@ export interface DemoConfig {
   fusionWeight: number;
   /** URLs of each published model's model.json and metadata.json (`<base>/generated/models/<m>/`). */
   models: Record<DemoPublishedModel, { model: string; metadata: string }>;
+  /**
+   * The strong overview model (`<base>/generated/models/strong/`), with the shared threshold of its
+   * decision rule chosen on the training films (analysis.json); null when the build skipped the strong models.
+   */
+  strongText: { model: string; weights: string; threshold: number } | null;
 }
 
 const REBUILD = 'rebuild the site (npm run build) so the pipeline publishes matching files';

@@ -27,6 +27,9 @@ import { writeDemoDataset } from '../../pipeline/lib/data/demo-data.ts';
 import { recordingEffects } from '../../pipeline/lib/core/effects.ts';
 import { standardisationFromJson } from '../../pipeline/lib/contract/gmu-standardisation.ts';
 import { extractActivations } from '../../pipeline/lib/gmu/activations.ts';
+import { loadStrongModels } from '../../pipeline/lib/strong/strong-model-io.ts';
+import { logisticProbabilities } from '../../pipeline/lib/strong/logistic.ts';
+import { tfidfFeatures } from '../../pipeline/lib/strong/sparse.ts';
 import { gmuForward, gmuWeightsOf, standardise } from '../../pipeline/lib/gmu/gmu.ts';
 import { posterInputs, tokenInputs, tokenLengths } from '../../pipeline/lib/train/model-inputs.ts';
 import { loadModel } from '../../pipeline/lib/train/model-io.ts';
@@ -320,6 +323,9 @@ describe('the report in a browser, under a non-root base', { skip, timeout: 240_
     const expectedGmu = Array.from(gmuForward(gmuWeights, visual, textual, 1));
     const expectedLstm = await predictOne(lstm, overviewData(overview).inputs([0]));
     const expectedFusion = Array.from(fuse(expectedCnn, expectedLstm, analysis.fusion.weight));
+    // The strong overview model as the pipeline computes it: its saved float64 weights on the sparse TF-IDF row.
+    const strong = (await loadStrongModels(join(modelsDir, 'strong'))).models;
+    const expectedStrong = Array.from(logisticProbabilities(strong.text, tfidfFeatures(strong.vectorizer, [overview])));
 
     // The browser: the built site, the same poster file and text.
     const context = await browser.newContext();
@@ -330,7 +336,10 @@ describe('the report in a browser, under a non-root base', { skip, timeout: 240_
     await page.fill('#demo textarea', overview);
     const allShown = () =>
       page.waitForFunction(
-        () => ['cnn', 'lstm', 'fusion', 'gmu'].every((m) => document.querySelector(`.demo-model[data-model="${m}"]`)?.hasAttribute('data-probabilities')),
+        () =>
+          ['cnn', 'lstm', 'fusion', 'gmu', 'strong-text'].every((m) =>
+            document.querySelector(`.demo-model[data-model="${m}"]`)?.hasAttribute('data-probabilities'),
+          ),
         undefined,
         { timeout: 120_000 },
       );
@@ -345,11 +354,13 @@ describe('the report in a browser, under a non-root base', { skip, timeout: 240_
       lstm: maxDiff(await shown('lstm'), expectedLstm),
       fusion: maxDiff(await shown('fusion'), expectedFusion),
       gmu: maxDiff(await shown('gmu'), expectedGmu),
+      strong: maxDiff(await shown('strong-text'), expectedStrong),
     };
     const backend = await page.getAttribute('#demo', 'data-backend');
     t.diagnostic(
       `browser (${backend}) vs pipeline (Node, cpu): max |Δp| CNN ${diffs.cnn.toExponential(2)}, BiLSTM ${diffs.lstm.toExponential(2)}, ` +
-        `fusion ${diffs.fusion.toExponential(2)} (fusion weight ${analysis.fusion.weight}), learned fusion ${diffs.gmu.toExponential(2)}`,
+        `fusion ${diffs.fusion.toExponential(2)} (fusion weight ${analysis.fusion.weight}), learned fusion ${diffs.gmu.toExponential(2)}, ` +
+        `strong overview model ${diffs.strong.toExponential(2)}`,
     );
     for (const [model, diff] of Object.entries(diffs)) assert.ok(diff < 1e-4, `${model}: browser and pipeline differ by ${diff} (${backend} backend)`);
 
@@ -422,7 +433,7 @@ describe('the report in a browser, under a non-root base', { skip, timeout: 240_
     assert.ok(p3.max <= 2, `a Display-P3 JPEG: Chromium and sharp differ by ${p3.max} levels`);
 
     // The page shows each model's genres as a sorted list with the top 3 marked.
-    for (const model of ['cnn', 'lstm', 'fusion', 'gmu']) {
+    for (const model of ['cnn', 'lstm', 'fusion', 'gmu', 'strong-text']) {
       const items = page.locator(`.demo-model[data-model="${model}"] .demo-bars li`);
       assert.equal(await items.count(), examples.genres.length, model);
       assert.equal(await page.locator(`.demo-model[data-model="${model}"] .demo-bars li.top3`).count(), 3, model);
@@ -449,7 +460,11 @@ describe('the report in a browser, under a non-root base', { skip, timeout: 240_
     assert.match((await page.textContent('.demo-model[data-model="fusion"] .demo-model-status'))!, /needs both models/i);
     assert.match((await page.textContent('.demo-model[data-model="gmu"] .demo-model-status'))!, /needs both models/i);
     assert.equal(await page.getAttribute('.demo-model[data-model="gmu"]', 'data-state'), 'unavailable');
-    assert.ok(await page.locator('#demo textarea').isDisabled());
+    // The strong overview model still reads the overview.
+    assert.ok(await page.locator('#demo textarea').isEnabled());
+    await page.fill('#demo textarea', 'A detective hunts a killer in the city.');
+    await page.waitForFunction(() => document.querySelector('.demo-model[data-model="strong-text"]')?.hasAttribute('data-probabilities'));
+    assert.equal(await lstm.getAttribute('data-state'), 'unavailable');
 
     await page.setInputFiles('#demo input[type="file"]', { name: 'broken.jpg', mimeType: 'image/jpeg', buffer: Buffer.from('this is not a JPEG') });
     await page.waitForFunction(() => document.querySelector('.demo-poster-status')?.classList.contains('demo-error'));
@@ -471,5 +486,18 @@ describe('the report in a browser, under a non-root base', { skip, timeout: 240_
     assert.match((await second.textContent('.demo-status'))!, /Learned fusion: the model files are missing/);
     assert.ok(await second.locator('#demo textarea').isEnabled());
     await noGmu.close();
+
+    // Without the strong model's files, its section says so and names the fix; the coursework models are unaffected.
+    const noStrong = await browser.newContext();
+    await noStrong.route(`**${BASE}generated/models/strong/**`, (route) => route.fulfill({ status: 404, body: 'not found' }));
+    const third = await noStrong.newPage();
+    await openDemo(third);
+    assert.equal(await third.getAttribute('#demo', 'data-state'), 'ready');
+    assert.equal(await third.getAttribute('.demo-model[data-model="strong-text"]', 'data-state'), 'unavailable');
+    assert.match(
+      (await third.textContent('.demo-model[data-model="strong-text"] .demo-model-status'))!,
+      /strong model's files are missing \(HTTP 404 .*strong\/.*\).*npm run build/,
+    );
+    await noStrong.close();
   });
 });

@@ -19,6 +19,7 @@ import { runStrongStage, strongKey } from '../../pipeline/lib/strong/strong-stag
 import { loadStrongModels } from '../../pipeline/lib/strong/strong-model-io.ts';
 import { strongProbabilities } from '../../pipeline/lib/strong/strong-models.ts';
 import { fixtureWorkspace, projectRoot } from '../helpers/fixture-build.ts';
+import { parseStrongText, strongTextProbabilities } from '../../src/lib/strong-demo.ts';
 
 const paths = fixtureWorkspace('genrelens-strong-');
 after(() => rm(paths.work, { recursive: true, force: true }));
@@ -68,6 +69,27 @@ describe('the strong stage on demo data', { timeout: 300_000 }, () => {
     }
 
     const firstText = readFileSync(join(paths.artifacts, 'strong.json'), 'utf8');
+    // The live demo's overview model (src/lib/strong-demo.ts: float32 weights, one text at a time) gives the same probabilities.
+    const published = join(paths.public, 'models', 'strong');
+    const bytes = readFileSync(join(published, 'text-weights.bin'));
+    const json = JSON.parse(readFileSync(join(published, 'strong-model.json'), 'utf8'));
+    const demo = parseStrongText(json, bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength), stage.dataset.genres, 'strong-model.json');
+    stage.split.validation.slice(0, 20).forEach((r, f) => {
+      const p = strongTextProbabilities(demo, stage.dataset.films[r].overview);
+      p.forEach((value, g) => assert.ok(Math.abs(value - probabilities.classifiers[0].validation[f][g]) < 1e-5, `demo film ${f} genre ${g}`));
+    });
+    assert.throws(
+      () =>
+        parseStrongText(
+          json,
+          bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+          [...stage.dataset.genres].reverse(),
+          'strong-model.json',
+        ),
+      /strong-model\.json: its genres are not the ones this page was built with; rebuild the site/,
+    );
+    assert.throws(() => parseStrongText(json, new ArrayBuffer(8), stage.dataset.genres, 'strong-model.json'), /text-weights\.bin is 8 bytes/);
+
     const second = recordingEffects();
     await runStrongStage(stage, stageContext(config, projectRoot, second));
     assert.ok(

@@ -16,6 +16,8 @@ import type { StrongModels } from './strong-models.ts';
 export const STRONG_MODEL_DIR = 'strong';
 export const STRONG_MODEL_FILE = 'strong-model.json';
 export const STRONG_WEIGHTS_FILE = 'weights.bin';
+/** The overview model alone, float32 (its weights, feature-major, then its intercepts): what the live demo downloads. */
+export const STRONG_TEXT_WEIGHTS_FILE = 'text-weights.bin';
 
 const StandardisationSchema = z.object({ mean: z.array(z.number()), scale: z.array(z.number()) });
 const BlockSchema = z.object({ terms: z.array(z.string()), idf: z.array(z.number()) });
@@ -74,6 +76,10 @@ export async function saveStrongModels(
     at += models[m].bias.length;
   }
   await writeFile(join(dir, STRONG_WEIGHTS_FILE), new Uint8Array(weights.buffer));
+  const text = new Float32Array(models.text.weights.length + models.text.bias.length);
+  text.set(models.text.weights);
+  text.set(models.text.bias, models.text.weights.length);
+  await writeFile(join(dir, STRONG_TEXT_WEIGHTS_FILE), new Uint8Array(text.buffer));
   await writeFile(join(dir, STRONG_MODEL_FILE), JSON.stringify(file));
 }
 

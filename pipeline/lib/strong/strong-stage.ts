@@ -3,7 +3,8 @@
  * (pipeline/lib/strong/strong-models.ts) on the training films and writes
  * - `strong.json`: the method, each model's cross-validation and what it learnt (the Strong models page);
  * - `strong-probabilities.json`: out-of-fold training and validation probabilities, for the analysis;
- * - `<publicDir>/models/strong/`: the fitted models, for `evaluate`.
+ * - `<publicDir>/models/strong/`: the fitted models, for `evaluate`, and the overview model in float32
+ *   for the live demo.
  * Cache: `<cacheDir>/strong/<key>/`, key = hash of (dataset content, split, seed, settings,
  * STRONG_VERSION, contract version); reused whole or fitted again (core/cache.ts). `--no-strong`
  * skips the stage.
@@ -26,12 +27,12 @@ import type { StageContext } from '../core/context.ts';
 import { checkedJsonProblem, readCheckedJson, sha256, writeFolderAtomic, writeJsonAtomic } from '../core/files.ts';
 import { STRONG_SETTINGS } from '../settings.ts';
 import { fitStrongModels, type StrongFit } from './strong-models.ts';
-import { saveStrongModels, STRONG_MODEL_DIR, STRONG_MODEL_FILE, STRONG_WEIGHTS_FILE } from './strong-model-io.ts';
+import { saveStrongModels, STRONG_MODEL_DIR, STRONG_MODEL_FILE, STRONG_TEXT_WEIGHTS_FILE, STRONG_WEIGHTS_FILE } from './strong-model-io.ts';
 import { POSTER_FEATURE_NAMES } from './poster-features.ts';
 import { featureTerm } from '../contract/tfidf.ts';
 
 /** Bump when the strong models' code changes what they compute. */
-export const STRONG_VERSION = 2;
+export const STRONG_VERSION = 3;
 const RESULT_FILE = 'result.json';
 const MODEL_SUBDIR = 'model';
 
@@ -98,7 +99,7 @@ export async function runStrongStage(stage: DataStageResult, ctx: StageContext):
   await ctx.artifacts.write('strong', value.strong);
   await ctx.artifacts.write('strongProbabilities', value.probabilities);
   await writeFolderAtomic(join(ctx.paths.public, 'models', STRONG_MODEL_DIR), async (temp) => {
-    for (const file of [STRONG_MODEL_FILE, STRONG_WEIGHTS_FILE]) await copyFile(join(dir, MODEL_SUBDIR, file), join(temp, file));
+    for (const file of [STRONG_MODEL_FILE, STRONG_WEIGHTS_FILE, STRONG_TEXT_WEIGHTS_FILE]) await copyFile(join(dir, MODEL_SUBDIR, file), join(temp, file));
   });
   const { text, poster, stacked } = value.strong;
   effects.info(

@@ -13,8 +13,10 @@ import { message } from './errors.ts';
 import { loadDemoModels } from './models.ts';
 import { predictGmu, predictModel, type ModelResult } from './predict.ts';
 import { showError, showProbabilities, showRunning } from './render.ts';
+import { loadStrongText } from './strong-text.ts';
+import { strongTextProbabilities, type DemoStrongText } from '../../lib/strong-demo.ts';
 
-type SectionId = DemoModelKind | 'fusion' | 'gmu';
+type SectionId = DemoModelKind | 'fusion' | 'gmu' | 'strong-text';
 
 export async function startDemo(root: HTMLElement): Promise<void> {
   const config = JSON.parse(root.dataset.config ?? '{}') as DemoConfig;
@@ -59,7 +61,18 @@ export async function startDemo(root: HTMLElement): Promise<void> {
   root.querySelector<HTMLElement>('.demo-backend')!.textContent = `TensorFlow.js ${tf.version.tfjs}, ${tf.getBackend()} backend.`;
   root.dataset.backend = tf.getBackend();
 
-  const { loaded, gmu, problems, unavailable } = await loadDemoModels(tf, config);
+  const [{ loaded, gmu, problems, unavailable }, strongText] = await Promise.all([
+    loadDemoModels(tf, config),
+    config.strongText ? loadStrongText(config).catch((error: unknown) => new Error(message(error))) : Promise.resolve(null),
+  ]);
+  let strong: DemoStrongText | null = null;
+  if (strongText instanceof Error) {
+    problems.push(`Strong overview model: ${strongText.message}`);
+    showError(sections['strong-text'], strongText.message);
+    sections['strong-text'].dataset.state = 'unavailable';
+  } else {
+    strong = strongText;
+  }
   for (const id of ['cnn', 'lstm', 'fusion', 'gmu'] as const) {
     const reason = unavailable[id];
     if (reason === undefined) continue;
@@ -67,7 +80,7 @@ export async function startDemo(root: HTMLElement): Promise<void> {
     // The late fusion is only an error (it needs both); a model or the learned fusion is unavailable.
     if (id !== 'fusion') sections[id].dataset.state = 'unavailable';
   }
-  if (!loaded.cnn && !loaded.lstm) {
+  if (!loaded.cnn && !loaded.lstm && !strong) {
     fileInput.disabled = true;
     textarea.disabled = true;
     drop.classList.add('disabled');
@@ -86,7 +99,8 @@ export async function startDemo(root: HTMLElement): Promise<void> {
   const runs: Record<DemoModelKind | 'gmu', number> = { cnn: 0, lstm: 0, gmu: 0 };
 
   function show(id: SectionId, probabilities: number[] | null, note?: string) {
-    const threshold = id === 'fusion' ? 0.5 : id === 'gmu' ? gmu!.gmu.meta.threshold : loaded[id]!.meta.threshold;
+    const threshold =
+      id === 'fusion' ? 0.5 : id === 'gmu' ? gmu!.gmu.meta.threshold : id === 'strong-text' ? config.strongText!.threshold : loaded[id]!.meta.threshold;
     showProbabilities(sections[id], config.genres, probabilities, threshold, note);
   }
 
@@ -198,10 +212,18 @@ export async function startDemo(root: HTMLElement): Promise<void> {
     return shape && typeof shape[1] === 'number' ? shape[1] : null;
   })();
 
+  /** The strong overview model: a few sparse dot products, at once. */
+  function useStrongText(text: string) {
+    if (!strong) return;
+    if (text.trim() === '') show('strong-text', null);
+    else show('strong-text', strongTextProbabilities(strong, text));
+  }
+
   async function useOverview(text: string) {
     const run = ++runs.lstm;
     latest.lstm = undefined;
     showFusion();
+    useStrongText(text);
     if (!loaded.lstm || !lstmInput || !index) return;
     if (text.trim() === '') {
       textStatus.textContent = '';
@@ -242,7 +264,7 @@ export async function startDemo(root: HTMLElement): Promise<void> {
     fileInput.disabled = true;
     drop.classList.add('disabled');
   }
-  if (!loaded.lstm) textarea.disabled = true;
+  if (!loaded.lstm && !strong) textarea.disabled = true;
   fileInput.addEventListener('change', () => void usePoster(fileInput.files?.[0]));
   for (const type of ['dragenter', 'dragover'] as const) {
     drop.addEventListener(type, (event) => {
