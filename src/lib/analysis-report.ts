@@ -54,7 +54,11 @@ export function classifier(analysis: Pick<AnalysisArtifact, 'classifiers'>, id: 
 export const baselines = (analysis: AnalysisArtifact) => BASELINES.map((id) => classifier(analysis, id));
 /** The baselines the micro-F1 verdict compares with; labelling every film with every genre is macro F1's baseline (its own sentence). */
 export const microBaselines = (analysis: AnalysisArtifact) => baselines(analysis).filter((b) => b.id !== 'every-genre');
-export const compared = (analysis: Pick<AnalysisArtifact, 'classifiers'>) => COMPARED.map((id) => classifier(analysis, id));
+/** The classifiers every comparison shows: the coursework's models and fusions, then the strong models when the build fitted them. */
+export const compared = (analysis: Pick<AnalysisArtifact, 'classifiers'>) => [
+  ...COMPARED.map((id) => classifier(analysis, id)),
+  ...analysis.classifiers.filter((c) => c.kind === 'strong'),
+];
 
 export function selection(analysis: AnalysisArtifact, id: TunedClassifierId): ThresholdSelection {
   const found = analysis.thresholds.selections.find((s) => s.classifier === id);
@@ -66,6 +70,9 @@ export function selection(analysis: AnalysisArtifact, id: TunedClassifierId): Th
 export function nameOf(c: ClassifierAnalysis): string {
   if (c.id === 'fusion') return 'the late fusion';
   if (c.id === 'gmu') return 'the learned fusion';
+  if (c.id === 'text-linear') return 'the overview TF-IDF model';
+  if (c.id === 'poster-linear') return 'the poster-features model';
+  if (c.id === 'stacked') return 'the stacked fusion';
   return c.kind === 'baseline' ? c.title : `the ${c.title}`;
 }
 const capitalise = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
@@ -118,12 +125,15 @@ export function baselineVerdict(analysis: AnalysisArtifact): BaselineVerdict {
   const models = compared(analysis);
   const bases = microBaselines(analysis);
   const strongest = bases.reduce((best, b) => (b.atDefault.microF1 > best.atDefault.microF1 ? b : best));
+  // Each classifier's headline figures: at 0.5, or the strong models' decision rule (summaryValue).
+  const micro = (c: ClassifierAnalysis) => summaryValue(c, 'microF1')!;
+  const macro = (c: ClassifierAnalysis) => summaryValue(c, 'macroF1')!;
   const cells: BaselineCell[] = models.flatMap((m) =>
     bases.map((b) => ({
       model: m.id as TunedClassifierId,
       baseline: b.id as (typeof BASELINES)[number],
-      outcome: outcomeOf(m.atDefault.microF1, b.atDefault.microF1, 'higher'),
-      modelValue: m.atDefault.microF1,
+      outcome: outcomeOf(micro(m), b.atDefault.microF1, 'higher'),
+      modelValue: micro(m),
       baselineValue: b.atDefault.microF1,
     })),
   );
@@ -135,7 +145,7 @@ export function baselineVerdict(analysis: AnalysisArtifact): BaselineVerdict {
     const mine = cells.filter((c) => c.model === m.id);
     const group = (outcome: Outcome) =>
       mine.filter((c) => c.outcome === outcome).map((c) => `${classifier(analysis, c.baseline).title} (${formatMetric(c.baselineValue)})`);
-    const subject = `${capitalise(nameOf(m))} (micro F1 ${formatMetric(m.atDefault.microF1)})`;
+    const subject = `${capitalise(nameOf(m))} (micro F1 ${formatMetric(micro(m))}${m.headline === 'decided' ? ', with its decision rule' : ''})`;
     const [beats, ties, loses] = [group('beats'), group('ties'), group('loses')];
     if (beats.length === mine.length) sentences.push(`${subject} beats every baseline.`);
     else if (loses.length === mine.length) sentences.push(`${subject} beats no baseline: it is below ${listWords(loses)}.`);
@@ -176,8 +186,8 @@ export function baselineVerdict(analysis: AnalysisArtifact): BaselineVerdict {
   const everyGenre = analysis.classifiers.find((c) => c.id === 'every-genre');
   if (everyGenre) {
     const words = models.map((m) => {
-      const outcome = outcomeOf(m.atDefault.macroF1, everyGenre.atDefault.macroF1, 'higher');
-      return `${nameOf(m)} ${formatMetric(m.atDefault.macroF1)} (${outcome === 'beats' ? 'beats it' : outcome === 'ties' ? 'a tie' : 'does not beat it'})`;
+      const outcome = outcomeOf(macro(m), everyGenre.atDefault.macroF1, 'higher');
+      return `${nameOf(m)} ${formatMetric(macro(m))} (${outcome === 'beats' ? 'beats it' : outcome === 'ties' ? 'a tie' : 'does not beat it'})`;
     });
     sentences.push(
       `Macro F1, where a rare genre counts as much as Drama: labelling every film with every genre scores ${formatMetric(everyGenre.atDefault.macroF1)}; ${listWords(words)}.`,
@@ -185,9 +195,10 @@ export function baselineVerdict(analysis: AnalysisArtifact): BaselineVerdict {
   }
   const against = models.map((m) => {
     const cell = cells.find((c) => c.model === m.id && c.baseline === strongest.id)!;
-    return `${nameOf(m)} ${formatMetric(m.atDefault.microF1)} (${cell.outcome === 'beats' ? 'beats it' : cell.outcome === 'ties' ? 'a tie' : 'does not beat it'})`;
+    return `${nameOf(m)} ${formatMetric(micro(m))} (${cell.outcome === 'beats' ? 'beats it' : cell.outcome === 'ties' ? 'a tie' : 'does not beat it'})`;
   });
-  const headline = `Against the strongest baseline, ${strongest.title} (micro F1 ${formatMetric(strongest.atDefault.microF1)} at threshold 0.5): ${listWords(against)}.`;
+  const decided = models.some((m) => m.headline === 'decided') ? ' (the strong models with their decision rule)' : '';
+  const headline = `Against the strongest baseline, ${strongest.title} (micro F1 ${formatMetric(strongest.atDefault.microF1)} at threshold 0.5): ${listWords(against)}${decided}.`;
   return { strongest, cells, loss, headline, sentences };
 }
 

@@ -348,13 +348,13 @@ function classifierTexts(
   const strongTexts = strong
     ? {
         'text-linear': {
-          title: 'Overview TF-IDF + logistic regression',
+          title: 'Overview TF-IDF model',
           description:
             `One-vs-rest logistic regression on TF-IDF of word ${strong.text.wordNgrams.join('–')}-grams and character ${strong.text.charNgrams.join('–')}-grams ` +
             `(${strong.text.features.toLocaleString('en')} features), C = ${strong.text.c} chosen by ${strong.folds}-fold cross-validation on the training films.`,
         },
         'poster-linear': {
-          title: 'Poster features + logistic regression',
+          title: 'Poster features model',
           description: `One-vs-rest logistic regression on ${strong.poster.features} weight-free colour and layout features of the poster, C = ${strong.poster.c} chosen by cross-validation.`,
         },
         stacked: {

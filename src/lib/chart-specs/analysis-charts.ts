@@ -78,7 +78,7 @@ export function analysisScoresChart(analysis: ScoredSet, set: SetChartOptions = 
 
 /** Micro-averaged precision–recall curves, each classifier's operating point at 0.5 marked. */
 export function microPrCurveChart(analysis: ScoredSet, set: SetChartOptions = VALIDATION): ChartSpec {
-  const curved = [...compared(analysis), ...analysis.classifiers.filter((c) => c.kind === 'strong'), classifier(analysis, 'genre-priors')];
+  const curved = [...compared(analysis), classifier(analysis, 'genre-priors')];
   const data: Row[] = curved.flatMap((c) => curveRows(c, c.curves.micro, 'all (micro)'));
   const points = analysis.classifiers.map((c) => ({
     classifier: c.title,
