@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import { kFolds, selectRows } from '../../pipeline/lib/analysis/analysis.ts';
 import { binaryCrossEntropy } from '../../pipeline/lib/core/metrics.ts';
 import { seededRandom } from '../../pipeline/lib/core/random.ts';
-import { crossValidateLogistic, fitChosen } from '../../pipeline/lib/strong/cross-validation.ts';
+import { crossValidateLogistic, inlineRunner } from '../../pipeline/lib/strong/cross-validation.ts';
+import { createPathPool } from '../../pipeline/lib/strong/workers/path-pool.ts';
 import { fitLogistic, logisticProbabilities } from '../../pipeline/lib/strong/logistic.ts';
 import { selectSparseRows, sparseFromDense } from '../../pipeline/lib/strong/sparse.ts';
 import { stackInputs } from '../../pipeline/lib/strong/stacking.ts';
@@ -20,11 +21,11 @@ function data(films: number, features: number, genres: number, seed: number) {
   return { rows: sparseFromDense(x, films, features), labels };
 }
 
-test('every training film is scored by a model fitted without it; C has the lowest out-of-fold loss', () => {
+test('every training film is scored by a model fitted without it; C has the lowest out-of-fold loss; worker threads give the same numbers', async () => {
   const { rows, labels } = data(90, 4, 2, 5);
   const folds = kFolds(90, 3, 11);
   const grid = [0.01, 0.1, 1];
-  const cv = crossValidateLogistic(rows, labels, 2, folds, grid);
+  const { cv, model: final } = await crossValidateLogistic(inlineRunner({ rows }, labels, 2), 'rows', 90, labels, 2, folds, grid);
   // Independently: fit each fold's model from scratch at each C, score its held-out films.
   const losses = grid.map((c) => {
     const oof = new Float64Array(90 * 2);
@@ -40,10 +41,21 @@ test('every training film is scored by a model fitted without it; C has the lowe
   cv.grid.forEach((point, k) => assert.ok(Math.abs(point.loss - losses[k]) < 1e-4, `C ${point.c}: ${point.loss} vs ${losses[k]}`));
   assert.equal(cv.c, grid[losses.indexOf(Math.min(...losses))]);
   // The final model is fitted on every training film at the chosen C.
-  const final = fitChosen(rows, labels, 2, cv);
   const direct = fitLogistic(rows, labels, 2, { c: cv.c, tolerance: 1e-7 }).model;
   for (let k = 0; k < final.weights.length; k++) assert.ok(Math.abs(final.weights[k] - direct.weights[k]) < 1e-3);
-  assert.throws(() => crossValidateLogistic(rows, labels, 2, folds, [1, 0.1]), /must ascend/);
+  await assert.rejects(crossValidateLogistic(inlineRunner({ rows }, labels, 2), 'rows', 90, labels, 2, folds, [1, 0.1]), /must ascend/);
+  // Two worker threads: the same out-of-fold probabilities and final weights, to the last bit.
+  let jobs = 0;
+  const pool = createPathPool(2, labels, 2, () => jobs++);
+  try {
+    pool.register('rows', rows);
+    const parallel = await crossValidateLogistic(pool.run, 'rows', 90, labels, 2, folds, grid);
+    assert.deepEqual(parallel.cv, cv);
+    assert.deepEqual(parallel.model.weights, final.weights);
+    assert.equal(jobs, folds.length + 1);
+  } finally {
+    await pool.close();
+  }
 });
 
 test('the stacker takes each model’s log-odds for every genre, side by side', () => {

@@ -23,7 +23,7 @@ import { loadConfiguredDataset, splitDataset } from '../data/data-stage.ts';
 import { filmLabels } from '../data/dataset.ts';
 import { consoleEffects } from '../core/effects.ts';
 import { selectBackend } from '../engine/backend.ts';
-import { crossValidateLogistic } from '../strong/cross-validation.ts';
+import { crossValidateLogistic, inlineRunner } from '../strong/cross-validation.ts';
 import { fitStandardisation, POSTER_FEATURE_NAMES, posterFeatures, standardise } from '../strong/poster-features.ts';
 import { concatColumns, sparseFromDense } from '../strong/sparse.ts';
 import { STRONG_SETTINGS } from '../settings.ts';
@@ -125,7 +125,7 @@ console.log(
 );
 for (const [name, x] of Object.entries(sets)) {
   const t = performance.now();
-  const cv = crossValidateLogistic(x, y, G, folds, STRONG_SETTINGS.poster.cGrid);
+  const { cv } = await crossValidateLogistic(inlineRunner({ x }, y, G), 'x', train.length, y, G, folds, STRONG_SETTINGS.poster.cGrid);
   const best = cv.grid.find((p) => p.c === cv.c)!;
   console.log(
     `  ${name.padEnd(12)} ${String(x.columns).padStart(4)} features: C ${cv.c}, out-of-fold BCE ${best.loss.toFixed(4)}, mAP ${best.meanAP?.toFixed(4)} (${((performance.now() - t) / 1000).toFixed(1)} s)`,

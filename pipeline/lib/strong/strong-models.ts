@@ -12,10 +12,11 @@
  */
 import { kFolds, selectRows } from '../analysis/analysis.ts';
 import { STRONG_SETTINGS } from '../settings.ts';
-import { crossValidateLogistic, fitChosen, type LinearCrossValidation } from './cross-validation.ts';
+import { crossValidateLogistic, inlineRunner, type LinearCrossValidation, type PathRunner } from './cross-validation.ts';
+import { createPathPool } from './workers/path-pool.ts';
 import { logisticProbabilities, type LogisticModel } from './logistic.ts';
 import { fitStandardisation, POSTER_FEATURE_NAMES, posterFeatures, standardise, type Standardisation } from './poster-features.ts';
-import { sparseFromDense, tfidfFeatures } from './sparse.ts';
+import { sparseFromDense, tfidfFeatures, type SparseRows } from './sparse.ts';
 import { stackInputs, stackRows } from './stacking.ts';
 import { fitTfidf, type TfidfVectorizer } from '../contract/tfidf.ts';
 
@@ -30,6 +31,8 @@ export interface StrongInput {
   train: readonly number[];
   validation: readonly number[];
   seed: number;
+  /** Worker threads for the cross-validation's path jobs; 0 or 1: in this thread (the same numbers). */
+  workers?: number;
   settings?: typeof STRONG_SETTINGS;
   progress?: (label: string, done: number, total: number) => void;
   now?: () => number;
@@ -55,6 +58,7 @@ export interface StrongFit {
   folds: number;
   cv: { text: LinearCrossValidation; poster: LinearCrossValidation; stacked: LinearCrossValidation };
   scores: { text: StrongScores; poster: StrongScores; stacked: StrongScores };
+  /** The features; then, from the start of the cross-validation (the two models share the cores), until each model was done; the stacking. */
   timings: { featuresMs: number; textMs: number; posterMs: number; stackedMs: number };
 }
 
@@ -71,7 +75,7 @@ export function strongProbabilities(models: StrongModels, overviews: readonly st
   return { text, poster, stacked: logisticProbabilities(models.stacked, rows) };
 }
 
-export function fitStrongModels(input: StrongInput): StrongFit {
+export async function fitStrongModels(input: StrongInput): Promise<StrongFit> {
   const settings = input.settings ?? STRONG_SETTINGS;
   const now = input.now ?? (() => performance.now());
   const progress = input.progress ?? (() => {});
@@ -93,43 +97,60 @@ export function fitStrongModels(input: StrongInput): StrongFit {
   const posterValidation = sparseFromDense(standardise(rawPoster, width, validation, posterStandardisation), validation.length, width);
   const featuresMs = now() - started;
 
-  started = now();
-  const textCv = crossValidateLogistic(textTrain, y, G, folds, settings.text.cGrid, (d, t) =>
-    progress('Strong models: overview TF-IDF cross-validation', d, t),
-  );
-  const text = fitChosen(textTrain, y, G, textCv);
-  const textMs = now() - started;
+  // Every path job of the three models (folds, and the path on every training film), on the pool's cores.
+  const totalJobs = 3 * (folds.length + 1);
+  let doneJobs = 0;
+  const tick = () => progress('Strong models: cross-validation', ++doneJobs, totalJobs);
+  const matrices: Record<string, SparseRows> = { text: textTrain, poster: posterTrain };
+  const pool = (input.workers ?? 0) > 1 ? createPathPool(input.workers!, y, G, tick) : null;
+  const run: PathRunner = pool ? pool.run : inlineRunner(matrices, y, G, tick);
+  pool?.register('text', textTrain);
+  pool?.register('poster', posterTrain);
+  try {
+    started = now();
+    const timed = async <T>(work: Promise<T>) => {
+      const value = await work;
+      return { value, ms: now() - started };
+    };
+    const [text, poster] = await Promise.all([
+      timed(crossValidateLogistic(run, 'text', train.length, y, G, folds, settings.text.cGrid)),
+      timed(crossValidateLogistic(run, 'poster', train.length, y, G, folds, settings.poster.cGrid)),
+    ]);
 
-  started = now();
-  const posterCv = crossValidateLogistic(posterTrain, y, G, folds, settings.poster.cGrid, (d, t) =>
-    progress('Strong models: poster features cross-validation', d, t),
-  );
-  const poster = fitChosen(posterTrain, y, G, posterCv);
-  const posterMs = now() - started;
+    started = now();
+    const textValidationP = logisticProbabilities(text.value.model, textValidation);
+    const posterValidationP = logisticProbabilities(poster.value.model, posterValidation);
+    const stackTrain = stackRows(stackInputs([text.value.cv.outOfFold, poster.value.cv.outOfFold], train.length, G), train.length, 2 * G);
+    const stackValidation = stackRows(
+      stackInputs([textValidationP, posterValidationP], validation.length, G),
+      validation.length,
+      2 * G,
+      stackTrain.standardisation,
+    );
+    matrices.stacked = stackTrain.rows;
+    pool?.register('stacked', stackTrain.rows);
+    const stacked = await crossValidateLogistic(run, 'stacked', train.length, y, G, folds, settings.stacked.cGrid);
+    const stackedMs = now() - started;
 
-  started = now();
-  const textValidationP = logisticProbabilities(text, textValidation);
-  const posterValidationP = logisticProbabilities(poster, posterValidation);
-  const stackTrain = stackRows(stackInputs([textCv.outOfFold, posterCv.outOfFold], train.length, G), train.length, 2 * G);
-  const stackValidation = stackRows(
-    stackInputs([textValidationP, posterValidationP], validation.length, G),
-    validation.length,
-    2 * G,
-    stackTrain.standardisation,
-  );
-  const stackedCv = crossValidateLogistic(stackTrain.rows, y, G, folds, settings.stacked.cGrid);
-  const stacked = fitChosen(stackTrain.rows, y, G, stackedCv);
-  const stackedMs = now() - started;
-
-  return {
-    models: { vectorizer, text, posterStandardisation, poster, stackStandardisation: stackTrain.standardisation, stacked },
-    folds: folds.length,
-    cv: { text: textCv, poster: posterCv, stacked: stackedCv },
-    scores: {
-      text: { train: textCv.outOfFold, validation: textValidationP },
-      poster: { train: posterCv.outOfFold, validation: posterValidationP },
-      stacked: { train: stackedCv.outOfFold, validation: logisticProbabilities(stacked, stackValidation.rows) },
-    },
-    timings: { featuresMs, textMs, posterMs, stackedMs },
-  };
+    return {
+      models: {
+        vectorizer,
+        text: text.value.model,
+        posterStandardisation,
+        poster: poster.value.model,
+        stackStandardisation: stackTrain.standardisation,
+        stacked: stacked.model,
+      },
+      folds: folds.length,
+      cv: { text: text.value.cv, poster: poster.value.cv, stacked: stacked.cv },
+      scores: {
+        text: { train: text.value.cv.outOfFold, validation: textValidationP },
+        poster: { train: poster.value.cv.outOfFold, validation: posterValidationP },
+        stacked: { train: stacked.cv.outOfFold, validation: logisticProbabilities(stacked.model, stackValidation.rows) },
+      },
+      timings: { featuresMs, textMs: text.ms, posterMs: poster.ms, stackedMs },
+    };
+  } finally {
+    await pool?.close();
+  }
 }

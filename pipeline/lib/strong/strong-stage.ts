@@ -10,6 +10,7 @@
  * skips the stage.
  */
 import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import {
@@ -32,7 +33,7 @@ import { POSTER_FEATURE_NAMES } from './poster-features.ts';
 import { featureTerm } from '../contract/tfidf.ts';
 
 /** Bump when the strong models' code changes what they compute. */
-export const STRONG_VERSION = 3;
+export const STRONG_VERSION = 4;
 const RESULT_FILE = 'result.json';
 const MODEL_SUBDIR = 'model';
 
@@ -70,7 +71,7 @@ export async function runStrongStage(stage: DataStageResult, ctx: StageContext):
       return read.ok ? { value: read.raw as CachedStrong } : { problem: checkedJsonProblem(read, RESULT_FILE) };
     },
     build: async (temp) => {
-      const fit = fitStrongModels({
+      const fit = await fitStrongModels({
         overviews: stage.dataset.films.map((f) => f.overview),
         posterPixels: stage.dataset.posterPixels,
         posterSize: stage.dataset.posterPreprocessing.width,
@@ -79,6 +80,8 @@ export async function runStrongStage(stage: DataStageResult, ctx: StageContext):
         train: stage.split.train,
         validation: stage.split.validation,
         seed: config.seed,
+        // The cross-validation's path jobs on every core (the numbers do not depend on how many).
+        workers: config.parallel ? availableParallelism() : 0,
         progress: (label, done, total) => effects.progress(label, done, total),
       });
       const result = {

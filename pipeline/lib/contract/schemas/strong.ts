@@ -62,6 +62,7 @@ export const StrongArtifactSchema = z.object({
     /** Per genre: the share of the stacker's weight magnitude on the text model's scores (the rest is the posters'). */
     textShare: z.array(z.object({ genre: z.string(), text: z.number() })),
   }),
+  /** The features; from the start of the cross-validation (both models share the cores) until each model was done; the stacking. */
   timings: z.object({ featuresMs: z.number(), textMs: z.number(), posterMs: z.number(), stackedMs: z.number() }),
 });
 export type StrongArtifact = z.infer<typeof StrongArtifactSchema>;

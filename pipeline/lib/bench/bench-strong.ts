@@ -1,0 +1,81 @@
+/**
+ * `npm run bench:strong`: how long the strong profile takes (pipeline/lib/strong/): the features and
+ * every cross-validation and final fit, cold, with the path jobs on every core and then in one
+ * thread (the same numbers either way: the bench checks), and a warm stage run (the cache entry
+ * reused). Prints medians of `--reps` runs.
+ *
+ *   npm run bench:strong -- --dataset ../shared/datasets/imdb-multimodal [--reps 1]
+ */
+import { availableParallelism } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { resolveConfig } from '../config.ts';
+import { loadConfiguredDataset, splitDataset } from '../data/data-stage.ts';
+import { filmLabels } from '../data/dataset.ts';
+import { consoleEffects, recordingEffects } from '../core/effects.ts';
+import { stageContext } from '../core/context.ts';
+import { fitStrongModels } from '../strong/strong-models.ts';
+import { runStrongStage } from '../strong/strong-stage.ts';
+
+const { values } = parseArgs({ options: { dataset: { type: 'string' }, reps: { type: 'string' }, help: { type: 'boolean' } } });
+if (values.help) {
+  console.log('usage: npm run bench:strong -- [--dataset <folder>] [--reps <n>]');
+  process.exit(0);
+}
+const reps = Number(values.reps ?? 1);
+const effects = consoleEffects();
+const config = resolveConfig({ flags: { dataset: values.dataset ?? '../shared/datasets/imdb-multimodal' } });
+const { dataset, choice } = await loadConfiguredDataset(config, process.cwd(), effects);
+const split = splitDataset(dataset, config);
+const input = {
+  overviews: dataset.films.map((f) => f.overview),
+  posterPixels: dataset.posterPixels,
+  posterSize: dataset.posterPreprocessing.width,
+  labels: filmLabels(dataset),
+  genres: dataset.genres.length,
+  train: split.train,
+  validation: split.validation,
+  seed: config.seed,
+};
+const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const cores = availableParallelism();
+console.log(`Strong profile on ${dataset.films.length} films (${split.train.length} training), ${cores} cores, ${reps} run(s) each:`);
+const runs: Record<string, number[]> = { parallel: [], sequential: [] };
+let reference: string | null = null;
+for (let r = 0; r < reps; r++) {
+  for (const [name, workers] of [
+    ['parallel', cores],
+    ['sequential', 0],
+  ] as const) {
+    const started = performance.now();
+    const fit = await fitStrongModels({ ...input, workers });
+    runs[name].push(performance.now() - started);
+    const digest = JSON.stringify([fit.cv.text.c, fit.cv.poster.c, fit.cv.stacked.c, Array.from(fit.scores.stacked.validation.subarray(0, 50))]);
+    if (reference !== null && digest !== reference) throw new Error('the parallel and sequential fits differ');
+    reference = digest;
+    const t = fit.timings;
+    console.log(
+      `  ${name.padEnd(10)} ${((performance.now() - started) / 1000).toFixed(1)} s: features ${(t.featuresMs / 1000).toFixed(1)} s, ` +
+        `overview model done after ${(t.textMs / 1000).toFixed(1)} s, poster model after ${(t.posterMs / 1000).toFixed(1)} s, stacking ${(t.stackedMs / 1000).toFixed(1)} s`,
+    );
+  }
+}
+// Warm: the stage with its cache entry in place (a fresh cache folder, filled once, then reused).
+const cacheDir = await mkdtemp(join(tmpdir(), 'genrelens-bench-strong-'));
+try {
+  const flags = { dataset: choice.dir, cacheDir, artifactsDir: join(cacheDir, 'artifacts'), publicDir: join(cacheDir, 'public') };
+  const ctx = stageContext(resolveConfig({ flags }), process.cwd(), recordingEffects());
+  const stage = { choice, dataset, split, artifact: undefined as never };
+  await runStrongStage(stage, ctx);
+  const started = performance.now();
+  await runStrongStage(stage, ctx);
+  const warm = performance.now() - started;
+  console.log(
+    `\nCold, median: ${(median(runs.parallel) / 1000).toFixed(1)} s on ${cores} cores, ${(median(runs.sequential) / 1000).toFixed(1)} s in one thread (same numbers).`,
+  );
+  console.log(`Warm (cache entry reused, artifacts and models published): ${(warm / 1000).toFixed(2)} s.`);
+} finally {
+  await rm(cacheDir, { recursive: true, force: true });
+}
