@@ -124,6 +124,17 @@ test('class 1: an output folder that is the dataset, holds other files, is data/
   assert.deepEqual(snapshot(join(projectRoot, 'data')), projectBefore, 'data/ is unchanged');
 });
 
+test('class 1: a mistyped --test-set is refused before anything trains', async (t) => {
+  const work = await makeTempDir(t, 'genrelens-fault-');
+  const dataset = join(work, 'films');
+  await writeFixtureDataset(dataset, films(4));
+  assertUserError(
+    await cli('train', '--dataset', dataset, '--test-set', join(work, 'nowhere'), ...outputs(work)),
+    /the test set folder .*nowhere has no IMDB_overview_genres\.csv\n {2}fix: pass --test-set a folder in the coursework layout/,
+  );
+  assert.equal(existsSync(join(work, 'cache', 'training')), false, 'no model was trained');
+});
+
 test('class 2: a folder is replaced only once its new version is complete; an interrupted swap is recovered', async (t) => {
   const work = await makeTempDir(t, 'genrelens-fault-');
   const site = join(work, 'site');

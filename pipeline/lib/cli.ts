@@ -9,7 +9,7 @@ import { CONFIG_FILE, DATASET_ENV, chooseDataset, readConfigFile, resolveConfig 
 import { settingOptions, settingsFromFlags, settingsHelp, type Config } from './settings.ts';
 import { checkSplitForTraining, loadConfiguredDataset, runDataStage, splitDataset } from './data/data-stage.ts';
 import { runStrongStage } from './strong/strong-stage.ts';
-import { runTestSetStage } from './analysis/test-set-stage.ts';
+import { checkTestSetFolder, runTestSetStage } from './analysis/test-set-stage.ts';
 import { runTrainStage } from './train/train-stage.ts';
 import { runGmuStage } from './gmu/gmu-stage.ts';
 import { runGmuStageInWorker } from './gmu/gmu-in-worker.ts';
@@ -167,6 +167,7 @@ async function buildSite(config: Config, root: string): Promise<void> {
 /** The pipeline, stage by stage: data, training, fusion, analysis, ablations, explanations. */
 async function runStages(config: Config, root: string, effects: Effects): Promise<void> {
   const ctx = stageContext(config, root, effects);
+  checkTestSetFolder(config, root);
   const stage = await runDataStage(ctx);
   checkSplitForTraining(stage, config);
   await runStrongStage(stage, ctx);

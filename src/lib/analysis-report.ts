@@ -45,6 +45,16 @@ export const BASELINE_DASHES: Record<(typeof BASELINES)[number], string> = {
 /** What the summary tables and score charts need of a scored set: analysis.json, or a test set's evaluation (test-set.json). */
 export type ScoredSet = Pick<AnalysisArtifact, 'classifiers' | 'bootstrap' | 'validationFilms'>;
 
+/** The props of a table over a scored set. */
+export interface ScoredSetProps {
+  /** analysis.json, or a test set's evaluation as a scored set. */
+  analysis: ScoredSet;
+  /** How the caption names the films: "validation films" (default) or "test films". */
+  films?: string;
+  /** The artifact the figures come from, for the source line (default analysis.json). */
+  file?: string;
+}
+
 export function classifier(analysis: Pick<AnalysisArtifact, 'classifiers'>, id: ClassifierId): ClassifierAnalysis {
   const found = analysis.classifiers.find((c) => c.id === id);
   if (!found) throw new Error(`genrelens: analysis.json has no "${id}" classifier; re-run \`npm run build\`.`);

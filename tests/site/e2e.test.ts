@@ -496,7 +496,7 @@ describe('the report in a browser, under a non-root base', { skip, timeout: 240_
     assert.equal(await third.getAttribute('.demo-model[data-model="strong-text"]', 'data-state'), 'unavailable');
     assert.match(
       (await third.textContent('.demo-model[data-model="strong-text"] .demo-model-status'))!,
-      /strong model's files are missing \(HTTP 404 .*strong\/.*\).*npm run build/,
+      /strong model’s files are missing \(HTTP 404 .*strong\/.*\).*npm run build/,
     );
     await noStrong.close();
   });

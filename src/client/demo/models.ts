@@ -44,8 +44,8 @@ export interface DemoModels {
   unavailable: Partial<Record<DemoModelKind | 'fusion' | 'gmu', string>>;
 }
 
-/** A published file as JSON, with an error that says what to do when it is missing or broken. */
-async function fetchMetadata(url: string): Promise<unknown> {
+/** A published file's response, with an error that names `what` is missing and the fix. */
+export async function download(url: string, what = 'model files'): Promise<Response> {
   let response: Response;
   try {
     response = await fetch(url);
@@ -54,9 +54,15 @@ async function fetchMetadata(url: string): Promise<unknown> {
   }
   if (!response.ok) {
     throw new Error(
-      `the model files are missing (HTTP ${response.status} for ${url}); build the site with \`npm run build\` so the pipeline publishes the trained models`,
+      `the ${what} are missing (HTTP ${response.status} for ${url}); build the site with \`npm run build\` so the pipeline publishes the trained models`,
     );
   }
+  return response;
+}
+
+/** A published file as JSON, with an error that says what to do when it is missing or broken. */
+export async function fetchMetadata(url: string, what?: string): Promise<unknown> {
+  const response = await download(url, what);
   try {
     return await response.json();
   } catch {

@@ -4,27 +4,11 @@
  */
 import { parseStrongText, type DemoStrongText } from '../../lib/strong-demo.ts';
 import type { DemoConfig } from '../../lib/demo.ts';
-import { message } from './errors.ts';
-
-async function download(url: string): Promise<Response> {
-  let response: Response;
-  try {
-    response = await fetch(url);
-  } catch (error) {
-    throw new Error(`cannot download ${url} (${message(error)})`);
-  }
-  if (!response.ok) throw new Error(`the strong model's files are missing (HTTP ${response.status} for ${url}); build the site with \`npm run build\``);
-  return response;
-}
+import { download, fetchMetadata } from './models.ts';
 
 export async function loadStrongText(config: DemoConfig): Promise<DemoStrongText> {
   const urls = config.strongText!;
-  const [json, weights] = await Promise.all([download(urls.model), download(urls.weights)]);
-  let data: unknown;
-  try {
-    data = await json.json();
-  } catch {
-    throw new Error(`${urls.model} is not valid JSON; rebuild the site`);
-  }
+  const what = 'strong model’s files';
+  const [data, weights] = await Promise.all([fetchMetadata(urls.model, what), download(urls.weights, what)]);
   return parseStrongText(data, await weights.arrayBuffer(), config.genres, urls.model);
 }
