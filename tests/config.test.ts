@@ -94,6 +94,8 @@ test('settings: every flag is in --help, and each flag sets its own setting', as
     ],
     parallel: [['--sequential'], false],
     cnnShards: [['--cnn-shards', '3'], 3],
+    strongModels: [['--no-strong'], false],
+    testSet: [['--test-set', 'held-out'], 'held-out'],
     explainFilms: [['--explain-films', '5'], 5],
     demoFilms: [['--demo-films', '40'], 40],
     cacheDir: [['--cache-dir', 'c'], 'c'],

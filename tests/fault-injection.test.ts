@@ -296,6 +296,8 @@ test('class 3: a damaged cache entry (model weights, cached poster) is reported 
     dataset,
     '--models',
     join(work, 'public', 'models'),
+    '--artifacts-dir',
+    join(work, 'artifacts'),
     '--out',
     join(work, 'evaluation.json'),
     '--cache-dir',

@@ -54,6 +54,9 @@ export const LIGHT_THEME: Readonly<Record<string, string>> = {
   '--lstm': '#c47a12',
   '--fusion': '#7a4fb0',
   '--gmu': '#0e7c86',
+  '--strong-text': '#8a4b08',
+  '--strong-poster': '#6b6f00',
+  '--strong-stacked': '#b0136b',
   '--good': '#2e7d4f',
   '--bad': '#b3261e',
 };

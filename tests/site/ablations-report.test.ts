@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseHTML } from 'linkedom';
-import { AblationsArtifactSchema, type AblationFigures, type AblationsArtifact } from '../../pipeline/lib/contract/contract.ts';
+import { AblationsArtifactSchema, CONTRACT_VERSION, type AblationFigures, type AblationsArtifact } from '../../pipeline/lib/contract/contract.ts';
 import {
   ABLATION_COLUMNS,
   ablation,
@@ -63,7 +63,7 @@ const MAIN_LSTM = figures({
 const NOTE = 'The main run’s validation loss never went 3 epochs without improving, so early stopping would not have stopped it.';
 
 const artifact: AblationsArtifact = AblationsArtifactSchema.parse({
-  contractVersion: 2,
+  contractVersion: CONTRACT_VERSION,
   generatedAt: '2026-01-01T00:00:00.000Z',
   mainTrainingKey: 'main-key',
   validationFilms: 200,

@@ -35,6 +35,8 @@ const cli = (...args: string[]) => runCli(args);
 const common = () => fixtureFlags(paths);
 const readArtifact = (name: string) => JSON.parse(readFileSync(join(paths.artifacts, name), 'utf8'));
 let firstBuild = '';
+/** A folder of the validation films only, in the coursework layout (made by the evaluate test). */
+const validationOnly = join(work, 'validation-only');
 
 before(async () => {
   await writeDemoDataset(paths.dataset, { films: 60, seed: 11 }, recordingEffects());
@@ -43,16 +45,16 @@ before(async () => {
 });
 
 test('the build writes exactly the artifacts of the registry, each following its schema', () => {
-  const expected = (Object.keys(ARTIFACTS) as ArtifactId[]).flatMap((id) =>
-    typeof ARTIFACTS[id].file === 'string' ? [artifactFile(id)] : MODEL_KINDS.map((model) => artifactFile(id, model)),
-  );
+  // Every artifact but test-set.json, which only a build with --test-set writes.
+  const written = (Object.keys(ARTIFACTS) as ArtifactId[]).filter((id) => id !== 'testSet');
+  const expected = written.flatMap((id) => (typeof ARTIFACTS[id].file === 'string' ? [artifactFile(id)] : MODEL_KINDS.map((model) => artifactFile(id, model))));
   assert.deepEqual(
     readdirSync(paths.artifacts)
       .filter((name) => name.endsWith('.json'))
       .sort(),
     expected.sort(),
   );
-  for (const id of Object.keys(ARTIFACTS) as ArtifactId[]) {
+  for (const id of written) {
     for (const file of typeof ARTIFACTS[id].file === 'string' ? [artifactFile(id)] : MODEL_KINDS.map((model) => artifactFile(id, model))) {
       const parsed = ARTIFACTS[id].schema.safeParse(readArtifact(file));
       assert.ok(parsed.success, `${file}: ${JSON.stringify(parsed.error?.issues[0])}`);
@@ -112,7 +114,7 @@ test('the build writes analysis.json: baselines from the training films, every c
   assert.deepEqual(analysis.baselines.mostFrequent, [byTrain[0].genre, byTrain[1].genre]);
   assert.deepEqual(
     analysis.classifiers.map((c) => c.id),
-    ['cnn', 'lstm', 'fusion', 'gmu', 'genre-priors', 'most-frequent', 'two-most-frequent', 'every-genre'],
+    ['cnn', 'lstm', 'fusion', 'gmu', 'text-linear', 'poster-linear', 'stacked', 'genre-priors', 'most-frequent', 'two-most-frequent', 'every-genre'],
   );
   for (const c of analysis.classifiers) {
     // Support per genre is the validation label count, whatever the classifier.
@@ -146,7 +148,7 @@ test('evaluate on the validation films matches metrics computed from the publish
   const csvText = readFileSync(join(paths.dataset, 'IMDB_overview_genres.csv'), 'utf8');
   const rows = parse(csvText, { columns: true }) as Record<string, string>[];
   const header = csvText.slice(0, csvText.indexOf('\n'));
-  const subset = join(work, 'validation-only');
+  const subset = validationOnly;
   mkdirSync(join(subset, 'Images'), { recursive: true });
   const kept = rows.filter((row) => validation.has(row.Id));
   writeCsvRows(join(subset, 'IMDB_overview_genres.csv'), header, kept);
@@ -202,6 +204,20 @@ test('evaluate on the validation films matches metrics computed from the publish
     assert.ok(Math.abs(models[model].atDefault.microF1 - microF1) < 1e-9, `${model} micro F1`);
     assert.ok(Math.abs(models[model].loss! - bce / n) < 1e-4, `${model} loss`);
   }
+});
+
+test('a rebuild with --test-set, every model cached, scores the folder as evaluate does', async () => {
+  const { stdout } = await cli('train', ...common(), '--test-set', validationOnly);
+  assert.match(stdout, /Poster CNN: reusing the trained model from the cache/);
+  assert.match(stdout, /Strong models: reusing the fitted models from the cache/);
+  assert.match(stdout, /Test set: scoring every classifier on /);
+  const testSet = TestSetArtifactSchema.parse(readArtifact('test-set.json'));
+  const evaluation = TestSetArtifactSchema.parse(JSON.parse(readFileSync(join(work, 'evaluation.json'), 'utf8')));
+  assert.deepEqual(testSet.classifiers, evaluation.classifiers);
+  assert.deepEqual(testSet.bootstrap, evaluation.bootstrap);
+  // Without --test-set, the next run removes it: no stale Test set page.
+  await cli('train', ...common());
+  assert.throws(() => readArtifact('test-set.json'), /ENOENT/);
 });
 
 test('the dataset page shows the artifact numbers and says the data is synthetic', () => {

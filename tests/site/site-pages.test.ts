@@ -605,7 +605,8 @@ describe('the built site', { timeout: 240_000 }, () => {
     );
     // The comparison page carries the baselines too: table rows and rules on the validation curves.
     const comparison = dom('comparison/index.html');
-    assert.equal(comparison.querySelectorAll('.analysis-summary tbody tr').length, 8);
+    // The coursework's four, the three strong models and the four baselines.
+    assert.equal(comparison.querySelectorAll('.analysis-summary tbody tr').length, 11);
     assert.ok(comparison.querySelector('.analysis-summary tr[data-classifier="gmu"]'));
     assert.match(
       comparison.querySelector('#compare-f1 .chart-description')!.textContent!,

@@ -13,6 +13,7 @@ import { UserError } from '../core/errors.ts';
 import { CSV_FILE_NAME } from '../data/csv.ts';
 import type { Config } from '../settings.ts';
 import { evaluateSavedModels } from './evaluate.ts';
+import { selectBackend } from '../engine/backend.ts';
 
 /** Before anything trains: a mistyped --test-set fails now, not after the models. */
 export function checkTestSetFolder(config: Config, root: string): void {
@@ -33,6 +34,8 @@ export async function runTestSetStage(ctx: StageContext): Promise<void> {
     return;
   }
   effects.info(`Test set: scoring every classifier on ${config.testSet}`);
+  // Every earlier stage may have come from the cache, so TensorFlow.js may not have started in this thread.
+  await selectBackend({ force: config.backend, effects });
   await evaluateSavedModels(
     {
       datasetDir: resolve(ctx.root, config.testSet),
