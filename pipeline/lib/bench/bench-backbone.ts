@@ -6,7 +6,8 @@
  * three blocks' activations (block_9_add, block_12_add, block_15_add: less specialised than the
  * last layer) for every poster at 224 × 224, and compares by 5-fold cross-validation on the
  * training films only — out-of-fold loss and mAP of the strong poster model's logistic regression
- * on the weight-free features, on the backbone features, and on both — with the time per poster.
+ * on the weight-free features, on the backbone features, and on both — and what each does to the
+ * stacked fusion with the overview model (its out-of-fold loss and mAP), with the time per poster.
  * nsfwjs is not a dependency: unpack it anywhere and pass its folder.
  *
  *   npm pack nsfwjs@4.4.0 && tar xzf nsfwjs-4.4.0.tgz
@@ -23,9 +24,13 @@ import { loadConfiguredDataset, splitDataset } from '../data/data-stage.ts';
 import { filmLabels } from '../data/dataset.ts';
 import { consoleEffects } from '../core/effects.ts';
 import { selectBackend } from '../engine/backend.ts';
-import { crossValidateLogistic, inlineRunner } from '../strong/cross-validation.ts';
+import { availableParallelism } from 'node:os';
+import { fitTfidf } from '../contract/tfidf.ts';
+import { crossValidateLogistic } from '../strong/cross-validation.ts';
+import { stackInputs, stackRows } from '../strong/stacking.ts';
+import { createPathPool } from '../strong/workers/path-pool.ts';
 import { fitStandardisation, POSTER_FEATURE_NAMES, posterFeatures, standardise } from '../strong/poster-features.ts';
-import { concatColumns, sparseFromDense } from '../strong/sparse.ts';
+import { concatColumns, sparseFromDense, tfidfFeatures } from '../strong/sparse.ts';
 import { STRONG_SETTINGS } from '../settings.ts';
 
 const BLOCKS = ['block_9_add', 'block_12_add', 'block_15_add'];
@@ -123,11 +128,31 @@ console.log(`\nMobileNetV2 (nsfwjs) on ${backend.name}: ${perPoster.toFixed(1)} 
 console.log(
   `${STRONG_SETTINGS.folds}-fold cross-validation on ${train.length} training films (seed ${config.seed}); C from ${STRONG_SETTINGS.poster.cGrid.join(', ')}:`,
 );
+// The overview model's out-of-fold scores, as the strong stage computes them, for the stacking below.
+const settings = STRONG_SETTINGS.text;
+const vectorizer = fitTfidf(
+  train.map((r) => dataset.films[r].overview),
+  { wordNgrams: settings.wordNgrams, charNgrams: settings.charNgrams, minDf: settings.minDf },
+);
+const textRows = tfidfFeatures(
+  vectorizer,
+  train.map((r) => dataset.films[r].overview),
+);
+const pool = createPathPool(availableParallelism(), y, G);
+pool.register('text', textRows);
+const text = await crossValidateLogistic(pool.run, 'text', train.length, y, G, folds, settings.cGrid);
 for (const [name, x] of Object.entries(sets)) {
   const t = performance.now();
-  const { cv } = await crossValidateLogistic(inlineRunner({ x }, y, G), 'x', train.length, y, G, folds, STRONG_SETTINGS.poster.cGrid);
+  pool.register(name, x);
+  const { cv } = await crossValidateLogistic(pool.run, name, train.length, y, G, folds, STRONG_SETTINGS.poster.cGrid);
   const best = cv.grid.find((p) => p.c === cv.c)!;
+  const stack = stackRows(stackInputs([text.cv.outOfFold, cv.outOfFold], train.length, G), train.length, 2 * G).rows;
+  pool.register(`${name}-stacked`, stack);
+  const stacked = (await crossValidateLogistic(pool.run, `${name}-stacked`, train.length, y, G, folds, STRONG_SETTINGS.stacked.cGrid)).cv;
+  const stackedBest = stacked.grid.find((p) => p.c === stacked.c)!;
   console.log(
-    `  ${name.padEnd(12)} ${String(x.columns).padStart(4)} features: C ${cv.c}, out-of-fold BCE ${best.loss.toFixed(4)}, mAP ${best.meanAP?.toFixed(4)} (${((performance.now() - t) / 1000).toFixed(1)} s)`,
+    `  ${name.padEnd(12)} ${String(x.columns).padStart(4)} features: C ${cv.c}, out-of-fold BCE ${best.loss.toFixed(4)}, mAP ${best.meanAP?.toFixed(4)}; ` +
+      `stacked with the overview model: BCE ${stackedBest.loss.toFixed(4)}, mAP ${stackedBest.meanAP?.toFixed(4)} (${((performance.now() - t) / 1000).toFixed(1)} s)`,
   );
 }
+await pool.close();
