@@ -1,5 +1,6 @@
 /**
- * The strong profile's models, fitted on the training films only (pure: no I/O). In order:
+ * The strong profile's models, fitted on the training films only (no file I/O; the cross-validation may
+ * run on a pool of worker threads, with the same numbers). In order:
  * 1. features: TF-IDF of the overviews (vocabulary and idf from the training films) and weight-free
  *    poster features (standardised with the training films' statistics);
  * 2. one-vs-rest logistic regression on each, C chosen by k-fold cross-validation; the training films'
