@@ -42,3 +42,23 @@ export function modelDifference(analysis: AnalysisArtifact): Difference {
   if (!d) throw new Error('genrelens: analysis.json has no bootstrap difference of the two models; re-run `npm run build`.');
   return d;
 }
+
+const OUTCOME_OF_DIFFERENCE = { a: 'better', b: 'worse', unsure: 'cannot tell' } as const;
+
+/**
+ * One sentence: every classifier the bootstrap paired with `baseline`, its difference on `metric`
+ * with the 95% interval, and what that says ("better" or "worse" only where the interval excludes
+ * 0); null when the bootstrap paired nothing with it.
+ */
+export function againstBaselineIntervals(
+  analysis: Pick<AnalysisArtifact, 'classifiers' | 'bootstrap'>,
+  baseline: ClassifierId,
+  metric: 'microF1' | 'macroF1',
+): string | null {
+  const pairs = analysis.bootstrap.differences.filter((d) => d.b === baseline);
+  if (pairs.length === 0) return null;
+  const title = (id: ClassifierId) => classifier(analysis, id).title;
+  const words = pairs.map((d) => `${title(d.a)} ${differenceText(d[metric])}, ${OUTCOME_OF_DIFFERENCE[differenceOutcome(d[metric])]}`);
+  const name = metric === 'microF1' ? 'Micro F1' : 'Macro F1';
+  return `${name} minus ${title(baseline)}’s, with the 95% interval of each paired difference: ${words.join('; ')}.`;
+}
