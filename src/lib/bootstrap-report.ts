@@ -24,16 +24,18 @@ export function differenceOutcome(i: Interval): 'a' | 'b' | 'unsure' {
   return i.low > 0 ? 'a' : i.high < 0 ? 'b' : 'unsure';
 }
 
+/** How the report names a classifier. */
+const titleOf = (analysis: Pick<AnalysisArtifact, 'classifiers'>, id: ClassifierId) => classifier(analysis, id).title;
+
 /** One sentence per metric for a paired difference, naming the better classifier only when the data shows it. */
 export function differenceSentence(analysis: AnalysisArtifact, d: Difference, metric: 'microF1' | 'macroF1'): string {
-  const title = (id: ClassifierId) => classifier(analysis, id).title;
   const name = metric === 'microF1' ? 'Micro F1' : 'Macro F1';
   const outcome = differenceOutcome(d[metric]);
   const verdict =
     outcome === 'unsure'
       ? 'the interval includes 0, so these validation films cannot tell them apart'
-      : `the interval excludes 0: the ${title(outcome === 'a' ? d.a : d.b)} is better`;
-  return `${name}, ${title(d.a)} − ${title(d.b)}: ${differenceText(d[metric])}; ${verdict}.`;
+      : `the interval excludes 0: the ${titleOf(analysis, outcome === 'a' ? d.a : d.b)} is better`;
+  return `${name}, ${titleOf(analysis, d.a)} − ${titleOf(analysis, d.b)}: ${differenceText(d[metric])}; ${verdict}.`;
 }
 
 /** The difference between the two models (cnn − lstm). */
@@ -57,8 +59,7 @@ export function againstBaselineIntervals(
 ): string | null {
   const pairs = analysis.bootstrap.differences.filter((d) => d.b === baseline);
   if (pairs.length === 0) return null;
-  const title = (id: ClassifierId) => classifier(analysis, id).title;
-  const words = pairs.map((d) => `${title(d.a)} ${differenceText(d[metric])}, ${OUTCOME_OF_DIFFERENCE[differenceOutcome(d[metric])]}`);
+  const words = pairs.map((d) => `${titleOf(analysis, d.a)} ${differenceText(d[metric])}, ${OUTCOME_OF_DIFFERENCE[differenceOutcome(d[metric])]}`);
   const name = metric === 'microF1' ? 'Micro F1' : 'Macro F1';
-  return `${name} minus ${title(baseline)}’s, with the 95% interval of each paired difference: ${words.join('; ')}.`;
+  return `${name} minus ${titleOf(analysis, baseline)}’s, with the 95% interval of each paired difference: ${words.join('; ')}.`;
 }

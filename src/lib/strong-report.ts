@@ -8,6 +8,7 @@ import type { AnalysisArtifact, ClassifierAnalysis, ClassifierId } from '../../p
 
 /** analysis.json, or a test set's evaluation: the classifiers and their bootstrap. */
 type Scored = Pick<AnalysisArtifact, 'classifiers' | 'bootstrap'>;
+import { classifier } from './analysis-report.ts';
 import { differenceOutcome, differenceText, intervalText } from './bootstrap-report.ts';
 import { formatMetric } from './format.ts';
 
@@ -26,15 +27,13 @@ function interval(analysis: Scored, id: ClassifierId) {
   return analysis.bootstrap.classifiers.find((c) => c.id === id) ?? null;
 }
 
-const title = (analysis: Scored, id: ClassifierId) => analysis.classifiers.find((c) => c.id === id)?.title ?? id;
-
 /** "beats X (+0.110 [+0.085, +0.135])", "loses to X (…)" or "cannot be told apart from X (…)". */
 function against(analysis: Scored, a: ClassifierId, b: ClassifierId, metric: 'microF1' | 'macroF1'): string | null {
   const d = difference(analysis, a, b);
   if (!d) return null;
   const outcome = differenceOutcome(d[metric]);
   const verb = outcome === 'a' ? 'is better than' : outcome === 'b' ? 'is worse than' : 'cannot be told apart from';
-  return `${verb} ${title(analysis, b)} (${differenceText(d[metric])})`;
+  return `${verb} ${classifier(analysis, b).title} (${differenceText(d[metric])})`;
 }
 
 /**

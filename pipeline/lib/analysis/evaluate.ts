@@ -27,6 +27,7 @@ import { readArtifact } from '../core/artifact-store.ts';
 import type { Effects } from '../core/effects.ts';
 import { UserError } from '../core/errors.ts';
 import { checkedJsonProblem, readCheckedJson, writeJsonAtomic } from '../core/files.ts';
+import { round6 } from '../core/probability-rows.ts';
 import { loadModel, MODEL_FILE, METADATA_FILE, readTrainedModelMetadata } from '../train/model-io.ts';
 import { posterInputs, tokenInputs, tokenLengths } from '../train/model-inputs.ts';
 import type { PosterKernel } from '../data/posters.ts';
@@ -54,7 +55,7 @@ export interface EvaluateOptions {
 const BUILD_FIX = 'run `npm run build` first (it trains the models and writes analysis.json), or pass --models and --artifacts-dir of that run';
 const EXAMPLES = 10;
 /** As the published predictions are rounded (core/probability-rows.ts), so a validation folder reproduces analysis.json. */
-const round6 = (values: ArrayLike<number>) => Float64Array.from(values, (p) => Math.round(p * 1e6) / 1e6);
+const rounded = (values: ArrayLike<number>) => Float64Array.from(values, round6);
 
 /** The decisions analysis.json recorded, in the form `validationResults` scores with. */
 export function scoringChoices(analysis: AnalysisArtifact): ScoringChoices {
@@ -202,7 +203,7 @@ async function courseworkProbabilities(
     const probabilities = {} as Record<ModelKind, Float64Array>;
     for (const kind of ['cnn', 'lstm'] as const) {
       effects.info(`Evaluating the ${kind} model on ${rows.length} films`);
-      probabilities[kind] = round6(await predictProbabilities(models[kind], data[kind], rows, 64));
+      probabilities[kind] = rounded(await predictProbabilities(models[kind], data[kind], rows, 64));
     }
     const gmuDir = join(modelsDir, GMU_MODEL_DIR);
     const read = readCheckedJson(join(gmuDir, METADATA_FILE), GmuModelMetadataSchema);
@@ -222,7 +223,7 @@ async function courseworkProbabilities(
     const visual = await side('cnn', gmuMeta.input.visual);
     const textual = await side('lstm', gmuMeta.input.textual);
     const head = await loadModel(gmuDir);
-    const gmu = round6(gmuForward(gmuWeightsOf(head), visual, textual, rows.length));
+    const gmu = rounded(gmuForward(gmuWeightsOf(head), visual, textual, rows.length));
     head.dispose();
     return { cnn: probabilities.cnn, lstm: probabilities.lstm, gmu };
   } finally {
@@ -252,9 +253,9 @@ async function strongScores(dataset: LoadedDataset, rows: readonly number[], mod
     meta.posterSize,
   );
   const scores: Partial<Record<StrongClassifierId, Float64Array>> = {
-    'text-linear': round6(p.text),
-    'poster-linear': round6(p.poster),
-    stacked: round6(p.stacked),
+    'text-linear': rounded(p.text),
+    'poster-linear': rounded(p.poster),
+    stacked: rounded(p.stacked),
   };
   return { key: meta.key, scores };
 }

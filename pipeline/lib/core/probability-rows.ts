@@ -5,7 +5,8 @@
  */
 import { topK } from './metrics.ts';
 
-const round6 = (p: number) => Math.round(p * 1e6) / 1e6;
+/** A probability as the artifacts publish it: six decimals. */
+export const round6 = (p: number) => Math.round(p * 1e6) / 1e6;
 
 /** One row per film of `filmIndices` (rows of `probabilities`, films × genres, in that order): id and probabilities. */
 export function probabilityRows(films: readonly { id: string }[], filmIndices: readonly number[], probabilities: Float32Array, genreCount: number) {

@@ -27,6 +27,7 @@ import { cachedEntry } from '../core/cache.ts';
 import type { StageContext } from '../core/context.ts';
 import { checkedJsonProblem, readCheckedJson, sha256, writeFolderAtomic, writeJsonAtomic } from '../core/files.ts';
 import { STRONG_SETTINGS } from '../settings.ts';
+import { round6 } from '../core/probability-rows.ts';
 import { fitStrongModels, type StrongFit } from './strong-models.ts';
 import { saveStrongModels, STRONG_MODEL_DIR, STRONG_MODEL_FILE, STRONG_TEXT_WEIGHTS_FILE, STRONG_WEIGHTS_FILE } from './strong-model-io.ts';
 import { POSTER_FEATURE_NAMES } from './poster-features.ts';
@@ -112,7 +113,6 @@ export async function runStrongStage(stage: DataStageResult, ctx: StageContext):
   return value.strong;
 }
 
-const round6 = (p: number) => Math.round(p * 1e6) / 1e6;
 const matrix = (values: Float64Array, genres: number) =>
   Array.from({ length: values.length / genres }, (_, f) => Array.from(values.subarray(f * genres, (f + 1) * genres), round6));
 
