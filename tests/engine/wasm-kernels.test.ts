@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { selectBackend, tf } from '../../pipeline/lib/engine/backend.ts';
 import { recordingEffects } from '../../pipeline/lib/core/effects.ts';
-import { loadNativeKernels, type NativeKernels } from '../../pipeline/lib/engine/native-kernels.ts';
+import { loadNativeKernels, MAX_OUTPUT_FLOATS_PER_CALL, rowsPerCall, type NativeKernels } from '../../pipeline/lib/engine/native-kernels.ts';
 import { filterGradMethod, filterGradTuning, registerWasmTrainingKernels, WASM_KERNEL_REASONS } from '../../pipeline/lib/engine/wasm-kernels/index.ts';
 
 const RTOL = 1e-4;
@@ -986,6 +986,43 @@ describe('native engine (onnxruntime-node): products against plain loops', () =>
         }
   });
 
+  test('products and convolutions larger than one call writes run in blocks with the same result', (t) => {
+    const engine = nativeOrSkip();
+    if (!engine) return t.skip('onnxruntime-node is not installed');
+    assert.equal(rowsPerCall(1000, 10_000), Math.floor(MAX_OUTPUT_FLOATS_PER_CALL / 1000));
+    assert.equal(rowsPerCall(MAX_OUTPUT_FLOATS_PER_CALL * 2, 3), 1, 'at least one row');
+    assert.equal(rowsPerCall(1, 7), 7, 'never more rows than there are');
+    const [m, k, n] = [3000, 6, 200];
+    assert.ok(m * n > MAX_OUTPUT_FLOATS_PER_CALL, 'the case needs more than one call');
+    for (const transA of [false, true]) {
+      const a = values([m * k], 64);
+      const b = values([k * n], 65);
+      const bias = values([n], 66);
+      const out = new Float32Array(m * n);
+      engine.gemm({ a, b, bias, out, m, k, n, transA, transB: false });
+      assertArrayClose(out, referenceGemm(a, b, m, k, n, transA, false, bias), `large gemm transA ${transA}`);
+    }
+    const xShape = [3, 40, 40, 2];
+    const fShape = [3, 3, 2, 150];
+    assert.ok(40 * 40 * 150 * 3 > MAX_OUTPUT_FLOATS_PER_CALL && rowsPerCall(40 * 40 * 150, 3) < 3, 'the images need more than one call');
+    const x = values(xShape, 67);
+    const filter = values(fShape, 68);
+    const pads = { top: 1, bottom: 1, left: 1, right: 1 };
+    const reference = referenceConv(x, xShape, filter, fShape, pads, [1, 1], [1, 1]);
+    const out = new Float32Array(reference.out.length);
+    engine.conv2d({
+      x,
+      xShape: xShape as [number, number, number, number],
+      filter,
+      filterShape: fShape as [number, number, number, number],
+      out,
+      pads,
+      strides: [1, 1],
+      dilations: [1, 1],
+    });
+    assertArrayClose(out, reference.out, 'large conv2d');
+  });
+
   test('conv2d with asymmetric pads, strides, dilations and bias', (t) => {
     const engine = nativeOrSkip();
     if (!engine) return t.skip('onnxruntime-node is not installed');
@@ -1074,6 +1111,22 @@ for (const engineName of ['native', 'xnnpack'] as const) {
         tf.fused.conv2d({ x: x(), filter: f(), strides: 2, pad: 'same', bias: tf.tensor1d(values([4], 13)), activation: 'relu' }),
       );
       if (engineName === 'native') assert.ok(calls.conv2d > before, 'the native conv2d ran');
+    });
+
+    test('pointwise (1×1) convolutions: one matrix product on the native engine', async (t) => {
+      if (!available) return t.skip('onnxruntime-node is not installed');
+      const before = { ...calls };
+      const x = () => tf.tensor4d(values([2, 9, 8, 3], 14), [2, 9, 8, 3]);
+      const f = () => tf.tensor4d(values([1, 1, 3, 5], 15), [1, 1, 3, 5]);
+      await check('conv2d 1x1', 'Conv2D', () => tf.conv2d(x(), f(), 1, 'valid'));
+      await check('fused conv2d 1x1 (bias + relu6)', 'FusedConv2D', () =>
+        tf.fused.conv2d({ x: x(), filter: f(), strides: 1, pad: 'same', bias: tf.tensor1d(values([5], 16)), activation: 'relu6' }),
+      );
+      await check('conv2d 1x1 stride 2 (not a plain product)', 'Conv2D', () => tf.conv2d(x(), f(), 2, 'valid'));
+      if (engineName === 'native') {
+        assert.equal(calls.gemm - before.gemm, 2, 'the two stride-1 pointwise convolutions were matrix products');
+        assert.equal(calls.conv2d - before.conv2d, 1, 'the strided one stayed a convolution');
+      }
     });
 
     test('training gradients of a conv net and of a BiLSTM, 1e-5 relative to cpu', async (t) => {

@@ -63,6 +63,24 @@ function nativeConv(
   if (Math.min(pads.top, pads.bottom, pads.left, pads.right) < 0 || sizeOf(x.shape) * sizeOf(filter.shape) * sizeOf(outShape) === 0) return null;
   const out = backend.makeOutput(outShape, 'float32');
   const view = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
+  const [fh, fw, cin, cout] = filter.shape;
+  const unpadded = pads.top + pads.bottom + pads.left + pads.right === 0;
+  if (fh === 1 && fw === 1 && strides[0] === 1 && strides[1] === 1 && unpadded) {
+    // A pointwise convolution of NHWC data is one [n·h·w, cin] × [cin, cout] product: no layout
+    // transposes around it (MobileNet's expand and project layers).
+    engine.gemm({
+      a: view(x),
+      b: view(filter),
+      bias: bias ? view(bias) : undefined,
+      out: view(out),
+      m: sizeOf(x.shape) / cin,
+      k: cin,
+      n: cout,
+      transA: false,
+      transB: false,
+    });
+    return out;
+  }
   engine.conv2d({
     x: view(x),
     xShape: x.shape as [number, number, number, number],
