@@ -87,6 +87,7 @@ test('settings: every flag is in --help, and each flag sets its own setting', as
     retrain: [['--retrain'], true],
     loss: [['--loss', 'focal'], 'focal'],
     posterAugmentation: [['--poster-augmentation'], true],
+    posterBackbone: [['--poster-backbone', 'off'], 'off'],
     earlyStoppingPatience: [['--early-stopping', '4'], 4],
     ablations: [
       ['--ablations', 'focal-loss, early-stopping'],

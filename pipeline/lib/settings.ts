@@ -156,6 +156,18 @@ export const USER_SETTINGS = {
     defaultText: 'on',
   }),
   /**
+   * The strong poster model takes a pretrained backbone's features instead of the weight-free ones
+   * (pipeline/lib/strong/backbone.ts: the MobileNetV2 inside the optional package nsfwjs). Unset: on for
+   * real data when the package is installed, off for the demo data (its synthetic posters need no
+   * pretrained features, and its build stays short).
+   */
+  posterBackbone: setting(z.enum(['on', 'off']).optional(), {
+    kind: 'string',
+    arg: '<on|off>',
+    help: "the strong poster model's pretrained backbone (MobileNetV2 from the optional package nsfwjs, about 25 ms per poster once)",
+    defaultText: 'on for real data when nsfwjs is installed, off on the demo data',
+  }),
+  /**
    * A folder in the coursework layout to score every classifier on after the analysis, with the
    * decisions fixed on the training films: the Test set page (pipeline/lib/analysis/evaluate.ts).
    */

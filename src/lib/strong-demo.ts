@@ -7,7 +7,7 @@
 import { tfidfColumns, tfidfRow, type TfidfColumns, type TfidfVectorizer } from '../../pipeline/lib/contract/tfidf.ts';
 
 /** strong-model.json's format (pipeline/lib/strong/strong-model-io.ts), repeated to keep zod out of the page's bundle; tests/strong/strong-stage.test.ts parses a published file with it. */
-export const STRONG_MODEL_FORMAT = 'genrelens-strong-models-v2';
+export const STRONG_MODEL_FORMAT = 'genrelens-strong-models-v3';
 const REBUILD = 'rebuild the site (npm run build) so the pipeline publishes matching files';
 
 export interface DemoStrongText {

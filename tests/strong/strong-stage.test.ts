@@ -1,7 +1,8 @@
 /**
  * The strong stage (pipeline/lib/strong/strong-stage.ts) on a small demo dataset: schema-valid
  * artifacts in the split's film order; the saved models give back the published probabilities; a
- * rebuild reuses the cache entry, a damaged one is reported and fitted again; --no-strong removes
+ * rebuild reuses the cache entry, a damaged one is reported and fitted again; with the poster
+ * backbone on, the poster model takes its features, cached on their own; --no-strong removes
  * what the stage wrote.
  */
 import assert from 'node:assert/strict';
@@ -20,6 +21,16 @@ import { loadStrongModels } from '../../pipeline/lib/strong/strong-model-io.ts';
 import { strongProbabilities } from '../../pipeline/lib/strong/strong-models.ts';
 import { fixtureWorkspace, projectRoot } from '../helpers/fixture-build.ts';
 import { parseStrongText, strongTextProbabilities } from '../../src/lib/strong-demo.ts';
+import { backbonePackage } from '../../pipeline/lib/strong/backbone.ts';
+import { backboneFeatures } from '../../pipeline/lib/strong/backbone-features.ts';
+
+const backboneInstalled = (() => {
+  try {
+    return Boolean(backbonePackage());
+  } catch {
+    return false;
+  }
+})();
 
 const paths = fixtureWorkspace('genrelens-strong-');
 after(() => rm(paths.work, { recursive: true, force: true }));
@@ -48,7 +59,7 @@ describe('the strong stage on demo data', { timeout: 300_000 }, () => {
     );
     // C is a grid value and has the lowest out-of-fold loss of its grid.
     for (const fit of [strong.text, strong.poster, strong.stacked]) assert.equal(fit.c, fit.grid.reduce((a, b) => (b.loss < a.loss ? b : a)).c);
-    assert.equal(strong.key, strongKey(stage.dataset.contentHash, stage.split, config.seed));
+    assert.equal(strong.key, strongKey(stage.dataset.contentHash, stage.split, config.seed, null));
     // The published models give the published validation probabilities (six decimals).
     const { models, meta } = await loadStrongModels(join(paths.public, 'models', 'strong'));
     assert.deepEqual(meta.genres, stage.dataset.genres);
@@ -109,6 +120,56 @@ describe('the strong stage on demo data', { timeout: 300_000 }, () => {
     assert.ok(!third.lines.some((l) => /reusing/.test(l)));
     assert.deepEqual(StrongArtifactSchema.parse(artifact('strong.json')).text, strong.text, 'fitted again, to the same result');
   });
+
+  test(
+    'with the poster backbone: the poster model takes its features, cached on their own, and evaluate-style scoring reproduces the probabilities',
+    { skip: !backboneInstalled && 'nsfwjs is not installed' },
+    async () => {
+      const on = resolveConfig({ env: {}, flags: { ...flags, posterBackbone: 'on' } });
+      const first = recordingEffects();
+      await runStrongStage(stage, stageContext(on, projectRoot, first));
+      const strong = StrongArtifactSchema.parse(artifact('strong.json'));
+      const provenance = strong.poster.backbone!;
+      assert.equal(provenance.package, 'nsfwjs');
+      assert.equal(strong.poster.features, provenance.features);
+      assert.match(strong.poster.topFeatures[0].positive[0].feature, /^MobileNetV2 block_\d+_add #\d+$/);
+      assert.equal(strong.key, strongKey(stage.dataset.contentHash, stage.split, config.seed, provenance));
+      assert.ok(
+        first.lines.some((l) => /^Poster backbone: MobileNetV2 \(nsfwjs .*\) features of 120 posters in/.test(l)),
+        first.lines.join('\n'),
+      );
+      const { models, meta } = await loadStrongModels(join(paths.public, 'models', 'strong'));
+      assert.deepEqual(meta.backbone, provenance);
+      const rows = stage.split.validation;
+      const { dir } = stage.dataset;
+      const features = await backboneFeatures(
+        { files: rows.map((r) => join(dir, stage.dataset.films[r].posterFile)), roots: [dir, join(dir, 'Images')] },
+        { workers: 1 },
+      );
+      const size = 64 * 64 * 3;
+      const pixels = new Uint8Array(rows.length * size);
+      rows.forEach((r, i) => pixels.set(stage.dataset.posterPixels.subarray(r * size, (r + 1) * size), i * size));
+      const overviews = rows.map((r) => stage.dataset.films[r].overview);
+      const again = strongProbabilities(models, overviews, pixels, 64, features.values);
+      const published = StrongProbabilitiesArtifactSchema.parse(artifact('strong-probabilities.json'));
+      const G = stage.dataset.genres.length;
+      // Other batches of posters than the build's: the backbone's products sum in another order, so
+      // the features (and the probabilities) agree to float32 rounding, not to the last bit.
+      published.classifiers[1].validation.forEach((row, f) =>
+        row.forEach((p, g) => assert.ok(Math.abs(p - again.poster[f * G + g]) <= 1e-5, `poster film ${f} genre ${g}`)),
+      );
+      assert.throws(() => strongProbabilities(models, overviews, pixels, 64), /needs the backbone features/);
+
+      // Another setting of the models: fitted again, the backbone's features reused.
+      const second = recordingEffects();
+      await runStrongStage(stage, stageContext(resolveConfig({ env: {}, flags: { ...flags, posterBackbone: 'on', seed: 7 } }), projectRoot, second));
+      assert.ok(
+        second.lines.some((l) => /^Poster backbone: reusing the features from the cache/.test(l)),
+        second.lines.join('\n'),
+      );
+      assert.equal(StrongArtifactSchema.parse(artifact('strong.json')).timings.backboneMs, 0);
+    },
+  );
 
   test('--no-strong removes what the stage wrote, so no stale strong model is published', async () => {
     const off = resolveConfig({ env: {}, flags: { ...flags, strongModels: false } });

@@ -358,7 +358,9 @@ function classifierTexts(
         },
         'poster-linear': {
           title: 'Poster features model',
-          description: `One-vs-rest logistic regression on ${strong.poster.features} weight-free colour and layout features of the poster, C = ${strong.poster.c} chosen by cross-validation.`,
+          description: strong.poster.backbone
+            ? `One-vs-rest logistic regression on the ${strong.poster.features} pooled channels of a pretrained ${strong.poster.backbone.model} (from the npm package ${strong.poster.backbone.package}), C = ${strong.poster.c} chosen by cross-validation.`
+            : `One-vs-rest logistic regression on ${strong.poster.features} weight-free colour and layout features of the poster, C = ${strong.poster.c} chosen by cross-validation.`,
         },
         stacked: {
           title: 'Stacked fusion',

@@ -8,6 +8,7 @@
  * Preprocessing comes from each model's metadata, exactly as in training.
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
 import { RESIZE_KERNELS } from '../settings.ts';
 import {
@@ -16,6 +17,7 @@ import {
   GmuModelMetadataSchema,
   TestSetArtifactSchema,
   type AnalysisArtifact,
+  type BackboneProvenance,
   type ModelKind,
   type ModelMetadataOf,
   type StrongClassifierId,
@@ -38,6 +40,7 @@ import { gmuForward, gmuWeightsOf } from '../gmu/gmu.ts';
 import { standardisationFromJson, standardise } from '../contract/gmu-standardisation.ts';
 import { loadStrongModels, STRONG_MODEL_DIR, STRONG_MODEL_FILE } from '../strong/strong-model-io.ts';
 import { strongProbabilities } from '../strong/strong-models.ts';
+import { backboneFeatures } from '../strong/backbone-features.ts';
 import { validationResults, type ScoringChoices, type SplitScores } from './analysis.ts';
 import { bootstrapArtifact, classifierAnalyses, headlineBootstrap } from './analysis-stage.ts';
 
@@ -232,6 +235,24 @@ async function courseworkProbabilities(
   }
 }
 
+/** The poster backbone's features of `rows`, from the installed package the strong poster model was fitted with. */
+async function backboneOf(dataset: LoadedDataset, rows: readonly number[], fitted: BackboneProvenance, effects: Effects): Promise<Float32Array> {
+  const features = await backboneFeatures(
+    { files: rows.map((r) => join(dataset.dir, dataset.films[r].posterFile)), roots: [dataset.dir, join(dataset.dir, 'Images')] },
+    { workers: availableParallelism(), progress: (done, total) => effects.progress(`Poster backbone: ${fitted.model} features`, done, total) },
+  );
+  const same =
+    (['package', 'version', 'model', 'inputSize'] as const).every((k) => features.provenance[k] === fitted[k]) &&
+    features.provenance.blocks.join() === fitted.blocks.join();
+  if (!same) {
+    throw new UserError(
+      `the strong poster model was fitted on ${fitted.model} features from ${fitted.package} ${fitted.version}, but ${features.provenance.package} ${features.provenance.version} is installed`,
+      { fix: `install ${fitted.package}@${fitted.version}, or build again with this one` },
+    );
+  }
+  return features.values;
+}
+
 /** The strong models' probabilities for `rows`, when the run fitted them (analysis.json lists them). */
 async function strongScores(dataset: LoadedDataset, rows: readonly number[], modelsDir: string, analysis: AnalysisArtifact, effects: Effects) {
   const listed = analysis.classifiers.some((c) => c.kind === 'strong');
@@ -243,6 +264,7 @@ async function strongScores(dataset: LoadedDataset, rows: readonly number[], mod
     throw new UserError(`the strong poster model takes ${meta.posterSize}-pixel posters, the CNN ${dataset.posterPreprocessing.width}`, { fix: BUILD_FIX });
   }
   effects.info(`Evaluating the strong models on ${rows.length} films`);
+  const backbone = meta.backbone ? await backboneOf(dataset, rows, meta.backbone, effects) : null;
   const size = dataset.posterPreprocessing.width * dataset.posterPreprocessing.height * 3;
   const pixels = new Uint8Array(rows.length * size);
   rows.forEach((r, i) => pixels.set(dataset.posterPixels.subarray(r * size, (r + 1) * size), i * size));
@@ -251,6 +273,7 @@ async function strongScores(dataset: LoadedDataset, rows: readonly number[], mod
     rows.map((r) => dataset.films[r].overview),
     pixels,
     meta.posterSize,
+    backbone,
   );
   const scores: Partial<Record<StrongClassifierId, Float64Array>> = {
     'text-linear': rounded(p.text),

@@ -1,117 +1,91 @@
 /**
- * `npm run bench:backbone`: does a pretrained image backbone pay, over the weight-free poster
- * features, for the strong poster model? The only candidate whose weights ship inside an npm package
- * is the MobileNetV2 of `nsfwjs` (ImageNet-initialised, fine-tuned from block 11 on for another
- * task; its own classes are never used here). This script loads it from the package folder, pools
- * three blocks' activations (block_9_add, block_12_add, block_15_add: less specialised than the
- * last layer) for every poster at 224 × 224, and compares by 5-fold cross-validation on the
- * training films only — out-of-fold loss and mAP of the strong poster model's logistic regression
- * on the weight-free features, on the backbone features, and on both — and what each does to the
- * stacked fusion with the overview model (its out-of-fold loss and mAP), with the time per poster.
- * nsfwjs is not a dependency: unpack it anywhere and pass its folder.
+ * `npm run bench:backbone`: does the pretrained poster backbone (pipeline/lib/strong/backbone.ts: the
+ * MobileNetV2 inside the optional package `nsfwjs`) pay, over the weight-free poster features, for the
+ * strong poster model? It computes every poster's backbone features as the strong stage does (folded
+ * network, 224 × 224 unless --size), and compares by 5-fold cross-validation on the training films
+ * only — out-of-fold loss and mAP of the strong poster model's logistic regression on the weight-free
+ * features, on the backbone features, and on both — and what each does to the stacked fusion with
+ * the overview model, with the time per poster; and the folded network's time against the network as
+ * shipped, on the same random batches.
  *
- *   npm pack nsfwjs@4.4.0 && tar xzf nsfwjs-4.4.0.tgz
- *   npm run bench:backbone -- --nsfwjs package --dataset ../shared/datasets/imdb-multimodal
+ *   npm run bench:backbone -- --dataset ../shared/datasets/imdb-multimodal [--size 160] [--films 800]
  */
-import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs';
 import { resolveConfig } from '../config.ts';
 import { kFolds, selectRows } from '../analysis/analysis.ts';
 import { loadConfiguredDataset, splitDataset } from '../data/data-stage.ts';
 import { filmLabels } from '../data/dataset.ts';
 import { consoleEffects } from '../core/effects.ts';
 import { selectBackend } from '../engine/backend.ts';
-import { availableParallelism } from 'node:os';
 import { fitTfidf } from '../contract/tfidf.ts';
 import { crossValidateLogistic } from '../strong/cross-validation.ts';
 import { stackInputs, stackRows } from '../strong/stacking.ts';
 import { createPathPool } from '../strong/workers/path-pool.ts';
 import { fitStandardisation, POSTER_FEATURE_NAMES, posterFeatures, standardise } from '../strong/poster-features.ts';
 import { concatColumns, sparseFromDense, tfidfFeatures } from '../strong/sparse.ts';
+import * as tf from '@tensorflow/tfjs';
+import { BACKBONE, foldedNetwork, loadBackboneNetwork } from '../strong/backbone.ts';
+import { BACKBONE_BATCH, backboneFeatures } from '../strong/backbone-features.ts';
 import { STRONG_SETTINGS } from '../settings.ts';
 
-const BLOCKS = ['block_9_add', 'block_12_add', 'block_15_add'];
-const SIZE = 224;
-const BATCH = 16;
-
 const { values } = parseArgs({
-  options: { nsfwjs: { type: 'string' }, dataset: { type: 'string' }, films: { type: 'string' }, help: { type: 'boolean' } },
+  options: { dataset: { type: 'string' }, films: { type: 'string' }, size: { type: 'string' }, help: { type: 'boolean' } },
 });
-if (values.help || !values.nsfwjs) {
-  console.log('usage: npm run bench:backbone -- --nsfwjs <unpacked nsfwjs package folder> [--dataset <folder>] [--films <n, for a quick run>]');
-  process.exit(values.help ? 0 : 1);
+if (values.help) {
+  console.log('usage: npm run bench:backbone -- [--dataset <folder>] [--size <px, default 224>] [--films <n, for a quick run>]');
+  process.exit(0);
 }
-const modelDir = join(resolve(values.nsfwjs), 'dist', 'models', 'mobilenet_v2');
-if (!existsSync(join(modelDir, 'model.min.js'))) {
-  console.error(`genrelens: no MobileNetV2 in ${modelDir}\n  fix: npm pack nsfwjs@4.4.0 && tar xzf nsfwjs-4.4.0.tgz, then pass --nsfwjs package`);
-  process.exit(1);
-}
+const size = values.size ? Number(values.size) : BACKBONE.inputSize;
 
 const effects = consoleEffects();
 const backend = await selectBackend({ effects });
-const require = createRequire(import.meta.url);
-const modelJson = require(join(modelDir, 'model.min.js')) as { modelTopology: object; weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[] };
-const shard = require(join(modelDir, 'group1-shard1of1.min.js')) as string;
-const bytes = Buffer.from(shard, 'base64');
-const network = await tf.loadLayersModel(
-  tf.io.fromMemory({
-    modelTopology: modelJson.modelTopology,
-    weightSpecs: modelJson.weightsManifest.flatMap((group) => group.weights),
-    weightData: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
-  }),
-);
-const pooled = tf.model({
-  inputs: network.inputs,
-  outputs: BLOCKS.map((name) => tf.layers.globalAveragePooling2d({}).apply(network.getLayer(name).output) as tf.SymbolicTensor),
-});
 
-const config = resolveConfig({ flags: { dataset: values.dataset ?? '../shared/datasets/imdb-multimodal', imageSize: SIZE, resizeKernel: 'linear' } });
+// Folded against shipped (whose input is fixed at 224²), in this thread: median ms per poster over 5 batches (after one warm-up).
+{
+  const { network } = await loadBackboneNetwork();
+  const blocks = [...BACKBONE.blocks];
+  const shipped = tf.model({ inputs: network.inputs, outputs: blocks.map((name) => network.getLayer(name).output as tf.SymbolicTensor) });
+  const folded = foldedNetwork(network, blocks);
+  const x = tf.randomUniform([BACKBONE_BATCH, BACKBONE.inputSize, BACKBONE.inputSize, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+  const median = (run: () => tf.Tensor[]) => {
+    const times: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const t = performance.now();
+      const outs = run();
+      outs.forEach((o) => o.dataSync());
+      tf.dispose(outs);
+      if (i > 0) times.push(performance.now() - t);
+    }
+    return times.sort((a, b) => a - b)[2] / BACKBONE_BATCH;
+  };
+  const a = median(() => shipped.predict(x) as tf.Tensor[]);
+  const b = median(() => folded.apply(x));
+  console.log(
+    `network as shipped ${a.toFixed(1)} ms per poster, folded ${b.toFixed(1)} ms (${(a / b).toFixed(2)}×), batches of ${BACKBONE_BATCH} at ${BACKBONE.inputSize}², one thread`,
+  );
+  folded.dispose();
+  network.dispose();
+  x.dispose();
+}
+const config = resolveConfig({ flags: { dataset: values.dataset ?? '../shared/datasets/imdb-multimodal' } });
 const { dataset } = await loadConfiguredDataset(config, process.cwd(), effects);
 const limit = values.films ? Number(values.films) : dataset.films.length;
 const films = Math.min(limit, dataset.films.length);
 const split = splitDataset(dataset, config);
 const train = split.train.filter((r) => r < films);
-const widths = pooled.outputs.map((o) => o.shape[1] as number);
-const width = widths.reduce((a, b) => a + b, 0);
-const features = new Float64Array(films * width);
 const started = performance.now();
-for (let start = 0; start < films; start += BATCH) {
-  const count = Math.min(BATCH, films - start);
-  const batch = tf.tidy(() =>
-    tf
-      .tensor4d(dataset.posterPixels.subarray(start * SIZE * SIZE * 3, (start + count) * SIZE * SIZE * 3), [count, SIZE, SIZE, 3], 'int32')
-      .toFloat()
-      .div(255),
-  );
-  const outs = pooled.predict(batch) as tf.Tensor[];
-  const data = await Promise.all(outs.map((o) => o.data()));
-  for (let i = 0; i < count; i++) {
-    let at = (start + i) * width;
-    data.forEach((d, k) => {
-      for (let j = 0; j < widths[k]; j++) features[at++] = d[i * widths[k] + j];
-    });
-  }
-  tf.dispose([batch, ...outs]);
-  effects.progress('Backbone features', start + count, films);
-}
+const backbone = await backboneFeatures(
+  { files: dataset.films.slice(0, films).map((f) => join(dataset.dir, f.posterFile)), roots: [dataset.dir, join(dataset.dir, 'Images')] },
+  { workers: availableParallelism(), inputSize: size, progress: (done, total) => effects.progress('Backbone features (batches)', done, total) },
+);
 const perPoster = (performance.now() - started) / films;
+const width = backbone.provenance.features;
+const features = Float64Array.from(backbone.values);
 
-// The weight-free features of the same posters, at the size the strong poster model takes them (64).
-const small = new Uint8Array(films * 64 * 64 * 3);
-const sharp = (await import('sharp')).default;
-for (let f = 0; f < films; f++) {
-  const out = await sharp(Buffer.from(dataset.posterPixels.subarray(f * SIZE * SIZE * 3, (f + 1) * SIZE * SIZE * 3)), {
-    raw: { width: SIZE, height: SIZE, channels: 3 },
-  })
-    .resize(64, 64, { kernel: 'nearest' })
-    .raw()
-    .toBuffer();
-  small.set(out, f * 64 * 64 * 3);
-}
-const free = posterFeatures(small, films, 64);
+// The weight-free features, as the strong stage computes them (the data stage's posters).
+const free = posterFeatures(dataset.posterPixels.subarray(0, films * config.imageSize * config.imageSize * 3), films, config.imageSize);
 const G = dataset.genres.length;
 const y = Uint8Array.from(selectRows(filmLabels(dataset), G, train));
 const folds = kFolds(train.length, STRONG_SETTINGS.folds, config.seed);
@@ -124,7 +98,11 @@ const sets = {
   backbone: rows(features, width),
   both: concatColumns(rows(free, POSTER_FEATURE_NAMES.length), rows(features, width)),
 };
-console.log(`\nMobileNetV2 (nsfwjs) on ${backend.name}: ${perPoster.toFixed(1)} ms per poster at ${SIZE}², pooled ${BLOCKS.join(', ')} → ${width} features`);
+const { provenance } = backbone;
+console.log(
+  `\n${provenance.model} (${provenance.package} ${provenance.version}) on ${backend.name}, ${availableParallelism()} threads: ` +
+    `${perPoster.toFixed(1)} ms per poster (decoding included) at ${size}², pooled ${provenance.blocks.join(', ')} → ${width} features`,
+);
 console.log(
   `${STRONG_SETTINGS.folds}-fold cross-validation on ${train.length} training films (seed ${config.seed}); C from ${STRONG_SETTINGS.poster.cGrid.join(', ')}:`,
 );

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { UserError } from '../core/errors.ts';
 import { readCheckedJson, checkedJsonProblem } from '../core/files.ts';
 import type { LogisticModel } from './logistic.ts';
+import { BackboneProvenanceSchema } from '../contract/contract.ts';
 import type { StrongModels } from './strong-models.ts';
 
 export const STRONG_MODEL_DIR = 'strong';
@@ -24,11 +25,13 @@ const BlockSchema = z.object({ terms: z.array(z.string()), idf: z.array(z.number
 const ShapeSchema = z.object({ features: z.number().int().min(1), genres: z.number().int().min(1) });
 
 export const StrongModelFileSchema = z.object({
-  format: z.literal('genrelens-strong-models-v2'),
+  format: z.literal('genrelens-strong-models-v3'),
   key: z.string(),
   datasetHash: z.string(),
   genres: z.array(z.string()),
   posterSize: z.number().int().min(1),
+  /** The backbone whose features the poster model takes (instead of the weight-free ones), or null. */
+  backbone: BackboneProvenanceSchema.nullable(),
   tfidf: z.object({
     settings: z.object({ wordNgrams: z.tuple([z.number(), z.number()]), charNgrams: z.tuple([z.number(), z.number()]), minDf: z.number() }),
     word: BlockSchema,
@@ -48,11 +51,12 @@ export async function saveStrongModels(
   meta: { key: string; datasetHash: string; genres: readonly string[]; posterSize: number },
 ): Promise<void> {
   const file: StrongModelFile = {
-    format: 'genrelens-strong-models-v2',
+    format: 'genrelens-strong-models-v3',
     key: meta.key,
     datasetHash: meta.datasetHash,
     genres: [...meta.genres],
     posterSize: meta.posterSize,
+    backbone: models.backbone,
     tfidf: {
       settings: {
         wordNgrams: [...models.vectorizer.settings.wordNgrams],
@@ -112,6 +116,7 @@ export async function loadStrongModels(dir: string): Promise<{ meta: StrongModel
     models: {
       vectorizer: { settings, word: { terms: word.terms, idf: Float64Array.from(word.idf) }, char: { terms: char.terms, idf: Float64Array.from(char.idf) } },
       text,
+      backbone: meta.backbone,
       posterStandardisation: meta.posterStandardisation,
       poster,
       stackStandardisation: meta.stackStandardisation,

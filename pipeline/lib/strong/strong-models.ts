@@ -1,8 +1,9 @@
 /**
  * The strong profile's models, fitted on the training films only (no file I/O; the cross-validation may
  * run on a pool of worker threads, with the same numbers). In order:
- * 1. features: TF-IDF of the overviews (vocabulary and idf from the training films) and weight-free
- *    poster features (standardised with the training films' statistics);
+ * 1. features: TF-IDF of the overviews (vocabulary and idf from the training films), and the
+ *    pretrained poster backbone's features when given (./backbone.ts), else weight-free poster
+ *    features, standardised with the training films' statistics;
  * 2. one-vs-rest logistic regression on each, C chosen by k-fold cross-validation; the training films'
  *    out-of-fold probabilities come with it;
  * 3. the stacked fusion on those out-of-fold scores, its C chosen and its own out-of-fold
@@ -16,7 +17,8 @@ import { STRONG_SETTINGS } from '../settings.ts';
 import { crossValidateLogistic, inlineRunner, type LinearCrossValidation, type PathRunner } from './cross-validation.ts';
 import { createPathPool } from './workers/path-pool.ts';
 import { logisticProbabilities, type LogisticModel } from './logistic.ts';
-import { fitStandardisation, POSTER_FEATURE_NAMES, posterFeatures, standardise, type Standardisation } from './poster-features.ts';
+import { fitStandardisation, posterFeatures, standardise, type Standardisation } from './poster-features.ts';
+import type { BackboneProvenance } from './backbone.ts';
 import { sparseFromDense, tfidfFeatures, type SparseRows } from './sparse.ts';
 import { stackInputs, stackRows } from './stacking.ts';
 import { fitTfidf, type TfidfVectorizer } from '../contract/tfidf.ts';
@@ -26,6 +28,8 @@ export interface StrongInput {
   /** films × size × size × 3 RGB, every film of the dataset. */
   posterPixels: Uint8Array;
   posterSize: number;
+  /** The pretrained backbone's features of every film of the dataset (films × provenance.features), or none. */
+  backbone?: { provenance: BackboneProvenance; values: Float32Array } | null;
   /** films × genres, every film of the dataset. */
   labels: Uint8Array;
   genres: number;
@@ -43,6 +47,8 @@ export interface StrongInput {
 export interface StrongModels {
   vectorizer: TfidfVectorizer;
   text: LogisticModel;
+  /** The backbone whose features the poster model takes (instead of the weight-free ones), or null. */
+  backbone: BackboneProvenance | null;
   posterStandardisation: Standardisation;
   poster: LogisticModel;
   stackStandardisation: Standardisation;
@@ -63,13 +69,40 @@ export interface StrongFit {
   timings: { featuresMs: number; textMs: number; posterMs: number; stackedMs: number };
 }
 
-/** Probabilities of new films from the saved models: text, poster, and their stacked fusion. */
-export function strongProbabilities(models: StrongModels, overviews: readonly string[], posterPixels: Uint8Array, posterSize: number) {
+/**
+ * The poster model's raw columns (films × columns, float64): the backbone's features when there are
+ * any, else the weight-free ones. Not both: with one C for all columns, adding the weight-free
+ * features to the backbone's lowered the out-of-fold mAP on the shared data's training films (0.242
+ * against 0.253 for the backbone's alone; `npm run bench:backbone`).
+ */
+export function posterColumns(posterPixels: Uint8Array, films: number, posterSize: number, backbone?: Float32Array | null): Float64Array {
+  if (!backbone) return posterFeatures(posterPixels, films, posterSize);
+  if (backbone.length % films !== 0) throw new RangeError(`backbone features (${backbone.length} values) are not a whole number per film (${films} films)`);
+  return Float64Array.from(backbone);
+}
+
+/**
+ * Probabilities of new films from the saved models: text, poster, and their stacked fusion.
+ * `backbone`: the new films' backbone features, needed when the models were fitted with them.
+ */
+export function strongProbabilities(
+  models: StrongModels,
+  overviews: readonly string[],
+  posterPixels: Uint8Array,
+  posterSize: number,
+  backbone?: Float32Array | null,
+) {
   const films = overviews.length;
   const all = Array.from({ length: films }, (_, i) => i);
-  const width = POSTER_FEATURE_NAMES.length;
+  if (Boolean(models.backbone) !== Boolean(backbone)) {
+    throw new Error(
+      models.backbone ? 'the strong poster model needs the backbone features of these films' : 'the strong poster model takes no backbone features',
+    );
+  }
+  const width = models.poster.features;
   const text = logisticProbabilities(models.text, tfidfFeatures(models.vectorizer, overviews));
-  const posterRows = sparseFromDense(standardise(posterFeatures(posterPixels, films, posterSize), width, all, models.posterStandardisation), films, width);
+  const raw = posterColumns(posterPixels, films, posterSize, backbone);
+  const posterRows = sparseFromDense(standardise(raw, width, all, models.posterStandardisation), films, width);
   const poster = logisticProbabilities(models.poster, posterRows);
   const genres = models.text.genres;
   const { rows } = stackRows(stackInputs([text, poster], films, genres), films, 2 * genres, models.stackStandardisation);
@@ -90,9 +123,9 @@ export async function fitStrongModels(input: StrongInput): Promise<StrongFit> {
   const vectorizer = fitTfidf(texts(train), { wordNgrams: settings.text.wordNgrams, charNgrams: settings.text.charNgrams, minDf: settings.text.minDf });
   const textTrain = tfidfFeatures(vectorizer, texts(train));
   const textValidation = tfidfFeatures(vectorizer, texts(validation));
-  const width = POSTER_FEATURE_NAMES.length;
   const films = input.overviews.length;
-  const rawPoster = posterFeatures(input.posterPixels, films, input.posterSize);
+  const rawPoster = posterColumns(input.posterPixels, films, input.posterSize, input.backbone?.values);
+  const width = rawPoster.length / films;
   const posterStandardisation = fitStandardisation(rawPoster, width, train);
   const posterTrain = sparseFromDense(standardise(rawPoster, width, train, posterStandardisation), train.length, width);
   const posterValidation = sparseFromDense(standardise(rawPoster, width, validation, posterStandardisation), validation.length, width);
@@ -137,6 +170,7 @@ export async function fitStrongModels(input: StrongInput): Promise<StrongFit> {
       models: {
         vectorizer,
         text: text.value.model,
+        backbone: input.backbone?.provenance ?? null,
         posterStandardisation,
         poster: poster.value.model,
         stackStandardisation: stackTrain.standardisation,

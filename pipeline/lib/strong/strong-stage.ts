@@ -5,11 +5,13 @@
  * - `strong-probabilities.json`: out-of-fold training and validation probabilities, for the analysis;
  * - `<publicDir>/models/strong/`: the fitted models, for `evaluate`, and the overview model in float32
  *   for the live demo.
- * Cache: `<cacheDir>/strong/<key>/`, key = hash of (dataset content, split, seed, settings,
- * STRONG_VERSION, contract version); reused whole or fitted again (core/cache.ts). `--no-strong`
- * skips the stage.
+ * Cache: `<cacheDir>/strong/<key>/`, key = hash of (dataset content, split, seed, settings, the poster
+ * backbone, STRONG_VERSION, contract version); reused whole or fitted again (core/cache.ts). The
+ * poster backbone's features (when it is on) are an entry of their own, `<cacheDir>/backbone/<key>/`,
+ * key = hash of (dataset content, backbone), so changing a setting of the models does not compute
+ * them again. `--no-strong` skips the stage.
  */
-import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -32,19 +34,96 @@ import { fitStrongModels, type StrongFit } from './strong-models.ts';
 import { saveStrongModels, STRONG_MODEL_DIR, STRONG_MODEL_FILE, STRONG_TEXT_WEIGHTS_FILE, STRONG_WEIGHTS_FILE } from './strong-model-io.ts';
 import { POSTER_FEATURE_NAMES } from './poster-features.ts';
 import { featureTerm } from '../contract/tfidf.ts';
+import { BackboneProvenanceSchema, type BackboneProvenance } from '../contract/contract.ts';
+import { BACKBONE, backboneFeatureNames, backbonePackage } from './backbone.ts';
+import { BACKBONE_BATCH, backboneFeatures } from './backbone-features.ts';
 
 /** Bump when the strong models' code changes what they compute. */
-export const STRONG_VERSION = 4;
+export const STRONG_VERSION = 5;
+const BACKBONE_FEATURES_FILE = 'features.bin';
+const BACKBONE_PROVENANCE_FILE = 'backbone.json';
 const RESULT_FILE = 'result.json';
 const MODEL_SUBDIR = 'model';
 
 const CachedStrongSchema = z.object({ strong: StrongArtifactSchema, probabilities: StrongProbabilitiesArtifactSchema });
 type CachedStrong = z.infer<typeof CachedStrongSchema>;
 
-export function strongKey(datasetHash: string, split: DataStageResult['split'], seed: number, settings = STRONG_SETTINGS): string {
+export function strongKey(
+  datasetHash: string,
+  split: DataStageResult['split'],
+  seed: number,
+  backbone: BackboneProvenance | null,
+  settings = STRONG_SETTINGS,
+): string {
   return sha256(
-    JSON.stringify({ strong: STRONG_VERSION, contract: CONTRACT_VERSION, datasetHash, split: sha256(JSON.stringify(split)), seed, settings }),
+    JSON.stringify({ strong: STRONG_VERSION, contract: CONTRACT_VERSION, datasetHash, split: sha256(JSON.stringify(split)), seed, backbone, settings }),
   ).slice(0, 24);
+}
+
+interface PosterBackboneFeatures {
+  provenance: BackboneProvenance;
+  values: Float32Array;
+  /** Time spent computing them in this run (0: from the cache). */
+  ms: number;
+}
+
+/**
+ * The poster backbone's features of every film, when it is on (config `posterBackbone`; unset: on for
+ * real data when its package is installed): from their cache entry, else computed on every core.
+ */
+async function posterBackboneFeatures(stage: DataStageResult, ctx: StageContext): Promise<PosterBackboneFeatures | null> {
+  const { config, effects } = ctx;
+  if ((config.posterBackbone ?? (stage.dataset.synthetic ? 'off' : 'on')) === 'off') return null;
+  let version: string;
+  try {
+    version = backbonePackage().version;
+  } catch (error) {
+    if (config.posterBackbone === 'on') throw error;
+    effects.info(`Strong models: weight-free poster features only (the optional package ${BACKBONE.package} is not installed; npm install adds it)`);
+    return null;
+  }
+  const key = sha256(JSON.stringify({ backbone: BACKBONE, version, batch: BACKBONE_BATCH, datasetHash: stage.dataset.contentHash })).slice(0, 24);
+  const started = effects.now();
+  const { value, reused } = await cachedEntry<Omit<PosterBackboneFeatures, 'ms'>>({
+    dir: join(ctx.paths.cache, 'backbone', key),
+    key,
+    label: 'Poster backbone',
+    what: 'the cached backbone features',
+    again: 'computing them again',
+    effects,
+    refresh: config.retrain,
+    reused: `Poster backbone: reusing the features from the cache (key ${key})`,
+    read: async (entry) => {
+      const read = readCheckedJson(join(entry, BACKBONE_PROVENANCE_FILE), BackboneProvenanceSchema);
+      if (!read.ok) return { problem: checkedJsonProblem(read, BACKBONE_PROVENANCE_FILE) };
+      const bytes = await readFile(join(entry, BACKBONE_FEATURES_FILE));
+      const expected = stage.dataset.films.length * read.value.features * 4;
+      if (bytes.byteLength !== expected) return { problem: `${BACKBONE_FEATURES_FILE} is ${bytes.byteLength} bytes, ${expected} expected` };
+      return { value: { provenance: read.value, values: new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)) } };
+    },
+    build: async (temp) => {
+      const { dir } = stage.dataset;
+      const features = await backboneFeatures(
+        { files: stage.dataset.films.map((f) => join(dir, f.posterFile)), roots: [dir, join(dir, 'Images')] },
+        {
+          workers: config.parallel ? availableParallelism() : 1,
+          backend: config.backend,
+          progress: (done, total) => effects.progress(`Poster backbone: ${BACKBONE.model} features (batches of ${BACKBONE_BATCH})`, done, total),
+        },
+      );
+      await writeFile(join(temp, BACKBONE_FEATURES_FILE), new Uint8Array(features.values.buffer, features.values.byteOffset, features.values.byteLength));
+      await writeJsonAtomic(join(temp, BACKBONE_PROVENANCE_FILE), features.provenance);
+      return features;
+    },
+  });
+  const ms = reused ? 0 : effects.now() - started;
+  if (!reused) {
+    effects.info(
+      `Poster backbone: ${value.provenance.model} (${value.provenance.package} ${value.provenance.version}) features of ${stage.dataset.films.length} posters ` +
+        `in ${(ms / 1000).toFixed(1)} s (${(ms / Math.max(1, stage.dataset.films.length)).toFixed(1)} ms per poster)`,
+    );
+  }
+  return { ...value, ms };
 }
 
 export async function runStrongStage(stage: DataStageResult, ctx: StageContext): Promise<StrongArtifact | null> {
@@ -56,7 +135,8 @@ export async function runStrongStage(stage: DataStageResult, ctx: StageContext):
     effects.info('Strong models: skipped (--no-strong)');
     return null;
   }
-  const key = strongKey(stage.dataset.contentHash, stage.split, config.seed);
+  const backbone = await posterBackboneFeatures(stage, ctx);
+  const key = strongKey(stage.dataset.contentHash, stage.split, config.seed, backbone?.provenance ?? null);
   const dir = join(ctx.paths.cache, 'strong', key);
   const { value } = await cachedEntry<CachedStrong>({
     dir,
@@ -76,6 +156,7 @@ export async function runStrongStage(stage: DataStageResult, ctx: StageContext):
         overviews: stage.dataset.films.map((f) => f.overview),
         posterPixels: stage.dataset.posterPixels,
         posterSize: stage.dataset.posterPreprocessing.width,
+        backbone,
         labels: filmLabels(stage.dataset),
         genres: stage.dataset.genres.length,
         train: stage.split.train,
@@ -86,7 +167,7 @@ export async function runStrongStage(stage: DataStageResult, ctx: StageContext):
         progress: (label, done, total) => effects.progress(label, done, total),
       });
       const result = {
-        strong: strongArtifact(fit, stage, key, config.seed, new Date(effects.now()).toISOString()),
+        strong: strongArtifact(fit, stage, key, config.seed, new Date(effects.now()).toISOString(), backbone?.ms ?? 0),
         probabilities: probabilitiesArtifact(fit, stage),
       };
       await mkdir(join(temp, MODEL_SUBDIR));
@@ -107,7 +188,7 @@ export async function runStrongStage(stage: DataStageResult, ctx: StageContext):
   });
   const { text, poster, stacked } = value.strong;
   effects.info(
-    `Strong models: C ${text.c} (overview TF-IDF, ${text.features} features), ${poster.c} (poster features), ${stacked.c} (stacked); ` +
+    `Strong models: C ${text.c} (overview TF-IDF, ${text.features} features), ${poster.c} (poster features${poster.backbone ? ` with ${poster.backbone.model}'s` : ''}), ${stacked.c} (stacked); ` +
       `wrote ${ARTIFACT_FILES.strong} and ${ARTIFACT_FILES.strongProbabilities}`,
   );
   return value.strong;
@@ -137,7 +218,7 @@ function probabilitiesArtifact(fit: StrongFit, stage: DataStageResult): StrongPr
 const r4 = (n: number) => Math.round(n * 1e4) / 1e4;
 
 /** What strong.json says about the fits (pure). */
-export function strongArtifact(fit: StrongFit, stage: DataStageResult, key: string, seed: number, generatedAt: string): StrongArtifact {
+export function strongArtifact(fit: StrongFit, stage: DataStageResult, key: string, seed: number, generatedAt: string, backboneMs = 0): StrongArtifact {
   const { genres } = stage.dataset;
   const G = genres.length;
   const { models, cv } = fit;
@@ -176,11 +257,13 @@ export function strongArtifact(fit: StrongFit, stage: DataStageResult, key: stri
       c: cv.poster.c,
       grid: grid(cv.poster),
       features: models.poster.features,
+      backbone: models.backbone,
       topFeatures: genres.map((genre, g) => {
+        const names = models.backbone ? backboneFeatureNames(models.backbone) : POSTER_FEATURE_NAMES;
         const named = (sign: 1 | -1) =>
           columnOrder(models.poster, g, sign)
             .slice(0, 5)
-            .map((j) => ({ feature: POSTER_FEATURE_NAMES[j], weight: r4(models.poster.weights[j * G + g]) }));
+            .map((j) => ({ feature: names[j], weight: r4(models.poster.weights[j * G + g]) }));
         return { genre, positive: named(1), negative: named(-1) };
       }),
     },
@@ -195,6 +278,6 @@ export function strongArtifact(fit: StrongFit, stage: DataStageResult, key: stri
         return { genre, text: text + poster > 0 ? r4(text / (text + poster)) : 0.5 };
       }),
     },
-    timings: Object.fromEntries(Object.entries(fit.timings).map(([k, v]) => [k, Math.round(v)])) as StrongArtifact['timings'],
+    timings: Object.fromEntries(Object.entries({ ...fit.timings, backboneMs }).map(([k, v]) => [k, Math.round(v)])) as StrongArtifact['timings'],
   };
 }

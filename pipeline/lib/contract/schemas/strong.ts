@@ -27,6 +27,22 @@ const LinearFitSchema = z.object({
   features: count,
 });
 
+/**
+ * The pretrained poster backbone whose features the strong poster model also takes (pipeline/lib/strong/backbone.ts):
+ * the npm package that ships it, the network, the pooled blocks and their channels, the input size.
+ */
+export const BackboneProvenanceSchema = z.object({
+  package: z.string(),
+  version: z.string(),
+  model: z.string(),
+  blocks: z.array(z.string()),
+  /** Channels of each block, in `blocks` order: features = their sum. */
+  channels: z.array(count),
+  inputSize: count,
+  features: count,
+});
+export type BackboneProvenance = z.infer<typeof BackboneProvenanceSchema>;
+
 const WeightedTermSchema = z.object({ term: z.string(), block: z.enum(['word', 'char']), weight: z.number() });
 
 export const StrongArtifactSchema = z.object({
@@ -49,6 +65,8 @@ export const StrongArtifactSchema = z.object({
     topTerms: z.array(z.object({ genre: z.string(), positive: z.array(WeightedTermSchema) })),
   }),
   poster: LinearFitSchema.extend({
+    /** The pretrained backbone whose features the poster model takes, or null (the weight-free features). */
+    backbone: BackboneProvenanceSchema.nullable(),
     /** Per genre, the standardised poster features with the largest positive and negative weights. */
     topFeatures: z.array(
       z.object({
@@ -62,8 +80,11 @@ export const StrongArtifactSchema = z.object({
     /** Per genre: the share of the stacker's weight magnitude on the text model's scores (the rest is the posters'). */
     textShare: z.array(z.object({ genre: z.string(), text: z.number() })),
   }),
-  /** The features; from the start of the cross-validation (both models share the cores) until each model was done; the stacking. */
-  timings: z.object({ featuresMs: z.number(), textMs: z.number(), posterMs: z.number(), stackedMs: z.number() }),
+  /**
+   * The features; from the start of the cross-validation (both models share the cores) until each model was done; the stacking;
+   * the backbone's features (0 when cached or not used).
+   */
+  timings: z.object({ featuresMs: z.number(), textMs: z.number(), posterMs: z.number(), stackedMs: z.number(), backboneMs: z.number() }),
 });
 export type StrongArtifact = z.infer<typeof StrongArtifactSchema>;
 

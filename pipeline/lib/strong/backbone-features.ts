@@ -1,0 +1,141 @@
+/**
+ * Backbone features of a dataset's posters (./backbone.ts): each poster decoded again from its file at
+ * the backbone's input size (bilinear; these larger posters are not cached, the features are), in
+ * batches at fixed film offsets, so a film's features do not depend on how many threads computed
+ * them. With `workers` > 1 the batches are split between worker threads
+ * (./workers/backbone-worker.ts), each on its own backend instance.
+ */
+import { Worker } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs';
+import { decodePoster, posterPreprocessing, readPosterFile, realPosterRoots, posterBatchToFloat32 } from '../data/posters.ts';
+import { UserError } from '../core/errors.ts';
+import { BACKBONE, loadBackbone, type Backbone, type BackboneProvenance } from './backbone.ts';
+import type { BackboneWorkerData, BackboneWorkerMessage } from './workers/backbone-worker.ts';
+
+/** Posters per batch (and the fixed offsets batches start at). */
+export const BACKBONE_BATCH = 4;
+
+export interface PosterFiles {
+  /** Absolute paths, one per film. */
+  files: readonly string[];
+  /** Folders the posters may be in once links are followed (readPosterFile). */
+  roots: readonly string[];
+}
+
+export interface BackboneFeatures {
+  provenance: BackboneProvenance;
+  /** films × provenance.features. */
+  values: Float32Array;
+}
+
+/** The backbone's input for films [start, end): float32 in [0, 1], [n, size, size, 3]. */
+export async function backboneInput(posters: PosterFiles, start: number, end: number, size: number = BACKBONE.inputSize): Promise<Float32Array> {
+  const preprocessing = posterPreprocessing({ imageSize: size, resizeKernel: BACKBONE.resizeKernel });
+  const per = size * size * 3;
+  const pixels = new Uint8Array((end - start) * per);
+  const roots = await realPosterRoots(posters.roots);
+  await Promise.all(
+    Array.from({ length: end - start }, async (_, i) => {
+      const file = posters.files[start + i];
+      const read = await readPosterFile(file, roots);
+      const decoded = read.ok ? await decodePoster(read.bytes, preprocessing) : read;
+      if (!decoded.ok)
+        throw new UserError(`cannot read this poster for the poster backbone (${decoded.detail})`, {
+          file,
+          fix: 'check the file, or build with --poster-backbone off',
+        });
+      pixels.set(decoded.pixels, i * per);
+    }),
+  );
+  return posterBatchToFloat32(
+    pixels,
+    Array.from({ length: end - start }, (_, i) => i),
+    size,
+  );
+}
+
+/** Features of the films in batches [firstBatch, lastBatch) on `backbone` (films × features, from the first batch's first film). */
+export async function featuresOfBatches(
+  backbone: Backbone,
+  posters: PosterFiles,
+  batches: { first: number; last: number; size: number },
+  onBatch: () => void,
+): Promise<Float32Array> {
+  const { first: firstBatch, last: lastBatch, size } = batches;
+  const films = posters.files.length;
+  const width = backbone.provenance.features;
+  const from = firstBatch * BACKBONE_BATCH;
+  const out = new Float32Array((Math.min(films, lastBatch * BACKBONE_BATCH) - from) * width);
+  for (let b = firstBatch; b < lastBatch; b++) {
+    const start = b * BACKBONE_BATCH;
+    const end = Math.min(films, start + BACKBONE_BATCH);
+    const input = await backboneInput(posters, start, end, size);
+    const x = tf.tensor4d(input, [end - start, size, size, 3]);
+    try {
+      out.set(backbone.features(x), (start - from) * width);
+    } finally {
+      x.dispose();
+    }
+    onBatch();
+  }
+  return out;
+}
+
+/**
+ * Every film's backbone features, on `workers` threads (≤ 1: this thread, whose tfjs backend must be
+ * selected). `progress(done, total)` counts batches.
+ */
+export async function backboneFeatures(
+  posters: PosterFiles,
+  options: { workers: number; backend?: string; inputSize?: number; progress?: (done: number, total: number) => void },
+): Promise<BackboneFeatures> {
+  const size = options.inputSize ?? BACKBONE.inputSize;
+  const batches = Math.ceil(posters.files.length / BACKBONE_BATCH);
+  let done = 0;
+  const tick = () => options.progress?.(++done, batches);
+  const threads = Math.max(1, Math.min(options.workers, batches));
+  if (threads <= 1) {
+    const backbone = await loadBackbone();
+    try {
+      const values = await featuresOfBatches(backbone, posters, { first: 0, last: batches, size }, tick);
+      return { provenance: { ...backbone.provenance, inputSize: size }, values };
+    } finally {
+      backbone.dispose();
+    }
+  }
+  const per = Math.ceil(batches / threads);
+  const parts = await Promise.all(
+    Array.from({ length: threads }, (_, t) => {
+      const data: BackboneWorkerData = {
+        posters: { files: [...posters.files], roots: [...posters.roots] },
+        batches: { first: t * per, last: Math.min(batches, (t + 1) * per), size },
+        backend: options.backend,
+      };
+      return new Promise<{ provenance: BackboneProvenance; values: Float32Array }>((resolve, reject) => {
+        const worker = new Worker(new URL('./workers/backbone-worker.ts', import.meta.url), { workerData: data });
+        worker.on('message', (message: BackboneWorkerMessage) => {
+          if (message.type === 'batch') tick();
+          else if (message.type === 'done') {
+            resolve({ provenance: message.provenance, values: message.values });
+            void worker.terminate();
+          } else {
+            reject(
+              message.userError
+                ? new UserError(message.message, message.userError)
+                : Object.assign(new Error(`a poster-backbone worker failed: ${message.message}`), { stack: message.stack }),
+            );
+            void worker.terminate();
+          }
+        });
+        worker.once('error', (error) => reject(new Error(`a poster-backbone worker stopped: ${error.message}`, { cause: error })));
+      });
+    }),
+  );
+  const values = new Float32Array(parts.reduce((n, p) => n + p.values.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    values.set(part.values, at);
+    at += part.values.length;
+  }
+  return { provenance: { ...parts[0].provenance, inputSize: size }, values };
+}

@@ -1,0 +1,38 @@
+/**
+ * A poster-backbone thread (../backbone-features.ts): selects its own tfjs backend, loads the
+ * backbone, computes the features of its range of batches (a message per batch, for progress) and
+ * sends them back.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { selectBackend, type BackendChoice } from '../../engine/backend.ts';
+import { UserError, type UserErrorWhere } from '../../core/errors.ts';
+import { loadBackbone, type BackboneProvenance } from '../backbone.ts';
+import { featuresOfBatches, type PosterFiles } from '../backbone-features.ts';
+
+export interface BackboneWorkerData {
+  posters: PosterFiles;
+  batches: { first: number; last: number; size: number };
+  backend?: string;
+}
+
+export type BackboneWorkerMessage =
+  | { type: 'batch' }
+  | { type: 'done'; provenance: BackboneProvenance; values: Float32Array }
+  | { type: 'failed'; message: string; stack?: string; userError?: UserErrorWhere };
+
+const port = parentPort;
+if (!port) throw new Error('pipeline/lib/strong/workers/backbone-worker.ts runs as a worker thread of pipeline/lib/strong/backbone-features.ts');
+const send = (message: BackboneWorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+
+try {
+  const { posters, batches, backend } = workerData as BackboneWorkerData;
+  const quiet = { info: () => {}, warn: () => {}, progress: () => {}, now: () => Date.now() };
+  await selectBackend({ force: backend as BackendChoice | undefined, effects: quiet });
+  const backbone = await loadBackbone();
+  const values = await featuresOfBatches(backbone, posters, batches, () => send({ type: 'batch' }));
+  send({ type: 'done', provenance: backbone.provenance, values }, [values.buffer as ArrayBuffer]);
+} catch (error) {
+  const e = error instanceof Error ? error : new Error(String(error));
+  const userError = e instanceof UserError ? { file: e.file, line: e.line, fix: e.fix } : undefined;
+  send({ type: 'failed', message: e.message, stack: e.stack, userError });
+}
