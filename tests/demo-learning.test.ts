@@ -1,6 +1,7 @@
 /**
  * The first report a new user sees must show learning: on the default demo dataset (600 films, seed
- * 1234) with the default (quick) profile, both models beat the constant baselines at threshold 0.5.
+ * 1234) with the default (quick) profile, both models beat the constant baselines at threshold 0.5
+ * by more than 0.1 micro F1.
  * Scores are recomputed here from the CSV's one-hot cells and the models' published probabilities,
  * independently of pipeline/lib/core/metrics.ts and analysis.ts. Trains both models: about 100 s here.
  */
@@ -71,6 +72,6 @@ test('on the default demo data, both quick-profile models beat every constant ba
     assert.deepEqual(predictions.films.map((film) => film.id).toSorted(), split.validation.toSorted());
     const probability = new Map(predictions.films.map((film) => [film.id, new Map(predictions.genres.map((genre, g) => [genre, film.probabilities[g]]))]));
     const score = microF1((id, genre) => (probability.get(id)!.get(genre) ?? 0) > 0.5, truth, split.validation, genreColumns);
-    assert.ok(score > best + 0.02, `${model}: micro-F1 ${score.toFixed(3)} vs best constant baseline ${best.toFixed(3)} (${JSON.stringify(baselines)})`);
+    assert.ok(score > best + 0.1, `${model}: micro-F1 ${score.toFixed(3)} vs best constant baseline ${best.toFixed(3)} (${JSON.stringify(baselines)})`);
   }
 });
