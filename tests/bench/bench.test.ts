@@ -1,6 +1,9 @@
-/** The bench's schedule projections (pipeline/lib/bench/bench.ts), on literal figures. */
+/** The bench's schedule projections (pipeline/lib/bench/bench.ts), on literal figures; its command line. */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { test } from 'node:test';
+import { projectRoot } from '../helpers/fixture-build.ts';
 import { projectScheduleMs, projectWithFreeCoreMs } from '../../pipeline/lib/bench/bench.ts';
 
 test('a schedule is its epochs of steps and validation passes, plus the final passes of the kept weights', () => {
@@ -16,4 +19,23 @@ test('with the free core: the CNN runs its remaining share at the two-core pace 
   assert.equal(projectWithFreeCoreMs(30, 20, 35), 35);
   // No LSTM to wait for: the CNN on two cores from the start.
   assert.equal(projectWithFreeCoreMs(30, 20, 0), 20);
+});
+
+test('npm run bench answers --help with its options, and a wrong option or backend with one message, not a stack trace', async () => {
+  const run = (...args: string[]) =>
+    promisify(execFile)(process.execPath, ['pipeline/lib/bench/bench.ts', ...args], { cwd: projectRoot }).then(
+      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+      (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
+    );
+  const help = await run('--help');
+  assert.equal(help.code, 0);
+  for (const option of ['--backends', '--reps', '--dataset', '--artifacts-dir', '--sequence-length', '--before', '--help'])
+    assert.ok(help.stdout.includes(option), option);
+  const wrong = await run('--frob');
+  assert.equal(wrong.code, 1);
+  assert.match(wrong.stderr, /^genrelens bench: Unknown option '--frob'/);
+  assert.doesNotMatch(wrong.stderr, /\n\s+at /);
+  const backend = await run('--backends', 'gpu');
+  assert.equal(backend.code, 1);
+  assert.match(backend.stderr, /^genrelens bench: unknown backend gpu\n {2}fix: --backends takes tensorflow-gpu, tensorflow, webgpu, wasm, cpu/);
 });

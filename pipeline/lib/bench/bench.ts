@@ -342,19 +342,48 @@ async function reportMeasuredRun(artifactsDir: string, effects: Effects): Promis
   }
 }
 
+const USAGE = `usage: npm run bench -- [options]
+
+  --backends <list>         backends to measure, comma-separated: ${BACKEND_CHOICES.join(', ')}
+                            (default: every one that loads except pure-JS cpu, which needs minutes per CNN step)
+  --reps <n>                timed steps per measurement, after a warm-up; the median is printed (default 3)
+  --dataset <folder>        overview lengths from this dataset (default: $GENRELENS_DATASET, else the shared dataset)
+  --artifacts-dir <folder>  the last full run's run.json and histories, for the measured schedule (default src/content/artifacts)
+  --sequence-length <n>     the padded length, for the "before" LSTM step (default 100)
+  --before                  also wasm with only the missing kernels (no speed fixes)
+  -h, --help                this text`;
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      backends: { type: 'string' },
-      reps: { type: 'string', default: '3' },
-      dataset: { type: 'string' },
-      'artifacts-dir': { type: 'string', default: 'src/content/artifacts' },
-      'sequence-length': { type: 'string', default: '100' },
-      before: { type: 'boolean', default: false },
-    },
-  });
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        backends: { type: 'string' },
+        reps: { type: 'string', default: '3' },
+        dataset: { type: 'string' },
+        'artifacts-dir': { type: 'string', default: 'src/content/artifacts' },
+        'sequence-length': { type: 'string', default: '100' },
+        before: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (error) {
+    console.error(`genrelens bench: ${(error as Error).message}\n\n${USAGE}`);
+    process.exitCode = 1;
+    return;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
   const effects = consoleEffects();
   const requested = (values.backends?.split(',') ?? ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm']) as BackendChoice[];
+  const unknown = requested.filter((b) => !BACKEND_CHOICES.includes(b));
+  if (unknown.length > 0) {
+    console.error(`genrelens bench: unknown backend ${unknown.join(', ')}\n  fix: --backends takes ${BACKEND_CHOICES.join(', ')}`);
+    process.exitCode = 1;
+    return;
+  }
   const reps = Number(values.reps);
   const sequenceLength = Number(values['sequence-length']);
   const folder = values.dataset ?? process.env.GENRELENS_DATASET ?? (existsSync(SHARED_DATASET) ? SHARED_DATASET : undefined);
@@ -364,7 +393,6 @@ async function main(): Promise<void> {
       `${workload.trainTimesteps.toFixed(1)} timesteps per training batch (length-grouped), ${workload.inferenceTimesteps.toFixed(1)} per validation batch, padded length ${sequenceLength}`,
   );
   for (const backend of requested) {
-    if (!BACKEND_CHOICES.includes(backend)) throw new Error(`unknown backend ${backend}`);
     let info;
     try {
       info = await selectBackend({ force: backend, effects: { ...effects, info: () => {} } });
