@@ -1,10 +1,13 @@
-/** The bench's schedule projections (pipeline/lib/bench/bench.ts), on literal figures; its command line. */
+/** The bench's schedule projections and FLOP counts (pipeline/lib/bench/bench.ts), on literal figures; its command line. */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { projectRoot } from '../helpers/fixture-build.ts';
-import { projectScheduleMs, projectWithFreeCoreMs } from '../../pipeline/lib/bench/bench.ts';
+import * as tf from '@tensorflow/tfjs';
+import { modelMacs, projectScheduleMs, projectWithFreeCoreMs, shardedStepMs } from '../../pipeline/lib/bench/bench.ts';
+import { buildCnn } from '../../pipeline/lib/train/models/cnn.ts';
+import { buildLstm } from '../../pipeline/lib/train/models/lstm.ts';
 
 test('a schedule is its epochs of steps and validation passes, plus the final passes of the kept weights', () => {
   // 128 train films = 2 batches of 64, 64 validation films = 1 batch; 3 epochs.
@@ -38,4 +41,21 @@ test('npm run bench answers --help with its options, and a wrong option or backe
   const backend = await run('--backends', 'gpu');
   assert.equal(backend.code, 1);
   assert.match(backend.stderr, /^genrelens bench: unknown backend gpu\n {2}fix: --backends takes tensorflow-gpu, tensorflow, webgpu, wasm, cpu/);
+});
+
+test('multiply-adds per step: the coursework CNN and BiLSTM against counts made by hand', async () => {
+  await tf.setBackend('cpu');
+  // CNN at 64 × 64, per image: Conv0 32·32·9·3·16, Conv1 32·32·9·16·32, Conv2 32·32·9·32·32, Conv3 16·16·9·32·64,
+  // Conv4 16·16·9·64·64, Conv5 8·8·9·64·128, Conv6 8·8·9·128·128, FC1 2048·1024, FC2 1024·1024, Output 1024·25.
+  const cnnForward = 442_368 + 4_718_592 + 9_437_184 + 4_718_592 + 9_437_184 + 4_718_592 + 9_437_184 + 2_097_152 + 1_048_576 + 25_600;
+  assert.deepEqual(modelMacs(buildCnn({ seed: 1 }), 1), { forward: cnnForward, training: 3 * cnnForward - 442_368 });
+  // BiLSTM per overview and timestep: 2 directions × (256 + 256) × 4·256, then 2 × (512 + 128) × 4·128; dense 256·128 + 128·25.
+  const lstmForward = 28 * (2 * 512 * 1024 + 2 * 640 * 512) + 256 * 128 + 128 * 25;
+  assert.deepEqual(modelMacs(buildLstm({ seed: 1 }), 2, 28), { forward: 2 * lstmForward, training: 6 * lstmForward });
+});
+
+test('a sharded CNN step: the shards divide the compute, not the update; each helper adds its overhead', () => {
+  assert.equal(shardedStepMs(360, 40, 0, 1), 360);
+  assert.equal(shardedStepMs(360, 40, 10, 2), 160 + 40 + 10);
+  assert.equal(shardedStepMs(360, 40, 10, 8), 40 + 40 + 70);
 });

@@ -223,6 +223,44 @@ export function projectWithFreeCoreMs(cnnOneCoreMs: number, cnnTwoCoresMs: numbe
   return lstmMs + ((cnnOneCoreMs - lstmMs) / cnnOneCoreMs) * cnnTwoCoresMs;
 }
 
+/**
+ * Multiply-adds of one forward pass of `model` on `batch` inputs (`timesteps` for recurrent layers):
+ * convolutions, dense layers and LSTM gates (input and recurrent products); element-wise work is not
+ * counted. A training step is three forward passes' worth (the product, the weight gradient and the
+ * input gradient), less the input gradient of a first convolution, which nothing needs.
+ */
+export function modelMacs(model: tf.LayersModel, batch: number, timesteps = 1): { forward: number; training: number } {
+  let forward = 0;
+  let firstConvMacs = 0;
+  model.layers.forEach((layer, index) => {
+    const config = layer.getConfig() as { kernelSize?: number[]; filters?: number; units?: number; layer?: { config: { units: number } } };
+    const input = (layer.input as tf.SymbolicTensor).shape;
+    const output = layer.outputShape as (number | null)[];
+    let macs = 0;
+    const className = layer.getClassName();
+    if (className === 'Conv2D') {
+      const [kh, kw] = config.kernelSize!;
+      macs = batch * Number(output[1]) * Number(output[2]) * kh * kw * Number(input[3]) * config.filters!;
+      if (index <= 1 && firstConvMacs === 0) firstConvMacs = macs;
+    } else if (className === 'Dense') {
+      macs = batch * Number(input[input.length - 1]) * config.units!;
+    } else if (className === 'Bidirectional') {
+      const units = config.layer!.config.units;
+      macs = 2 * batch * timesteps * (Number(input[input.length - 1]) + units) * 4 * units;
+    }
+    forward += macs;
+  });
+  return { forward, training: 3 * forward - firstConvMacs };
+}
+
+/**
+ * A CNN step on `shards` cores, from a one-core step: the shards' compute divides, the combine and
+ * Adam update does not, and each helper adds what the measured two-core step showed beyond that.
+ */
+export function shardedStepMs(oneCoreMs: number, updateMs: number, perHelperMs: number, shards: number): number {
+  return (oneCoreMs - updateMs) / shards + updateMs + perHelperMs * (shards - 1);
+}
+
 /** CNN step time on 2 shards: both in this thread, and the second in a helper thread (one-core backends). */
 async function benchShardedCnn(reps: number, backend: BackendChoice): Promise<{ oneCoreMs: number; twoCoresMs: number; timings: ShardedSteps['timings'] }> {
   const network = buildCnn({ seed: 1 });
@@ -258,6 +296,32 @@ function reportStep(label: string, bench: StepBench, effects: Effects): void {
   }
 }
 
+/**
+ * The core's fp32 peak as this machine reaches it: the native engine's (MLAS) single-thread product of
+ * two 1024 × 1024 matrices, the best of 5 (2 FLOP per multiply-add), or null without the engine. A
+ * JavaScript or WebAssembly FMA loop cannot use the core's 512-bit FMA units, so it would understate it.
+ */
+function measurePeakGflops(): number | null {
+  let engine;
+  try {
+    engine = loadNativeKernels();
+  } catch {
+    return null;
+  }
+  const n = 1024;
+  const random = seededRandom(5);
+  const a = Float32Array.from({ length: n * n }, random);
+  const b = Float32Array.from({ length: n * n }, random);
+  const out = new Float32Array(n * n);
+  let best = Infinity;
+  for (let i = 0; i < 6; i++) {
+    const start = performance.now();
+    engine.gemm({ a, b, out, m: n, k: n, n, transA: false, transB: false });
+    if (i > 0) best = Math.min(best, performance.now() - start);
+  }
+  return (2 * n * n * n) / best / 1e6;
+}
+
 async function benchBackend(reps: number, workload: Workload, effects: Effects, backend: BackendChoice, oneCore: boolean): Promise<void> {
   const { trainFilms, validationFilms, sequenceLength } = workload;
   const t = { train: Math.round(workload.trainTimesteps), inference: Math.round(workload.inferenceTimesteps) };
@@ -273,6 +337,21 @@ async function benchBackend(reps: number, workload: Workload, effects: Effects, 
     `  LSTM without recurrent dropout: ${withoutRecurrentDropout.stepMs.toFixed(0)} ms/step ` +
       `(recurrent dropout 0.2 costs ${(((lstm.stepMs - withoutRecurrentDropout.stepMs) / withoutRecurrentDropout.stepMs) * 100).toFixed(0)}%)`,
   );
+  const peak = backend === 'wasm' ? measurePeakGflops() : null;
+  const flops = {
+    cnn: 2 * modelMacs(buildCnn({ seed: 1 }), BATCH).training,
+    lstm: 2 * modelMacs(buildLstm({ seed: 1 }), BATCH, t.train).training,
+  };
+  for (const [label, bench, total] of [
+    ['CNN', cnn, flops.cnn],
+    [`LSTM at ${t.train} timesteps`, lstm, flops.lstm],
+  ] as const) {
+    const gflops = total / bench.stepMs / 1e6;
+    effects.info(
+      `  ${label}: ${(total / 1e9).toFixed(1)} GFLOP per step (products only) → ${gflops.toFixed(1)} GFLOP/s` +
+        (peak ? `, ${((100 * gflops) / peak).toFixed(0)}% of this core's measured peak (${peak.toFixed(0)} GFLOP/s: MLAS, 1024³ product, one thread)` : ''),
+    );
+  }
   const epochs = { cnn: PROFILE_SCHEDULES.coursework.cnn.epochs, lstm: PROFILE_SCHEDULES.coursework.lstm.epochs };
   const sharded = oneCore ? await benchShardedCnn(reps, backend) : null;
   if (sharded) {
@@ -303,6 +382,27 @@ async function benchBackend(reps: number, workload: Workload, effects: Effects, 
       `    now, with the LSTM's core going to the CNN's second shard when the LSTM finishes: ${minutes(projectWithFreeCoreMs(now.cnn, cnnTwoCores, now.lstm))} ` +
         `(the CNN alone on two cores: ${minutes(cnnTwoCores)})`,
     );
+    // More cores: the LSTM keeps one, the CNN's shards take the others, then all of them.
+    const updateMs = sharded.timings.updateMs;
+    const perHelperMs = Math.max(0, sharded.twoCoresMs - shardedStepMs(sharded.oneCoreMs, updateMs, 0, 2));
+    const cnnOn = (cores: number) =>
+      projectScheduleMs(
+        { stepMs: shardedStepMs(sharded.oneCoreMs, updateMs, perHelperMs, cores), inferenceMs: cnn.inferenceMs },
+        epochs.cnn,
+        trainFilms,
+        validationFilms,
+      );
+    const oneCore = now.cnn + now.lstm;
+    effects.info(
+      `    more cores (projected from the one-core steps, the update ${updateMs.toFixed(0)} ms that does not divide, and ${perHelperMs.toFixed(0)} ms per helper thread measured above; the LSTM on one core):`,
+    );
+    for (const cores of [2, 4, 8]) {
+      const wall = projectWithFreeCoreMs(cnnOn(cores - 1), cnnOn(cores), now.lstm);
+      effects.info(
+        `      ${cores} cores: ${minutes(wall)}, scaling efficiency ${((100 * oneCore) / (cores * wall)).toFixed(0)}% (one core, one model after the other: ${minutes(oneCore)})` +
+          (wall <= now.lstm * 1.001 ? '; the LSTM, on one core, sets the pace' : ''),
+      );
+    }
   }
   effects.info(
     `    before: CNN ${minutes(before.cnn)}, LSTM ${minutes(before.lstm)} (padded LSTM, training-set pass per epoch), one after the other ${minutes(before.cnn + before.lstm)}` +
