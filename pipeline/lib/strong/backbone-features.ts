@@ -8,9 +8,8 @@
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { decodePoster, posterPreprocessing, readPosterFile, realPosterRoots, posterBatchToFloat32 } from '../data/posters.ts';
-import { UserError } from '../core/errors.ts';
+import { UserError, type UserErrorWhere } from '../core/errors.ts';
 import { BACKBONE, loadBackbone, type Backbone, type BackboneProvenance } from './backbone.ts';
-import type { BackboneWorkerData, BackboneWorkerMessage } from './workers/backbone-worker.ts';
 
 /** Posters per batch (and the fixed offsets batches start at). */
 export const BACKBONE_BATCH = 4;
@@ -21,6 +20,18 @@ export interface PosterFiles {
   /** Folders the posters may be in once links are followed (readPosterFile). */
   roots: readonly string[];
 }
+
+/** What a backbone thread (./workers/backbone-worker.ts) is given, and what it sends back. */
+export interface BackboneWorkerData {
+  posters: PosterFiles;
+  batches: { first: number; last: number; size: number };
+  backend?: string;
+}
+
+export type BackboneWorkerMessage =
+  | { type: 'batch' }
+  | { type: 'done'; provenance: BackboneProvenance; values: Float32Array }
+  | { type: 'failed'; message: string; stack?: string; userError?: UserErrorWhere };
 
 export interface BackboneFeatures {
   provenance: BackboneProvenance;

@@ -5,20 +5,9 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { selectBackend, type BackendChoice } from '../../engine/backend.ts';
-import { UserError, type UserErrorWhere } from '../../core/errors.ts';
-import { loadBackbone, type BackboneProvenance } from '../backbone.ts';
-import { featuresOfBatches, type PosterFiles } from '../backbone-features.ts';
-
-export interface BackboneWorkerData {
-  posters: PosterFiles;
-  batches: { first: number; last: number; size: number };
-  backend?: string;
-}
-
-export type BackboneWorkerMessage =
-  | { type: 'batch' }
-  | { type: 'done'; provenance: BackboneProvenance; values: Float32Array }
-  | { type: 'failed'; message: string; stack?: string; userError?: UserErrorWhere };
+import { UserError } from '../../core/errors.ts';
+import { loadBackbone } from '../backbone.ts';
+import { featuresOfBatches, type BackboneWorkerData, type BackboneWorkerMessage } from '../backbone-features.ts';
 
 const port = parentPort;
 if (!port) throw new Error('pipeline/lib/strong/workers/backbone-worker.ts runs as a worker thread of pipeline/lib/strong/backbone-features.ts');
