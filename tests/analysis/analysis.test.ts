@@ -598,9 +598,9 @@ describe('analysis stage', () => {
         charTerms: 1,
         topTerms: genres.map((genre) => ({ genre, positive: [] })),
       },
-      poster: { ...fit, topFeatures: genres.map((genre) => ({ genre, positive: [], negative: [] })) },
+      poster: { ...fit, backbone: null, topFeatures: genres.map((genre) => ({ genre, positive: [], negative: [] })) },
       stacked: { ...fit, textShare: genres.map((genre) => ({ genre, text: 0.5 })) },
-      timings: { featuresMs: 1, textMs: 1, posterMs: 1, stackedMs: 1 },
+      timings: { featuresMs: 1, textMs: 1, posterMs: 1, stackedMs: 1, backboneMs: 0 },
     });
     const withStrong = resolveConfig({ env: {}, flags: { artifactsDir: join(work, 'artifacts'), seed: 3 } });
     const written = await runAnalysisStage(stage, stageContext(withStrong, work, recordingEffects()));
