@@ -32,7 +32,7 @@ test('npm run bench answers --help with its options, and a wrong option or backe
     );
   const help = await run('--help');
   assert.equal(help.code, 0);
-  for (const option of ['--backends', '--reps', '--dataset', '--artifacts-dir', '--sequence-length', '--before', '--help'])
+  for (const option of ['--backends', '--reps', '--dataset', '--artifacts-dir', '--sequence-length', '--before', '--peer', '--help'])
     assert.ok(help.stdout.includes(option), option);
   const wrong = await run('--frob');
   assert.equal(wrong.code, 1);

@@ -9,17 +9,23 @@
  * of the dataset (the shared dataset when present) and times a step at the mean timesteps per
  * batch, and also at the full padded length (the path before that change).
  *
+ * Each step's achieved GFLOP/s (from the models' exact multiply-add counts) is set against this core's
+ * measured peak, and the schedule is projected on 2, 4 and 8 cores.
+ *
  *   npm run bench                         # every backend that loads except pure-JS cpu
  *   npm run bench -- --backends wasm,cpu  # cpu needs minutes per CNN step
  *   npm run bench -- --before             # also wasm with only the missing kernels (no speed fixes)
+ *   npm run bench -- --peer               # also the same steps in PyTorch (python3-torch), and the ratio
  *
  * When onnxruntime-node's native kernels are in use (pipeline/lib/engine/native-kernels.ts), wasm is also
  * measured with its own XNNPACK products and convolutions, the path before them.
  *   npm run bench -- --reps 5 --dataset <folder> --artifacts-dir <folder with run.json>
  */
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../engine/backend.ts';
 import { trainingBatches, inferenceBatches } from '../train/batching.ts';
@@ -322,7 +328,30 @@ function measurePeakGflops(): number | null {
   return (2 * n * n * n) / best / 1e6;
 }
 
-async function benchBackend(reps: number, workload: Workload, effects: Effects, backend: BackendChoice, oneCore: boolean): Promise<void> {
+/**
+ * The native peer's steps (./peer_torch.py: PyTorch from Debian's python3-torch, one thread), or why it
+ * did not run. The first `python3` on PATH may be another Python (pyenv, a venv) without torch, so
+ * Debian's own is tried after it.
+ */
+async function peerSteps(timesteps: number, reps: number): Promise<{ torch: string; cnnMs: number; lstmMs: number } | { missing: string }> {
+  const script = fileURLToPath(new URL('./peer_torch.py', import.meta.url));
+  let missing = 'python3 is not installed';
+  for (const python of ['python3', '/usr/bin/python3']) {
+    try {
+      const { stdout } = await promisify(execFile)(python, [script, '--timesteps', String(timesteps), '--reps', String(reps), '--threads', '1']);
+      const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { torch: string; cnnMs: number[]; lstmMs: number[] };
+      return { torch: result.torch, cnnMs: median(result.cnnMs), lstmMs: median(result.lstmMs) };
+    } catch (error) {
+      const { code, stderr } = error as { code?: string | number; stderr?: string };
+      if (code === 'ENOENT') continue;
+      if (/No module named 'torch'/.test(stderr ?? '')) missing = 'python3-torch is not installed (apt-get install python3-torch)';
+      else return { missing: `the peer failed: ${(stderr ?? String(error)).trim().split('\n').at(-1)}` };
+    }
+  }
+  return { missing };
+}
+
+async function benchBackend(reps: number, workload: Workload, effects: Effects, backend: BackendChoice, oneCore: boolean, peer = false): Promise<void> {
   const { trainFilms, validationFilms, sequenceLength } = workload;
   const t = { train: Math.round(workload.trainTimesteps), inference: Math.round(workload.inferenceTimesteps) };
   const cnn = await benchStep('cnn', reps, t);
@@ -351,6 +380,16 @@ async function benchBackend(reps: number, workload: Workload, effects: Effects, 
       `  ${label}: ${(total / 1e9).toFixed(1)} GFLOP per step (products only) → ${gflops.toFixed(1)} GFLOP/s` +
         (peak ? `, ${((100 * gflops) / peak).toFixed(0)}% of this core's measured peak (${peak.toFixed(0)} GFLOP/s: MLAS, 1024³ product, one thread)` : ''),
     );
+  }
+  if (peer) {
+    const steps = await peerSteps(t.train, reps);
+    if ('missing' in steps) effects.info(`  peer: not measured, ${steps.missing}`);
+    else {
+      effects.info(
+        `  peer: PyTorch ${steps.torch}, one thread, the same steps: CNN ${steps.cnnMs.toFixed(0)} ms, BiLSTM at ${t.train} timesteps ${steps.lstmMs.toFixed(0)} ms ` +
+          `(no recurrent dropout); genrelens takes ${(cnn.stepMs / steps.cnnMs).toFixed(2)}× and ${(lstm.stepMs / steps.lstmMs).toFixed(2)}× the peer's time`,
+      );
+    }
   }
   const epochs = { cnn: PROFILE_SCHEDULES.coursework.cnn.epochs, lstm: PROFILE_SCHEDULES.coursework.lstm.epochs };
   const sharded = oneCore ? await benchShardedCnn(reps, backend) : null;
@@ -451,6 +490,7 @@ const USAGE = `usage: npm run bench -- [options]
   --artifacts-dir <folder>  the last full run's run.json and histories, for the measured schedule (default src/content/artifacts)
   --sequence-length <n>     the padded length, for the "before" LSTM step (default 100)
   --before                  also wasm with only the missing kernels (no speed fixes)
+  --peer                    also the same steps in PyTorch (Debian's python3-torch, one thread), and the ratio
   -h, --help                this text`;
 
 async function main(): Promise<void> {
@@ -464,6 +504,7 @@ async function main(): Promise<void> {
         'artifacts-dir': { type: 'string', default: 'src/content/artifacts' },
         'sequence-length': { type: 'string', default: '100' },
         before: { type: 'boolean', default: false },
+        peer: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -503,7 +544,7 @@ async function main(): Promise<void> {
     const products = info.productKernels ? `; matrix products and convolutions: ${info.productKernels}` : '';
     effects.info(`\n${backend}: ${info.package} ${info.version} on ${info.device}, ${info.threads} thread(s), SIMD ${info.simd}${products}`);
     const oneCore = backend === 'wasm' || backend === 'cpu';
-    await benchBackend(reps, workload, effects, backend, oneCore);
+    await benchBackend(reps, workload, effects, backend, oneCore, values.peer && backend === 'wasm');
     if (backend === 'wasm' && info.productKernels && !info.productKernels.startsWith('XNNPACK')) {
       // The same with the wasm backend's own XNNPACK products (helper threads read the variable).
       process.env.GENRELENS_NATIVE_KERNELS = '0';
