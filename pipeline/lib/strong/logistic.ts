@@ -32,9 +32,25 @@ export interface FitReport {
 const softplus = (z: number) => (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z)));
 const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
 
+/**
+ * Rows that store every column (sparseFromDense; ./sparse.ts keeps a row's columns unique and
+ * ascending, so a full row is columns 0…d−1 in order): read without the indices, in the same order,
+ * so the sums are the same to the last bit, about a fifth faster.
+ */
+const isDense = (x: SparseRows) => x.values.length === x.rows * x.columns;
+
 /** z = X·w + b for one weight vector. */
 function scores(x: SparseRows, w: Float64Array, b: number, out: Float64Array): void {
   const { rowStart, indices, values } = x;
+  if (isDense(x)) {
+    const d = x.columns;
+    for (let r = 0, at = 0; r < x.rows; r++) {
+      let z = b;
+      for (let j = 0; j < d; j++, at++) z += values[at] * w[j];
+      out[r] = z;
+    }
+    return;
+  }
   for (let r = 0; r < x.rows; r++) {
     let z = b;
     for (let k = rowStart[r]; k < rowStart[r + 1]; k++) z += values[k] * w[indices[k]];
@@ -51,12 +67,14 @@ function objective(x: SparseRows, y: Uint8Array, c: number, w: Float64Array, z: 
   let loss = 0;
   const { rowStart, indices, values } = x;
   let gb = 0;
+  const dense = isDense(x);
   for (let r = 0; r < x.rows; r++) {
     const zr = z[r];
     loss += softplus(zr) - (y[r] ? zr : 0);
     const e = c * (sigmoid(zr) - y[r]);
     gb += e;
-    for (let k = rowStart[r]; k < rowStart[r + 1]; k++) grad[indices[k]] += e * values[k];
+    if (dense) for (let j = 0, at = r * d; j < d; j++, at++) grad[j] += e * values[at];
+    else for (let k = rowStart[r]; k < rowStart[r + 1]; k++) grad[indices[k]] += e * values[k];
   }
   let penalty = 0;
   for (let j = 0; j < d; j++) {
