@@ -3,14 +3,16 @@
  * The work is a list of path jobs (`runPathJob`): each fold's model fitted along the grid of C
  * from the strongest regularisation up, each fit warm-started from the last, scoring the fold's
  * films; and the same path on every training film, whose model at the chosen C is the final one.
- * The jobs are independent, so a pool of worker threads (./workers/path-pool.ts) can run them on
- * every core; run inline or in workers, they compute the same numbers. The chosen C has the lowest
+ * Each path is split by genre too (one-vs-rest: the genres' fits are independent), so that the
+ * jobs are small and many, and the cores stay busy to the end. The jobs are independent, so a pool
+ * of worker threads (./workers/path-pool.ts) can run them on every core; run inline or in workers,
+ * and however they are split, they compute the same numbers. The chosen C has the lowest
  * out-of-fold binary cross-entropy (a proper score, independent of any threshold); those
  * out-of-fold probabilities are what the stacked fusion and the decision thresholds learn from, so
  * no training film is ever judged by a model fitted on it.
  */
 import { binaryCrossEntropy } from '../core/metrics.ts';
-import { meanAveragePrecision, selectRows } from '../analysis/analysis.ts';
+import { meanAveragePrecision } from '../analysis/analysis.ts';
 import { fitLogistic, logisticProbabilities, type LogisticModel } from './logistic.ts';
 import { selectSparseRows, type SparseRows } from './sparse.ts';
 
@@ -35,7 +37,12 @@ export interface PathJob {
   matrix: string;
   heldOut: number[] | null;
   grid: number[];
+  /** The genre columns [from, to) it fits; the results have only those. */
+  genres: [number, number];
 }
+
+/** Genres per path job: 25 genres make 5 jobs per path. */
+export const PATH_JOB_GENRES = 5;
 
 /** Per C of the grid: the held-out rows' probabilities (a fold), or the model (the path on every row). */
 export type PathResult = { probabilities: Float64Array[] } | { models: LogisticModel[] };
@@ -47,17 +54,30 @@ function checkGrid(grid: readonly number[]): void {
   if (grid.length === 0 || grid.some((c, i) => i > 0 && c <= grid[i - 1])) throw new RangeError(`the grid of C must ascend: ${grid.join(', ')}`);
 }
 
-/** One path job, computed here (pure). */
-export function runPathJob(x: SparseRows, labels: ArrayLike<number>, genres: number, heldOut: readonly number[] | null, grid: readonly number[]): PathResult {
+/** One path job, computed here (pure): the genres `range` of `labels` (rows × `genres`). */
+export function runPathJob(
+  x: SparseRows,
+  labels: ArrayLike<number>,
+  genres: number,
+  heldOut: readonly number[] | null,
+  grid: readonly number[],
+  range: readonly [number, number] = [0, genres],
+): PathResult {
   checkGrid(grid);
+  const [from, to] = range;
+  if (!(from >= 0 && from < to && to <= genres)) throw new RangeError(`genres ${from}..${to} outside 0..${genres}`);
   const held = new Set(heldOut ?? []);
   const rest = Array.from({ length: x.rows }, (_, i) => i).filter((i) => !held.has(i));
   const train = heldOut ? selectSparseRows(x, rest) : x;
-  const trainLabels = heldOut ? selectRows(labels, genres, rest) : labels;
+  const width = to - from;
+  const trainLabels = new Uint8Array(rest.length * width);
+  rest.forEach((row, i) => {
+    for (let g = from; g < to; g++) trainLabels[i * width + g - from] = labels[row * genres + g] ? 1 : 0;
+  });
   const models: LogisticModel[] = [];
   let previous: LogisticModel | undefined;
   for (const c of grid) {
-    previous = fitLogistic(train, trainLabels, genres, { c }, previous).model;
+    previous = fitLogistic(train, trainLabels, width, { c }, previous).model;
     models.push(previous);
   }
   if (!heldOut) return { models };
@@ -65,11 +85,16 @@ export function runPathJob(x: SparseRows, labels: ArrayLike<number>, genres: num
   return { probabilities: models.map((model) => logisticProbabilities(model, test)) };
 }
 
+/** [from, to) ranges of at most PATH_JOB_GENRES genres covering 0..genres. */
+export function genreRanges(genres: number, size = PATH_JOB_GENRES): [number, number][] {
+  return Array.from({ length: Math.ceil(genres / size) }, (_, i) => [i * size, Math.min(genres, (i + 1) * size)]);
+}
+
 /** Runs the jobs one after the other in this thread (`matrices` may gain entries later, as the pool's `register`). */
 export function inlineRunner(matrices: Record<string, SparseRows>, labels: ArrayLike<number>, genres: number, onJobDone: () => void = () => {}): PathRunner {
   return async (jobs) =>
     jobs.map((job) => {
-      const result = runPathJob(matrices[job.matrix], labels, genres, job.heldOut, job.grid);
+      const result = runPathJob(matrices[job.matrix], labels, genres, job.heldOut, job.grid, job.genres);
       onJobDone();
       return result;
     });
@@ -89,18 +114,36 @@ export async function crossValidateLogistic(
   grid: readonly number[],
 ): Promise<{ cv: LinearCrossValidation; model: LogisticModel }> {
   checkGrid(grid);
-  const jobs: PathJob[] = [...folds.map((heldOut) => ({ matrix, heldOut: [...heldOut], grid: [...grid] })), { matrix, heldOut: null, grid: [...grid] }];
+  const ranges = genreRanges(genres);
+  // The paths on every row first: the largest jobs, so that none runs alone at the end.
+  const jobs: PathJob[] = [
+    ...ranges.map((range) => ({ matrix, heldOut: null, grid: [...grid], genres: range })),
+    ...folds.flatMap((heldOut) => ranges.map((range) => ({ matrix, heldOut: [...heldOut], grid: [...grid], genres: range }))),
+  ];
   const results = await run(jobs);
   const outOfFold = grid.map(() => new Float64Array(rows * genres));
-  folds.forEach((heldOut, f) => {
-    const result = results[f];
-    if (!('probabilities' in result)) throw new Error(`path job ${f} returned models, not probabilities`);
-    grid.forEach((_, k) => heldOut.forEach((row, i) => outOfFold[k].set(result.probabilities[k].subarray(i * genres, (i + 1) * genres), row * genres)));
+  const finals = grid.map(() => ({ weights: new Float64Array(0), bias: new Float64Array(genres), features: 0, genres }) as LogisticModel);
+  jobs.forEach((job, index) => {
+    const result = results[index];
+    const [from, to] = job.genres;
+    const width = to - from;
+    if (job.heldOut === null) {
+      if (!('models' in result)) throw new Error('a path on every row returned no models');
+      result.models.forEach((part, k) => {
+        const model = finals[k];
+        if (model.features === 0) Object.assign(model, { weights: new Float64Array(part.features * genres), features: part.features });
+        for (let j = 0; j < part.features; j++) model.weights.set(part.weights.subarray(j * width, (j + 1) * width), j * genres + from);
+        model.bias.set(part.bias, from);
+      });
+    } else {
+      if (!('probabilities' in result)) throw new Error(`path job ${index} returned models, not probabilities`);
+      grid.forEach((_, k) =>
+        job.heldOut!.forEach((row, i) => outOfFold[k].set(result.probabilities[k].subarray(i * width, (i + 1) * width), row * genres + from)),
+      );
+    }
   });
-  const final = results[folds.length];
-  if (!('models' in final)) throw new Error('the path on every row returned no models');
   const points = grid.map((c, k) => ({ c, loss: binaryCrossEntropy(outOfFold[k], labels), meanAP: meanAveragePrecision(outOfFold[k], labels, genres) }));
   let best = 0;
   points.forEach((p, k) => (best = p.loss < points[best].loss ? k : best));
-  return { cv: { c: grid[best], grid: points, outOfFold: outOfFold[best] }, model: final.models[best] };
+  return { cv: { c: grid[best], grid: points, outOfFold: outOfFold[best] }, model: finals[best] };
 }

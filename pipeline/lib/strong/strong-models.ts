@@ -146,9 +146,9 @@ export async function fitStrongModels(input: StrongInput): Promise<StrongFit> {
       const value = await work;
       return { value, ms: now() - started };
     };
-    const [text, poster] = await Promise.all([
-      timed(crossValidateLogistic(run, 'text', train.length, y, G, folds, settings.text.cGrid)),
+    const [poster, text] = await Promise.all([
       timed(crossValidateLogistic(run, 'poster', train.length, y, G, folds, settings.poster.cGrid)),
+      timed(crossValidateLogistic(run, 'text', train.length, y, G, folds, settings.text.cGrid)),
     ]);
 
     started = now();
