@@ -47,7 +47,13 @@ before(async () => {
 describe('the strong stage on demo data', { timeout: 300_000 }, () => {
   test('writes valid artifacts; the saved models reproduce the validation probabilities; the cache is reused, or refitted when damaged', async () => {
     const first = recordingEffects();
+    const progress: [string, number, number][] = [];
+    first.progress = (label, done, total) => progress.push([label, done, total]);
     await runStrongStage(stage, stageContext(config, projectRoot, first));
+    // Every path job is counted, and the count ends at its total: 3 models × (5 folds + all films) × 5 groups of genres.
+    const jobs = progress.filter(([label]) => label === 'Strong models: cross-validation');
+    assert.deepEqual(jobs.at(-1), ['Strong models: cross-validation', 90, 90]);
+    assert.equal(jobs.length, 90);
     const split = SplitArtifactSchema.parse(artifact('split.json'));
     const strong = StrongArtifactSchema.parse(artifact('strong.json'));
     const probabilities = StrongProbabilitiesArtifactSchema.parse(artifact('strong-probabilities.json'));

@@ -14,7 +14,7 @@
  */
 import { kFolds, selectRows } from '../analysis/analysis.ts';
 import { STRONG_SETTINGS } from '../settings.ts';
-import { crossValidateLogistic, inlineRunner, type LinearCrossValidation, type PathRunner } from './cross-validation.ts';
+import { crossValidateLogistic, genreRanges, inlineRunner, type LinearCrossValidation, type PathRunner } from './cross-validation.ts';
 import { createPathPool } from './workers/path-pool.ts';
 import { logisticProbabilities, type LogisticModel } from './logistic.ts';
 import { fitStandardisation, posterFeatures, standardise, type Standardisation } from './poster-features.ts';
@@ -131,8 +131,8 @@ export async function fitStrongModels(input: StrongInput): Promise<StrongFit> {
   const posterValidation = sparseFromDense(standardise(rawPoster, width, validation, posterStandardisation), validation.length, width);
   const featuresMs = now() - started;
 
-  // Every path job of the three models (folds, and the path on every training film), on the pool's cores.
-  const totalJobs = 3 * (folds.length + 1);
+  // Every path job of the three models (folds, and the path on every training film, each split by genre), on the pool's cores.
+  const totalJobs = 3 * (folds.length + 1) * genreRanges(G).length;
   let doneJobs = 0;
   const tick = () => progress('Strong models: cross-validation', ++doneJobs, totalJobs);
   const matrices: Record<string, SparseRows> = { text: textTrain, poster: posterTrain };
