@@ -198,7 +198,7 @@ describe('the MobileNetV2 of nsfwjs', { skip: skipUnlessInstalled }, () => {
       model: 'MobileNetV2',
       blocks: ['block_9_add', 'block_12_add', 'block_15_add'],
       channels: [64, 96, 160],
-      inputSize: 224,
+      inputSize: 160,
       features: 320,
     });
     assert.equal(backboneFeatureNames(backbone.provenance).length, 320);

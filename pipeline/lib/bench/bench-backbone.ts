@@ -2,7 +2,7 @@
  * `npm run bench:backbone`: does the pretrained poster backbone (pipeline/lib/strong/backbone.ts: the
  * MobileNetV2 inside the optional package `nsfwjs`) pay, over the weight-free poster features, for the
  * strong poster model? It computes every poster's backbone features as the strong stage does (folded
- * network, 224 × 224 unless --size), and compares by 5-fold cross-validation on the training films
+ * network, at BACKBONE.inputSize unless --size), and compares by 5-fold cross-validation on the training films
  * only — out-of-fold loss and mAP of the strong poster model's logistic regression on the weight-free
  * features, on the backbone features, and on both — and what each does to the stacked fusion with
  * the overview model, with the time per poster; and the folded network's time against the network as
@@ -34,10 +34,12 @@ const { values } = parseArgs({
   options: { dataset: { type: 'string' }, films: { type: 'string' }, size: { type: 'string' }, help: { type: 'boolean' } },
 });
 if (values.help) {
-  console.log('usage: npm run bench:backbone -- [--dataset <folder>] [--size <px, default 224>] [--films <n, for a quick run>]');
+  console.log(`usage: npm run bench:backbone -- [--dataset <folder>] [--size <px, default ${BACKBONE.inputSize}>] [--films <n, for a quick run>]`);
   process.exit(0);
 }
 const size = values.size ? Number(values.size) : BACKBONE.inputSize;
+/** The input size the shipped network's model.json fixes. */
+const SHIPPED_INPUT = 224;
 
 const effects = consoleEffects();
 const backend = await selectBackend({ effects });
@@ -48,7 +50,7 @@ const backend = await selectBackend({ effects });
   const blocks = [...BACKBONE.blocks];
   const shipped = tf.model({ inputs: network.inputs, outputs: blocks.map((name) => network.getLayer(name).output as tf.SymbolicTensor) });
   const folded = foldedNetwork(network, blocks);
-  const x = tf.randomUniform([BACKBONE_BATCH, BACKBONE.inputSize, BACKBONE.inputSize, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+  const x = tf.randomUniform([BACKBONE_BATCH, SHIPPED_INPUT, SHIPPED_INPUT, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
   const median = (run: () => tf.Tensor[]) => {
     const times: number[] = [];
     for (let i = 0; i < 6; i++) {
@@ -63,7 +65,7 @@ const backend = await selectBackend({ effects });
   const a = median(() => shipped.predict(x) as tf.Tensor[]);
   const b = median(() => folded.apply(x));
   console.log(
-    `network as shipped ${a.toFixed(1)} ms per poster, folded ${b.toFixed(1)} ms (${(a / b).toFixed(2)}×), batches of ${BACKBONE_BATCH} at ${BACKBONE.inputSize}², one thread`,
+    `network as shipped ${a.toFixed(1)} ms per poster, folded ${b.toFixed(1)} ms (${(a / b).toFixed(2)}×), batches of ${BACKBONE_BATCH} at ${SHIPPED_INPUT}², one thread`,
   );
   folded.dispose();
   network.dispose();
