@@ -9,6 +9,8 @@ import { modelMacs, projectScheduleMs, projectWithFreeCoreMs, shardedStepMs } fr
 import { buildCnn } from '../../pipeline/lib/train/models/cnn.ts';
 import { buildLstm } from '../../pipeline/lib/train/models/lstm.ts';
 
+tf.env().set('IS_TEST', true); // silences the cpu backend's "install tfjs-node" banner
+
 test('a schedule is its epochs of steps and validation passes, plus the final passes of the kept weights', () => {
   // 128 train films = 2 batches of 64, 64 validation films = 1 batch; 3 epochs.
   assert.equal(projectScheduleMs({ stepMs: 100, inferenceMs: 10 }, 3, 128, 64), 3 * (2 * 100 + 10) + (1 + 2) * 10);

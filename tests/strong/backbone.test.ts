@@ -17,6 +17,8 @@ import { writeDemoDataset } from '../../pipeline/lib/data/demo-data.ts';
 import { recordingEffects } from '../../pipeline/lib/core/effects.ts';
 import { seededRandom } from '../../pipeline/lib/core/random.ts';
 
+tf.env().set('IS_TEST', true); // silences the cpu backend's "install tfjs-node" banner
+
 const installed = (() => {
   try {
     backbonePackage();
