@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { decodePoster, posterPreprocessing, readPosterFile, realPosterRoots, posterBatchToFloat32 } from '../data/posters.ts';
 import { UserError, type UserErrorWhere } from '../core/errors.ts';
+import { selectBackend, type BackendChoice } from '../engine/backend.ts';
 import { BACKBONE, loadBackbone, type Backbone, type BackboneProvenance } from './backbone.ts';
 
 /** Posters per batch (and the fixed offsets batches start at). */
@@ -93,8 +94,8 @@ export async function featuresOfBatches(
 }
 
 /**
- * Every film's backbone features, on `workers` threads (≤ 1: this thread, whose tfjs backend must be
- * selected). `progress(done, total)` counts batches.
+ * Every film's backbone features, on `workers` threads (≤ 1: this thread, on the backend the build
+ * would pick). `progress(done, total)` counts batches.
  */
 export async function backboneFeatures(
   posters: PosterFiles,
@@ -106,6 +107,11 @@ export async function backboneFeatures(
   const tick = () => options.progress?.(++done, batches);
   const threads = Math.max(1, Math.min(options.workers, batches));
   if (threads <= 1) {
+    // This thread's backend: the one the build would pick (selecting it again is a no-op).
+    await selectBackend({
+      force: options.backend as BackendChoice | undefined,
+      effects: { info: () => {}, warn: () => {}, progress: () => {}, now: () => Date.now() },
+    });
     const backbone = await loadBackbone();
     try {
       const values = await featuresOfBatches(backbone, posters, { first: 0, last: batches, size }, tick);

@@ -10,7 +10,7 @@
  *
  * The network runs folded for inference: each batch normalisation is folded into the convolution
  * before it, each zero padding into the convolution after it, and each ReLU6 fused into the
- * convolution (`foldedNetwork`), which computes the same features in about half the time. Nothing is
+ * convolution (`foldedNetwork`), which computes the same features in about a third of the time. Nothing is
  * downloaded: the weights are read from the installed package, and a missing package is a user error
  * that names the fix.
  */
