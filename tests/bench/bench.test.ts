@@ -56,8 +56,9 @@ test('multiply-adds per step: the coursework CNN and BiLSTM against counts made 
   assert.deepEqual(modelMacs(buildLstm({ seed: 1 }), 2, 28), { forward: 2 * lstmForward, training: 6 * lstmForward });
 });
 
-test('a sharded CNN step: the shards divide the compute, not the update; each helper adds its overhead', () => {
+test('a sharded CNN step: the shards divide the compute, not the update; each helper is sent the weights, and waiting for them counts once', () => {
   assert.equal(shardedStepMs(360, 40, 0, 1), 360);
-  assert.equal(shardedStepMs(360, 40, 10, 2), 160 + 40 + 10);
-  assert.equal(shardedStepMs(360, 40, 10, 8), 40 + 40 + 70);
+  assert.equal(shardedStepMs(360, 40, 10, 1, 4), 360, 'one shard has no helper');
+  assert.equal(shardedStepMs(360, 40, 10, 2, 4), 160 + 40 + 10 + 4);
+  assert.equal(shardedStepMs(360, 40, 10, 8, 4), 40 + 40 + 10 + 28);
 });

@@ -261,10 +261,11 @@ export function modelMacs(model: tf.LayersModel, batch: number, timesteps = 1): 
 
 /**
  * A CNN step on `shards` cores, from a one-core step: the shards' compute divides, the combine and
- * Adam update does not, and each helper adds what the measured two-core step showed beyond that.
+ * Adam update does not, the weights go to each helper (`sendMs` each), and waiting for the helpers
+ * costs what the measured two-core step showed beyond that, once (they run at the same time).
  */
-export function shardedStepMs(oneCoreMs: number, updateMs: number, perHelperMs: number, shards: number): number {
-  return (oneCoreMs - updateMs) / shards + updateMs + perHelperMs * (shards - 1);
+export function shardedStepMs(oneCoreMs: number, updateMs: number, helperWaitMs: number, shards: number, sendMs = 0): number {
+  return (oneCoreMs - updateMs) / shards + updateMs + (shards > 1 ? helperWaitMs + sendMs * (shards - 1) : 0);
 }
 
 /** CNN step time on 2 shards: both in this thread, and the second in a helper thread (one-core backends). */
@@ -422,18 +423,19 @@ async function benchBackend(reps: number, workload: Workload, effects: Effects, 
         `(the CNN alone on two cores: ${minutes(cnnTwoCores)})`,
     );
     // More cores: the LSTM keeps one, the CNN's shards take the others, then all of them.
-    const updateMs = sharded.timings.updateMs;
-    const perHelperMs = Math.max(0, sharded.twoCoresMs - shardedStepMs(sharded.oneCoreMs, updateMs, 0, 2));
+    const { updateMs, sendMs } = sharded.timings;
+    const helperWaitMs = Math.max(0, sharded.twoCoresMs - shardedStepMs(sharded.oneCoreMs, updateMs, 0, 2, sendMs));
     const cnnOn = (cores: number) =>
       projectScheduleMs(
-        { stepMs: shardedStepMs(sharded.oneCoreMs, updateMs, perHelperMs, cores), inferenceMs: cnn.inferenceMs },
+        { stepMs: shardedStepMs(sharded.oneCoreMs, updateMs, helperWaitMs, cores, sendMs), inferenceMs: cnn.inferenceMs },
         epochs.cnn,
         trainFilms,
         validationFilms,
       );
     const oneCore = now.cnn + now.lstm;
     effects.info(
-      `    more cores (projected from the one-core steps, the update ${updateMs.toFixed(0)} ms that does not divide, and ${perHelperMs.toFixed(0)} ms per helper thread measured above; the LSTM on one core):`,
+      `    more cores (projected from the one-core steps, the update ${updateMs.toFixed(0)} ms that does not divide, ${sendMs.toFixed(0)} ms to send the weights to each helper ` +
+        `and ${helperWaitMs.toFixed(0)} ms more waiting for the helpers, as measured above; the LSTM on one core):`,
     );
     for (const cores of [2, 4, 8]) {
       const wall = projectWithFreeCoreMs(cnnOn(cores - 1), cnnOn(cores), now.lstm);
