@@ -22,7 +22,7 @@ import { strongProbabilities } from '../../pipeline/lib/strong/strong-models.ts'
 import { fixtureWorkspace, projectRoot } from '../helpers/fixture-build.ts';
 import { parseStrongText, strongTextProbabilities } from '../../src/lib/strong-demo.ts';
 import { backbonePackage, backboneSpec } from '../../pipeline/lib/strong/backbone.ts';
-import { backboneFeatures } from '../../pipeline/lib/strong/backbone-features.ts';
+import { backboneFeatures, datasetPosterFiles } from '../../pipeline/lib/strong/backbone-features.ts';
 
 const backboneInstalled = (() => {
   try {
@@ -147,11 +147,7 @@ describe('the strong stage on demo data', { timeout: 300_000 }, () => {
       const { models, meta } = await loadStrongModels(join(paths.public, 'models', 'strong'));
       assert.deepEqual(meta.backbone, provenance);
       const rows = stage.split.validation;
-      const { dir } = stage.dataset;
-      const features = await backboneFeatures(
-        { files: rows.map((r) => join(dir, stage.dataset.films[r].posterFile)), roots: [dir, join(dir, 'Images')] },
-        { workers: 1 },
-      );
+      const features = await backboneFeatures(datasetPosterFiles(stage.dataset, rows), { workers: 1 });
       const size = 64 * 64 * 3;
       const pixels = new Uint8Array(rows.length * size);
       rows.forEach((r, i) => pixels.set(stage.dataset.posterPixels.subarray(r * size, (r + 1) * size), i * size));

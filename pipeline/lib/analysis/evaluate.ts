@@ -40,7 +40,7 @@ import { gmuForward, gmuWeightsOf } from '../gmu/gmu.ts';
 import { standardisationFromJson, standardise } from '../contract/gmu-standardisation.ts';
 import { loadStrongModels, STRONG_MODEL_DIR, STRONG_MODEL_FILE } from '../strong/strong-model-io.ts';
 import { strongProbabilities } from '../strong/strong-models.ts';
-import { backboneFeatures } from '../strong/backbone-features.ts';
+import { backboneFeatures, datasetPosterFiles } from '../strong/backbone-features.ts';
 import { validationResults, type ScoringChoices, type SplitScores } from './analysis.ts';
 import { bootstrapArtifact, classifierAnalyses, headlineBootstrap } from './analysis-stage.ts';
 
@@ -237,10 +237,10 @@ async function courseworkProbabilities(
 
 /** The poster backbone's features of `rows`, from the installed package the strong poster model was fitted with. */
 async function backboneOf(dataset: LoadedDataset, rows: readonly number[], fitted: BackboneProvenance, effects: Effects): Promise<Float32Array> {
-  const features = await backboneFeatures(
-    { files: rows.map((r) => join(dataset.dir, dataset.films[r].posterFile)), roots: [dataset.dir, join(dataset.dir, 'Images')] },
-    { workers: availableParallelism(), progress: (done, total) => effects.progress(`Poster backbone: ${fitted.model} features`, done, total) },
-  );
+  const features = await backboneFeatures(datasetPosterFiles(dataset, rows), {
+    workers: availableParallelism(),
+    progress: (done, total) => effects.progress(`Poster backbone: ${fitted.model} features`, done, total),
+  });
   const same =
     (['package', 'version', 'model', 'inputSize'] as const).every((k) => features.provenance[k] === fitted[k]) &&
     features.provenance.blocks.join() === fitted.blocks.join();

@@ -11,7 +11,6 @@
  *   npm run bench:backbone -- --dataset ../shared/datasets/imdb-multimodal [--size 160] [--films 800]
  */
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveConfig } from '../config.ts';
 import { kFolds, selectRows } from '../analysis/analysis.ts';
@@ -27,7 +26,7 @@ import { fitStandardisation, POSTER_FEATURE_NAMES, posterFeatures, standardise }
 import { concatColumns, sparseFromDense, tfidfFeatures } from '../strong/sparse.ts';
 import * as tf from '@tensorflow/tfjs';
 import { BACKBONE, foldedNetwork, loadBackboneNetwork } from '../strong/backbone.ts';
-import { BACKBONE_BATCH, backboneFeatures } from '../strong/backbone-features.ts';
+import { BACKBONE_BATCH, backboneFeatures, datasetPosterFiles } from '../strong/backbone-features.ts';
 import { STRONG_SETTINGS } from '../settings.ts';
 
 const { values } = parseArgs({
@@ -79,7 +78,10 @@ const split = splitDataset(dataset, config);
 const train = split.train.filter((r) => r < films);
 const started = performance.now();
 const backbone = await backboneFeatures(
-  { files: dataset.films.slice(0, films).map((f) => join(dataset.dir, f.posterFile)), roots: [dataset.dir, join(dataset.dir, 'Images')] },
+  datasetPosterFiles(
+    dataset,
+    Array.from({ length: films }, (_, i) => i),
+  ),
   { workers: availableParallelism(), inputSize: size, progress: (done, total) => effects.progress('Backbone features (batches)', done, total) },
 );
 const perPoster = (performance.now() - started) / films;

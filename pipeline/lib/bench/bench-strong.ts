@@ -19,7 +19,7 @@ import { consoleEffects, recordingEffects } from '../core/effects.ts';
 import { stageContext } from '../core/context.ts';
 import { fitStrongModels } from '../strong/strong-models.ts';
 import { runStrongStage } from '../strong/strong-stage.ts';
-import { backboneFeatures } from '../strong/backbone-features.ts';
+import { backboneFeatures, datasetPosterFiles } from '../strong/backbone-features.ts';
 import { selectBackend } from '../engine/backend.ts';
 
 const { values } = parseArgs({ options: { dataset: { type: 'string' }, reps: { type: 'string' }, help: { type: 'boolean' } } });
@@ -50,10 +50,7 @@ const runs: Record<string, number[]> = { backbone: [], parallel: [], sequential:
 let reference: string | null = null;
 for (let r = 0; r < reps; r++) {
   let started = performance.now();
-  const backbone = await backboneFeatures(
-    { files: dataset.films.map((f) => join(dataset.dir, f.posterFile)), roots: [dataset.dir, join(dataset.dir, 'Images')] },
-    { workers: cores },
-  );
+  const backbone = await backboneFeatures(datasetPosterFiles(dataset), { workers: cores });
   runs.backbone.push(performance.now() - started);
   console.log(
     `  backbone   ${((performance.now() - started) / 1000).toFixed(1)} s: ${backbone.provenance.model} features of ${dataset.films.length} posters on ${cores} threads`,

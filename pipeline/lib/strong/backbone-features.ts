@@ -5,10 +5,12 @@
  * them. With `workers` > 1 the batches are split between worker threads
  * (./workers/backbone-worker.ts), each on its own backend instance.
  */
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { decodePoster, posterPreprocessing, readPosterFile, realPosterRoots, posterBatchToFloat32 } from '../data/posters.ts';
 import { UserError, type UserErrorWhere } from '../core/errors.ts';
+import { IMAGES_DIR, type LoadedDataset } from '../data/dataset.ts';
 import { selectBackend, type BackendChoice } from '../engine/backend.ts';
 import { BACKBONE, loadBackbone, type Backbone, type BackboneProvenance } from './backbone.ts';
 
@@ -20,6 +22,12 @@ export interface PosterFiles {
   files: readonly string[];
   /** Folders the posters may be in once links are followed (readPosterFile). */
   roots: readonly string[];
+}
+
+/** The poster files of a loaded dataset's films (all, or `rows` in that order), and the folders they may be in (the dataset's and its Images/). */
+export function datasetPosterFiles(dataset: Pick<LoadedDataset, 'dir' | 'films'>, rows?: readonly number[]): PosterFiles {
+  const films = rows ? rows.map((r) => dataset.films[r]) : dataset.films;
+  return { files: films.map((f) => join(dataset.dir, f.posterFile)), roots: [dataset.dir, join(dataset.dir, IMAGES_DIR)] };
 }
 
 /** What a backbone thread (./workers/backbone-worker.ts) is given, and what it sends back. */

@@ -36,7 +36,7 @@ import { POSTER_FEATURE_NAMES } from './poster-features.ts';
 import { featureTerm } from '../contract/tfidf.ts';
 import { BackboneProvenanceSchema, type BackboneProvenance } from '../contract/contract.ts';
 import { BACKBONE, backboneFeatureNames, backbonePackage, backboneSpec, type BackboneSpec } from './backbone.ts';
-import { BACKBONE_BATCH, backboneFeatures } from './backbone-features.ts';
+import { BACKBONE_BATCH, backboneFeatures, datasetPosterFiles } from './backbone-features.ts';
 
 /** Bump when the strong models' code changes what they compute. */
 export const STRONG_VERSION = 5;
@@ -106,15 +106,11 @@ async function posterBackboneFeatures(stage: DataStageResult, ctx: StageContext,
       return { value: { provenance: read.value, values: new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)) } };
     },
     build: async (temp) => {
-      const { dir } = stage.dataset;
-      const features = await backboneFeatures(
-        { files: stage.dataset.films.map((f) => join(dir, f.posterFile)), roots: [dir, join(dir, 'Images')] },
-        {
-          workers: config.parallel ? availableParallelism() : 1,
-          backend: config.backend,
-          progress: (done, total) => effects.progress(`Poster backbone: ${BACKBONE.model} features (batches of ${BACKBONE_BATCH})`, done, total),
-        },
-      );
+      const features = await backboneFeatures(datasetPosterFiles(stage.dataset), {
+        workers: config.parallel ? availableParallelism() : 1,
+        backend: config.backend,
+        progress: (done, total) => effects.progress(`Poster backbone: ${BACKBONE.model} features (batches of ${BACKBONE_BATCH})`, done, total),
+      });
       await writeFile(join(temp, BACKBONE_FEATURES_FILE), new Uint8Array(features.values.buffer, features.values.byteOffset, features.values.byteLength));
       await writeJsonAtomic(join(temp, BACKBONE_PROVENANCE_FILE), features.provenance);
       return features;
