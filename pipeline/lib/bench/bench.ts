@@ -28,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../engine/backend.ts';
+import { fusedLstmStatus } from '../engine/fused-lstm.ts';
 import { trainingBatches, inferenceBatches } from '../train/batching.ts';
 import { resolveConfig } from '../config.ts';
 import { ARTIFACT_FILES, HistoryArtifactSchema, RunArtifactSchema } from '../contract/contract.ts';
@@ -65,8 +66,12 @@ async function timeCalls(reps: number, call: () => Promise<unknown>): Promise<nu
   return times;
 }
 
+const FUSED_LSTM = 'fused LSTM (whole sequences, forward and backward)';
+
 /** The class a kernel belongs to, for the profile's shares. */
 export function kernelClass(name: string): string {
+  // tfjs names an operation with its own gradient (tf.customGrad) "unnamed scope": here, the fused LSTM.
+  if (name === 'unnamed scope' || name === FUSED_LSTM) return FUSED_LSTM;
   if (/MatMul/i.test(name)) return 'matrix products';
   if (/^Conv2D|Conv2d/.test(name)) return 'convolutions';
   if (/Pool/.test(name)) return 'pooling';
@@ -82,14 +87,24 @@ export function kernelClass(name: string): string {
 
 /** Kernel time of one training step, grouped by kernel name and by kernel class. */
 export async function profileTrainingStep(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor) {
+  const fusedBefore = fusedLstmStatus();
   const info = await tf.profile(async () => {
     await model.trainOnBatch(x, y);
     return [] as unknown as tf.Tensor;
   });
+  // The fused LSTM's backward passes run inside the gradient tape, where the profile does not see them.
+  const fusedAfter = fusedLstmStatus();
+  const kernels = [...info.kernels];
+  for (let i = fusedBefore.backwardCalls; i < fusedAfter.backwardCalls; i++) {
+    kernels.push({
+      name: FUSED_LSTM,
+      kernelTimeMs: (fusedAfter.backwardMs - fusedBefore.backwardMs) / (fusedAfter.backwardCalls - fusedBefore.backwardCalls),
+    } as (typeof kernels)[number]);
+  }
   const byKernel = new Map<string, { ms: number; calls: number }>();
   const byClass = new Map<string, { ms: number; calls: number }>();
   let totalMs = 0;
-  for (const kernel of info.kernels) {
+  for (const kernel of kernels) {
     const ms = typeof kernel.kernelTimeMs === 'number' ? kernel.kernelTimeMs : 0;
     for (const [map, key] of [
       [byKernel, kernel.name],
@@ -103,7 +118,7 @@ export async function profileTrainingStep(model: tf.LayersModel, x: tf.Tensor, y
     totalMs += ms;
   }
   const sorted = (map: Map<string, { ms: number; calls: number }>) => [...map.entries()].map(([name, e]) => ({ name, ...e })).sort((a, b) => b.ms - a.ms);
-  return { calls: info.kernels.length, totalMs, kernels: sorted(byKernel), classes: sorted(byClass) };
+  return { calls: kernels.length, totalMs, kernels: sorted(byKernel), classes: sorted(byClass) };
 }
 
 interface StepBench {
@@ -358,7 +373,15 @@ async function benchBackend(reps: number, workload: Workload, effects: Effects, 
   const cnn = await benchStep('cnn', reps, t);
   reportStep('CNN', cnn, effects);
   const lstm = await benchStep('lstm', reps, t);
-  reportStep(`LSTM at ${t.train} timesteps (cut, grouped)`, lstm, effects);
+  reportStep(`LSTM at ${t.train} timesteps (cut, grouped)${fusedLstmStatus().active ? ', fused' : ''}`, lstm, effects);
+  if (fusedLstmStatus().active) {
+    // The same step with tfjs' own LSTM: one set of kernels per timestep (the path before the fused one).
+    registerWasmTrainingKernels({ fusedLstm: false });
+    const perTimestep = await benchStep('lstm', reps, t);
+    registerWasmTrainingKernels({ fusedLstm: true });
+    reportStep(`LSTM at ${t.train} timesteps, tfjs' per-timestep LSTM (before the fused one)`, perTimestep, effects);
+    effects.info(`  the fused LSTM takes ${(lstm.stepMs / perTimestep.stepMs).toFixed(2)}× the per-timestep LSTM's step time`);
+  }
   const padded = await benchStep('lstm', reps, { train: sequenceLength, inference: sequenceLength });
   reportStep(`LSTM padded to ${sequenceLength} (before)`, padded, effects);
   // The coursework's recurrent dropout (0.2) disables cuDNN in Keras; here it is one extra multiply.

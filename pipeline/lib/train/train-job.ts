@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend, type BackendChoice } from '../engine/backend.ts';
+import { fusedLstmStatus, releaseFusedLstmBuffers } from '../engine/fused-lstm.ts';
 import {
   CONTRACT_VERSION,
   MODEL_METADATA_SCHEMAS,
@@ -178,6 +179,7 @@ async function trainOne(
     ...(config.loss === 'class-weighted-bce' ? { weights: Array.from(positiveWeights(labels, genres.length, train)) } : {}),
   };
   const started = effects.now();
+  const fusedCallsBefore = fusedLstmStatus().calls;
   const steps = shardedSteps(model, network, optimizer, lossSpec, config, backend, effects, freeCores);
   let outcome: TrainingOutcome;
   try {
@@ -195,6 +197,7 @@ async function trainOne(
     });
   } finally {
     await steps?.close();
+    releaseFusedLstmBuffers();
   }
   const architecture = architectureTable(network);
   const result: CachedModelResult = {
@@ -229,6 +232,7 @@ async function trainOne(
       ...(outcome.meanBatchLength === null ? {} : { meanTimesteps: Math.round(outcome.meanBatchLength * 10) / 10 }),
       ...(outcome.stoppedEarlyAfterEpoch === null ? {} : { stoppedEarlyAfterEpoch: outcome.stoppedEarlyAfterEpoch }),
       ...(steps ? { shards: { perBatch: steps.shards, computed: steps.counts.shards, inHelpers: steps.counts.inHelpers } } : {}),
+      ...(model === 'lstm' ? { fusedLstmCalls: fusedLstmStatus().calls - fusedCallsBefore } : {}),
     },
     backend,
   };

@@ -147,6 +147,12 @@ export const ModelRunSchema = z.object({
    * how many of those ran in a helper thread on a free core (pipeline/lib/train/sharded-steps.ts).
    */
   shards: z.object({ perBatch: count, computed: count, inHelpers: count }).optional(),
+  /**
+   * LSTM layer calls (one per layer, direction and batch) computed as one fused operation each
+   * (pipeline/lib/engine/fused-lstm.ts) rather than tfjs' per-timestep kernels. Absent in runs from
+   * before the fused path, and for the CNN.
+   */
+  fusedLstmCalls: count.optional(),
 });
 
 /** A speed measure of the training run, and whether it was in effect. */

@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { KernelFunc } from '@tensorflow/tfjs';
 import type { NativeKernels } from '../native-kernels.ts';
+import { installFusedLstm } from '../fused-lstm.ts';
 import { BACKEND, engines, ours, shipped, type WasmKernelConfig } from './kernel-calls.ts';
 import { conv2DBackpropFilterConfig } from './conv-filter-grad.ts';
 import { conv2DBackpropInputConfig, conv2DConfig, fusedConv2DConfig } from './conv.ts';
@@ -67,6 +68,11 @@ export interface RegisterOptions {
    * speed fixes.
    */
   native?: NativeKernels | null;
+  /**
+   * With a native engine, run tfjs' LSTM layers as one fused operation per call (../fused-lstm.ts)
+   * instead of one set of kernels per timestep (default true). Only with the speed fixes.
+   */
+  fusedLstm?: boolean;
 }
 
 function restoreShipped(name: string): void {
@@ -90,6 +96,7 @@ export function registerWasmTrainingKernels(options: RegisterOptions = {}): stri
   const speedFixes = options.speedFixes ?? true;
   if (options.native !== undefined) engines.given = options.native;
   engines.native = speedFixes ? engines.given : null;
+  installFusedLstm(engines.native && (options.fusedLstm ?? true) ? engines.native.gemm : null);
   const names: string[] = [];
   for (const { kernelName: name, kernel, kind } of kernels) {
     if (kind === 'speed' && !speedFixes) {
@@ -117,5 +124,6 @@ export function registerWasmTrainingKernels(options: RegisterOptions = {}): stri
 /** Removes every kernel registered here and puts the shipped ones back. */
 export function unregisterWasmTrainingKernels(): void {
   engines.native = engines.given = null;
+  installFusedLstm(null);
   for (const { kernelName } of kernels) restoreShipped(kernelName);
 }
