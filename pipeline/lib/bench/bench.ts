@@ -382,8 +382,12 @@ async function benchBackend(reps: number, workload: Workload, effects: Effects, 
     reportStep(`LSTM at ${t.train} timesteps, tfjs' per-timestep LSTM (before the fused one)`, perTimestep, effects);
     effects.info(`  the fused LSTM takes ${(lstm.stepMs / perTimestep.stepMs).toFixed(2)}× the per-timestep LSTM's step time`);
   }
+  // The path before the cut batches and the fused LSTM: every batch padded, tfjs' per-timestep LSTM.
+  const fused = fusedLstmStatus().active;
+  if (fused) registerWasmTrainingKernels({ fusedLstm: false });
   const padded = await benchStep('lstm', reps, { train: sequenceLength, inference: sequenceLength });
-  reportStep(`LSTM padded to ${sequenceLength} (before)`, padded, effects);
+  if (fused) registerWasmTrainingKernels({ fusedLstm: true });
+  reportStep(`LSTM padded to ${sequenceLength} (before${fused ? `; tfjs' per-timestep LSTM` : ''})`, padded, effects);
   // The coursework's recurrent dropout (0.2) disables cuDNN in Keras; here it is one extra multiply.
   const withoutRecurrentDropout = await benchStep('lstm', reps, t, 0);
   effects.info(
