@@ -18,6 +18,7 @@ import { compileForCoursework } from '../../pipeline/lib/train/models/cnn.ts';
 import { buildLstm } from '../../pipeline/lib/train/models/lstm.ts';
 import { seededRandom, seededRandomSource, shuffled } from '../../pipeline/lib/core/random.ts';
 import { trainStep } from '../../pipeline/lib/train/train.ts';
+import { assertCloseToScale } from '../helpers/assert-close.ts';
 
 before(async () => {
   await selectBackend({ force: 'wasm', effects: recordingEffects() });
@@ -39,17 +40,6 @@ function paddedTokens(): Int32Array {
   const ids = new Int32Array(rows.length * FULL_LENGTH);
   rows.forEach((row, i) => ids.set(row, i * FULL_LENGTH));
   return ids;
-}
-
-function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: lengths differ`);
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]));
-  assert.ok(scale > 0, `${what}: the reference is all zeros, so the comparison would prove nothing`);
-  for (let i = 0; i < expected.length; i++) {
-    const error = Math.abs(actual[i] - expected[i]) / scale;
-    assert.ok(error <= 1e-5, `${what}[${i}]: ${actual[i]} vs ${expected[i]} (relative error ${error.toExponential(2)})`);
-  }
 }
 
 /** Gradients of the batch's binary cross-entropy, by weight name, in training mode with a seeded Math.random. */
@@ -91,7 +81,7 @@ test('LSTM: a batch cut to its longest overview gives the outputs of the padded 
   const cut = tokenInputs(ids, FULL_LENGTH)([0, 1, 2, 3, 4]);
   assert.deepEqual(cut.shape, [5, 7]);
   const [reference, fast] = [model.predict(padded) as tf.Tensor, model.predict(cut) as tf.Tensor];
-  assertClose(fast.dataSync(), reference.dataSync(), 'probabilities');
+  assertCloseToScale(fast.dataSync(), reference.dataSync(), 'probabilities');
   tf.dispose([padded, cut, reference, fast]);
   model.dispose();
 });
@@ -105,7 +95,7 @@ test('LSTM: a cut batch gives the gradients of the padded batch, dropout include
   const reference = gradients(model, padded, y, 77);
   const fast = gradients(model, cut, y, 77);
   assert.equal(fast.size, model.trainableWeights.length);
-  for (const [name, expected] of reference) assertClose(fast.get(name)!, expected, name);
+  for (const [name, expected] of reference) assertCloseToScale(fast.get(name)!, expected, name);
   // Different dropout draws do give different gradients: the comparison above is not vacuous.
   const other = gradients(model, padded, y, 78);
   const [name, expected] = [...reference.entries()].find(([n]) => n.includes('bidirectional'))!;
@@ -143,7 +133,7 @@ test('trainStep updates the weights as trainOnBatch does and returns the step’
   }
   const [reference, fast] = runs;
   assert.ok(Math.abs(fast.loss - reference.loss) <= 1e-5 * Math.abs(reference.loss), `${fast.loss} vs ${reference.loss}`);
-  reference.weights.forEach((w, i) => assertClose(fast.weights[i], w, `weight ${i}`));
+  reference.weights.forEach((w, i) => assertCloseToScale(fast.weights[i], w, `weight ${i}`));
   assert.equal(fast.probabilities!.length, 5 * GENRES);
   assert.ok(fast.probabilities!.every((p) => p > 0 && p < 1));
   tf.dispose([x, y]);
