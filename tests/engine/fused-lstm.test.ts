@@ -16,22 +16,12 @@ import { registerWasmTrainingKernels } from '../../pipeline/lib/engine/wasm-kern
 import { recordingEffects } from '../../pipeline/lib/core/effects.ts';
 import { seededRandom } from '../../pipeline/lib/core/random.ts';
 import { buildLstm } from '../../pipeline/lib/train/models/lstm.ts';
+import { assertCloseToScale } from '../helpers/assert-close.ts';
 
 before(async () => {
   await selectBackend({ force: 'wasm', effects: recordingEffects() });
   tf.env().set('IS_TEST', true);
 });
-
-function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: lengths differ`);
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]));
-  assert.ok(scale > 0, `${what}: the reference is all zeros, so the comparison would prove nothing`);
-  for (let i = 0; i < expected.length; i++) {
-    const error = Math.abs(actual[i] - expected[i]) / scale;
-    assert.ok(error <= 1e-5, `${what}[${i}]: ${actual[i]} vs ${expected[i]} (relative error ${error.toExponential(2)})`);
-  }
-}
 
 /** Runs `f` with tfjs' LSTM path (fused false) or the fused one, and a seeded Math.random. */
 function withPath<T>(fused: boolean, seed: number, f: () => T): T {
@@ -73,9 +63,9 @@ function run(model: tf.LayersModel, x: tf.Tensor, training: boolean): Run {
 function compare(fused: Run, reference: Run, what: string): void {
   assert.equal(reference.calls, 0, `${what}: the reference ran tfjs' own path`);
   assert.ok(fused.calls > 0, `${what}: the fused path ran`);
-  assertClose(fused.output, reference.output, `${what} output`);
+  assertCloseToScale(fused.output, reference.output, `${what} output`);
   assert.equal(fused.grads.size, reference.grads.size);
-  for (const [name, expected] of reference.grads) assertClose(fused.grads.get(name)!, expected, `${what} ∂${name}`);
+  for (const [name, expected] of reference.grads) assertCloseToScale(fused.grads.get(name)!, expected, `${what} ∂${name}`);
 }
 
 /** Token ids [4, 7]: 0 is padding (masked) — at the end, at the start, in the middle, and none. */
@@ -156,7 +146,7 @@ test("the coursework BiLSTM: training-mode outputs and every gradient equal tfjs
   assert.equal(fused.calls, 4, 'two Bidirectional layers, two directions each');
   compare(fused, reference, 'BiLSTM (training)');
   const inference = [false, true].map((fusedPath) => withPath(fusedPath, 1, () => (model.predict(x) as tf.Tensor).dataSync().slice()));
-  assertClose(inference[1], inference[0], 'BiLSTM probabilities (inference)');
+  assertCloseToScale(inference[1], inference[0], 'BiLSTM probabilities (inference)');
   tf.dispose(x);
   model.dispose();
 });

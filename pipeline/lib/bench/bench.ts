@@ -29,6 +29,7 @@ import { parseArgs, promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../engine/backend.ts';
 import { fusedLstmStatus } from '../engine/fused-lstm.ts';
+import { fastDropoutStatus } from '../engine/fast-dropout.ts';
 import { trainingBatches, inferenceBatches } from '../train/batching.ts';
 import { resolveConfig } from '../config.ts';
 import { ARTIFACT_FILES, HistoryArtifactSchema, RunArtifactSchema } from '../contract/contract.ts';
@@ -372,6 +373,14 @@ async function benchBackend(reps: number, workload: Workload, effects: Effects, 
   const t = { train: Math.round(workload.trainTimesteps), inference: Math.round(workload.inferenceTimesteps) };
   const cnn = await benchStep('cnn', reps, t);
   reportStep('CNN', cnn, effects);
+  if (fastDropoutStatus().active) {
+    // The same step with tfjs' own dropout masks (the path before the fast ones).
+    registerWasmTrainingKernels({ fastDropout: false });
+    const tfjsDropout = await benchStep('cnn', reps, t);
+    registerWasmTrainingKernels({ fastDropout: true });
+    reportStep("CNN with tfjs' dropout masks (before the fast ones)", tfjsDropout, effects);
+    effects.info(`  the fast dropout masks take the CNN's step to ${(cnn.stepMs / tfjsDropout.stepMs).toFixed(2)}× its time with tfjs' masks`);
+  }
   const lstm = await benchStep('lstm', reps, t);
   reportStep(`LSTM at ${t.train} timesteps (cut, grouped)${fusedLstmStatus().active ? ', fused' : ''}`, lstm, effects);
   if (fusedLstmStatus().active) {

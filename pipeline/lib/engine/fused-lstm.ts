@@ -28,6 +28,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { NativeKernels } from './native-kernels.ts';
 import type { WasmBackendLike } from './wasm-kernels/kernel-calls.ts';
+import { dropoutMultipliers } from './fast-dropout.ts';
 
 /** A row-major matrix product on the native engine: out = op(a) · op(b). */
 type Gemm = NativeKernels['gemm'];
@@ -366,17 +367,17 @@ function covered(layer: LstmLayerLike, x: tf.Tensor, kwargs: Record<string, unkn
 }
 
 /**
- * tfjs' dropout masks for one LSTM call, drawn as `generateDropoutMask` draws them (four masks, of
- * which the cell uses the first), only in training and only for a rate in (0, 1).
+ * tfjs' dropout masks for one LSTM call, drawn as `generateDropoutMask` draws them (four masks, each
+ * seeded by one `Math.random()`, of which the cell uses the first), only in training and only for a
+ * rate in (0, 1). The three unused masks are not computed, but their seeds are drawn, so the random
+ * stream moves on exactly as in tfjs.
  */
 function dropoutMask(rate: number, shape: [number, number], training: boolean): Float32Array | null {
   if (!(rate > 0 && rate < 1) || !training) return null;
-  // Not returned from tf.tidy: tidy walks what it returns, a typed array element by element.
-  const ones = tf.ones(shape);
-  const masks = [0, 1, 2, 3].map(() => tf.dropout(ones, rate));
-  const first = masks[0].dataSync() as Float32Array;
-  tf.dispose([ones, ...masks]);
-  return first;
+  const mask = new Float32Array(shape[0] * shape[1]);
+  dropoutMultipliers(mask, rate);
+  for (let unused = 1; unused < 4; unused++) Math.random();
+  return mask;
 }
 
 /**

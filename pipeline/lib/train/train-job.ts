@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend, type BackendChoice } from '../engine/backend.ts';
 import { fusedLstmStatus, releaseFusedLstmBuffers } from '../engine/fused-lstm.ts';
+import { fastDropoutStatus } from '../engine/fast-dropout.ts';
 import {
   CONTRACT_VERSION,
   MODEL_METADATA_SCHEMAS,
@@ -180,6 +181,7 @@ async function trainOne(
   };
   const started = effects.now();
   const fusedCallsBefore = fusedLstmStatus().calls;
+  const dropoutCallsBefore = fastDropoutStatus().calls;
   const steps = shardedSteps(model, network, optimizer, lossSpec, config, backend, effects, freeCores);
   let outcome: TrainingOutcome;
   try {
@@ -233,6 +235,7 @@ async function trainOne(
       ...(outcome.stoppedEarlyAfterEpoch === null ? {} : { stoppedEarlyAfterEpoch: outcome.stoppedEarlyAfterEpoch }),
       ...(steps ? { shards: { perBatch: steps.shards, computed: steps.counts.shards, inHelpers: steps.counts.inHelpers } } : {}),
       ...(model === 'lstm' ? { fusedLstmCalls: fusedLstmStatus().calls - fusedCallsBefore } : {}),
+      fastDropoutCalls: fastDropoutStatus().calls - dropoutCallsBefore,
     },
     backend,
   };

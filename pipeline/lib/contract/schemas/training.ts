@@ -153,6 +153,11 @@ export const ModelRunSchema = z.object({
    * before the fused path, and for the CNN.
    */
   fusedLstmCalls: count.optional(),
+  /**
+   * Dropout layer calls in training whose masks were drawn in one loop, equal to tfjs' to the last bit
+   * (pipeline/lib/engine/fast-dropout.ts). Absent in runs from before it.
+   */
+  fastDropoutCalls: count.optional(),
 });
 
 /** A speed measure of the training run, and whether it was in effect. */
