@@ -12,22 +12,12 @@ import { selectBackend } from '../../pipeline/lib/engine/backend.ts';
 import { dropoutMultipliers, fastDropoutStatus } from '../../pipeline/lib/engine/fast-dropout.ts';
 import { registerWasmTrainingKernels } from '../../pipeline/lib/engine/wasm-kernels/index.ts';
 import { recordingEffects } from '../../pipeline/lib/core/effects.ts';
-import { seededRandom } from '../../pipeline/lib/core/random.ts';
+import { withSeededMathRandom } from '../helpers/seeded-math-random.ts';
 
 before(async () => {
   await selectBackend({ force: 'wasm', effects: recordingEffects() });
   tf.env().set('IS_TEST', true);
 });
-
-function withSeededRandom<T>(seed: number, f: () => T): T {
-  const original = Math.random;
-  Math.random = seededRandom(seed);
-  try {
-    return f();
-  } finally {
-    Math.random = original;
-  }
-}
 
 test("dropout multipliers equal tfjs' dropout of ones, bit for bit (given and drawn seeds)", () => {
   for (const [rate, seed] of [
@@ -37,7 +27,7 @@ test("dropout multipliers equal tfjs' dropout of ones, bit for bit (given and dr
     [0.2, undefined],
   ] as const) {
     const n = 5000;
-    const expected = withSeededRandom(11, () => {
+    const expected = withSeededMathRandom(11, () => {
       const out = tf.tidy(() =>
         tf
           .dropout(tf.ones([n]), rate, undefined, seed as number | undefined)
@@ -46,7 +36,7 @@ test("dropout multipliers equal tfjs' dropout of ones, bit for bit (given and dr
       );
       return { out, next: Math.random() };
     });
-    const actual = withSeededRandom(11, () => {
+    const actual = withSeededMathRandom(11, () => {
       const out = new Float32Array(n);
       dropoutMultipliers(out, rate, seed);
       return { out, next: Math.random() };
@@ -75,7 +65,7 @@ test("Dropout layers in training mode: outputs and gradients equal tfjs' path bi
     registerWasmTrainingKernels({ fastDropout: fast });
     const before = fastDropoutStatus().calls;
     try {
-      return withSeededRandom(5, () => {
+      return withSeededMathRandom(5, () => {
         let output: Float32Array | null = null;
         const { value, grads } = tf.variableGrads(() => {
           const y = model.apply(x, { training }) as tf.Tensor;

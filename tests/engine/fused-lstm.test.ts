@@ -14,7 +14,7 @@ import { selectBackend } from '../../pipeline/lib/engine/backend.ts';
 import { fusedLstmStatus, sigmoid, tanh } from '../../pipeline/lib/engine/fused-lstm.ts';
 import { registerWasmTrainingKernels } from '../../pipeline/lib/engine/wasm-kernels/index.ts';
 import { recordingEffects } from '../../pipeline/lib/core/effects.ts';
-import { seededRandom } from '../../pipeline/lib/core/random.ts';
+import { withSeededMathRandom } from '../helpers/seeded-math-random.ts';
 import { buildLstm } from '../../pipeline/lib/train/models/lstm.ts';
 import { assertCloseToScale } from '../helpers/assert-close.ts';
 
@@ -26,12 +26,9 @@ before(async () => {
 /** Runs `f` with tfjs' LSTM path (fused false) or the fused one, and a seeded Math.random. */
 function withPath<T>(fused: boolean, seed: number, f: () => T): T {
   registerWasmTrainingKernels({ fusedLstm: fused });
-  const original = Math.random;
-  Math.random = seededRandom(seed);
   try {
-    return f();
+    return withSeededMathRandom(seed, f);
   } finally {
-    Math.random = original;
     registerWasmTrainingKernels({ fusedLstm: true });
   }
 }
