@@ -142,11 +142,11 @@ function fusedLstmOptimisation(calls: number | undefined): Optimisation {
 /** The run.json entry of the dropout masks drawn in one loop (pipeline/lib/engine/fast-dropout.ts). */
 function fastDropoutOptimisation(results: Record<ModelKind, CachedModelResult>): Optimisation {
   const title = "Dropout masks drawn in one loop, equal to tfjs' to the last bit";
-  const calls = [results.cnn.run.fastDropoutCalls, results.lstm.run.fastDropoutCalls];
-  if (calls.some((c) => c === undefined)) {
+  const [cnn, lstm] = [results.cnn.run.fastDropoutCalls, results.lstm.run.fastDropoutCalls];
+  if (cnn === undefined || lstm === undefined) {
     return { id: 'fast-dropout', title, active: false, detail: 'Not recorded for both models: some results come from a run before it.' };
   }
-  const total = calls.reduce((a, b) => a! + b!, 0)!;
+  const total = cnn + lstm;
   return {
     id: 'fast-dropout',
     title,
@@ -154,7 +154,7 @@ function fastDropoutOptimisation(results: Record<ModelKind, CachedModelResult>):
     detail:
       total > 0
         ? "Each training-mode Dropout layer drew its mask with tfjs' own generator (Alea, seeded as tfjs seeds it) in one loop written straight into the mask, " +
-          `instead of one number at a time and three more kernels; the same masks, outputs and gradients bit for bit (tested). ${total.toLocaleString('en')} layer calls.`
+          `instead of one number at a time and three more kernels; the same masks, outputs and gradients bit for bit (tested). ${total.toLocaleString('en')} layer calls in the models' own threads (a helper thread's shards count there, not here).`
         : "tfjs' own dropout (the fast masks need the wasm backend).",
   };
 }

@@ -155,7 +155,8 @@ export const ModelRunSchema = z.object({
   fusedLstmCalls: count.optional(),
   /**
    * Dropout layer calls in training whose masks were drawn in one loop, equal to tfjs' to the last bit
-   * (pipeline/lib/engine/fast-dropout.ts). Absent in runs from before it.
+   * (pipeline/lib/engine/fast-dropout.ts), counted in the model's own thread (not in a shard helper's).
+   * Absent in runs from before it.
    */
   fastDropoutCalls: count.optional(),
 });
