@@ -50,6 +50,14 @@ export interface ShardWorkerData {
   loss: LossSpec;
 }
 
+/** Asks an idle helper to end its event loop (its thread then exits by itself). */
+export interface ShardCloseRequest {
+  type: 'close';
+}
+
+/** How long `close` waits for an idle helper to exit before terminating it. */
+const HELPER_EXIT_MS = 5000;
+
 export interface ShardStepRequest {
   type: 'step';
   /** The trainable weights, in `model.trainableWeights` order. */
@@ -303,16 +311,30 @@ export class ShardedSteps {
     return { loss: loss / n, probabilities };
   }
 
-  /** Stops the helpers. */
+  /**
+   * Stops the helpers: each idle one is asked to exit and given HELPER_EXIT_MS to do so; one still
+   * starting, or one that does not exit, is terminated. Terminating a thread that holds ONNX Runtime
+   * sessions could abort the whole process (a native error thrown while the thread was torn down; seen
+   * once in `npm run bench`), so an idle helper ends its own event loop instead.
+   */
   async close(): Promise<void> {
     this.closed = true;
-    const all = [...this.helpers, ...this.starting];
+    const idle = [...this.helpers];
+    const starting = [...this.starting];
     this.helpers.length = 0;
-    await Promise.all(
-      all.map((helper) => {
+    await Promise.all([
+      ...idle.map(async (helper) => {
+        helper.removeAllListeners('exit');
+        const exited = new Promise<boolean>((resolve) => helper.once('exit', () => resolve(true)));
+        const close: ShardCloseRequest = { type: 'close' };
+        helper.postMessage(close);
+        const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), HELPER_EXIT_MS).unref());
+        if (!(await Promise.race([exited, timer]))) await helper.terminate();
+      }),
+      ...starting.map((helper) => {
         helper.removeAllListeners('exit');
         return helper.terminate();
       }),
-    );
+    ]);
   }
 }

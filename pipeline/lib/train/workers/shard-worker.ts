@@ -1,12 +1,13 @@
 /**
  * A shard helper thread (`pipeline/lib/train/sharded-steps.ts`): builds the model being trained on its
  * own backend instance, then, per step message, loads the weights it is sent, computes the loss and
- * gradients of its shard of the batch with `Math.random` seeded as told, and sends them back.
+ * gradients of its shard of the batch with `Math.random` seeded as told, and sends them back. Asked
+ * to close, it closes its port, so its thread ends by itself rather than being terminated.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../engine/backend.ts';
-import { lossOf, shardGradients, type ShardStepRequest, type ShardWorkerData, type ShardWorkerMessage } from '../sharded-steps.ts';
+import { lossOf, shardGradients, type ShardCloseRequest, type ShardStepRequest, type ShardWorkerData, type ShardWorkerMessage } from '../sharded-steps.ts';
 
 const port = parentPort;
 if (!port) throw new Error('pipeline/lib/train/workers/shard-worker.ts runs as a worker thread of pipeline/lib/train/sharded-steps.ts');
@@ -24,7 +25,13 @@ try {
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const loss = lossOf(lossSpec);
 
-  port.on('message', (request: ShardStepRequest) => {
+  port.on('message', (request: ShardStepRequest | ShardCloseRequest) => {
+    if (request.type === 'close') {
+      // Nothing else keeps the thread alive: with the port closed it exits by itself.
+      model.dispose();
+      port.close();
+      return;
+    }
     try {
       request.weights.forEach((values, i) => {
         const weight = tf.tensor(values, variables[i].shape, 'float32');
