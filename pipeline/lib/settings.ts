@@ -164,7 +164,7 @@ export const USER_SETTINGS = {
   posterBackbone: setting(z.enum(['on', 'off']).optional(), {
     kind: 'string',
     arg: '<on|off>',
-    help: "the strong poster model's pretrained backbone (MobileNetV2 from the optional package nsfwjs, about 25 ms per poster once)",
+    help: "the strong poster model's pretrained backbone (MobileNetV2 from the optional package nsfwjs, about 11 ms per poster on 2 cores, once)",
     defaultText: 'on for real data when nsfwjs is installed, off on the demo data',
   }),
   /**
@@ -314,7 +314,7 @@ export interface ProfileSchedule {
 
 /**
  * `coursework`: the coursework's schedules (Adam 1e-4, batches of 64). `quick`: the same models, with
- * enough steps at a high enough rate to learn the demo data's cues (about 67 s of training here, the
+ * enough steps at a high enough rate to learn the demo data's cues (about 55 s of training here, the
  * two at once; the CNN's last epochs run alone, on both cores). Measured on the demo data: with 3 and
  * 2 epochs of the coursework's schedule both stayed at the label priors, below "always Drama +
  * Comedy"; at 1e-3 the CNN leaves the priors only after 100-200 steps and passes Drama + Comedy's

@@ -39,6 +39,11 @@ export function consoleEffects(): Effects {
   };
 }
 
+/** Effects that say nothing (helper threads whose results, not their lines, matter); the clock is real. */
+export function quietEffects(): Effects {
+  return { info: () => {}, warn: () => {}, progress: () => {}, now: () => Date.now() };
+}
+
 /** Effects that record everything, for tests. */
 export function recordingEffects(start = 0): Effects & { lines: string[] } {
   const lines: string[] = [];

@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { decodePoster, posterPreprocessing, readPosterFile, realPosterRoots, posterBatchToFloat32 } from '../data/posters.ts';
 import { UserError, type UserErrorWhere } from '../core/errors.ts';
+import { quietEffects } from '../core/effects.ts';
 import { IMAGES_DIR, type LoadedDataset } from '../data/dataset.ts';
 import { selectBackend, type BackendChoice } from '../engine/backend.ts';
 import { BACKBONE, loadBackbone, type Backbone, type BackboneProvenance } from './backbone.ts';
@@ -118,7 +119,7 @@ export async function backboneFeatures(
     // This thread's backend: the one the build would pick (selecting it again is a no-op).
     await selectBackend({
       force: options.backend as BackendChoice | undefined,
-      effects: { info: () => {}, warn: () => {}, progress: () => {}, now: () => Date.now() },
+      effects: quietEffects(),
     });
     const backbone = await loadBackbone();
     try {

@@ -229,7 +229,6 @@ export function foldedNetwork(model: tf.LayersModel, outputs: string[]): FoldedN
       // getWeights() gives the layer's own variables' values: fold copies, never them.
       let filter = kernel.clone() as tf.Tensor4D;
       let bias = (convBias ? convBias.clone() : tf.zeros([depthwise ? kernel.shape[2]! * kernel.shape[3]! : kernel.shape[3]!])) as tf.Tensor1D;
-      let name = layer.name;
       if (bn?.getClassName() === 'BatchNormalization') {
         const bnConfig = bn.getConfig() as { epsilon: number; center: boolean; scale: boolean };
         const weights = bn.getWeights();
@@ -247,10 +246,9 @@ export function foldedNetwork(model: tf.LayersModel, outputs: string[]): FoldedN
         tf.dispose([filter, bias]);
         [filter, bias] = folded;
         alias.set(bn.name, layer.name);
-        name = layer.name;
       }
       tensors.push(filter, bias);
-      steps.push({ kind: 'conv', name, input, depthwise, filter, bias, strides, pad, relu6: false });
+      steps.push({ kind: 'conv', name: layer.name, input, depthwise, filter, bias, strides, pad, relu6: false });
     } else if (className === 'BatchNormalization') {
       if (!alias.has(layer.name)) throw new Error(`foldedNetwork: ${layer.name} does not follow a convolution`);
     } else if (className === 'ReLU') {

@@ -224,6 +224,7 @@ export function strongArtifact(fit: StrongFit, stage: DataStageResult, key: stri
   const { genres } = stage.dataset;
   const G = genres.length;
   const { models, cv } = fit;
+  const names = models.backbone ? backboneFeatureNames(models.backbone) : POSTER_FEATURE_NAMES;
   const top = STRONG_SETTINGS.topTerms;
   const columnOrder = (model: typeof models.text, g: number, sign: 1 | -1) =>
     Array.from({ length: model.features }, (_, j) => j)
@@ -261,7 +262,6 @@ export function strongArtifact(fit: StrongFit, stage: DataStageResult, key: stri
       features: models.poster.features,
       backbone: models.backbone,
       topFeatures: genres.map((genre, g) => {
-        const names = models.backbone ? backboneFeatureNames(models.backbone) : POSTER_FEATURE_NAMES;
         const named = (sign: 1 | -1) =>
           columnOrder(models.poster, g, sign)
             .slice(0, 5)

@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { selectBackend, type BackendChoice } from '../../engine/backend.ts';
 import { UserError } from '../../core/errors.ts';
+import { quietEffects } from '../../core/effects.ts';
 import { loadBackbone } from '../backbone.ts';
 import { featuresOfBatches, type BackboneWorkerData, type BackboneWorkerMessage } from '../backbone-features.ts';
 
@@ -15,8 +16,7 @@ const send = (message: BackboneWorkerMessage, transfer: ArrayBuffer[] = []) => p
 
 try {
   const { posters, batches, backend } = workerData as BackboneWorkerData;
-  const quiet = { info: () => {}, warn: () => {}, progress: () => {}, now: () => Date.now() };
-  await selectBackend({ force: backend as BackendChoice | undefined, effects: quiet });
+  await selectBackend({ force: backend as BackendChoice | undefined, effects: quietEffects() });
   const backbone = await loadBackbone();
   const values = await featuresOfBatches(backbone, posters, batches, () => send({ type: 'batch' }));
   send({ type: 'done', provenance: backbone.provenance, values }, [values.buffer as ArrayBuffer]);

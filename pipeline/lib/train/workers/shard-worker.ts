@@ -7,6 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../engine/backend.ts';
+import { quietEffects } from '../../core/effects.ts';
 import { lossOf, shardGradients, type ShardCloseRequest, type ShardStepRequest, type ShardWorkerData, type ShardWorkerMessage } from '../sharded-steps.ts';
 
 const port = parentPort;
@@ -19,8 +20,7 @@ const failed = (error: unknown) => {
 
 try {
   const { topology, backend, loss: lossSpec } = workerData as ShardWorkerData;
-  const quiet = { info: () => {}, warn: () => {}, progress: () => {}, now: () => Date.now() };
-  await selectBackend({ force: backend, effects: quiet });
+  await selectBackend({ force: backend, effects: quietEffects() });
   const model = await tf.models.modelFromJSON({ modelTopology: JSON.parse(topology) });
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const loss = lossOf(lossSpec);
