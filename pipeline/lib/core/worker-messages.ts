@@ -3,7 +3,7 @@
  * worker's effects (log lines and progress become messages) and its outcome (a result, or an error
  * rebuilt on the main thread as the same kind, so a user's mistake still prints without a stack).
  */
-import type { MessagePort } from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
 import type { Effects } from './effects.ts';
 import { UserError } from './errors.ts';
 
@@ -33,7 +33,10 @@ export function portEffects(port: MessagePort): Effects {
   };
 }
 
-/** In a worker: runs `work` and sends its result, or its error. */
+/**
+ * In a worker: runs `work` and sends its result, or its error. Then the port no longer keeps the
+ * thread alive (the message is already on its way), so the thread ends by itself (see `endWorker`).
+ */
 export async function reportOutcome<R>(port: MessagePort, work: () => Promise<R>): Promise<void> {
   try {
     port.postMessage({ type: 'done', result: await work() } satisfies WorkerMessage<R>);
@@ -41,7 +44,28 @@ export async function reportOutcome<R>(port: MessagePort, work: () => Promise<R>
     const e = error instanceof Error ? error : new Error(String(error));
     const where = e instanceof UserError ? { file: e.file, line: e.line, fix: e.fix } : {};
     port.postMessage({ type: 'failed', error: { name: e.name, message: e.message, stack: e.stack, ...where } } satisfies WorkerMessage<R>);
+  } finally {
+    port.unref();
   }
+}
+
+/** How long `endWorker` waits for a thread to end by itself before terminating it. */
+export const WORKER_EXIT_MS = 5000;
+
+/**
+ * On the main thread: lets a worker whose work is over end by itself, and terminates it only if it
+ * has not within `ms`. Terminating a thread that holds ONNX Runtime sessions (every thread on the wasm
+ * backend with the native products does) can throw from native code while the thread is torn down,
+ * which aborts the whole process: seen once in `npm run bench`, closing a CNN shard helper.
+ */
+export async function endWorker(worker: Worker, ms = WORKER_EXIT_MS): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const ended = await Promise.race([
+    new Promise<boolean>((resolve) => worker.once('exit', () => resolve(true))),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms).unref())),
+  ]);
+  clearTimeout(timer);
+  if (!ended) await worker.terminate();
 }
 
 /** On the main thread: a worker's error as the error it was, its message prefixed with `title` when given. */

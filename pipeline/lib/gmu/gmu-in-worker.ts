@@ -7,7 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import type { GmuHistoryArtifact } from '../contract/contract.ts';
 import type { StageContext } from '../core/context.ts';
-import { workerError, type WorkerMessage } from '../core/worker-messages.ts';
+import { endWorker, workerError, type WorkerMessage } from '../core/worker-messages.ts';
 import type { DataStageResult } from '../data/data-stage.ts';
 
 export function runGmuStageInWorker(stage: DataStageResult, ctx: StageContext): Promise<GmuHistoryArtifact> {
@@ -19,7 +19,7 @@ export function runGmuStageInWorker(stage: DataStageResult, ctx: StageContext): 
       if (settled) return;
       settled = true;
       outcome();
-      void worker.terminate();
+      void endWorker(worker);
     };
     worker.on('message', (message: WorkerMessage<GmuHistoryArtifact>) => {
       if (message.type === 'info') effects.info(message.message);

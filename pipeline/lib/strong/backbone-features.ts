@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { decodePoster, posterPreprocessing, readPosterFile, realPosterRoots, posterBatchToFloat32 } from '../data/posters.ts';
 import { UserError, type UserErrorWhere } from '../core/errors.ts';
 import { quietEffects } from '../core/effects.ts';
+import { endWorker } from '../core/worker-messages.ts';
 import { IMAGES_DIR, type LoadedDataset } from '../data/dataset.ts';
 import { selectBackend, type BackendChoice } from '../engine/backend.ts';
 import { BACKBONE, loadBackbone, type Backbone, type BackboneProvenance } from './backbone.ts';
@@ -143,14 +144,14 @@ export async function backboneFeatures(
           if (message.type === 'batch') tick();
           else if (message.type === 'done') {
             resolve({ provenance: message.provenance, values: message.values });
-            void worker.terminate();
+            void endWorker(worker);
           } else {
             reject(
               message.userError
                 ? new UserError(message.message, message.userError)
                 : Object.assign(new Error(`a poster-backbone worker failed: ${message.message}`), { stack: message.stack }),
             );
-            void worker.terminate();
+            void endWorker(worker);
           }
         });
         worker.once('error', (error) => reject(new Error(`a poster-backbone worker stopped: ${error.message}`, { cause: error })));

@@ -25,6 +25,7 @@ import type { BackendChoice } from '../engine/backend.ts';
 import type { LossName } from '../settings.ts';
 import { lossFunction, type LossFunction } from './losses.ts';
 import { seededRandom } from '../core/random.ts';
+import { endWorker } from '../core/worker-messages.ts';
 
 /** What a step gives the training loop: the batch's loss and its predictions (films × genres). */
 export interface StepResult {
@@ -54,9 +55,6 @@ export interface ShardWorkerData {
 export interface ShardCloseRequest {
   type: 'close';
 }
-
-/** How long `close` waits for an idle helper to exit before terminating it. */
-const HELPER_EXIT_MS = 5000;
 
 export interface ShardStepRequest {
   type: 'step';
@@ -312,10 +310,8 @@ export class ShardedSteps {
   }
 
   /**
-   * Stops the helpers: each idle one is asked to exit and given HELPER_EXIT_MS to do so; one still
-   * starting, or one that does not exit, is terminated. Terminating a thread that holds ONNX Runtime
-   * sessions could abort the whole process (a native error thrown while the thread was torn down; seen
-   * once in `npm run bench`), so an idle helper ends its own event loop instead.
+   * Stops the helpers: each idle one is asked to close and ends by itself (`endWorker`, which
+   * terminates it only if it does not); one still starting is terminated.
    */
   async close(): Promise<void> {
     this.closed = true;
@@ -323,13 +319,10 @@ export class ShardedSteps {
     const starting = [...this.starting];
     this.helpers.length = 0;
     await Promise.all([
-      ...idle.map(async (helper) => {
+      ...idle.map((helper) => {
         helper.removeAllListeners('exit');
-        const exited = new Promise<boolean>((resolve) => helper.once('exit', () => resolve(true)));
-        const close: ShardCloseRequest = { type: 'close' };
-        helper.postMessage(close);
-        const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), HELPER_EXIT_MS).unref());
-        if (!(await Promise.race([exited, timer]))) await helper.terminate();
+        helper.postMessage({ type: 'close' } satisfies ShardCloseRequest);
+        return endWorker(helper);
       }),
       ...starting.map((helper) => {
         helper.removeAllListeners('exit');

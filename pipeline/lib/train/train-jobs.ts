@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { selectBackend } from '../engine/backend.ts';
 import { MODEL_TITLES } from '../contract/contract.ts';
 import type { Effects } from '../core/effects.ts';
-import { workerError, type WorkerMessage } from '../core/worker-messages.ts';
+import { endWorker, workerError, type WorkerMessage } from '../core/worker-messages.ts';
 import type { Config } from '../settings.ts';
 import type { ModelInputs } from './model-inputs.ts';
 import { trainJob, type FreeCores, type TrainJob } from './train-job.ts';
@@ -88,7 +88,7 @@ async function trainInWorkers(jobs: TrainJob[], effects: Effects, concurrency = 
           showProgress();
         } else if (message.type === 'done') {
           finish();
-          void worker.terminate();
+          void endWorker(worker);
           resolvePromise(message.result);
         } else if (message.type === 'failed') {
           finish();
