@@ -156,6 +156,7 @@ test('registration lists every kernel, is idempotent and replaces the shipped ke
     'Reverse',
     'Identity',
     'MaxPoolGrad',
+    'Sum',
   ]) {
     assert.ok(first.includes(name), name);
     assert.ok(WASM_KERNEL_REASONS[name], `${name} has a reason`);
@@ -444,11 +445,55 @@ describe('MaxPoolGrad (first-maximum scatter)', () => {
     });
   }
 
+  test('tiled 2x2 windows: NaN never wins, a window of only -Infinity and NaN gets no gradient', async () => {
+    const x = tf.tensor4d([NaN, 1, 2, NaN, -Infinity, NaN, -Infinity, -Infinity, 5, 5, 5, 5, -1, -3, -2, -4], [2, 2, 2, 2]);
+    await tf.setBackend('wasm');
+    const dx = tf.grad((t: tf.Tensor) =>
+      tf
+        .maxPool(t as tf.Tensor4D, 2, 2, 'valid')
+        .mul(tf.tensor4d([10, 20, 30, 40], [2, 1, 1, 2]))
+        .sum(),
+    )(x);
+    // Channel 0 of image 0 sees NaN, 2, -Inf, -Inf: 2 wins; channel 1 sees 1, NaN, NaN, -Inf: 1 wins.
+    // Image 1, channel 0: 5, 5, -1, -2: the first 5; channel 1: 5, 5, -3, -4: the first 5.
+    assert.deepEqual(Array.from(dx.dataSync()), [0, 20, 10, 0, 0, 0, 0, 0, 30, 40, 0, 0, 0, 0, 0, 0]);
+    const empty = tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid').sum())(tf.tensor4d([NaN, -Infinity, -Infinity, NaN], [1, 2, 2, 1]));
+    assert.deepEqual(Array.from(empty.dataSync()), [0, 0, 0, 0]);
+  });
+
   test('ties (relu zeros) route to the first maximum', async () => {
     await check('maxPool grad ties', 'MaxPoolGrad', () => {
       const x = tf.tensor4d([0, 0, 0, 0, 1, 1, 0, 2, 0, 0, 0, 0, 3, 0, 0, 3], [1, 4, 4, 1]);
       return tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid').sum())(x);
     });
+  });
+});
+
+describe('Sum over leading axes (one pass; other reductions go to the shipped kernel)', () => {
+  const cases: { shape: number[]; axis: number | number[]; keepDims?: boolean }[] = [
+    { shape: [4, 5, 6, 3], axis: [0, 1, 2] }, // a conv bias gradient
+    { shape: [4, 5, 6, 3], axis: [2, 0, 1], keepDims: true },
+    { shape: [7, 9], axis: 0 }, // a dense bias gradient
+    { shape: [3, 4, 5], axis: [-3] },
+    { shape: [3, 4, 5], axis: [1, 2] }, // trailing: shipped
+    { shape: [3, 4, 5], axis: [0, 2] }, // not a prefix: shipped
+    { shape: [3, 4], axis: [0, 1] }, // everything: shipped
+  ];
+  for (const c of cases) {
+    test(`sum ${c.shape.join('x')} axis ${JSON.stringify(c.axis)}${c.keepDims ? ' keepDims' : ''}`, async () => {
+      await check('sum', 'Sum', () => tf.sum(tf.tensor(values(c.shape, 51), c.shape), c.axis, c.keepDims));
+    });
+  }
+
+  test('a large sum over rows is accurate (float64 accumulation) and int32 sums stay int32', async () => {
+    await tf.setBackend('wasm');
+    const rows = 100_000;
+    const x = tf.fill([rows, 2], 0.1);
+    const s = tf.sum(x, 0).dataSync();
+    for (const v of s) assert.ok(Math.abs(v - rows * 0.1) < 1e-3, `sum ${v}`);
+    const ints = tf.sum(tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32'), 0);
+    assert.equal(ints.dtype, 'int32');
+    assert.deepEqual(Array.from(ints.dataSync()), [4, 6]);
   });
 });
 

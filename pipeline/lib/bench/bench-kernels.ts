@@ -134,6 +134,15 @@ function kernelCases(): KernelCase[] {
       },
     },
     {
+      kernel: 'Sum',
+      shape: 'conv2 bias grad 64x32x32x32 → 32',
+      shipped: true,
+      setup() {
+        const x = randn([64, 32, 32, 32], 17);
+        return { inputs: [x], run: () => tf.sum(x, [0, 1, 2]) };
+      },
+    },
+    {
       kernel: 'Reverse',
       shape: 'Bidirectional 64x100x256 axis 1',
       shipped: true,

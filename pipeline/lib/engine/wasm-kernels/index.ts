@@ -3,7 +3,7 @@
  * per file as in the package itself: the kernels wasm lacks for training (`Conv2DBackpropFilter`,
  * `UnsortedSegmentSum`) and faster or correct replacements for shipped ones that dominate a training
  * step (matrix products, convolutions and their input gradient, the slice family, `MaxPoolGrad`,
- * `Identity`). Each file's header says what its kernels do differently and why.
+ * `Identity`, `Sum` over leading axes). Each file's header says what its kernels do differently and why.
  *
  * With a native engine (../native-kernels.ts: onnxruntime-node's MLAS, when that optional package
  * loads) the matrix products and convolutions run there instead of XNNPACK, in place on the wasm heap.
@@ -27,6 +27,7 @@ import { batchMatMulConfig, fusedMatMulConfig } from './matmul.ts';
 import { maxPoolGradConfig } from './max-pool-grad.ts';
 import { unsortedSegmentSumConfig } from './segment-sum.ts';
 import { reverseConfig, sliceConfig, splitVConfig, stridedSliceConfig, unpackConfig } from './slice.ts';
+import { sumConfig } from './sum.ts';
 
 export { filterGradMethod, filterGradTuning } from './conv-filter-grad.ts';
 export { sliceHeap, stridedCopy } from './slice.ts';
@@ -47,6 +48,7 @@ const kernels: readonly WasmKernelConfig[] = [
   maxPoolGradConfig,
   reverseConfig,
   identityConfig,
+  sumConfig,
 ];
 
 export const WASM_KERNEL_REASONS: Readonly<Record<string, string>> = Object.fromEntries(kernels.map(({ kernelName, why }) => [kernelName, why]));

@@ -2,6 +2,9 @@
  * `MaxPoolGrad`: dx[argmax of each window] += dy, the argmax being the first maximum (as on the cpu backend).
  * Replaces the shipped kernel, which starts each window's search at FLT_MIN (the smallest positive
  * float), so windows with no positive value lose their gradient, and which is slower than this loop.
+ * Windows that tile the input exactly (the CNN's 2×2 pools of stride 2) take a faster path that
+ * writes every dx entry once, with no zero fill and no per-window search arrays: 9.8 → 8.6 ms for the
+ * CNN's largest pool (the four comparisons per value, in JavaScript, are most of what remains).
  */
 import * as tf from '@tensorflow/tfjs';
 import { zeros, type Kernel, type WasmKernelConfig } from './kernel-calls.ts';
@@ -20,6 +23,18 @@ const maxPoolGradKernel: Kernel = ({ inputs, attrs, backend }) => {
   const { strideHeight: sh, strideWidth: sw, effectiveFilterHeight: fh, effectiveFilterWidth: fw } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
+  if (fh === 2 && fw === 2 && sh === 2 && sw === 2 && oh * 2 === h && ow * 2 === w && top === 0 && left === 0) {
+    const dx = backend.makeOutput(input.shape, 'float32');
+    tiled2x2(
+      backend.typedArrayFromHeap(input) as Float32Array,
+      backend.typedArrayFromHeap(dy) as Float32Array,
+      backend.typedArrayFromHeap(dx) as Float32Array,
+      n * oh,
+      ow,
+      c,
+    );
+    return dx;
+  }
   const dx = zeros(backend, input.shape);
   const xv = backend.typedArrayFromHeap(input);
   const dyv = backend.typedArrayFromHeap(dy);
@@ -54,6 +69,50 @@ const maxPoolGradKernel: Kernel = ({ inputs, attrs, backend }) => {
   }
   return dx;
 };
+
+/**
+ * 2×2 windows of stride 2 tiling the input: each dx entry is dy at its window's first maximum (rows
+ * before columns, as above; NaN never wins, a window of −∞ and NaN gets no gradient), else 0.
+ * `rows` counts output rows over the whole batch (input rows come in pairs).
+ */
+function tiled2x2(x: Float32Array, dy: Float32Array, dx: Float32Array, rows: number, ow: number, c: number): void {
+  const rowStride = 2 * ow * c;
+  for (let r = 0; r < rows; r++) {
+    for (let q = 0; q < ow; q++) {
+      const p00 = (2 * r * ow + q) * 2 * c;
+      const p01 = p00 + c;
+      const p10 = p00 + rowStride;
+      const p11 = p10 + c;
+      const d = (r * ow + q) * c;
+      for (let k = 0; k < c; k++) {
+        let best = -Infinity;
+        let at = -1;
+        const v00 = x[p00 + k];
+        const v01 = x[p01 + k];
+        const v10 = x[p10 + k];
+        const v11 = x[p11 + k];
+        if (v00 > best) {
+          best = v00;
+          at = 0;
+        }
+        if (v01 > best) {
+          best = v01;
+          at = 1;
+        }
+        if (v10 > best) {
+          best = v10;
+          at = 2;
+        }
+        if (v11 > best) at = 3;
+        const g = dy[d + k];
+        dx[p00 + k] = at === 0 ? g : 0;
+        dx[p01 + k] = at === 1 ? g : 0;
+        dx[p10 + k] = at === 2 ? g : 0;
+        dx[p11 + k] = at === 3 ? g : 0;
+      }
+    }
+  }
+}
 
 export const maxPoolGradConfig: WasmKernelConfig = {
   kernelName: tf.MaxPoolGrad,
