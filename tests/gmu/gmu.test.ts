@@ -36,6 +36,8 @@ import {
 import { binaryCrossEntropy } from '../../pipeline/lib/core/metrics.ts';
 import { loadModel, readModelMetadata, saveModel } from '../../pipeline/lib/train/model-io.ts';
 import { seededRandom } from '../../pipeline/lib/core/random.ts';
+import { recordingEffects } from '../../pipeline/lib/core/effects.ts';
+import { headsOnTwoThreads, splitHeads } from '../../pipeline/lib/gmu/heads-helper.ts';
 
 tf.env().set('IS_TEST', true); // silences the cpu backend's "install tfjs-node" banner
 
@@ -309,6 +311,32 @@ describe('fitting and the learned fusion', () => {
     const flipped = { features: train.features, labels: train.labels.map((y, i) => (i % 7 === 0 ? 1 - y : y)) };
     const c = await trainLearnedFusion({ train: flipped, validation: validation.features, genreCount: GENRES, settings: SETTINGS, seed: 11 });
     assert.notDeepEqual(c.final.weights, a.final.weights);
+  });
+
+  test('heads fitted partly on a helper thread give the same fusion as all in turn here', async () => {
+    await tf.setBackend('cpu');
+    const effects = recordingEffects();
+    const epochs: string[] = [];
+    const inTurn = await trainLearnedFusion({ train, validation: validation.features, genreCount: GENRES, settings: SETTINGS, seed: 6 });
+    const split = await trainLearnedFusion({
+      train,
+      validation: validation.features,
+      genreCount: GENRES,
+      settings: SETTINGS,
+      seed: 6,
+      runHeads: headsOnTwoThreads('cpu', effects, 2),
+      onEpoch: (head, record) => void epochs.push(`${head} ${record.epoch}`),
+    });
+    assert.deepEqual(split, inTurn);
+    assert.match(effects.lines.join('\n'), new RegExp(`\\d of ${SETTINGS.folds + 1} heads on a helper thread`));
+    // Every head's epochs were reported, the helper's too.
+    assert.equal(new Set(epochs).size, (SETTINGS.folds + 1) * SETTINGS.maxEpochs);
+  });
+
+  test('the heads are split by films, the largest here', () => {
+    const jobs = [80, 80, 80, 80, 80, 100].map((films, i) => ({ head: `h${i}`, label: `l${i}`, rows: Array.from({ length: films }, (_, r) => r) }));
+    assert.deepEqual(splitHeads(jobs), { here: [2, 4, 5], helper: [0, 1, 3] });
+    assert.deepEqual(splitHeads(jobs.slice(0, 2)), { here: [0], helper: [1] });
   });
 
   test('deterministic from the seed', async () => {

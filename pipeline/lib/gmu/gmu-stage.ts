@@ -46,7 +46,9 @@ import type { DataStageResult } from '../data/data-stage.ts';
 import { UserError } from '../core/errors.ts';
 import { checkedJsonProblem, readCheckedJson, sha256, writeFolderAtomic, writeJsonAtomic } from '../core/files.ts';
 import { standardisationToJson } from '../contract/gmu-standardisation.ts';
-import { buildGmuModel, GMU_INPUTS, GMU_VERSION, gmuParameterCount, trainLearnedFusion, type GmuFeatures } from './gmu.ts';
+import { buildGmuModel, fitHeadsInTurn, GMU_INPUTS, GMU_VERSION, gmuParameterCount, trainLearnedFusion, type GmuFeatures } from './gmu.ts';
+import { headsOnTwoThreads } from './heads-helper.ts';
+import type { BackendChoice } from '../engine/backend.ts';
 import { predictionRows, probabilityRows } from '../core/probability-rows.ts';
 import { cachedEntry } from '../core/cache.ts';
 import { extractActivations } from './activations.ts';
@@ -216,6 +218,8 @@ async function trainFusion(
     genreCount,
     settings,
     seed: config.seed,
+    // The backend that loaded here, so a helper thread loads the same one.
+    runHeads: config.parallel ? headsOnTwoThreads(backend.attempts.find((a) => a.ok)?.backend as BackendChoice, effects) : fitHeadsInTurn,
     onEpoch: (head, record, total) =>
       effects.progress(`${GMU_TITLE} ${head}`, record.epoch + 1, total, `loss ${record.trainLoss.toFixed(4)} holdout ${record.holdoutLoss.toFixed(4)}`),
   });

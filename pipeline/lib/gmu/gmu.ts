@@ -500,8 +500,36 @@ export interface LearnedFusionInput {
   settings?: GmuSettings;
   seed: number;
   /** Called after every epoch of every head (`head`: 'fold 1/5' … 'final'). */
-  onEpoch?: (head: string, record: GmuEpoch, total: number) => void | Promise<void>;
+  onEpoch?: HeadEpochCallback;
+  /** Where the heads are fitted (default: one after another, here; ./heads-helper.ts: also on a helper thread). */
+  runHeads?: GmuHeadRunner;
 }
+
+export type HeadEpochCallback = (head: string, record: GmuEpoch, total: number) => void | Promise<void>;
+
+/** One head of the learned fusion: its name in progress lines, its label in derived seeds, its rows. */
+export interface GmuHeadJob {
+  head: string;
+  label: string;
+  rows: number[];
+}
+
+/** What every head of one learned fusion shares. */
+export type SharedHeadInput = Required<Pick<FitGmuInput, 'features' | 'labels' | 'genreCount' | 'settings' | 'seed'>>;
+
+/**
+ * Fits the heads and returns one fit per job, in the jobs' order. A head depends only on its job and
+ * the shared input (every random choice is seeded by its label), so heads may be fitted in any order
+ * and on any thread of the same backend with the same result.
+ */
+export type GmuHeadRunner = (jobs: readonly GmuHeadJob[], shared: SharedHeadInput, onEpoch?: HeadEpochCallback) => Promise<GmuFit[]>;
+
+/** The heads one after another, on this thread. */
+export const fitHeadsInTurn: GmuHeadRunner = async (jobs, shared, onEpoch) => {
+  const fits: GmuFit[] = [];
+  for (const { head, label, rows } of jobs) fits.push(await fitGmu({ ...shared, rows, label, onEpoch: (record, total) => onEpoch?.(head, record, total) }));
+  return fits;
+};
 
 export interface FoldSummary {
   /** Training-film rows predicted by this fold's head (which did not fit on them). */
@@ -538,33 +566,22 @@ export async function trainLearnedFusion(input: LearnedFusionInput): Promise<Lea
   if (n < 2) throw new RangeError(`the learned fusion needs at least 2 training films, got ${n}`);
   // As the analysis' cross-validation: fewer folds only when there are fewer films than folds.
   const foldRows = kFolds(n, Math.min(settings.folds, n), deriveSeed(seed, 'gmu/folds'));
+  const all = Array.from({ length: n }, (_, i) => i);
+  const jobs: GmuHeadJob[] = [
+    ...foldRows.map((heldOut, k) => {
+      const out = new Set(heldOut);
+      return { head: `fold ${k + 1}/${foldRows.length}`, label: `fold-${k}`, rows: all.filter((row) => !out.has(row)) };
+    }),
+    { head: 'final', label: 'final', rows: all },
+  ];
+  const fits = await (input.runHeads ?? fitHeadsInTurn)(jobs, { features, labels, genreCount, settings, seed }, input.onEpoch);
   const folds: FoldSummary[] = [];
   const outOfFold = await crossFitted(n, foldRows, genreCount, async (fitRows, heldOut, k) => {
-    const head = `fold ${k + 1}/${foldRows.length}`;
-    const fit = await fitGmu({
-      features,
-      labels,
-      genreCount,
-      rows: fitRows,
-      settings,
-      seed,
-      label: `fold-${k}`,
-      onEpoch: (record, total) => input.onEpoch?.(head, record, total),
-    });
+    const fit = fits[k];
     folds.push({ heldOut, fitFilms: fitRows.length, chosenEpoch: fit.chosenEpoch, holdoutLoss: fit.epochs[fit.chosenEpoch].holdoutLoss });
     return predictFit(fit, features, heldOut);
   });
-  const all = Array.from({ length: n }, (_, i) => i);
-  const final = await fitGmu({
-    features,
-    labels,
-    genreCount,
-    rows: all,
-    settings,
-    seed,
-    label: 'final',
-    onEpoch: (record, total) => input.onEpoch?.('final', record, total),
-  });
+  const final = fits[foldRows.length];
   const validationRows = Array.from({ length: input.validation.films }, (_, i) => i);
   return {
     final,
