@@ -9,6 +9,7 @@ import { selectBackend, tf } from '../../pipeline/lib/engine/backend.ts';
 import { recordingEffects } from '../../pipeline/lib/core/effects.ts';
 import { loadNativeKernels, MAX_OUTPUT_FLOATS_PER_CALL, rowsPerCall, type NativeKernels } from '../../pipeline/lib/engine/native-kernels.ts';
 import { filterGradMethod, filterGradTuning, registerWasmTrainingKernels, WASM_KERNEL_REASONS } from '../../pipeline/lib/engine/wasm-kernels/index.ts';
+import { simd as maxPoolSimd } from '../../pipeline/lib/engine/wasm-kernels/max-pool-grad.ts';
 
 const RTOL = 1e-4;
 
@@ -157,6 +158,7 @@ test('registration lists every kernel, is idempotent and replaces the shipped ke
     'Identity',
     'MaxPoolGrad',
     'Sum',
+    'GenrelensReluGrad',
   ]) {
     assert.ok(first.includes(name), name);
     assert.ok(WASM_KERNEL_REASONS[name], `${name} has a reason`);
@@ -445,6 +447,39 @@ describe('MaxPoolGrad (first-maximum scatter)', () => {
     });
   }
 
+  test('tiled 2x2 windows, 4 channels at a time in SIMD: the JavaScript loop to the last bit (ties, NaN, -Infinity) and the cpu backend', async () => {
+    const shape: [number, number, number, number] = [3, 6, 8, 8];
+    const raw = values(shape, 43);
+    // Few distinct values (many ties), some NaN and -Infinity.
+    const data = raw.map((v, i) => (i % 29 === 0 ? NaN : i % 31 === 0 ? -Infinity : Math.round(v * 2) / 2));
+    await tf.setBackend('wasm');
+    const gradient = () =>
+      tf.tidy(() => {
+        const x = tf.tensor4d(data, shape);
+        const r = tf.tensor4d(values([3, 3, 4, 8], 44), [3, 3, 4, 8]);
+        return Array.from(
+          tf
+            .grad((t: tf.Tensor) =>
+              tf
+                .maxPool(t as tf.Tensor4D, 2, 2, 'valid')
+                .mul(r)
+                .sum(),
+            )(x)
+            .dataSync(),
+        );
+      });
+    const withSimd = gradient();
+    maxPoolSimd.enabled = false;
+    const inJs = gradient();
+    maxPoolSimd.enabled = true;
+    assert.deepEqual(withSimd, inJs);
+    assert.ok(withSimd.some((v) => v !== 0) && withSimd.filter((v) => v !== 0).length <= 3 * 3 * 4 * 8, 'one entry per window at most');
+    await check('maxPool grad, simd', 'MaxPoolGrad', () => {
+      const x = tf.tensor4d(values([2, 4, 6, 8], 45), [2, 4, 6, 8]);
+      return tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid').sum())(x);
+    });
+  });
+
   test('tiled 2x2 windows: NaN never wins, a window of only -Infinity and NaN gets no gradient', async () => {
     const x = tf.tensor4d([NaN, 1, 2, NaN, -Infinity, NaN, -Infinity, -Infinity, 5, 5, 5, 5, -1, -3, -2, -4], [2, 2, 2, 2]);
     await tf.setBackend('wasm');
@@ -466,6 +501,35 @@ describe('MaxPoolGrad (first-maximum scatter)', () => {
       const x = tf.tensor4d([0, 0, 0, 0, 1, 1, 0, 2, 0, 0, 0, 0, 3, 0, 0, 3], [1, 4, 4, 1]);
       return tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid').sum())(x);
     });
+  });
+});
+
+describe("ReLU's gradient (one SIMD pass instead of Step, Cast and Multiply)", () => {
+  test("tfjs' formula's values bit for bit: positive, zero, negative and NaN x; negative dy (−0); sizes with a tail", async () => {
+    await tf.setBackend('wasm');
+    for (const size of [4, 7, 1001]) {
+      const xs = values([size], 61).map((v, i) => (i % 13 === 0 ? NaN : i % 11 === 0 ? 0 : i % 17 === 0 ? -0 : v));
+      const dys = values([size], 62).map((v, i) => (i % 19 === 0 ? NaN : v));
+      const x = tf.tensor1d(xs);
+      const dy = tf.tensor1d(dys);
+      const info = await tf.profile(() => tf.tidy(() => tf.grad((t: tf.Tensor) => tf.relu(t).mul(dy))(x)));
+      assert.ok(info.kernelNames.includes('GenrelensReluGrad'), `the kernel ran (${info.kernelNames.join(', ')})`);
+      const ours = tf.tidy(() =>
+        Array.from(
+          tf
+            .grad((t: tf.Tensor) => tf.relu(t).mul(dy))(x)
+            .dataSync(),
+        ),
+      );
+      const formula = tf.tidy(() => Array.from(tf.mul(dy, tf.cast(tf.step(x), 'float32')).dataSync()));
+      assert.deepEqual(ours, formula, `size ${size}`);
+      if (size > 1000)
+        assert.ok(
+          ours.some((v) => Object.is(v, -0)),
+          'a negative dy times 0 gives −0, as tfjs gives',
+        );
+      tf.dispose([x, dy]);
+    }
   });
 });
 

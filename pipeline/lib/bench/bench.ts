@@ -30,6 +30,7 @@ import * as tf from '@tensorflow/tfjs';
 import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../engine/backend.ts';
 import { fusedLstmStatus } from '../engine/fused-lstm.ts';
 import { fastDropoutStatus } from '../engine/fast-dropout.ts';
+import { simdAdamStatus } from '../engine/simd-adam.ts';
 import { trainingBatches, inferenceBatches } from '../train/batching.ts';
 import { resolveConfig } from '../config.ts';
 import { ARTIFACT_FILES, HistoryArtifactSchema, RunArtifactSchema } from '../contract/contract.ts';
@@ -68,11 +69,13 @@ async function timeCalls(reps: number, call: () => Promise<unknown>): Promise<nu
 }
 
 const FUSED_LSTM = 'fused LSTM (whole sequences, forward and backward)';
+const SIMD_ADAM = 'Adam update (one SIMD pass per variable)';
 
 /** The class a kernel belongs to, for the profile's shares. */
 export function kernelClass(name: string): string {
   // tfjs names an operation with its own gradient (tf.customGrad) "unnamed scope": here, the fused LSTM.
   if (name === 'unnamed scope' || name === FUSED_LSTM) return FUSED_LSTM;
+  if (name === SIMD_ADAM) return SIMD_ADAM;
   if (/MatMul/i.test(name)) return 'matrix products';
   if (/^Conv2D|Conv2d/.test(name)) return 'convolutions';
   if (/Pool/.test(name)) return 'pooling';
@@ -89,13 +92,17 @@ export function kernelClass(name: string): string {
 /** Kernel time of one training step, grouped by kernel name and by kernel class. */
 export async function profileTrainingStep(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor) {
   const fusedBefore = fusedLstmStatus();
+  const adamBefore = simdAdamStatus();
   const info = await tf.profile(async () => {
     await model.trainOnBatch(x, y);
     return [] as unknown as tf.Tensor;
   });
   // The fused LSTM's backward passes run inside the gradient tape, where the profile does not see them.
   const fusedAfter = fusedLstmStatus();
+  const adamAfter = simdAdamStatus();
   const kernels = [...info.kernels];
+  // Nor the SIMD Adam update, which runs no kernel.
+  if (adamAfter.variables > adamBefore.variables) kernels.push({ name: SIMD_ADAM, kernelTimeMs: adamAfter.ms - adamBefore.ms } as (typeof kernels)[number]);
   for (let i = fusedBefore.backwardCalls; i < fusedAfter.backwardCalls; i++) {
     kernels.push({
       name: FUSED_LSTM,
@@ -409,6 +416,12 @@ async function benchBackend(reps: number, workload: Workload, effects: Effects, 
     const [fast, tfjs] = await alternatingStepMs('cnn', reps, t.train, [{ fastDropout: true }, { fastDropout: false }]);
     effects.info(
       `  CNN step with the fast dropout masks ${fast.toFixed(0)} ms, with tfjs' masks (before) ${tfjs.toFixed(0)} ms: ${(fast / tfjs).toFixed(2)}× (alternating, same run)`,
+    );
+  }
+  if (simdAdamStatus().active) {
+    const [simd, tfjs] = await alternatingStepMs('cnn', reps, t.train, [{ simdAdam: true }, { simdAdam: false }]);
+    effects.info(
+      `  CNN step with the SIMD Adam update ${simd.toFixed(0)} ms, with tfjs' Adam kernels (before) ${tfjs.toFixed(0)} ms: ${(simd / tfjs).toFixed(2)}× (alternating, same run)`,
     );
   }
   const lstm = await benchStep('lstm', reps, t);

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend, type BackendChoice } from '../engine/backend.ts';
 import { fusedLstmStatus, releaseFusedLstmBuffers } from '../engine/fused-lstm.ts';
 import { fastDropoutStatus } from '../engine/fast-dropout.ts';
+import { simdAdamStatus } from '../engine/simd-adam.ts';
 import {
   CONTRACT_VERSION,
   MODEL_METADATA_SCHEMAS,
@@ -182,6 +183,7 @@ async function trainOne(
   const started = effects.now();
   const fusedCallsBefore = fusedLstmStatus().calls;
   const dropoutCallsBefore = fastDropoutStatus().calls;
+  const adamUpdatesBefore = simdAdamStatus().variables;
   const steps = shardedSteps(model, network, optimizer, lossSpec, config, backend, effects, freeCores);
   let outcome: TrainingOutcome;
   try {
@@ -236,6 +238,7 @@ async function trainOne(
       ...(steps ? { shards: { perBatch: steps.shards, computed: steps.counts.shards, inHelpers: steps.counts.inHelpers } } : {}),
       ...(model === 'lstm' ? { fusedLstmCalls: fusedLstmStatus().calls - fusedCallsBefore } : {}),
       fastDropoutCalls: fastDropoutStatus().calls - dropoutCallsBefore,
+      simdAdamUpdates: simdAdamStatus().variables - adamUpdatesBefore,
     },
     backend,
   };

@@ -159,6 +159,11 @@ export const ModelRunSchema = z.object({
    * Absent in runs from before it.
    */
   fastDropoutCalls: count.optional(),
+  /**
+   * Variable updates of Adam made in one SIMD pass each, equal to tfjs' to the last bit
+   * (pipeline/lib/engine/simd-adam.ts), counted in the model's own thread. Absent in runs from before it.
+   */
+  simdAdamUpdates: count.optional(),
 });
 
 /** A speed measure of the training run, and whether it was in effect. */

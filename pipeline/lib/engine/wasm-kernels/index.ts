@@ -3,7 +3,7 @@
  * per file as in the package itself: the kernels wasm lacks for training (`Conv2DBackpropFilter`,
  * `UnsortedSegmentSum`) and faster or correct replacements for shipped ones that dominate a training
  * step (matrix products, convolutions and their input gradient, the slice family, `MaxPoolGrad`,
- * `Identity`, `Sum` over leading axes). Each file's header says what its kernels do differently and why.
+ * `Identity`, `Sum` over leading axes, ReLU's gradient). Each file's header says what its kernels do differently and why.
  *
  * With a native engine (../native-kernels.ts: onnxruntime-node's MLAS, when that optional package
  * loads) the matrix products and convolutions run there instead of XNNPACK, in place on the wasm heap.
@@ -19,6 +19,7 @@ import type { KernelFunc } from '@tensorflow/tfjs';
 import type { NativeKernels } from '../native-kernels.ts';
 import { installFusedLstm } from '../fused-lstm.ts';
 import { installFastDropout } from '../fast-dropout.ts';
+import { installSimdAdam } from '../simd-adam.ts';
 import { BACKEND, engines, ours, shipped, type WasmKernelConfig } from './kernel-calls.ts';
 import { conv2DBackpropFilterConfig } from './conv-filter-grad.ts';
 import { conv2DBackpropInputConfig, conv2DConfig, fusedConv2DConfig } from './conv.ts';
@@ -28,6 +29,7 @@ import { maxPoolGradConfig } from './max-pool-grad.ts';
 import { unsortedSegmentSumConfig } from './segment-sum.ts';
 import { reverseConfig, sliceConfig, splitVConfig, stridedSliceConfig, unpackConfig } from './slice.ts';
 import { sumConfig } from './sum.ts';
+import { installReluGrad, reluGradConfig } from './relu-grad.ts';
 
 export { filterGradMethod, filterGradTuning } from './conv-filter-grad.ts';
 export { sliceHeap, stridedCopy } from './slice.ts';
@@ -49,6 +51,7 @@ const kernels: readonly WasmKernelConfig[] = [
   reverseConfig,
   identityConfig,
   sumConfig,
+  reluGradConfig,
 ];
 
 export const WASM_KERNEL_REASONS: Readonly<Record<string, string>> = Object.fromEntries(kernels.map(({ kernelName, why }) => [kernelName, why]));
@@ -78,6 +81,8 @@ export interface RegisterOptions {
   fusedLstm?: boolean;
   /** Draw Dropout layers' masks in one loop, equal to tfjs' (../fast-dropout.ts; default true). Only with the speed fixes. */
   fastDropout?: boolean;
+  /** Update Adam's variables in one SIMD pass each, equal to tfjs' (../simd-adam.ts; default true). Only with the speed fixes. */
+  simdAdam?: boolean;
 }
 
 function restoreShipped(name: string): void {
@@ -99,10 +104,12 @@ function restoreShipped(name: string): void {
  */
 export function registerWasmTrainingKernels(options: RegisterOptions = {}): string[] {
   const speedFixes = options.speedFixes ?? true;
+  installReluGrad();
   if (options.native !== undefined) engines.given = options.native;
   engines.native = speedFixes ? engines.given : null;
   installFusedLstm(engines.native && (options.fusedLstm ?? true) ? engines.native.gemm : null);
   installFastDropout(speedFixes && (options.fastDropout ?? true));
+  installSimdAdam(speedFixes && (options.simdAdam ?? true));
   const names: string[] = [];
   for (const { kernelName: name, kernel, kind } of kernels) {
     if (kind === 'speed' && !speedFixes) {
@@ -132,5 +139,6 @@ export function unregisterWasmTrainingKernels(): void {
   engines.native = engines.given = null;
   installFusedLstm(null);
   installFastDropout(false);
+  installSimdAdam(false);
   for (const { kernelName } of kernels) restoreShipped(kernelName);
 }

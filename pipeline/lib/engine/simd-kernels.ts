@@ -1,0 +1,162 @@
+/**
+ * genrelens' WebAssembly SIMD kernels, in one module over the wasm backend's own memory (written by
+ * ./wasm-encoder.ts): they read and write tensors in place, by their byte offsets in that heap.
+ * - `adam`: tfjs' Adam update of one variable (./simd-adam.ts says how it stays exact);
+ * - `maxPoolGrad2x2`: the gradient of a 2×2, stride-2 max pool that tiles its input, 4 channels at once
+ *   (./wasm-kernels/max-pool-grad.ts; JavaScript took 8.6 ms for the CNN's largest pool);
+ * - `reluGrad`: ReLU's gradient dy·step(x) in one pass (./wasm-kernels/relu-grad.ts), where tfjs makes
+ *   three (Step, a Cast to the same type, Multiply).
+ * Every operation is an IEEE single-precision one or a bit mask, so the results are those of the
+ * scalar code they replace, to the last bit (tests/engine/simd-adam.test.ts, tests/engine/wasm-kernels.test.ts).
+ */
+import { F32, I32, op, V128, wasmModule, type ValueType, type WasmFunction } from './wasm-encoder.ts';
+
+export interface SimdKernels {
+  /** Byte offsets of w, m, v, g and the three outputs; groups of four floats; then the eight float32 scalars. */
+  adam(
+    w: number,
+    m: number,
+    v: number,
+    g: number,
+    wOut: number,
+    mOut: number,
+    vOut: number,
+    groups: number,
+    beta1: number,
+    oneMinusBeta1: number,
+    beta2: number,
+    oneMinusBeta2: number,
+    oneMinusAccBeta1: number,
+    oneMinusAccBeta2: number,
+    epsilon: number,
+    negLearningRate: number,
+  ): void;
+  /** Byte offsets of x (NHWC), dy and dx; output pixels over the batch (n·oh·ow); output width; channels·4 (a multiple of 16). */
+  maxPoolGrad2x2(x: number, dy: number, dx: number, pixels: number, outWidth: number, channelBytes: number): void;
+  /** Byte offsets of x, dy and out; groups of four floats: out = dy · (x > 0 ? 1 : x is NaN ? NaN : 0). */
+  reluGrad(x: number, dy: number, out: number, groups: number): void;
+}
+
+const at = (base: number, offset: number) => [op.localGet(base), op.localGet(offset), op.i32Add];
+
+/** m' = m·β1 + g·(1−β1); v' = v·β2 + (g·g)·(1−β2); w' = ((m'/(1−β1ᵗ)) / (sqrt(v'/(1−β2ᵗ)) + ε))·(−lr) + w. */
+function adamFunction(): WasmFunction {
+  const [w, m, v, g, wOut, mOut, vOut, groups] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const scalar = (k: number) => 8 + k; // beta1 … negLearningRate
+  const [i, end] = [16, 17];
+  const splat = (k: number) => 18 + k; // the eight scalars in all four lanes
+  const [gv, mv, vv] = [26, 27, 28];
+  const body: number[][] = [];
+  for (let k = 0; k < 8; k++) body.push(op.localGet(scalar(k)), op.f32x4Splat, op.localSet(splat(k)));
+  body.push(op.localGet(groups), op.i32Const(4), op.i32Shl, op.localSet(end), op.i32Const(0), op.localSet(i));
+  body.push(op.block, op.loop, op.localGet(i), op.localGet(end), op.i32GeU, op.brIf(1));
+  body.push(...at(g, i), op.v128Load(), op.localSet(gv));
+  body.push(...at(m, i), op.v128Load(), op.localGet(splat(0)), op.f32x4Mul, op.localGet(gv), op.localGet(splat(1)), op.f32x4Mul, op.f32x4Add, op.localSet(mv));
+  body.push(...at(mOut, i), op.localGet(mv), op.v128Store());
+  body.push(...at(v, i), op.v128Load(), op.localGet(splat(2)), op.f32x4Mul);
+  body.push(op.localGet(gv), op.localGet(gv), op.f32x4Mul, op.localGet(splat(3)), op.f32x4Mul, op.f32x4Add, op.localSet(vv));
+  body.push(...at(vOut, i), op.localGet(vv), op.v128Store());
+  body.push(...at(wOut, i));
+  body.push(op.localGet(mv), op.localGet(splat(4)), op.f32x4Div);
+  body.push(op.localGet(vv), op.localGet(splat(5)), op.f32x4Div, op.f32x4Sqrt, op.localGet(splat(6)), op.f32x4Add);
+  body.push(op.f32x4Div, op.localGet(splat(7)), op.f32x4Mul, ...at(w, i), op.v128Load(), op.f32x4Add, op.v128Store());
+  body.push(op.localGet(i), op.i32Const(16), op.i32Add, op.localSet(i), op.br(0), op.end, op.end);
+  return {
+    exportName: 'adam',
+    params: [...Array<ValueType>(8).fill(I32), ...Array<ValueType>(8).fill(F32)],
+    locals: [I32, I32, ...Array<ValueType>(11).fill(V128)],
+    body,
+  };
+}
+
+/**
+ * For each output pixel P (over the batch) and 4 channels: the window's four values in row order,
+ * each compared with the best so far (starting at −∞, so NaN and −∞ never win), the last winner
+ * taking dy and the others 0 — the first maximum, as the scalar kernel picks it.
+ */
+function maxPoolGradFunction(): WasmFunction {
+  const [x, dy, dx, pixels, ow, cb] = [0, 1, 2, 3, 4, 5];
+  const [p, kb, p00, dyo, rowBytes, a] = [6, 7, 8, 9, 10, 11];
+  const [v00, v01, v10, v11, best, c0, c1, c2, c3, g, ninf] = [12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22];
+  // Byte address base + a (+ extra local offsets).
+  const addr = (base: number, ...extra: number[]) => [op.localGet(base), op.localGet(a), op.i32Add, ...extra.flatMap((e) => [op.localGet(e), op.i32Add])];
+  const body: number[][] = [];
+  body.push(op.f32Const(-Infinity), op.f32x4Splat, op.localSet(ninf));
+  body.push(op.localGet(ow), op.localGet(cb), op.i32Mul, op.i32Const(1), op.i32Shl, op.localSet(rowBytes));
+  body.push(op.i32Const(0), op.localSet(p));
+  body.push(op.block, op.loop, op.localGet(p), op.localGet(pixels), op.i32GeU, op.brIf(1));
+  // p00 = (2P − P mod ow) · 2 · cb: the window's first input pixel; dyo = P · cb.
+  body.push(op.localGet(p), op.i32Const(1), op.i32Shl, op.localGet(p), op.localGet(ow), op.i32RemU, op.i32Sub);
+  body.push(op.localGet(cb), op.i32Mul, op.i32Const(1), op.i32Shl, op.localSet(p00));
+  body.push(op.localGet(p), op.localGet(cb), op.i32Mul, op.localSet(dyo), op.i32Const(0), op.localSet(kb));
+  body.push(op.block, op.loop, op.localGet(kb), op.localGet(cb), op.i32GeU, op.brIf(1));
+  body.push(op.localGet(p00), op.localGet(kb), op.i32Add, op.localSet(a));
+  body.push(...addr(x), op.v128Load(), op.localSet(v00));
+  body.push(...addr(x, cb), op.v128Load(), op.localSet(v01));
+  body.push(...addr(x, rowBytes), op.v128Load(), op.localSet(v10));
+  body.push(...addr(x, rowBytes, cb), op.v128Load(), op.localSet(v11));
+  body.push(op.localGet(v00), op.localGet(ninf), op.f32x4Gt, op.localSet(c0));
+  body.push(op.localGet(v00), op.localGet(ninf), op.localGet(c0), op.v128Bitselect, op.localSet(best));
+  body.push(op.localGet(v01), op.localGet(best), op.f32x4Gt, op.localSet(c1));
+  body.push(op.localGet(v01), op.localGet(best), op.localGet(c1), op.v128Bitselect, op.localSet(best));
+  body.push(op.localGet(v10), op.localGet(best), op.f32x4Gt, op.localSet(c2));
+  body.push(op.localGet(v10), op.localGet(best), op.localGet(c2), op.v128Bitselect, op.localSet(best));
+  body.push(op.localGet(v11), op.localGet(best), op.f32x4Gt, op.localSet(c3));
+  body.push(op.localGet(dy), op.localGet(dyo), op.i32Add, op.localGet(kb), op.i32Add, op.v128Load(), op.localSet(g));
+  // The last winner keeps dy; each earlier one only where no later one won (c3 becomes "won later").
+  body.push(...addr(dx, rowBytes, cb), op.localGet(g), op.localGet(c3), op.v128And, op.v128Store());
+  body.push(op.localGet(c2), op.localGet(c3), op.v128AndNot, op.localSet(c2));
+  body.push(...addr(dx, rowBytes), op.localGet(g), op.localGet(c2), op.v128And, op.v128Store());
+  body.push(op.localGet(c3), op.localGet(c2), op.v128Or, op.localSet(c3));
+  body.push(op.localGet(c1), op.localGet(c3), op.v128AndNot, op.localSet(c1));
+  body.push(...addr(dx, cb), op.localGet(g), op.localGet(c1), op.v128And, op.v128Store());
+  body.push(op.localGet(c3), op.localGet(c1), op.v128Or, op.localSet(c3));
+  body.push(op.localGet(c0), op.localGet(c3), op.v128AndNot, op.localSet(c0));
+  body.push(...addr(dx), op.localGet(g), op.localGet(c0), op.v128And, op.v128Store());
+  body.push(op.localGet(kb), op.i32Const(16), op.i32Add, op.localSet(kb), op.br(0), op.end, op.end);
+  body.push(op.localGet(p), op.i32Const(1), op.i32Add, op.localSet(p), op.br(0), op.end, op.end);
+  return {
+    exportName: 'maxPoolGrad2x2',
+    params: Array<ValueType>(6).fill(I32),
+    locals: [...Array<ValueType>(6).fill(I32), ...Array<ValueType>(11).fill(V128)],
+    body,
+  };
+}
+
+/** out = dy · s with s = 1 where x > 0, NaN where x is NaN, else 0: tfjs' step(x), multiplied as tfjs multiplies. */
+function reluGradFunction(): WasmFunction {
+  const [x, dy, out, groups] = [0, 1, 2, 3];
+  const [i, end] = [4, 5];
+  const [one, zero, xv, s] = [6, 7, 8, 9];
+  const body: number[][] = [];
+  body.push(op.f32Const(1), op.f32x4Splat, op.localSet(one), op.f32Const(0), op.f32x4Splat, op.localSet(zero));
+  body.push(op.localGet(groups), op.i32Const(4), op.i32Shl, op.localSet(end), op.i32Const(0), op.localSet(i));
+  body.push(op.block, op.loop, op.localGet(i), op.localGet(end), op.i32GeU, op.brIf(1));
+  body.push(...at(x, i), op.v128Load(), op.localSet(xv));
+  body.push(op.localGet(one), op.localGet(zero), op.localGet(xv), op.localGet(zero), op.f32x4Gt, op.v128Bitselect, op.localSet(s));
+  body.push(op.localGet(xv), op.localGet(s), op.localGet(xv), op.localGet(xv), op.f32x4Ne, op.v128Bitselect, op.localSet(s));
+  body.push(...at(out, i), ...at(dy, i), op.v128Load(), op.localGet(s), op.f32x4Mul, op.v128Store());
+  body.push(op.localGet(i), op.i32Const(16), op.i32Add, op.localSet(i), op.br(0), op.end, op.end);
+  return { exportName: 'reluGrad', params: Array<ValueType>(4).fill(I32), locals: [I32, I32, V128, V128, V128, V128], body };
+}
+
+/** One compiled module for the process; one instance per backend memory (per thread's backend). */
+let compiled: WebAssembly.Module | null = null;
+const instances = new WeakMap<WebAssembly.Memory, SimdKernels>();
+
+/** The kernels over `memory` (the wasm backend's `wasm.asm.memory`). */
+export function simdKernelsFor(memory: WebAssembly.Memory): SimdKernels {
+  let kernels = instances.get(memory);
+  if (!kernels) {
+    compiled ??= new WebAssembly.Module(wasmModule([adamFunction(), maxPoolGradFunction(), reluGradFunction()]));
+    kernels = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as SimdKernels;
+    instances.set(memory, kernels);
+  }
+  return kernels;
+}
+
+/** The wasm backend's memory, when the backend exposes it (tfjs-backend-wasm's Emscripten module does). */
+export function backendMemory(backend: unknown): WebAssembly.Memory | null {
+  const memory = (backend as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm?.memory;
+  return memory instanceof WebAssembly.Memory ? memory : null;
+}

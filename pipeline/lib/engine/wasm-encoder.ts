@@ -1,0 +1,108 @@
+/**
+ * A minimal WebAssembly binary writer: just what genrelens' small SIMD kernels need (./simd-adam.ts),
+ * written as bytes the way ./native-kernels.ts writes its ONNX graphs, so no compiler or tool has to be
+ * installed. One module imports the memory of tfjs' wasm backend (`env.memory`) and exports functions
+ * over it: they read and write tensors in place, by their byte offsets in that heap.
+ *
+ * Opcodes are from the WebAssembly core and fixed-width SIMD specifications; a mistake fails at
+ * `new WebAssembly.Module` (validation), and the kernels are tested against tfjs' own results.
+ */
+
+export const I32 = 0x7f;
+export const F32 = 0x7d;
+export const V128 = 0x7b;
+export type ValueType = typeof I32 | typeof F32 | typeof V128;
+
+/** Unsigned LEB128. */
+export function uleb(value: number): number[] {
+  const bytes: number[] = [];
+  let n = value >>> 0;
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    bytes.push(byte);
+  } while (n !== 0);
+  return bytes;
+}
+
+/** Signed LEB128 (i32). */
+export function sleb(value: number): number[] {
+  const bytes: number[] = [];
+  let n = value | 0;
+  for (;;) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
+      bytes.push(byte);
+      return bytes;
+    }
+    bytes.push(byte | 0x80);
+  }
+}
+
+const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
+const name = (text: string) => {
+  const bytes = [...new TextEncoder().encode(text)];
+  return [...uleb(bytes.length), ...bytes];
+};
+const section = (id: number, payload: number[]) => [id, ...uleb(payload.length), ...payload];
+
+/** Instructions, as byte arrays to concatenate. */
+export const op = {
+  localGet: (index: number) => [0x20, ...uleb(index)],
+  localSet: (index: number) => [0x21, ...uleb(index)],
+  localTee: (index: number) => [0x22, ...uleb(index)],
+  i32Const: (value: number) => [0x41, ...sleb(value)],
+  f32Const: (value: number) => [0x43, ...new Uint8Array(Float32Array.of(value).buffer)],
+  i32Add: [0x6a],
+  i32Sub: [0x6b],
+  i32Mul: [0x6c],
+  i32RemU: [0x70],
+  i32Shl: [0x74],
+  i32GeU: [0x4f],
+  block: [0x02, 0x40],
+  loop: [0x03, 0x40],
+  br: (depth: number) => [0x0c, ...uleb(depth)],
+  brIf: (depth: number) => [0x0d, ...uleb(depth)],
+  end: [0x0b],
+  /** v128.load / v128.store with byte alignment 1 (any address) and a constant offset. */
+  v128Load: (offset = 0) => [0xfd, ...uleb(0), 0, ...uleb(offset)],
+  v128Store: (offset = 0) => [0xfd, ...uleb(11), 0, ...uleb(offset)],
+  f32x4Splat: [0xfd, ...uleb(19)],
+  f32x4Sqrt: [0xfd, ...uleb(227)],
+  f32x4Add: [0xfd, ...uleb(228)],
+  f32x4Mul: [0xfd, ...uleb(230)],
+  f32x4Div: [0xfd, ...uleb(231)],
+  f32x4Ne: [0xfd, ...uleb(66)],
+  f32x4Gt: [0xfd, ...uleb(68)],
+  v128And: [0xfd, ...uleb(78)],
+  /** a & ~b */
+  v128AndNot: [0xfd, ...uleb(79)],
+  v128Or: [0xfd, ...uleb(80)],
+  /** (a & mask) | (b & ~mask), operands a, b, mask */
+  v128Bitselect: [0xfd, ...uleb(82)],
+};
+
+export interface WasmFunction {
+  exportName: string;
+  params: ValueType[];
+  /** Extra locals after the parameters, in order. */
+  locals: ValueType[];
+  body: number[][];
+}
+
+/** A module importing `env.memory` and exporting `functions` (no results). */
+export function wasmModule(functions: readonly WasmFunction[]): Uint8Array<ArrayBuffer> {
+  const types = section(1, vec(functions.map((f) => [0x60, ...vec(f.params.map((t) => [t])), ...vec([])])));
+  const imports = section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, ...uleb(1)]]));
+  const declarations = section(3, vec(functions.map((_, i) => uleb(i))));
+  const exports = section(7, vec(functions.map((f, i) => [...name(f.exportName), 0x00, ...uleb(i)])));
+  const bodies = functions.map((f) => {
+    const locals = vec(f.locals.map((t) => [...uleb(1), t]));
+    const code = [...locals, ...f.body.flat(), ...op.end];
+    return [...uleb(code.length), ...code];
+  });
+  const code = section(10, vec(bodies));
+  return Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...types, ...imports, ...declarations, ...exports, ...code]);
+}
