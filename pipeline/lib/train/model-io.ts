@@ -126,22 +126,27 @@ export interface TensorManifestEntry {
   byteOffset: number;
 }
 
-export async function encodeTensors(tensors: { name: string; tensor: tf.Tensor }[]): Promise<{ manifest: TensorManifestEntry[]; data: Uint8Array }> {
-  const parts: Uint8Array[] = [];
+/**
+ * The tensors' values, one after another in one blob (4 bytes per value), and where each starts.
+ * Each tensor is copied once, straight into the blob: read in place on the wasm backend's heap, else
+ * through `data()`. `reuse`, when it has the blob's size, is written over instead of a new array (a
+ * checkpoint per epoch would otherwise touch tens of MB of fresh memory each time).
+ */
+export async function encodeTensors(
+  tensors: { name: string; tensor: tf.Tensor }[],
+  reuse?: Uint8Array,
+): Promise<{ manifest: TensorManifestEntry[]; data: Uint8Array }> {
   const manifest: TensorManifestEntry[] = [];
   let offset = 0;
   for (const { name, tensor } of tensors) {
-    const values = await tensor.data();
-    const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice();
     manifest.push({ name, shape: tensor.shape, dtype: tensor.dtype === 'int32' ? 'int32' : 'float32', byteOffset: offset });
-    parts.push(bytes);
-    offset += bytes.byteLength;
+    offset += 4 * tensor.size;
   }
-  const data = new Uint8Array(offset);
-  let at = 0;
-  for (const part of parts) {
-    data.set(part, at);
-    at += part.byteLength;
+  const data = reuse && reuse.length === offset ? reuse : new Uint8Array(offset);
+  const heap = tf.getBackend() === 'wasm' ? (tf.backend() as unknown as { typedArrayFromHeap(t: tf.Tensor): Float32Array | Int32Array }) : null;
+  for (const [i, { tensor }] of tensors.entries()) {
+    const values = heap ? heap.typedArrayFromHeap(tensor) : await tensor.data();
+    data.set(new Uint8Array(values.buffer, values.byteOffset, 4 * tensor.size), manifest[i].byteOffset);
   }
   return { manifest, data };
 }

@@ -15,7 +15,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Effects } from '../core/effects.ts';
 import { predictionMetrics, type PredictionMetrics } from '../core/metrics.ts';
-import { readCheckpoint, restoreCheckpoint, saveCheckpoint } from './checkpoint.ts';
+import { CheckpointWriter, readCheckpoint, restoreCheckpoint } from './checkpoint.ts';
 import { inferenceBatches, trainingBatches } from './batching.ts';
 import { shardGradients, type StepResult } from './sharded-steps.ts';
 import { lossFunction, type LossFunction } from './losses.ts';
@@ -209,6 +209,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainingOutcome
   const run = await startOrResume(options, randomSource);
   const lengths: BatchLengths = { sum: 0, count: 0 };
   let stoppedEarlyAfterEpoch: number | null = null;
+  const checkpoints = new CheckpointWriter<EpochRecord>(checkpointDir);
   const originalRandom = Math.random;
   Math.random = randomSource.next;
   try {
@@ -225,7 +226,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainingOutcome
       const record = await trainEpoch(options, epoch, lengths);
       keepIfBest(run, record, model);
       logEpoch(options, record, run.bestEpoch === epoch);
-      await saveCheckpoint(checkpointDir, model, run.bestWeights, optimizer, {
+      await checkpoints.save(model, run.bestWeights, optimizer, {
         nextEpoch: epoch + 1,
         history: run.history,
         bestEpoch: run.bestEpoch,
