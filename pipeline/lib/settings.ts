@@ -141,7 +141,8 @@ export const USER_SETTINGS = {
    * The poster CNN's batches are split into this many shards, each shard's gradient computed on its
    * own (the batch's gradient is their films-weighted mean; pipeline/lib/train/sharded-steps.ts). With
    * `parallel`, a shard runs in a helper thread once a core is free, which changes no number. Part of
-   * the training key; 1 (whole batches) keeps the key runs had before sharding existed.
+   * the training key; 1 (whole batches) keeps the key runs had before sharding existed. No shard is
+   * smaller than MIN_SHARD_POSTERS posters (the quick profile's batches of 16 train whole).
    */
   cnnShards: setting(z.number().int().min(1).max(8).default(2), {
     kind: 'number',
@@ -314,11 +315,12 @@ export interface ProfileSchedule {
 
 /**
  * `coursework`: the coursework's schedules (Adam 1e-4, batches of 64). `quick`: the same models, with
- * enough steps at a high enough rate to learn the demo data's cues (about 55 s of training here, the
+ * enough steps at a high enough rate to learn the demo data's cues (about 46 s of training here, the
  * two at once; the CNN's last epochs run alone, on both cores). Measured on the demo data: with 3 and
  * 2 epochs of the coursework's schedule both stayed at the label priors, below "always Drama +
  * Comedy"; at 1e-3 the CNN leaves the priors only after 100-200 steps and passes Drama + Comedy's
- * 0.391 micro F1 clearly only from its 9th epoch (0.503, then 0.549, 0.632 at the 11th; 2e-3 was
+ * 0.391 micro F1 clearly only from its 9th epoch (0.484, then 0.492, 0.592 at the 11th; 0.503, 0.549 and
+ * 0.632 before the bias gradients were summed in double precision; 2e-3 was
  * noisier and lower, 3e-3 did not learn, batches of 8 or 32 learnt less per second), and the BiLSTM needs 3e-3 (5e-3 and 1e-2 did not learn) and
  * reaches 0.539 at its 7th epoch.
  */
@@ -332,6 +334,12 @@ export const PROFILE_SCHEDULES: Record<Profile, Record<ModelKind, ProfileSchedul
     lstm: { epochs: 7, batchSize: 32, learningRate: 3e-3 },
   },
 };
+
+/**
+ * A CNN shard has at least this many posters: with fewer, a shard's step is mostly fixed costs, and
+ * its helper thread gave the demo's batches of 16 nothing (epochs of 3.4–3.9 s with it, 3.8 s without).
+ */
+export const MIN_SHARD_POSTERS = 16;
 
 /** The coursework's learning-rate scheduler: the rate is constant for this many epochs… */
 export const CONSTANT_EPOCHS = 10;

@@ -16,10 +16,10 @@ import { combineShardGradients, ShardedSteps, shardGradients, shardSizes, type L
 import { recordingEffects, type Effects } from '../../pipeline/lib/core/effects.ts';
 import { lossFunction } from '../../pipeline/lib/train/losses.ts';
 import { resolveConfig } from '../../pipeline/lib/config.ts';
-import type { ConfigInput } from '../../pipeline/lib/settings.ts';
+import { PROFILE_SCHEDULES, type ConfigInput } from '../../pipeline/lib/settings.ts';
 import type { DataStageResult } from '../../pipeline/lib/data/data-stage.ts';
 import { seededRandom } from '../../pipeline/lib/core/random.ts';
-import { trainingKey, trainingSchedules } from '../../pipeline/lib/train/training-cache.ts';
+import { cnnShardsFor, trainingKey, trainingSchedules } from '../../pipeline/lib/train/training-cache.ts';
 import { trainModel, trainStep, type EpochRecord, type TrainingData } from '../../pipeline/lib/train/train.ts';
 
 const SIZE = 8;
@@ -283,4 +283,15 @@ test('the shard count is part of the training key; whole batches keep the key ru
   assert.notEqual(key({}), key({ cnnShards: 1 }));
   assert.notEqual(key({ cnnShards: 3 }), key({}));
   assert.equal(resolveConfig({ env: {}, flags: {} }).cnnShards, 2);
+});
+
+test("no shard is smaller than 16 posters: the quick profile's batches of 16 train whole", () => {
+  assert.equal(cnnShardsFor(2, 64), 2);
+  assert.equal(cnnShardsFor(2, PROFILE_SCHEDULES.coursework.cnn.batchSize), 2);
+  assert.equal(cnnShardsFor(2, PROFILE_SCHEDULES.quick.cnn.batchSize), 1);
+  assert.equal(cnnShardsFor(8, 64), 4);
+  assert.equal(cnnShardsFor(3, 48), 3);
+  assert.equal(cnnShardsFor(2, 31), 1);
+  assert.equal(cnnShardsFor(1, 64), 1);
+  assert.equal(cnnShardsFor(2, 8), 1);
 });

@@ -109,7 +109,9 @@ export function runArtifact({ stage, config, profile, schedules, key, inputs, re
 /** The run.json entry of the CNN's sharded batches. */
 function shardedCnnOptimisation(shards: RunArtifact['models']['cnn']['shards']): Optimisation {
   const title = 'CNN batches in shards; a free core computes one';
-  if (!shards) return { id: 'sharded-cnn', title, active: false, detail: 'Whole batches (config cnnShards 1).' };
+  if (!shards) {
+    return { id: 'sharded-cnn', title, active: false, detail: 'Whole batches (config cnnShards 1, or batches too small for shards of at least 16 posters).' };
+  }
   const share = shards.computed > 0 ? Math.round((100 * shards.inHelpers) / shards.computed) : 0;
   return {
     id: 'sharded-cnn',

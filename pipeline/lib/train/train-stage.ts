@@ -19,18 +19,19 @@ import { runArtifact, trainingRecord } from './run-record.ts';
 import type { TrainJob } from './train-job.ts';
 import type { CachedModelResult } from './training-cache.ts';
 import { trainJobs, trainsInParallel } from './train-jobs.ts';
-import { reusableTraining, trainingKey, trainingSchedules } from './training-cache.ts';
+import { cnnShardsFor, reusableTraining, trainingKey, trainingSchedules } from './training-cache.ts';
 
 /** Trains (or reuses) both models and writes run.json, history-*.json, predictions-*.json and the models. */
 export async function runTrainStage(stage: DataStageResult, ctx: StageContext): Promise<RunArtifact> {
-  const { config, effects } = ctx;
-  const profile = effectiveProfile(config, stage.dataset.synthetic);
-  const schedules = trainingSchedules(config, profile);
+  const { effects } = ctx;
+  const profile = effectiveProfile(ctx.config, stage.dataset.synthetic);
+  const schedules = trainingSchedules(ctx.config, profile);
+  const config = { ...ctx.config, cnnShards: cnnShardsFor(ctx.config.cnnShards, schedules.cnn.batchSize) };
   const key = trainingKey(stage, config, schedules);
   const trainingDir = join(ctx.paths.cache, 'training', key);
   const inputs = prepareModelInputs(stage, config);
 
-  const { results, jobs } = await reuseCachedModels(stage, ctx, trainingDir, key, schedules);
+  const { results, jobs } = await reuseCachedModels(stage, { ...ctx, config }, trainingDir, key, schedules);
   const parallel = trainsInParallel(config, jobs.length);
   const started = effects.now();
   if (parallel) effects.info(`Training ${jobs.map((job) => MODEL_TITLES[job.model]).join(' and ')} at the same time, one worker thread each`);

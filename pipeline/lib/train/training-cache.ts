@@ -19,7 +19,7 @@ import type { DataStageResult } from '../data/data-stage.ts';
 import type { Effects } from '../core/effects.ts';
 import { readJson, sha256 } from '../core/files.ts';
 import { reusableEntry } from '../core/cache.ts';
-import { PROFILE_SCHEDULES, type Config, type Profile } from '../settings.ts';
+import { MIN_SHARD_POSTERS, PROFILE_SCHEDULES, type Config, type Profile } from '../settings.ts';
 import { MODEL_FILE, modelFilesProblem } from './model-io.ts';
 import type { TrainingSchedule } from './train.ts';
 
@@ -33,6 +33,14 @@ export const PIPELINE_VERSION = 2;
 export const CHECKPOINT_DIR = 'checkpoint';
 /** The training's result (history, predictions, run figures) inside its cache entry, beside `model/`. */
 export const RESULT_FILE = 'result.json';
+
+/**
+ * The CNN's shards per batch: as configured, but no shard smaller than MIN_SHARD_POSTERS posters
+ * (so the quick profile's batches of 16 train whole).
+ */
+export function cnnShardsFor(configured: number, batchSize: number): number {
+  return Math.max(1, Math.min(configured, Math.floor(batchSize / MIN_SHARD_POSTERS)));
+}
 
 export function trainingSchedules(config: Config, profile: Profile): Record<ModelKind, TrainingSchedule> {
   const schedule = (model: ModelKind): TrainingSchedule => ({
