@@ -315,12 +315,13 @@ export interface ProfileSchedule {
 
 /**
  * `coursework`: the coursework's schedules (Adam 1e-4, batches of 64). `quick`: the same models, with
- * enough steps at a high enough rate to learn the demo data's cues (about 46 s of training here, the
- * two at once; the CNN's last epochs run alone, on both cores). Measured on the demo data: with 3 and
+ * enough steps at a high enough rate to learn the demo data's cues (about 45 s of training here, the
+ * two at once; the CNN's last epochs run alone). Measured on the demo data: with 3 and
  * 2 epochs of the coursework's schedule both stayed at the label priors, below "always Drama +
  * Comedy"; at 1e-3 the CNN leaves the priors only after 100-200 steps and passes Drama + Comedy's
- * 0.391 micro F1 clearly only from its 9th epoch (0.484, then 0.492, 0.592 at the 11th; 0.503, 0.549 and
- * 0.632 before the bias gradients were summed in double precision; 2e-3 was
+ * 0.391 micro F1 for good only from its 7th epoch (0.529, 0.434, 0.499, 0.560, then 0.587 at the 11th;
+ * on so few films the figure moves with float rounding: 0.632 with float32 bias-gradient sums and two
+ * shards per batch, 0.592 with double-precision sums; 2e-3 was
  * noisier and lower, 3e-3 did not learn, batches of 8 or 32 learnt less per second), and the BiLSTM needs 3e-3 (5e-3 and 1e-2 did not learn) and
  * reaches 0.539 at its 7th epoch.
  */
@@ -336,8 +337,9 @@ export const PROFILE_SCHEDULES: Record<Profile, Record<ModelKind, ProfileSchedul
 };
 
 /**
- * A CNN shard has at least this many posters: with fewer, a shard's step is mostly fixed costs, and
- * its helper thread gave the demo's batches of 16 nothing (epochs of 3.4–3.9 s with it, 3.8 s without).
+ * A CNN shard has at least this many posters: with fewer, a shard's step is mostly fixed costs. On the
+ * demo's batches of 16, two shards with a helper thread took 3.4–3.9 s per epoch, whole batches in one
+ * thread 2.5–3.0 s; the demo build took 75.2 s against 72.3 s (medians of three alternating runs).
  */
 export const MIN_SHARD_POSTERS = 16;
 
