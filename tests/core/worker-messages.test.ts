@@ -1,12 +1,14 @@
 /**
  * Ending worker threads (pipeline/lib/core/worker-messages.ts): a worker whose work is over ends by
  * itself once it has reported (`reportOutcome` lets go of its port), and `endWorker` waits for that
- * rather than terminating it; a worker that does not end is terminated after the wait.
+ * rather than terminating it; a worker that does not end is terminated after the wait; `workerResult`
+ * settles on its result, its failure (as the same kind) or an early exit.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { endWorker } from '../../pipeline/lib/core/worker-messages.ts';
+import { endWorker, workerResult } from '../../pipeline/lib/core/worker-messages.ts';
+import { UserError } from '../../pipeline/lib/core/errors.ts';
 
 const reporting = new URL('../../pipeline/lib/core/worker-messages.ts', import.meta.url).href;
 
@@ -39,4 +41,31 @@ test('endWorker terminates a worker that does not end within the wait', async ()
   worker.once('exit', (code) => (exitCode = code));
   await endWorker(worker, 200);
   assert.equal(exitCode, 1, 'terminated');
+});
+
+test("workerResult: the worker's result with its other messages passed on; its failure as the same kind; an early exit named", async () => {
+  const seen: unknown[] = [];
+  const worker = new Worker(
+    `
+    const { parentPort } = require('node:worker_threads');
+    parentPort.postMessage({ type: 'info', message: 'working' });
+    import(${JSON.stringify(reporting)}).then(({ reportOutcome }) => reportOutcome(parentPort, async () => 7));
+  `,
+    { eval: true },
+  );
+  assert.equal(await workerResult<number>(worker, 'the test worker', (message) => seen.push(message)), 7);
+  assert.deepEqual(seen, [{ type: 'info', message: 'working' }]);
+
+  const failing = new Worker(
+    `
+    const { parentPort } = require('node:worker_threads');
+    parentPort.postMessage({ type: 'failed', error: { name: 'UserError', message: 'bad row', file: 'a.csv', line: 3, fix: 'mend it' } });
+  `,
+    { eval: true },
+  );
+  const error = await workerResult(failing, 'the test worker').catch((e: unknown) => e);
+  assert.ok(error instanceof UserError && error.message === 'bad row' && error.file === 'a.csv' && error.line === 3);
+
+  const quitting = new Worker(`process.exit(3)`, { eval: true });
+  await assert.rejects(workerResult(quitting, 'the test worker'), /the test worker stopped \(exit code 3\) before it finished/);
 });

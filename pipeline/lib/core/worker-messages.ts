@@ -68,6 +68,31 @@ export async function endWorker(worker: Worker, ms = WORKER_EXIT_MS): Promise<vo
   if (!ended) await worker.terminate();
 }
 
+/**
+ * On the main thread: the result a worker reports ('done'), or its error ('failed', rebuilt as the same
+ * kind; an 'error' event; an exit before either), settled once, after which the worker is ended
+ * (`endWorker`). Its other messages go to `onMessage`. `what` names it in errors ("the learned
+ * fusion's worker").
+ */
+export function workerResult<R, M extends { type: string } = WorkerMessage<R>>(worker: Worker, what: string, onMessage?: (message: M) => void): Promise<R> {
+  return new Promise((resolvePromise, reject) => {
+    let settled = false;
+    const settle = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      outcome();
+      void endWorker(worker);
+    };
+    worker.on('message', (message: M | WorkerMessage<R>) => {
+      if (message.type === 'done') settle(() => resolvePromise((message as Extract<WorkerMessage<R>, { type: 'done' }>).result));
+      else if (message.type === 'failed') settle(() => reject(workerError((message as Extract<WorkerMessage<R>, { type: 'failed' }>).error)));
+      else onMessage?.(message as M);
+    });
+    worker.once('error', (error) => settle(() => reject(new Error(`${what} failed: ${error.message}`, { cause: error }))));
+    worker.once('exit', (code) => settle(() => reject(new Error(`${what} stopped (exit code ${code}) before it finished`))));
+  });
+}
+
 /** On the main thread: a worker's error as the error it was, its message prefixed with `title` when given. */
 export function workerError(error: SerializedError, title?: string): Error {
   const text = title ? `${title}: ${error.message}` : error.message;

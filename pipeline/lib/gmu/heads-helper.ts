@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { BackendChoice } from '../engine/backend.ts';
 import type { Effects } from '../core/effects.ts';
-import { endWorker, workerError, type WorkerMessage } from '../core/worker-messages.ts';
+import { workerResult } from '../core/worker-messages.ts';
 import { fitHeadsInTurn, type GmuFit, type GmuHeadJob, type GmuHeadRunner, type SharedHeadInput } from './gmu.ts';
 
 /** What the helper worker is given. */
@@ -40,25 +40,22 @@ export function splitHeads(jobs: readonly GmuHeadJob[]): { here: number[]; helpe
   return { here: here.sort((a, b) => a - b), helper: helper.sort((a, b) => a - b) };
 }
 
+/** A helper's report of one epoch of one head. */
+export interface EpochMessage {
+  type: 'epoch';
+  head: string;
+  record: GmuFit['epochs'][number];
+  total: number;
+}
+
 /** Fits `jobs` in the helper worker; its epochs are reported through `onEpoch`. */
 function fitInHelper(data: HeadsWorkerData, onEpoch: Parameters<GmuHeadRunner>[2]): Promise<GmuFit[]> {
-  return new Promise((resolvePromise, reject) => {
-    const worker = new Worker(new URL('./workers/gmu-heads-worker.ts', import.meta.url), { workerData: data });
-    let settled = false;
-    const settle = (outcome: () => void) => {
-      if (settled) return;
-      settled = true;
-      outcome();
-      void endWorker(worker);
-    };
-    worker.on('message', (message: WorkerMessage<GmuFit[]> | { type: 'epoch'; head: string; record: GmuFit['epochs'][number]; total: number }) => {
-      if (message.type === 'epoch') void onEpoch?.(message.head, message.record, message.total);
-      else if (message.type === 'done') settle(() => resolvePromise(message.result));
-      else if (message.type === 'failed') settle(() => reject(workerError(message.error, 'the learned fusion’s helper thread')));
-    });
-    worker.once('error', (error) => settle(() => reject(new Error(`the learned fusion's helper thread failed: ${error.message}`, { cause: error }))));
-    worker.once('exit', (code) => settle(() => reject(new Error(`the learned fusion's helper thread stopped (exit code ${code}) before it finished`))));
-  });
+  const worker = new Worker(new URL('./workers/gmu-heads-worker.ts', import.meta.url), { workerData: data });
+  return workerResult<GmuFit[], EpochMessage>(
+    worker,
+    "the learned fusion's helper thread",
+    (message) => void onEpoch?.(message.head, message.record, message.total),
+  );
 }
 
 /** Backends that compute on one core per thread, where a second thread uses a second core. */

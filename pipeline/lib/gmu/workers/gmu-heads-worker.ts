@@ -8,12 +8,12 @@ import { selectBackend } from '../../engine/backend.ts';
 import { quietEffects } from '../../core/effects.ts';
 import { reportOutcome } from '../../core/worker-messages.ts';
 import { fitHeadsInTurn } from '../gmu.ts';
-import type { HeadsWorkerData } from '../heads-helper.ts';
+import type { EpochMessage, HeadsWorkerData } from '../heads-helper.ts';
 
 const port = parentPort;
 if (!port) throw new Error('pipeline/lib/gmu/workers/gmu-heads-worker.ts runs as a worker thread of the learned fusion');
 const { backend, shared, jobs } = workerData as HeadsWorkerData;
 await reportOutcome(port, async () => {
   await selectBackend({ force: backend, effects: quietEffects() });
-  return fitHeadsInTurn(jobs, shared, (head, record, total) => port.postMessage({ type: 'epoch', head, record, total }));
+  return fitHeadsInTurn(jobs, shared, (head, record, total) => port.postMessage({ type: 'epoch', head, record, total } satisfies EpochMessage));
 });
