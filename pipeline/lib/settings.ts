@@ -339,7 +339,7 @@ export const PROFILE_SCHEDULES: Record<Profile, Record<ModelKind, ProfileSchedul
 /**
  * A CNN shard has at least this many posters: with fewer, a shard's step is mostly fixed costs. On the
  * demo's batches of 16, two shards with a helper thread took 3.4–3.9 s per epoch, whole batches in one
- * thread 2.5–3.0 s; the demo build took 75.2 s against 72.3 s (medians of three alternating runs).
+ * thread 2.5–3.1 s; the demo build took 75.2 s against 72.3 s (medians of three alternating runs).
  */
 export const MIN_SHARD_POSTERS = 16;
 
