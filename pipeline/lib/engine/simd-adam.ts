@@ -18,7 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { backendMemory, simdKernelsFor } from './simd-kernels.ts';
-import type { WasmBackendLike } from './wasm-kernels/kernel-calls.ts';
+import { heapOffset, type WasmBackendLike } from './wasm-kernels/kernel-calls.ts';
 
 /** The float32 scalars of one update, as tfjs makes them. */
 interface Scalars {
@@ -91,7 +91,7 @@ function simdApplyGradients(optimizer: AdamLike, gradients: Gradients, backend: 
     epsilon: f32(optimizer.epsilon),
     negLearningRate: f32(-optimizer.learningRate),
   };
-  const offset = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+  const offset = (t: tf.TensorInfo) => heapOffset(backend, t);
   names.forEach((name, i) => {
     const value = tf.engine().registeredVariables[name];
     optimizer.accumulatedFirstMoment[i] ??= { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };

@@ -141,44 +141,42 @@ function fusedLstmOptimisation(calls: number | undefined): Optimisation {
   };
 }
 
+/**
+ * The run.json entry of a measure both models count (calls or updates in their own threads): not
+ * recorded when either result comes from a run before the count existed.
+ */
+function countedOptimisation(id: string, title: string, counts: (number | undefined)[], ran: (total: number) => string, didNotRun: string): Optimisation {
+  if (counts.some((count) => count === undefined)) {
+    return { id, title, active: false, detail: 'Not recorded for both models: some results come from a run before it.' };
+  }
+  const total = (counts as number[]).reduce((sum, count) => sum + count, 0);
+  return { id, title, active: total > 0, detail: total > 0 ? ran(total) : didNotRun };
+}
+
 /** The run.json entry of the dropout masks drawn in one loop (pipeline/lib/engine/fast-dropout.ts). */
 function fastDropoutOptimisation(results: Record<ModelKind, CachedModelResult>): Optimisation {
-  const title = "Dropout masks drawn in one loop, equal to tfjs' to the last bit";
-  const [cnn, lstm] = [results.cnn.run.fastDropoutCalls, results.lstm.run.fastDropoutCalls];
-  if (cnn === undefined || lstm === undefined) {
-    return { id: 'fast-dropout', title, active: false, detail: 'Not recorded for both models: some results come from a run before it.' };
-  }
-  const total = cnn + lstm;
-  return {
-    id: 'fast-dropout',
-    title,
-    active: total > 0,
-    detail:
-      total > 0
-        ? "Each training-mode Dropout layer drew its mask with tfjs' own generator (Alea, seeded as tfjs seeds it) in one loop written straight into the mask, " +
-          `instead of one number at a time and three more kernels; the same masks, outputs and gradients bit for bit (tested). ${total.toLocaleString('en')} layer calls in the models' own threads (a helper thread's shards count there, not here).`
-        : "tfjs' own dropout (the fast masks need the wasm backend).",
-  };
+  return countedOptimisation(
+    'fast-dropout',
+    "Dropout masks drawn in one loop, equal to tfjs' to the last bit",
+    [results.cnn.run.fastDropoutCalls, results.lstm.run.fastDropoutCalls],
+    (total) =>
+      "Each training-mode Dropout layer drew its mask with tfjs' own generator (Alea, seeded as tfjs seeds it) in one loop written straight into the mask, " +
+      `instead of one number at a time and three more kernels; the same masks, outputs and gradients bit for bit (tested). ${total.toLocaleString('en')} layer calls in the models' own threads (a helper thread's shards count there, not here).`,
+    "tfjs' own dropout (the fast masks need the wasm backend).",
+  );
 }
 
 /** The run.json entry of Adam's update in one SIMD pass per variable (pipeline/lib/engine/simd-adam.ts). */
 function simdAdamOptimisation(results: Record<ModelKind, CachedModelResult>): Optimisation {
-  const title = "Adam's update in one SIMD pass per variable, equal to tfjs' to the last bit";
-  const [cnn, lstm] = [results.cnn.run.simdAdamUpdates, results.lstm.run.simdAdamUpdates];
-  if (cnn === undefined || lstm === undefined) {
-    return { id: 'simd-adam', title, active: false, detail: 'Not recorded for both models: some results come from a run before it.' };
-  }
-  const total = cnn + lstm;
-  return {
-    id: 'simd-adam',
-    title,
-    active: total > 0,
-    detail:
-      total > 0
-        ? "Each variable's Adam update (new weights and both moments) was one WebAssembly SIMD pass over the backend's memory, with tfjs' operations in tfjs' order, " +
-          `each rounded to float32 as tfjs' kernels round it, instead of thirteen kernels; the same weights bit for bit (tested). ${total.toLocaleString('en')} variable updates in the models' own threads.`
-        : "tfjs' own Adam kernels (the SIMD update needs the wasm backend).",
-  };
+  return countedOptimisation(
+    'simd-adam',
+    "Adam's update in one SIMD pass per variable, equal to tfjs' to the last bit",
+    [results.cnn.run.simdAdamUpdates, results.lstm.run.simdAdamUpdates],
+    (total) =>
+      "Each variable's Adam update (new weights and both moments) was one WebAssembly SIMD pass over the backend's memory, with tfjs' operations in tfjs' order, " +
+      `each rounded to float32 as tfjs' kernels round it, instead of thirteen kernels; the same weights bit for bit (tested). ${total.toLocaleString('en')} variable updates in the models' own threads.`,
+    "tfjs' own Adam kernels (the SIMD update needs the wasm backend).",
+  );
 }
 
 function optimisationsOf(parallel: boolean, backend: BackendInfo, results: Record<ModelKind, CachedModelResult>): Optimisation[] {

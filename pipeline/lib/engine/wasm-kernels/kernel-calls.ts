@@ -146,6 +146,11 @@ export function matrixOf(backend: WasmBackendLike, x: TensorInfo, stored: [numbe
   return copy;
 }
 
+/** The byte offset of `t` in the wasm heap (stable when the heap grows), for kernels over that memory. */
+export function heapOffset(backend: WasmBackendLike, t: TensorInfo): number {
+  return backend.dataIdMap.get(t.dataId)!.memoryOffset;
+}
+
 /** Float32 view of the whole wasm heap and the element offset of `t` in it (take after allocating). */
 export function heapOf(backend: WasmBackendLike, t: TensorInfo): [Float32Array, number] {
   const v = backend.typedArrayFromHeap(t) as Float32Array;

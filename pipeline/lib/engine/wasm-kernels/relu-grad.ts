@@ -6,8 +6,8 @@
  * it on the wasm backend while this kernel is registered, and tfjs' formula everywhere else.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { GradConfig, TensorInfo } from '@tensorflow/tfjs';
-import { sizeOf, type Kernel, type WasmKernelConfig } from './kernel-calls.ts';
+import type { GradConfig } from '@tensorflow/tfjs';
+import { heapOffset, sizeOf, type Kernel, type WasmKernelConfig } from './kernel-calls.ts';
 import { backendMemory, simdKernelsFor } from '../simd-kernels.ts';
 
 export const RELU_GRAD = 'GenrelensReluGrad';
@@ -20,8 +20,7 @@ const reluGradKernel: Kernel = ({ inputs, backend }) => {
   const memory = backendMemory(backend);
   let from = 0;
   if (memory) {
-    const offset = (t: TensorInfo) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
-    simdKernelsFor(memory).reluGrad(offset(x), offset(dy), offset(out), groups);
+    simdKernelsFor(memory).reluGrad(heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, out), groups);
     from = groups * 4;
   }
   const xv = backend.typedArrayFromHeap(x);
