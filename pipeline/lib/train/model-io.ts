@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { MODEL_METADATA_SCHEMAS, type ModelKind, type ModelMetadataOf } from '../contract/contract.ts';
 import { UserError } from '../core/errors.ts';
 import { readCheckedJson, writeFolderAtomic } from '../core/files.ts';
+import { tensorValues } from '../engine/tensor-values.ts';
 
 export const MODEL_FILE = 'model.json';
 export const WEIGHTS_FILE = 'weights.bin';
@@ -128,8 +129,8 @@ export interface TensorManifestEntry {
 
 /**
  * The tensors' values, one after another in one blob (4 bytes per value), and where each starts.
- * Each tensor is copied once, straight into the blob: read in place on the wasm backend's heap, else
- * through `data()`. `reuse`, when it has the blob's size, is written over instead of a new array (a
+ * Each tensor is copied once, straight into the blob: read in place on the wasm backend's heap
+ * (engine/tensor-values.ts). `reuse`, when it has the blob's size, is written over instead of a new array (a
  * checkpoint per epoch would otherwise touch tens of MB of fresh memory each time).
  */
 export async function encodeTensors(
@@ -143,9 +144,8 @@ export async function encodeTensors(
     offset += 4 * tensor.size;
   }
   const data = reuse && reuse.length === offset ? reuse : new Uint8Array(offset);
-  const heap = tf.getBackend() === 'wasm' ? (tf.backend() as unknown as { typedArrayFromHeap(t: tf.Tensor): Float32Array | Int32Array }) : null;
   for (const [i, { tensor }] of tensors.entries()) {
-    const values = heap ? heap.typedArrayFromHeap(tensor) : await tensor.data();
+    const values = tensorValues(tensor);
     data.set(new Uint8Array(values.buffer, values.byteOffset, 4 * tensor.size), manifest[i].byteOffset);
   }
   return { manifest, data };

@@ -16,8 +16,10 @@
  * bit for bit), and a resumed run (its `Math.random` state comes from the checkpoint) continues
  * exactly. A helper that fails is dropped with a warning and its shard computed here.
  *
- * Helpers hold no state between steps: each step message carries the current trainable weights
- * (the optimiser, learning rate, checkpoints and best weights stay in this thread).
+ * Helpers hold no state between steps: each step they load the current trainable weights (the
+ * optimiser, learning rate, checkpoints and best weights stay in this thread). Weights and gradients
+ * go through shared memory (./shared-tensors.ts); the messages carry the shard's films and a step
+ * number.
  */
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
@@ -26,6 +28,8 @@ import type { LossName } from '../settings.ts';
 import { lossFunction, type LossFunction } from './losses.ts';
 import { seededRandom } from '../core/random.ts';
 import { endWorker } from '../core/worker-messages.ts';
+import { tensorValues } from '../engine/tensor-values.ts';
+import { SharedTensors } from './shared-tensors.ts';
 
 /** What a step gives the training loop: the batch's loss and its predictions (films × genres). */
 export interface StepResult {
@@ -49,6 +53,9 @@ export interface ShardWorkerData {
   topology: string;
   backend: BackendChoice;
   loss: LossSpec;
+  /** SharedTensors buffers: the trainable weights (written here, read by every helper), this helper's gradients (written there). */
+  weights: SharedArrayBuffer;
+  gradients: SharedArrayBuffer;
 }
 
 /** Asks an idle helper to end its event loop (its thread then exits by itself). */
@@ -58,8 +65,8 @@ export interface ShardCloseRequest {
 
 export interface ShardStepRequest {
   type: 'step';
-  /** The trainable weights, in `model.trainableWeights` order. */
-  weights: Float32Array[];
+  /** The step's number: the shared weights were written as it, the gradients are to be written as it. */
+  sequence: number;
   x: { values: Float32Array | Int32Array; shape: number[]; dtype: 'float32' | 'int32' };
   y: { values: Float32Array; shape: number[] };
   /** Seed of `Math.random` (dropout) for this shard of this step. */
@@ -67,9 +74,7 @@ export interface ShardStepRequest {
 }
 
 export type ShardWorkerMessage =
-  | { type: 'ready' }
-  | { type: 'gradients'; gradients: Float32Array[]; loss: number; probabilities: Float32Array }
-  | { type: 'failed'; message: string; stack?: string };
+  { type: 'ready' } | { type: 'gradients'; loss: number; probabilities: Float32Array } | { type: 'failed'; message: string; stack?: string };
 
 /**
  * One shard's share of a step: the loss on (x, y) in training mode, its gradients with respect to
@@ -119,8 +124,7 @@ export function shardSizes(n: number, shards: number): number[] {
 
 /** Copies a tensor's values out of the backend (a typed array this thread owns). */
 function valuesOf(t: tf.Tensor): Float32Array | Int32Array {
-  const values = t.dataSync();
-  return values instanceof Int32Array ? values.slice() : Float32Array.from(values as Float32Array);
+  return tensorValues(t).slice();
 }
 
 /** One shard's result, wherever it was computed. */
@@ -144,6 +148,11 @@ export class ShardedSteps {
   private readonly warn: (message: string) => void;
   /** Ready helpers; helper i computes shard i + 1. */
   private readonly helpers: Worker[] = [];
+  /** The trainable weights for the helpers (made with the first helper), and each helper's gradients. */
+  private sharedWeights: SharedTensors | null = null;
+  private readonly sharedGradients = new Map<Worker, SharedTensors>();
+  /** Steps taken with helpers: the number each step's shared writes carry. */
+  private sequence = 0;
   private readonly starting = new Set<Worker>();
   private closed = false;
   private readonly pending = new Map<Worker, { resolve: (m: ShardWorkerMessage) => void; reject: (e: Error) => void }>();
@@ -177,8 +186,18 @@ export class ShardedSteps {
    */
   async addHelper(backend: BackendChoice): Promise<boolean> {
     if (this.closed || this.helpers.length + this.starting.size >= this.shards - 1) return false;
-    const workerData: ShardWorkerData = { topology: JSON.stringify(this.model.toJSON(null, false)), backend, loss: this.lossSpec };
+    const shapes = this.variables.map((v) => v.shape);
+    this.sharedWeights ??= new SharedTensors(shapes);
+    const gradients = new SharedTensors(shapes);
+    const workerData: ShardWorkerData = {
+      topology: JSON.stringify(this.model.toJSON(null, false)),
+      backend,
+      loss: this.lossSpec,
+      weights: this.sharedWeights.buffer,
+      gradients: gradients.buffer,
+    };
     const helper = new Worker(new URL('./workers/shard-worker.ts', import.meta.url), { workerData });
+    this.sharedGradients.set(helper, gradients);
     this.starting.add(helper);
     helper.on('message', (message: ShardWorkerMessage) => this.settle(helper, message));
     helper.on('error', (error) => this.lose(helper, new Error(`a shard helper thread failed: ${error.message}`, { cause: error })));
@@ -235,14 +254,15 @@ export class ShardedSteps {
     const shardIds = sizes.map((_, i) => i).filter((i) => sizes[i] > 0);
     const remote = new Map<number, { helper: Worker; reply: Promise<ShardWorkerMessage> }>();
     const helpers = this.helpers.slice();
+    const sequence = ++this.sequence;
     if (helpers.length > 0) {
-      const weights = this.variables.map((v) => Float32Array.from(v.dataSync() as Float32Array));
+      this.sharedWeights!.write(this.variables, sequence);
       const remoteIds = shardIds.filter((i) => i > 0).slice(0, helpers.length);
       remoteIds.forEach((i, h) => {
         const [xs, ys] = tf.tidy(() => [part(x, i), part(y, i)]);
         const request: ShardStepRequest = {
           type: 'step',
-          weights: h === remoteIds.length - 1 ? weights : weights.map((w) => w.slice()),
+          sequence,
           x: { values: valuesOf(xs), shape: xs.shape, dtype: xs.dtype === 'int32' ? 'int32' : 'float32' },
           y: { values: valuesOf(ys) as Float32Array, shape: ys.shape },
           seed: seeds[i],
@@ -251,11 +271,7 @@ export class ShardedSteps {
         const reply = this.reply(helpers[h]);
         reply.catch(() => {}); // handled below, after this thread's shards
         remote.set(i, { helper: helpers[h], reply });
-        helpers[h].postMessage(request, [
-          ...request.weights.map((w) => w.buffer as ArrayBuffer),
-          request.x.values.buffer as ArrayBuffer,
-          request.y.values.buffer as ArrayBuffer,
-        ]);
+        helpers[h].postMessage(request, [request.x.values.buffer as ArrayBuffer, request.y.values.buffer as ArrayBuffer]);
       });
     }
     const t1 = performance.now();
@@ -273,11 +289,7 @@ export class ShardedSteps {
     for (const [i, { helper, reply }] of remote) {
       try {
         const message = (await reply) as Extract<ShardWorkerMessage, { type: 'gradients' }>;
-        results.set(i, {
-          loss: message.loss,
-          probabilities: message.probabilities,
-          gradients: message.gradients.map((g, v) => tf.tensor(g, this.variables[v].shape, 'float32')),
-        });
+        results.set(i, { loss: message.loss, probabilities: message.probabilities, gradients: this.sharedGradients.get(helper)!.read(sequence) });
         this.counts.inHelpers++;
       } catch (error) {
         this.warn(`${(error as Error).message}; its shard runs in this thread from now on (the results are the same)`);

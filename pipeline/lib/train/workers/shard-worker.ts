@@ -1,13 +1,15 @@
 /**
  * A shard helper thread (`pipeline/lib/train/sharded-steps.ts`): builds the model being trained on its
- * own backend instance, then, per step message, loads the weights it is sent, computes the loss and
- * gradients of its shard of the batch with `Math.random` seeded as told, and sends them back. Asked
+ * own backend instance, then, per step message, loads the weights from the shared memory, computes
+ * the loss and gradients of its shard of the batch with `Math.random` seeded as told, writes the
+ * gradients to its shared memory and answers with the loss and predictions. Asked
  * to close, it closes its port, so its thread ends by itself rather than being terminated.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../engine/backend.ts';
 import { quietEffects } from '../../core/effects.ts';
+import { SharedTensors } from '../shared-tensors.ts';
 import { lossOf, shardGradients, type ShardCloseRequest, type ShardStepRequest, type ShardWorkerData, type ShardWorkerMessage } from '../sharded-steps.ts';
 
 const port = parentPort;
@@ -19,11 +21,14 @@ const failed = (error: unknown) => {
 };
 
 try {
-  const { topology, backend, loss: lossSpec } = workerData as ShardWorkerData;
+  const { topology, backend, loss: lossSpec, weights: weightsBuffer, gradients: gradientsBuffer } = workerData as ShardWorkerData;
   await selectBackend({ force: backend, effects: quietEffects() });
   const model = await tf.models.modelFromJSON({ modelTopology: JSON.parse(topology) });
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const loss = lossOf(lossSpec);
+  const shapes = variables.map((v) => v.shape);
+  const sharedWeights = new SharedTensors(shapes, weightsBuffer);
+  const sharedGradients = new SharedTensors(shapes, gradientsBuffer);
 
   port.on('message', (request: ShardStepRequest | ShardCloseRequest) => {
     if (request.type === 'close') {
@@ -33,8 +38,7 @@ try {
       return;
     }
     try {
-      request.weights.forEach((values, i) => {
-        const weight = tf.tensor(values, variables[i].shape, 'float32');
+      sharedWeights.read(request.sequence).forEach((weight, i) => {
         variables[i].assign(weight);
         weight.dispose();
       });
@@ -46,12 +50,12 @@ try {
       } finally {
         tf.dispose([x, y]);
       }
-      const gradients = result.gradients.map((g) => Float32Array.from(g.dataSync() as Float32Array));
-      tf.dispose(result.gradients);
-      send(
-        { type: 'gradients', gradients, loss: result.loss, probabilities: result.probabilities },
-        gradients.map((g) => g.buffer as ArrayBuffer),
-      );
+      try {
+        sharedGradients.write(result.gradients, request.sequence);
+      } finally {
+        tf.dispose(result.gradients);
+      }
+      send({ type: 'gradients', loss: result.loss, probabilities: result.probabilities });
     } catch (error) {
       failed(error);
     }
