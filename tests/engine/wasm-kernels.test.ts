@@ -323,13 +323,18 @@ async function checkRel(label: string, kernel: string, rtol: number, f: () => tf
   return assertRelClose(wasm.results, cpu.results, label, rtol);
 }
 
-describe('Conv2DBackpropFilter (missing on wasm; im2col + XNNPACK matmul) at 1e-5 relative', () => {
+describe('Conv2DBackpropFilter (missing on wasm; im2col + matrix product) at 1e-5 relative', () => {
+  // Dense im2col builds P by runs for the native engine and gathers Pᵀ for XNNPACK: both are checked.
   const modes = [
-    { name: 'dense', method: 'dense', tuning: { gridMaxExtra: -1 } },
-    { name: 'dense, one image per product', method: 'dense', tuning: { gridMaxExtra: -1, denseBlockFloats: 1 } },
-    { name: 'grid', method: 'grid', tuning: { gridMaxExtra: Infinity } },
-    { name: 'grid, one image per product', method: 'grid', tuning: { gridMaxExtra: Infinity, gridBlockFloats: 1 } },
+    { name: 'dense', method: 'dense', tuning: { gridMaxExtra: -1 }, xnnpack: false },
+    { name: 'dense, one image per product', method: 'dense', tuning: { gridMaxExtra: -1, denseBlockFloats: 1 }, xnnpack: false },
+    { name: 'dense on XNNPACK (Pᵀ gathered)', method: 'dense', tuning: { gridMaxExtra: -1 }, xnnpack: true },
+    { name: 'dense on XNNPACK, one image per product', method: 'dense', tuning: { gridMaxExtra: -1, denseBlockFloats: 1 }, xnnpack: true },
+    { name: 'grid', method: 'grid', tuning: { gridMaxExtra: Infinity }, xnnpack: false },
+    { name: 'grid, one image per product', method: 'grid', tuning: { gridMaxExtra: Infinity, gridBlockFloats: 1 }, xnnpack: false },
   ] as const;
+  let native: NativeKernels | null = null;
+  before(() => (native = nativeOrSkip()));
   for (const c of filterCases) {
     const label = `x${c.x.join('x')} f${c.f.join('x')} s${JSON.stringify(c.strides)} ${JSON.stringify(c.pad)} ${c.format ?? 'NHWC'}`;
     const stride1 = [c.strides].flat().every((s) => s === 1);
@@ -340,23 +345,28 @@ describe('Conv2DBackpropFilter (missing on wasm; im2col + XNNPACK matmul) at 1e-
       if (mode.method === 'grid' && !stride1) continue; // the grid needs stride 1
       if (mode.name.includes('one image') && c.x[0] === 1) continue; // nothing to split
       test(`${label}, ${mode.name}`, async () => {
-        await withTuning(mode.tuning, async () => {
-          assert.equal(filterGradMethod(c.x, c.f, filterAttrs(c)), mode.method);
-          const dyShape = filterDyShape(c);
-          await checkRel(
-            `${label}, ${mode.name}`,
-            'Conv2DBackpropFilter',
-            FILTER_RTOL,
-            () =>
-              tf
-                .engine()
-                .runKernel(
-                  'Conv2DBackpropFilter',
-                  { x: tf.tensor(values(c.x, 1), c.x), dy: tf.tensor(values(dyShape, 2), dyShape) },
-                  filterAttrs(c) as unknown as tf.NamedAttrMap,
-                ) as tf.Tensor,
-          );
-        });
+        if (mode.xnnpack) registerWasmTrainingKernels({ native: null });
+        try {
+          await withTuning(mode.tuning, async () => {
+            assert.equal(filterGradMethod(c.x, c.f, filterAttrs(c)), mode.method);
+            const dyShape = filterDyShape(c);
+            await checkRel(
+              `${label}, ${mode.name}`,
+              'Conv2DBackpropFilter',
+              FILTER_RTOL,
+              () =>
+                tf
+                  .engine()
+                  .runKernel(
+                    'Conv2DBackpropFilter',
+                    { x: tf.tensor(values(c.x, 1), c.x), dy: tf.tensor(values(dyShape, 2), dyShape) },
+                    filterAttrs(c) as unknown as tf.NamedAttrMap,
+                  ) as tf.Tensor,
+            );
+          });
+        } finally {
+          if (mode.xnnpack) registerWasmTrainingKernels({ native });
+        }
       });
     }
   }

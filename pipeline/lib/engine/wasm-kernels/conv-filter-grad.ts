@@ -1,11 +1,23 @@
 /**
  * `Conv2DBackpropFilter` (the conv weight gradient, missing on wasm): dW = Pᵀ·DY with Pᵀ built
  * directly in the layout XNNPACK's untransposed matmul takes, on a shared zero-bordered grid or by
- * dense im2col (see below).
+ * dense im2col (see below); on the native engine, dense im2col builds P itself, a row of runs.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { TensorInfo } from '@tensorflow/tfjs';
-import { call1, dispose, heapOf, reshape, sizeOf, transpose, zeros, type Kernel, type WasmBackendLike, type WasmKernelConfig } from './kernel-calls.ts';
+import {
+  call1,
+  dispose,
+  engines,
+  heapOf,
+  reshape,
+  sizeOf,
+  transpose,
+  zeros,
+  type Kernel,
+  type WasmBackendLike,
+  type WasmKernelConfig,
+} from './kernel-calls.ts';
 import { convInfoOf } from './conv.ts';
 import { nativeProduct } from './matmul.ts';
 import { sliceHeap } from './slice.ts';
@@ -26,8 +38,12 @@ import { sliceHeap } from './slice.ts';
 //   positions, so those extra columns of Pᵀ contribute nothing. Cost: the border columns are multiplied
 //   too ((h+1)(w+1)/(h·w) more FLOPs for 'same' 3x3: +6% at 32x32, +13% at 16x16, +27% at 8x8).
 // - Dense im2col (any stride/padding, and small images where the grid's border costs more than it
-//   saves): Pᵀ's rows are gathered element by element in JS from x transposed to [cin, n, h, w]
-//   (contiguous runs along each output row, zeros in the padding).
+//   saves). With the native engine (matmul.ts `nativeProduct`), whose product takes a transposed
+//   left operand, P itself is built ([n·oh·ow, fh·fw·cin]) straight from NHWC x: each output
+//   position's row is one run of fw·cin values per filter row (cin per tap when dilated or at an
+//   edge), a block copy. Without it (XNNPACK), Pᵀ's rows are gathered element by element in JS from
+//   x transposed to [cin, n, h, w] (contiguous runs along each output row, zeros in the padding);
+//   for the CNN's 8×8 layers that gather took 15–20 ms of a 240 ms step, the copies about a fifth.
 //
 // Work is split over the batch in whole images so that each product's operands stay cache-sized and
 // Pᵀ's memory is bounded (filterGradTuning); the partial products are summed in JS. DY is always a
@@ -110,6 +126,53 @@ function fillPatchesT(heap: Float32Array, dst: number, src: number, g: PatchGeom
   }
 }
 
+/** heap[dst…dst+length) = heap[src…src+length): a block copy, or a loop for short runs (few channels), where the call costs more than the copy. */
+function copyRun(heap: Float32Array, dst: number, src: number, length: number): void {
+  if (length >= 32) heap.copyWithin(dst, src, src + length);
+  else for (let i = 0; i < length; i++) heap[dst + i] = heap[src + i];
+}
+
+/**
+ * Writes the dense P block of images [b0, b0 + nb) at heap[dst…]: [nb·oh·ow, fh·fw·cin] row-major,
+ * row (b, r, q), column (i, j, c) = x[b, r·sh + i·dh − top, q·sw + j·dw − left, c], or 0 in the
+ * padding. x is NHWC at heap[src…]: the taps of one filter row inside the image are one run
+ * (dw = 1) or one run each.
+ */
+function fillPatches(heap: Float32Array, dst: number, src: number, g: PatchGeometry, b0: number, nb: number): void {
+  const { h, w, cin, oh, ow, fh, fw, sh, sw, dh, dw, top, left } = g;
+  const tap = cin;
+  const filterRow = fw * cin;
+  let d = dst;
+  for (let b = b0; b < b0 + nb; b++) {
+    const image = src + b * h * w * cin;
+    for (let r = 0; r < oh; r++) {
+      for (let q = 0; q < ow; q++) {
+        const colOff = q * sw - left; // input column of tap j: colOff + j·dw
+        // Taps [jLo, jHi) read inside the row; the rest read padding.
+        const jLo = Math.min(fw, Math.max(0, Math.ceil(-colOff / dw)));
+        const jHi = Math.max(jLo, Math.min(fw, Math.floor((w - 1 - colOff) / dw) + 1));
+        for (let i = 0; i < fh; i++) {
+          const ih = r * sh + i * dh - top;
+          if (ih < 0 || ih >= h) {
+            heap.fill(0, d, d + filterRow);
+            d += filterRow;
+            continue;
+          }
+          const rowStart = image + ih * w * cin;
+          if (jLo > 0) heap.fill(0, d, d + jLo * tap);
+          if (dw === 1) {
+            copyRun(heap, d + jLo * tap, rowStart + (colOff + jLo) * cin, (jHi - jLo) * tap);
+          } else {
+            for (let j = jLo; j < jHi; j++) copyRun(heap, d + j * tap, rowStart + (colOff + j * dw) * cin, tap);
+          }
+          if (jHi < fw) heap.fill(0, d + jHi * tap, d + filterRow);
+          d += filterRow;
+        }
+      }
+    }
+  }
+}
+
 /**
  * One row of the zero-bordered grid at heap[dst…dst+gridLength): the source row heap[src…src+length)
  * followed by zeros, or only zeros for a border row (`inside` false).
@@ -124,14 +187,15 @@ function placeGridRow(heap: Float32Array, dst: number, src: number, length: numb
 }
 
 /**
- * Σ over chunks of A_chunk·B_chunk ([1, k, m_c] · [1, m_c, cout]) through the shipped BatchMatMul
- * (XNNPACK), summed in JS. `make` builds one chunk's operands; both are disposed here.
+ * Σ over chunks of A_chunk·B_chunk ([1, k, m_c] · [1, m_c, cout], or A_chunkᵀ·B_chunk with A_chunk
+ * [m_c, k] when `transA`) on the native engine or the shipped BatchMatMul (XNNPACK), summed in JS.
+ * `make` builds one chunk's operands; both are disposed here.
  */
-function sumOfProducts(backend: WasmBackendLike, count: number, make: (chunk: number) => { a: TensorInfo; b: TensorInfo }): TensorInfo {
+function sumOfProducts(backend: WasmBackendLike, count: number, transA: boolean, make: (chunk: number) => { a: TensorInfo; b: TensorInfo }): TensorInfo {
   let acc: TensorInfo | null = null;
   for (let c = 0; c < count; c++) {
     const { a, b } = make(c);
-    const part = nativeProduct(backend, a, b, false, false, undefined) ?? call1(tf.BatchMatMul, { a, b }, { transposeA: false, transposeB: false }, backend);
+    const part = nativeProduct(backend, a, b, transA, false, undefined) ?? call1(tf.BatchMatMul, { a, b }, { transposeA: transA, transposeB: false }, backend);
     dispose(backend, a, b);
     if (!acc) {
       acc = part;
@@ -146,24 +210,31 @@ function sumOfProducts(backend: WasmBackendLike, count: number, make: (chunk: nu
   return acc!;
 }
 
-/** dW by dense im2col: Pᵀ gathered in JS (see fillPatchesT). x and dy are NHWC. */
+/** dW by dense im2col: P built by runs on the native engine (fillPatches), else Pᵀ gathered in JS (fillPatchesT). x and dy are NHWC. */
 function filterGradDense(backend: WasmBackendLike, x: TensorInfo, dy: TensorInfo, g: PatchGeometry, cout: number): TensorInfo {
-  const xT = transpose(backend, x, [3, 0, 1, 2]); // [cin, n, h, w]
+  const native = engines.native !== null;
+  const xT = native ? null : transpose(backend, x, [3, 0, 1, 2]); // [cin, n, h, w]
   const k = g.fh * g.fw * g.cin;
   const perImage = g.oh * g.ow;
   const chunk = Math.max(1, Math.min(g.n, Math.floor(filterGradTuning.denseBlockFloats / (k * perImage))));
-  const result = sumOfProducts(backend, Math.ceil(g.n / chunk), (c) => {
+  const result = sumOfProducts(backend, Math.ceil(g.n / chunk), native, (c) => {
     const b0 = c * chunk;
     const nb = Math.min(chunk, g.n - b0);
     const dyc = sliceHeap(backend, dy, [b0, 0, 0, 0], [nb, g.oh, g.ow, cout]); // a fresh copy (see above)
     const b = reshape(backend, dyc, [1, nb * perImage, cout]);
     dispose(backend, dyc);
+    if (!xT) {
+      const a = backend.makeOutput([1, nb * perImage, k], 'float32');
+      const [heap, at] = heapOf(backend, a);
+      fillPatches(heap, at, heapOf(backend, x)[1], g, b0, nb);
+      return { a, b };
+    }
     const a = backend.makeOutput([1, k, nb * perImage], 'float32');
     const [heap, at] = heapOf(backend, a);
     fillPatchesT(heap, at, heapOf(backend, xT)[1], g, b0, nb);
     return { a, b };
   });
-  dispose(backend, xT);
+  if (xT) dispose(backend, xT);
   return result;
 }
 
@@ -193,7 +264,7 @@ function filterGradGrid(backend: WasmBackendLike, x: TensorInfo, dy: TensorInfo,
   const cell = hs * ws;
   const k = fh * fw * cin;
   const chunk = Math.max(1, Math.min(n, Math.floor(filterGradTuning.gridBlockFloats / (k * cell))));
-  return sumOfProducts(backend, Math.ceil(n / chunk), (c) => {
+  return sumOfProducts(backend, Math.ceil(n / chunk), false, (c) => {
     const b0 = c * chunk;
     const nb = Math.min(chunk, n - b0);
     const mg = nb * cell;
