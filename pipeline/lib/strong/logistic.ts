@@ -109,19 +109,24 @@ function fitOne(x: SparseRows, y: Uint8Array, w: Float64Array, options: Required
   const trial = new Float64Array(n);
   let trialGrad = new Float64Array(n);
   const alpha = new Float64Array(options.memory);
+  let spare: { s: Float64Array; t: Float64Array } = { s: new Float64Array(n), t: new Float64Array(n) };
   for (let iteration = 0; iteration < options.maxIterations; iteration++) {
     if (maxAbs(grad) <= options.tolerance) return { iterations: iteration, converged: true };
     // Two-loop recursion: direction = −H·grad.
     direction.set(grad);
     for (let i = s.length - 1; i >= 0; i--) {
       alpha[i] = rho[i] * dot(s[i], direction);
-      for (let j = 0; j < n; j++) direction[j] -= alpha[i] * t[i][j];
+      const ti = t[i];
+      const ai = alpha[i];
+      for (let j = 0; j < n; j++) direction[j] -= ai * ti[j];
     }
     const gamma = s.length > 0 ? dot(s[s.length - 1], t[t.length - 1]) / dot(t[t.length - 1], t[t.length - 1]) : 1 / Math.max(1, maxAbs(grad));
     for (let j = 0; j < n; j++) direction[j] *= gamma;
     for (let i = 0; i < s.length; i++) {
       const beta = rho[i] * dot(t[i], direction);
-      for (let j = 0; j < n; j++) direction[j] += s[i][j] * (alpha[i] - beta);
+      const si = s[i];
+      const weight = alpha[i] - beta;
+      for (let j = 0; j < n; j++) direction[j] += si[j] * weight;
     }
     for (let j = 0; j < n; j++) direction[j] = -direction[j];
     let slope = dot(grad, direction);
@@ -140,8 +145,10 @@ function fitOne(x: SparseRows, y: Uint8Array, w: Float64Array, options: Required
       step /= 2;
     }
     if (!(trialF < f)) return { iterations: iteration, converged: maxAbs(grad) <= options.tolerance * 10 };
-    const sNew = new Float64Array(n);
-    const tNew = new Float64Array(n);
+    // The new pair goes into the oldest pair's arrays once the memory is full (or spare ones): no
+    // fresh arrays per iteration (first writes to fresh memory are slow).
+    const sNew = spare.s;
+    const tNew = spare.t;
     for (let j = 0; j < n; j++) {
       sNew[j] = trial[j] - w[j];
       tNew[j] = trialGrad[j] - grad[j];
@@ -149,9 +156,10 @@ function fitOne(x: SparseRows, y: Uint8Array, w: Float64Array, options: Required
     const curvature = dot(sNew, tNew);
     if (curvature > 1e-12) {
       if (s.length === options.memory) {
-        s.shift();
-        t.shift();
+        spare = { s: s.shift()!, t: t.shift()! };
         rho.shift();
+      } else {
+        spare = { s: new Float64Array(n), t: new Float64Array(n) };
       }
       s.push(sNew);
       t.push(tNew);
