@@ -159,6 +159,7 @@ test('registration lists every kernel, is idempotent and replaces the shipped ke
     'MaxPoolGrad',
     'Sum',
     'GenrelensReluGrad',
+    'GatherV2',
   ]) {
     assert.ok(first.includes(name), name);
     assert.ok(WASM_KERNEL_REASONS[name], `${name} has a reason`);
@@ -569,6 +570,30 @@ describe('Sum over leading axes (one pass; other reductions go to the shipped ke
     assert.equal(ints.dtype, 'int32');
     assert.deepEqual(Array.from(ints.dataSync()), [4, 6]);
   });
+});
+
+describe('GatherV2 of rows (block copies; other gathers go to the shipped kernel)', () => {
+  const cases: { x: number[]; dtype?: 'int32'; indices: number[]; indexShape: number[]; axis?: number; batchDims?: number }[] = [
+    { x: [7, 5], indices: [3, 0, 6, 3], indexShape: [4] }, // short rows, a repeated index
+    { x: [9, 40], indices: [8, 1, 1, 4, 0, 7], indexShape: [2, 3] }, // long rows (block copies), 2-D indices: an embedding lookup
+    { x: [6, 3, 4], indices: [5, 2], indexShape: [2] }, // rows of a 3-D tensor
+    { x: [6, 3], dtype: 'int32', indices: [1, 5, 0], indexShape: [3] },
+    { x: [5, 4], indices: [], indexShape: [0] }, // no index
+    { x: [4, 6], indices: [5, 0, 2], indexShape: [3], axis: 1 }, // another axis: shipped
+    { x: [2, 4, 3], indices: [1, 0, 3, 3], indexShape: [2, 2], axis: 1, batchDims: 1 }, // batch dimensions: shipped
+  ];
+  for (const c of cases) {
+    test(`gather x${c.x.join('x')}${c.dtype ? ' int32' : ''} indices ${c.indexShape.join('x')} axis ${c.axis ?? 0}${c.batchDims ? ' batchDims' : ''}`, async () => {
+      await check('gather', 'GatherV2', () =>
+        tf.gather(
+          c.dtype ? tf.tensor(values(c.x, 61).map(Math.round), c.x, 'int32') : tf.tensor(values(c.x, 61), c.x),
+          tf.tensor(c.indices, c.indexShape, 'int32'),
+          c.axis ?? 0,
+          c.batchDims ?? 0,
+        ),
+      );
+    });
+  }
 });
 
 describe('UnsortedSegmentSum (missing on wasm)', () => {

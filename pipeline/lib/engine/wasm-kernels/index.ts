@@ -3,7 +3,7 @@
  * per file as in the package itself: the kernels wasm lacks for training (`Conv2DBackpropFilter`,
  * `UnsortedSegmentSum`) and faster or correct replacements for shipped ones that dominate a training
  * step (matrix products, convolutions and their input gradient, the slice family, `MaxPoolGrad`,
- * `Identity`, `Sum` over leading axes, ReLU's gradient). Each file's header says what its kernels do differently and why.
+ * `Identity`, `Sum` over leading axes, ReLU's gradient, `GatherV2` of rows). Each file's header says what its kernels do differently and why.
  *
  * With a native engine (../native-kernels.ts: onnxruntime-node's MLAS, when that optional package
  * loads) the matrix products and convolutions run there instead of XNNPACK, in place on the wasm heap.
@@ -23,6 +23,7 @@ import { installSimdAdam } from '../simd-adam.ts';
 import { BACKEND, engines, ours, shipped, type WasmKernelConfig } from './kernel-calls.ts';
 import { conv2DBackpropFilterConfig } from './conv-filter-grad.ts';
 import { conv2DBackpropInputConfig, conv2DConfig, fusedConv2DConfig } from './conv.ts';
+import { gatherConfig } from './gather.ts';
 import { identityConfig } from './identity.ts';
 import { batchMatMulConfig, fusedMatMulConfig } from './matmul.ts';
 import { maxPoolGradConfig } from './max-pool-grad.ts';
@@ -52,6 +53,7 @@ const kernels: readonly WasmKernelConfig[] = [
   identityConfig,
   sumConfig,
   reluGradConfig,
+  gatherConfig,
 ];
 
 export const WASM_KERNEL_REASONS: Readonly<Record<string, string>> = Object.fromEntries(kernels.map(({ kernelName, why }) => [kernelName, why]));
