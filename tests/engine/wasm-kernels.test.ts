@@ -547,6 +547,7 @@ describe("ReLU's gradient (one SIMD pass instead of Step, Cast and Multiply)", (
 describe('Sum over leading axes (one pass; other reductions go to the shipped kernel)', () => {
   const cases: { shape: number[]; axis: number | number[]; keepDims?: boolean }[] = [
     { shape: [4, 5, 6, 3], axis: [0, 1, 2] }, // a conv bias gradient
+    { shape: [4, 5, 6, 8], axis: [0, 1, 2] }, // channels a multiple of 4: the SIMD loop
     { shape: [4, 5, 6, 3], axis: [2, 0, 1], keepDims: true },
     { shape: [7, 9], axis: 0 }, // a dense bias gradient
     { shape: [3, 4, 5], axis: [-3] },
@@ -563,13 +564,30 @@ describe('Sum over leading axes (one pass; other reductions go to the shipped ke
   test('a large sum over rows is accurate (float64 accumulation) and int32 sums stay int32', async () => {
     await tf.setBackend('wasm');
     const rows = 100_000;
-    const x = tf.fill([rows, 2], 0.1);
-    const s = tf.sum(x, 0).dataSync();
-    for (const v of s) assert.ok(Math.abs(v - rows * 0.1) < 1e-3, `sum ${v}`);
+    for (const columns of [2, 8]) {
+      const x = tf.fill([rows, columns], 0.1);
+      const s = tf.sum(x, 0).dataSync();
+      for (const v of s) assert.ok(Math.abs(v - rows * 0.1) < 1e-3, `sum ${v}`);
+    }
     const ints = tf.sum(tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32'), 0);
     assert.equal(ints.dtype, 'int32');
     assert.deepEqual(Array.from(ints.dataSync()), [4, 6]);
   });
+});
+
+test('the SIMD column sums equal float64 sums in row order, rounded once to float32 (bit for bit)', async () => {
+  await tf.setBackend('wasm');
+  const [rows, columns] = [1000, 12];
+  const data = Float32Array.from({ length: rows * columns }, (_, i) => Math.fround(Math.sin(i * 1.7) * 10 ** ((i % 7) - 3)));
+  data[5] = -0;
+  const got = tf.sum(tf.tensor2d(data, [rows, columns]), 0).dataSync();
+  const want = new Float32Array(columns);
+  for (let c = 0; c < columns; c++) {
+    let sum = 0;
+    for (let r = 0; r < rows; r++) sum += data[r * columns + c];
+    want[c] = sum;
+  }
+  assert.deepEqual(Array.from(got), Array.from(want));
 });
 
 describe('GatherV2 of rows (block copies; other gathers go to the shipped kernel)', () => {

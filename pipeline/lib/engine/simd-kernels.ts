@@ -5,9 +5,11 @@
  * - `maxPoolGrad2x2`: the gradient of a 2×2, stride-2 max pool that tiles its input, 4 channels at once
  *   (./wasm-kernels/max-pool-grad.ts; JavaScript took 8.6 ms for the CNN's largest pool);
  * - `reluGrad`: ReLU's gradient dy·step(x) in one pass (./wasm-kernels/relu-grad.ts), where tfjs makes
- *   three (Step, a Cast to the same type, Multiply).
- * Every operation is an IEEE single-precision one or a bit mask, so the results are those of the
- * scalar code they replace, to the last bit (tests/engine/simd-adam.test.ts, tests/engine/wasm-kernels.test.ts).
+ *   three (Step, a Cast to the same type, Multiply);
+ * - `sumRows`: column sums of a row-major matrix, 4 columns at once, accumulated in float64
+ *   (./wasm-kernels/sum.ts: a bias's gradient).
+ * Every operation is an IEEE one (float64 where the scalar code uses doubles) or a bit mask, in the
+ * scalar code's order, so the results are those of the scalar code they replace, to the last bit (tests/engine/simd-adam.test.ts, tests/engine/wasm-kernels.test.ts).
  */
 import { F32, I32, op, V128, wasmModule, type ValueType, type WasmFunction } from './wasm-encoder.ts';
 
@@ -35,6 +37,11 @@ export interface SimdKernels {
   maxPoolGrad2x2(x: number, dy: number, dx: number, pixels: number, outWidth: number, channelBytes: number): void;
   /** Byte offsets of x, dy and out; groups of four floats: out = dy · (x > 0 ? 1 : x is NaN ? NaN : 0). */
   reluGrad(x: number, dy: number, out: number, groups: number): void;
+  /**
+   * Byte offsets of x (rows × columns float32), out (columns float32) and acc (columns float64, zeroed
+   * by the caller, 8-byte units); rows; columns / 4: out[c] = float32(Σ_r x[r, c]), summed in row order in float64.
+   */
+  sumRows(x: number, out: number, acc: number, rows: number, groups: number): void;
 }
 
 const at = (base: number, offset: number) => [op.localGet(base), op.localGet(offset), op.i32Add];
@@ -140,6 +147,39 @@ function reluGradFunction(): WasmFunction {
   return { exportName: 'reluGrad', params: Array<ValueType>(4).fill(I32), locals: [I32, I32, V128, V128, V128, V128], body };
 }
 
+/**
+ * Row by row, each group of 4 columns: lanes 0–1 and 2–3 promoted to float64 and added to the group's
+ * two float64x2 accumulators in memory; at the end each accumulator rounded to float32 and stored.
+ */
+function sumRowsFunction(): WasmFunction {
+  const [x, out, acc, rows, groups] = [0, 1, 2, 3, 4];
+  const [r, g, src, a] = [5, 6, 7, 8];
+  const [v] = [9];
+  const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+  const LOW_HALVES = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
+  const body: number[][] = [];
+  body.push(op.localGet(x), op.localSet(src), op.i32Const(0), op.localSet(r));
+  body.push(op.block, op.loop, op.localGet(r), op.localGet(rows), op.i32GeU, op.brIf(1));
+  body.push(op.localGet(acc), op.localSet(a), op.i32Const(0), op.localSet(g));
+  body.push(op.block, op.loop, op.localGet(g), op.localGet(groups), op.i32GeU, op.brIf(1));
+  body.push(op.localGet(src), op.v128Load(), op.localSet(v));
+  body.push(op.localGet(a), op.localGet(a), op.v128Load(), op.localGet(v), op.f64x2PromoteLowF32x4, op.f64x2Add, op.v128Store());
+  body.push(op.localGet(a), op.localGet(a), op.v128Load(16), op.localGet(v), op.localGet(v), op.i8x16Shuffle(HIGH_HALF), op.f64x2PromoteLowF32x4, op.f64x2Add);
+  body.push(op.v128Store(16));
+  body.push(op.localGet(src), op.i32Const(16), op.i32Add, op.localSet(src), op.localGet(a), op.i32Const(32), op.i32Add, op.localSet(a));
+  body.push(op.localGet(g), op.i32Const(1), op.i32Add, op.localSet(g), op.br(0), op.end, op.end);
+  body.push(op.localGet(r), op.i32Const(1), op.i32Add, op.localSet(r), op.br(0), op.end, op.end);
+  // out = the accumulators rounded to float32, 4 columns per store.
+  body.push(op.i32Const(0), op.localSet(g));
+  body.push(op.block, op.loop, op.localGet(g), op.localGet(groups), op.i32GeU, op.brIf(1));
+  body.push(op.localGet(out), op.localGet(g), op.i32Const(4), op.i32Shl, op.i32Add);
+  body.push(op.localGet(acc), op.localGet(g), op.i32Const(5), op.i32Shl, op.i32Add, op.localSet(a));
+  body.push(op.localGet(a), op.v128Load(), op.f32x4DemoteF64x2Zero, op.localGet(a), op.v128Load(16), op.f32x4DemoteF64x2Zero, op.i8x16Shuffle(LOW_HALVES));
+  body.push(op.v128Store());
+  body.push(op.localGet(g), op.i32Const(1), op.i32Add, op.localSet(g), op.br(0), op.end, op.end);
+  return { exportName: 'sumRows', params: Array<ValueType>(5).fill(I32), locals: [I32, I32, I32, I32, V128], body };
+}
+
 /** One compiled module for the process; one instance per backend memory (per thread's backend). */
 let compiled: WebAssembly.Module | null = null;
 const instances = new WeakMap<WebAssembly.Memory, SimdKernels>();
@@ -148,7 +188,7 @@ const instances = new WeakMap<WebAssembly.Memory, SimdKernels>();
 export function simdKernelsFor(memory: WebAssembly.Memory): SimdKernels {
   let kernels = instances.get(memory);
   if (!kernels) {
-    compiled ??= new WebAssembly.Module(wasmModule([adamFunction(), maxPoolGradFunction(), reluGradFunction()]));
+    compiled ??= new WebAssembly.Module(wasmModule([adamFunction(), maxPoolGradFunction(), reluGradFunction(), sumRowsFunction()]));
     kernels = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as SimdKernels;
     instances.set(memory, kernels);
   }

@@ -82,6 +82,13 @@ export const op = {
   v128Or: [0xfd, ...uleb(80)],
   /** (a & mask) | (b & ~mask), operands a, b, mask */
   v128Bitselect: [0xfd, ...uleb(82)],
+  /** Bytes of a and b (0–15 a, 16–31 b) picked by 16 constant lane indices. */
+  i8x16Shuffle: (lanes: readonly number[]) => [0xfd, ...uleb(13), ...lanes],
+  /** The two low float32 lanes as float64 (exact). */
+  f64x2PromoteLowF32x4: [0xfd, ...uleb(95)],
+  /** Both float64 lanes rounded to float32 (to nearest) in the two low lanes, zeros above. */
+  f32x4DemoteF64x2Zero: [0xfd, ...uleb(94)],
+  f64x2Add: [0xfd, ...uleb(240)],
 };
 
 export interface WasmFunction {

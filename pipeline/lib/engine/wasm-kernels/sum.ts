@@ -2,11 +2,13 @@
  * `Sum` over leading axes (a bias's gradient: an NHWC gradient summed over n, h and w) as one pass
  * over the rows, accumulating in float64. The shipped kernel first transposes the reduced axes to the
  * end (a full copy through a generic transpose), then sums: for the CNN's [64, 32, 32, 32] gradient,
- * 6.9 ms per call in a training step's profile, and 4.1 ms with this loop. Other reductions go to the
- * shipped kernel.
+ * 6.9 ms per call in a training step's profile, 4.1 ms with a JavaScript loop, and less with the
+ * SIMD loop (../simd-kernels.ts `sumRows`, the same sums to the last bit) when the kept size is a
+ * multiple of 4. Other reductions go to the shipped kernel.
  */
 import * as tf from '@tensorflow/tfjs';
-import { callKernel, sizeOf, type Kernel, type WasmKernelConfig } from './kernel-calls.ts';
+import { backendMemory, simdKernelsFor } from '../simd-kernels.ts';
+import { callKernel, dispose, heapOffset, sizeOf, type Kernel, type WasmKernelConfig } from './kernel-calls.ts';
 
 /** The number of leading axes `axis` names when it names exactly axes 0..r−1 (r ≥ 1), else 0. */
 export function leadingAxes(axis: number | number[], rank: number): number {
@@ -23,6 +25,15 @@ const sumKernel: Kernel = ({ inputs, attrs, backend }) => {
   const kept = x.shape.slice(lead);
   const cols = sizeOf(kept);
   const out = backend.makeOutput(attrs.keepDims ? [...x.shape.slice(0, lead).map(() => 1), ...kept] : kept, 'float32');
+  const memory = backendMemory(backend);
+  if (memory && cols % 4 === 0 && cols > 0) {
+    // Float64 accumulators in the heap (two float32 slots each), zeroed.
+    const acc = backend.makeOutput([2 * cols], 'float32');
+    (backend.typedArrayFromHeap(acc) as Float32Array).fill(0);
+    simdKernelsFor(memory).sumRows(heapOffset(backend, x), heapOffset(backend, out), heapOffset(backend, acc), rows, cols / 4);
+    dispose(backend, acc);
+    return out;
+  }
   const acc = new Float64Array(cols);
   const xv = backend.typedArrayFromHeap(x);
   for (let r = 0; r < rows; r++) {
