@@ -4,9 +4,10 @@
  * Why: tfjs' `dropout` draws its uniform numbers one at a time through a `TensorBuffer` and
  * seedrandom's Alea object (about 8.5 ns each), then adds, floors and divides in three more kernels.
  * The CNN's six Dropout layers draw 4.8 million numbers per training step of 64 posters. Here Alea
- * runs with its state in local variables and the multiplier floor(u + keep) / keep is written
- * straight into the mask tensor: the CNN's step took 337 ms against 434 ms with tfjs' masks
- * (`npm run bench`, alternating steps, one run).
+ * runs in WebAssembly with its state as integers (./simd-kernels.ts `dropoutMask`) and the
+ * multiplier floor(u + keep) / keep is written straight into the mask tensor: the CNN's step took
+ * 337 ms against 434 ms with tfjs' masks when the loop was JavaScript with its state in doubles
+ * (`npm run bench`, alternating steps, one run), whose 22 ms per step the integer loop cuts to a few.
  *
  * The numbers are tfjs' own: the same Alea generator (Baagoe's algorithm, as seedrandom 3.0.5 writes
  * it, including its Mash seeding), seeded as tfjs seeds it (the layer's seed, else one `Math.random()`
@@ -16,6 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { WasmBackendLike } from './wasm-kernels/kernel-calls.ts';
+import { backendMemory, simdKernelsFor } from './simd-kernels.ts';
 
 /** seedrandom's Mash: hashes a seed string into Alea's initial state. */
 function mash(): (data: string) => number {
@@ -50,31 +52,32 @@ function aleaState(seed: string): { c: number; s0: number; s1: number; s2: numbe
   return { c: 1, s0, s1, s2 };
 }
 
-/**
- * Fills `out` with tfjs' dropout multipliers, floor(u + keep) / keep (0 or 1/keep), u drawn as
- * `tf.randomUniform(shape, 0, 1, 'float32', seed)` draws them; `seed` undefined draws one from
- * Math.random, as tfjs does.
- */
-export function dropoutMultipliers(out: Float32Array, rate: number, seed?: number | string): void {
-  const { c, s0, s1, s2 } = aleaState(String(seed ?? Math.random()));
-  fillMultipliers(out, Math.fround(1 - rate), c, s0, s1, s2);
+/** Memory for masks that live outside the wasm backend's heap (the fused LSTM's), grown as needed. */
+let scratch: WebAssembly.Memory | null = null;
+
+function scratchMemory(bytes: number): WebAssembly.Memory {
+  const PAGE = 65536;
+  scratch ??= new WebAssembly.Memory({ initial: 1 });
+  const missing = Math.ceil(bytes / PAGE) - scratch.buffer.byteLength / PAGE;
+  if (missing > 0) scratch.grow(missing);
+  return scratch;
 }
 
 /**
- * The loop itself, with Alea's state in plain number arguments: written so V8 keeps it in doubles
- * (destructured state and `t | 0` made it five times slower here). c = floor(t) equals seedrandom's
- * `t | 0`, since 0 ≤ t < 2091640.
+ * Fills `out` with tfjs' dropout multipliers, floor(u + keep) / keep (0 or 1/keep), u drawn as
+ * `tf.randomUniform(shape, 0, 1, 'float32', seed)` draws them; `seed` undefined draws one from
+ * Math.random, as tfjs does. `out` in `memory` (the wasm backend's heap) is written in place; any
+ * other array through a scratch memory.
  */
-function fillMultipliers(out: Float32Array, keep: number, c: number, s0: number, s1: number, s2: number): void {
-  const f = Math.fround;
-  for (let i = 0; i < out.length; i++) {
-    const t = 2091639 * s0 + c * 2.3283064365386963e-10;
-    s0 = s1;
-    s1 = s2;
-    c = Math.floor(t);
-    s2 = t - c;
-    out[i] = f(Math.floor(f(f(s2) + keep)) / keep);
-  }
+export function dropoutMultipliers(out: Float32Array, rate: number, seed?: number | string, memory?: WebAssembly.Memory | null): void {
+  const { c, s0, s1, s2 } = aleaState(String(seed ?? Math.random()));
+  const keep = Math.fround(1 - rate);
+  // Alea's states are exact multiples of 2⁻³² in [0, 1): as integers (int32 bit patterns for the call).
+  const k = (state: number) => state * 2 ** 32;
+  const inPlace = memory && out.buffer === memory.buffer;
+  const target = inPlace ? memory : scratchMemory(4 * out.length);
+  simdKernelsFor(target).dropoutMask(inPlace ? out.byteOffset : 0, out.length, keep, Math.fround(1 / keep), c, k(s0), k(s1), k(s2));
+  if (!inPlace) out.set(new Float32Array(target.buffer, 0, out.length));
 }
 
 /** A float32 tensor of `shape` on the wasm heap, filled by `fill` (given its values in place). */
@@ -117,7 +120,7 @@ export function installFastDropout(active: boolean): void {
       state.calls++;
       return tf.tidy(() => {
         this.invokeCallHook(inputs, kwargs);
-        const multiplier = wasmTensor(input.shape, (values) => dropoutMultipliers(values, this.rate, this.seed));
+        const multiplier = wasmTensor(input.shape, (values) => dropoutMultipliers(values, this.rate, this.seed, backendMemory(tf.backend())));
         return tf.mul(input, multiplier);
       });
     };

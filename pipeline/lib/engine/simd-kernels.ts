@@ -7,11 +7,13 @@
  * - `reluGrad`: ReLU's gradient dy·step(x) in one pass (./wasm-kernels/relu-grad.ts), where tfjs makes
  *   three (Step, a Cast to the same type, Multiply);
  * - `sumRows`: column sums of a row-major matrix, 4 columns at once, accumulated in float64
- *   (./wasm-kernels/sum.ts: a bias's gradient).
+ *   (./wasm-kernels/sum.ts: a bias's gradient);
+ * - `dropoutMask`: tfjs' dropout multipliers from seedrandom's Alea generator (./fast-dropout.ts), its
+ *   state as 32-bit integers (scalar: the generator is one sequential stream).
  * Every operation is an IEEE one (float64 where the scalar code uses doubles) or a bit mask, in the
  * scalar code's order, so the results are those of the scalar code they replace, to the last bit (tests/engine/simd-adam.test.ts, tests/engine/wasm-kernels.test.ts).
  */
-import { F32, I32, op, V128, wasmModule, type ValueType, type WasmFunction } from './wasm-encoder.ts';
+import { F32, I32, I64, op, V128, wasmModule, type ValueType, type WasmFunction } from './wasm-encoder.ts';
 
 export interface SimdKernels {
   /** Byte offsets of w, m, v, g and the three outputs; groups of four floats; then the eight float32 scalars. */
@@ -42,6 +44,11 @@ export interface SimdKernels {
    * by the caller, 8-byte units); rows; columns / 4: out[c] = float32(Σ_r x[r, c]), summed in row order in float64.
    */
   sumRows(x: number, out: number, acc: number, rows: number, groups: number): void;
+  /**
+   * Byte offset of out and its float count; keep = float32(1 − rate) and float32(1 / keep); Alea's
+   * carry c and its three states as integers k = s·2³² (passed as int32 bit patterns).
+   */
+  dropoutMask(out: number, count: number, keep: number, inverseKeep: number, c: number, k0: number, k1: number, k2: number): void;
 }
 
 const at = (base: number, offset: number) => [op.localGet(base), op.localGet(offset), op.i32Add];
@@ -180,6 +187,42 @@ function sumRowsFunction(): WasmFunction {
   return { exportName: 'sumRows', params: Array<ValueType>(5).fill(I32), locals: [I32, I32, I32, I32, V128], body };
 }
 
+/**
+ * Alea (seedrandom 3.0.5) in integers. Its doubles are exact multiples of 2⁻³² (Mash's outputs are
+ * and each step keeps them so), so t = 2091639·s0 + c·2⁻³² is T·2⁻³² for the integer
+ * T = 2091639·k0 + c < 2⁵³: the next carry is T >> 32 and the next state T mod 2³². The carry chain is
+ * an add and a shift per number, where the double version waits on a multiply-add and a floor. Each
+ * multiplier is tfjs' float32 floor(float32(s2) + keep) / keep, which is 0 or 1/keep (keep ≤ 1), so it
+ * is written as that floor times float32(1/keep): the same bits.
+ */
+function dropoutMaskFunction(): WasmFunction {
+  const [out, count, keep, inverseKeep, c0, s0, s1, s2] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [i, end, c, k0, k1, k2, t] = [8, 9, 10, 11, 12, 13, 14];
+  const body: number[][] = [];
+  for (const [from, to] of [
+    [c0, c],
+    [s0, k0],
+    [s1, k1],
+    [s2, k2],
+  ])
+    body.push(op.localGet(from), op.i64ExtendI32U, op.localSet(to));
+  body.push(op.localGet(out), op.localSet(i), op.localGet(out), op.localGet(count), op.i32Const(2), op.i32Shl, op.i32Add, op.localSet(end));
+  body.push(op.block, op.loop, op.localGet(i), op.localGet(end), op.i32GeU, op.brIf(1));
+  body.push(op.i64Const(2091639n), op.localGet(k0), op.i64Mul, op.localGet(c), op.i64Add, op.localSet(t));
+  body.push(op.localGet(k1), op.localSet(k0), op.localGet(k2), op.localSet(k1));
+  body.push(op.localGet(t), op.i64Const(32n), op.i64ShrU, op.localSet(c));
+  body.push(op.localGet(t), op.i64Const(0xffffffffn), op.i64And, op.localSet(k2));
+  body.push(op.localGet(i), op.localGet(k2), op.f32ConvertI64U, op.f32Const(2 ** -32), op.f32Mul, op.localGet(keep), op.f32Add, op.f32Floor);
+  body.push(op.localGet(inverseKeep), op.f32Mul, op.f32Store());
+  body.push(op.localGet(i), op.i32Const(4), op.i32Add, op.localSet(i), op.br(0), op.end, op.end);
+  return {
+    exportName: 'dropoutMask',
+    params: [I32, I32, F32, F32, I32, I32, I32, I32],
+    locals: [I32, I32, I64, I64, I64, I64, I64],
+    body,
+  };
+}
+
 /** One compiled module for the process; one instance per backend memory (per thread's backend). */
 let compiled: WebAssembly.Module | null = null;
 const instances = new WeakMap<WebAssembly.Memory, SimdKernels>();
@@ -188,7 +231,7 @@ const instances = new WeakMap<WebAssembly.Memory, SimdKernels>();
 export function simdKernelsFor(memory: WebAssembly.Memory): SimdKernels {
   let kernels = instances.get(memory);
   if (!kernels) {
-    compiled ??= new WebAssembly.Module(wasmModule([adamFunction(), maxPoolGradFunction(), reluGradFunction(), sumRowsFunction()]));
+    compiled ??= new WebAssembly.Module(wasmModule([adamFunction(), maxPoolGradFunction(), reluGradFunction(), sumRowsFunction(), dropoutMaskFunction()]));
     kernels = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as SimdKernels;
     instances.set(memory, kernels);
   }

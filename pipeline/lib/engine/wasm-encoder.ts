@@ -10,8 +10,9 @@
 
 export const I32 = 0x7f;
 export const F32 = 0x7d;
+export const I64 = 0x7e;
 export const V128 = 0x7b;
-export type ValueType = typeof I32 | typeof F32 | typeof V128;
+export type ValueType = typeof I32 | typeof I64 | typeof F32 | typeof V128;
 
 /** Unsigned LEB128. */
 export function uleb(value: number): number[] {
@@ -41,6 +42,18 @@ export function sleb(value: number): number[] {
   }
 }
 
+/** Signed LEB128 of a 64-bit integer constant. */
+function slebBig(value: bigint): number[] {
+  const bytes: number[] = [];
+  for (;;) {
+    const byte = Number(value & 0x7fn);
+    value >>= 7n;
+    const done = (value === 0n && (byte & 0x40) === 0) || (value === -1n && (byte & 0x40) !== 0);
+    bytes.push(done ? byte : byte | 0x80);
+    if (done) return bytes;
+  }
+}
+
 const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
 const name = (text: string) => {
   const bytes = [...new TextEncoder().encode(text)];
@@ -61,6 +74,18 @@ export const op = {
   i32RemU: [0x70],
   i32Shl: [0x74],
   i32GeU: [0x4f],
+  i64Const: (value: bigint) => [0x42, ...slebBig(value)],
+  i64Add: [0x7c],
+  i64Mul: [0x7e],
+  i64And: [0x83],
+  i64ShrU: [0x88],
+  i64ExtendI32U: [0xad],
+  f32ConvertI64U: [0xb5],
+  f32Add: [0x92],
+  f32Mul: [0x94],
+  f32Floor: [0x8e],
+  /** f32.store with alignment 4 and a constant offset. */
+  f32Store: (offset = 0) => [0x38, 2, ...uleb(offset)],
   block: [0x02, 0x40],
   loop: [0x03, 0x40],
   br: (depth: number) => [0x0c, ...uleb(depth)],
