@@ -3,7 +3,8 @@
  * training backend (wasm with the native products): outputs and every weight's gradient, 1e-5
  * relative to the reference's largest magnitude, for
  * - single LSTM layers in every direction and output mode, with timesteps masked at the end, at the
- *   start and in the middle of a sequence, with and without dropout (seeded, so both draw the same masks);
+ *   start and in the middle of a sequence, with and without dropout (seeded, so both draw the same masks),
+ *   with 5 units (the cells in JavaScript) and 8 (in WebAssembly SIMD, on the LSTM arena);
  * - the coursework BiLSTM itself, in training mode (dropout on) and in inference;
  * and its rational tanh and sigmoid against Math.tanh and 1 / (1 + Math.exp(-x)).
  */
@@ -12,6 +13,7 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../pipeline/lib/engine/backend.ts';
 import { fusedLstmStatus, sigmoid, tanh } from '../../pipeline/lib/engine/fused-lstm.ts';
+import { LstmArena } from '../../pipeline/lib/engine/lstm-cells.ts';
 import { registerWasmTrainingKernels } from '../../pipeline/lib/engine/wasm-kernels/index.ts';
 import { recordingEffects } from '../../pipeline/lib/core/effects.ts';
 import { withSeededMathRandom } from '../helpers/seeded-math-random.ts';
@@ -80,6 +82,7 @@ function singleLayerModel(options: {
   dropout: number;
   recurrentDropout: number;
   bidirectional: boolean;
+  units?: number;
 }): tf.LayersModel {
   const model = tf.sequential();
   model.add(
@@ -92,7 +95,7 @@ function singleLayerModel(options: {
     }),
   );
   const lstm = tf.layers.lstm({
-    units: 5,
+    units: options.units ?? 5,
     returnSequences: options.returnSequences,
     goBackwards: options.bidirectional ? undefined : options.goBackwards,
     recurrentActivation: 'sigmoid',
@@ -107,22 +110,36 @@ function singleLayerModel(options: {
   return model;
 }
 
-for (const returnSequences of [true, false]) {
-  for (const goBackwards of [false, true]) {
-    for (const dropout of [0, 0.4]) {
-      const name = `one LSTM layer (${goBackwards ? 'backwards' : 'forwards'}, ${returnSequences ? 'every output' : 'last output'}, ${dropout ? 'dropout' : 'no dropout'}): outputs and gradients equal tfjs' (1e-5)`;
-      test(name, () => {
-        const model = singleLayerModel({ goBackwards, returnSequences, dropout, recurrentDropout: dropout / 2, bidirectional: false });
-        const x = tf.tensor2d(TOKENS, undefined, 'int32');
-        const reference = withPath(false, 42, () => run(model, x, true));
-        const fused = withPath(true, 42, () => run(model, x, true));
-        compare(fused, reference, name);
-        tf.dispose(x);
-        model.dispose();
-      });
+for (const units of [5, 8]) {
+  for (const returnSequences of [true, false]) {
+    for (const goBackwards of [false, true]) {
+      for (const dropout of [0, 0.4]) {
+        const name = `one LSTM layer of ${units} units (${goBackwards ? 'backwards' : 'forwards'}, ${returnSequences ? 'every output' : 'last output'}, ${dropout ? 'dropout' : 'no dropout'}): outputs and gradients equal tfjs' (1e-5)`;
+        test(name, () => {
+          const model = singleLayerModel({ goBackwards, returnSequences, dropout, recurrentDropout: dropout / 2, bidirectional: false, units });
+          const x = tf.tensor2d(TOKENS, undefined, 'int32');
+          const reference = withPath(false, 42, () => run(model, x, true));
+          const fused = withPath(true, 42, () => run(model, x, true));
+          compare(fused, reference, name);
+          tf.dispose(x);
+          model.dispose();
+        });
+      }
     }
   }
 }
+
+test('the LSTM arena: aligned arrays while it has room, then null; it tells its arrays from others', () => {
+  const arena = new LstmArena(65536);
+  const a = arena.take(10)!;
+  const b = arena.take(100)!;
+  assert.equal(a.length, 10);
+  assert.equal(b.byteOffset % 64, 0);
+  assert.ok(b.byteOffset >= a.byteOffset + 40);
+  assert.equal(arena.take(16384), null, 'more than is left');
+  assert.ok(arena.holds(a, b));
+  assert.ok(!arena.holds(a, new Float32Array(4)));
+});
 
 test('dropout is really drawn: another seed changes the fused gradients', () => {
   const model = singleLayerModel({ goBackwards: false, returnSequences: true, dropout: 0.4, recurrentDropout: 0.2, bidirectional: true });

@@ -9,8 +9,9 @@
  * - the input product of every timestep is one matrix product, hoisted out of the loop (the input
  *   dropout mask is the same at every timestep, as in tfjs' LSTMCell, which uses its first mask for
  *   all four gates);
- * - each timestep is one product (the previous output times the recurrent kernel) plus one pass of
- *   plain JavaScript over the gates;
+ * - each timestep is one product (the previous output times the recurrent kernel) plus one pass over
+ *   the gates: WebAssembly SIMD when the arrays lie in the LSTM arena (./lstm-cells.ts, float32 as
+ *   TensorFlow computes it), else plain JavaScript (in doubles);
  * - the backward pass is one product per timestep (the gates' gradient times the recurrent kernel,
  *   transposed) and three products over the whole sequence (the kernels' and the input's gradients).
  *
@@ -29,6 +30,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { NativeKernels } from './native-kernels.ts';
 import type { WasmBackendLike } from './wasm-kernels/kernel-calls.ts';
 import { dropoutMultipliers } from './fast-dropout.ts';
+import { lstmArena, type LstmArena } from './lstm-cells.ts';
 
 /** A row-major matrix product on the native engine: out = op(a) · op(b). */
 type Gemm = NativeKernels['gemm'];
@@ -198,6 +200,12 @@ function cellBackward(
   }
 }
 
+/** The arena's SIMD cells when `units` is a multiple of 4 and every array lies in the arena, else null (JavaScript). */
+function simdCells(units: number, ...arrays: ArrayBufferView[]): LstmArena['cells'] | null {
+  const arena = lstmArena();
+  return arena && units % 4 === 0 && arena.holds(...arrays) ? arena.cells : null;
+}
+
 function addInto(target: Float32Array, at: number, source: Float32Array, from: number, length: number): void {
   for (let j = 0; j < length; j++) target[at + j] += source[from + j];
 }
@@ -249,6 +257,12 @@ export function lstmSequenceForward(gemm: Gemm, args: LstmSequenceArgs, take: Ta
   const h = take(B * H).fill(0);
   const c = take(B * H).fill(0);
   const product = take(B * G);
+  // The SIMD cells need every array they touch in the arena: the bias is copied there, the flags live there.
+  const biasHere = take(G);
+  biasHere.set(bias);
+  const flagArray = take(B);
+  const flags = new Int32Array(flagArray.buffer, flagArray.byteOffset, B);
+  const simd = simdCells(H, gates, product, biasHere, c, h, cells, cellTanh, flags);
   for (let s = 0; s < T; s++) {
     const t = timeOf(s);
     const hr = recurrentInputs.subarray(s * B * H, (s + 1) * B * H);
@@ -257,13 +271,32 @@ export function lstmSequenceForward(gemm: Gemm, args: LstmSequenceArgs, take: Ta
     for (let b = 0; b < B; b++) {
       const row = s * B + b;
       const on = mask === null || mask[b * T + t] !== 0;
-      ran[row] = on ? 1 : 0;
-      cellForward(H, gates, row * G, product, b * G, bias, c, h, b * H, cells, cellTanh, row * H, on);
-      if (returnSequences) output.set(h.subarray(b * H, (b + 1) * H), (b * T + s) * H);
+      ran[row] = flags[b] = on ? 1 : 0;
     }
+    if (simd) {
+      const at = (a: Float32Array, row: number) => a.byteOffset + 4 * row;
+      simd.forward(
+        at(gates, s * B * G),
+        product.byteOffset,
+        biasHere.byteOffset,
+        c.byteOffset,
+        h.byteOffset,
+        at(cells, s * B * H),
+        at(cellTanh, s * B * H),
+        flags.byteOffset,
+        B,
+        H,
+      );
+    } else {
+      for (let b = 0; b < B; b++) {
+        const row = s * B + b;
+        cellForward(H, gates, row * G, product, b * G, biasHere, c, h, b * H, cells, cellTanh, row * H, flags[b] === 1);
+      }
+    }
+    if (returnSequences) for (let b = 0; b < B; b++) output.set(h.subarray(b * H, (b + 1) * H), (b * T + s) * H);
   }
   if (!returnSequences) output.set(h);
-  return { output, saved: { inputs, gates, cells, cellTanh, recurrentInputs, ran }, scratch: [h, c, product] };
+  return { output, saved: { inputs, gates, cells, cellTanh, recurrentInputs, ran }, scratch: [h, c, product, biasHere, flagArray] };
 }
 
 /**
@@ -281,16 +314,38 @@ export function lstmSequenceBackward(gemm: Gemm, args: LstmSequenceArgs, saved: 
   const dc = take(B * H).fill(0);
   if (!returnSequences) dh.set(dOutput);
   const dRecurrent = take(B * H);
+  const flagArray = take(B);
+  const flags = new Int32Array(flagArray.buffer, flagArray.byteOffset, B);
+  const simd = simdCells(H, gates, cellTanh, cells, dh, dc, dGates, flags);
   for (let s = T - 1; s >= 0; s--) {
     let anyRan = false;
     for (let b = 0; b < B; b++) {
       const row = s * B + b;
       if (returnSequences) addInto(dh, b * H, dOutput, (b * T + s) * H, H);
-      if (!ran[row]) continue; // dh and dc pass to the previous step unchanged; the gates get nothing.
-      anyRan = true;
-      cellBackward(H, gates, row * G, cellTanh, row * H, cells, s > 0 ? (row - B) * H : -1, dh, dc, b * H, dGates);
+      flags[b] = ran[row];
+      // A film whose step did not run passes dh and dc to the previous step unchanged; its gates get nothing.
+      if (ran[row]) anyRan = true;
     }
     if (!anyRan) continue;
+    if (simd) {
+      const at = (a: Float32Array, row: number) => a.byteOffset + 4 * row;
+      simd.backward(
+        at(gates, s * B * G),
+        at(cellTanh, s * B * H),
+        s > 0 ? at(cells, (s - 1) * B * H) : -1,
+        dh.byteOffset,
+        dc.byteOffset,
+        at(dGates, s * B * G),
+        flags.byteOffset,
+        B,
+        H,
+      );
+    } else {
+      for (let b = 0; b < B; b++) {
+        const row = s * B + b;
+        if (flags[b]) cellBackward(H, gates, row * G, cellTanh, row * H, cells, s > 0 ? (row - B) * H : -1, dh, dc, b * H, dGates);
+      }
+    }
     const dz = dGates.subarray(s * B * G, (s + 1) * B * G);
     gemm({ a: dz, b: recurrentKernel, out: dRecurrent, m: B, k: G, n: H, transA: false, transB: true });
     for (let b = 0; b < B; b++) if (ran[s * B + b]) scaledCopy(dh, b * H, dRecurrent, b * H, recurrentDropout, b * H, H);
@@ -311,7 +366,7 @@ export function lstmSequenceBackward(gemm: Gemm, args: LstmSequenceArgs, saved: 
       scaledCopy(dx, (b * T + t) * D, dInputs, (s * B + b) * D, inputDropout, b * D, D);
     }
   }
-  return { x: dx, kernel: dKernel, recurrentKernel: dRecurrentKernel, bias: dBias, scratch: [dGates, dh, dc, dRecurrent, dInputs] };
+  return { x: dx, kernel: dKernel, recurrentKernel: dRecurrentKernel, bias: dBias, scratch: [dGates, dh, dc, dRecurrent, dInputs, flagArray] };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -389,24 +444,32 @@ const pool = new Map<number, Float32Array[]>();
 
 const NO_INPUT = new Float32Array(0);
 
+/** New arrays come from the LSTM arena (./lstm-cells.ts), where the SIMD cells reach them, while it has room. */
 const pooled: Take = (length) => {
   const capacity = 2 ** Math.ceil(Math.log2(Math.max(1, length)));
   const free = pool.get(capacity);
-  return (free?.pop() ?? new Float32Array(capacity)).subarray(0, length);
+  return (free?.pop() ?? lstmArena()?.take(capacity) ?? new Float32Array(capacity)).subarray(0, length);
 };
+
+/** An array taken from the pool, whole again (capacity from its start). */
+function wholeOf(array: Float32Array): Float32Array {
+  const capacity = 2 ** Math.ceil(Math.log2(Math.max(1, array.length)));
+  return new Float32Array(array.buffer, array.byteOffset, capacity);
+}
 
 function giveBack(arrays: Float32Array[]): void {
   for (const array of arrays) {
-    const whole = new Float32Array(array.buffer);
+    const whole = wholeOf(array);
     let free = pool.get(whole.length);
     if (!free) pool.set(whole.length, (free = []));
     free.push(whole);
   }
 }
 
-/** Empties the pool (after training, so its memory can be collected). */
+/** Empties the pool (after training, so its memory can be collected) and rewinds the arena: no pass may be running. */
 export function releaseFusedLstmBuffers(): void {
   pool.clear();
+  lstmArena()?.reset();
 }
 
 /** The float32 contents of a wasm-backend tensor, in place on the heap: valid until the next allocation there. */

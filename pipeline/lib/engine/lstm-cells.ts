@@ -1,0 +1,316 @@
+/**
+ * The fused LSTM's cell passes (./fused-lstm.ts) in WebAssembly SIMD, four units at a time, over
+ * every film of one timestep per call, on arrays in one memory of their own (`LstmArena`).
+ *
+ * Why: with the products on the native engine, the cells' element-wise work in JavaScript (five
+ * rational tanh per unit forward, the gates' gradients backward) was about two fifths of a BiLSTM
+ * training step. Here it runs in float32, as TensorFlow's CPU kernels compute it (the same Eigen
+ * rational tanh, clamped at ±7.905), where the JavaScript passes computed in doubles: outputs and
+ * gradients agree to float32 rounding (tests/engine/fused-lstm.test.ts, 1e-5 relative).
+ *
+ * The arena is one WebAssembly.Memory reserved at its full size once (the system commits pages only
+ * when written) and never grown, so views of it stay valid; arrays come from it by a bump pointer
+ * and go back to fused-lstm.ts' pool, which reuses them by capacity. A request it cannot hold is
+ * answered with null, and that call's passes run in JavaScript.
+ */
+import { I32, op, uleb, V128, wasmModule, type ValueType, type WasmFunction } from './wasm-encoder.ts';
+
+export interface LstmCells {
+  /**
+   * One timestep, forward, for `batch` films of `units` units (a multiple of 4); byte offsets: the
+   * gates' pre-activation input products [batch, 4·units] (overwritten with i, f, g, o), the recurrent
+   * products [batch, 4·units], the bias [4·units], the state c and output h [batch, units], the cell
+   * state and its tanh after the step [batch, units], and one int32 per film: 1 when its step runs.
+   */
+  forward(gates: number, product: number, bias: number, c: number, h: number, cells: number, cellTanh: number, on: number, batch: number, units: number): void;
+  /**
+   * One timestep, backward; byte offsets: the saved gates [batch, 4·units] and tanh of the cell
+   * [batch, units], the cell state before the step (or -1: zeros), the output's and the cell's
+   * gradients dh, dc [batch, units] (dc becomes the previous step's), the gates' pre-activation
+   * gradients [batch, 4·units] (written for the films whose step ran), and the int32 flags.
+   */
+  backward(gates: number, cellTanh: number, previousCells: number, dh: number, dc: number, dGates: number, on: number, batch: number, units: number): void;
+}
+
+/** float32 tanh beyond which Eigen's rational approximation is clamped (it is ±1 to float32 there). */
+const TANH_CLAMP = 7.90531110763549805;
+const P = [
+  -2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11, 5.12229709037114e-8, 1.48572235717979e-5, 6.37261928875436e-4, 4.89352455891786e-3,
+];
+const Q = [1.19825839466702e-6, 1.18534705686654e-4, 2.268434632439e-3, 4.89352518554385e-3];
+
+// SIMD opcodes beyond wasm-encoder's common set.
+const f32x4Sub = [0xfd, ...uleb(229)];
+const f32x4Pmin = [0xfd, ...uleb(234)];
+const f32x4Pmax = [0xfd, ...uleb(235)];
+const i32Load = [0x28, 2, 0];
+const i32GeS = [0x4e];
+const ifVoid = [0x04, 0x40];
+const f32x4Const = (value: number) => [...op.f32Const(value), ...op.f32x4Splat];
+
+/**
+ * tanh of the v128 in local `input` into local `output` (locals x, x2, p, q are scratch): the clamp
+ * as pmin/pmax (a NaN stays NaN, as in the JavaScript), then x·p(x²)/q(x²).
+ */
+function tanhInto(input: number, output: number, t: { x: number; x2: number; p: number; q: number }): number[][] {
+  const code: number[][] = [];
+  code.push(op.localGet(input), f32x4Const(-TANH_CLAMP), f32x4Pmax, f32x4Const(TANH_CLAMP), f32x4Pmin, op.localSet(t.x));
+  code.push(op.localGet(t.x), op.localGet(t.x), op.f32x4Mul, op.localSet(t.x2));
+  code.push(f32x4Const(P[0]));
+  for (const c of P.slice(1)) code.push(op.localGet(t.x2), op.f32x4Mul, f32x4Const(c), op.f32x4Add);
+  code.push(op.localSet(t.p), f32x4Const(Q[0]));
+  for (const c of Q.slice(1)) code.push(op.localGet(t.x2), op.f32x4Mul, f32x4Const(c), op.f32x4Add);
+  code.push(op.localSet(t.q), op.localGet(t.x), op.localGet(t.p), op.f32x4Mul, op.localGet(t.q), op.f32x4Div, op.localSet(output));
+  return code;
+}
+
+/** σ(v) = 0.5 + 0.5·tanh(0.5·v), of local `input` into local `output`. */
+function sigmoidInto(input: number, output: number, t: { x: number; x2: number; p: number; q: number; half: number }): number[][] {
+  return [
+    op.localGet(input),
+    op.localGet(t.half),
+    op.f32x4Mul,
+    op.localSet(output),
+    ...tanhInto(output, output, t),
+    op.localGet(output),
+    op.localGet(t.half),
+    op.f32x4Mul,
+    op.localGet(t.half),
+    op.f32x4Add,
+    op.localSet(output),
+  ];
+}
+
+function forwardFunction(): WasmFunction {
+  const [gates, product, bias, c, h, cells, cellTanh, on, batch, units] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  // i32 locals: film, unit byte offset, row bytes (units·4), gate block bytes, per-film bases.
+  const [b, u, hb, zb, pb, sb] = [10, 11, 12, 13, 14, 15];
+  const [vi, vf, vg, vo, vc, tc] = [16, 17, 18, 19, 20, 21];
+  const t = { x: 22, x2: 23, p: 24, q: 25, half: 26 };
+  const gate = (base: number, k: number) => [
+    op.localGet(base),
+    op.localGet(u),
+    op.i32Add,
+    ...(k ? [op.localGet(hb), op.i32Const(k), op.i32Mul, op.i32Add] : []),
+  ];
+  const body: number[][] = [];
+  body.push(f32x4Const(0.5), op.localSet(t.half));
+  body.push(op.localGet(units), op.i32Const(2), op.i32Shl, op.localSet(hb));
+  body.push(op.i32Const(0), op.localSet(b));
+  body.push(op.block, op.loop, op.localGet(b), op.localGet(batch), op.i32GeU, op.brIf(1));
+  // zb, pb: the film's gate rows (4·units floats); sb: its state row (units floats).
+  body.push(op.localGet(b), op.localGet(hb), op.i32Mul, op.localSet(sb));
+  body.push(op.localGet(sb), op.i32Const(2), op.i32Shl, op.localSet(zb));
+  body.push(op.localGet(product), op.localGet(zb), op.i32Add, op.localSet(pb));
+  body.push(op.localGet(gates), op.localGet(zb), op.i32Add, op.localSet(zb));
+  body.push(op.i32Const(0), op.localSet(u));
+  body.push(op.block, op.loop, op.localGet(u), op.localGet(hb), op.i32GeU, op.brIf(1));
+  // Pre-activations (input product + recurrent product) + bias, as the JavaScript adds them.
+  for (const [k, into] of [
+    [0, vi],
+    [1, vf],
+    [2, vg],
+    [3, vo],
+  ]) {
+    body.push(...gate(zb, k), op.v128Load(), ...gate(pb, k), op.v128Load(), op.f32x4Add);
+    body.push(
+      op.localGet(bias),
+      op.localGet(u),
+      op.i32Add,
+      ...(k ? [op.localGet(hb), op.i32Const(k), op.i32Mul, op.i32Add] : []),
+      op.v128Load(),
+      op.f32x4Add,
+      op.localSet(into),
+    );
+  }
+  body.push(...sigmoidInto(vi, vi, t), ...sigmoidInto(vf, vf, t), ...tanhInto(vg, vg, t), ...sigmoidInto(vo, vo, t));
+  for (const [k, from] of [
+    [0, vi],
+    [1, vf],
+    [2, vg],
+    [3, vo],
+  ])
+    body.push(...gate(zb, k), op.localGet(from), op.v128Store());
+  // The state row's address for this group: sb + u.
+  const state = (base: number) => [op.localGet(base), op.localGet(sb), op.i32Add, op.localGet(u), op.i32Add];
+  body.push(op.localGet(on), op.localGet(b), op.i32Const(2), op.i32Shl, op.i32Add, i32Load, ifVoid);
+  body.push(op.localGet(vf), ...state(c), op.v128Load(), op.f32x4Mul, op.localGet(vi), op.localGet(vg), op.f32x4Mul, op.f32x4Add, op.localSet(vc));
+  body.push(...tanhInto(vc, tc, t));
+  body.push(...state(c), op.localGet(vc), op.v128Store());
+  body.push(...state(h), op.localGet(vo), op.localGet(tc), op.f32x4Mul, op.v128Store());
+  body.push(...state(cellTanh), op.localGet(tc), op.v128Store());
+  body.push(op.end);
+  body.push(...state(cells), ...state(c), op.v128Load(), op.v128Store());
+  body.push(op.localGet(u), op.i32Const(16), op.i32Add, op.localSet(u), op.br(0), op.end, op.end);
+  body.push(op.localGet(b), op.i32Const(1), op.i32Add, op.localSet(b), op.br(0), op.end, op.end);
+  return {
+    exportName: 'forward',
+    params: Array<ValueType>(10).fill(I32),
+    locals: [...Array<ValueType>(6).fill(I32), ...Array<ValueType>(11).fill(V128)],
+    body,
+  };
+}
+
+function backwardFunction(): WasmFunction {
+  const [gates, cellTanh, previousCells, dh, dc, dGates, on, batch, units] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [b, u, hb, zb, sb, db] = [9, 10, 11, 12, 13, 14];
+  const [vi, vf, vg, vo, tc, dhu, dcNew, cPrev, one] = [15, 16, 17, 18, 19, 20, 21, 22, 23];
+  const at = (base: number, rowBase: number, k: number) => [
+    op.localGet(base),
+    op.localGet(rowBase),
+    op.i32Add,
+    op.localGet(u),
+    op.i32Add,
+    ...(k ? [op.localGet(hb), op.i32Const(k), op.i32Mul, op.i32Add] : []),
+  ];
+  const body: number[][] = [];
+  body.push(f32x4Const(1), op.localSet(one));
+  body.push(op.localGet(units), op.i32Const(2), op.i32Shl, op.localSet(hb));
+  body.push(op.i32Const(0), op.localSet(b));
+  body.push(op.block, op.loop, op.localGet(b), op.localGet(batch), op.i32GeU, op.brIf(1));
+  body.push(op.localGet(b), op.localGet(hb), op.i32Mul, op.localSet(sb));
+  body.push(op.localGet(sb), op.i32Const(2), op.i32Shl, op.localSet(zb));
+  body.push(op.localGet(on), op.localGet(b), op.i32Const(2), op.i32Shl, op.i32Add, i32Load, ifVoid);
+  body.push(op.i32Const(0), op.localSet(u));
+  body.push(op.block, op.loop, op.localGet(u), op.localGet(hb), op.i32GeU, op.brIf(1));
+  for (const [k, into] of [
+    [0, vi],
+    [1, vf],
+    [2, vg],
+    [3, vo],
+  ])
+    body.push(...at(gates, zb, k), op.v128Load(), op.localSet(into));
+  body.push(...at(cellTanh, sb, 0), op.v128Load(), op.localSet(tc));
+  body.push(...at(dh, sb, 0), op.v128Load(), op.localSet(dhu));
+  // dcNew = dc + dh·o·(1 − tc²)
+  body.push(
+    ...at(dc, sb, 0),
+    op.v128Load(),
+    op.localGet(dhu),
+    op.localGet(vo),
+    op.f32x4Mul,
+    op.localGet(one),
+    op.localGet(tc),
+    op.localGet(tc),
+    op.f32x4Mul,
+    f32x4Sub,
+  );
+  body.push(op.f32x4Mul, op.f32x4Add, op.localSet(dcNew));
+  // cPrev: the cell state before the step, or 0 at the first step (previousCells = −1).
+  body.push(f32x4Const(0), op.localSet(cPrev));
+  body.push(op.localGet(previousCells), op.i32Const(0), i32GeS, ifVoid, ...at(previousCells, sb, 0), op.v128Load(), op.localSet(cPrev), op.end);
+  body.push(op.localGet(dGates), op.localGet(zb), op.i32Add, op.localSet(db));
+  // dz_i = dcNew·g·i·(1 − i); dz_f = dcNew·cPrev·f·(1 − f); dz_g = dcNew·i·(1 − g²); dz_o = dh·tc·o·(1 − o)
+  const dz = (k: number) => [op.localGet(db), op.localGet(u), op.i32Add, ...(k ? [op.localGet(hb), op.i32Const(k), op.i32Mul, op.i32Add] : [])];
+  body.push(
+    ...dz(0),
+    op.localGet(dcNew),
+    op.localGet(vg),
+    op.f32x4Mul,
+    op.localGet(vi),
+    op.f32x4Mul,
+    op.localGet(one),
+    op.localGet(vi),
+    f32x4Sub,
+    op.f32x4Mul,
+    op.v128Store(),
+  );
+  body.push(
+    ...dz(1),
+    op.localGet(dcNew),
+    op.localGet(cPrev),
+    op.f32x4Mul,
+    op.localGet(vf),
+    op.f32x4Mul,
+    op.localGet(one),
+    op.localGet(vf),
+    f32x4Sub,
+    op.f32x4Mul,
+    op.v128Store(),
+  );
+  body.push(
+    ...dz(2),
+    op.localGet(dcNew),
+    op.localGet(vi),
+    op.f32x4Mul,
+    op.localGet(one),
+    op.localGet(vg),
+    op.localGet(vg),
+    op.f32x4Mul,
+    f32x4Sub,
+    op.f32x4Mul,
+    op.v128Store(),
+  );
+  body.push(
+    ...dz(3),
+    op.localGet(dhu),
+    op.localGet(tc),
+    op.f32x4Mul,
+    op.localGet(vo),
+    op.f32x4Mul,
+    op.localGet(one),
+    op.localGet(vo),
+    f32x4Sub,
+    op.f32x4Mul,
+    op.v128Store(),
+  );
+  body.push(...at(dc, sb, 0), op.localGet(dcNew), op.localGet(vf), op.f32x4Mul, op.v128Store());
+  body.push(op.localGet(u), op.i32Const(16), op.i32Add, op.localSet(u), op.br(0), op.end, op.end);
+  body.push(op.end);
+  body.push(op.localGet(b), op.i32Const(1), op.i32Add, op.localSet(b), op.br(0), op.end, op.end);
+  return {
+    exportName: 'backward',
+    params: Array<ValueType>(9).fill(I32),
+    locals: [...Array<ValueType>(6).fill(I32), ...Array<ValueType>(9).fill(V128)],
+    body,
+  };
+}
+
+/** Bytes reserved for the arena: committed by the system only as pages are written. */
+const ARENA_BYTES = 1 << 30;
+
+/** Arrays in one never-grown WebAssembly.Memory, and the cell kernels over it. */
+export class LstmArena {
+  readonly memory: WebAssembly.Memory;
+  readonly cells: LstmCells;
+  private next = 0;
+
+  constructor(bytes = ARENA_BYTES) {
+    this.memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
+    compiled ??= new WebAssembly.Module(wasmModule([forwardFunction(), backwardFunction()]));
+    this.cells = new WebAssembly.Instance(compiled, { env: { memory: this.memory } }).exports as unknown as LstmCells;
+  }
+
+  /** `length` floats of the arena (64-byte aligned, contents undefined), or null when it is full. */
+  take(length: number): Float32Array | null {
+    const start = Math.ceil(this.next / 64) * 64;
+    if (start + 4 * length > this.memory.buffer.byteLength) return null;
+    this.next = start + 4 * length;
+    return new Float32Array(this.memory.buffer, start, length);
+  }
+
+  /** Forgets every array taken (the pool that held them was emptied): the next take starts at the beginning. */
+  reset(): void {
+    this.next = 0;
+  }
+
+  /** Whether every array lies in the arena (so the kernels can reach it by byte offset). */
+  holds(...arrays: ArrayBufferView[]): boolean {
+    return arrays.every((a) => a.buffer === this.memory.buffer);
+  }
+}
+
+let compiled: WebAssembly.Module | null = null;
+let shared: LstmArena | null | undefined;
+
+/** The process's arena, made on first use; null where the memory cannot be reserved (the cells then run in JavaScript). */
+export function lstmArena(): LstmArena | null {
+  if (shared === undefined) {
+    try {
+      shared = new LstmArena();
+    } catch {
+      shared = null;
+    }
+  }
+  return shared;
+}
