@@ -119,7 +119,8 @@ function shardedCnnOptimisation(shards: RunArtifact['models']['cnn']['shards']):
     active: shards.inHelpers > 0,
     detail:
       `Each batch of the CNN is split into ${shards.perBatch} shards whose gradients are combined (their films-weighted mean is the batch's gradient, tested to 1e-5); ` +
-      'a shard runs in a helper thread once a core is free (the LSTM has finished), with the same numbers either way (tested bit for bit). ' +
+      'a shard runs in a helper thread once a core is free (the LSTM has finished), with the same numbers either way (tested bit for bit); ' +
+      'the weights and gradients pass through memory the threads share, not copies per step. ' +
       `${shards.inHelpers.toLocaleString('en')} of ${shards.computed.toLocaleString('en')} shard gradients (${share}%) were computed in a helper thread.`,
   };
 }
@@ -135,7 +136,8 @@ function fusedLstmOptimisation(calls: number | undefined): Optimisation {
     detail:
       calls > 0
         ? 'Each LSTM layer and direction ran as one operation with its own gradient: the input products of every timestep in one matrix product, ' +
-          "one product and one pass over the gates per timestep, and the weights' gradients as three products over the sequence, " +
+          "one product and one pass over the gates per timestep (WebAssembly SIMD in float32, as TensorFlow's CPU kernels compute it, while the layer's arrays fit in its reserved memory; else JavaScript), " +
+          "and the weights' gradients as three products over the sequence, " +
           `instead of tfjs' thirty-odd kernels per timestep; outputs and gradients equal tfjs' own path to float32 rounding (tested to 1e-5). ${calls.toLocaleString('en')} layer calls ran fused.`
         : "tfjs' own per-timestep LSTM (the fused path needs the wasm backend with native products).",
   };
@@ -160,7 +162,7 @@ function fastDropoutOptimisation(results: Record<ModelKind, CachedModelResult>):
     "Dropout masks drawn in one loop, equal to tfjs' to the last bit",
     [results.cnn.run.fastDropoutCalls, results.lstm.run.fastDropoutCalls],
     (total) =>
-      "Each training-mode Dropout layer drew its mask with tfjs' own generator (Alea, seeded as tfjs seeds it) in one loop written straight into the mask, " +
+      "Each training-mode Dropout layer drew its mask with tfjs' own generator (Alea, seeded as tfjs seeds it) in one WebAssembly loop (its state as integers) written straight into the mask, " +
       `instead of one number at a time and three more kernels; the same masks, outputs and gradients bit for bit (tested). ${total.toLocaleString('en')} layer calls in the models' own threads (a helper thread's shards count there, not here).`,
     "tfjs' own dropout (the fast masks need the wasm backend).",
   );
