@@ -231,6 +231,7 @@ export class ShardedSteps {
   private lose(helper: Worker, error: Error): void {
     const index = this.helpers.indexOf(helper);
     if (index >= 0) this.helpers.splice(index, 1);
+    this.sharedGradients.delete(helper);
     this.pending.get(helper)?.reject(error);
     this.pending.delete(helper);
   }
@@ -252,7 +253,7 @@ export class ShardedSteps {
     const part = (t: tf.Tensor, i: number) => t.slice(starts[i], sizes[i]);
     // Shards of no films (a batch smaller than the shard count) are skipped.
     const shardIds = sizes.map((_, i) => i).filter((i) => sizes[i] > 0);
-    const remote = new Map<number, { helper: Worker; reply: Promise<ShardWorkerMessage> }>();
+    const remote = new Map<number, { helper: Worker; reply: Promise<ShardWorkerMessage>; gradients: SharedTensors }>();
     const helpers = this.helpers.slice();
     const sequence = ++this.sequence;
     if (helpers.length > 0) {
@@ -270,7 +271,7 @@ export class ShardedSteps {
         tf.dispose([xs, ys]);
         const reply = this.reply(helpers[h]);
         reply.catch(() => {}); // handled below, after this thread's shards
-        remote.set(i, { helper: helpers[h], reply });
+        remote.set(i, { helper: helpers[h], reply, gradients: this.sharedGradients.get(helpers[h])! });
         helpers[h].postMessage(request, [request.x.values.buffer as ArrayBuffer, request.y.values.buffer as ArrayBuffer]);
       });
     }
@@ -286,10 +287,10 @@ export class ShardedSteps {
     const t2 = performance.now();
     for (const i of shardIds) if (i > 0 && !remote.has(i)) runHere(i);
     const t3 = performance.now();
-    for (const [i, { helper, reply }] of remote) {
+    for (const [i, { helper, reply, gradients }] of remote) {
       try {
         const message = (await reply) as Extract<ShardWorkerMessage, { type: 'gradients' }>;
-        results.set(i, { loss: message.loss, probabilities: message.probabilities, gradients: this.sharedGradients.get(helper)!.read(sequence) });
+        results.set(i, { loss: message.loss, probabilities: message.probabilities, gradients: gradients.read(sequence) });
         this.counts.inHelpers++;
       } catch (error) {
         this.warn(`${(error as Error).message}; its shard runs in this thread from now on (the results are the same)`);
