@@ -9,6 +9,7 @@ import { selectBackend, tf } from '../../pipeline/lib/engine/backend.ts';
 import { recordingEffects } from '../../pipeline/lib/core/effects.ts';
 import { loadNativeKernels, MAX_OUTPUT_FLOATS_PER_CALL, rowsPerCall, type NativeKernels } from '../../pipeline/lib/engine/native-kernels.ts';
 import { filterGradMethod, filterGradTuning, registerWasmTrainingKernels, WASM_KERNEL_REASONS } from '../../pipeline/lib/engine/wasm-kernels/index.ts';
+import { convTuning } from '../../pipeline/lib/engine/wasm-kernels/conv.ts';
 import { simd as maxPoolSimd } from '../../pipeline/lib/engine/wasm-kernels/max-pool-grad.ts';
 
 const RTOL = 1e-4;
@@ -1273,6 +1274,49 @@ for (const engineName of ['native', 'xnnpack'] as const) {
         tf.fused.conv2d({ x: x(), filter: f(), strides: 2, pad: 'same', bias: tf.tensor1d(values([4], 13)), activation: 'relu' }),
       );
       if (engineName === 'native') assert.ok(calls.conv2d > before, 'the native conv2d ran');
+    });
+
+    test('convolutions of channels in fours: patch-matrix products on the native engine (same / valid / stride 2 / explicit pads, fused, in blocks)', async (t) => {
+      if (!available) return t.skip('onnxruntime-node is not installed');
+      const before = { ...calls };
+      const x = () => tf.tensor4d(values([2, 9, 8, 8], 21), [2, 9, 8, 8]);
+      const f = () => tf.tensor4d(values([3, 3, 8, 5], 22), [3, 3, 8, 5]);
+      const cases = async () => {
+        await check('patches same', 'Conv2D', () => tf.conv2d(x(), f(), 1, 'same'));
+        await check('patches valid stride 2', 'Conv2D', () => tf.conv2d(x(), f(), 2, 'valid'));
+        await check('patches stride [2, 1], explicit pads', 'Conv2D', () =>
+          tf.conv2d(
+            x(),
+            f(),
+            [2, 1],
+            [
+              [0, 0],
+              [2, 0],
+              [1, 3],
+              [0, 0],
+            ],
+          ),
+        );
+        await check('patches 2x3 filter', 'Conv2D', () => tf.conv2d(x(), tf.tensor4d(values([2, 3, 8, 3], 23), [2, 3, 8, 3]), 1, 'same'));
+        await check('patches fused bias relu', 'FusedConv2D', () =>
+          tf.fused.conv2d({ x: x(), filter: f(), strides: 1, pad: 'same', bias: tf.tensor1d(values([5], 24)), activation: 'relu' }),
+        );
+        await check('patches input gradient', 'Conv2DBackpropInput', () =>
+          tf.grad((v: tf.Tensor) => tf.conv2d(v as tf.Tensor4D, tf.tensor4d(values([3, 3, 8, 8], 25), [3, 3, 8, 8]), 1, 'same').sum())(x()),
+        );
+      };
+      await cases();
+      const saved = convTuning.patchBlockFloats;
+      convTuning.patchBlockFloats = 100; // about one output position per product
+      try {
+        await cases();
+      } finally {
+        convTuning.patchBlockFloats = saved;
+      }
+      if (engineName === 'native') {
+        assert.ok(calls.gemm - before.gemm > 100, 'the convolutions were matrix products');
+        assert.equal(calls.conv2d, before.conv2d, "ONNX Runtime's Conv did not run");
+      }
     });
 
     test('pointwise (1×1) convolutions: one matrix product on the native engine', async (t) => {

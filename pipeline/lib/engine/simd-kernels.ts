@@ -9,7 +9,9 @@
  * - `sumRows`: column sums of a row-major matrix, 4 columns at once, accumulated in float64
  *   (./wasm-kernels/sum.ts: a bias's gradient);
  * - `dropoutMask`: tfjs' dropout multipliers from seedrandom's Alea generator (./fast-dropout.ts), its
- *   state as 32-bit integers (scalar: the generator is one sequential stream).
+ *   state as 32-bit integers (scalar: the generator is one sequential stream);
+ * - `patchRows`: rows of the im2col patch matrix of NHWC data (./wasm-kernels/conv.ts: a convolution
+ *   as one matrix product), copies and zeros only.
  * Every operation is an IEEE one (float64 where the scalar code uses doubles) or a bit mask, in the
  * scalar code's order, so the results are those of the scalar code they replace, to the last bit (tests/engine/simd-adam.test.ts, tests/engine/wasm-kernels.test.ts).
  */
@@ -49,6 +51,31 @@ export interface SimdKernels {
    * carry c and its three states as integers k = s·2³² (passed as int32 bit patterns).
    */
   dropoutMask(out: number, count: number, keep: number, inverseKeep: number, c: number, k0: number, k1: number, k2: number): void;
+  /**
+   * `count` rows of the patch matrix P of NHWC x (byte offset) into dst: row (b, r, q), starting at the
+   * given b, r, q and going on in that order, holds for each filter row i and tap j the cin values
+   * x[b, r·sh + i − top, q·sw + j − left, :] (zeros outside the image): fh·fw·cin values (dilation 1;
+   * cinBytes = 4·cin, a multiple of 16).
+   */
+  patchRows(
+    x: number,
+    dst: number,
+    count: number,
+    b: number,
+    r: number,
+    q: number,
+    oh: number,
+    ow: number,
+    h: number,
+    w: number,
+    cinBytes: number,
+    fh: number,
+    fw: number,
+    sh: number,
+    sw: number,
+    top: number,
+    left: number,
+  ): void;
 }
 
 const at = (base: number, offset: number) => [op.localGet(base), op.localGet(offset), op.i32Add];
@@ -223,6 +250,69 @@ function dropoutMaskFunction(): WasmFunction {
   };
 }
 
+/** Copies of whole vectors: the patch matrix is data movement only, so any order gives the same bits. */
+function patchRowsFunction(): WasmFunction {
+  const [x, dstIn, count, b, r, q, oh, ow, h, w, cinBytes, fh, fw, sh, sw, top, left] = Array.from({ length: 17 }, (_, k) => k);
+  const [n, i, ih, colOff, jLo, jHi, src, len, k, d, rowBytes, dst] = Array.from({ length: 12 }, (_, k) => 17 + k);
+  const zero = 29;
+  const get = op.localGet;
+  const set = op.localSet;
+  /** Zeros at d for len bytes (a multiple of 16). */
+  const zeros = [op.i32Const(0), set(k), op.block, op.loop, get(k), get(len), op.i32GeU, op.brIf(1)];
+  zeros.push(get(d), get(k), op.i32Add, get(zero), op.v128Store(), get(k), op.i32Const(16), op.i32Add, set(k), op.br(0), op.end, op.end);
+  /** len bytes from src to d. */
+  const copy = [op.i32Const(0), set(k), op.block, op.loop, get(k), get(len), op.i32GeU, op.brIf(1)];
+  copy.push(get(d), get(k), op.i32Add, get(src), get(k), op.i32Add, op.v128Load(), op.v128Store());
+  copy.push(get(k), op.i32Const(16), op.i32Add, set(k), op.br(0), op.end, op.end);
+  const body: number[][] = [];
+  body.push(op.f32Const(0), op.f32x4Splat, set(zero), get(dstIn), set(dst));
+  body.push(get(fw), get(cinBytes), op.i32Mul, set(rowBytes), op.i32Const(0), set(n));
+  body.push(op.block, op.loop, get(n), get(count), op.i32GeU, op.brIf(1));
+  body.push(op.i32Const(0), set(i));
+  body.push(op.block, op.loop, get(i), get(fh), op.i32GeU, op.brIf(1));
+  body.push(get(r), get(sh), op.i32Mul, get(i), op.i32Add, get(top), op.i32Sub, set(ih));
+  // A filter row inside the image (unsigned: a negative row is outside too).
+  body.push(get(ih), get(h), op.i32LtU, op.if);
+  body.push(get(q), get(sw), op.i32Mul, get(left), op.i32Sub, set(colOff));
+  // Taps [jLo, jHi) read inside the row: jLo = clamp(−colOff, 0, fw), jHi = clamp(w − colOff, jLo, fw).
+  body.push(op.i32Const(0), get(colOff), op.i32Sub, op.i32Const(0), get(colOff), op.i32Const(0), op.i32LtS, op.select, set(jLo));
+  body.push(get(fw), get(jLo), get(jLo), get(fw), op.i32GtS, op.select, set(jLo));
+  body.push(get(w), get(colOff), op.i32Sub, set(jHi));
+  body.push(get(fw), get(jHi), get(jHi), get(fw), op.i32GtS, op.select, set(jHi));
+  body.push(get(jLo), get(jHi), get(jHi), get(jLo), op.i32LtS, op.select, set(jHi));
+  body.push(get(dst), set(d), get(jLo), get(cinBytes), op.i32Mul, set(len), ...zeros);
+  body.push(get(dst), get(jLo), get(cinBytes), op.i32Mul, op.i32Add, set(d));
+  body.push(
+    get(b),
+    get(h),
+    op.i32Mul,
+    get(ih),
+    op.i32Add,
+    get(w),
+    op.i32Mul,
+    get(colOff),
+    op.i32Add,
+    get(jLo),
+    op.i32Add,
+    get(cinBytes),
+    op.i32Mul,
+    get(x),
+    op.i32Add,
+    set(src),
+  );
+  body.push(get(jHi), get(jLo), op.i32Sub, get(cinBytes), op.i32Mul, set(len), ...copy);
+  body.push(get(dst), get(jHi), get(cinBytes), op.i32Mul, op.i32Add, set(d), get(fw), get(jHi), op.i32Sub, get(cinBytes), op.i32Mul, set(len), ...zeros);
+  body.push(op.else, get(dst), set(d), get(rowBytes), set(len), ...zeros, op.end);
+  body.push(get(dst), get(rowBytes), op.i32Add, set(dst));
+  body.push(get(i), op.i32Const(1), op.i32Add, set(i), op.br(0), op.end, op.end);
+  // The next output position: q, then r, then b.
+  body.push(get(q), op.i32Const(1), op.i32Add, set(q));
+  body.push(get(q), get(ow), op.i32Eq, op.if, op.i32Const(0), set(q), get(r), op.i32Const(1), op.i32Add, set(r), op.end);
+  body.push(get(r), get(oh), op.i32Eq, op.if, op.i32Const(0), set(r), get(b), op.i32Const(1), op.i32Add, set(b), op.end);
+  body.push(get(n), op.i32Const(1), op.i32Add, set(n), op.br(0), op.end, op.end);
+  return { exportName: 'patchRows', params: Array<ValueType>(17).fill(I32), locals: [...Array<ValueType>(12).fill(I32), V128], body };
+}
+
 /** One compiled module for the process; one instance per backend memory (per thread's backend). */
 let compiled: WebAssembly.Module | null = null;
 const instances = new WeakMap<WebAssembly.Memory, SimdKernels>();
@@ -231,7 +321,9 @@ const instances = new WeakMap<WebAssembly.Memory, SimdKernels>();
 export function simdKernelsFor(memory: WebAssembly.Memory): SimdKernels {
   let kernels = instances.get(memory);
   if (!kernels) {
-    compiled ??= new WebAssembly.Module(wasmModule([adamFunction(), maxPoolGradFunction(), reluGradFunction(), sumRowsFunction(), dropoutMaskFunction()]));
+    compiled ??= new WebAssembly.Module(
+      wasmModule([adamFunction(), maxPoolGradFunction(), reluGradFunction(), sumRowsFunction(), dropoutMaskFunction(), patchRowsFunction()]),
+    );
     kernels = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as SimdKernels;
     instances.set(memory, kernels);
   }
