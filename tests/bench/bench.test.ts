@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { projectRoot } from '../helpers/fixture-build.ts';
 import * as tf from '@tensorflow/tfjs';
-import { modelMacs, projectScheduleMs, projectWithFreeCoreMs, shardedStepMs } from '../../pipeline/lib/bench/bench.ts';
+import { modelMacs, projectScheduleMs, projectSideBySideMs, projectWithFreeCoreMs, shardedStepMs } from '../../pipeline/lib/bench/bench.ts';
 import { buildCnn } from '../../pipeline/lib/train/models/cnn.ts';
 import { buildLstm } from '../../pipeline/lib/train/models/lstm.ts';
 
@@ -24,6 +24,20 @@ test('with the free core: the CNN runs its remaining share at the two-core pace 
   assert.equal(projectWithFreeCoreMs(30, 20, 35), 35);
   // No LSTM to wait for: the CNN on two cores from the start.
   assert.equal(projectWithFreeCoreMs(30, 20, 0), 20);
+});
+
+test('side by side: both models at their slower shared pace (validation slowed alike), then the CNN on two cores', () => {
+  // 128 train films (2 steps), 64 validation films (1 pass); CNN 10 epochs, LSTM 5.
+  const alone = { cnn: { stepMs: 100, inferenceMs: 10 }, lstm: { stepMs: 200, inferenceMs: 20 } };
+  const epochs = { cnn: 10, lstm: 5 };
+  // At the pace alone it is the free-core projection.
+  const cnnAlone = projectScheduleMs(alone.cnn, 10, 128, 64);
+  const lstmAlone = projectScheduleMs(alone.lstm, 5, 128, 64);
+  assert.equal(projectSideBySideMs(alone, { cnnMs: 100, lstmMs: 200 }, 1000, epochs, 128, 64), projectWithFreeCoreMs(cnnAlone, 1000, lstmAlone));
+  // Both 1.5× slower side by side: CNN 10 · (2·150 + 15) + 3·15 = 3195, LSTM 5 · (2·300 + 30) + 3·30 = 3240 > 3195: the LSTM sets the pace.
+  assert.equal(projectSideBySideMs(alone, { cnnMs: 150, lstmMs: 300 }, 1000, epochs, 128, 64), 3240);
+  // Only the CNN slowed (2×): CNN 10 · (400 + 20) + 60 = 4260, LSTM 5 · (400 + 20) + 60 = 2160 alone; the rest of the CNN at the two-core 1000.
+  assert.ok(Math.abs(projectSideBySideMs(alone, { cnnMs: 200, lstmMs: 200 }, 1000, epochs, 128, 64) - (2160 + ((4260 - 2160) / 4260) * 1000)) < 1e-9);
 });
 
 test('npm run bench answers --help with its options, and a wrong option or backend with one message, not a stack trace', async () => {

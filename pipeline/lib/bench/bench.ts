@@ -10,7 +10,9 @@
  * batch, and also at the full padded length (the path before that change).
  *
  * Each step's achieved GFLOP/s (from the models' exact multiply-add counts) is set against this core's
- * measured peak, and the schedule is projected on 2, 4 and 8 cores.
+ * measured peak, and the schedule is projected on 2, 4 and 8 cores. Both models' steps are also
+ * timed side by side, each in its own thread as the build trains them: they share the caches and
+ * memory bandwidth, and the projection at that pace is the one to hold against a measured run.
  *
  *   npm run bench                         # every backend that loads except pure-JS cpu
  *   npm run bench -- --backends wasm,cpu  # cpu needs minutes per CNN step
@@ -26,6 +28,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../engine/backend.ts';
 import { fusedLstmStatus } from '../engine/fused-lstm.ts';
@@ -47,6 +50,7 @@ import { trainStep } from '../train/train.ts';
 import { buildVocabulary, vectorizeAll } from '../contract/vectorizer.ts';
 import { loadNativeKernels } from '../engine/native-kernels.ts';
 import { registerWasmTrainingKernels, type RegisterOptions } from '../engine/wasm-kernels/index.ts';
+import type { NeighbourCommand, NeighbourData, NeighbourMessage } from './workers/neighbour-worker.ts';
 
 const BATCH = 64;
 const SHARED_DATASET = '../shared/datasets/imdb-multimodal';
@@ -285,6 +289,24 @@ export function projectWithFreeCoreMs(cnnOneCoreMs: number, cnnTwoCoresMs: numbe
 }
 
 /**
+ * The schedule with both models at once at the pace measured side by side (their validation passes
+ * slowed alike), the CNN then taking the LSTM's core for its remaining share (`cnnTwoCoresMs`: its
+ * whole schedule at the two-core pace).
+ */
+export function projectSideBySideMs(
+  alone: Record<'cnn' | 'lstm', { stepMs: number; inferenceMs: number }>,
+  beside: { cnnMs: number; lstmMs: number },
+  cnnTwoCoresMs: number,
+  epochs: Record<'cnn' | 'lstm', number>,
+  trainFilms: number,
+  validationFilms: number,
+): number {
+  const at = (bench: { stepMs: number; inferenceMs: number }, stepMs: number, modelEpochs: number) =>
+    projectScheduleMs({ stepMs, inferenceMs: bench.inferenceMs * (stepMs / bench.stepMs) }, modelEpochs, trainFilms, validationFilms);
+  return projectWithFreeCoreMs(at(alone.cnn, beside.cnnMs, epochs.cnn), cnnTwoCoresMs, at(alone.lstm, beside.lstmMs, epochs.lstm));
+}
+
+/**
  * Multiply-adds of one forward pass of `model` on `batch` inputs (`timesteps` for recurrent layers):
  * convolutions, dense layers and LSTM gates (input and recurrent products); element-wise work is not
  * counted. A training step is three forward passes' worth (the product, the weight gradient and the
@@ -323,6 +345,45 @@ export function shardedStepMs(oneCoreMs: number, updateMs: number, helperWaitMs:
   return (oneCoreMs - updateMs) / shards + updateMs + (shards > 1 ? helperWaitMs + sendMs * (shards - 1) : 0);
 }
 
+/** CNN steps timed beside a training LSTM (enough to span several of its steps). */
+const SIDE_BY_SIDE_STEPS = 12;
+
+/**
+ * The CNN's step while the LSTM trains in another thread, as the build trains them, and the LSTM's
+ * step meanwhile (./workers/neighbour-worker.ts): the two threads share the machine's caches and
+ * memory bandwidth, so each is slower than alone. The one-core steps alone projected the schedule
+ * too short by this.
+ */
+async function benchSideBySide(backend: BackendChoice, lstmTimesteps: number): Promise<{ cnnMs: number; lstmMs: number }> {
+  const workerData: NeighbourData = { model: 'lstm', backend, timesteps: lstmTimesteps };
+  const neighbour = new Worker(new URL('./workers/neighbour-worker.ts', import.meta.url), { workerData });
+  const next = () =>
+    new Promise<NeighbourMessage>((resolvePromise, reject) => {
+      neighbour.once('message', resolvePromise);
+      neighbour.once('error', reject);
+    });
+  const network = buildCnn({ seed: 1 });
+  const optimizer = compileForCoursework(network);
+  const { x, y } = batchFor('cnn', 0);
+  try {
+    await next(); // warm
+    for (let i = 0; i < 2; i++) trainStep(network, optimizer, x, y);
+    const done = next();
+    neighbour.postMessage({ type: 'time' } satisfies NeighbourCommand);
+    const cnnRuns = await timeCalls(SIDE_BY_SIDE_STEPS, async () => trainStep(network, optimizer, x, y));
+    neighbour.postMessage({ type: 'stop' } satisfies NeighbourCommand);
+    const report = (await done) as Extract<NeighbourMessage, { type: 'done' }>;
+    return { cnnMs: median(cnnRuns), lstmMs: median(report.stepMs) };
+  } finally {
+    await neighbour.terminate();
+    tf.dispose([x, y]);
+    network.dispose();
+  }
+}
+
+/** Steps a new shard helper takes before its steps are timed. */
+const HELPER_WARMUP_STEPS = 5;
+
 /** CNN step time on 2 shards: both in this thread, and the second in a helper thread (one-core backends). */
 async function benchShardedCnn(reps: number, backend: BackendChoice): Promise<{ oneCoreMs: number; twoCoresMs: number; timings: ShardedSteps['timings'] }> {
   const network = buildCnn({ seed: 1 });
@@ -332,6 +393,10 @@ async function benchShardedCnn(reps: number, backend: BackendChoice): Promise<{ 
   try {
     const oneCoreMs = median(await timeCalls(reps, () => steps.step(x, y)));
     await steps.addHelper(backend);
+    // A new helper's first steps are slow (its kernels' sessions and JIT warm up: about 780, 335,
+    // 245 ms, then about 205 for its shard, measured): untimed, as the build's hundreds of steps
+    // with a helper are. One warm-up step made the helper look no faster than one thread.
+    for (let i = 0; i < HELPER_WARMUP_STEPS; i++) await steps.step(x, y);
     const twoCoresMs = median(await timeCalls(reps, () => steps.step(x, y)));
     return { oneCoreMs, twoCoresMs, timings: steps.timings };
   } finally {
@@ -479,6 +544,13 @@ async function benchBackend(reps: number, workload: Workload, effects: Effects, 
         `wait for the helper ${t.waitMs.toFixed(0)} ms, combine + Adam ${t.updateMs.toFixed(0)} ms`,
     );
   }
+  const sideBySide = oneCore ? await benchSideBySide(backend, t.train) : null;
+  if (sideBySide) {
+    effects.info(
+      `  side by side (the LSTM training in another thread, as the build trains them): CNN step ${sideBySide.cnnMs.toFixed(0)} ms (${(sideBySide.cnnMs / cnn.stepMs).toFixed(2)}× alone), ` +
+        `LSTM step ${sideBySide.lstmMs.toFixed(0)} ms (${(sideBySide.lstmMs / lstm.stepMs).toFixed(2)}× alone): the two threads share the caches and the memory bandwidth`,
+    );
+  }
   const cnnStepMs = sharded?.oneCoreMs ?? cnn.stepMs;
   const now = {
     cnn: projectScheduleMs({ stepMs: cnnStepMs, inferenceMs: cnn.inferenceMs }, epochs.cnn, trainFilms, validationFilms),
@@ -499,6 +571,10 @@ async function benchBackend(reps: number, workload: Workload, effects: Effects, 
       `    now, with the LSTM's core going to the CNN's second shard when the LSTM finishes: ${minutes(projectWithFreeCoreMs(now.cnn, cnnTwoCores, now.lstm))} ` +
         `(the CNN alone on two cores: ${minutes(cnnTwoCores)})`,
     );
+    if (sideBySide) {
+      const wall = projectSideBySideMs({ cnn, lstm }, sideBySide, cnnTwoCores, epochs, trainFilms, validationFilms);
+      effects.info(`    the same at the side-by-side pace (what the build meets): ${minutes(wall)}`);
+    }
     // More cores: the LSTM keeps one, the CNN's shards take the others, then all of them.
     const { updateMs, sendMs } = sharded.timings;
     const helperWaitMs = Math.max(0, sharded.twoCoresMs - shardedStepMs(sharded.oneCoreMs, updateMs, 0, 2, sendMs));
