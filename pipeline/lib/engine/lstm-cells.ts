@@ -81,154 +81,106 @@ function sigmoidInto(input: number, output: number, t: { x: number; x2: number; 
   ];
 }
 
+/** The locals both passes loop with: film b, its state row (sb bytes in) and gate row (zb), the unit group's byte offset u, a state row's bytes hb. */
+interface CellLoops {
+  batch: number;
+  units: number;
+  b: number;
+  sb: number;
+  zb: number;
+  u: number;
+  hb: number;
+}
+
+/**
+ * hb = 4·units; for each film b (sb = b·hb, zb = 4·sb): `perFilm`, then for each group of 4 units
+ * (u = 0, 16, … < hb): `perGroup`. With `onlyOn` (the int32 flags' byte offset), films whose flag is 0 are skipped.
+ */
+function cellLoops(l: CellLoops, perGroup: number[][], options: { perFilm?: number[][]; onlyOn?: number } = {}): number[][] {
+  const get = op.localGet;
+  const code: number[][] = [get(l.units), op.i32Const(2), op.i32Shl, op.localSet(l.hb), op.i32Const(0), op.localSet(l.b)];
+  code.push(op.block, op.loop, get(l.b), get(l.batch), op.i32GeU, op.brIf(1));
+  code.push(get(l.b), get(l.hb), op.i32Mul, op.localSet(l.sb), get(l.sb), op.i32Const(2), op.i32Shl, op.localSet(l.zb), ...(options.perFilm ?? []));
+  if (options.onlyOn !== undefined) code.push(get(options.onlyOn), get(l.b), op.i32Const(2), op.i32Shl, op.i32Add, i32Load, ifVoid);
+  code.push(op.i32Const(0), op.localSet(l.u), op.block, op.loop, get(l.u), get(l.hb), op.i32GeU, op.brIf(1));
+  code.push(...perGroup, get(l.u), op.i32Const(16), op.i32Add, op.localSet(l.u), op.br(0), op.end, op.end);
+  if (options.onlyOn !== undefined) code.push(op.end);
+  code.push(get(l.b), op.i32Const(1), op.i32Add, op.localSet(l.b), op.br(0), op.end, op.end);
+  return code;
+}
+
+/** The byte address base + row + u (+ k·hb: gate k's block of a gate row). */
+const address = (l: CellLoops, base: number, row: number | null, k = 0) => [
+  op.localGet(base),
+  ...(row === null ? [] : [op.localGet(row), op.i32Add]),
+  op.localGet(l.u),
+  op.i32Add,
+  ...(k ? [op.localGet(l.hb), op.i32Const(k), op.i32Mul, op.i32Add] : []),
+];
+
+/** The four gates in Keras' order i, f, g (the cell's tanh), o, with the locals that hold them. */
+const gatesIn = (i: number, f: number, g: number, o: number) =>
+  [
+    [0, i],
+    [1, f],
+    [2, g],
+    [3, o],
+  ] as const;
+
 function forwardFunction(): WasmFunction {
   const [gates, product, bias, c, h, cells, cellTanh, on, batch, units] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-  // i32 locals: film, unit byte offset, row bytes (units·4), gate block bytes, per-film bases.
+  // i32 locals: film, unit byte offset, row bytes (units·4), the film's gate rows (input, recurrent product), state row.
   const [b, u, hb, zb, pb, sb] = [10, 11, 12, 13, 14, 15];
   const [vi, vf, vg, vo, vc, tc] = [16, 17, 18, 19, 20, 21];
   const t = { x: 22, x2: 23, p: 24, q: 25, half: 26 };
-  const gate = (base: number, k: number) => [
-    op.localGet(base),
-    op.localGet(u),
-    op.i32Add,
-    ...(k ? [op.localGet(hb), op.i32Const(k), op.i32Mul, op.i32Add] : []),
-  ];
-  const body: number[][] = [];
-  body.push(f32x4Const(0.5), op.localSet(t.half));
-  body.push(op.localGet(units), op.i32Const(2), op.i32Shl, op.localSet(hb));
-  body.push(op.i32Const(0), op.localSet(b));
-  body.push(op.block, op.loop, op.localGet(b), op.localGet(batch), op.i32GeU, op.brIf(1));
-  // zb, pb: the film's gate rows (4·units floats); sb: its state row (units floats).
-  body.push(op.localGet(b), op.localGet(hb), op.i32Mul, op.localSet(sb));
-  body.push(op.localGet(sb), op.i32Const(2), op.i32Shl, op.localSet(zb));
-  body.push(op.localGet(product), op.localGet(zb), op.i32Add, op.localSet(pb));
-  body.push(op.localGet(gates), op.localGet(zb), op.i32Add, op.localSet(zb));
-  body.push(op.i32Const(0), op.localSet(u));
-  body.push(op.block, op.loop, op.localGet(u), op.localGet(hb), op.i32GeU, op.brIf(1));
+  const l: CellLoops = { batch, units, b, sb, zb, u, hb };
+  const perFilm = [op.localGet(product), op.localGet(zb), op.i32Add, op.localSet(pb), op.localGet(gates), op.localGet(zb), op.i32Add, op.localSet(zb)];
+  const group: number[][] = [];
   // Pre-activations (input product + recurrent product) + bias, as the JavaScript adds them.
-  for (const [k, into] of [
-    [0, vi],
-    [1, vf],
-    [2, vg],
-    [3, vo],
-  ]) {
-    body.push(...gate(zb, k), op.v128Load(), ...gate(pb, k), op.v128Load(), op.f32x4Add);
-    body.push(
-      op.localGet(bias),
-      op.localGet(u),
-      op.i32Add,
-      ...(k ? [op.localGet(hb), op.i32Const(k), op.i32Mul, op.i32Add] : []),
-      op.v128Load(),
-      op.f32x4Add,
-      op.localSet(into),
-    );
+  for (const [k, into] of gatesIn(vi, vf, vg, vo)) {
+    group.push(...address(l, zb, null, k), op.v128Load(), ...address(l, pb, null, k), op.v128Load(), op.f32x4Add);
+    group.push(...address(l, bias, null, k), op.v128Load(), op.f32x4Add, op.localSet(into));
   }
-  body.push(...sigmoidInto(vi, vi, t), ...sigmoidInto(vf, vf, t), ...tanhInto(vg, vg, t), ...sigmoidInto(vo, vo, t));
-  for (const [k, from] of [
-    [0, vi],
-    [1, vf],
-    [2, vg],
-    [3, vo],
-  ])
-    body.push(...gate(zb, k), op.localGet(from), op.v128Store());
-  // The state row's address for this group: sb + u.
-  const state = (base: number) => [op.localGet(base), op.localGet(sb), op.i32Add, op.localGet(u), op.i32Add];
-  body.push(op.localGet(on), op.localGet(b), op.i32Const(2), op.i32Shl, op.i32Add, i32Load, ifVoid);
-  body.push(op.localGet(vf), ...state(c), op.v128Load(), op.f32x4Mul, op.localGet(vi), op.localGet(vg), op.f32x4Mul, op.f32x4Add, op.localSet(vc));
-  body.push(...tanhInto(vc, tc, t));
-  body.push(...state(c), op.localGet(vc), op.v128Store());
-  body.push(...state(h), op.localGet(vo), op.localGet(tc), op.f32x4Mul, op.v128Store());
-  body.push(...state(cellTanh), op.localGet(tc), op.v128Store());
-  body.push(op.end);
-  body.push(...state(cells), ...state(c), op.v128Load(), op.v128Store());
-  body.push(op.localGet(u), op.i32Const(16), op.i32Add, op.localSet(u), op.br(0), op.end, op.end);
-  body.push(op.localGet(b), op.i32Const(1), op.i32Add, op.localSet(b), op.br(0), op.end, op.end);
+  group.push(...sigmoidInto(vi, vi, t), ...sigmoidInto(vf, vf, t), ...tanhInto(vg, vg, t), ...sigmoidInto(vo, vo, t));
+  for (const [k, from] of gatesIn(vi, vf, vg, vo)) group.push(...address(l, zb, null, k), op.localGet(from), op.v128Store());
+  // A film whose step runs: the new cell state and output.
+  group.push(op.localGet(on), op.localGet(b), op.i32Const(2), op.i32Shl, op.i32Add, i32Load, ifVoid);
+  group.push(op.localGet(vf), ...address(l, c, sb), op.v128Load(), op.f32x4Mul, op.localGet(vi), op.localGet(vg), op.f32x4Mul, op.f32x4Add, op.localSet(vc));
+  group.push(...tanhInto(vc, tc, t));
+  group.push(...address(l, c, sb), op.localGet(vc), op.v128Store());
+  group.push(...address(l, h, sb), op.localGet(vo), op.localGet(tc), op.f32x4Mul, op.v128Store());
+  group.push(...address(l, cellTanh, sb), op.localGet(tc), op.v128Store());
+  group.push(op.end);
+  group.push(...address(l, cells, sb), ...address(l, c, sb), op.v128Load(), op.v128Store());
   return {
     exportName: 'forward',
     params: Array<ValueType>(10).fill(I32),
     locals: [...Array<ValueType>(6).fill(I32), ...Array<ValueType>(11).fill(V128)],
-    body,
+    body: [f32x4Const(0.5), op.localSet(t.half), ...cellLoops(l, group, { perFilm })],
   };
 }
 
 function backwardFunction(): WasmFunction {
   const [gates, cellTanh, previousCells, dh, dc, dGates, on, batch, units] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const [b, u, hb, zb, sb, db] = [9, 10, 11, 12, 13, 14];
-  const [vi, vf, vg, vo, tc, dhu, dcNew, cPrev, one] = [15, 16, 17, 18, 19, 20, 21, 22, 23];
-  const at = (base: number, rowBase: number, k: number) => [
-    op.localGet(base),
-    op.localGet(rowBase),
-    op.i32Add,
-    op.localGet(u),
-    op.i32Add,
-    ...(k ? [op.localGet(hb), op.i32Const(k), op.i32Mul, op.i32Add] : []),
-  ];
-  const body: number[][] = [];
-  body.push(f32x4Const(1), op.localSet(one));
-  body.push(op.localGet(units), op.i32Const(2), op.i32Shl, op.localSet(hb));
-  body.push(op.i32Const(0), op.localSet(b));
-  body.push(op.block, op.loop, op.localGet(b), op.localGet(batch), op.i32GeU, op.brIf(1));
-  body.push(op.localGet(b), op.localGet(hb), op.i32Mul, op.localSet(sb));
-  body.push(op.localGet(sb), op.i32Const(2), op.i32Shl, op.localSet(zb));
-  body.push(op.localGet(on), op.localGet(b), op.i32Const(2), op.i32Shl, op.i32Add, i32Load, ifVoid);
-  body.push(op.i32Const(0), op.localSet(u));
-  body.push(op.block, op.loop, op.localGet(u), op.localGet(hb), op.i32GeU, op.brIf(1));
-  for (const [k, into] of [
-    [0, vi],
-    [1, vf],
-    [2, vg],
-    [3, vo],
-  ])
-    body.push(...at(gates, zb, k), op.v128Load(), op.localSet(into));
-  body.push(...at(cellTanh, sb, 0), op.v128Load(), op.localSet(tc));
-  body.push(...at(dh, sb, 0), op.v128Load(), op.localSet(dhu));
+  const [b, u, hb, zb, sb] = [9, 10, 11, 12, 13];
+  const [vi, vf, vg, vo, tc, dhu, dcNew, cPrev, one] = [14, 15, 16, 17, 18, 19, 20, 21, 22];
+  const l: CellLoops = { batch, units, b, sb, zb, u, hb };
+  const group: number[][] = [];
+  for (const [k, into] of gatesIn(vi, vf, vg, vo)) group.push(...address(l, gates, zb, k), op.v128Load(), op.localSet(into));
+  group.push(...address(l, cellTanh, sb), op.v128Load(), op.localSet(tc));
+  group.push(...address(l, dh, sb), op.v128Load(), op.localSet(dhu));
   // dcNew = dc + dh·o·(1 − tc²)
-  body.push(
-    ...at(dc, sb, 0),
-    op.v128Load(),
-    op.localGet(dhu),
-    op.localGet(vo),
-    op.f32x4Mul,
-    op.localGet(one),
-    op.localGet(tc),
-    op.localGet(tc),
-    op.f32x4Mul,
-    f32x4Sub,
-  );
-  body.push(op.f32x4Mul, op.f32x4Add, op.localSet(dcNew));
+  group.push(...address(l, dc, sb), op.v128Load(), op.localGet(dhu), op.localGet(vo), op.f32x4Mul);
+  group.push(op.localGet(one), op.localGet(tc), op.localGet(tc), op.f32x4Mul, f32x4Sub, op.f32x4Mul, op.f32x4Add, op.localSet(dcNew));
   // cPrev: the cell state before the step, or 0 at the first step (previousCells = −1).
-  body.push(f32x4Const(0), op.localSet(cPrev));
-  body.push(op.localGet(previousCells), op.i32Const(0), i32GeS, ifVoid, ...at(previousCells, sb, 0), op.v128Load(), op.localSet(cPrev), op.end);
-  body.push(op.localGet(dGates), op.localGet(zb), op.i32Add, op.localSet(db));
+  group.push(f32x4Const(0), op.localSet(cPrev));
+  group.push(op.localGet(previousCells), op.i32Const(0), i32GeS, ifVoid, ...address(l, previousCells, sb), op.v128Load(), op.localSet(cPrev), op.end);
   // dz_i = dcNew·g·i·(1 − i); dz_f = dcNew·cPrev·f·(1 − f); dz_g = dcNew·i·(1 − g²); dz_o = dh·tc·o·(1 − o)
-  const dz = (k: number) => [op.localGet(db), op.localGet(u), op.i32Add, ...(k ? [op.localGet(hb), op.i32Const(k), op.i32Mul, op.i32Add] : [])];
-  body.push(
-    ...dz(0),
-    op.localGet(dcNew),
-    op.localGet(vg),
-    op.f32x4Mul,
-    op.localGet(vi),
-    op.f32x4Mul,
-    op.localGet(one),
-    op.localGet(vi),
-    f32x4Sub,
-    op.f32x4Mul,
-    op.v128Store(),
-  );
-  body.push(
-    ...dz(1),
-    op.localGet(dcNew),
-    op.localGet(cPrev),
-    op.f32x4Mul,
-    op.localGet(vf),
-    op.f32x4Mul,
-    op.localGet(one),
-    op.localGet(vf),
-    f32x4Sub,
-    op.f32x4Mul,
-    op.v128Store(),
-  );
-  body.push(
+  const oneMinus = (v: number) => [op.localGet(one), op.localGet(v), f32x4Sub];
+  const dz = (k: number) => address(l, dGates, zb, k);
+  group.push(...dz(0), op.localGet(dcNew), op.localGet(vg), op.f32x4Mul, op.localGet(vi), op.f32x4Mul, ...oneMinus(vi), op.f32x4Mul, op.v128Store());
+  group.push(...dz(1), op.localGet(dcNew), op.localGet(cPrev), op.f32x4Mul, op.localGet(vf), op.f32x4Mul, ...oneMinus(vf), op.f32x4Mul, op.v128Store());
+  group.push(
     ...dz(2),
     op.localGet(dcNew),
     op.localGet(vi),
@@ -241,28 +193,13 @@ function backwardFunction(): WasmFunction {
     op.f32x4Mul,
     op.v128Store(),
   );
-  body.push(
-    ...dz(3),
-    op.localGet(dhu),
-    op.localGet(tc),
-    op.f32x4Mul,
-    op.localGet(vo),
-    op.f32x4Mul,
-    op.localGet(one),
-    op.localGet(vo),
-    f32x4Sub,
-    op.f32x4Mul,
-    op.v128Store(),
-  );
-  body.push(...at(dc, sb, 0), op.localGet(dcNew), op.localGet(vf), op.f32x4Mul, op.v128Store());
-  body.push(op.localGet(u), op.i32Const(16), op.i32Add, op.localSet(u), op.br(0), op.end, op.end);
-  body.push(op.end);
-  body.push(op.localGet(b), op.i32Const(1), op.i32Add, op.localSet(b), op.br(0), op.end, op.end);
+  group.push(...dz(3), op.localGet(dhu), op.localGet(tc), op.f32x4Mul, op.localGet(vo), op.f32x4Mul, ...oneMinus(vo), op.f32x4Mul, op.v128Store());
+  group.push(...address(l, dc, sb), op.localGet(dcNew), op.localGet(vf), op.f32x4Mul, op.v128Store());
   return {
     exportName: 'backward',
     params: Array<ValueType>(9).fill(I32),
-    locals: [...Array<ValueType>(6).fill(I32), ...Array<ValueType>(9).fill(V128)],
-    body,
+    locals: [...Array<ValueType>(5).fill(I32), ...Array<ValueType>(9).fill(V128)],
+    body: [f32x4Const(1), op.localSet(one), ...cellLoops(l, group, { onlyOn: on })],
   };
 }
 
