@@ -193,7 +193,8 @@ async function datasetWorkload(folder: string | undefined, sequenceLength: numbe
   return workloadOf('synthetic lengths 15–40 (no dataset found)', lengths, films.slice(1139), validation, sequenceLength);
 }
 
-function batchFor(model: 'cnn' | 'lstm', timesteps: number): { x: tf.Tensor; y: tf.Tensor } {
+/** A batch of 64 for `model` (seeded; the LSTM's at `timesteps`), as every timed step here takes. */
+export function batchFor(model: 'cnn' | 'lstm', timesteps: number): { x: tf.Tensor; y: tf.Tensor } {
   const random = seededRandom(7);
   const y = tf.tensor2d(
     Float32Array.from({ length: BATCH * 25 }, () => (random() < 0.1 ? 1 : 0)),

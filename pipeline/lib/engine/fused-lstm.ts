@@ -28,7 +28,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NativeKernels } from './native-kernels.ts';
-import type { WasmBackendLike } from './wasm-kernels/kernel-calls.ts';
+import { tensorValues } from './tensor-values.ts';
 import { dropoutMultipliers } from './fast-dropout.ts';
 import { lstmArena, type LstmArena } from './lstm-cells.ts';
 
@@ -473,10 +473,7 @@ export function releaseFusedLstmBuffers(): void {
 }
 
 /** The float32 contents of a wasm-backend tensor, in place on the heap: valid until the next allocation there. */
-function heapView(t: tf.Tensor): Float32Array {
-  const backend = tf.backend() as unknown as WasmBackendLike;
-  return backend.typedArrayFromHeap(t) as Float32Array;
-}
+const heapView = (t: tf.Tensor) => tensorValues(t) as Float32Array;
 
 function fusedCall(layer: LstmLayerLike, gemm: Gemm, x: tf.Tensor3D, kwargs: Record<string, unknown>): tf.Tensor {
   const [batch, timesteps, inputDim] = x.shape;

@@ -13,7 +13,7 @@
  * and go back to fused-lstm.ts' pool, which reuses them by capacity. A request it cannot hold is
  * answered with null, and that call's passes run in JavaScript.
  */
-import { I32, op, uleb, V128, wasmModule, type ValueType, type WasmFunction } from './wasm-encoder.ts';
+import { I32, kernelsOver, op, V128, type ValueType, type WasmFunction } from './wasm-encoder.ts';
 
 export interface LstmCells {
   /**
@@ -39,13 +39,6 @@ const P = [
 ];
 const Q = [1.19825839466702e-6, 1.18534705686654e-4, 2.268434632439e-3, 4.89352518554385e-3];
 
-// SIMD opcodes beyond wasm-encoder's common set.
-const f32x4Sub = [0xfd, ...uleb(229)];
-const f32x4Pmin = [0xfd, ...uleb(234)];
-const f32x4Pmax = [0xfd, ...uleb(235)];
-const i32Load = [0x28, 2, 0];
-const i32GeS = [0x4e];
-const ifVoid = [0x04, 0x40];
 const f32x4Const = (value: number) => [...op.f32Const(value), ...op.f32x4Splat];
 
 /**
@@ -54,7 +47,7 @@ const f32x4Const = (value: number) => [...op.f32Const(value), ...op.f32x4Splat];
  */
 function tanhInto(input: number, output: number, t: { x: number; x2: number; p: number; q: number }): number[][] {
   const code: number[][] = [];
-  code.push(op.localGet(input), f32x4Const(-TANH_CLAMP), f32x4Pmax, f32x4Const(TANH_CLAMP), f32x4Pmin, op.localSet(t.x));
+  code.push(op.localGet(input), f32x4Const(-TANH_CLAMP), op.f32x4Pmax, f32x4Const(TANH_CLAMP), op.f32x4Pmin, op.localSet(t.x));
   code.push(op.localGet(t.x), op.localGet(t.x), op.f32x4Mul, op.localSet(t.x2));
   code.push(f32x4Const(P[0]));
   for (const c of P.slice(1)) code.push(op.localGet(t.x2), op.f32x4Mul, f32x4Const(c), op.f32x4Add);
@@ -101,7 +94,7 @@ function cellLoops(l: CellLoops, perGroup: number[][], options: { perFilm?: numb
   const code: number[][] = [get(l.units), op.i32Const(2), op.i32Shl, op.localSet(l.hb), op.i32Const(0), op.localSet(l.b)];
   code.push(op.block, op.loop, get(l.b), get(l.batch), op.i32GeU, op.brIf(1));
   code.push(get(l.b), get(l.hb), op.i32Mul, op.localSet(l.sb), get(l.sb), op.i32Const(2), op.i32Shl, op.localSet(l.zb), ...(options.perFilm ?? []));
-  if (options.onlyOn !== undefined) code.push(get(options.onlyOn), get(l.b), op.i32Const(2), op.i32Shl, op.i32Add, i32Load, ifVoid);
+  if (options.onlyOn !== undefined) code.push(get(options.onlyOn), get(l.b), op.i32Const(2), op.i32Shl, op.i32Add, op.i32Load(), op.if);
   code.push(op.i32Const(0), op.localSet(l.u), op.block, op.loop, get(l.u), get(l.hb), op.i32GeU, op.brIf(1));
   code.push(...perGroup, get(l.u), op.i32Const(16), op.i32Add, op.localSet(l.u), op.br(0), op.end, op.end);
   if (options.onlyOn !== undefined) code.push(op.end);
@@ -144,7 +137,7 @@ function forwardFunction(): WasmFunction {
   group.push(...sigmoidInto(vi, vi, t), ...sigmoidInto(vf, vf, t), ...tanhInto(vg, vg, t), ...sigmoidInto(vo, vo, t));
   for (const [k, from] of gatesIn(vi, vf, vg, vo)) group.push(...address(l, zb, null, k), op.localGet(from), op.v128Store());
   // A film whose step runs: the new cell state and output.
-  group.push(op.localGet(on), op.localGet(b), op.i32Const(2), op.i32Shl, op.i32Add, i32Load, ifVoid);
+  group.push(op.localGet(on), op.localGet(b), op.i32Const(2), op.i32Shl, op.i32Add, op.i32Load(), op.if);
   group.push(op.localGet(vf), ...address(l, c, sb), op.v128Load(), op.f32x4Mul, op.localGet(vi), op.localGet(vg), op.f32x4Mul, op.f32x4Add, op.localSet(vc));
   group.push(...tanhInto(vc, tc, t));
   group.push(...address(l, c, sb), op.localGet(vc), op.v128Store());
@@ -171,12 +164,12 @@ function backwardFunction(): WasmFunction {
   group.push(...address(l, dh, sb), op.v128Load(), op.localSet(dhu));
   // dcNew = dc + dh·o·(1 − tc²)
   group.push(...address(l, dc, sb), op.v128Load(), op.localGet(dhu), op.localGet(vo), op.f32x4Mul);
-  group.push(op.localGet(one), op.localGet(tc), op.localGet(tc), op.f32x4Mul, f32x4Sub, op.f32x4Mul, op.f32x4Add, op.localSet(dcNew));
+  group.push(op.localGet(one), op.localGet(tc), op.localGet(tc), op.f32x4Mul, op.f32x4Sub, op.f32x4Mul, op.f32x4Add, op.localSet(dcNew));
   // cPrev: the cell state before the step, or 0 at the first step (previousCells = −1).
   group.push(f32x4Const(0), op.localSet(cPrev));
-  group.push(op.localGet(previousCells), op.i32Const(0), i32GeS, ifVoid, ...address(l, previousCells, sb), op.v128Load(), op.localSet(cPrev), op.end);
+  group.push(op.localGet(previousCells), op.i32Const(0), op.i32GeS, op.if, ...address(l, previousCells, sb), op.v128Load(), op.localSet(cPrev), op.end);
   // dz_i = dcNew·g·i·(1 − i); dz_f = dcNew·cPrev·f·(1 − f); dz_g = dcNew·i·(1 − g²); dz_o = dh·tc·o·(1 − o)
-  const oneMinus = (v: number) => [op.localGet(one), op.localGet(v), f32x4Sub];
+  const oneMinus = (v: number) => [op.localGet(one), op.localGet(v), op.f32x4Sub];
   const dz = (k: number) => address(l, dGates, zb, k);
   group.push(...dz(0), op.localGet(dcNew), op.localGet(vg), op.f32x4Mul, op.localGet(vi), op.f32x4Mul, ...oneMinus(vi), op.f32x4Mul, op.v128Store());
   group.push(...dz(1), op.localGet(dcNew), op.localGet(cPrev), op.f32x4Mul, op.localGet(vf), op.f32x4Mul, ...oneMinus(vf), op.f32x4Mul, op.v128Store());
@@ -189,7 +182,7 @@ function backwardFunction(): WasmFunction {
     op.localGet(vg),
     op.localGet(vg),
     op.f32x4Mul,
-    f32x4Sub,
+    op.f32x4Sub,
     op.f32x4Mul,
     op.v128Store(),
   );
@@ -203,6 +196,9 @@ function backwardFunction(): WasmFunction {
   };
 }
 
+/** The cell kernels over a memory (an arena's). */
+const cellsOver = kernelsOver<LstmCells>(() => [forwardFunction(), backwardFunction()]);
+
 /** Bytes reserved for the arena: committed by the system only as pages are written. */
 const ARENA_BYTES = 1 << 30;
 
@@ -214,8 +210,7 @@ export class LstmArena {
 
   constructor(bytes = ARENA_BYTES) {
     this.memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
-    compiled ??= new WebAssembly.Module(wasmModule([forwardFunction(), backwardFunction()]));
-    this.cells = new WebAssembly.Instance(compiled, { env: { memory: this.memory } }).exports as unknown as LstmCells;
+    this.cells = cellsOver(this.memory);
   }
 
   /** `length` floats of the arena (64-byte aligned, contents undefined), or null when it is full. */
@@ -237,7 +232,6 @@ export class LstmArena {
   }
 }
 
-let compiled: WebAssembly.Module | null = null;
 let shared: LstmArena | null | undefined;
 
 /** The process's arena, made on first use; null where the memory cannot be reserved (the cells then run in JavaScript). */

@@ -17,7 +17,7 @@
  * and its saved state; other backends and non-float32 variables go to tfjs' own code.
  */
 import * as tf from '@tensorflow/tfjs';
-import { backendMemory, simdKernelsFor } from './simd-kernels.ts';
+import { backendSimdKernels, type SimdKernels } from './simd-kernels.ts';
 import { heapOffset, type WasmBackendLike } from './wasm-kernels/kernel-calls.ts';
 
 /** The float32 scalars of one update, as tfjs makes them. */
@@ -75,10 +75,9 @@ const state: { original: ApplyGradients | null; active: boolean; variables: numb
 const f32 = Math.fround;
 
 /** tfjs' applyGradients, with each variable's update in one SIMD pass. */
-function simdApplyGradients(optimizer: AdamLike, gradients: Gradients, backend: WasmBackendLike, memory: WebAssembly.Memory): void {
+function simdApplyGradients(optimizer: AdamLike, gradients: Gradients, backend: WasmBackendLike, { adam }: SimdKernels): void {
   const started = performance.now();
   const names = Array.isArray(gradients) ? gradients.map((entry) => entry.name) : Object.keys(gradients);
-  const { adam } = simdKernelsFor(memory);
   const [accBeta1] = optimizer.accBeta1.dataSync();
   const [accBeta2] = optimizer.accBeta2.dataSync();
   const scalars: Scalars = {
@@ -104,7 +103,6 @@ function simdApplyGradients(optimizer: AdamLike, gradients: Gradients, backend: 
     const [wOut, mOut, vOut] = outs;
     const size = value.size;
     const groups = size >> 2;
-    const s = scalars;
     adam(
       offset(value),
       offset(first),
@@ -114,14 +112,14 @@ function simdApplyGradients(optimizer: AdamLike, gradients: Gradients, backend: 
       offset(mOut),
       offset(vOut),
       groups,
-      s.beta1,
-      s.oneMinusBeta1,
-      s.beta2,
-      s.oneMinusBeta2,
-      s.oneMinusAccBeta1,
-      s.oneMinusAccBeta2,
-      s.epsilon,
-      s.negLearningRate,
+      scalars.beta1,
+      scalars.oneMinusBeta1,
+      scalars.beta2,
+      scalars.oneMinusBeta2,
+      scalars.oneMinusAccBeta1,
+      scalars.oneMinusAccBeta2,
+      scalars.epsilon,
+      scalars.negLearningRate,
     );
     if (groups * 4 < size) {
       const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
@@ -155,9 +153,9 @@ export function installSimdAdam(on: boolean): void {
     const original = prototype.applyGradients;
     state.original = original;
     prototype.applyGradients = function simdOrOriginal(this: tf.AdamOptimizer, gradients: Gradients) {
-      const memory = state.active && tf.getBackend() === 'wasm' ? backendMemory(tf.backend()) : null;
-      if (memory && allFloat32(gradients)) {
-        simdApplyGradients(this as unknown as AdamLike, gradients, tf.backend() as unknown as WasmBackendLike, memory);
+      const kernels = state.active && tf.getBackend() === 'wasm' ? backendSimdKernels(tf.backend()) : null;
+      if (kernels && allFloat32(gradients)) {
+        simdApplyGradients(this as unknown as AdamLike, gradients, tf.backend() as unknown as WasmBackendLike, kernels);
         return;
       }
       original.call(this, gradients);

@@ -15,7 +15,7 @@
  * Every operation is an IEEE one (float64 where the scalar code uses doubles) or a bit mask, in the
  * scalar code's order, so the results are those of the scalar code they replace, to the last bit (tests/engine/simd-adam.test.ts, tests/engine/wasm-kernels.test.ts).
  */
-import { F32, I32, I64, op, V128, wasmModule, type ValueType, type WasmFunction } from './wasm-encoder.ts';
+import { F32, I32, I64, op, V128, kernelsOver, type ValueType, type WasmFunction } from './wasm-encoder.ts';
 
 export interface SimdKernels {
   /** Byte offsets of w, m, v, g and the three outputs; groups of four floats; then the eight float32 scalars. */
@@ -313,25 +313,24 @@ function patchRowsFunction(): WasmFunction {
   return { exportName: 'patchRows', params: Array<ValueType>(17).fill(I32), locals: [...Array<ValueType>(12).fill(I32), V128], body };
 }
 
-/** One compiled module for the process; one instance per backend memory (per thread's backend). */
-let compiled: WebAssembly.Module | null = null;
-const instances = new WeakMap<WebAssembly.Memory, SimdKernels>();
-
-/** The kernels over `memory` (the wasm backend's `wasm.asm.memory`). */
-export function simdKernelsFor(memory: WebAssembly.Memory): SimdKernels {
-  let kernels = instances.get(memory);
-  if (!kernels) {
-    compiled ??= new WebAssembly.Module(
-      wasmModule([adamFunction(), maxPoolGradFunction(), reluGradFunction(), sumRowsFunction(), dropoutMaskFunction(), patchRowsFunction()]),
-    );
-    kernels = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as SimdKernels;
-    instances.set(memory, kernels);
-  }
-  return kernels;
-}
+/** The kernels over `memory` (the wasm backend's `wasm.asm.memory`, or a scratch memory). */
+export const simdKernelsFor = kernelsOver<SimdKernels>(() => [
+  adamFunction(),
+  maxPoolGradFunction(),
+  reluGradFunction(),
+  sumRowsFunction(),
+  dropoutMaskFunction(),
+  patchRowsFunction(),
+]);
 
 /** The wasm backend's memory, when the backend exposes it (tfjs-backend-wasm's Emscripten module does). */
 export function backendMemory(backend: unknown): WebAssembly.Memory | null {
   const memory = (backend as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm?.memory;
   return memory instanceof WebAssembly.Memory ? memory : null;
+}
+
+/** The kernels over the wasm backend's own memory, or null when the backend does not expose it (callers then compute in JavaScript or with tfjs). */
+export function backendSimdKernels(backend: unknown): SimdKernels | null {
+  const memory = backendMemory(backend);
+  return memory ? simdKernelsFor(memory) : null;
 }

@@ -77,6 +77,9 @@ export const op = {
   i32LtU: [0x49],
   i32LtS: [0x48],
   i32GtS: [0x4a],
+  i32GeS: [0x4e],
+  /** i32.load with alignment 4 and a constant offset. */
+  i32Load: (offset = 0) => [0x28, 2, ...uleb(offset)],
   i32Eq: [0x46],
   i32DivU: [0x6e],
   /** The first operand when the condition (last) is non-zero, else the second. */
@@ -106,8 +109,13 @@ export const op = {
   f32x4Splat: [0xfd, ...uleb(19)],
   f32x4Sqrt: [0xfd, ...uleb(227)],
   f32x4Add: [0xfd, ...uleb(228)],
+  f32x4Sub: [0xfd, ...uleb(229)],
   f32x4Mul: [0xfd, ...uleb(230)],
   f32x4Div: [0xfd, ...uleb(231)],
+  /** b < a ? b : a (a NaN a stays) */
+  f32x4Pmin: [0xfd, ...uleb(234)],
+  /** a < b ? b : a (a NaN a stays) */
+  f32x4Pmax: [0xfd, ...uleb(235)],
   f32x4Ne: [0xfd, ...uleb(66)],
   f32x4Gt: [0xfd, ...uleb(68)],
   v128And: [0xfd, ...uleb(78)],
@@ -131,6 +139,24 @@ export interface WasmFunction {
   /** Extra locals after the parameters, in order. */
   locals: ValueType[];
   body: number[][];
+}
+
+/**
+ * The exports of one module of `functions` over a given memory: compiled once (on first use), one
+ * instance per memory (a backend's heap per thread, or a memory of one's own).
+ */
+export function kernelsOver<T>(functions: () => readonly WasmFunction[]): (memory: WebAssembly.Memory) => T {
+  let compiled: WebAssembly.Module | null = null;
+  const instances = new WeakMap<WebAssembly.Memory, T>();
+  return (memory) => {
+    let kernels = instances.get(memory);
+    if (!kernels) {
+      compiled ??= new WebAssembly.Module(wasmModule(functions()));
+      kernels = new WebAssembly.Instance(compiled, { env: { memory } }).exports as T;
+      instances.set(memory, kernels);
+    }
+    return kernels;
+  };
 }
 
 /** A module importing `env.memory` and exporting `functions` (no results). */

@@ -35,43 +35,6 @@ function namedWeights(model: tf.LayersModel) {
   return model.weights.map((weight, i) => ({ name: `${i}:${weight.originalName}`, tensor: weight.read() }));
 }
 
-/** A checkpoint's contents, taken at one moment: its state and its tensors' bytes. */
-interface Snapshot<H> {
-  checkpoint: CheckpointState<H>;
-  data: Uint8Array;
-}
-
-/** The model's weights, the best weights and the optimiser's state now, into `reuse` when it has the size. */
-async function snapshotOf<H>(
-  model: tf.LayersModel,
-  bestWeights: tf.Tensor[],
-  optimizer: tf.Optimizer,
-  state: Omit<CheckpointState<H>, 'weights' | 'bestWeights' | 'optimizer' | 'version' | 'data'>,
-  reuse?: Uint8Array,
-): Promise<Snapshot<H>> {
-  const current = namedWeights(model);
-  const best = bestWeights.map((tensor, i) => ({ name: `best:${i}`, tensor }));
-  const optimizerWeights = (await optimizer.getWeights()).map(({ name, tensor }) => ({ name, tensor }));
-  const all = await encodeTensors([...current, ...best, ...optimizerWeights], reuse);
-  const checkpoint: CheckpointState<H> = {
-    version: 2,
-    ...state,
-    data: { bytes: all.data.length, sha256: sha256(all.data) },
-    weights: all.manifest.slice(0, current.length),
-    bestWeights: all.manifest.slice(current.length, current.length + best.length),
-    optimizer: all.manifest.slice(current.length + best.length),
-  };
-  return { checkpoint, data: all.data };
-}
-
-/** Writes the snapshot as `dir`, atomically. */
-async function writeSnapshot<H>(dir: string, { checkpoint, data }: Snapshot<H>): Promise<void> {
-  await writeFolderAtomic(dir, async (temp) => {
-    await writeFile(join(temp, CHECKPOINT_DATA), data);
-    await writeFile(join(temp, CHECKPOINT_STATE), JSON.stringify(checkpoint));
-  });
-}
-
 /**
  * A run's checkpoints, one per epoch, all encoded into one reused buffer: a CNN checkpoint (55 MB of
  * weights, best weights and Adam's moments) took about 0.5 s in the training thread when each was
@@ -86,15 +49,30 @@ export class CheckpointWriter<H> {
     this.dir = dir;
   }
 
+  /** Writes the model's weights, the best weights and the optimiser's state now as the checkpoint, atomically. */
   async save(
     model: tf.LayersModel,
     bestWeights: tf.Tensor[],
     optimizer: tf.Optimizer,
     state: Omit<CheckpointState<H>, 'weights' | 'bestWeights' | 'optimizer' | 'version' | 'data'>,
   ): Promise<void> {
-    const snapshot = await snapshotOf<H>(model, bestWeights, optimizer, state, this.buffer);
-    this.buffer = snapshot.data;
-    await writeSnapshot(this.dir, snapshot);
+    const current = namedWeights(model);
+    const best = bestWeights.map((tensor, i) => ({ name: `best:${i}`, tensor }));
+    const optimizerWeights = (await optimizer.getWeights()).map(({ name, tensor }) => ({ name, tensor }));
+    const all = await encodeTensors([...current, ...best, ...optimizerWeights], this.buffer);
+    this.buffer = all.data;
+    const checkpoint: CheckpointState<H> = {
+      version: 2,
+      ...state,
+      data: { bytes: all.data.length, sha256: sha256(all.data) },
+      weights: all.manifest.slice(0, current.length),
+      bestWeights: all.manifest.slice(current.length, current.length + best.length),
+      optimizer: all.manifest.slice(current.length + best.length),
+    };
+    await writeFolderAtomic(this.dir, async (temp) => {
+      await writeFile(join(temp, CHECKPOINT_DATA), all.data);
+      await writeFile(join(temp, CHECKPOINT_STATE), JSON.stringify(checkpoint));
+    });
   }
 }
 

@@ -10,6 +10,7 @@ import { quietEffects } from '../../core/effects.ts';
 import { buildCnn, compileForCoursework } from '../../train/models/cnn.ts';
 import { buildLstm } from '../../train/models/lstm.ts';
 import { trainStep } from '../../train/train.ts';
+import { batchFor } from '../bench.ts';
 
 export interface NeighbourData {
   model: 'cnn' | 'lstm';
@@ -26,16 +27,7 @@ const { model, backend, timesteps } = workerData as NeighbourData;
 await selectBackend({ force: backend, effects: quietEffects() });
 const network = model === 'cnn' ? buildCnn({ seed: 2 }) : buildLstm({ seed: 2 });
 const optimizer = compileForCoursework(network);
-const batch = 64;
-const y = tf.zeros([batch, 25]);
-const x =
-  model === 'cnn'
-    ? tf.randomUniform([batch, 64, 64, 3], 0, 1, 'float32', 5)
-    : tf.tensor2d(
-        Int32Array.from({ length: batch * timesteps }, (_, i) => 2 + ((i * 7919) % 9998)),
-        [batch, timesteps],
-        'int32',
-      );
+const { x, y } = batchFor(model, timesteps);
 let timing = false;
 let stopping = false;
 const stepMs: number[] = [];

@@ -20,7 +20,7 @@ import {
   type WasmBackendLike,
   type WasmKernelConfig,
 } from './kernel-calls.ts';
-import { backendMemory, simdKernelsFor } from '../simd-kernels.ts';
+import { backendSimdKernels, type SimdKernels } from '../simd-kernels.ts';
 
 type Pad = 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
 
@@ -84,8 +84,9 @@ function nativeConv(
     });
     return out;
   }
-  if (cin % 4 === 0 && dilations[0] === 1 && dilations[1] === 1) {
-    patchProducts(backend, engine, x, filter, bias, out, pads, strides);
+  const kernels = cin % 4 === 0 && dilations[0] === 1 && dilations[1] === 1 ? backendSimdKernels(backend) : null;
+  if (kernels) {
+    patchProducts(backend, engine, kernels, x, filter, bias, out, pads, strides);
     return out;
   }
   engine.conv2d({
@@ -115,6 +116,7 @@ export const convTuning = { patchBlockFloats: 1 << 20 };
 function patchProducts(
   backend: WasmBackendLike,
   engine: NonNullable<(typeof engines)['native']>,
+  kernels: SimdKernels,
   x: TensorInfo,
   filter: TensorInfo,
   bias: TensorInfo | undefined,
@@ -129,7 +131,6 @@ function patchProducts(
   const rows = n * oh * ow;
   const block = Math.max(1, Math.min(rows, Math.floor(convTuning.patchBlockFloats / k)));
   const patches = backend.makeOutput([block * k], 'float32');
-  const kernels = simdKernelsFor(backendMemory(backend)!);
   const view = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
   for (let row = 0; row < rows; row += block) {
     const count = Math.min(block, rows - row);

@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { heapOffset, zeros, type Kernel, type WasmKernelConfig } from './kernel-calls.ts';
-import { backendMemory, simdKernelsFor } from '../simd-kernels.ts';
+import { backendSimdKernels } from '../simd-kernels.ts';
 
 /** Whether tiled windows use the SIMD kernel (tests turn it off to check it against the loop below). */
 export const simd = { enabled: true };
@@ -27,10 +27,10 @@ const maxPoolGradKernel: Kernel = ({ inputs, attrs, backend }) => {
   const { strideHeight: sh, strideWidth: sw, effectiveFilterHeight: fh, effectiveFilterWidth: fw } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
-  const memory = simd.enabled && c % 4 === 0 ? backendMemory(backend) : null;
-  if (memory && fh === 2 && fw === 2 && sh === 2 && sw === 2 && oh * 2 === h && ow * 2 === w && top === 0 && left === 0) {
+  const kernels = simd.enabled && c % 4 === 0 ? backendSimdKernels(backend) : null;
+  if (kernels && fh === 2 && fw === 2 && sh === 2 && sw === 2 && oh * 2 === h && ow * 2 === w && top === 0 && left === 0) {
     const dx = backend.makeOutput(input.shape, 'float32');
-    simdKernelsFor(memory).maxPoolGrad2x2(heapOffset(backend, input), heapOffset(backend, dy), heapOffset(backend, dx), n * oh * ow, ow, c * 4);
+    kernels.maxPoolGrad2x2(heapOffset(backend, input), heapOffset(backend, dy), heapOffset(backend, dx), n * oh * ow, ow, c * 4);
     return dx;
   }
   const dx = zeros(backend, input.shape);

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GradConfig } from '@tensorflow/tfjs';
 import { heapOffset, sizeOf, type Kernel, type WasmKernelConfig } from './kernel-calls.ts';
-import { backendMemory, simdKernelsFor } from '../simd-kernels.ts';
+import { backendSimdKernels } from '../simd-kernels.ts';
 
 export const RELU_GRAD = 'GenrelensReluGrad';
 
@@ -17,10 +17,10 @@ const reluGradKernel: Kernel = ({ inputs, backend }) => {
   const out = backend.makeOutput(x.shape, 'float32');
   const size = sizeOf(x.shape);
   const groups = size >> 2;
-  const memory = backendMemory(backend);
+  const kernels = backendSimdKernels(backend);
   let from = 0;
-  if (memory) {
-    simdKernelsFor(memory).reluGrad(heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, out), groups);
+  if (kernels) {
+    kernels.reluGrad(heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, out), groups);
     from = groups * 4;
   }
   const xv = backend.typedArrayFromHeap(x);

@@ -7,7 +7,7 @@
  * multiple of 4. Other reductions go to the shipped kernel.
  */
 import * as tf from '@tensorflow/tfjs';
-import { backendMemory, simdKernelsFor } from '../simd-kernels.ts';
+import { backendSimdKernels } from '../simd-kernels.ts';
 import { callKernel, dispose, heapOffset, sizeOf, type Kernel, type WasmKernelConfig } from './kernel-calls.ts';
 
 /** The number of leading axes `axis` names when it names exactly axes 0..r−1 (r ≥ 1), else 0. */
@@ -25,12 +25,12 @@ const sumKernel: Kernel = ({ inputs, attrs, backend }) => {
   const kept = x.shape.slice(lead);
   const cols = sizeOf(kept);
   const out = backend.makeOutput(attrs.keepDims ? [...x.shape.slice(0, lead).map(() => 1), ...kept] : kept, 'float32');
-  const memory = backendMemory(backend);
-  if (memory && cols % 4 === 0 && cols > 0) {
+  const kernels = backendSimdKernels(backend);
+  if (kernels && cols % 4 === 0 && cols > 0) {
     // Float64 accumulators in the heap (two float32 slots each), zeroed.
     const acc = backend.makeOutput([2 * cols], 'float32');
     (backend.typedArrayFromHeap(acc) as Float32Array).fill(0);
-    simdKernelsFor(memory).sumRows(heapOffset(backend, x), heapOffset(backend, out), heapOffset(backend, acc), rows, cols / 4);
+    kernels.sumRows(heapOffset(backend, x), heapOffset(backend, out), heapOffset(backend, acc), rows, cols / 4);
     dispose(backend, acc);
     return out;
   }
