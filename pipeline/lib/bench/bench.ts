@@ -51,8 +51,8 @@ import { buildVocabulary, vectorizeAll } from '../contract/vectorizer.ts';
 import { loadNativeKernels } from '../engine/native-kernels.ts';
 import { registerWasmTrainingKernels, type RegisterOptions } from '../engine/wasm-kernels/index.ts';
 import type { NeighbourCommand, NeighbourData, NeighbourMessage } from './workers/neighbour-worker.ts';
+import { BATCH, batchFor } from './bench-batches.ts';
 
-const BATCH = 64;
 const SHARED_DATASET = '../shared/datasets/imdb-multimodal';
 
 export function median(values: number[]): number {
@@ -191,25 +191,6 @@ async function datasetWorkload(folder: string | undefined, sequenceLength: numbe
   const films = shuffled([...lengths.keys()], seededRandom(4));
   const validation = films.slice(0, 1139);
   return workloadOf('synthetic lengths 15–40 (no dataset found)', lengths, films.slice(1139), validation, sequenceLength);
-}
-
-/** A batch of 64 for `model` (seeded; the LSTM's at `timesteps`), as every timed step here takes. */
-export function batchFor(model: 'cnn' | 'lstm', timesteps: number): { x: tf.Tensor; y: tf.Tensor } {
-  const random = seededRandom(7);
-  const y = tf.tensor2d(
-    Float32Array.from({ length: BATCH * 25 }, () => (random() < 0.1 ? 1 : 0)),
-    [BATCH, 25],
-  );
-  if (model === 'cnn') {
-    return { x: tf.tensor4d(Float32Array.from({ length: BATCH * 64 * 64 * 3 }, random), [BATCH, 64, 64, 3]), y };
-  }
-  // One overview of exactly `timesteps` tokens, the others shorter (as in a length-grouped batch).
-  const ids = new Int32Array(BATCH * timesteps);
-  for (let row = 0; row < BATCH; row++) {
-    const words = row === 0 ? timesteps : Math.max(1, timesteps - Math.floor(random() * 4));
-    for (let t = 0; t < words; t++) ids[row * timesteps + t] = 2 + Math.floor(random() * 9998);
-  }
-  return { x: tf.tensor2d(ids, [BATCH, timesteps], 'int32'), y };
 }
 
 async function benchStep(model: 'cnn' | 'lstm', reps: number, timesteps: { train: number; inference: number }, recurrentDropout = 0.2): Promise<StepBench> {

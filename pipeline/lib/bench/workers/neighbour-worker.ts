@@ -10,7 +10,7 @@ import { quietEffects } from '../../core/effects.ts';
 import { buildCnn, compileForCoursework } from '../../train/models/cnn.ts';
 import { buildLstm } from '../../train/models/lstm.ts';
 import { trainStep } from '../../train/train.ts';
-import { batchFor } from '../bench.ts';
+import { batchFor } from '../bench-batches.ts';
 
 export interface NeighbourData {
   model: 'cnn' | 'lstm';
