@@ -10,31 +10,54 @@ export interface Effects {
   now(): number;
 }
 
-const interactive = Boolean(process.stderr.isTTY) && !process.env.CI;
+/** Where consoleEffects' progress goes: a terminal's status line, or plain lines (CI, pipes). */
+export interface ProgressOutput {
+  interactive: boolean;
+  /** Writes to stderr. */
+  write(text: string): void;
+  /** The terminal's width (interactive). */
+  columns: number;
+  now(): number;
+}
 
-export function consoleEffects(): Effects {
-  let lastLine = 0;
-  let lastLabel = '';
+const stderrOutput = (): ProgressOutput => ({
+  interactive: Boolean(process.stderr.isTTY) && !process.env.CI,
+  write: (text) => void process.stderr.write(text),
+  columns: process.stderr.columns || 80,
+  now: () => Date.now(),
+});
+
+/**
+ * Effects that print. Progress: on a terminal, one status line with every unfinished label (two
+ * stages may run at once: training and the strong models beside it), each finished one left on its
+ * own line; in plain output, at most one line every 10 s per label, plus its last one.
+ */
+export function consoleEffects(output: ProgressOutput = stderrOutput()): Effects {
+  const lastLine = new Map<string, number>();
+  const unfinished = new Map<string, string>();
   return {
     info: (message) => console.log(message),
     warn: (message) => console.warn(`warning: ${message}`),
     now: () => Date.now(),
     progress(label, done, total, status = '') {
       const finished = done >= total;
-      if (interactive) {
+      if (output.interactive) {
         const width = 24;
         const filled = total > 0 ? Math.round((width * done) / total) : width;
-        const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
-        process.stderr.write(`\r${label} [${bar}] ${done}/${total} ${status}\x1b[K${finished ? '\n' : ''}`);
+        const line = `${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${status}`.trimEnd();
+        unfinished.delete(label);
+        if (finished) output.write(`\r${line}\x1b[K\n`);
+        else unfinished.set(label, line);
+        if (unfinished.size > 0) output.write(`\r${[...unfinished.values()].join(' | ').slice(0, output.columns - 1)}\x1b[K`);
         return;
       }
-      // Plain log lines (CI, pipes): at most one every 10 s per label, plus the last one.
-      const now = Date.now();
-      if (finished || label !== lastLabel || now - lastLine > 10_000) {
-        console.error(`${label}: ${done}/${total} ${status}`.trimEnd());
-        lastLine = now;
-        lastLabel = label;
+      const now = output.now();
+      const last = lastLine.get(label);
+      if (finished || last === undefined || now - last > 10_000) {
+        output.write(`${label}: ${done}/${total} ${status}`.trimEnd() + '\n');
+        lastLine.set(label, now);
       }
+      if (finished) lastLine.delete(label);
     },
   };
 }
