@@ -11,6 +11,7 @@ import { checkSplitForTraining, loadConfiguredDataset, runDataStage, splitDatase
 import { runStrongStage } from './strong/strong-stage.ts';
 import { checkTestSetFolder, runTestSetStage } from './analysis/test-set-stage.ts';
 import { runTrainStage } from './train/train-stage.ts';
+import { besideTraining } from './train/train-jobs.ts';
 import { runGmuStage } from './gmu/gmu-stage.ts';
 import { runGmuStageInWorker } from './gmu/gmu-in-worker.ts';
 import { runAnalysisStage } from './analysis/analysis-stage.ts';
@@ -164,14 +165,22 @@ async function buildSite(config: Config, root: string): Promise<void> {
   });
 }
 
-/** The pipeline, stage by stage: data, training, fusion, analysis, ablations, explanations. */
+/** The pipeline, stage by stage: data, strong models beside training, fusion, analysis, ablations, explanations. */
 async function runStages(config: Config, root: string, effects: Effects): Promise<void> {
   const ctx = stageContext(config, root, effects);
   checkTestSetFolder(config, root);
   const stage = await runDataStage(ctx);
   checkSplitForTraining(stage, config);
-  await runStrongStage(stage, ctx);
-  await runTrainStage(stage, ctx);
+  // The strong models need no trained model and run on any number of cores: they take the first core
+  // training leaves free (the BiLSTM's, once it is done), ahead of the CNN's batch shards, which gain
+  // less from it; without a free core (one, or training reused) they run after training on all of them.
+  const strong = besideTraining((cores) => runStrongStage(stage, ctx, cores));
+  try {
+    await runTrainStage(stage, ctx, strong);
+  } finally {
+    await strong.settled(); // after a failure too: nothing may still write into outputs about to be discarded
+  }
+  await strong.run(availableParallelism());
   if (config.parallel && availableParallelism() > 1) {
     // The learned fusion and the explanations need only the trained models: one core each, at once.
     await firstError([runGmuStageInWorker(stage, ctx), runExplainStage(stage, ctx)]);

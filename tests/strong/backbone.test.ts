@@ -227,12 +227,15 @@ describe('the MobileNetV2 of nsfwjs', { skip: skipUnlessInstalled }, () => {
     const files = Array.from({ length: 11 }, (_, i) => join(dataset, 'Images', `demo${String(i + 1).padStart(5, '0')}.jpg`));
     const posters = { files, roots: [dataset, join(dataset, 'Images')] };
     const progress: number[] = [];
-    const one = await backboneFeatures(posters, { workers: 1, progress: (done) => progress.push(done) });
+    const here = await backboneFeatures(posters, { workers: 0, progress: (done) => progress.push(done) });
+    const one = await backboneFeatures(posters, { workers: 1 });
     const two = await backboneFeatures(posters, { workers: 2 });
     assert.equal(one.values.length, 11 * 320);
     assert.deepEqual(progress, [1, 2, 3], 'a progress step per batch of 4');
-    assert.deepEqual(Array.from(two.values), Array.from(one.values));
-    assert.deepEqual(two.provenance, one.provenance);
+    for (const threads of [one, two]) {
+      assert.deepEqual(Array.from(threads.values), Array.from(here.values));
+      assert.deepEqual(threads.provenance, here.provenance);
+    }
     assert.ok(one.values.some((v) => v !== 0));
   });
 

@@ -147,7 +147,7 @@ describe('the strong stage on demo data', { timeout: 300_000 }, () => {
       const { models, meta } = await loadStrongModels(join(paths.public, 'models', 'strong'));
       assert.deepEqual(meta.backbone, provenance);
       const rows = stage.split.validation;
-      const features = await backboneFeatures(datasetPosterFiles(stage.dataset, rows), { workers: 1 });
+      const features = await backboneFeatures(datasetPosterFiles(stage.dataset, rows), { workers: 0 });
       const size = 64 * 64 * 3;
       const pixels = new Uint8Array(rows.length * size);
       rows.forEach((r, i) => pixels.set(stage.dataset.posterPixels.subarray(r * size, (r + 1) * size), i * size));

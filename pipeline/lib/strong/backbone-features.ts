@@ -2,7 +2,7 @@
  * Backbone features of a dataset's posters (./backbone.ts): each poster decoded again from its file at
  * the backbone's input size (bilinear; these larger posters are not cached, the features are), in
  * batches at fixed film offsets, so a film's features do not depend on how many threads computed
- * them. With `workers` > 1 the batches are split between worker threads
+ * them. With `workers` ≥ 1 the batches are split between that many worker threads
  * (./workers/backbone-worker.ts), each on its own backend instance.
  */
 import { join } from 'node:path';
@@ -104,8 +104,8 @@ export async function featuresOfBatches(
 }
 
 /**
- * Every film's backbone features, on `workers` threads (≤ 1: this thread, on the backend the build
- * would pick). `progress(done, total)` counts batches.
+ * Every film's backbone features, on `workers` worker threads (0: this thread, on the backend the
+ * build would pick). `progress(done, total)` counts batches.
  */
 export async function backboneFeatures(
   posters: PosterFiles,
@@ -115,8 +115,8 @@ export async function backboneFeatures(
   const batches = Math.ceil(posters.files.length / BACKBONE_BATCH);
   let done = 0;
   const tick = () => options.progress?.(++done, batches);
-  const threads = Math.max(1, Math.min(options.workers, batches));
-  if (threads <= 1) {
+  const threads = Math.min(options.workers, batches);
+  if (threads <= 0) {
     // This thread's backend: the one the build would pick (selecting it again is a no-op).
     await selectBackend({
       force: options.backend as BackendChoice | undefined,

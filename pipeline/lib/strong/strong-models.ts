@@ -36,7 +36,7 @@ export interface StrongInput {
   train: readonly number[];
   validation: readonly number[];
   seed: number;
-  /** Worker threads for the cross-validation's path jobs; 0 or 1: in this thread (the same numbers). */
+  /** Worker threads for the cross-validation's path jobs; 0: in this thread (the same numbers). */
   workers?: number;
   settings?: typeof STRONG_SETTINGS;
   progress?: (label: string, done: number, total: number) => void;
@@ -136,7 +136,7 @@ export async function fitStrongModels(input: StrongInput): Promise<StrongFit> {
   let doneJobs = 0;
   const tick = () => progress('Strong models: cross-validation', ++doneJobs, totalJobs);
   const matrices: Record<string, SparseRows> = { text: textTrain, poster: posterTrain };
-  const pool = (input.workers ?? 0) > 1 ? createPathPool(input.workers!, y, G, tick) : null;
+  const pool = (input.workers ?? 0) >= 1 ? createPathPool(input.workers!, y, G, tick) : null;
   const run: PathRunner = pool ? pool.run : inlineRunner(matrices, y, G, tick);
   pool?.register('text', textTrain);
   pool?.register('poster', posterTrain);

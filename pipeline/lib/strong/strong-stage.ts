@@ -83,8 +83,8 @@ interface PosterBackboneFeatures {
   ms: number;
 }
 
-/** The poster backbone's features of every film: from their cache entry, else computed on every core. */
-async function posterBackboneFeatures(stage: DataStageResult, ctx: StageContext, spec: BackboneSpec): Promise<PosterBackboneFeatures> {
+/** The poster backbone's features of every film: from their cache entry, else computed on `threads` worker threads (0: this thread). */
+async function posterBackboneFeatures(stage: DataStageResult, ctx: StageContext, spec: BackboneSpec, threads: number): Promise<PosterBackboneFeatures> {
   const { config, effects } = ctx;
   const key = sha256(JSON.stringify({ backbone: spec, batch: BACKBONE_BATCH, datasetHash: stage.dataset.contentHash })).slice(0, 24);
   const started = effects.now();
@@ -107,7 +107,7 @@ async function posterBackboneFeatures(stage: DataStageResult, ctx: StageContext,
     },
     build: async (temp) => {
       const features = await backboneFeatures(datasetPosterFiles(stage.dataset), {
-        workers: config.parallel ? availableParallelism() : 1,
+        workers: threads,
         backend: config.backend,
         progress: (done, total) => effects.progress(`Poster backbone: ${BACKBONE.model} features (batches of ${BACKBONE_BATCH})`, done, total),
       });
@@ -126,8 +126,13 @@ async function posterBackboneFeatures(stage: DataStageResult, ctx: StageContext,
   return { ...value, ms };
 }
 
-export async function runStrongStage(stage: DataStageResult, ctx: StageContext): Promise<StrongArtifact | null> {
+/**
+ * Runs the stage on `cores` cores (beside training, the one it leaves free: pipeline/lib/cli.ts
+ * `runStages`): its work goes to that many worker threads, or stays in this thread without `parallel`.
+ */
+export async function runStrongStage(stage: DataStageResult, ctx: StageContext, cores = availableParallelism()): Promise<StrongArtifact | null> {
   const { config, effects } = ctx;
+  const threads = config.parallel ? cores : 0;
   if (!config.strongModels) {
     // The staged artifact folder starts as a copy of the last run's: drop what this stage made then.
     for (const file of [ARTIFACT_FILES.strong, ARTIFACT_FILES.strongProbabilities]) await rm(join(ctx.paths.artifacts, file), { force: true });
@@ -153,7 +158,7 @@ export async function runStrongStage(stage: DataStageResult, ctx: StageContext):
       return read.ok ? { value: read.raw as CachedStrong } : { problem: checkedJsonProblem(read, RESULT_FILE) };
     },
     build: async (temp) => {
-      const backbone = spec ? await posterBackboneFeatures(stage, ctx, spec) : null;
+      const backbone = spec ? await posterBackboneFeatures(stage, ctx, spec, threads) : null;
       const fit = await fitStrongModels({
         overviews: stage.dataset.films.map((f) => f.overview),
         posterPixels: stage.dataset.posterPixels,
@@ -164,8 +169,8 @@ export async function runStrongStage(stage: DataStageResult, ctx: StageContext):
         train: stage.split.train,
         validation: stage.split.validation,
         seed: config.seed,
-        // The cross-validation's path jobs on every core (the numbers do not depend on how many).
-        workers: config.parallel ? availableParallelism() : 0,
+        // The cross-validation's path jobs on the stage's cores (the numbers do not depend on how many).
+        workers: threads,
         progress: (label, done, total) => effects.progress(label, done, total),
       });
       const result = {

@@ -28,10 +28,18 @@ export function trainsInParallel(config: Config, jobs: number, cores = available
  * stopped (their finished epochs stay checkpointed) and the error is thrown. A log line another
  * worker already wrote (the backend report) is not repeated.
  *
- * Cores: once no job is waiting, a core without a job (of `cores`) is granted to a running job
- * with sharded batches (the CNN) for one of its shards; when that job ends, its cores are free again.
+ * Cores: once no job is waiting, a core without a job (of `cores`) goes first to `beside`, the
+ * work of another stage that runs on one core, then to a running job with sharded batches (the CNN)
+ * for one of its shards; when that work or job ends, its cores are free again. A failure of
+ * `beside` stops the training too.
  */
-async function trainInWorkers(jobs: TrainJob[], effects: Effects, concurrency = jobs.length, cores = availableParallelism()): Promise<CachedModelResult[]> {
+async function trainInWorkers(
+  jobs: TrainJob[],
+  effects: Effects,
+  concurrency = jobs.length,
+  cores = availableParallelism(),
+  beside?: BesideTraining,
+): Promise<CachedModelResult[]> {
   const progress = jobs.map(() => ({ label: '', done: 0, total: 0 }));
   const running = new Set<number>();
   const written = new Set<string>();
@@ -49,9 +57,20 @@ async function trainInWorkers(jobs: TrainJob[], effects: Effects, concurrency = 
   const workerOf = new Map<number, Worker>();
   const granted = new Map<number, number>();
   let next = 0;
+  let besideState: 'waiting' | 'running' | 'done' = beside ? 'waiting' : 'done';
+  let failBeside: (error: unknown) => void = () => {};
+  const besideFailed = new Promise<never>((_, reject) => (failBeside = reject));
   const grantFreeCores = () => {
     if (next < jobs.length) return;
-    let free = cores - running.size - [...running].reduce((sum, i) => sum + (granted.get(i) ?? 0), 0);
+    let free = cores - running.size - [...running].reduce((sum, i) => sum + (granted.get(i) ?? 0), 0) - (besideState === 'running' ? 1 : 0);
+    if (free > 0 && besideState === 'waiting' && running.size > 0) {
+      besideState = 'running';
+      free--;
+      beside!.run(1).then(() => {
+        besideState = 'done';
+        grantFreeCores();
+      }, failBeside);
+    }
     for (const i of running) {
       const wanted = jobs[i].model === 'cnn' ? jobs[i].config.cnnShards - 1 : 0;
       while (free > 0 && (granted.get(i) ?? 0) < wanted) {
@@ -112,7 +131,9 @@ async function trainInWorkers(jobs: TrainJob[], effects: Effects, concurrency = 
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, jobs.length)) }, lane));
+    const trained = Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, jobs.length)) }, lane));
+    trained.catch(() => {}); // after a failure of `beside`, the stopped workers' rejections are not news
+    await Promise.race([trained, besideFailed]);
     return results;
   } finally {
     stopped = true;
@@ -125,9 +146,16 @@ async function trainInWorkers(jobs: TrainJob[], effects: Effects, concurrency = 
  * the other in this thread (the other cores, with `parallel`, go to the CNN's shards).
  * `inputs`, when given, must be those of the jobs' configuration.
  */
-export async function trainJobs(jobs: TrainJob[], config: Config, effects: Effects, concurrency: number, inputs?: ModelInputs): Promise<CachedModelResult[]> {
+export async function trainJobs(
+  jobs: TrainJob[],
+  config: Config,
+  effects: Effects,
+  concurrency: number,
+  inputs?: ModelInputs,
+  beside?: BesideTraining,
+): Promise<CachedModelResult[]> {
   if (jobs.length === 0) return [];
-  if (concurrency > 1) return trainInWorkers(jobs, effects, concurrency);
+  if (concurrency > 1) return trainInWorkers(jobs, effects, concurrency, availableParallelism(), beside);
   const backend = await selectBackend({ force: config.backend, effects });
   const spareCores = config.parallel ? availableParallelism() - 1 : 0;
   const freeCores: FreeCores = {
@@ -138,6 +166,25 @@ export async function trainJobs(jobs: TrainJob[], config: Config, effects: Effec
   const results: CachedModelResult[] = [];
   for (const job of jobs) results.push(await trainJob(job, effects, backend, inputs, freeCores));
   return results;
+}
+
+/**
+ * Another stage's work that may run beside training on a core training leaves free (trainInWorkers):
+ * `run(cores)` starts it on that many cores, once; a later call returns the same run. `settled()`
+ * waits for a run that was started, however it ends.
+ */
+export interface BesideTraining {
+  run(cores: number): Promise<unknown>;
+  settled(): Promise<void>;
+}
+
+/** The stage `work` as work beside training: run at most once, on the cores of its first `run`. */
+export function besideTraining(work: (cores: number) => Promise<unknown>): BesideTraining {
+  let started: Promise<unknown> | null = null;
+  return {
+    run: (cores) => (started ??= work(cores)),
+    settled: async () => void (await started?.catch(() => {})),
+  };
 }
 
 /** What the main thread tells a training worker: a core is free for one of its shards. */

@@ -18,11 +18,14 @@ import { prepareModelInputs } from './model-inputs.ts';
 import { runArtifact, trainingRecord } from './run-record.ts';
 import type { TrainJob } from './train-job.ts';
 import type { CachedModelResult } from './training-cache.ts';
-import { trainJobs, trainsInParallel } from './train-jobs.ts';
+import { trainJobs, trainsInParallel, type BesideTraining } from './train-jobs.ts';
 import { cnnShardsFor, reusableTraining, trainingKey, trainingSchedules } from './training-cache.ts';
 
-/** Trains (or reuses) both models and writes run.json, history-*.json, predictions-*.json and the models. */
-export async function runTrainStage(stage: DataStageResult, ctx: StageContext): Promise<RunArtifact> {
+/**
+ * Trains (or reuses) both models and writes run.json, history-*.json, predictions-*.json and the
+ * models. `beside`: another stage's work, given the first core training leaves free (./train-jobs.ts).
+ */
+export async function runTrainStage(stage: DataStageResult, ctx: StageContext, beside?: BesideTraining): Promise<RunArtifact> {
   const { effects } = ctx;
   const profile = effectiveProfile(ctx.config, stage.dataset.synthetic);
   const schedules = trainingSchedules(ctx.config, profile);
@@ -35,7 +38,7 @@ export async function runTrainStage(stage: DataStageResult, ctx: StageContext): 
   const parallel = trainsInParallel(config, jobs.length);
   const started = effects.now();
   if (parallel) effects.info(`Training ${jobs.map((job) => MODEL_TITLES[job.model]).join(' and ')} at the same time, one worker thread each`);
-  const trained = await trainJobs(jobs, config, effects, parallel ? jobs.length : 1, inputs);
+  const trained = await trainJobs(jobs, config, effects, parallel ? jobs.length : 1, inputs, beside);
   jobs.forEach((job, i) => (results[job.model] = trained[i]));
   const training = await trainingRecord(trainingDir, { parallel, wallMs: effects.now() - started, models: jobs.map((job) => job.model) }, results);
 
