@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fitLogistic, logisticProbabilities, logisticScores } from '../../pipeline/lib/strong/logistic.ts';
+import { descentDirection, fitLogistic, logisticProbabilities, logisticScores } from '../../pipeline/lib/strong/logistic.ts';
 import { sparseFromDense, sparseFromMaps } from '../../pipeline/lib/strong/sparse.ts';
 import { seededRandom } from '../../pipeline/lib/core/random.ts';
 
@@ -102,4 +102,41 @@ test('rejects labels of the wrong shape and a non-positive C', () => {
   const rows = sparseFromDense([1, 2, 3, 4], 2, 2);
   assert.throws(() => fitLogistic(rows, [1, 0, 1], 2, { c: 1 }), /3 labels for 2 films × 2 genres/);
   assert.throws(() => fitLogistic(rows, [1, 0], 1, { c: 0 }), /C must be positive/);
+});
+
+/** L-BFGS' two-loop recursion as textbooks write it (Nocedal & Wright, algorithm 7.4): a pass per operation. */
+function textbookDirection(grad: Float64Array, s: Float64Array[], t: Float64Array[], rho: number[]): { direction: Float64Array; slope: number } {
+  const dot = (a: Float64Array, b: Float64Array) => a.reduce((sum, v, i) => sum + v * b[i], 0);
+  const q = Float64Array.from(grad);
+  const alpha: number[] = [];
+  for (let i = s.length - 1; i >= 0; i--) {
+    alpha[i] = rho[i] * dot(s[i], q);
+    for (let j = 0; j < q.length; j++) q[j] -= alpha[i] * t[i][j];
+  }
+  const last = s.length - 1;
+  const gamma = s.length > 0 ? dot(s[last], t[last]) / dot(t[last], t[last]) : 1 / Math.max(1, ...grad.map(Math.abs));
+  for (let j = 0; j < q.length; j++) q[j] *= gamma;
+  for (let i = 0; i < s.length; i++) {
+    const beta = rho[i] * dot(t[i], q);
+    for (let j = 0; j < q.length; j++) q[j] += s[i][j] * (alpha[i] - beta);
+  }
+  for (let j = 0; j < q.length; j++) q[j] = -q[j];
+  return { direction: q, slope: dot(grad, q) };
+}
+
+test('the fused two-loop recursion gives the textbook loops’ direction and slope to the last bit, with 0 to 10 pairs', () => {
+  const random = seededRandom(5);
+  const vector = (n: number) => Float64Array.from({ length: n }, () => random() * 2 - 1);
+  for (const pairs of [0, 1, 2, 3, 10]) {
+    const n = 37;
+    const grad = vector(n);
+    const s = Array.from({ length: pairs }, () => vector(n));
+    const t = s.map((si) => si.map((v) => v * (1 + random()) + 0.01 * (random() - 0.5)));
+    const rho = s.map((si, i) => 1 / si.reduce((sum, v, j) => sum + v * t[i][j], 0));
+    const direction = new Float64Array(n);
+    const slope = descentDirection(grad, s, t, rho, new Float64Array(10), direction);
+    const expected = textbookDirection(grad, s, t, rho);
+    assert.deepEqual(Array.from(direction), Array.from(expected.direction), `${pairs} pairs`);
+    assert.equal(slope, expected.slope, `${pairs} pairs`);
+  }
 });
