@@ -174,9 +174,9 @@ async function runStages(config: Config, root: string, effects: Effects): Promis
   // The strong models need no trained model and run on any number of cores: they take the first core
   // training leaves free (the BiLSTM's, once it is done), ahead of the CNN's batch shards, which gain
   // less from it; without a free core (one, or training reused) they run after training on all of them.
-  const strong = besideTraining((cores) => runStrongStage(stage, ctx, cores));
+  const strong = besideTraining('the strong models', (cores) => runStrongStage(stage, ctx, cores));
   try {
-    await runTrainStage(stage, ctx, strong);
+    await runTrainStage(stage, ctx, config.strongModels ? strong : undefined);
   } finally {
     await strong.settled(); // after a failure too: nothing may still write into outputs about to be discarded
   }

@@ -19,12 +19,14 @@ import { fixtureWorkspace, projectRoot } from '../helpers/fixture-build.ts';
 
 test('besideTraining runs its work once, on the cores of the first call; settled waits for it however it ends', async () => {
   const calls: number[] = [];
-  const work = besideTraining(async (cores) => {
+  const work = besideTraining('a stage', async (cores) => {
     calls.push(cores);
     throw new Error('failed');
   });
   await work.settled(); // nothing started: nothing to wait for
+  assert.equal(work.started(), false);
   const first = work.run(1);
+  assert.equal(work.started(), true);
   assert.equal(work.run(2), first);
   await assert.rejects(first, /failed/);
   await work.settled();
@@ -55,7 +57,7 @@ describe('work beside training', { skip: availableParallelism() < 2 ? 'needs two
 
   test('takes one core once the first model is done, while the other still trains', async () => {
     const calls: { cores: number; at: number }[] = [];
-    const beside = besideTraining(async (cores) => {
+    const beside = besideTraining('the test stage', async (cores) => {
       calls.push({ cores, at: performance.now() });
       await new Promise((resolve) => setTimeout(resolve, 50));
     });
@@ -66,6 +68,9 @@ describe('work beside training', { skip: availableParallelism() < 2 ? 'needs two
       [1],
     );
     assert.ok(calls[0].at < trainingEnded);
+    const entry = run.optimisations.find((o) => o.id === 'beside-training');
+    assert.equal(entry?.active, true);
+    assert.match(entry.detail, /the test stage ran on its core before the CNN's batch shards/);
     for (const model of [run.models.cnn, run.models.lstm]) {
       assert.equal(model.cached, false);
       assert.equal(model.epochMs.length, 2);
@@ -73,7 +78,7 @@ describe('work beside training', { skip: availableParallelism() < 2 ? 'needs two
   });
 
   test('a failure of it stops the training with its error', async () => {
-    const beside = besideTraining(async () => {
+    const beside = besideTraining('the strong models', async () => {
       throw new Error('the strong models failed');
     });
     await assert.rejects(runTrainStage(stage, stageContext(config, projectRoot, recordingEffects()), beside), /the strong models failed/);

@@ -35,6 +35,8 @@ export interface TrainingRecord {
   wallMs: number;
   /** The models that run trained (the others came from the cache). */
   models: ModelKind[];
+  /** Another stage that ran on a core the training left free (./train-jobs.ts `besideTraining`). */
+  beside?: string;
 }
 
 /**
@@ -100,7 +102,7 @@ export function runArtifact({ stage, config, profile, schedules, key, inputs, re
     libraries: libraryVersions(),
     models: { cnn: results.cnn.run, lstm: results.lstm.run },
     training: { parallel: training.parallel, wallMs: training.wallMs },
-    optimisations: optimisationsOf(training.parallel, backend, results),
+    optimisations: optimisationsOf(training, backend, results),
     vocabularySize: inputs.vectorizer.vocabulary.length,
     notes,
   };
@@ -181,7 +183,7 @@ function simdAdamOptimisation(results: Record<ModelKind, CachedModelResult>): Op
   );
 }
 
-function optimisationsOf(parallel: boolean, backend: BackendInfo, results: Record<ModelKind, CachedModelResult>): Optimisation[] {
+function optimisationsOf({ parallel, beside }: TrainingRecord, backend: BackendInfo, results: Record<ModelKind, CachedModelResult>): Optimisation[] {
   const lstmTimesteps = results.lstm.run.meanTimesteps;
   const products = backend.productKernels;
   const nativeProducts = products !== undefined && !products.startsWith('XNNPACK');
@@ -193,6 +195,14 @@ function optimisationsOf(parallel: boolean, backend: BackendInfo, results: Recor
       detail: parallel
         ? 'Each model trained in its own worker thread, one core each; the durations per model overlap.'
         : 'One model after the other (one model to train, one core, or --sequential).',
+    },
+    {
+      id: 'beside-training',
+      title: 'Another stage on the core training left free',
+      active: beside !== undefined,
+      detail: beside
+        ? `Once the first model was done, ${beside} ran on its core before the CNN's batch shards got it: the CNN's epochs in that time ran without a helper, and that stage's time is inside the training's wall time.`
+        : 'Nothing else ran during training: no core fell free while a model still trained (one model to train, one core, or --sequential).',
     },
     shardedCnnOptimisation(results.cnn.run.shards),
     {

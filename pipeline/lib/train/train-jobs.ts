@@ -171,18 +171,23 @@ export async function trainJobs(
 /**
  * Another stage's work that may run beside training on a core training leaves free (trainInWorkers):
  * `run(cores)` starts it on that many cores, once; a later call returns the same run. `settled()`
- * waits for a run that was started, however it ends.
+ * waits for a run that was started, however it ends; `started()` says whether one was.
  */
 export interface BesideTraining {
+  /** What the work is, for run.json ("the strong models"). */
+  name: string;
   run(cores: number): Promise<unknown>;
+  started(): boolean;
   settled(): Promise<void>;
 }
 
 /** The stage `work` as work beside training: run at most once, on the cores of its first `run`. */
-export function besideTraining(work: (cores: number) => Promise<unknown>): BesideTraining {
+export function besideTraining(name: string, work: (cores: number) => Promise<unknown>): BesideTraining {
   let started: Promise<unknown> | null = null;
   return {
+    name,
     run: (cores) => (started ??= work(cores)),
+    started: () => started !== null,
     settled: async () => void (await started?.catch(() => {})),
   };
 }

@@ -40,7 +40,11 @@ export async function runTrainStage(stage: DataStageResult, ctx: StageContext, b
   if (parallel) effects.info(`Training ${jobs.map((job) => MODEL_TITLES[job.model]).join(' and ')} at the same time, one worker thread each`);
   const trained = await trainJobs(jobs, config, effects, parallel ? jobs.length : 1, inputs, beside);
   jobs.forEach((job, i) => (results[job.model] = trained[i]));
-  const training = await trainingRecord(trainingDir, { parallel, wallMs: effects.now() - started, models: jobs.map((job) => job.model) }, results);
+  const training = await trainingRecord(
+    trainingDir,
+    { parallel, wallMs: effects.now() - started, models: jobs.map((job) => job.model), beside: beside?.started() ? beside.name : undefined },
+    results,
+  );
 
   await publishModels(results, trainingDir, ctx);
   const backend = results[jobs[0]?.model ?? 'cnn'].backend;
