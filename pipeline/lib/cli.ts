@@ -173,7 +173,8 @@ async function runStages(config: Config, root: string, effects: Effects): Promis
   checkSplitForTraining(stage, config);
   // The strong models need no trained model and run on any number of cores: they take the first core
   // training leaves free (the BiLSTM's, once it is done), ahead of the CNN's batch shards, which gain
-  // less from it; without a free core (one, or training reused) they run after training on all of them.
+  // less from it. Without a core falling free (one core, --sequential, one model or none to train)
+  // they run after training, on every core.
   const strong = besideTraining('the strong models', (cores) => runStrongStage(stage, ctx, cores));
   try {
     await runTrainStage(stage, ctx, config.strongModels ? strong : undefined);

@@ -42,12 +42,14 @@ test('plain progress: a label that finished starts again with its first line', (
   assert.deepEqual(written, ['Epoch: 2/2\n', 'Epoch: 1/2 second\n']);
 });
 
-test('terminal progress: one status line with every unfinished label, cut to the width; a finished label gets its own line', () => {
+test('terminal progress: one status line with every unfinished label in a steady order, cut to the width; a finished label gets its own line', () => {
   const { output, written } = capture(true);
   const effects = consoleEffects(output);
   effects.progress('A', 1, 4);
   effects.progress('B', 0, 2, 'x');
   assert.equal(written.at(-1), `\r${'A [######..................] 1/4 | B [........................] 0/2 x'.slice(0, 59)}\x1b[K`);
+  effects.progress('A', 2, 4);
+  assert.equal(written.at(-1), `\r${'A [############............] 2/4 | B [........................] 0/2 x'.slice(0, 59)}\x1b[K`, 'a label keeps its place');
   effects.progress('A', 4, 4);
   assert.deepEqual(written.slice(-2), ['\rA [########################] 4/4\x1b[K\n', '\rB [........................] 0/2 x\x1b[K']);
   effects.progress('B', 2, 2);

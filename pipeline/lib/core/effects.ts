@@ -45,9 +45,11 @@ export function consoleEffects(output: ProgressOutput = stderrOutput()): Effects
         const width = 24;
         const filled = total > 0 ? Math.round((width * done) / total) : width;
         const line = `${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${status}`.trimEnd();
-        unfinished.delete(label);
-        if (finished) output.write(`\r${line}\x1b[K\n`);
-        else unfinished.set(label, line);
+        // A label keeps its place on the line while it runs.
+        if (finished) {
+          unfinished.delete(label);
+          output.write(`\r${line}\x1b[K\n`);
+        } else unfinished.set(label, line);
         if (unfinished.size > 0) output.write(`\r${[...unfinished.values()].join(' | ').slice(0, output.columns - 1)}\x1b[K`);
         return;
       }

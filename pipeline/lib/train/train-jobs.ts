@@ -1,9 +1,9 @@
 /**
  * Training several models: in worker threads, each on its own core, at most `concurrency` at a time
  * (the wasm and cpu backends compute on one core), or one after the other in this thread. The
- * workers' log lines are passed on and their progress shown as one line; cores that fall free go
- * to the CNN's shards. The results do not depend on how: each model's numbers come from its own
- * seeded generators.
+ * workers' log lines are passed on and their progress shown as one line; a core that falls free
+ * goes to another stage's work beside training (the strong models), then to the CNN's shards. The
+ * results do not depend on how: each model's numbers come from its own seeded generators.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
