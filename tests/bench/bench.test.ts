@@ -5,7 +5,10 @@ import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { projectRoot } from '../helpers/fixture-build.ts';
 import * as tf from '@tensorflow/tfjs';
-import { modelMacs, projectScheduleMs, projectSideBySideMs, projectWithFreeCoreMs, shardedStepMs } from '../../pipeline/lib/bench/bench.ts';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { modelMacs, projectScheduleMs, projectSideBySideMs, projectWithFreeCoreMs, shardedStepMs, strongBesideMs } from '../../pipeline/lib/bench/bench.ts';
 import { buildCnn } from '../../pipeline/lib/train/models/cnn.ts';
 import { buildLstm } from '../../pipeline/lib/train/models/lstm.ts';
 
@@ -24,6 +27,36 @@ test('with the free core: the CNN runs its remaining share at the two-core pace 
   assert.equal(projectWithFreeCoreMs(30, 20, 35), 35);
   // No LSTM to wait for: the CNN on two cores from the start.
   assert.equal(projectWithFreeCoreMs(30, 20, 0), 20);
+});
+
+test('with the strong models first on the free core: the CNN keeps its one-core pace meanwhile, then takes the core', () => {
+  // CNN 30 on one core, 20 on two; LSTM 10, then 5 of the strong models: half the CNN remains at 15 → +10.
+  assert.equal(projectWithFreeCoreMs(30, 20, 10, 5), 25);
+  // Strong models outlasting the CNN: the CNN never gets the core; the training's wall time is its own.
+  assert.equal(projectWithFreeCoreMs(30, 20, 10, 25), 30);
+  // No LSTM: nothing frees a core during training (the strong models run after it).
+  assert.equal(projectWithFreeCoreMs(30, 20, 0, 5), 20);
+  const alone = { cnn: { stepMs: 100, inferenceMs: 10 }, lstm: { stepMs: 200, inferenceMs: 20 } };
+  const epochs = { cnn: 10, lstm: 5 };
+  // As the side-by-side test below (CNN 4260, LSTM 2160 at that pace), with 1000 of the strong models after the LSTM.
+  assert.ok(Math.abs(projectSideBySideMs(alone, { cnnMs: 200, lstmMs: 200 }, 1000, epochs, 128, 64, 1000) - (3160 + ((4260 - 3160) / 4260) * 1000)) < 1e-9);
+});
+
+test('the strong models’ time beside training: strong.json’s parts when run.json says they ran there, else 0', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'genrelens-bench-'));
+  try {
+    for (const file of ['run.json', 'strong.json']) cpSync(join(projectRoot, 'tests/site/golden/artifacts', file), join(dir, file));
+    assert.equal(await strongBesideMs(dir), 0, 'the golden run did not run them beside training');
+    const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
+    run.optimisations.push({ id: 'beside-training', title: 'Another stage on the core training left free', active: true, detail: 'the strong models' });
+    writeFileSync(join(dir, 'run.json'), JSON.stringify(run));
+    const { timings } = JSON.parse(readFileSync(join(dir, 'strong.json'), 'utf8'));
+    assert.equal(await strongBesideMs(dir), timings.backboneMs + timings.featuresMs + Math.max(timings.textMs, timings.posterMs) + timings.stackedMs);
+    rmSync(join(dir, 'strong.json'));
+    assert.equal(await strongBesideMs(dir), 0, 'no strong.json');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('side by side: both models at their slower shared pace (validation slowed alike), then the CNN on two cores', () => {

@@ -36,7 +36,7 @@ import { fastDropoutStatus } from '../engine/fast-dropout.ts';
 import { simdAdamStatus } from '../engine/simd-adam.ts';
 import { trainingBatches, inferenceBatches } from '../train/batching.ts';
 import { resolveConfig } from '../config.ts';
-import { ARTIFACT_FILES, HistoryArtifactSchema, RunArtifactSchema } from '../contract/contract.ts';
+import { ARTIFACT_FILES, HistoryArtifactSchema, RunArtifactSchema, StrongArtifactSchema } from '../contract/contract.ts';
 import { loadConfiguredDataset, splitDataset } from '../data/data-stage.ts';
 import { consoleEffects, type Effects } from '../core/effects.ts';
 import { readJson } from '../core/files.ts';
@@ -150,6 +150,8 @@ export interface Workload {
   trainTimesteps: number;
   /** Same for the validation pass (sorted by length). */
   inferenceTimesteps: number;
+  /** The strong models' time beside training in the last build (its strong.json), 0 when they did not run there. */
+  besideMs?: number;
 }
 
 /** Workload of a token-length list: the training batches of one epoch and the validation batches. */
@@ -263,17 +265,20 @@ export function projectScheduleMs(
 /**
  * Wall time of the schedule with both models at once, one core each, where the CNN takes the
  * LSTM's core when the LSTM finishes (its shards then run on two cores): the CNN's part still to do
- * at that moment runs at the two-core pace.
+ * at that moment runs at the two-core pace. `besideMs`: another stage takes that core first for so
+ * long (the build's strong models), the CNN going on at its one-core pace meanwhile.
  */
-export function projectWithFreeCoreMs(cnnOneCoreMs: number, cnnTwoCoresMs: number, lstmMs: number): number {
-  if (lstmMs >= cnnOneCoreMs) return lstmMs;
-  return lstmMs + ((cnnOneCoreMs - lstmMs) / cnnOneCoreMs) * cnnTwoCoresMs;
+export function projectWithFreeCoreMs(cnnOneCoreMs: number, cnnTwoCoresMs: number, lstmMs: number, besideMs = 0): number {
+  const oneCoreUntil = lstmMs > 0 ? lstmMs + besideMs : 0;
+  if (oneCoreUntil >= cnnOneCoreMs) return Math.max(lstmMs, cnnOneCoreMs);
+  return oneCoreUntil + ((cnnOneCoreMs - oneCoreUntil) / cnnOneCoreMs) * cnnTwoCoresMs;
 }
 
 /**
  * The schedule with both models at once at the pace measured side by side (their validation passes
  * slowed alike), the CNN then taking the LSTM's core for its remaining share (`cnnTwoCoresMs`: its
- * whole schedule at the two-core pace).
+ * whole schedule at the two-core pace), after `besideMs` of another stage on that core (the CNN at
+ * the side-by-side pace meanwhile).
  */
 export function projectSideBySideMs(
   alone: Record<'cnn' | 'lstm', { stepMs: number; inferenceMs: number }>,
@@ -282,10 +287,11 @@ export function projectSideBySideMs(
   epochs: Record<'cnn' | 'lstm', number>,
   trainFilms: number,
   validationFilms: number,
+  besideMs = 0,
 ): number {
   const at = (bench: { stepMs: number; inferenceMs: number }, stepMs: number, modelEpochs: number) =>
     projectScheduleMs({ stepMs, inferenceMs: bench.inferenceMs * (stepMs / bench.stepMs) }, modelEpochs, trainFilms, validationFilms);
-  return projectWithFreeCoreMs(at(alone.cnn, beside.cnnMs, epochs.cnn), cnnTwoCoresMs, at(alone.lstm, beside.lstmMs, epochs.lstm));
+  return projectWithFreeCoreMs(at(alone.cnn, beside.cnnMs, epochs.cnn), cnnTwoCoresMs, at(alone.lstm, beside.lstmMs, epochs.lstm), besideMs);
 }
 
 /**
@@ -555,7 +561,13 @@ async function benchBackend(reps: number, workload: Workload, effects: Effects, 
     );
     if (sideBySide) {
       const wall = projectSideBySideMs({ cnn, lstm }, sideBySide, cnnTwoCores, epochs, trainFilms, validationFilms);
-      effects.info(`    the same at the side-by-side pace (what the build meets): ${minutes(wall)}`);
+      effects.info(`    the same at the side-by-side pace: ${minutes(wall)}`);
+      if (workload.besideMs) {
+        const withStrong = projectSideBySideMs({ cnn, lstm }, sideBySide, cnnTwoCores, epochs, trainFilms, validationFilms, workload.besideMs);
+        effects.info(
+          `    and with the strong models first taking the LSTM's core for the ${minutes(workload.besideMs)} the last build's strong.json records (what the build meets): ${minutes(withStrong)}`,
+        );
+      }
     }
     // More cores: the LSTM keeps one, the CNN's shards take the others, then all of them.
     const { updateMs, sendMs } = sharded.timings;
@@ -584,6 +596,21 @@ async function benchBackend(reps: number, workload: Workload, effects: Effects, 
     `    before: CNN ${minutes(before.cnn)}, LSTM ${minutes(before.lstm)} (padded LSTM, training-set pass per epoch), one after the other ${minutes(before.cnn + before.lstm)}` +
       ' (the kernel fixes of wasm-kernels/ count as present; --before measures without them)',
   );
+}
+
+/**
+ * How long the last build's strong models ran beside training: their stage's parts as its strong.json
+ * times them (backbone, features, the two models' cross-validation at once, stacking), when its
+ * run.json says they ran there; else 0.
+ */
+export async function strongBesideMs(artifactsDir: string): Promise<number> {
+  const read = async (file: string) => (existsSync(resolve(artifactsDir, file)) ? await readJson(resolve(artifactsDir, file)) : null);
+  const run = RunArtifactSchema.safeParse(await read(ARTIFACT_FILES.run));
+  if (!run.success || !run.data.optimisations.some((o) => o.id === 'beside-training' && o.active)) return 0;
+  const strong = StrongArtifactSchema.safeParse(await read(ARTIFACT_FILES.strong));
+  if (!strong.success) return 0;
+  const t = strong.data.timings;
+  return t.backboneMs + t.featuresMs + Math.max(t.textMs, t.posterMs) + t.stackedMs;
 }
 
 /** The last full run's measured figures, from the artifacts folder. */
@@ -665,7 +692,7 @@ async function main(): Promise<void> {
   const reps = Number(values.reps);
   const sequenceLength = Number(values['sequence-length']);
   const folder = values.dataset ?? process.env.GENRELENS_DATASET ?? (existsSync(SHARED_DATASET) ? SHARED_DATASET : undefined);
-  const workload = await datasetWorkload(folder, sequenceLength, effects);
+  const workload = { ...(await datasetWorkload(folder, sequenceLength, effects)), besideMs: await strongBesideMs(values['artifacts-dir']) };
   effects.info(
     `genrelens bench: batch ${BATCH}, median of ${reps} after a warm-up; overviews from ${workload.source}: ` +
       `${workload.trainTimesteps.toFixed(1)} timesteps per training batch (length-grouped), ${workload.inferenceTimesteps.toFixed(1)} per validation batch, padded length ${sequenceLength}`,
