@@ -202,7 +202,7 @@ function optimisationsOf({ parallel, beside }: TrainingRecord, backend: BackendI
       active: beside !== undefined,
       detail: beside
         ? `Once the first model was done, ${beside} ran on its core before the CNN's batch shards got it: the CNN's epochs in that time ran without a helper, and that stage's time is inside the training's wall time.`
-        : 'Nothing else ran during training: no core fell free while a model still trained (one model to train, one core, or --sequential).',
+        : 'Nothing else ran during training (one model or none to train, one core, --sequential or --no-strong).',
     },
     shardedCnnOptimisation(results.cnn.run.shards),
     {
