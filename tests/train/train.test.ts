@@ -124,6 +124,26 @@ test('an interrupted run resumes from its checkpoint and ends where an uninterru
   assert.deepEqual(Array.from(resumed.validationProbabilities), Array.from(full.validationProbabilities));
 });
 
+test('a stop (abort signal) ends the run after the step in progress with its reason; the finished epochs resume as usual', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'genrelens-stop-'));
+  const stop = new AbortController();
+  const steps: string[] = [];
+  const effects: Effects = {
+    ...recordingEffects(),
+    progress(label, done) {
+      steps.push(`${label} ${done}`);
+      if (label.includes('epoch 3/') && done === 2) stop.abort(new Error('stopped: another part of the build failed'));
+    },
+  };
+  await assert.rejects(
+    trainModel({ ...buildTiny(), data: fixture().data, schedule, seed: 9, checkpointDir: dir, label: 'tiny', effects, signal: stop.signal }),
+    /stopped: another part of the build failed/,
+  );
+  assert.equal(steps.at(-1), 'tiny epoch 3/4 2', 'no step after the one in progress');
+  const resumed = await trainModel({ ...buildTiny(), data: fixture().data, schedule, seed: 9, checkpointDir: dir, label: 'tiny', effects: recordingEffects() });
+  assert.equal(resumed.resumedAtEpoch, 2);
+});
+
 test('a damaged checkpoint (tensors.bin cut short, or other bytes) is reported in one line and training starts over', async () => {
   for (const damage of ['truncate', 'flip'] as const) {
     const dir = mkdtempSync(join(tmpdir(), 'genrelens-damaged-'));

@@ -112,10 +112,11 @@ export async function trainJob(
   backend?: BackendInfo,
   inputs?: ModelInputs,
   freeCores?: FreeCores,
+  signal?: AbortSignal,
 ): Promise<CachedModelResult> {
   backend ??= await selectBackend({ force: job.config.backend, effects });
   inputs ??= prepareModelInputs(job.stage, job.config);
-  return trainOne(job.model, job.stage, inputs, job.config, job.schedule, job.dir, job.key, backend, effects, freeCores);
+  return trainOne(job.model, job.stage, inputs, job.config, job.schedule, job.dir, job.key, backend, effects, freeCores, signal);
 }
 
 /** Backends that compute on one core, whose training gains from shards on other cores. */
@@ -170,6 +171,7 @@ async function trainOne(
   backend: BackendInfo,
   effects: Effects,
   freeCores?: FreeCores,
+  signal?: AbortSignal,
 ): Promise<CachedModelResult> {
   await mkdir(dir, { recursive: true });
   effects.info(`${MODEL_TITLES[model]}: training ${schedule.epochs} epochs on ${stage.split.train.length} films (${backend.name} backend)`);
@@ -198,6 +200,7 @@ async function trainOne(
       effects,
       loss: lossOf(lossSpec),
       steps,
+      signal,
     });
   } finally {
     await steps?.close();

@@ -137,7 +137,13 @@ async function trainInWorkers(
     return results;
   } finally {
     stopped = true;
-    await Promise.all([...workers].map((worker) => worker.terminate()));
+    // Workers still training (another failed): asked to stop, and ended only if they do not by themselves.
+    await Promise.all(
+      [...workers].map((worker) => {
+        worker.postMessage({ type: 'stop' } satisfies TrainWorkerCommand);
+        return endWorker(worker, STOP_MS);
+      }),
+    );
   }
 }
 
@@ -192,8 +198,11 @@ export function besideTraining(name: string, work: (cores: number) => Promise<un
   };
 }
 
-/** What the main thread tells a training worker: a core is free for one of its shards. */
-export type TrainWorkerCommand = { type: 'core-free' };
+/** What the main thread tells a training worker: a core is free for one of its shards; or stop after the current step. */
+export type TrainWorkerCommand = { type: 'core-free' } | { type: 'stop' };
+
+/** How long a stopped training worker has to end by itself (its current step, closing its helpers). */
+const STOP_MS = 60_000;
 
 /** What a training worker tells the main thread. */
 export type TrainWorkerMessage = WorkerMessage<CachedModelResult>;

@@ -178,6 +178,8 @@ export interface TrainOptions {
    * it must use the same model, optimiser and loss.
    */
   steps?: { step(x: tf.Tensor, y: tf.Tensor): Promise<StepResult> };
+  /** Stops the run after the step in progress, throwing its reason (finished epochs stay checkpointed). */
+  signal?: AbortSignal;
 }
 
 /** Whether early stopping ends training before 0-based `nextEpoch`, given the best epoch so far. */
@@ -277,7 +279,7 @@ async function startOrResume(options: TrainOptions, randomSource: ReturnType<typ
  * pass over the validation films.
  */
 async function trainEpoch(options: TrainOptions, epoch: number, lengths: BatchLengths): Promise<EpochRecord> {
-  const { model, optimizer, data, schedule, seed, label, effects, loss = BCE, steps: parallelSteps } = options;
+  const { model, optimizer, data, schedule, seed, label, effects, loss = BCE, steps: parallelSteps, signal } = options;
   const genreCount = data.genres.length;
   const learningRate = learningRateForEpoch(schedule.learningRate, epoch);
   (optimizer as unknown as { learningRate: number }).learningRate = learningRate;
@@ -306,6 +308,7 @@ async function trainEpoch(options: TrainOptions, epoch: number, lengths: BatchLe
     seenProbabilities.set(result.probabilities, seen.length * genreCount);
     seen.push(...films);
     await yieldToEventLoop();
+    signal?.throwIfAborted();
     lossSum += result.loss;
     const elapsed = effects.now() - trainStart;
     const eta = ((elapsed / (step + 1)) * (steps - step - 1)) / 1000;

@@ -13,11 +13,17 @@ const port = parentPort;
 if (!port) throw new Error('pipeline/lib/train/workers/train-worker.ts runs as a worker thread of the train stage');
 const effects = portEffects(port);
 
-// Cores the main thread grants this job (for the CNN's shards), as they fall free.
+// Cores the main thread grants this job (for the CNN's shards), as they fall free; or a stop: the
+// training ends after its current step, its shard helpers closed, and this thread ends by itself
+// (terminating a thread in the middle of ONNX Runtime's work can abort the process).
 let coresGranted = 0;
 const coreListeners: (() => void)[] = [];
+const stop = new AbortController();
 port.on('message', (command: TrainWorkerCommand) => {
-  if (command.type !== 'core-free') return;
+  if (command.type === 'stop') {
+    stop.abort(new Error('stopped: another part of the build failed'));
+    return;
+  }
   coresGranted++;
   for (const listener of coreListeners) listener();
 });
@@ -28,4 +34,4 @@ const freeCores: FreeCores = {
   },
 };
 
-await reportOutcome(port, () => trainJob(workerData as TrainJob, effects, undefined, undefined, freeCores));
+await reportOutcome(port, () => trainJob(workerData as TrainJob, effects, undefined, undefined, freeCores, stop.signal));
