@@ -39,7 +39,7 @@ import { resolveConfig } from '../config.ts';
 import { ARTIFACT_FILES, HistoryArtifactSchema, RunArtifactSchema, StrongArtifactSchema } from '../contract/contract.ts';
 import { loadConfiguredDataset, splitDataset } from '../data/data-stage.ts';
 import { consoleEffects, type Effects } from '../core/effects.ts';
-import { readJson } from '../core/files.ts';
+import { readCheckedJson, readJson } from '../core/files.ts';
 import { tokenLengths } from '../train/model-inputs.ts';
 import { buildCnn, compileForCoursework } from '../train/models/cnn.ts';
 import { buildLstm } from '../train/models/lstm.ts';
@@ -603,13 +603,12 @@ async function benchBackend(reps: number, workload: Workload, effects: Effects, 
  * times them (backbone, features, the two models' cross-validation at once, stacking), when its
  * run.json says they ran there; else 0.
  */
-export async function strongBesideMs(artifactsDir: string): Promise<number> {
-  const read = async (file: string) => (existsSync(resolve(artifactsDir, file)) ? await readJson(resolve(artifactsDir, file)) : null);
-  const run = RunArtifactSchema.safeParse(await read(ARTIFACT_FILES.run));
-  if (!run.success || !run.data.optimisations.some((o) => o.id === 'beside-training' && o.active)) return 0;
-  const strong = StrongArtifactSchema.safeParse(await read(ARTIFACT_FILES.strong));
-  if (!strong.success) return 0;
-  const t = strong.data.timings;
+export function strongBesideMs(artifactsDir: string): number {
+  const run = readCheckedJson(resolve(artifactsDir, ARTIFACT_FILES.run), RunArtifactSchema);
+  if (!run.ok || !run.value.optimisations.some((o) => o.id === 'beside-training' && o.active)) return 0;
+  const strong = readCheckedJson(resolve(artifactsDir, ARTIFACT_FILES.strong), StrongArtifactSchema);
+  if (!strong.ok) return 0;
+  const t = strong.value.timings;
   return t.backboneMs + t.featuresMs + Math.max(t.textMs, t.posterMs) + t.stackedMs;
 }
 
@@ -692,7 +691,7 @@ async function main(): Promise<void> {
   const reps = Number(values.reps);
   const sequenceLength = Number(values['sequence-length']);
   const folder = values.dataset ?? process.env.GENRELENS_DATASET ?? (existsSync(SHARED_DATASET) ? SHARED_DATASET : undefined);
-  const workload = { ...(await datasetWorkload(folder, sequenceLength, effects)), besideMs: await strongBesideMs(values['artifacts-dir']) };
+  const workload = { ...(await datasetWorkload(folder, sequenceLength, effects)), besideMs: strongBesideMs(values['artifacts-dir']) };
   effects.info(
     `genrelens bench: batch ${BATCH}, median of ${reps} after a warm-up; overviews from ${workload.source}: ` +
       `${workload.trainTimesteps.toFixed(1)} timesteps per training batch (length-grouped), ${workload.inferenceTimesteps.toFixed(1)} per validation batch, padded length ${sequenceLength}`,
