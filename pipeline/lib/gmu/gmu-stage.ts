@@ -52,6 +52,7 @@ import type { BackendChoice } from '../engine/backend.ts';
 import { predictionRows, probabilityRows } from '../core/probability-rows.ts';
 import { cachedEntry } from '../core/cache.ts';
 import { extractActivations } from './activations.ts';
+import { nativeGemm } from '../engine/wasm-kernels/kernel-calls.ts';
 import {
   loadModel,
   METADATA_FILE,
@@ -209,7 +210,7 @@ async function trainFusion(
   const settings = GMU_SETTINGS;
   effects.info(
     `${GMU_TITLE}: training on the ${nTrain} training films' activations (CNN ${GMU_INPUTS.visual.layer} ${extracted.cnn.units}, ` +
-      `BiLSTM ${GMU_INPUTS.textual.layer} ${extracted.lstm.units}; ${settings.folds} cross-fitted heads and a final one, ${settings.maxEpochs} epochs each, ${backend.name} backend)`,
+      `BiLSTM ${GMU_INPUTS.textual.layer} ${extracted.lstm.units}; ${settings.folds} cross-fitted heads and a final one, ${settings.maxEpochs} epochs each, ${backend.name} backend${nativeGemm() ? ', steps as native matrix products' : ''})`,
   );
   const trainStart = effects.now();
   const result = await trainLearnedFusion({

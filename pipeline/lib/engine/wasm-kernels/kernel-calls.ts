@@ -104,6 +104,15 @@ export interface WasmKernelConfig {
  */
 export const engines: { native: NativeKernels | null; given: NativeKernels | null } = { native: null, given: null };
 
+/**
+ * The native engine's matrix product while the wasm backend computes with it, else null: for work
+ * written as products outside tfjs' kernels (the learned fusion's steps, ../../gmu/gmu-steps.ts).
+ * It lives here, not in ./index.ts, because importing that module registers the wasm backend.
+ */
+export function nativeGemm(): NativeKernels['gemm'] | null {
+  return tf.getBackend() === BACKEND && engines.native ? engines.native.gemm : null;
+}
+
 /** Applies a fused activation with the backend's own kernels (matmul and conv epilogues). */
 export function activate(backend: WasmBackendLike, x: TensorInfo, attrs: Record<string, unknown>, preluWeights?: TensorInfo): TensorInfo {
   switch (attrs.activation ?? 'linear') {
