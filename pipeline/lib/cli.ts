@@ -16,6 +16,7 @@ import { runGmuStage } from './gmu/gmu-stage.ts';
 import { runGmuStageInWorker } from './gmu/gmu-in-worker.ts';
 import { runAnalysisStage } from './analysis/analysis-stage.ts';
 import { runExplainStage } from './explain/explain-stage.ts';
+import { writeExamplesArtifact } from './publish/examples.ts';
 import { runAblationStage } from './ablations/ablation-stage.ts';
 import { evaluateSavedModels } from './analysis/evaluate.ts';
 import { selectBackend } from './engine/backend.ts';
@@ -183,11 +184,13 @@ async function runStages(config: Config, root: string, effects: Effects): Promis
   }
   await strong.run(availableParallelism());
   if (config.parallel && availableParallelism() > 1) {
-    // The learned fusion and the explanations need only the trained models: one core each, at once.
-    await firstError([runGmuStageInWorker(stage, ctx), runExplainStage(stage, ctx)]);
+    // The learned fusion needs only the trained models, the explanations also the example cards
+    // (examples.json): one core each, at once, the cards' thumbnails (sharp's threads) meanwhile.
+    await firstError([runGmuStageInWorker(stage, ctx), writeExamplesArtifact(stage, ctx).then(() => runExplainStage(stage, ctx))]);
     await runAnalysisStage(stage, ctx);
     await runAblationStage(stage, ctx);
   } else {
+    await writeExamplesArtifact(stage, ctx);
     await runGmuStage(stage, ctx);
     await runAnalysisStage(stage, ctx);
     await runAblationStage(stage, ctx);

@@ -1,5 +1,5 @@
 /**
- * `examples.json` (written at the end of the train stage): the validation films' ids, overviews and
+ * `examples.json` (written after training, beside the learned fusion): the validation films' ids, overviews and
  * true genres for the report's example cards, and their poster thumbnails in `<publicDir>/thumbnails/`.
  */
 import { join, resolve } from 'node:path';

@@ -2,7 +2,7 @@
  * The train stage: trains the poster CNN and the overview BiLSTM (or reuses them from the training
  * cache, ./training-cache.ts), publishes the trained models for the site with their preprocessing
  * metadata, and writes the training artifacts of the data contract: run.json, history-*.json,
- * predictions-*.json, train-probabilities-*.json and the example cards (examples.json).
+ * predictions-*.json and train-probabilities-*.json.
  *
  * With two models to train and two cores, each trains in its own worker thread at the same time
  * (./train-jobs.ts); `--sequential` trains them one after the other. The numbers do not depend on it.
@@ -13,7 +13,6 @@ import { effectiveProfile } from '../config.ts';
 import { MODEL_KINDS, MODEL_TITLES, type ModelKind, type RunArtifact } from '../contract/contract.ts';
 import type { DataStageResult } from '../data/data-stage.ts';
 import type { StageContext } from '../core/context.ts';
-import { writeExamplesArtifact } from '../publish/examples.ts';
 import { prepareModelInputs } from './model-inputs.ts';
 import { runArtifact, trainingRecord } from './run-record.ts';
 import type { TrainJob } from './train-job.ts';
@@ -50,8 +49,6 @@ export async function runTrainStage(stage: DataStageResult, ctx: StageContext, b
   const backend = results[jobs[0]?.model ?? 'cnn'].backend;
   const run = runArtifact({ stage, config, profile, schedules, key, inputs, results, training, backend, now: effects.now() });
   await ctx.artifacts.write('run', run);
-  // The report's example cards: examples.json and the validation films' poster thumbnails.
-  await writeExamplesArtifact(stage, ctx);
   return run;
 }
 
