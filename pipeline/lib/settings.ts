@@ -387,6 +387,13 @@ export const LSTM_DIMENSIONS = {
   denseDropout: 0.8,
 } as const;
 
+/** Where the GMU's inputs come from: a layer of each trained model (layer names of train/models/cnn.ts, train/models/lstm.ts); training keeps
+ * these layers' activations of every film for it (train/train.ts `finishRun`). */
+export const GMU_INPUTS = {
+  visual: { model: 'cnn', layer: 'FC2' },
+  textual: { model: 'lstm', layer: 'dense' },
+} as const;
+
 /** The learned fusion (a gated multimodal unit, Arevalo et al. 2017) on the two models' features. */
 export const GMU_SETTINGS = {
   /** Width of the fused representation h. */

@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
@@ -37,6 +37,7 @@ import { runTrainStage } from '../../pipeline/lib/train/train-stage.ts';
 import { prepareModelInputs } from '../../pipeline/lib/train/model-inputs.ts';
 import { fixtureWorkspace, projectRoot } from '../helpers/fixture-build.ts';
 import { stageContext } from '../../pipeline/lib/core/context.ts';
+import { assertCloseToScale } from '../helpers/assert-close.ts';
 
 const paths = fixtureWorkspace('genrelens-fusion-');
 after(() => rm(paths.work, { recursive: true, force: true }));
@@ -129,6 +130,49 @@ describe('the fusion stage on the demo data', { timeout: 600_000 }, () => {
         film.probabilities.forEach((q, g) => assert.ok(Math.abs(p[row * film.probabilities.length + g] - q) < 2e-5, `${model} ${film.id} ${g}`)),
       );
       network.dispose();
+    }
+  });
+
+  test('training keeps the fusion’s input activations of every film, the published models’ own; without them (an older training entry) the models run again and the fusion is the same', async () => {
+    const key = artifact('run.json').trainingKey;
+    const inputs = prepareModelInputs(stage, config);
+    const films = [...stage.split.train, ...stage.split.validation];
+    assert.ok(
+      firstLog.some((line) => line === `Learned fusion (GMU): CNN FC2 activations of ${films.length} films kept by training's final pass`),
+      firstLog.join('\n'),
+    );
+    for (const [model, layer, units] of [
+      ['cnn', 'FC2', 1024],
+      ['lstm', 'dense', 128],
+    ] as const) {
+      const entry = join(paths.cache, 'training', key, model);
+      assert.deepEqual(JSON.parse(readFileSync(join(entry, 'result.json'), 'utf8')).activations, { layer, units, films: films.length });
+      const bytes = readFileSync(join(entry, 'activations.f32'));
+      const network = await loadModel(join(paths.public, 'models', model));
+      const { values } = await extractActivations(network, layer, inputs.data[model], films);
+      network.dispose();
+      assertCloseToScale(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), values, `${model} ${layer}`, 1e-6);
+    }
+    const files = ['predictions-gmu.json', 'train-probabilities-gmu.json'];
+    const before = files.map(artifact);
+    const history = GmuHistoryArtifactSchema.parse(artifact('fusion-gmu.json'));
+    const moved: string[] = [];
+    try {
+      for (const model of ['cnn', 'lstm']) {
+        const file = join(paths.cache, 'training', key, model, 'activations.f32');
+        await rename(file, `${file}.aside`);
+        moved.push(file);
+      }
+      await rm(join(paths.cache, 'fusion', history.key), { recursive: true, force: true });
+      const effects = recordingEffects();
+      await runGmuStage(stage, stageContext(config, projectRoot, effects));
+      assert.ok(!effects.lines.some((line) => /kept by training/.test(line)), effects.lines.join('\n'));
+      files.forEach((file, i) => {
+        const after = artifact(file) as { films: { probabilities: number[] }[] };
+        after.films.forEach((film, row) => assertCloseToScale(film.probabilities, before[i].films[row].probabilities, `${file} film ${row}`, 1e-4));
+      });
+    } finally {
+      for (const file of moved) await rename(`${file}.aside`, file);
     }
   });
 

@@ -11,10 +11,12 @@
  *   `buildGmuModel`) and its metadata.json (contract.ts `GmuModelMetadataSchema`: the CNN and BiLSTM
  *   layers whose activations feed it, their standardisation, the kept epoch), for the live demo.
  *
- * The models are the published ones (`<publicDir>/models/{cnn,lstm}`, or the training cache's copy
- * when those are missing), checked to carry run.json's training key and this dataset's hash, fed
- * exactly as in training (`prepareModelInputs`; the LSTM's batches sorted by length as in
- * `predictProbabilities`). Only the training films' labels are read.
+ * The activations are those training kept from its final pass (the training cache's
+ * `activations.f32`, train/train.ts `finishRun`); without them (an entry from before training kept
+ * them) the models run again over every film: the published ones (`<publicDir>/models/{cnn,lstm}`,
+ * or the training cache's copy when those are missing), checked to carry run.json's training key and
+ * this dataset's hash, fed exactly as in training (`prepareModelInputs`; the LSTM's batches sorted by
+ * length as in `predictProbabilities`). Only the training films' labels are read.
  *
  * Cache: `<cacheDir>/fusion/<key>/result.json` and `<cacheDir>/fusion/<key>/model/`, key = hash of
  * (the two models' training keys, the GMU settings, the seed, GMU_VERSION, the contract version).
@@ -24,7 +26,7 @@
  */
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
-import { copyFile } from 'node:fs/promises';
+import { copyFile, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { selectBackend, tf } from '../engine/backend.ts';
 import type { Config } from '../settings.ts';
@@ -44,7 +46,8 @@ import {
 } from '../contract/contract.ts';
 import type { DataStageResult } from '../data/data-stage.ts';
 import { UserError } from '../core/errors.ts';
-import { checkedJsonProblem, readCheckedJson, sha256, writeFolderAtomic, writeJsonAtomic } from '../core/files.ts';
+import { checkedJsonProblem, readCheckedJson, readJson, sha256, writeFolderAtomic, writeJsonAtomic } from '../core/files.ts';
+import { ACTIVATIONS_FILE, RESULT_FILE as TRAINING_RESULT_FILE, type CachedModelResult } from '../train/training-cache.ts';
 import { standardisationToJson } from '../contract/gmu-standardisation.ts';
 import { buildGmuModel, fitHeadsInTurn, GMU_INPUTS, GMU_VERSION, gmuParameterCount, trainLearnedFusion, type GmuFeatures } from './gmu.ts';
 import { headsOnTwoThreads } from './heads-helper.ts';
@@ -149,6 +152,27 @@ async function trainedModels(stage: DataStageResult, ctx: StageContext, training
 }
 
 /**
+ * The activations of `layer` that training kept in its cache entry `entry` (training films, then
+ * validation films: the order the fusion takes them in), or null when that entry has none for this
+ * layer and these films (an entry from before training kept them, or a removed cache): then the
+ * model runs over every film again.
+ */
+async function keptActivations(entry: string, layer: string, films: number): Promise<{ values: Float32Array; units: number } | null> {
+  try {
+    const result = await readJson<CachedModelResult>(join(entry, TRAINING_RESULT_FILE));
+    const kept = result.activations;
+    if (!kept || kept.layer !== layer || kept.films !== films) return null;
+    const bytes = await readFile(join(entry, ACTIVATIONS_FILE));
+    if (bytes.byteLength !== films * kept.units * 4) return null;
+    const values = new Float32Array(films * kept.units);
+    new Uint8Array(values.buffer).set(bytes);
+    return { values, units: kept.units };
+  } catch {
+    return null;
+  }
+}
+
+/**
  * Trains the GMU on the models' activations and returns its three artifacts; its final head is saved
  * as a tfjs model into `modelDir`.
  */
@@ -183,8 +207,14 @@ async function trainFusion(
   const featureStart = effects.now();
   const extracted = {} as Record<ModelKind, { values: Float32Array; units: number }>;
   for (const model of ['cnn', 'lstm'] as const) {
-    const network = await loadModel(dirs[model]);
     const layer = model === 'cnn' ? GMU_INPUTS.visual.layer : GMU_INPUTS.textual.layer;
+    const kept = await keptActivations(resolve(ctx.root, config.cacheDir, 'training', trainingKey, model), layer, films.length);
+    if (kept) {
+      effects.info(`${GMU_TITLE}: ${model.toUpperCase()} ${layer} activations of ${films.length} films kept by training's final pass`);
+      extracted[model] = kept;
+      continue;
+    }
+    const network = await loadModel(dirs[model]);
     try {
       extracted[model] = await extractActivations(network, layer, inputs.data[model], films, (done) =>
         effects.progress(`${GMU_TITLE}: ${model.toUpperCase()} ${layer} activations`, done, films.length),

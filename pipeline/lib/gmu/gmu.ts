@@ -45,7 +45,9 @@ import { binaryCrossEntropy } from '../core/metrics.ts';
 import { deriveSeed, glorotUniformFor, KERAS_EPSILON } from '../train/models/cnn.ts';
 import { fitStandardisation, standardise, type Standardisation } from '../contract/gmu-standardisation.ts';
 import { seededRandom, shuffled } from '../core/random.ts';
-import { GMU_SETTINGS } from '../settings.ts';
+import { GMU_INPUTS, GMU_SETTINGS } from '../settings.ts';
+
+export { GMU_INPUTS };
 import { nativeGemm } from '../engine/wasm-kernels/kernel-calls.ts';
 import { tensorValues } from '../engine/tensor-values.ts';
 import { GmuSteps, type GmuStepDims, type GmuStepWeights } from './gmu-steps.ts';
@@ -60,12 +62,6 @@ export const GMU_VERSION = 3;
 
 /** The GMU's training settings (defaults: GMU_SETTINGS in pipeline/lib/settings.ts). */
 export type GmuSettings = typeof GMU_SETTINGS;
-
-/** Where the GMU's inputs come from: a layer of each trained model (layer names of models/cnn.ts, models/lstm.ts). */
-export const GMU_INPUTS = {
-  visual: { model: 'cnn', layer: 'FC2' },
-  textual: { model: 'lstm', layer: 'dense' },
-} as const;
 
 /** Activations of some films: row-major films × dim, one matrix per modality. */
 export interface GmuFeatures {

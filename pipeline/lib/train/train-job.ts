@@ -23,10 +23,10 @@ import {
 } from '../contract/contract.ts';
 import type { DataStageResult } from '../data/data-stage.ts';
 import type { Effects } from '../core/effects.ts';
-import { writeJsonAtomic } from '../core/files.ts';
+import { writeFileAtomic, writeJsonAtomic } from '../core/files.ts';
 import { writeEntry } from '../core/cache.ts';
 import { predictionRows, probabilityRows } from '../core/probability-rows.ts';
-import { DECISION_THRESHOLD, type Config } from '../settings.ts';
+import { DECISION_THRESHOLD, GMU_INPUTS, type Config } from '../settings.ts';
 import { buildCnn, compileForCoursework } from './models/cnn.ts';
 import { buildLstm } from './models/lstm.ts';
 import { architectureTable } from './models/summary.ts';
@@ -34,7 +34,7 @@ import { saveModel } from './model-io.ts';
 import { positiveWeights } from './losses.ts';
 import { lossOf, ShardedSteps, type LossSpec } from './sharded-steps.ts';
 import { prepareModelInputs, type ModelInputs } from './model-inputs.ts';
-import { CHECKPOINT_DIR, RESULT_FILE, type CachedModelResult } from './training-cache.ts';
+import { ACTIVATIONS_FILE, CHECKPOINT_DIR, RESULT_FILE, type CachedModelResult } from './training-cache.ts';
 import { trainModel, type TrainingOutcome, type TrainingSchedule } from './train.ts';
 
 /** The embedding has `maxTokens` rows, as the coursework's, even when the vocabulary is smaller. */
@@ -81,6 +81,11 @@ function predictionsArtifact(model: ModelKind, stage: DataStageResult, outcome: 
     threshold: DECISION_THRESHOLD,
     films: predictionRows(stage.dataset.films, stage.split.validation, outcome.validationProbabilities, genres),
   };
+}
+
+/** The layer of `model` whose activations the learned fusion takes (settings.ts GMU_INPUTS). */
+function fusionInputLayer(model: ModelKind): string {
+  return Object.values(GMU_INPUTS).find((input) => input.model === model)!.layer;
 }
 
 /** One model to train: everything a worker thread needs (all of it structured-cloneable). */
@@ -201,6 +206,7 @@ async function trainOne(
       loss: lossOf(lossSpec),
       steps,
       signal,
+      keepActivations: fusionInputLayer(model),
     });
   } finally {
     await steps?.close();
@@ -244,10 +250,18 @@ async function trainOne(
       simdAdamUpdates: simdAdamStatus().variables - adamUpdatesBefore,
     },
     backend,
+    ...(outcome.activations
+      ? { activations: { layer: outcome.activations.layer, units: outcome.activations.units, films: stage.split.train.length + stage.split.validation.length } }
+      : {}),
   };
   // The entry replaces the folder that held the checkpoint, in one rename.
   await writeEntry(dir, async (temp) => {
     await saveModel(network, join(temp, 'model'), modelMetadata(model, stage, inputs, config, key));
+    if (outcome.activations)
+      await writeFileAtomic(
+        join(temp, ACTIVATIONS_FILE),
+        new Uint8Array(outcome.activations.values.buffer, outcome.activations.values.byteOffset, outcome.activations.values.byteLength),
+      );
     await writeJsonAtomic(join(temp, RESULT_FILE), result);
   });
   network.dispose();

@@ -95,6 +95,8 @@ export interface TrainingOutcome {
   meanBatchLength: number | null;
   /** 0-based epoch after which early stopping ended the run; null when it ran the whole schedule. */
   stoppedEarlyAfterEpoch: number | null;
+  /** `keepActivations`' activations of the kept weights: the training films, then the validation films. */
+  activations: LayerActivations | null;
 }
 
 function pick(metrics: PredictionMetrics): SetMetrics {
@@ -124,17 +126,47 @@ export async function predictProbabilities(
   films: readonly number[],
   batchSize: number,
 ): Promise<Float32Array> {
+  return (await predictOutputs(model, data, films, batchSize)).probabilities;
+}
+
+/** A layer's activations, films × units, in the order of the films asked for. */
+export interface LayerActivations {
+  layer: string;
+  units: number;
+  values: Float32Array;
+}
+
+/**
+ * Model probabilities for `films` (films × genres) and, when `layer` is named, that layer's
+ * activations from the same inference pass, both in the order of `films`. Batched as training's
+ * inference batches: the LSTM's sorted by overview length, each cut to its longest.
+ */
+export async function predictOutputs(
+  model: tf.LayersModel,
+  data: Pick<TrainingData, 'inputs' | 'genres' | 'lengthOf'>,
+  films: readonly number[],
+  batchSize: number,
+  layer?: string,
+): Promise<{ probabilities: Float32Array; activations: LayerActivations | null }> {
   const genreCount = data.genres.length;
-  const out = new Float32Array(films.length * genreCount);
+  const hidden = layer === undefined ? null : (model.getLayer(layer).output as tf.SymbolicTensor);
+  const units = hidden?.shape[hidden.shape.length - 1];
+  if (hidden && (typeof units !== 'number' || hidden.shape.length !== 2)) throw new Error(`layer ${layer} has no fixed width`);
+  const network = hidden ? tf.model({ inputs: model.inputs, outputs: [...model.outputs, hidden] }) : model;
+  const probabilities = new Float32Array(films.length * genreCount);
+  const activations = hidden ? new Float32Array(films.length * units!) : null;
   for (const positions of inferenceBatches(films, batchSize, data.lengthOf)) {
     const x = data.inputs(positions.map((i) => films[i]));
-    const y = model.predict(x, { batchSize }) as tf.Tensor;
-    const values = await y.data();
-    positions.forEach((position, row) => out.set(values.subarray(row * genreCount, (row + 1) * genreCount), position * genreCount));
-    tf.dispose([x, y]);
+    const outputs = [network.predict(x, { batchSize })].flat() as tf.Tensor[];
+    const [values, layerValues] = await Promise.all(outputs.map((t) => t.data() as Promise<Float32Array>));
+    positions.forEach((position, row) => {
+      probabilities.set(values.subarray(row * genreCount, (row + 1) * genreCount), position * genreCount);
+      activations?.set(layerValues.subarray(row * units!, (row + 1) * units!), position * units!);
+    });
+    tf.dispose([x, ...outputs]);
     await yieldToEventLoop();
   }
-  return out;
+  return { probabilities, activations: activations && { layer: layer!, units: units!, values: activations } };
 }
 
 /** The coursework's loss: binary cross-entropy averaged over the batch's film × genre cells. */
@@ -154,10 +186,10 @@ export function trainStep(model: tf.LayersModel, optimizer: tf.Optimizer, x: tf.
   return { loss: value, probabilities };
 }
 
-async function inferenceMetrics(model: tf.LayersModel, data: TrainingData, films: readonly number[], batchSize: number) {
-  const probabilities = await predictProbabilities(model, data, films, batchSize);
+async function inferenceMetrics(model: tf.LayersModel, data: TrainingData, films: readonly number[], batchSize: number, layer?: string) {
+  const { probabilities, activations } = await predictOutputs(model, data, films, batchSize, layer);
   const metrics = predictionMetrics(probabilities, labelRows(data.labels, data.genres.length, films), data.genres);
-  return { probabilities, metrics };
+  return { probabilities, activations, metrics };
 }
 
 export interface TrainOptions {
@@ -180,6 +212,11 @@ export interface TrainOptions {
   steps?: { step(x: tf.Tensor, y: tf.Tensor): Promise<StepResult> };
   /** Stops the run after the step in progress, throwing its reason (finished epochs stay checkpointed). */
   signal?: AbortSignal;
+  /**
+   * A layer whose activations of every film the final pass keeps (the learned fusion's input,
+   * settings.ts GMU_INPUTS), from the same inference that gives the kept weights' probabilities.
+   */
+  keepActivations?: string;
 }
 
 /** Whether early stopping ends training before 0-based `nextEpoch`, given the best epoch so far. */
@@ -350,21 +387,34 @@ function logEpoch({ schedule, label, effects }: TrainOptions, record: EpochRecor
   );
 }
 
-/** The best epoch's weights back in `model`, and what they predict for the validation and training films. */
+/**
+ * The best epoch's weights back in `model`, and what they predict for the validation and training
+ * films (with `keepActivations`' activations from the same passes).
+ */
 async function finishRun(options: TrainOptions, run: RunState, lengths: BatchLengths, stoppedEarlyAfterEpoch: number | null): Promise<TrainingOutcome> {
-  const { model, data, schedule } = options;
+  const { model, data, schedule, keepActivations } = options;
   model.setWeights(run.bestWeights);
   tf.dispose(run.bestWeights);
-  const kept = await inferenceMetrics(model, data, data.validation, schedule.batchSize);
-  const trainProbabilities = await predictProbabilities(model, data, data.train, schedule.batchSize);
+  const kept = await inferenceMetrics(model, data, data.validation, schedule.batchSize, keepActivations);
+  const trained = await predictOutputs(model, data, data.train, schedule.batchSize, keepActivations);
+  const activations =
+    trained.activations && kept.activations ? { ...trained.activations, values: concatenated(trained.activations.values, kept.activations.values) } : null;
   return {
     history: run.history,
     bestEpoch: run.bestEpoch,
     best: kept.metrics,
     validationProbabilities: kept.probabilities,
-    trainProbabilities,
+    trainProbabilities: trained.probabilities,
     resumedAtEpoch: run.resumedAtEpoch,
     meanBatchLength: lengths.count > 0 ? lengths.sum / lengths.count : null,
     stoppedEarlyAfterEpoch,
+    activations,
   };
+}
+
+function concatenated(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }

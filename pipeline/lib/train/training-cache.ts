@@ -33,6 +33,12 @@ export const PIPELINE_VERSION = 2;
 export const CHECKPOINT_DIR = 'checkpoint';
 /** The training's result (history, predictions, run figures) inside its cache entry, beside `model/`. */
 export const RESULT_FILE = 'result.json';
+/**
+ * The kept weights' activations of the learned fusion's input layer for every film (the training
+ * films, then the validation films; float32, films × units, as `activations` in the result says),
+ * beside `model/`: the fusion reads them instead of running the model over every film again.
+ */
+export const ACTIVATIONS_FILE = 'activations.f32';
 
 /**
  * The CNN's shards per batch: as configured, but no shard smaller than MIN_SHARD_POSTERS posters
@@ -88,6 +94,8 @@ export interface CachedModelResult {
   trainProbabilities: TrainProbabilitiesArtifact;
   run: RunArtifact['models'][ModelKind];
   backend: BackendInfo;
+  /** What ACTIVATIONS_FILE holds; absent in entries from before training kept them. */
+  activations?: { layer: string; units: number; films: number };
 }
 
 /**
