@@ -29,8 +29,9 @@
 import { DECISION_THRESHOLD } from '../settings.ts';
 
 export const BCE_EPSILON = 1e-7;
-const LOWER = Math.fround(BCE_EPSILON);
-const UPPER = Math.fround(1 - BCE_EPSILON);
+/** The float32 bounds Keras' / tfjs' binary cross-entropy clips probabilities to. */
+export const BCE_LOWER = Math.fround(BCE_EPSILON);
+export const BCE_UPPER = Math.fround(1 - BCE_EPSILON);
 
 export interface GenreMetrics {
   genre: string;
@@ -93,7 +94,7 @@ export function binaryCrossEntropy(probabilities: Probabilities, labels: Labels)
   if (labels.length !== probabilities.length) throw new RangeError(`${labels.length} labels for ${probabilities.length} probabilities`);
   let sum = 0;
   for (let i = 0; i < probabilities.length; i++) {
-    const p = Math.min(UPPER, Math.max(LOWER, probabilities[i]));
+    const p = Math.min(BCE_UPPER, Math.max(BCE_LOWER, probabilities[i]));
     const y = labels[i];
     sum -= y * Math.log(p) + (1 - y) * Math.log(1 - p);
   }

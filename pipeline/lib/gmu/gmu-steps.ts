@@ -15,13 +15,9 @@
  */
 import type { NativeKernels } from '../engine/native-kernels.ts';
 import { dropoutMultipliers } from '../engine/fast-dropout.ts';
+import { BCE_LOWER, BCE_UPPER } from '../core/metrics.ts';
 
 type Gemm = NativeKernels['gemm'];
-
-/** Keras' `epsilon()`, which tfjs-layers' binaryCrossentropy clips probabilities with. */
-const CLIP_EPSILON = 1e-7;
-const CLIP_LOW = Math.fround(CLIP_EPSILON);
-const CLIP_HIGH = Math.fround(1 - CLIP_EPSILON);
 
 export interface GmuStepDims {
   visualDim: number;
@@ -175,7 +171,7 @@ export class GmuSteps {
       for (let j = 0; j < g; j++) {
         const i = r * g + j;
         const probability = sigmoid(p[i]);
-        const inside = probability >= CLIP_LOW && probability <= CLIP_HIGH;
+        const inside = probability >= BCE_LOWER && probability <= BCE_UPPER;
         const d = inside ? Math.fround((probability - y[i]) * scale) : 0;
         p[i] = d;
         sums[j] += d;
