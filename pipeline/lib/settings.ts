@@ -387,8 +387,11 @@ export const LSTM_DIMENSIONS = {
   denseDropout: 0.8,
 } as const;
 
-/** Where the GMU's inputs come from: a layer of each trained model (layer names of train/models/cnn.ts, train/models/lstm.ts); training keeps
- * these layers' activations of every film for it (train/train.ts `finishRun`). */
+/**
+ * Where the GMU's inputs come from: a layer of each trained model (layer names of train/models/cnn.ts,
+ * train/models/lstm.ts). Training keeps these layers' activations of every film for it (train/train.ts
+ * `finishRun`).
+ */
 export const GMU_INPUTS = {
   visual: { model: 'cnn', layer: 'FC2' },
   textual: { model: 'lstm', layer: 'dense' },
