@@ -32,7 +32,7 @@ import { readJson } from '../core/files.ts';
 import { DEFAULT_PATIENCE, FOCAL_ALPHA, FOCAL_GAMMA } from '../settings.ts';
 import { predictionMetrics } from '../core/metrics.ts';
 import { maxShift } from '../train/poster-augmentation.ts';
-import { reusableTraining, trainingKey, trainingSchedules } from '../train/training-cache.ts';
+import { RESULT_FILE, reusableTraining, trainingEntryDir, trainingKey, trainingSchedules } from '../train/training-cache.ts';
 import { trainJobs } from '../train/train-jobs.ts';
 import type { TrainJob } from '../train/train-job.ts';
 import type { CachedModelResult } from '../train/training-cache.ts';
@@ -193,7 +193,7 @@ export async function runAblationStage(stage: DataStageResult, ctx: StageContext
     const key = trainingKey(stage, variant, schedules);
     const planned: Planned[] = [];
     for (const model of ABLATIONS[id].models) {
-      const dir = join(ctx.paths.cache, 'training', key, model);
+      const dir = trainingEntryDir(ctx.paths.cache, key, model);
       const note = ABLATIONS[id].sameAsMain?.(
         mainResults[model].history.epochs.map((e) => e.validation.loss),
         schedules[model],
@@ -225,7 +225,7 @@ export async function runAblationStage(stage: DataStageResult, ctx: StageContext
     const definition = ABLATIONS[plan.id];
     const models = [];
     for (const p of plan.planned) {
-      const result = p.source === 'same-as-main' ? mainResults[p.model] : await readJson<CachedModelResult>(join(p.dir, 'result.json'));
+      const result = p.source === 'same-as-main' ? mainResults[p.model] : await readJson<CachedModelResult>(join(p.dir, RESULT_FILE));
       models.push({ model: p.model, source: p.source, cached: p.cached, trainingKey: p.key, ...(p.note ? { note: p.note } : {}), figures: figuresOf(result) });
     }
     ablations.push({ id: plan.id, title: definition.title, setting: definition.setting(plan.config), description: definition.description, models });

@@ -26,7 +26,7 @@
  */
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
-import { copyFile, readFile } from 'node:fs/promises';
+import { copyFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { selectBackend, tf } from '../engine/backend.ts';
 import type { Config } from '../settings.ts';
@@ -46,8 +46,8 @@ import {
 } from '../contract/contract.ts';
 import type { DataStageResult } from '../data/data-stage.ts';
 import { UserError } from '../core/errors.ts';
-import { checkedJsonProblem, readCheckedJson, readJson, sha256, writeFolderAtomic, writeJsonAtomic } from '../core/files.ts';
-import { ACTIVATIONS_FILE, RESULT_FILE as TRAINING_RESULT_FILE, type CachedModelResult } from '../train/training-cache.ts';
+import { checkedJsonProblem, readCheckedJson, sha256, writeFolderAtomic, writeJsonAtomic } from '../core/files.ts';
+import { keptActivations, trainingEntryDir } from '../train/training-cache.ts';
 import { standardisationToJson } from '../contract/gmu-standardisation.ts';
 import { buildGmuModel, fitHeadsInTurn, GMU_INPUTS, GMU_VERSION, gmuParameterCount, trainLearnedFusion, type GmuFeatures } from './gmu.ts';
 import { headsOnTwoThreads } from './heads-helper.ts';
@@ -90,7 +90,7 @@ export function gmuKey(trainingKeys: Record<ModelKind, string>, seed: number, se
 
 /** `<publicDir>/models/<m>` when it holds a model, else the training cache's copy, else an error. */
 function modelDir(model: ModelKind, config: Config, root: string, trainingKey: string): string {
-  const candidates = [resolve(root, config.publicDir, 'models', model), resolve(root, config.cacheDir, 'training', trainingKey, model, 'model')];
+  const candidates = [resolve(root, config.publicDir, 'models', model), join(trainingEntryDir(resolve(root, config.cacheDir), trainingKey, model), 'model')];
   const found = candidates.find((dir) => existsSync(join(dir, MODEL_FILE)));
   if (!found) throw new UserError(`no trained ${model} model in ${candidates.join(' or ')}`, { fix: TRAIN_FIX });
   return found;
@@ -152,27 +152,6 @@ async function trainedModels(stage: DataStageResult, ctx: StageContext, training
 }
 
 /**
- * The activations of `layer` that training kept in its cache entry `entry` (training films, then
- * validation films: the order the fusion takes them in), or null when that entry has none for this
- * layer and these films (an entry from before training kept them, or a removed cache): then the
- * model runs over every film again.
- */
-async function keptActivations(entry: string, layer: string, films: number): Promise<{ values: Float32Array; units: number } | null> {
-  try {
-    const result = await readJson<CachedModelResult>(join(entry, TRAINING_RESULT_FILE));
-    const kept = result.activations;
-    if (!kept || kept.layer !== layer || kept.films !== films) return null;
-    const bytes = await readFile(join(entry, ACTIVATIONS_FILE));
-    if (bytes.byteLength !== films * kept.units * 4) return null;
-    const values = new Float32Array(films * kept.units);
-    new Uint8Array(values.buffer).set(bytes);
-    return { values, units: kept.units };
-  } catch {
-    return null;
-  }
-}
-
-/**
  * Trains the GMU on the models' activations and returns its three artifacts; its final head is saved
  * as a tfjs model into `modelDir`.
  */
@@ -208,7 +187,7 @@ async function trainFusion(
   const extracted = {} as Record<ModelKind, { values: Float32Array; units: number }>;
   for (const model of ['cnn', 'lstm'] as const) {
     const layer = model === 'cnn' ? GMU_INPUTS.visual.layer : GMU_INPUTS.textual.layer;
-    const kept = await keptActivations(resolve(ctx.root, config.cacheDir, 'training', trainingKey, model), layer, films.length);
+    const kept = await keptActivations(trainingEntryDir(ctx.paths.cache, trainingKey, model), layer, films.length);
     if (kept) {
       effects.info(`${GMU_TITLE}: ${model.toUpperCase()} ${layer} activations of ${films.length} films kept by training's final pass`);
       extracted[model] = kept;

@@ -18,7 +18,7 @@ import { runArtifact, trainingRecord } from './run-record.ts';
 import type { TrainJob } from './train-job.ts';
 import type { CachedModelResult } from './training-cache.ts';
 import { trainJobs, trainsInParallel, type BesideTraining } from './train-jobs.ts';
-import { cnnShardsFor, reusableTraining, trainingKey, trainingSchedules } from './training-cache.ts';
+import { cnnShardsFor, reusableTraining, trainingFolder, trainingKey, trainingSchedules } from './training-cache.ts';
 
 /**
  * Trains (or reuses) both models and writes run.json, history-*.json, predictions-*.json and the
@@ -30,7 +30,7 @@ export async function runTrainStage(stage: DataStageResult, ctx: StageContext, b
   const schedules = trainingSchedules(ctx.config, profile);
   const config = { ...ctx.config, cnnShards: cnnShardsFor(ctx.config.cnnShards, schedules.cnn.batchSize) };
   const key = trainingKey(stage, config, schedules);
-  const trainingDir = join(ctx.paths.cache, 'training', key);
+  const trainingDir = trainingFolder(ctx.paths.cache, key);
   const inputs = prepareModelInputs(stage, config);
 
   const { results, jobs } = await reuseCachedModels(stage, { ...ctx, config }, trainingDir, key, schedules);

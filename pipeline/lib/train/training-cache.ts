@@ -5,6 +5,7 @@
  * checkpoint is an interrupted training, resumed by the next run.
  */
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   CONTRACT_VERSION,
@@ -39,6 +40,35 @@ export const RESULT_FILE = 'result.json';
  * beside `model/`: the fusion reads them instead of running the model over every film again.
  */
 export const ACTIVATIONS_FILE = 'activations.f32';
+
+/** `<cacheRoot>/training/<key>/`: the cache entries of one training key, a folder per model. */
+export function trainingFolder(cacheRoot: string, key: string): string {
+  return join(cacheRoot, 'training', key);
+}
+
+/** `<cacheRoot>/training/<key>/<model>/`: one model's training cache entry. */
+export function trainingEntryDir(cacheRoot: string, key: string, model: ModelKind): string {
+  return join(trainingFolder(cacheRoot, key), model);
+}
+
+/**
+ * The activations of `layer` that training kept in its cache entry `entry` (ACTIVATIONS_FILE:
+ * training films, then validation films), or null when that entry has none for this layer and
+ * these films (an entry from before training kept them, or a removed cache).
+ */
+export async function keptActivations(entry: string, layer: string, films: number): Promise<{ values: Float32Array; units: number } | null> {
+  try {
+    const kept = (await readJson<CachedModelResult>(join(entry, RESULT_FILE))).activations;
+    if (!kept || kept.layer !== layer || kept.films !== films) return null;
+    const bytes = await readFile(join(entry, ACTIVATIONS_FILE));
+    if (bytes.byteLength !== films * kept.units * 4) return null;
+    const values = new Float32Array(films * kept.units);
+    new Uint8Array(values.buffer).set(bytes);
+    return { values, units: kept.units };
+  } catch {
+    return null;
+  }
+}
 
 /**
  * The CNN's shards per batch: as configured, but no shard smaller than MIN_SHARD_POSTERS posters
