@@ -3,7 +3,8 @@
  * backbone's features of every poster (on every core), then the features and every cross-validation
  * and final fit with them, with the path jobs on every core and then in one thread (the same numbers
  * either way: the bench checks), the same fit without the backbone (`--poster-backbone off`), and a
- * warm stage run (the cache entry reused). Prints medians of `--reps` runs.
+ * warm stage run (the cache entry reused), and with the span solver for the overview model, the
+ * same fits in one thread with the primal solver. Prints medians of `--reps` runs.
  *
  *   npm run bench:strong -- --dataset ../shared/datasets/imdb-multimodal [--reps 1]
  */
@@ -21,6 +22,7 @@ import { fitStrongModels } from '../strong/strong-models.ts';
 import { runStrongStage } from '../strong/strong-stage.ts';
 import { backboneFeatures, datasetPosterFiles } from '../strong/backbone-features.ts';
 import { selectBackend } from '../engine/backend.ts';
+import { logisticSolver } from '../strong/lockstep.ts';
 
 const { values } = parseArgs({ options: { dataset: { type: 'string' }, reps: { type: 'string' }, help: { type: 'boolean' } } });
 if (values.help) {
@@ -44,9 +46,15 @@ const input = {
 };
 const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const cores = availableParallelism();
-console.log(`Strong profile on ${dataset.films.length} films (${split.train.length} training), ${cores} cores, ${reps} run(s) each:`);
+// The overview model's solver, as the stage picks it; the primal one too (one thread) when that is the span one.
+const solver = logisticSolver();
+console.log(
+  `Strong profile on ${dataset.films.length} films (${split.train.length} training), ${cores} cores, ${reps} run(s) each; the overview model's solver: ${solver}` +
+    (solver === 'native' ? ' ("primal": the same in one thread with the primal solver)' : '') +
+    ':',
+);
 await selectBackend({ effects: { ...effects, info: () => {} } });
-const runs: Record<string, number[]> = { backbone: [], parallel: [], sequential: [], 'no backbone': [] };
+const runs: Record<string, number[]> = { backbone: [], parallel: [], sequential: [], 'no backbone': [], primal: [] };
 let reference: string | null = null;
 for (let r = 0; r < reps; r++) {
   let started = performance.now();
@@ -55,22 +63,23 @@ for (let r = 0; r < reps; r++) {
   console.log(
     `  backbone   ${((performance.now() - started) / 1000).toFixed(1)} s: ${backbone.provenance.model} features of ${dataset.films.length} posters on ${cores} threads`,
   );
-  for (const [name, workers, withBackbone] of [
-    ['parallel', cores, true],
-    ['sequential', 0, true],
-    ['no backbone', cores, false],
+  for (const [name, workers, withBackbone, fitSolver] of [
+    ['parallel', cores, true, solver],
+    ['sequential', 0, true, solver],
+    ['no backbone', cores, false, solver],
+    ...(solver === 'native' ? [['primal', 0, true, 'primal'] as const] : []),
   ] as const) {
     started = performance.now();
-    const fit = await fitStrongModels({ ...input, backbone: withBackbone ? backbone : null, workers });
+    const fit = await fitStrongModels({ ...input, backbone: withBackbone ? backbone : null, workers, solver: fitSolver });
     runs[name].push(performance.now() - started);
-    if (withBackbone) {
+    if (withBackbone && fitSolver === solver) {
       const digest = JSON.stringify([fit.cv.text.c, fit.cv.poster.c, fit.cv.stacked.c, Array.from(fit.scores.stacked.validation.subarray(0, 50))]);
       if (reference !== null && digest !== reference) throw new Error('the parallel and sequential fits differ');
       reference = digest;
     }
     const t = fit.timings;
     console.log(
-      `  ${name.padEnd(10)} ${((performance.now() - started) / 1000).toFixed(1)} s: features ${(t.featuresMs / 1000).toFixed(1)} s, ` +
+      `  ${name.padEnd(11)} ${((performance.now() - started) / 1000).toFixed(1)} s: features ${(t.featuresMs / 1000).toFixed(1)} s, ` +
         `overview model done after ${(t.textMs / 1000).toFixed(1)} s, poster model after ${(t.posterMs / 1000).toFixed(1)} s, stacking ${(t.stackedMs / 1000).toFixed(1)} s`,
     );
   }
@@ -90,7 +99,9 @@ try {
   const seconds = (name: string) => (median(runs[name]) / 1000).toFixed(1);
   console.log(
     `\nCold, median: ${((median(runs.backbone) + median(runs.parallel)) / 1000).toFixed(1)} s on ${cores} cores (backbone features ${seconds('backbone')} s, ` +
-      `then the fits ${seconds('parallel')} s; in one thread ${seconds('sequential')} s, the same numbers). ` +
+      `then the fits ${seconds('parallel')} s; in one thread ${seconds('sequential')} s, the same numbers` +
+      (solver === 'native' ? `; in one thread with the primal solver ${seconds('primal')} s` : '') +
+      '). ' +
       `With the backbone's features cached: ${seconds('parallel')} s. Without the backbone (--poster-backbone off): ${seconds('no backbone')} s.`,
   );
   console.log(`The stage from an empty cache (every step above, artifacts and models written): ${(stageCold / 1000).toFixed(1)} s.`);

@@ -82,12 +82,13 @@ const bytesField = (field: number, payload: number[]) => [...varint(field * 8 + 
 const stringField = (field: number, text: string) => bytesField(field, [...new TextEncoder().encode(text)]);
 
 const FLOAT = 1; // TensorProto.DataType.FLOAT
+const DOUBLE = 11; // TensorProto.DataType.DOUBLE
 const ATTRIBUTE_INT = 2; // AttributeProto.AttributeType.INT
 
-/** ValueInfoProto of a float tensor whose dimensions are named (symbolic). */
-function floatInput(field: number, name: string, dims: string[]): number[] {
+/** ValueInfoProto of a float (or `type`) tensor whose dimensions are named (symbolic). */
+function floatInput(field: number, name: string, dims: string[], type = FLOAT): number[] {
   const shape = dims.flatMap((dim) => bytesField(1, stringField(2, dim))); // TensorShapeProto.dim { dim_param }
-  const tensorType = [...intField(1, FLOAT), ...bytesField(2, shape)]; // TypeProto.Tensor
+  const tensorType = [...intField(1, type), ...bytesField(2, shape)]; // TypeProto.Tensor
   return bytesField(field, [...stringField(1, name), ...bytesField(2, bytesField(1, tensorType))]);
 }
 
@@ -132,6 +133,16 @@ export function gemmModel(transA: boolean, transB: boolean, bias: boolean): Uint
   );
 }
 
+/** Y = A·B in float64 with ONNX Gemm (MLAS' double-precision kernels). */
+export function gemm64Model(): Uint8Array {
+  return modelOf(
+    'genrelens_gemm64',
+    [node('Gemm', ['A', 'B'], ['Y'])],
+    [floatInput(11, 'A', ['m', 'k'], DOUBLE), floatInput(11, 'B', ['k', 'n'], DOUBLE)],
+    [floatInput(12, 'Y', ['m', 'n'], DOUBLE)],
+  );
+}
+
 /** NHWC Y = conv(X, W) (+ B) for an HWIO filter: ONNX Conv (NCHW, OIHW) between transposes. */
 export function conv2dModel(pads: Conv2DCall['pads'], strides: [number, number], dilations: [number, number], bias: boolean): Uint8Array {
   return modelOf(
@@ -157,6 +168,7 @@ export function conv2dModel(pads: Conv2DCall['pads'], strides: [number, number],
 
 interface OrtTensorConstructor {
   new (type: 'float32', data: Float32Array, dims: readonly number[]): unknown;
+  new (type: 'float64', data: Float64Array, dims: readonly number[]): unknown;
 }
 
 interface NativeSession {
@@ -166,10 +178,6 @@ interface NativeSession {
 
 const PACKAGE = 'onnxruntime-node';
 
-/**
- * Loads onnxruntime-node and checks one product, or throws an Error saying why it cannot be used
- * (not installed, no binary for this platform, a failed self-check).
- */
 /**
  * Outputs per call: ONNX Runtime's kernels slow down by up to 15 times when one call writes more than
  * about 10 MB (measured here: a [200704, 16] × [16, 96] product took 225 ms whole and 15 ms in
@@ -182,7 +190,11 @@ export function rowsPerCall(floatsPerRow: number, rows: number): number {
   return Math.max(1, Math.min(rows, Math.floor(MAX_OUTPUT_FLOATS_PER_CALL / Math.max(1, floatsPerRow))));
 }
 
-export function loadNativeKernels(): NativeKernels {
+/**
+ * The installed onnxruntime-node: its version, tensor class and one session per model id (built on
+ * first use, one intra-op thread), or an Error saying why it cannot be used.
+ */
+function loadOrt(): { version: string; Tensor: OrtTensorConstructor; sessionFor: (id: string, build: () => Uint8Array) => NativeSession } {
   const require = createRequire(import.meta.url);
   let version: string;
   let Tensor: OrtTensorConstructor;
@@ -213,6 +225,15 @@ export function loadNativeKernels(): NativeKernels {
     }
     return session;
   };
+  return { version, Tensor, sessionFor };
+}
+
+/**
+ * Loads onnxruntime-node and checks one product, or throws an Error saying why it cannot be used
+ * (not installed, no binary for this platform, a failed self-check).
+ */
+export function loadNativeKernels(): NativeKernels {
+  const { version, Tensor, sessionFor } = loadOrt();
   const engine: NativeKernels = {
     name: `${PACKAGE} ${version} (MLAS)`,
     gemm({ a, b, bias, out, m, k, n, transA, transB }) {
@@ -271,6 +292,29 @@ export function loadNativeKernels(): NativeKernels {
   });
   if (out.join() !== '11,25,14,31') throw new Error(`${PACKAGE} ${version}: Gemm self-check gave [${out.join(', ')}]`);
   return engine;
+}
+
+/** out [m, n] = a [m, k] · b [k, n], row-major float64. */
+export type Gemm64 = (a: Float64Array, b: Float64Array, out: Float64Array, m: number, k: number, n: number) => void;
+
+/**
+ * A float64 matrix product on ONNX Runtime (MLAS' double kernels, one thread), checked once, or an
+ * Error saying why it cannot be used. For the strong models' products (pipeline/lib/strong/span-logistic.ts).
+ */
+export function loadNativeGemm64(): Gemm64 {
+  const { version, Tensor, sessionFor } = loadOrt();
+  const gemm: Gemm64 = (a, b, out, m, k, n) => {
+    if (a.length !== m * k || b.length !== k * n || out.length !== m * n) {
+      throw new RangeError(`gemm64: operand sizes ${a.length}, ${b.length}, ${out.length} do not match m=${m} k=${k} n=${n}`);
+    }
+    const session = sessionFor('gemm64', gemm64Model);
+    session.run({ A: new Tensor('float64', a, [m, k]), B: new Tensor('float64', b, [k, n]) }, { Y: new Tensor('float64', out, [m, n]) }, {});
+  };
+  // Self-check: [[1,2,3],[4,5,6]] · [[1,0],[0,1],[0,1]] = [[1, 5], [4, 11]].
+  const out = new Float64Array(4);
+  gemm(Float64Array.of(1, 2, 3, 4, 5, 6), Float64Array.of(1, 0, 0, 1, 0, 1), out, 2, 3, 2);
+  if (out.join() !== '1,5,4,11') throw new Error(`${PACKAGE} ${version}: float64 Gemm self-check gave [${out.join(', ')}]`);
+  return gemm;
 }
 
 /** `GENRELENS_NATIVE_KERNELS=0` keeps the wasm backend's own XNNPACK kernels (benchmarks, comparisons). */

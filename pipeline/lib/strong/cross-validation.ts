@@ -3,8 +3,9 @@
  * The work is a list of path jobs (`runPathJob`): each fold's model fitted along the grid of C
  * from the strongest regularisation up, each fit warm-started from the last, scoring the fold's
  * films; and the same path on every training film, whose model at the chosen C is the final one.
- * Each path is split by genre too (one-vs-rest: the genres' fits are independent), so that the
- * jobs are small and many, and the cores stay busy to the end. The jobs are independent, so a pool
+ * With the primal solver each path is split by genre too (one-vs-rest: the genres' fits are
+ * independent), so that the jobs are small and many, and the cores stay busy to the end; with the
+ * native one (./lockstep.ts) a path is one job whose genres step together, sharing their products. The jobs are independent, so a pool
  * of worker threads (./workers/path-pool.ts) can run them on every core; run inline or in workers,
  * and however they are split, they compute the same numbers. The chosen C has the lowest
  * out-of-fold binary cross-entropy (a proper score, independent of any threshold); those
@@ -15,6 +16,9 @@ import { binaryCrossEntropy } from '../core/metrics.ts';
 import { meanAveragePrecision } from '../analysis/analysis.ts';
 import { fitLogistic, logisticProbabilities, type LogisticModel } from './logistic.ts';
 import { selectSparseRows, type SparseRows } from './sparse.ts';
+import { fitLogisticPathInSpan, gramMatrix, gramRows } from './span-logistic.ts';
+import { fitLogisticPathDense, storesEveryColumn } from './dense-logistic.ts';
+import { nativeGemm64, type LogisticSolver } from './lockstep.ts';
 
 export interface CvPoint {
   c: number;
@@ -39,6 +43,8 @@ export interface PathJob {
   grid: number[];
   /** The genre columns [from, to) it fits; the results have only those. */
   genres: [number, number];
+  /** 'native': the genres together, with ONNX Runtime's products (./lockstep.ts). */
+  solver: LogisticSolver;
 }
 
 /** Genres per path job: 25 genres make 5 jobs per path. */
@@ -62,6 +68,7 @@ export function runPathJob(
   heldOut: readonly number[] | null,
   grid: readonly number[],
   range: readonly [number, number] = [0, genres],
+  solver: LogisticSolver = 'primal',
 ): PathResult {
   checkGrid(grid);
   const [from, to] = range;
@@ -75,14 +82,30 @@ export function runPathJob(
     for (let g = from; g < to; g++) trainLabels[i * width + g - from] = labels[row * genres + g] ? 1 : 0;
   });
   const models: LogisticModel[] = [];
-  let previous: LogisticModel | undefined;
-  for (const c of grid) {
-    previous = fitLogistic(train, trainLabels, width, { c }, previous).model;
-    models.push(previous);
+  if (solver === 'native' && train.rows < train.columns) {
+    const gram = gramOf(x);
+    models.push(...fitLogisticPathInSpan(train, heldOut ? gramRows(gram, x.rows, rest) : gram, trainLabels, width, grid, nativeGemm64()).models);
+  } else if (solver === 'native' && storesEveryColumn(train)) {
+    models.push(...fitLogisticPathDense(train, trainLabels, width, grid, nativeGemm64()).models);
+  } else {
+    let previous: LogisticModel | undefined;
+    for (const c of grid) {
+      previous = fitLogistic(train, trainLabels, width, { c }, previous).model;
+      models.push(previous);
+    }
   }
   if (!heldOut) return { models };
   const test = selectSparseRows(x, heldOut);
   return { probabilities: models.map((model) => logisticProbabilities(model, test)) };
+}
+
+const grams = new WeakMap<SparseRows, Float64Array>();
+
+/** The Gram matrix of a registered matrix, computed once per thread and kept while the matrix is. */
+function gramOf(x: SparseRows): Float64Array {
+  let gram = grams.get(x);
+  if (!gram) grams.set(x, (gram = gramMatrix(x)));
+  return gram;
 }
 
 /** [from, to) ranges of at most PATH_JOB_GENRES genres covering 0..genres. */
@@ -94,7 +117,7 @@ export function genreRanges(genres: number, size = PATH_JOB_GENRES): [number, nu
 export function inlineRunner(matrices: Record<string, SparseRows>, labels: ArrayLike<number>, genres: number, onJobDone: () => void = () => {}): PathRunner {
   return async (jobs) =>
     jobs.map((job) => {
-      const result = runPathJob(matrices[job.matrix], labels, genres, job.heldOut, job.grid, job.genres);
+      const result = runPathJob(matrices[job.matrix], labels, genres, job.heldOut, job.grid, job.genres, job.solver);
       onJobDone();
       return result;
     });
@@ -102,7 +125,8 @@ export function inlineRunner(matrices: Record<string, SparseRows>, labels: Array
 
 /**
  * Cross-validates C over `grid` (ascending) on the registered matrix `matrix` (training rows × features)
- * with `labels` (films × genres), and fits the final model at the chosen C on every row.
+ * with `labels` (films × genres), and fits the final model at the chosen C on every row. With the
+ * native solver each path is one job of every genre: the genres step together, sharing products.
  */
 export async function crossValidateLogistic(
   run: PathRunner,
@@ -112,13 +136,14 @@ export async function crossValidateLogistic(
   genres: number,
   folds: readonly (readonly number[])[],
   grid: readonly number[],
+  solver: LogisticSolver = 'primal',
 ): Promise<{ cv: LinearCrossValidation; model: LogisticModel }> {
   checkGrid(grid);
-  const ranges = genreRanges(genres);
+  const ranges: [number, number][] = solver === 'native' ? [[0, genres]] : genreRanges(genres);
   // The paths on every row first: the largest jobs, so that none runs alone at the end.
   const jobs: PathJob[] = [
-    ...ranges.map((range) => ({ matrix, heldOut: null, grid: [...grid], genres: range })),
-    ...folds.flatMap((heldOut) => ranges.map((range) => ({ matrix, heldOut: [...heldOut], grid: [...grid], genres: range }))),
+    ...ranges.map((range) => ({ matrix, heldOut: null, grid: [...grid], genres: range, solver })),
+    ...folds.flatMap((heldOut) => ranges.map((range) => ({ matrix, heldOut: [...heldOut], grid: [...grid], genres: range, solver }))),
   ];
   const results = await run(jobs);
   const outOfFold = grid.map(() => new Float64Array(rows * genres));

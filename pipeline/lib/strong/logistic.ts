@@ -29,8 +29,9 @@ export interface FitReport {
   converged: boolean[];
 }
 
-const softplus = (z: number) => (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z)));
-const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
+/** log(1 + eᶻ) and σ(z), without overflow (./span-logistic.ts uses them too). */
+export const softplus = (z: number) => (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z)));
+export const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
 
 /**
  * Rows that store every column (sparseFromDense; ./sparse.ts keeps a row's columns unique and
@@ -184,10 +185,47 @@ export function descentDirection(
 
 /** Minimises the objective for one genre from `w` (features + 1 values, updated in place). */
 function fitOne(x: SparseRows, y: Uint8Array, w: Float64Array, options: Required<LogisticOptions>): { iterations: number; converged: boolean } {
-  const n = w.length;
   const z = new Float64Array(x.rows);
+  // The objective makes its products itself: the minimisation runs to its end in one call.
+  const fit = minimise(
+    w,
+    function* (point, grad) {
+      return objective(x, y, options.c, point, z, grad);
+    },
+    options,
+  );
+  const step = fit.next();
+  if (!step.done) throw new Error('the objective asked for a product');
+  return step.value;
+}
+
+/**
+ * What an objective evaluation may ask of the code that runs the fit: a product of one of its
+ * matrices with a vector (./lockstep.ts makes many genres' products at once); the answer is the
+ * product.
+ */
+export interface ProductRequest {
+  /** Which matrix, by index into the driver's list. */
+  matrix: number;
+  vector: Float64Array;
+}
+
+/** The objective at `point` (features + 1 values), its gradient written into `grad`. */
+export type Evaluate = (point: Float64Array, grad: Float64Array) => Generator<ProductRequest, number, Float64Array>;
+
+/**
+ * L-BFGS from `w` (updated in place) with a backtracking line search, stopping when the largest
+ * gradient component is below the tolerance: the solver of every fit here, as a generator so that
+ * an objective may yield for its products.
+ */
+export function* minimise(
+  w: Float64Array,
+  evaluate: Evaluate,
+  options: Required<LogisticOptions>,
+): Generator<ProductRequest, { iterations: number; converged: boolean }, Float64Array> {
+  const n = w.length;
   let grad = new Float64Array(n);
-  let f = objective(x, y, options.c, w, z, grad);
+  let f = yield* evaluate(w, grad);
   const s: Float64Array[] = [];
   const t: Float64Array[] = [];
   const rho: number[] = [];
@@ -209,7 +247,7 @@ function fitOne(x: SparseRows, y: Uint8Array, w: Float64Array, options: Required
     let trialF = Infinity;
     for (let tries = 0; tries < 40; tries++) {
       for (let j = 0; j < n; j++) trial[j] = w[j] + step * direction[j];
-      trialF = objective(x, y, options.c, trial, z, trialGrad);
+      trialF = yield* evaluate(trial, trialGrad);
       if (trialF <= f + 1e-4 * step * slope) break;
       step /= 2;
     }

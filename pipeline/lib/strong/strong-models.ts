@@ -15,6 +15,7 @@
 import { kFolds, selectRows } from '../analysis/analysis.ts';
 import { STRONG_SETTINGS } from '../settings.ts';
 import { crossValidateLogistic, genreRanges, inlineRunner, type LinearCrossValidation, type PathRunner } from './cross-validation.ts';
+import type { LogisticSolver } from './lockstep.ts';
 import { createPathPool } from './workers/path-pool.ts';
 import { logisticProbabilities, type LogisticModel } from './logistic.ts';
 import { fitStandardisation, posterFeatures, standardise, type Standardisation } from './poster-features.ts';
@@ -38,6 +39,8 @@ export interface StrongInput {
   seed: number;
   /** Worker threads for the cross-validation's path jobs; 0: in this thread (the same numbers). */
   workers?: number;
+  /** How the logistic fits are solved (./lockstep.ts `logisticSolver`; default 'primal'). */
+  solver?: LogisticSolver;
   settings?: typeof STRONG_SETTINGS;
   progress?: (label: string, done: number, total: number) => void;
   now?: () => number;
@@ -131,8 +134,10 @@ export async function fitStrongModels(input: StrongInput): Promise<StrongFit> {
   const posterValidation = sparseFromDense(standardise(rawPoster, width, validation, posterStandardisation), validation.length, width);
   const featuresMs = now() - started;
 
-  // Every path job of the three models (folds, and the path on every training film, each split by genre), on the pool's cores.
-  const totalJobs = 3 * (folds.length + 1) * genreRanges(G).length;
+  // Every path job of the three models (folds, and the path on every training film, each split by
+  // genre for the primal solver), on the pool's cores.
+  const solver = input.solver ?? 'primal';
+  const totalJobs = 3 * (folds.length + 1) * (solver === 'native' ? 1 : genreRanges(G).length);
   let doneJobs = 0;
   const tick = () => progress('Strong models: cross-validation', ++doneJobs, totalJobs);
   const matrices: Record<string, SparseRows> = { text: textTrain, poster: posterTrain };
@@ -147,8 +152,8 @@ export async function fitStrongModels(input: StrongInput): Promise<StrongFit> {
       return { value, ms: now() - started };
     };
     const [poster, text] = await Promise.all([
-      timed(crossValidateLogistic(run, 'poster', train.length, y, G, folds, settings.poster.cGrid)),
-      timed(crossValidateLogistic(run, 'text', train.length, y, G, folds, settings.text.cGrid)),
+      timed(crossValidateLogistic(run, 'poster', train.length, y, G, folds, settings.poster.cGrid, solver)),
+      timed(crossValidateLogistic(run, 'text', train.length, y, G, folds, settings.text.cGrid, solver)),
     ]);
 
     started = now();
@@ -163,7 +168,7 @@ export async function fitStrongModels(input: StrongInput): Promise<StrongFit> {
     );
     matrices.stacked = stackTrain.rows;
     pool?.register('stacked', stackTrain.rows);
-    const stacked = await crossValidateLogistic(run, 'stacked', train.length, y, G, folds, settings.stacked.cGrid);
+    const stacked = await crossValidateLogistic(run, 'stacked', train.length, y, G, folds, settings.stacked.cGrid, solver);
     const stackedMs = now() - started;
 
     return {

@@ -37,6 +37,7 @@ import { featureTerm } from '../contract/tfidf.ts';
 import { BackboneProvenanceSchema, type BackboneProvenance } from '../contract/contract.ts';
 import { BACKBONE, backboneFeatureNames, backbonePackage, backboneSpec, type BackboneSpec } from './backbone.ts';
 import { BACKBONE_BATCH, backboneFeatures, datasetPosterFiles } from './backbone-features.ts';
+import { logisticSolver, type LogisticSolver } from './lockstep.ts';
 
 /** Bump when the strong models' code changes what they compute. */
 export const STRONG_VERSION = 5;
@@ -53,10 +54,13 @@ export function strongKey(
   split: DataStageResult['split'],
   seed: number,
   backbone: BackboneSpec | null,
+  solver: LogisticSolver = 'primal',
   settings = STRONG_SETTINGS,
 ): string {
+  // The solver only when it is the native one: the fits agree to rounding, not to the bit.
+  const fit = solver === 'native' ? { solver } : {};
   return sha256(
-    JSON.stringify({ strong: STRONG_VERSION, contract: CONTRACT_VERSION, datasetHash, split: sha256(JSON.stringify(split)), seed, backbone, settings }),
+    JSON.stringify({ strong: STRONG_VERSION, contract: CONTRACT_VERSION, datasetHash, split: sha256(JSON.stringify(split)), seed, backbone, settings, ...fit }),
   ).slice(0, 24);
 }
 
@@ -142,7 +146,8 @@ export async function runStrongStage(stage: DataStageResult, ctx: StageContext, 
   }
   // The key names the backbone, not its features: a cached fit is reused without reading them.
   const spec = backboneInUse(stage, ctx);
-  const key = strongKey(stage.dataset.contentHash, stage.split, config.seed, spec);
+  const solver = logisticSolver();
+  const key = strongKey(stage.dataset.contentHash, stage.split, config.seed, spec, solver);
   const dir = join(ctx.paths.cache, 'strong', key);
   const { value } = await cachedEntry<CachedStrong>({
     dir,
@@ -171,6 +176,7 @@ export async function runStrongStage(stage: DataStageResult, ctx: StageContext, 
         seed: config.seed,
         // The cross-validation's path jobs on the stage's cores (the numbers do not depend on how many).
         workers: threads,
+        solver,
         progress: (label, done, total) => effects.progress(label, done, total),
       });
       const result = {

@@ -23,7 +23,7 @@ port.on('message', (request: PathWorkerRequest) => {
   try {
     const x = matrices.get(request.job.matrix);
     if (!x) throw new Error(`no matrix named ${request.job.matrix} was sent to this worker`);
-    const result = runPathJob(x, labels, genres, request.job.heldOut, request.job.grid, request.job.genres);
+    const result = runPathJob(x, labels, genres, request.job.heldOut, request.job.grid, request.job.genres, request.job.solver);
     const buffers = 'models' in result ? result.models.flatMap((m) => [m.weights.buffer, m.bias.buffer]) : result.probabilities.map((p) => p.buffer);
     port.postMessage({ type: 'done', id: request.id, result } satisfies PathWorkerReply, buffers as ArrayBuffer[]);
   } catch (error) {

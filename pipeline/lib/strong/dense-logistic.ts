@@ -1,0 +1,79 @@
+/**
+ * The logistic regression of ./logistic.ts on dense rows (the poster backbone's 320 features, the
+ * stacker's 50 scores), the genres of a path stepping together: each objective evaluation's two
+ * products, the scores X·w and the gradient's Xᵀ·(C·e), are one float64 matrix product each for
+ * every genre at once (./lockstep.ts), where ./logistic.ts passes over the rows twice per genre in
+ * JavaScript. The same L-BFGS (./logistic.ts `minimise`); the products' sums in another order, so the
+ * fits agree with ./logistic.ts to rounding, not to the bit (tests/strong/dense-logistic.test.ts).
+ */
+import type { Gemm64 } from '../engine/native-kernels.ts';
+import { minimise, sigmoid, softplus, type FitReport, type LogisticModel, type LogisticOptions, type ProductRequest } from './logistic.ts';
+import { runTogether } from './lockstep.ts';
+import type { SparseRows } from './sparse.ts';
+
+/** Whether the rows store every column (./sparse.ts `sparseFromDense`). */
+export const storesEveryColumn = (x: SparseRows) => x.values.length === x.rows * x.columns;
+
+/**
+ * Fits `genres` one-vs-rest models along the ascending `grid` of C on the dense rows `x` (labels
+ * rows × genres), each fit warm-started from the last, as ./logistic.ts `fitLogistic` would.
+ */
+export function fitLogisticPathDense(
+  x: SparseRows,
+  labels: ArrayLike<number>,
+  genres: number,
+  grid: readonly number[],
+  gemm: Gemm64,
+  options: Omit<LogisticOptions, 'c'> = {},
+): { models: LogisticModel[]; reports: FitReport[] } {
+  const { rows: n, columns: d } = x;
+  if (!storesEveryColumn(x)) throw new RangeError('fitLogisticPathDense needs rows that store every column');
+  if (labels.length !== n * genres) throw new RangeError(`${labels.length} labels for ${n} films × ${genres} genres`);
+  const rowsMatrix = { values: Float64Array.from(x.values), rows: n, columns: d };
+  const columnsMatrix = { values: new Float64Array(d * n), rows: d, columns: n };
+  for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) columnsMatrix.values[j * n + r] = x.values[r * d + j];
+  const ys = Array.from({ length: genres }, (_, g) => Uint8Array.from({ length: n }, (_, r) => (labels[r * genres + g] ? 1 : 0)));
+  const points = Array.from({ length: genres }, () => new Float64Array(d + 1));
+  const models: LogisticModel[] = [];
+  const reports: FitReport[] = [];
+  for (const c of grid) {
+    if (!(c > 0)) throw new RangeError(`C must be positive, got ${c}`);
+    const settings = { maxIterations: 300, tolerance: 1e-4, memory: 10, ...options, c };
+    const fits = points.map((w, g) => {
+      const y = ys[g];
+      const residuals = new Float64Array(n);
+      /** The objective of ./logistic.ts at `point`, its two products asked for. */
+      function* evaluate(point: Float64Array, grad: Float64Array): Generator<ProductRequest, number, Float64Array> {
+        const scores = yield { matrix: 0, vector: point.subarray(0, d) };
+        const b = point[d];
+        let loss = 0;
+        let gb = 0;
+        for (let r = 0; r < n; r++) {
+          const z = scores[r] + b;
+          loss += softplus(z) - (y[r] ? z : 0);
+          const e = c * (sigmoid(z) - y[r]);
+          residuals[r] = e;
+          gb += e;
+        }
+        const products = yield { matrix: 1, vector: residuals };
+        let penalty = 0;
+        for (let j = 0; j < d; j++) {
+          penalty += point[j] * point[j];
+          grad[j] = products[j] + point[j];
+        }
+        grad[d] = gb;
+        return c * loss + 0.5 * penalty;
+      }
+      return minimise(w, evaluate, settings);
+    });
+    const results = runTogether(fits, [rowsMatrix, columnsMatrix], gemm);
+    reports.push({ iterations: results.map((r) => r.iterations), converged: results.map((r) => r.converged) });
+    const model: LogisticModel = { weights: new Float64Array(d * genres), bias: new Float64Array(genres), features: d, genres };
+    points.forEach((w, g) => {
+      for (let j = 0; j < d; j++) model.weights[j * genres + g] = w[j];
+      model.bias[g] = w[d];
+    });
+    models.push(model);
+  }
+  return { models, reports };
+}
