@@ -11,18 +11,21 @@
  * (pipeline/lib/engine/wasm-kernels/) hand their products to this module, which reads and writes the tensors
  * in the wasm heap in place.
  *
- * Each operation is a small ONNX graph (`Gemm`; `Conv` between NHWC↔NCHW transposes) built from a
- * few hand-encoded protobuf bytes (no ONNX tooling needed), with dynamic sizes, one session per
+ * Each operation is a small ONNX graph (`Gemm`; `Conv` between NHWC↔NCHW transposes) written by
+ * ./onnx-model.ts (hand-encoded protobuf, no ONNX tooling needed), with dynamic sizes, one session per
  * attribute combination, run synchronously (tfjs kernels are synchronous) on one intra-op thread:
  * one core per backend instance, like the wasm backend. Sessions run through the package's native
  * binding (`dist/binding.js`), whose `run` is the synchronous call that the public async
  * `InferenceSession.run` wraps in `setImmediate`; the version is pinned in package.json for that.
+ *
+ * The same loader runs a float64 product for the strong models' fits (`loadNativeGemm64`).
  *
  * Results equal XNNPACK's up to float32 rounding (summation order): tested against the reference
  * cpu backend to 1e-5 relative (tests/train/lstm-speed.test.ts,
  * tests/engine/wasm-kernels.test.ts). `GENRELENS_NATIVE_KERNELS=0` turns this off.
  */
 import { createRequire } from 'node:module';
+import { attribute, node, onnxModel, ONNX_TYPE, valueInfo } from './onnx-model.ts';
 
 export interface GemmCall {
   /** Row-major operands as stored: A is [m, k], or [k, m] when transA; B is [k, n], or [n, k] when transB. */
@@ -63,104 +66,43 @@ export interface NativeKernels {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A minimal ONNX (protobuf) writer: just what one Gemm graph needs.
-
-function varint(value: number): number[] {
-  const bytes: number[] = [];
-  let n = value;
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    bytes.push(byte);
-  } while (n > 0);
-  return bytes;
-}
-
-const intField = (field: number, value: number) => [...varint(field * 8), ...varint(value)];
-const bytesField = (field: number, payload: number[]) => [...varint(field * 8 + 2), ...varint(payload.length), ...payload];
-const stringField = (field: number, text: string) => bytesField(field, [...new TextEncoder().encode(text)]);
-
-const FLOAT = 1; // TensorProto.DataType.FLOAT
-const DOUBLE = 11; // TensorProto.DataType.DOUBLE
-const ATTRIBUTE_INT = 2; // AttributeProto.AttributeType.INT
-
-/** ValueInfoProto of a float (or `type`) tensor whose dimensions are named (symbolic). */
-function floatInput(field: number, name: string, dims: string[], type = FLOAT): number[] {
-  const shape = dims.flatMap((dim) => bytesField(1, stringField(2, dim))); // TensorShapeProto.dim { dim_param }
-  const tensorType = [...intField(1, type), ...bytesField(2, shape)]; // TypeProto.Tensor
-  return bytesField(field, [...stringField(1, name), ...bytesField(2, bytesField(1, tensorType))]);
-}
-
-function intAttribute(name: string, value: number): number[] {
-  return bytesField(5, [...stringField(1, name), ...intField(3, value), ...intField(20, ATTRIBUTE_INT)]);
-}
-
-const ATTRIBUTE_INTS = 7; // AttributeProto.AttributeType.INTS
-
-function intsAttribute(name: string, values: number[]): number[] {
-  return bytesField(5, [...stringField(1, name), ...values.flatMap((v) => intField(8, v)), ...intField(20, ATTRIBUTE_INTS)]);
-}
-
-/** NodeProto: op(inputs) → outputs, with attributes already encoded. */
-function node(op: string, inputs: string[], outputs: string[], attributes: number[][] = []): number[] {
-  return bytesField(1, [
-    ...inputs.flatMap((name) => stringField(1, name)),
-    ...outputs.flatMap((name) => stringField(2, name)),
-    ...stringField(4, op),
-    ...attributes.flat(),
-  ]);
-}
-
-/** A ModelProto (IR 8, opset 13) of the nodes, inputs and outputs (ValueInfoProtos) given. */
-function modelOf(name: string, nodes: number[][], inputs: number[][], outputs: number[][]): Uint8Array {
-  const graph = [...nodes.flat(), ...stringField(2, name), ...inputs.flat(), ...outputs.flat()];
-  const opset = [...stringField(1, ''), ...intField(2, 13)];
-  return Uint8Array.from([...intField(1, 8), ...stringField(2, 'genrelens'), ...bytesField(8, opset), ...bytesField(7, graph)]);
-}
+// The one-operation graphs (./onnx-model.ts writes them).
 
 /** Y = op(A)·op(B) (+ C) with ONNX Gemm. */
 export function gemmModel(transA: boolean, transB: boolean, bias: boolean): Uint8Array {
-  return modelOf(
-    'genrelens_gemm',
-    [node('Gemm', ['A', 'B', ...(bias ? ['C'] : [])], ['Y'], [intAttribute('transA', transA ? 1 : 0), intAttribute('transB', transB ? 1 : 0)])],
-    [
-      floatInput(11, 'A', transA ? ['k', 'm'] : ['m', 'k']),
-      floatInput(11, 'B', transB ? ['n', 'k'] : ['k', 'n']),
-      ...(bias ? [floatInput(11, 'C', ['n'])] : []),
-    ],
-    [floatInput(12, 'Y', ['m', 'n'])],
-  );
+  return onnxModel('genrelens_gemm', {
+    nodes: [node('Gemm', ['A', 'B', ...(bias ? ['C'] : [])], ['Y'], [attribute('transA', transA ? 1 : 0), attribute('transB', transB ? 1 : 0)])],
+    inputs: [valueInfo('A', transA ? ['k', 'm'] : ['m', 'k']), valueInfo('B', transB ? ['n', 'k'] : ['k', 'n']), ...(bias ? [valueInfo('C', ['n'])] : [])],
+    outputs: [valueInfo('Y', ['m', 'n'])],
+  });
 }
 
 /** Y = A·B in float64 with ONNX Gemm (MLAS' double-precision kernels). */
 export function gemm64Model(): Uint8Array {
-  return modelOf(
-    'genrelens_gemm64',
-    [node('Gemm', ['A', 'B'], ['Y'])],
-    [floatInput(11, 'A', ['m', 'k'], DOUBLE), floatInput(11, 'B', ['k', 'n'], DOUBLE)],
-    [floatInput(12, 'Y', ['m', 'n'], DOUBLE)],
-  );
+  return onnxModel('genrelens_gemm64', {
+    nodes: [node('Gemm', ['A', 'B'], ['Y'])],
+    inputs: [valueInfo('A', ['m', 'k'], ONNX_TYPE.double), valueInfo('B', ['k', 'n'], ONNX_TYPE.double)],
+    outputs: [valueInfo('Y', ['m', 'n'], ONNX_TYPE.double)],
+  });
 }
 
 /** NHWC Y = conv(X, W) (+ B) for an HWIO filter: ONNX Conv (NCHW, OIHW) between transposes. */
 export function conv2dModel(pads: Conv2DCall['pads'], strides: [number, number], dilations: [number, number], bias: boolean): Uint8Array {
-  return modelOf(
-    'genrelens_conv2d',
-    [
-      node('Transpose', ['X'], ['Xt'], [intsAttribute('perm', [0, 3, 1, 2])]),
-      node('Transpose', ['W'], ['Wt'], [intsAttribute('perm', [3, 2, 0, 1])]),
+  return onnxModel('genrelens_conv2d', {
+    nodes: [
+      node('Transpose', ['X'], ['Xt'], [attribute('perm', [0, 3, 1, 2])]),
+      node('Transpose', ['W'], ['Wt'], [attribute('perm', [3, 2, 0, 1])]),
       node(
         'Conv',
         ['Xt', 'Wt', ...(bias ? ['B'] : [])],
         ['Yt'],
-        [intsAttribute('pads', [pads.top, pads.left, pads.bottom, pads.right]), intsAttribute('strides', strides), intsAttribute('dilations', dilations)],
+        [attribute('pads', [pads.top, pads.left, pads.bottom, pads.right]), attribute('strides', strides), attribute('dilations', dilations)],
       ),
-      node('Transpose', ['Yt'], ['Y'], [intsAttribute('perm', [0, 2, 3, 1])]),
+      node('Transpose', ['Yt'], ['Y'], [attribute('perm', [0, 2, 3, 1])]),
     ],
-    [floatInput(11, 'X', ['n', 'h', 'w', 'c']), floatInput(11, 'W', ['fh', 'fw', 'c', 'o']), ...(bias ? [floatInput(11, 'B', ['o'])] : [])],
-    [floatInput(12, 'Y', ['n', 'oh', 'ow', 'o'])],
-  );
+    inputs: [valueInfo('X', ['n', 'h', 'w', 'c']), valueInfo('W', ['fh', 'fw', 'c', 'o']), ...(bias ? [valueInfo('B', ['o'])] : [])],
+    outputs: [valueInfo('Y', ['n', 'oh', 'ow', 'o'])],
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
