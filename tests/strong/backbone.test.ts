@@ -1,8 +1,9 @@
 /**
  * The poster backbone (pipeline/lib/strong/backbone.ts, backbone-features.ts): the folded network
  * computes what the Keras model computes (a small MobileNet-like model with random batch-norm
- * statistics, on the cpu backend); with the optional package installed, the folded MobileNetV2 gives
- * the shipped network's pooled block outputs, and the features do not depend on the thread count.
+ * statistics, on the cpu backend), and so does its ONNX graph on ONNX Runtime; with the optional
+ * package installed, the folded MobileNetV2 gives the shipped network's pooled block outputs on either
+ * engine, and the features do not depend on the thread count.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,7 +11,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { BACKBONE, backboneFeatureNames, backbonePackage, foldedNetwork, loadBackbone, loadBackboneNetwork } from '../../pipeline/lib/strong/backbone.ts';
+import {
+  BACKBONE,
+  backboneEngine,
+  backboneFeatureNames,
+  backbonePackage,
+  foldedNetwork,
+  loadBackbone,
+  loadBackboneNetwork,
+  type BackboneEngine,
+} from '../../pipeline/lib/strong/backbone.ts';
+import { backboneOnnx, BACKBONE_ONNX_INPUT, BACKBONE_ONNX_OUTPUT } from '../../pipeline/lib/strong/backbone-onnx.ts';
+import { loadNativeModel, onnxRuntimeLoads } from '../../pipeline/lib/engine/native-kernels.ts';
 import { backboneFeatures } from '../../pipeline/lib/strong/backbone-features.ts';
 import { selectBackend } from '../../pipeline/lib/engine/backend.ts';
 import { writeDemoDataset } from '../../pipeline/lib/data/demo-data.ts';
@@ -178,6 +190,34 @@ describe('foldedNetwork', () => {
     folded.dispose();
   });
 
+  test(
+    'as one ONNX graph on ONNX Runtime, it gives the Keras model’s pooled outputs to 1e-5 relative',
+    { skip: !onnxRuntimeLoads() && 'onnxruntime-node does not load' },
+    async () => {
+      await tf.setBackend('cpu');
+      const model = tinyMobileNet();
+      const outputs = ['block_add', 'down_relu'];
+      const reference = tf.model({ inputs: model.inputs, outputs: outputs.map((name) => model.getLayer(name).output as tf.SymbolicTensor) });
+      const folded = foldedNetwork(model, outputs);
+      const native = loadNativeModel(backboneOnnx(folded.steps, folded.outputSteps, 12), BACKBONE_ONNX_INPUT, BACKBONE_ONNX_OUTPUT);
+      const x = tf.randomUniform([3, 12, 12, 3], 0, 1, 'float32', 12) as tf.Tensor4D;
+      const expected = tf.tidy(() =>
+        tf.concat(
+          (reference.predict(x) as tf.Tensor[]).map((t) => tf.mean(t, [1, 2])),
+          1,
+        ),
+      );
+      const out = new Float32Array(3 * 12);
+      native.run(x.dataSync() as Float32Array, [3, 12, 12, 3], out, [3, 12]);
+      const actual = tf.tensor2d(out, [3, 12]);
+      const error = relativeError(actual, expected);
+      assert.ok(error < 1e-5, `relative error ${error}`);
+      tf.dispose([x, expected, actual]);
+      native.dispose();
+      folded.dispose();
+    },
+  );
+
   test('refuses a layer it cannot fold, naming it', async () => {
     await tf.setBackend('cpu');
     const model = tinyMobileNet();
@@ -190,21 +230,9 @@ describe('the MobileNetV2 of nsfwjs', { skip: skipUnlessInstalled }, () => {
   const work = mkdtempSync(join(tmpdir(), 'genrelens-backbone-'));
   after(() => rmSync(work, { recursive: true, force: true }));
 
-  test('folded, its pooled features are the shipped network’s pooled block outputs (1e-4 relative)', async () => {
+  test('folded, on either engine, its pooled features are the shipped network’s pooled block outputs (1e-4 relative)', async () => {
     await selectBackend({ effects: recordingEffects() });
     const { network, version } = await loadBackboneNetwork();
-    const backbone = await loadBackbone();
-    assert.deepEqual(backbone.provenance, {
-      package: 'nsfwjs',
-      version,
-      model: 'MobileNetV2',
-      blocks: ['block_9_add', 'block_12_add', 'block_15_add'],
-      channels: [64, 96, 160],
-      inputSize: 160,
-      features: 320,
-    });
-    assert.equal(backboneFeatureNames(backbone.provenance).length, 320);
-    assert.equal(backboneFeatureNames(backbone.provenance)[64], 'MobileNetV2 block_12_add #0');
     const x = tf.randomUniform([2, 224, 224, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
     const shipped = tf.tidy(() => {
       const pooled = tf.model({ inputs: network.inputs, outputs: BACKBONE.blocks.map((name) => network.getLayer(name).output as tf.SymbolicTensor) });
@@ -213,11 +241,29 @@ describe('the MobileNetV2 of nsfwjs', { skip: skipUnlessInstalled }, () => {
         1,
       );
     });
-    const folded = tf.tensor2d(backbone.features(x), [2, 320]);
-    const error = relativeError(folded, shipped);
-    assert.ok(error < 1e-4, `relative error ${error}`);
-    tf.dispose([x, shipped, folded]);
-    backbone.dispose();
+    const engines: BackboneEngine[] = onnxRuntimeLoads() ? ['tfjs', 'onnxruntime'] : ['tfjs'];
+    for (const engine of engines) {
+      const backbone = await loadBackbone(engine, 224);
+      assert.equal(backbone.engine, engine);
+      assert.deepEqual(backbone.provenance, {
+        package: 'nsfwjs',
+        version,
+        model: 'MobileNetV2',
+        blocks: ['block_9_add', 'block_12_add', 'block_15_add'],
+        channels: [64, 96, 160],
+        inputSize: 224,
+        features: 320,
+      });
+      assert.equal(backboneFeatureNames(backbone.provenance).length, 320);
+      assert.equal(backboneFeatureNames(backbone.provenance)[64], 'MobileNetV2 block_12_add #0');
+      const folded = tf.tensor2d(backbone.features(x.dataSync() as Float32Array, 2), [2, 320]);
+      const error = relativeError(folded, shipped);
+      assert.ok(error < 1e-4, `${engine}: relative error ${error}`);
+      tf.dispose(folded);
+      backbone.dispose();
+    }
+    assert.equal(backboneEngine(), onnxRuntimeLoads() ? 'onnxruntime' : 'tfjs');
+    tf.dispose([x, shipped]);
     network.dispose();
   });
 

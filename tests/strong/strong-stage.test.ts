@@ -22,7 +22,7 @@ import { loadStrongModels } from '../../pipeline/lib/strong/strong-model-io.ts';
 import { strongProbabilities } from '../../pipeline/lib/strong/strong-models.ts';
 import { fixtureWorkspace, projectRoot } from '../helpers/fixture-build.ts';
 import { parseStrongText, strongTextProbabilities } from '../../src/lib/strong-demo.ts';
-import { backbonePackage, backboneSpec } from '../../pipeline/lib/strong/backbone.ts';
+import { backboneEngine, backbonePackage, backboneSpec } from '../../pipeline/lib/strong/backbone.ts';
 import { backboneFeatures, datasetPosterFiles } from '../../pipeline/lib/strong/backbone-features.ts';
 
 const backboneInstalled = (() => {
@@ -142,7 +142,10 @@ describe('the strong stage on demo data', { timeout: 300_000 }, () => {
       assert.equal(provenance.package, 'nsfwjs');
       assert.equal(strong.poster.features, provenance.features);
       assert.match(strong.poster.topFeatures[0].positive[0].feature, /^MobileNetV2 block_\d+_add #\d+$/);
-      assert.equal(strong.key, strongKey(stage.dataset.contentHash, stage.split, config.seed, backboneSpec(provenance.version), logisticSolver()));
+      assert.equal(
+        strong.key,
+        strongKey(stage.dataset.contentHash, stage.split, config.seed, backboneSpec(provenance.version, backboneEngine()), logisticSolver()),
+      );
       assert.ok(
         first.lines.some((l) => /^Poster backbone: MobileNetV2 \(nsfwjs .*\) features of 120 posters in/.test(l)),
         first.lines.join('\n'),

@@ -18,7 +18,8 @@
  * binding (`dist/binding.js`), whose `run` is the synchronous call that the public async
  * `InferenceSession.run` wraps in `setImmediate`; the version is pinned in package.json for that.
  *
- * The same loader runs a float64 product for the strong models' fits (`loadNativeGemm64`).
+ * The same loader runs a float64 product for the strong models' fits (`loadNativeGemm64`) and whole
+ * models (`loadNativeModel`: the poster backbone).
  *
  * Results equal XNNPACK's up to float32 rounding (summation order): tested against the reference
  * cpu backend to 1e-5 relative (tests/train/lstm-speed.test.ts,
@@ -116,6 +117,7 @@ interface OrtTensorConstructor {
 interface NativeSession {
   loadModel(buffer: ArrayBufferLike, byteOffset: number, byteLength: number, options: object): void;
   run(feeds: Record<string, unknown>, fetches: Record<string, unknown>, options: object): Record<string, unknown>;
+  dispose(): void;
 }
 
 const PACKAGE = 'onnxruntime-node';
@@ -257,6 +259,39 @@ export function loadNativeGemm64(): Gemm64 {
   gemm(Float64Array.of(1, 2, 3, 4, 5, 6), Float64Array.of(1, 0, 0, 1, 0, 1), out, 2, 3, 2);
   if (out.join() !== '1,5,4,11') throw new Error(`${PACKAGE} ${version}: float64 Gemm self-check gave [${out.join(', ')}]`);
   return gemm;
+}
+
+/** Whether onnxruntime-node loads here (installed, with a binary for this platform). */
+export function onnxRuntimeLoads(): boolean {
+  try {
+    loadOrt();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A whole ONNX model with one float32 input and one float32 output, run on ONNX Runtime (one thread). */
+export interface NativeModel {
+  /** For logs, e.g. "onnxruntime-node 1.30.0". */
+  name: string;
+  /** Runs the model on `input` ([dims]) into `output` ([outputDims]), written in place. */
+  run(input: Float32Array, dims: readonly number[], output: Float32Array, outputDims: readonly number[]): void;
+  /** Frees the session (its weights). */
+  dispose(): void;
+}
+
+/** Loads `model` (input `inputName`, output `outputName`) into a session, or throws an Error saying why ONNX Runtime cannot be used. */
+export function loadNativeModel(model: Uint8Array, inputName: string, outputName: string): NativeModel {
+  const { version, Tensor, sessionFor } = loadOrt();
+  const session = sessionFor('model', () => model);
+  return {
+    name: `${PACKAGE} ${version}`,
+    run(input, dims, output, outputDims) {
+      session.run({ [inputName]: new Tensor('float32', input, dims) }, { [outputName]: new Tensor('float32', output, outputDims) }, {});
+    },
+    dispose: () => session.dispose(),
+  };
 }
 
 /** `GENRELENS_NATIVE_KERNELS=0` keeps the wasm backend's own XNNPACK kernels (benchmarks, comparisons). */

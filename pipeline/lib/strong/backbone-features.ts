@@ -7,14 +7,13 @@
  */
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import * as tf from '@tensorflow/tfjs';
 import { decodePoster, posterPreprocessing, readPosterFile, realPosterRoots, posterBatchToFloat32 } from '../data/posters.ts';
 import { UserError, type UserErrorWhere } from '../core/errors.ts';
 import { quietEffects } from '../core/effects.ts';
 import { endWorker } from '../core/worker-messages.ts';
 import { IMAGES_DIR, type LoadedDataset } from '../data/dataset.ts';
 import { selectBackend, type BackendChoice } from '../engine/backend.ts';
-import { BACKBONE, loadBackbone, type Backbone, type BackboneProvenance } from './backbone.ts';
+import { BACKBONE, backboneEngine, loadBackbone, type Backbone, type BackboneEngine, type BackboneProvenance } from './backbone.ts';
 
 /** Posters per batch (and the fixed offsets batches start at). */
 export const BACKBONE_BATCH = 4;
@@ -36,6 +35,7 @@ export function datasetPosterFiles(dataset: Pick<LoadedDataset, 'dir' | 'films'>
 export interface BackboneWorkerData {
   posters: PosterFiles;
   batches: { first: number; last: number; size: number };
+  engine: BackboneEngine;
   backend?: string;
 }
 
@@ -92,12 +92,7 @@ export async function featuresOfBatches(
     const start = b * BACKBONE_BATCH;
     const end = Math.min(films, start + BACKBONE_BATCH);
     const input = await backboneInput(posters, start, end, size);
-    const x = tf.tensor4d(input, [end - start, size, size, 3]);
-    try {
-      out.set(backbone.features(x), (start - from) * width);
-    } finally {
-      x.dispose();
-    }
+    out.set(backbone.features(input, end - start), (start - from) * width);
     onBatch();
   }
   return out;
@@ -109,9 +104,10 @@ export async function featuresOfBatches(
  */
 export async function backboneFeatures(
   posters: PosterFiles,
-  options: { workers: number; backend?: string; inputSize?: number; progress?: (done: number, total: number) => void },
+  options: { workers: number; engine?: BackboneEngine; backend?: string; inputSize?: number; progress?: (done: number, total: number) => void },
 ): Promise<BackboneFeatures> {
   const size = options.inputSize ?? BACKBONE.inputSize;
+  const engine = options.engine ?? backboneEngine();
   const batches = Math.ceil(posters.files.length / BACKBONE_BATCH);
   let done = 0;
   const tick = () => options.progress?.(++done, batches);
@@ -122,7 +118,7 @@ export async function backboneFeatures(
       force: options.backend as BackendChoice | undefined,
       effects: quietEffects(),
     });
-    const backbone = await loadBackbone();
+    const backbone = await loadBackbone(engine, size);
     try {
       const values = await featuresOfBatches(backbone, posters, { first: 0, last: batches, size }, tick);
       return { provenance: { ...backbone.provenance, inputSize: size }, values };
@@ -136,6 +132,7 @@ export async function backboneFeatures(
       const data: BackboneWorkerData = {
         posters: { files: [...posters.files], roots: [...posters.roots] },
         batches: { first: t * per, last: Math.min(batches, (t + 1) * per), size },
+        engine,
         backend: options.backend,
       };
       return new Promise<{ provenance: BackboneProvenance; values: Float32Array }>((resolve, reject) => {

@@ -35,7 +35,7 @@ import { saveStrongModels, STRONG_MODEL_DIR, STRONG_MODEL_FILE, STRONG_TEXT_WEIG
 import { POSTER_FEATURE_NAMES } from './poster-features.ts';
 import { featureTerm } from '../contract/tfidf.ts';
 import { BackboneProvenanceSchema, type BackboneProvenance } from '../contract/contract.ts';
-import { BACKBONE, backboneFeatureNames, backbonePackage, backboneSpec, type BackboneSpec } from './backbone.ts';
+import { BACKBONE, backboneEngine, backboneFeatureNames, backbonePackage, backboneSpec, type BackboneSpec } from './backbone.ts';
 import { BACKBONE_BATCH, backboneFeatures, datasetPosterFiles } from './backbone-features.ts';
 import { logisticSolver, type LogisticSolver } from './lockstep.ts';
 
@@ -72,7 +72,7 @@ function backboneInUse(stage: DataStageResult, ctx: StageContext): BackboneSpec 
   const { config, effects } = ctx;
   if ((config.posterBackbone ?? (stage.dataset.synthetic ? 'off' : 'on')) === 'off') return null;
   try {
-    return backboneSpec(backbonePackage().version);
+    return backboneSpec(backbonePackage().version, backboneEngine());
   } catch (error) {
     if (config.posterBackbone === 'on') throw error;
     effects.info(`Strong models: weight-free poster features only (the optional package ${BACKBONE.package} is not installed; npm install adds it)`);
@@ -112,6 +112,7 @@ async function posterBackboneFeatures(stage: DataStageResult, ctx: StageContext,
     build: async (temp) => {
       const features = await backboneFeatures(datasetPosterFiles(stage.dataset), {
         workers: threads,
+        engine: spec.engine,
         backend: config.backend,
         progress: (done, total) => effects.progress(`Poster backbone: ${BACKBONE.model} features (batches of ${BACKBONE_BATCH})`, done, total),
       });
@@ -124,6 +125,7 @@ async function posterBackboneFeatures(stage: DataStageResult, ctx: StageContext,
   if (!reused) {
     effects.info(
       `Poster backbone: ${value.provenance.model} (${value.provenance.package} ${value.provenance.version}) features of ${stage.dataset.films.length} posters ` +
+        `on ${spec.engine === 'onnxruntime' ? 'ONNX Runtime' : 'tfjs'} ` +
         `in ${(ms / 1000).toFixed(1)} s (${(ms / Math.max(1, stage.dataset.films.length)).toFixed(1)} ms per poster)`,
     );
   }

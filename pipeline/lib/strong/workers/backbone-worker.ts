@@ -1,6 +1,6 @@
 /**
  * A poster-backbone thread (../backbone-features.ts): selects its own tfjs backend, loads the
- * backbone, computes the features of its range of batches (a message per batch, for progress) and
+ * backbone on the engine it is given, computes the features of its range of batches (a message per batch, for progress) and
  * sends them back.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -15,9 +15,9 @@ if (!port) throw new Error('pipeline/lib/strong/workers/backbone-worker.ts runs 
 const send = (message: BackboneWorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
 try {
-  const { posters, batches, backend } = workerData as BackboneWorkerData;
+  const { posters, batches, engine, backend } = workerData as BackboneWorkerData;
   await selectBackend({ force: backend as BackendChoice | undefined, effects: quietEffects() });
-  const backbone = await loadBackbone();
+  const backbone = await loadBackbone(engine, batches.size);
   const values = await featuresOfBatches(backbone, posters, batches, () => send({ type: 'batch' }));
   send({ type: 'done', provenance: backbone.provenance, values }, [values.buffer as ArrayBuffer]);
 } catch (error) {
