@@ -16,12 +16,12 @@ import {
   backboneEngine,
   backboneFeatureNames,
   backbonePackage,
-  foldedNetwork,
   loadBackbone,
   loadBackboneNetwork,
   type BackboneEngine,
 } from '../../pipeline/lib/strong/backbone.ts';
 import { backboneOnnx, BACKBONE_ONNX_INPUT, BACKBONE_ONNX_OUTPUT } from '../../pipeline/lib/strong/backbone-onnx.ts';
+import { foldedNetwork } from '../../pipeline/lib/strong/folded-network.ts';
 import { loadNativeModel, onnxRuntimeLoads } from '../../pipeline/lib/engine/native-kernels.ts';
 import { backboneFeatures } from '../../pipeline/lib/strong/backbone-features.ts';
 import { selectBackend } from '../../pipeline/lib/engine/backend.ts';

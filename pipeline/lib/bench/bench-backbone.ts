@@ -25,7 +25,8 @@ import { createPathPool } from '../strong/workers/path-pool.ts';
 import { fitStandardisation, POSTER_FEATURE_NAMES, posterFeatures, standardise } from '../strong/poster-features.ts';
 import { concatColumns, sparseFromDense, tfidfFeatures } from '../strong/sparse.ts';
 import * as tf from '@tensorflow/tfjs';
-import { BACKBONE, foldedNetwork, loadBackboneNetwork } from '../strong/backbone.ts';
+import { BACKBONE, loadBackboneNetwork } from '../strong/backbone.ts';
+import { foldedNetwork } from '../strong/folded-network.ts';
 import { BACKBONE_BATCH, backboneFeatures, datasetPosterFiles } from '../strong/backbone-features.ts';
 import { STRONG_SETTINGS } from '../settings.ts';
 

@@ -11,7 +11,7 @@
  * (tests/strong/backbone.test.ts).
  */
 import { attribute, node, onnxModel, tensor, valueInfo } from '../engine/onnx-model.ts';
-import type { FoldedStep } from './backbone.ts';
+import type { FoldedStep } from './folded-network.ts';
 
 /** The graph's input (NHWC float32 pixels in [0, 1]) and output (films × features) names. */
 export const BACKBONE_ONNX_INPUT = 'pixels';
