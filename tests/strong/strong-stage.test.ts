@@ -147,7 +147,11 @@ describe('the strong stage on demo data', { timeout: 300_000 }, () => {
         strongKey(stage.dataset.contentHash, stage.split, config.seed, backboneSpec(provenance.version, backboneEngine()), logisticSolver()),
       );
       assert.ok(
-        first.lines.some((l) => /^Poster backbone: MobileNetV2 \(nsfwjs .*\) features of 120 posters in/.test(l)),
+        first.lines.some((l) =>
+          new RegExp(
+            `^Poster backbone: MobileNetV2 \\(nsfwjs .*\\) features of 120 posters on ${backboneEngine() === 'onnxruntime' ? 'ONNX Runtime' : 'tfjs'} in`,
+          ).test(l),
+        ),
         first.lines.join('\n'),
       );
       const { models, meta } = await loadStrongModels(join(paths.public, 'models', 'strong'));

@@ -5,9 +5,9 @@
  * films; and the same path on every training film, whose model at the chosen C is the final one.
  * With the primal solver each path is split by genre too (one-vs-rest: the genres' fits are
  * independent), so that the jobs are small and many, and the cores stay busy to the end; with the
- * native one (./lockstep.ts) a path is one job whose genres step together, sharing their products. The jobs are independent, so a pool
- * of worker threads (./workers/path-pool.ts) can run them on every core; run inline or in workers,
- * and however they are split, they compute the same numbers. The chosen C has the lowest
+ * native one (./lockstep.ts) a path is one job whose genres step together, sharing their products.
+ * The jobs are independent, so a pool of worker threads (./workers/path-pool.ts) can run them on
+ * every core; run inline or in workers, they compute the same numbers. The chosen C has the lowest
  * out-of-fold binary cross-entropy (a proper score, independent of any threshold); those
  * out-of-fold probabilities are what the stacked fusion and the decision thresholds learn from, so
  * no training film is ever judged by a model fitted on it.
