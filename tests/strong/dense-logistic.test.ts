@@ -11,7 +11,7 @@ import { fitLogisticPathDense } from '../../pipeline/lib/strong/dense-logistic.t
 import { gemm64InJs } from '../../pipeline/lib/strong/span-logistic.ts';
 import { runTogether } from '../../pipeline/lib/strong/lockstep.ts';
 import { runPathJob } from '../../pipeline/lib/strong/cross-validation.ts';
-import { loadNativeGemm64 } from '../../pipeline/lib/engine/native-kernels.ts';
+import { maxDifference, nativeGemm } from '../helpers/logistic-fits.ts';
 import { sparseFromDense } from '../../pipeline/lib/strong/sparse.ts';
 import { seededRandom } from '../../pipeline/lib/core/random.ts';
 
@@ -30,25 +30,10 @@ function denseData(rows: number, columns: number, genres: number, seed: number) 
   return { x: sparseFromDense(values, rows, columns), labels };
 }
 
-function maxDifference(a: LogisticModel, b: LogisticModel): number {
-  let m = 0;
-  a.weights.forEach((v, i) => (m = Math.max(m, Math.abs(v - b.weights[i]))));
-  a.bias.forEach((v, i) => (m = Math.max(m, Math.abs(v - b.bias[i]))));
-  return m;
-}
-
-const native = (() => {
-  try {
-    return loadNativeGemm64();
-  } catch {
-    return null;
-  }
-})();
-
 test('along a path of C, the dense fits stepping together are the primal solver’s, with plain and native products', () => {
   const { x, labels } = denseData(80, 6, 3, 1);
   const grid = [0.01, 0.3, 3];
-  for (const gemm of native ? [gemm64InJs, native] : [gemm64InJs]) {
+  for (const gemm of nativeGemm ? [gemm64InJs, nativeGemm] : [gemm64InJs]) {
     const { models, reports } = fitLogisticPathDense(x, labels, 3, grid, gemm, { tolerance: 1e-7 });
     let previous: LogisticModel | undefined;
     grid.forEach((c, k) => {
@@ -62,7 +47,7 @@ test('along a path of C, the dense fits stepping together are the primal solver�
 
 test(
   'a dense path job with the native solver gives the primal job’s held-out probabilities',
-  { skip: native ? false : 'onnxruntime-node is not installed' },
+  { skip: nativeGemm ? false : 'onnxruntime-node is not installed' },
   () => {
     const { x, labels } = denseData(90, 8, 4, 3);
     const heldOut = [2, 9, 33, 34, 60, 71];

@@ -10,7 +10,7 @@ import { fitLogistic, type LogisticModel } from '../../pipeline/lib/strong/logis
 import { fitLogisticPathInSpan, gemm64InJs, gramMatrix, gramRows } from '../../pipeline/lib/strong/span-logistic.ts';
 import { logisticSolver } from '../../pipeline/lib/strong/lockstep.ts';
 import { runPathJob } from '../../pipeline/lib/strong/cross-validation.ts';
-import { loadNativeGemm64 } from '../../pipeline/lib/engine/native-kernels.ts';
+import { maxDifference, nativeGemm } from '../helpers/logistic-fits.ts';
 import { sparseFromMaps, type SparseRows } from '../../pipeline/lib/strong/sparse.ts';
 import { seededRandom } from '../../pipeline/lib/core/random.ts';
 
@@ -34,21 +34,6 @@ function wideData(rows: number, columns: number, genres: number, seed: number) {
   });
   return { x, labels, maps };
 }
-
-function maxDifference(a: LogisticModel, b: LogisticModel): number {
-  let m = 0;
-  a.weights.forEach((v, i) => (m = Math.max(m, Math.abs(v - b.weights[i]))));
-  a.bias.forEach((v, i) => (m = Math.max(m, Math.abs(v - b.bias[i]))));
-  return m;
-}
-
-const native = (() => {
-  try {
-    return loadNativeGemm64();
-  } catch {
-    return null;
-  }
-})();
 
 test('the Gram matrix is X·Xᵀ (dense products), and restricted to rows it is their Gram matrix', () => {
   const { x, maps } = wideData(25, 40, 1, 1);
@@ -79,7 +64,7 @@ test('along a path of C, the fits in the span are the primal solver’s, with pl
   const { x, labels } = wideData(40, 120, 3, 3);
   const gram = gramMatrix(x);
   const grid = [0.3, 1, 5];
-  const products = native ? [gemm64InJs, native] : [gemm64InJs];
+  const products = nativeGemm ? [gemm64InJs, nativeGemm] : [gemm64InJs];
   for (const gemm of products) {
     const { models, reports } = fitLogisticPathInSpan(x, gram, labels, 3, grid, gemm, { tolerance: 1e-7 });
     let previous: LogisticModel | undefined;
@@ -92,12 +77,11 @@ test('along a path of C, the fits in the span are the primal solver’s, with pl
   }
 });
 
-test('a path job in the span gives the primal job’s held-out probabilities', () => {
+test('a path job in the span gives the primal job’s held-out probabilities', { skip: nativeGemm ? false : 'onnxruntime-node is not installed' }, () => {
   const { x, labels } = wideData(50, 150, 4, 4);
   const heldOut = [1, 7, 12, 30, 44];
   const primal = runPathJob(x, labels, 4, heldOut, [0.5, 2], [0, 4], 'primal');
-  const span = native ? runPathJob(x, labels, 4, heldOut, [0.5, 2], [0, 4], 'native') : null;
-  if (!span) return; // the span solver needs ONNX Runtime's products
+  const span = runPathJob(x, labels, 4, heldOut, [0.5, 2], [0, 4], 'native');
   assert.ok('probabilities' in primal && 'probabilities' in span);
   primal.probabilities.forEach((p, k) => p.forEach((v, i) => assert.ok(Math.abs(v - span.probabilities[k][i]) <= 1e-4, `C ${k}, value ${i}`)));
 });
@@ -109,10 +93,10 @@ test('narrow sparse rows stay with the primal solver, and the native solver is c
   const b = runPathJob(narrow, labels, 2, null, [1], [0, 2], 'native');
   assert.ok('models' in a && 'models' in b);
   assert.deepEqual(b.models[0].weights, a.models[0].weights); // 50 sparse rows, 20 columns: the primal fit, to the bit
-  assert.equal(logisticSolver(), native ? 'native' : 'primal');
+  assert.equal(logisticSolver(), nativeGemm ? 'native' : 'primal');
 });
 
-test('ONNX Runtime’s float64 product equals plain loops to rounding', { skip: native ? false : 'onnxruntime-node is not installed' }, () => {
+test('ONNX Runtime’s float64 product equals plain loops to rounding', { skip: nativeGemm ? false : 'onnxruntime-node is not installed' }, () => {
   const random = seededRandom(6);
   const [m, k, n] = [37, 53, 5];
   const a = Float64Array.from({ length: m * k }, () => random() - 0.5);
@@ -120,6 +104,6 @@ test('ONNX Runtime’s float64 product equals plain loops to rounding', { skip: 
   const expected = new Float64Array(m * n);
   const actual = new Float64Array(m * n);
   gemm64InJs(a, b, expected, m, k, n);
-  native!(a, b, actual, m, k, n);
+  nativeGemm!(a, b, actual, m, k, n);
   actual.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) <= 1e-12, `element ${i}`));
 });

@@ -8,7 +8,7 @@
  */
 import type { Gemm64 } from '../engine/native-kernels.ts';
 import { minimise, sigmoid, softplus, type FitReport, type LogisticModel, type LogisticOptions, type ProductRequest } from './logistic.ts';
-import { runTogether } from './lockstep.ts';
+import { fitPathTogether, type GenreFit } from './lockstep.ts';
 import type { SparseRows } from './sparse.ts';
 
 /** Whether the rows store every column (./sparse.ts `sparseFromDense`). */
@@ -33,47 +33,40 @@ export function fitLogisticPathDense(
   const columnsMatrix = { values: new Float64Array(d * n), rows: d, columns: n };
   for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) columnsMatrix.values[j * n + r] = x.values[r * d + j];
   const ys = Array.from({ length: genres }, (_, g) => Uint8Array.from({ length: n }, (_, r) => (labels[r * genres + g] ? 1 : 0)));
-  const points = Array.from({ length: genres }, () => new Float64Array(d + 1));
-  const models: LogisticModel[] = [];
-  const reports: FitReport[] = [];
-  for (const c of grid) {
-    if (!(c > 0)) throw new RangeError(`C must be positive, got ${c}`);
-    const settings = { maxIterations: 300, tolerance: 1e-4, memory: 10, ...options, c };
-    const fits = points.map((w, g) => {
-      const y = ys[g];
-      const residuals = new Float64Array(n);
-      /** The objective of ./logistic.ts at `point`, its two products asked for. */
-      function* evaluate(point: Float64Array, grad: Float64Array): Generator<ProductRequest, number, Float64Array> {
-        const scores = yield { matrix: 0, vector: point.subarray(0, d) };
-        const b = point[d];
-        let loss = 0;
-        let gb = 0;
-        for (let r = 0; r < n; r++) {
-          const z = scores[r] + b;
-          loss += softplus(z) - (y[r] ? z : 0);
-          const e = c * (sigmoid(z) - y[r]);
-          residuals[r] = e;
-          gb += e;
-        }
-        const products = yield { matrix: 1, vector: residuals };
-        let penalty = 0;
-        for (let j = 0; j < d; j++) {
-          penalty += point[j] * point[j];
-          grad[j] = products[j] + point[j];
-        }
-        grad[d] = gb;
-        return c * loss + 0.5 * penalty;
+  /** One genre's fit: the objective of ./logistic.ts, its two products asked for. */
+  const fit: GenreFit = (point, g, settings) => {
+    const y = ys[g];
+    const c = settings.c;
+    const residuals = new Float64Array(n); // its own: the genres' requests are read together
+    function* evaluate(at: Float64Array, grad: Float64Array): Generator<ProductRequest, number, Float64Array> {
+      const scores = yield { matrix: 0, vector: at.subarray(0, d) };
+      const b = at[d];
+      let loss = 0;
+      let gb = 0;
+      for (let r = 0; r < n; r++) {
+        const z = scores[r] + b;
+        loss += softplus(z) - (y[r] ? z : 0);
+        const e = c * (sigmoid(z) - y[r]);
+        residuals[r] = e;
+        gb += e;
       }
-      return minimise(w, evaluate, settings);
-    });
-    const results = runTogether(fits, [rowsMatrix, columnsMatrix], gemm);
-    reports.push({ iterations: results.map((r) => r.iterations), converged: results.map((r) => r.converged) });
+      const products = yield { matrix: 1, vector: residuals };
+      let penalty = 0;
+      for (let j = 0; j < d; j++) {
+        penalty += at[j] * at[j];
+        grad[j] = products[j] + at[j];
+      }
+      grad[d] = gb;
+      return c * loss + 0.5 * penalty;
+    }
+    return minimise(point, evaluate, settings);
+  };
+  return fitPathTogether(genres, d + 1, grid, options, fit, [rowsMatrix, columnsMatrix], gemm, (points) => {
     const model: LogisticModel = { weights: new Float64Array(d * genres), bias: new Float64Array(genres), features: d, genres };
     points.forEach((w, g) => {
       for (let j = 0; j < d; j++) model.weights[j * genres + g] = w[j];
       model.bias[g] = w[d];
     });
-    models.push(model);
-  }
-  return { models, reports };
+    return model;
+  });
 }

@@ -6,7 +6,7 @@
  * ONNX Runtime's kernels (./span-logistic.ts, ./dense-logistic.ts).
  */
 import { loadNativeGemm64, nativeKernelsWanted, type Gemm64 } from '../engine/native-kernels.ts';
-import type { ProductRequest } from './logistic.ts';
+import type { FitReport, LogisticModel, LogisticOptions, ProductRequest } from './logistic.ts';
 
 /**
  * How a path of logistic fits is solved: 'primal', each genre on its own in JavaScript (./logistic.ts);
@@ -76,4 +76,43 @@ export function runTogether<R>(fits: Generator<ProductRequest, R, Float64Array>[
     if (waiting.length !== open.length)
       throw new RangeError(`a fit asked for a product with matrix ${open.find((e) => !matrices[e.request.matrix])?.request.matrix}, of ${matrices.length}`);
   }
+}
+
+/** One genre's fit from its point (updated in place) with the settings of one C. */
+export type GenreFit = (
+  point: Float64Array,
+  genre: number,
+  settings: Required<LogisticOptions>,
+) => Generator<ProductRequest, { iterations: number; converged: boolean }, Float64Array>;
+
+/**
+ * A path along the ascending `grid` of C for `genres` genres stepping together: each genre's fit
+ * starts from its point at the last C (warm start; zeros at the first), `fit` makes it, and
+ * `modelOf` turns the genres' points into the model of each C.
+ */
+export function fitPathTogether(
+  genres: number,
+  pointLength: number,
+  grid: readonly number[],
+  options: Omit<LogisticOptions, 'c'>,
+  fit: GenreFit,
+  matrices: readonly DenseMatrix[],
+  gemm: Gemm64,
+  modelOf: (points: readonly Float64Array[]) => LogisticModel,
+): { models: LogisticModel[]; reports: FitReport[] } {
+  const points = Array.from({ length: genres }, () => new Float64Array(pointLength));
+  const models: LogisticModel[] = [];
+  const reports: FitReport[] = [];
+  for (const c of grid) {
+    if (!(c > 0)) throw new RangeError(`C must be positive, got ${c}`);
+    const settings = { maxIterations: 300, tolerance: 1e-4, memory: 10, ...options, c };
+    const results = runTogether(
+      points.map((point, g) => fit(point, g, settings)),
+      matrices,
+      gemm,
+    );
+    reports.push({ iterations: results.map((r) => r.iterations), converged: results.map((r) => r.converged) });
+    models.push(modelOf(points));
+  }
+  return { models, reports };
 }

@@ -214,6 +214,29 @@ export interface ProductRequest {
 export type Evaluate = (point: Float64Array, grad: Float64Array) => Generator<ProductRequest, number, Float64Array>;
 
 /**
+ * The vectors L-BFGS works with: the weights themselves (`weightSpace`), or vectors that stand for
+ * them (./span-logistic.ts).
+ */
+export interface VectorSpace {
+  dot(u: Float64Array, v: Float64Array): number;
+  /** direction = −H·grad by the two-loop recursion over the pairs (s, t), oldest first; returns the slope grad·direction. */
+  direction(
+    grad: Float64Array,
+    s: readonly Float64Array[],
+    t: readonly Float64Array[],
+    rho: readonly number[],
+    alpha: Float64Array,
+    direction: Float64Array,
+  ): number;
+  /** The largest |component| of the vector `g` stands for. */
+  largest(g: Float64Array): number;
+  /** Whether largest(g) ≤ limit (a space may decide it without every component). */
+  largestAtMost(g: Float64Array, limit: number): boolean;
+}
+
+export const weightSpace: VectorSpace = { dot, direction: descentDirection, largest: maxAbs, largestAtMost: (g, limit) => maxAbs(g) <= limit };
+
+/**
  * L-BFGS from `w` (updated in place) with a backtracking line search, stopping when the largest
  * gradient component is below the tolerance: the solver of every fit here, as a generator so that
  * an objective may yield for its products.
@@ -222,6 +245,7 @@ export function* minimise(
   w: Float64Array,
   evaluate: Evaluate,
   options: Required<LogisticOptions>,
+  space: VectorSpace = weightSpace,
 ): Generator<ProductRequest, { iterations: number; converged: boolean }, Float64Array> {
   const n = w.length;
   let grad = new Float64Array(n);
@@ -235,13 +259,14 @@ export function* minimise(
   const alpha = new Float64Array(options.memory);
   let spare: { s: Float64Array; t: Float64Array } = { s: new Float64Array(n), t: new Float64Array(n) };
   for (let iteration = 0; iteration < options.maxIterations; iteration++) {
-    if (maxAbs(grad) <= options.tolerance) return { iterations: iteration, converged: true };
-    let slope = descentDirection(grad, s, t, rho, alpha, direction);
+    if (space.largestAtMost(grad, options.tolerance)) return { iterations: iteration, converged: true };
+    let slope = space.direction(grad, s, t, rho, alpha, direction);
     if (!(slope < 0)) {
       // Not a descent direction (curvature information went stale): restart from steepest descent.
       s.length = t.length = rho.length = 0;
-      for (let j = 0; j < n; j++) direction[j] = -grad[j] / Math.max(1, maxAbs(grad));
-      slope = dot(grad, direction);
+      const scale = Math.max(1, space.largest(grad));
+      for (let j = 0; j < n; j++) direction[j] = -grad[j] / scale;
+      slope = space.dot(grad, direction);
     }
     let step = 1;
     let trialF = Infinity;
@@ -251,17 +276,16 @@ export function* minimise(
       if (trialF <= f + 1e-4 * step * slope) break;
       step /= 2;
     }
-    if (!(trialF < f)) return { iterations: iteration, converged: maxAbs(grad) <= options.tolerance * 10 };
+    if (!(trialF < f)) return { iterations: iteration, converged: space.largestAtMost(grad, options.tolerance * 10) };
     // The new pair goes into the oldest pair's arrays once the memory is full (or spare ones): no
     // fresh arrays per iteration (first writes to fresh memory are slow).
     const sNew = spare.s;
     const tNew = spare.t;
-    let curvature = 0;
     for (let j = 0; j < n; j++) {
       sNew[j] = trial[j] - w[j];
       tNew[j] = trialGrad[j] - grad[j];
-      curvature += sNew[j] * tNew[j];
     }
+    const curvature = space.dot(sNew, tNew);
     if (curvature > 1e-12) {
       if (s.length === options.memory) {
         spare = { s: s.shift()!, t: t.shift()! };
@@ -277,7 +301,7 @@ export function* minimise(
     [grad, trialGrad] = [trialGrad, grad];
     f = trialF;
   }
-  return { iterations: options.maxIterations, converged: maxAbs(grad) <= options.tolerance };
+  return { iterations: options.maxIterations, converged: space.largestAtMost(grad, options.tolerance) };
 }
 
 /**

@@ -15,8 +15,8 @@
  * time until one exceeds the tolerance. On the shared data's overviews one fold's path of 25 genres
  * took 6.5 s against 23.5 s (`npm run bench:strong` measures the whole stage).
  */
-import { sigmoid, softplus, type FitReport, type LogisticModel, type LogisticOptions, type ProductRequest } from './logistic.ts';
-import { runTogether } from './lockstep.ts';
+import { minimise, sigmoid, softplus, type FitReport, type LogisticModel, type LogisticOptions, type ProductRequest, type VectorSpace } from './logistic.ts';
+import { fitPathTogether } from './lockstep.ts';
 import type { SparseRows } from './sparse.ts';
 import type { Gemm64 } from '../engine/native-kernels.ts';
 
@@ -176,9 +176,7 @@ function* fitOneInSpan(
   options: Required<LogisticOptions>,
 ): Generator<ProductRequest, { iterations: number; converged: boolean }, Float64Array> {
   const n = y.length;
-  const length = 2 * n + 1;
   const c = options.c;
-  const hint = { column: 0 };
   const residuals = new Float64Array(n);
   /** The objective at `p`, its gradient into `g`. */
   function* evaluate(p: Float64Array, g: Float64Array): Generator<ProductRequest, number, Float64Array> {
@@ -202,59 +200,19 @@ function* fitOneInSpan(
     for (let r = 0; r < n; r++) penalty += p[r] * p[n + r];
     return c * loss + 0.5 * penalty;
   }
-  let grad = new Float64Array(length);
-  let f = yield* evaluate(w, grad);
-  const s: Float64Array[] = [];
-  const t: Float64Array[] = [];
-  const rho: number[] = [];
-  const direction = new Float64Array(length);
-  const trial = new Float64Array(length);
-  let trialGrad = new Float64Array(length);
-  const alpha = new Float64Array(options.memory);
-  let spare: { s: Float64Array; t: Float64Array } = { s: new Float64Array(length), t: new Float64Array(length) };
-  const largest = () => largestComponent(columns, grad);
-  for (let iteration = 0; iteration < options.maxIterations; iteration++) {
-    if (largestAtMost(columns, grad, options.tolerance, hint)) return { iterations: iteration, converged: true };
-    let slope = spanDirection(grad, s, t, rho, alpha, direction, n, () => 1 / Math.max(1, largest()));
-    if (!(slope < 0)) {
-      s.length = t.length = rho.length = 0;
-      const scale = Math.max(1, largest());
-      for (let j = 0; j < length; j++) direction[j] = -grad[j] / scale;
-      slope = spanDot(grad, direction, n);
-    }
-    let step = 1;
-    let trialF = Infinity;
-    for (let tries = 0; tries < 40; tries++) {
-      for (let j = 0; j < length; j++) trial[j] = w[j] + step * direction[j];
-      trialF = yield* evaluate(trial, trialGrad);
-      if (trialF <= f + 1e-4 * step * slope) break;
-      step /= 2;
-    }
-    if (!(trialF < f)) return { iterations: iteration, converged: largestAtMost(columns, grad, options.tolerance * 10, hint) };
-    // The new pair goes into spare arrays, which become the oldest pair's once the memory is full.
-    const sNew = spare.s;
-    const tNew = spare.t;
-    for (let j = 0; j < length; j++) {
-      sNew[j] = trial[j] - w[j];
-      tNew[j] = trialGrad[j] - grad[j];
-    }
-    const curvature = spanDot(sNew, tNew, n);
-    if (curvature > 1e-12) {
-      if (s.length === options.memory) {
-        spare = { s: s.shift()!, t: t.shift()! };
-        rho.shift();
-      } else {
-        spare = { s: new Float64Array(length), t: new Float64Array(length) };
-      }
-      s.push(sNew);
-      t.push(tNew);
-      rho.push(1 / curvature);
-    }
-    w.set(trial);
-    [grad, trialGrad] = [trialGrad, grad];
-    f = trialF;
-  }
-  return { iterations: options.maxIterations, converged: largestAtMost(columns, grad, options.tolerance, hint) };
+  return yield* minimise(w, evaluate, options, spanSpace(columns, n));
+}
+
+/** The span vectors of `n` rows as the vector space L-BFGS works in. */
+function spanSpace(columns: Columns, n: number): VectorSpace {
+  const hint = { column: 0 };
+  return {
+    dot: (u, v) => spanDot(u, v, n),
+    direction: (grad, s, t, rho, alpha, direction) =>
+      spanDirection(grad, s, t, rho, alpha, direction, n, () => 1 / Math.max(1, largestComponent(columns, grad))),
+    largest: (g) => largestComponent(columns, g),
+    largestAtMost: (g, limit) => largestAtMost(columns, g, limit, hint),
+  };
 }
 
 /**
@@ -276,20 +234,17 @@ export function fitLogisticPathInSpan(
   if (labels.length !== n * genres) throw new RangeError(`${labels.length} labels for ${n} films × ${genres} genres`);
   if (gram.length !== n * n) throw new RangeError(`a Gram matrix of ${gram.length} values for ${n} rows`);
   const ys = Array.from({ length: genres }, (_, g) => Uint8Array.from({ length: n }, (_, r) => (labels[r * genres + g] ? 1 : 0)));
-  const points = Array.from({ length: genres }, () => new Float64Array(2 * n + 1));
   const columns = columnsOf(x);
-  const models: LogisticModel[] = [];
-  const reports: FitReport[] = [];
-  for (const c of grid) {
-    if (!(c > 0)) throw new RangeError(`C must be positive, got ${c}`);
-    const settings = { maxIterations: 300, tolerance: 1e-4, memory: 10, ...options, c };
-    const fits = points.map((w, g) => fitOneInSpan(columns, ys[g], w, settings));
-    const results = runTogether(fits, [{ values: gram, rows: n, columns: n }], gemm);
-    const report: FitReport = { iterations: results.map((r) => r.iterations), converged: results.map((r) => r.converged) };
-    models.push(weightsOf(x, points, genres));
-    reports.push(report);
-  }
-  return { models, reports };
+  return fitPathTogether(
+    genres,
+    2 * n + 1,
+    grid,
+    options,
+    (point, g, settings) => fitOneInSpan(columns, ys[g], point, settings),
+    [{ values: gram, rows: n, columns: n }],
+    gemm,
+    (points) => weightsOf(x, points, genres),
+  );
 }
 
 /** The model whose weights are Xᵀβ and biases the intercepts of each genre's span vector. */
