@@ -14,10 +14,10 @@
  */
 import { binaryCrossEntropy } from '../core/metrics.ts';
 import { meanAveragePrecision } from '../analysis/analysis.ts';
-import { fitLogistic, logisticProbabilities, type LogisticModel } from './logistic.ts';
+import { fitLogistic, isDense, logisticProbabilities, type LogisticModel } from './logistic.ts';
 import { selectSparseRows, type SparseRows } from './sparse.ts';
 import { fitLogisticPathInSpan, gramMatrix, gramRows } from './span-logistic.ts';
-import { fitLogisticPathDense, storesEveryColumn } from './dense-logistic.ts';
+import { fitLogisticPathDense } from './dense-logistic.ts';
 import { nativeGemm64, type LogisticSolver } from './lockstep.ts';
 
 export interface CvPoint {
@@ -85,7 +85,7 @@ export function runPathJob(
   if (solver === 'native' && train.rows < train.columns) {
     const gram = gramOf(x);
     models.push(...fitLogisticPathInSpan(train, heldOut ? gramRows(gram, x.rows, rest) : gram, trainLabels, width, grid, nativeGemm64()).models);
-  } else if (solver === 'native' && storesEveryColumn(train)) {
+  } else if (solver === 'native' && isDense(train)) {
     models.push(...fitLogisticPathDense(train, trainLabels, width, grid, nativeGemm64()).models);
   } else {
     let previous: LogisticModel | undefined;

@@ -7,12 +7,9 @@
  * fits agree with ./logistic.ts to rounding, not to the bit (tests/strong/dense-logistic.test.ts).
  */
 import type { Gemm64 } from '../engine/native-kernels.ts';
-import { minimise, sigmoid, softplus, type FitReport, type LogisticModel, type LogisticOptions, type ProductRequest } from './logistic.ts';
+import { isDense, minimise, sigmoid, softplus, type FitReport, type LogisticModel, type LogisticOptions, type ProductRequest } from './logistic.ts';
 import { fitPathTogether, type GenreFit } from './lockstep.ts';
 import type { SparseRows } from './sparse.ts';
-
-/** Whether the rows store every column (./sparse.ts `sparseFromDense`). */
-export const storesEveryColumn = (x: SparseRows) => x.values.length === x.rows * x.columns;
 
 /**
  * Fits `genres` one-vs-rest models along the ascending `grid` of C on the dense rows `x` (labels
@@ -27,7 +24,7 @@ export function fitLogisticPathDense(
   options: Omit<LogisticOptions, 'c'> = {},
 ): { models: LogisticModel[]; reports: FitReport[] } {
   const { rows: n, columns: d } = x;
-  if (!storesEveryColumn(x)) throw new RangeError('fitLogisticPathDense needs rows that store every column');
+  if (!isDense(x)) throw new RangeError('fitLogisticPathDense needs rows that store every column');
   if (labels.length !== n * genres) throw new RangeError(`${labels.length} labels for ${n} films × ${genres} genres`);
   const rowsMatrix = { values: Float64Array.from(x.values), rows: n, columns: d };
   const columnsMatrix = { values: new Float64Array(d * n), rows: d, columns: n };

@@ -38,7 +38,7 @@ export const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.ex
  * ascending, so a full row is columns 0…d−1 in order): read without the indices, in the same order,
  * so the sums are the same to the last bit, about a fifth faster.
  */
-const isDense = (x: SparseRows) => x.values.length === x.rows * x.columns;
+export const isDense = (x: SparseRows) => x.values.length === x.rows * x.columns;
 
 /** z = X·w + b for one weight vector. */
 function scores(x: SparseRows, w: Float64Array, b: number, out: Float64Array): void {
