@@ -22,7 +22,7 @@ import {
 } from '../../pipeline/lib/strong/backbone.ts';
 import { backboneOnnx, BACKBONE_ONNX_INPUT, BACKBONE_ONNX_OUTPUT } from '../../pipeline/lib/strong/backbone-onnx.ts';
 import { foldedNetwork } from '../../pipeline/lib/strong/folded-network.ts';
-import { loadNativeModel, onnxRuntimeLoads } from '../../pipeline/lib/engine/native-kernels.ts';
+import { loadNativeModel, nativeKernelsWanted, onnxRuntimeLoads } from '../../pipeline/lib/engine/native-kernels.ts';
 import { backboneFeatures } from '../../pipeline/lib/strong/backbone-features.ts';
 import { selectBackend } from '../../pipeline/lib/engine/backend.ts';
 import { writeDemoDataset } from '../../pipeline/lib/data/demo-data.ts';
@@ -262,7 +262,7 @@ describe('the MobileNetV2 of nsfwjs', { skip: skipUnlessInstalled }, () => {
       tf.dispose(folded);
       backbone.dispose();
     }
-    assert.equal(backboneEngine(), onnxRuntimeLoads() ? 'onnxruntime' : 'tfjs');
+    assert.equal(backboneEngine(), nativeKernelsWanted() && onnxRuntimeLoads() ? 'onnxruntime' : 'tfjs');
     tf.dispose([x, shipped]);
     network.dispose();
   });

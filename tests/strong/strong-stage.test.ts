@@ -57,6 +57,12 @@ describe('the strong stage on demo data', { timeout: 300_000 }, () => {
     const jobs = progress.filter(([label]) => label === 'Strong models: cross-validation');
     assert.deepEqual(jobs.at(-1), ['Strong models: cross-validation', total, total]);
     assert.equal(jobs.length, total);
+    // The stage's line says how the fits ran.
+    const how = logisticSolver() === 'native' ? 'fits on native float64 products' : 'fits in JavaScript';
+    assert.ok(
+      first.lines.some((l) => l.startsWith('Strong models: C ') && l.includes(how)),
+      first.lines.join('\n'),
+    );
     const split = SplitArtifactSchema.parse(artifact('split.json'));
     const strong = StrongArtifactSchema.parse(artifact('strong.json'));
     const probabilities = StrongProbabilitiesArtifactSchema.parse(artifact('strong-probabilities.json'));

@@ -204,6 +204,7 @@ export async function runStrongStage(stage: DataStageResult, ctx: StageContext, 
   const { text, poster, stacked } = value.strong;
   effects.info(
     `Strong models: C ${text.c} (overview TF-IDF, ${text.features} features), ${poster.c} (poster features${poster.backbone ? ` with ${poster.backbone.model}'s` : ''}), ${stacked.c} (stacked); ` +
+      `fits ${solver === 'native' ? 'on native float64 products' : 'in JavaScript (onnxruntime-node does not load, or GENRELENS_NATIVE_KERNELS=0)'}; ` +
       `wrote ${ARTIFACT_FILES.strong} and ${ARTIFACT_FILES.strongProbabilities}`,
   );
   return value.strong;
