@@ -220,14 +220,7 @@ export type Evaluate = (point: Float64Array, grad: Float64Array) => Generator<Pr
 export interface VectorSpace {
   dot(u: Float64Array, v: Float64Array): number;
   /** direction = −H·grad by the two-loop recursion over the pairs (s, t), oldest first; returns the slope grad·direction. */
-  direction(
-    grad: Float64Array,
-    s: readonly Float64Array[],
-    t: readonly Float64Array[],
-    rho: readonly number[],
-    alpha: Float64Array,
-    direction: Float64Array,
-  ): number;
+  direction: typeof descentDirection;
   /** The largest |component| of the vector `g` stands for. */
   largest(g: Float64Array): number;
   /** Whether largest(g) ≤ limit (a space may decide it without every component). */

@@ -15,7 +15,17 @@
  * time until one exceeds the tolerance. On the shared data's overviews one fold's path of 25 genres
  * took 6.5 s against 23.5 s (`npm run bench:strong` measures the whole stage).
  */
-import { minimise, sigmoid, softplus, type FitReport, type LogisticModel, type LogisticOptions, type ProductRequest, type VectorSpace } from './logistic.ts';
+import {
+  descentDirection,
+  minimise,
+  sigmoid,
+  softplus,
+  type FitReport,
+  type LogisticModel,
+  type LogisticOptions,
+  type ProductRequest,
+  type VectorSpace,
+} from './logistic.ts';
 import { fitPathTogether } from './lockstep.ts';
 import type { SparseRows } from './sparse.ts';
 import type { Gemm64 } from '../engine/native-kernels.ts';
@@ -135,33 +145,29 @@ function largestAtMost(columns: Columns, g: Float64Array, limit: number, hint: {
   return true;
 }
 
-/** direction = −H·grad by L-BFGS' two-loop recursion in span vectors (./logistic.ts `descentDirection`); returns the slope. */
-function spanDirection(
-  grad: Float64Array,
-  s: readonly Float64Array[],
-  t: readonly Float64Array[],
-  rho: readonly number[],
-  alpha: Float64Array,
-  direction: Float64Array,
-  n: number,
-  firstScale: () => number,
-): number {
-  const m = s.length;
-  const gamma = m > 0 ? spanDot(s[m - 1], t[m - 1], n) / spanDot(t[m - 1], t[m - 1], n) : firstScale();
-  direction.set(grad);
-  for (let i = m - 1; i >= 0; i--) {
-    alpha[i] = rho[i] * spanDot(s[i], direction, n);
-    const ti = t[i];
-    for (let j = 0; j < direction.length; j++) direction[j] -= alpha[i] * ti[j];
-  }
-  for (let j = 0; j < direction.length; j++) direction[j] *= gamma;
-  for (let i = 0; i < m; i++) {
-    const weight = alpha[i] - rho[i] * spanDot(t[i], direction, n);
-    const si = s[i];
-    for (let j = 0; j < direction.length; j++) direction[j] += weight * si[j];
-  }
-  for (let j = 0; j < direction.length; j++) direction[j] = -direction[j];
-  return spanDot(grad, direction, n);
+/**
+ * L-BFGS' two-loop recursion in span vectors of `n` rows (./logistic.ts `descentDirection`): direction =
+ * −H·grad, returning the slope; with no pairs yet, H₀ = `firstScale(grad)`·I.
+ */
+function spanDirection(n: number, firstScale: (grad: Float64Array) => number): typeof descentDirection {
+  return (grad, s, t, rho, alpha, direction) => {
+    const m = s.length;
+    const gamma = m > 0 ? spanDot(s[m - 1], t[m - 1], n) / spanDot(t[m - 1], t[m - 1], n) : firstScale(grad);
+    direction.set(grad);
+    for (let i = m - 1; i >= 0; i--) {
+      alpha[i] = rho[i] * spanDot(s[i], direction, n);
+      const ti = t[i];
+      for (let j = 0; j < direction.length; j++) direction[j] -= alpha[i] * ti[j];
+    }
+    for (let j = 0; j < direction.length; j++) direction[j] *= gamma;
+    for (let i = 0; i < m; i++) {
+      const weight = alpha[i] - rho[i] * spanDot(t[i], direction, n);
+      const si = s[i];
+      for (let j = 0; j < direction.length; j++) direction[j] += weight * si[j];
+    }
+    for (let j = 0; j < direction.length; j++) direction[j] = -direction[j];
+    return spanDot(grad, direction, n);
+  };
 }
 
 /**
@@ -208,8 +214,7 @@ function spanSpace(columns: Columns, n: number): VectorSpace {
   const hint = { column: 0 };
   return {
     dot: (u, v) => spanDot(u, v, n),
-    direction: (grad, s, t, rho, alpha, direction) =>
-      spanDirection(grad, s, t, rho, alpha, direction, n, () => 1 / Math.max(1, largestComponent(columns, grad))),
+    direction: spanDirection(n, (grad) => 1 / Math.max(1, largestComponent(columns, grad))),
     largest: (g) => largestComponent(columns, g),
     largestAtMost: (g, limit) => largestAtMost(columns, g, limit, hint),
   };
