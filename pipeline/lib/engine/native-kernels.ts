@@ -273,8 +273,6 @@ export function onnxRuntimeLoads(): boolean {
 
 /** A whole ONNX model with one float32 input and one float32 output, run on ONNX Runtime (one thread). */
 export interface NativeModel {
-  /** For logs, e.g. "onnxruntime-node 1.30.0". */
-  name: string;
   /** Runs the model on `input` ([dims]) into `output` ([outputDims]), written in place. */
   run(input: Float32Array, dims: readonly number[], output: Float32Array, outputDims: readonly number[]): void;
   /** Frees the session (its weights). */
@@ -283,10 +281,9 @@ export interface NativeModel {
 
 /** Loads `model` (input `inputName`, output `outputName`) into a session, or throws an Error saying why ONNX Runtime cannot be used. */
 export function loadNativeModel(model: Uint8Array, inputName: string, outputName: string): NativeModel {
-  const { version, Tensor, sessionFor } = loadOrt();
+  const { Tensor, sessionFor } = loadOrt();
   const session = sessionFor('model', () => model);
   return {
-    name: `${PACKAGE} ${version}`,
     run(input, dims, output, outputDims) {
       session.run({ [inputName]: new Tensor('float32', input, dims) }, { [outputName]: new Tensor('float32', output, outputDims) }, {});
     },
