@@ -77,6 +77,7 @@ export const op = {
   i32LtU: [0x49],
   i32LtS: [0x48],
   i32GtS: [0x4a],
+  i32GtU: [0x4b],
   i32GeS: [0x4e],
   /** i32.load with alignment 4 and a constant offset. */
   i32Load: (offset = 0) => [0x28, 2, ...uleb(offset)],
