@@ -285,6 +285,21 @@ const filterCases: FilterCase[] = [
     defaultMethod: 'dense',
   }, // more above/left
   { x: [3, 5, 6, 5], f: [2, 2, 5, 3], strides: 1, pad: 'same', defaultMethod: 'dense' }, // even filter: pads 0 above, 1 below
+  // channels in fours: on the native engine the dense path builds P with the forward convolution's patchRows
+  { x: [3, 7, 9, 4], f: [3, 3, 4, 5], strides: 1, pad: 'same', defaultMethod: 'dense' },
+  { x: [3, 9, 7, 8], f: [3, 3, 8, 3], strides: 2, pad: 'same', defaultMethod: 'dense' },
+  {
+    x: [2, 7, 6, 4],
+    f: [3, 2, 4, 3],
+    strides: 1,
+    pad: [
+      [0, 0],
+      [2, 1],
+      [0, 2],
+      [0, 0],
+    ],
+    defaultMethod: 'dense',
+  },
   // channels-first (x is [n, c, h, w])
   { x: [3, 5, 7, 6], f: [3, 3, 5, 3], strides: 1, pad: 'same', format: 'NCHW', defaultMethod: 'dense' },
   { x: [1, 3, 9, 8], f: [3, 3, 3, 5], strides: 2, pad: 'same', format: 'NCHW', defaultMethod: 'dense' },

@@ -10,6 +10,7 @@ import {
   dispose,
   engines,
   heapOf,
+  heapOffset,
   reshape,
   sizeOf,
   transpose,
@@ -21,6 +22,7 @@ import {
 import { convInfoOf } from './conv.ts';
 import { nativeProduct } from './matmul.ts';
 import { sliceHeap } from './slice.ts';
+import { backendSimdKernels } from '../simd-kernels.ts';
 
 // Conv2DBackpropFilter: dW = Pᵀ·DY on XNNPACK's matmul path.
 //
@@ -214,6 +216,9 @@ function sumOfProducts(backend: WasmBackendLike, count: number, transA: boolean,
 function filterGradDense(backend: WasmBackendLike, x: TensorInfo, dy: TensorInfo, g: PatchGeometry, cout: number): TensorInfo {
   const native = engines.native !== null;
   const xT = native ? null : transpose(backend, x, [3, 0, 1, 2]); // [cin, n, h, w]
+  // P's rows in WebAssembly SIMD (the forward convolution's patchRows: the same rows, ../simd-kernels.ts)
+  // when the channels come in fours and nothing is dilated; else in JS (the CNN's first layer, 3 channels).
+  const kernels = native && g.cin % 4 === 0 && g.dh === 1 && g.dw === 1 ? backendSimdKernels(backend) : null;
   const k = g.fh * g.fw * g.cin;
   const perImage = g.oh * g.ow;
   const chunk = Math.max(1, Math.min(g.n, Math.floor(filterGradTuning.denseBlockFloats / (k * perImage))));
@@ -225,6 +230,11 @@ function filterGradDense(backend: WasmBackendLike, x: TensorInfo, dy: TensorInfo
     dispose(backend, dyc);
     if (!xT) {
       const a = backend.makeOutput([1, nb * perImage, k], 'float32');
+      if (kernels) {
+        const { oh, ow, h, w, cin, fh, fw, sh, sw, top, left } = g;
+        kernels.patchRows(heapOffset(backend, x), heapOffset(backend, a), nb * perImage, b0, 0, 0, oh, ow, h, w, 4 * cin, fh, fw, sh, sw, top, left);
+        return { a, b };
+      }
       const [heap, at] = heapOf(backend, a);
       fillPatches(heap, at, heapOf(backend, x)[1], g, b0, nb);
       return { a, b };
