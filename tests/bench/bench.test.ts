@@ -8,7 +8,16 @@ import * as tf from '@tensorflow/tfjs';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { modelMacs, projectScheduleMs, projectSideBySideMs, projectWithFreeCoreMs, shardedStepMs, strongBesideMs } from '../../pipeline/lib/bench/bench.ts';
+import {
+  arithmeticFloor,
+  modelMacs,
+  projectScheduleMs,
+  scheduleFlops,
+  projectSideBySideMs,
+  projectWithFreeCoreMs,
+  shardedStepMs,
+  strongBesideMs,
+} from '../../pipeline/lib/bench/bench.ts';
 import { buildCnn } from '../../pipeline/lib/train/models/cnn.ts';
 import { buildLstm } from '../../pipeline/lib/train/models/lstm.ts';
 
@@ -18,6 +27,18 @@ test('a schedule is its epochs of steps and validation passes, plus the final pa
   // 128 train films = 2 batches of 64, 64 validation films = 1 batch; 3 epochs.
   assert.equal(projectScheduleMs({ stepMs: 100, inferenceMs: 10 }, 3, 128, 64), 3 * (2 * 100 + 10) + (1 + 2) * 10);
   assert.equal(projectScheduleMs({ stepMs: 100, inferenceMs: 10 }, 3, 128, 64, true), 3 * (2 * 100 + 3 * 10) + 3 * 10);
+});
+
+test("a schedule's products: each epoch's training films and validation pass, then the final pass over every film", () => {
+  // 3 epochs of 100 training films (6 FLOPs each) and 20 validation films (2 each), then 120 films at 2.
+  assert.equal(scheduleFlops({ train: 6, forward: 2 }, 3, 100, 20), 3 * (600 + 40) + 240);
+});
+
+test('the arithmetic floor: the products at the peak of every core, and the share of that peak a target time needs', () => {
+  // 1.2e15 FLOPs on 2 cores of 100 GFLOP/s = 2e8 FLOPs per ms: 6e6 ms; in 1.2e7 ms, half the peak.
+  const { floorMs, shareForTarget } = arithmeticFloor(1.2e15, 2, 100, 1.2e7);
+  assert.equal(floorMs, 6e6);
+  assert.equal(shareForTarget, 0.5);
 });
 
 test('with the free core: the CNN runs its remaining share at the two-core pace once the LSTM finishes', () => {
