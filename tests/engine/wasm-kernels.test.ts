@@ -7,7 +7,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { selectBackend, tf } from '../../pipeline/lib/engine/backend.ts';
 import { recordingEffects } from '../../pipeline/lib/core/effects.ts';
-import { loadNativeKernels, MAX_OUTPUT_FLOATS_PER_CALL, rowsPerCall, type NativeKernels } from '../../pipeline/lib/engine/native-kernels.ts';
+import {
+  loadNativeKernels,
+  MAX_OUTPUT_FLOATS_PER_CALL,
+  rowsPerCall,
+  TRANSPOSE_FIRST_MIN_N,
+  type NativeKernels,
+} from '../../pipeline/lib/engine/native-kernels.ts';
 import { filterGradMethod, filterGradTuning, registerWasmTrainingKernels, WASM_KERNEL_REASONS } from '../../pipeline/lib/engine/wasm-kernels/index.ts';
 import { convTuning } from '../../pipeline/lib/engine/wasm-kernels/conv.ts';
 import { simd as maxPoolSimd } from '../../pipeline/lib/engine/wasm-kernels/max-pool-grad.ts';
@@ -1161,6 +1167,22 @@ describe('native engine (onnxruntime-node): products against plain loops', () =>
           const out = new Float32Array(m * n);
           engine.gemm({ a, b, bias, out, m, k, n, transA, transB });
           assertArrayClose(out, referenceGemm(a, b, m, k, n, transA, transB, bias), `gemm transA ${transA} transB ${transB} bias ${withBias}`);
+        }
+  });
+
+  test('a transposed left operand of a wide product is transposed first (its own graph): the same product', (t) => {
+    const engine = nativeOrSkip();
+    if (!engine) return t.skip('onnxruntime-node is not installed');
+    const [m, k] = [5, 7];
+    for (const n of [TRANSPOSE_FIRST_MIN_N - 1, TRANSPOSE_FIRST_MIN_N, TRANSPOSE_FIRST_MIN_N + 3])
+      for (const transB of [false, true])
+        for (const withBias of [false, true]) {
+          const a = values([m * k], 71);
+          const b = values([k * n], 72);
+          const bias = withBias ? values([n], 73) : undefined;
+          const out = new Float32Array(m * n);
+          engine.gemm({ a, b, bias, out, m, k, n, transA: true, transB });
+          assertArrayClose(out, referenceGemm(a, b, m, k, n, true, transB, bias), `gemm transA, n ${n}, transB ${transB}, bias ${withBias}`);
         }
   });
 
