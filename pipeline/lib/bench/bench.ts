@@ -11,9 +11,10 @@
  *
  * Each step's achieved GFLOP/s (from the models' exact multiply-add counts) is set against this core's
  * measured peak, the whole schedule's products against that peak on both cores (the least time any
- * implementation could take here), and the schedule is projected on 2, 4 and 8 cores. Both models' steps are also
- * timed side by side, each in its own thread as the build trains them: they share the caches and
- * memory bandwidth, and the projection at that pace is the one to hold against a measured run.
+ * implementation could take here), and the schedule is projected on 2, 4 and 8 cores. Both models'
+ * steps are also timed side by side, each in its own thread as the build trains them: they share the
+ * caches and memory bandwidth, and the projection at that pace is the one to hold against a measured
+ * run.
  *
  *   npm run bench                         # every backend that loads except pure-JS cpu
  *   npm run bench -- --backends wasm,cpu  # cpu needs minutes per CNN step

@@ -91,10 +91,10 @@ export function gemmModel(transA: boolean, transB: boolean, bias: boolean, trans
 
 /**
  * A transposed left operand is transposed whole first (its own Transpose node) when the product is
- * at least this wide. MLAS' Gemm transposes A's blocks itself, and did so more slowly for wide
- * products: the LSTM's weight gradients ([256, 1792]ᵀ·[1792, 1024] and the like) took 0.83–0.89× the
- * time, the same bits; for 128 columns (the CNN's 8×8 weight gradients) it was 1.1× slower, for 32
- * not the same bits (measured here, one thread).
+ * at least this wide. MLAS' Gemm transposes A's blocks itself, more slowly for wide products: with the
+ * Transpose first, the LSTM's weight gradients ([256, 1792]ᵀ·[1792, 1024] and the like) took 0.83–0.89×
+ * the time, with the same bits; 128 columns wide (the CNN's 8×8 weight gradients) it took 1.1× the
+ * time, and 32 wide the bits differed (measured here, one thread).
  */
 export const TRANSPOSE_FIRST_MIN_N = 256;
 

@@ -43,7 +43,8 @@ import { backendSimdKernels } from '../simd-kernels.ts';
 //   saves). With the native engine (matmul.ts `nativeProduct`), whose product takes a transposed
 //   left operand, P itself is built ([n·oh·ow, fh·fw·cin]) straight from NHWC x: each output
 //   position's row is one run of fw·cin values per filter row (cin per tap when dilated or at an
-//   edge), a block copy. Without it (XNNPACK), Pᵀ's rows are gathered element by element in JS from
+//   edge), a block copy, by the forward convolution's SIMD kernel (../simd-kernels.ts `patchRows`)
+//   when the channels come in fours and nothing is dilated, else in JS. Without it (XNNPACK), Pᵀ's rows are gathered element by element in JS from
 //   x transposed to [cin, n, h, w] (contiguous runs along each output row, zeros in the padding);
 //   for the CNN's 8×8 layers that gather took 15–20 ms of a 240 ms step, the copies about a fifth.
 //
