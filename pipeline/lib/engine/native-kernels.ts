@@ -154,46 +154,55 @@ export function rowsPerCall(floatsPerRow: number, rows: number): number {
   return Math.max(1, Math.min(rows, Math.floor(MAX_OUTPUT_FLOATS_PER_CALL / Math.max(1, floatsPerRow))));
 }
 
-/**
- * The installed onnxruntime-node: its version, tensor class and one session per model id (built on
- * first use, one intra-op thread), or an Error saying why it cannot be used.
- */
-function loadOrt(): {
+/** The installed onnxruntime-node: its version, tensor class, and new sessions on one intra-op thread. */
+interface Ort {
   version: string;
   Tensor: OrtTensorConstructor;
-  sessionFor: (id: string, build: () => Uint8Array, optimise?: boolean) => NativeSession;
-} {
-  const require = createRequire(import.meta.url);
-  let version: string;
-  let Tensor: OrtTensorConstructor;
-  let binding: { InferenceSession: new () => NativeSession };
-  try {
-    version = (require(`${PACKAGE}/package.json`) as { version: string }).version;
-    Tensor = (require(PACKAGE) as { Tensor: OrtTensorConstructor }).Tensor;
-    const internals = require(`${PACKAGE}/dist/binding`) as { binding: typeof binding; initOrt: () => void };
-    internals.initOrt();
-    binding = internals.binding;
-  } catch (error) {
-    const text = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    throw new Error(/Cannot find (module|package)/.test(text) && text.includes(PACKAGE) ? `${PACKAGE} is not installed` : `${PACKAGE} failed to load: ${text}`);
-  }
-  const sessions = new Map<string, NativeSession>();
-  const sessionFor = (id: string, build: () => Uint8Array, optimise = true): NativeSession => {
-    let session = sessions.get(id);
-    if (!session) {
-      const model = build();
-      session = new binding.InferenceSession();
-      session.loadModel(model.buffer, model.byteOffset, model.byteLength, {
-        intraOpNumThreads: 1,
-        interOpNumThreads: 1,
-        executionMode: 'sequential',
-        graphOptimizationLevel: optimise ? 'all' : 'disabled',
-      });
-      sessions.set(id, session);
+  newSession(model: Uint8Array, optimise?: boolean): NativeSession;
+}
+
+let loaded: Ort | Error | undefined;
+
+/** onnxruntime-node, loaded once per thread, or an Error saying why it cannot be used (thrown). */
+function loadOrt(): Ort {
+  loaded ??= (() => {
+    const require = createRequire(import.meta.url);
+    try {
+      const version = (require(`${PACKAGE}/package.json`) as { version: string }).version;
+      const Tensor = (require(PACKAGE) as { Tensor: OrtTensorConstructor }).Tensor;
+      const internals = require(`${PACKAGE}/dist/binding`) as { binding: { InferenceSession: new () => NativeSession }; initOrt: () => void };
+      internals.initOrt();
+      const { binding } = internals;
+      const newSession = (model: Uint8Array, optimise = true): NativeSession => {
+        const session = new binding.InferenceSession();
+        session.loadModel(model.buffer, model.byteOffset, model.byteLength, {
+          intraOpNumThreads: 1,
+          interOpNumThreads: 1,
+          executionMode: 'sequential',
+          graphOptimizationLevel: optimise ? 'all' : 'disabled',
+        });
+        return session;
+      };
+      return { version, Tensor, newSession };
+    } catch (error) {
+      const text = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      return new Error(
+        /Cannot find (module|package)/.test(text) && text.includes(PACKAGE) ? `${PACKAGE} is not installed` : `${PACKAGE} failed to load: ${text}`,
+      );
     }
+  })();
+  if (loaded instanceof Error) throw loaded;
+  return loaded;
+}
+
+/** One session per model id, built on first use (`optimise`: ONNX Runtime's graph optimisations). */
+function sessionCache(ort: Ort): (id: string, build: () => Uint8Array, optimise?: boolean) => NativeSession {
+  const sessions = new Map<string, NativeSession>();
+  return (id, build, optimise = true) => {
+    let session = sessions.get(id);
+    if (!session) sessions.set(id, (session = ort.newSession(build(), optimise)));
     return session;
   };
-  return { version, Tensor, sessionFor };
 }
 
 /**
@@ -201,7 +210,9 @@ function loadOrt(): {
  * (not installed, no binary for this platform, a failed self-check).
  */
 export function loadNativeKernels(): NativeKernels {
-  const { version, Tensor, sessionFor } = loadOrt();
+  const ort = loadOrt();
+  const { version, Tensor } = ort;
+  const sessionFor = sessionCache(ort);
   const engine: NativeKernels = {
     name: `${PACKAGE} ${version} (MLAS)`,
     gemm({ a, b, bias, out, m, k, n, transA, transB }) {
@@ -275,12 +286,12 @@ export type Gemm64 = (a: Float64Array, b: Float64Array, out: Float64Array, m: nu
  * Error saying why it cannot be used. For the strong models' products (pipeline/lib/strong/span-logistic.ts).
  */
 export function loadNativeGemm64(): Gemm64 {
-  const { version, Tensor, sessionFor } = loadOrt();
+  const { version, Tensor, newSession } = loadOrt();
+  const session = newSession(gemm64Model());
   const gemm: Gemm64 = (a, b, out, m, k, n) => {
     if (a.length !== m * k || b.length !== k * n || out.length !== m * n) {
       throw new RangeError(`gemm64: operand sizes ${a.length}, ${b.length}, ${out.length} do not match m=${m} k=${k} n=${n}`);
     }
-    const session = sessionFor('gemm64', gemm64Model);
     session.run({ A: new Tensor('float64', a, [m, k]), B: new Tensor('float64', b, [k, n]) }, { Y: new Tensor('float64', out, [m, n]) }, {});
   };
   // Self-check: [[1,2,3],[4,5,6]] · [[1,0],[0,1],[0,1]] = [[1, 5], [4, 11]].
@@ -310,8 +321,8 @@ export interface NativeModel {
 
 /** Loads `model` (input `inputName`, output `outputName`) into a session, or throws an Error saying why ONNX Runtime cannot be used. */
 export function loadNativeModel(model: Uint8Array, inputName: string, outputName: string): NativeModel {
-  const { Tensor, sessionFor } = loadOrt();
-  const session = sessionFor('model', () => model);
+  const { Tensor, newSession } = loadOrt();
+  const session = newSession(model);
   return {
     run(input, dims, output, outputDims) {
       session.run({ [inputName]: new Tensor('float32', input, dims) }, { [outputName]: new Tensor('float32', output, outputDims) }, {});

@@ -1,5 +1,5 @@
 /**
- * The folded poster backbone (./backbone.ts `foldedNetwork`) as one ONNX graph, for ONNX Runtime's
+ * The folded poster backbone (./folded-network.ts `foldedNetwork`) as one ONNX graph, for ONNX Runtime's
  * native kernels: NHWC pixels in, the pooled block outputs out, in one session call per batch.
  *
  * Why: through tfjs on the wasm backend each of the network's ~50 convolutions is a kernel call of
@@ -18,7 +18,7 @@ export const BACKBONE_ONNX_INPUT = 'pixels';
 export const BACKBONE_ONNX_OUTPUT = 'features';
 
 /**
- * The ONNX model of `steps` (./backbone.ts `FoldedNetwork.steps`, in order) that returns the global
+ * The ONNX model of `steps` (./folded-network.ts `FoldedNetwork.steps`, in order) that returns the global
  * averages of the `outputs` steps' values side by side: [n, Σ channels] from NHWC [n, size, size, 3].
  */
 export function backboneOnnx(steps: readonly FoldedStep[], outputs: readonly string[], size: number): Uint8Array {

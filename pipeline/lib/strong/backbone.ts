@@ -10,10 +10,10 @@
  *
  * The network runs folded for inference: each batch normalisation is folded into the convolution
  * before it, each zero padding into the convolution after it, and each ReLU6 fused into the
- * convolution (./folded-network.ts), which computes the same features in about a third of the time; with
- * onnxruntime-node the folded network runs as one ONNX graph (./backbone-onnx.ts), about three times
- * faster again. Nothing is downloaded: the weights are read from the installed package, and a missing package is a user error
- * that names the fix.
+ * convolution (./folded-network.ts), which computes the same features in about a third of the
+ * time; with onnxruntime-node the folded network runs as one ONNX graph (./backbone-onnx.ts), about
+ * three times faster again per batch. Nothing is downloaded: the weights are read from the installed
+ * package, and a missing package is a user error that names the fix.
  */
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';

@@ -109,8 +109,13 @@ function gramOf(x: SparseRows): Float64Array {
 }
 
 /** [from, to) ranges of at most PATH_JOB_GENRES genres covering 0..genres. */
-export function genreRanges(genres: number, size = PATH_JOB_GENRES): [number, number][] {
+function genreRanges(genres: number, size = PATH_JOB_GENRES): [number, number][] {
   return Array.from({ length: Math.ceil(genres / size) }, (_, i) => [i * size, Math.min(genres, (i + 1) * size)]);
+}
+
+/** The genre ranges of one path's jobs: every genre in one job for the native solver (they share products), else `genreRanges`. */
+export function pathRanges(genres: number, solver: LogisticSolver): [number, number][] {
+  return solver === 'native' ? [[0, genres]] : genreRanges(genres);
 }
 
 /** Runs the jobs one after the other in this thread (`matrices` may gain entries later, as the pool's `register`). */
@@ -139,7 +144,7 @@ export async function crossValidateLogistic(
   solver: LogisticSolver = 'primal',
 ): Promise<{ cv: LinearCrossValidation; model: LogisticModel }> {
   checkGrid(grid);
-  const ranges: [number, number][] = solver === 'native' ? [[0, genres]] : genreRanges(genres);
+  const ranges = pathRanges(genres, solver);
   // The paths on every row first: the largest jobs, so that none runs alone at the end.
   const jobs: PathJob[] = [
     ...ranges.map((range) => ({ matrix, heldOut: null, grid: [...grid], genres: range, solver })),

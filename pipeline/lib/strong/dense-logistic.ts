@@ -7,7 +7,16 @@
  * fits agree with ./logistic.ts to rounding, not to the bit (tests/strong/dense-logistic.test.ts).
  */
 import type { Gemm64 } from '../engine/native-kernels.ts';
-import { isDense, minimise, sigmoid, softplus, type FitReport, type LogisticModel, type LogisticOptions, type ProductRequest } from './logistic.ts';
+import {
+  genreLabels,
+  isDense,
+  logisticResiduals,
+  minimise,
+  type FitReport,
+  type LogisticModel,
+  type LogisticOptions,
+  type ProductRequest,
+} from './logistic.ts';
 import { fitPathTogether, type GenreFit } from './lockstep.ts';
 import type { SparseRows } from './sparse.ts';
 
@@ -25,11 +34,10 @@ export function fitLogisticPathDense(
 ): { models: LogisticModel[]; reports: FitReport[] } {
   const { rows: n, columns: d } = x;
   if (!isDense(x)) throw new RangeError('fitLogisticPathDense needs rows that store every column');
-  if (labels.length !== n * genres) throw new RangeError(`${labels.length} labels for ${n} films × ${genres} genres`);
+  const ys = genreLabels(labels, n, genres);
   const rowsMatrix = { values: Float64Array.from(x.values), rows: n, columns: d };
   const columnsMatrix = { values: new Float64Array(d * n), rows: d, columns: n };
   for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) columnsMatrix.values[j * n + r] = x.values[r * d + j];
-  const ys = Array.from({ length: genres }, (_, g) => Uint8Array.from({ length: n }, (_, r) => (labels[r * genres + g] ? 1 : 0)));
   /** One genre's fit: the objective of ./logistic.ts, its two products asked for. */
   const fit: GenreFit = (point, g, settings) => {
     const y = ys[g];
@@ -37,23 +45,14 @@ export function fitLogisticPathDense(
     const residuals = new Float64Array(n); // its own: the genres' requests are read together
     function* evaluate(at: Float64Array, grad: Float64Array): Generator<ProductRequest, number, Float64Array> {
       const scores = yield { matrix: 0, vector: at.subarray(0, d) };
-      const b = at[d];
-      let loss = 0;
-      let gb = 0;
-      for (let r = 0; r < n; r++) {
-        const z = scores[r] + b;
-        loss += softplus(z) - (y[r] ? z : 0);
-        const e = c * (sigmoid(z) - y[r]);
-        residuals[r] = e;
-        gb += e;
-      }
+      const { loss, residualSum } = logisticResiduals(scores, at[d], y, c, residuals);
       const products = yield { matrix: 1, vector: residuals };
       let penalty = 0;
       for (let j = 0; j < d; j++) {
         penalty += at[j] * at[j];
         grad[j] = products[j] + at[j];
       }
-      grad[d] = gb;
+      grad[d] = residualSum;
       return c * loss + 0.5 * penalty;
     }
     return minimise(point, evaluate, settings);

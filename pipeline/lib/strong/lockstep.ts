@@ -6,7 +6,7 @@
  * ONNX Runtime's kernels (./span-logistic.ts, ./dense-logistic.ts).
  */
 import { loadNativeGemm64, nativeKernelsWanted, type Gemm64 } from '../engine/native-kernels.ts';
-import type { FitReport, LogisticModel, LogisticOptions, ProductRequest } from './logistic.ts';
+import { fitSettings, type FitReport, type LogisticModel, type LogisticOptions, type ProductRequest } from './logistic.ts';
 
 /**
  * How a path of logistic fits is solved: 'primal', each genre on its own in JavaScript (./logistic.ts);
@@ -104,8 +104,7 @@ export function fitPathTogether(
   const models: LogisticModel[] = [];
   const reports: FitReport[] = [];
   for (const c of grid) {
-    if (!(c > 0)) throw new RangeError(`C must be positive, got ${c}`);
-    const settings = { maxIterations: 300, tolerance: 1e-4, memory: 10, ...options, c };
+    const settings = fitSettings({ ...options, c });
     const results = runTogether(
       points.map((point, g) => fit(point, g, settings)),
       matrices,

@@ -29,9 +29,9 @@ export interface FitReport {
   converged: boolean[];
 }
 
-/** log(1 + eᶻ) and σ(z), without overflow (./span-logistic.ts uses them too). */
-export const softplus = (z: number) => (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z)));
-export const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
+/** log(1 + eᶻ) and σ(z), without overflow. */
+const softplus = (z: number) => (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z)));
+const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
 
 /**
  * Rows that store every column (sparseFromDense; ./sparse.ts keeps a row's columns unique and
@@ -39,6 +39,37 @@ export const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.ex
  * so the sums are the same to the last bit, about a fifth faster.
  */
 export const isDense = (x: SparseRows) => x.values.length === x.rows * x.columns;
+
+/** A fit's settings: the solver's defaults under `options`; C must be positive. */
+export function fitSettings(options: LogisticOptions): Required<LogisticOptions> {
+  if (!(options.c > 0)) throw new RangeError(`C must be positive, got ${options.c}`);
+  return { maxIterations: 300, tolerance: 1e-4, memory: 10, ...options };
+}
+
+/** Each genre's 0/1 labels over the rows, from `labels` (rows × genres, row-major). */
+export function genreLabels(labels: ArrayLike<number>, rows: number, genres: number): Uint8Array[] {
+  if (labels.length !== rows * genres) throw new RangeError(`${labels.length} labels for ${rows} films × ${genres} genres`);
+  return Array.from({ length: genres }, (_, g) => Uint8Array.from({ length: rows }, (_, r) => (labels[r * genres + g] ? 1 : 0)));
+}
+
+/**
+ * The data term of the objective at the scores z = scores[r] + b of the rows: Σ softplus(z) − y·z,
+ * with each row's residual C·(σ(z) − y) written into `residuals`; also the residuals' sum (the
+ * intercept's gradient). For the fits that get their products elsewhere (./span-logistic.ts,
+ * ./dense-logistic.ts).
+ */
+export function logisticResiduals(scores: Float64Array, b: number, y: Uint8Array, c: number, residuals: Float64Array): { loss: number; residualSum: number } {
+  let loss = 0;
+  let residualSum = 0;
+  for (let r = 0; r < y.length; r++) {
+    const z = scores[r] + b;
+    loss += softplus(z) - (y[r] ? z : 0);
+    const e = c * (sigmoid(z) - y[r]);
+    residuals[r] = e;
+    residualSum += e;
+  }
+  return { loss, residualSum };
+}
 
 /** z = X·w + b for one weight vector. */
 function scores(x: SparseRows, w: Float64Array, b: number, out: Float64Array): void {
@@ -308,22 +339,19 @@ export function fitLogistic(
   options: LogisticOptions,
   start?: LogisticModel,
 ): { model: LogisticModel; report: FitReport } {
-  if (labels.length !== x.rows * genres) throw new RangeError(`${labels.length} labels for ${x.rows} films × ${genres} genres`);
-  if (!(options.c > 0)) throw new RangeError(`C must be positive, got ${options.c}`);
-  const settings = { maxIterations: 300, tolerance: 1e-4, memory: 10, ...options };
+  const ys = genreLabels(labels, x.rows, genres);
+  const settings = fitSettings(options);
   const d = x.columns;
   const model: LogisticModel = { weights: new Float64Array(d * genres), bias: new Float64Array(genres), features: d, genres };
   const report: FitReport = { iterations: [], converged: [] };
-  const y = new Uint8Array(x.rows);
   const w = new Float64Array(d + 1);
   for (let g = 0; g < genres; g++) {
-    for (let r = 0; r < x.rows; r++) y[r] = labels[r * genres + g] ? 1 : 0;
     w.fill(0);
     if (start) {
       for (let j = 0; j < d; j++) w[j] = start.weights[j * genres + g];
       w[d] = start.bias[g];
     }
-    const { iterations, converged } = fitOne(x, y, w, settings);
+    const { iterations, converged } = fitOne(x, ys[g], w, settings);
     for (let j = 0; j < d; j++) model.weights[j * genres + g] = w[j];
     model.bias[g] = w[d];
     report.iterations.push(iterations);

@@ -17,9 +17,9 @@
  */
 import {
   descentDirection,
+  genreLabels,
+  logisticResiduals,
   minimise,
-  sigmoid,
-  softplus,
   type FitReport,
   type LogisticModel,
   type LogisticOptions,
@@ -186,22 +186,14 @@ function* fitOneInSpan(
   const residuals = new Float64Array(n);
   /** The objective at `p`, its gradient into `g`. */
   function* evaluate(p: Float64Array, g: Float64Array): Generator<ProductRequest, number, Float64Array> {
-    const b = p[2 * n];
-    let loss = 0;
-    let gb = 0;
-    for (let r = 0; r < n; r++) {
-      const z = p[n + r] + b;
-      loss += softplus(z) - (y[r] ? z : 0);
-      const e = c * (sigmoid(z) - y[r]);
-      residuals[r] = e;
-      gb += e;
-    }
+    // The scores X·w are K·β, the point's second part.
+    const { loss, residualSum } = logisticResiduals(p.subarray(n, 2 * n), p[2 * n], y, c, residuals);
     const image = yield { matrix: 0, vector: residuals };
     for (let r = 0; r < n; r++) {
       g[r] = residuals[r] + p[r];
       g[n + r] = image[r] + p[n + r];
     }
-    g[2 * n] = gb;
+    g[2 * n] = residualSum;
     let penalty = 0; // ‖w‖² = β·Kβ: the intercept is not penalised
     for (let r = 0; r < n; r++) penalty += p[r] * p[n + r];
     return c * loss + 0.5 * penalty;
@@ -236,9 +228,8 @@ export function fitLogisticPathInSpan(
   options: Omit<LogisticOptions, 'c'> = {},
 ): { models: LogisticModel[]; reports: FitReport[] } {
   const n = x.rows;
-  if (labels.length !== n * genres) throw new RangeError(`${labels.length} labels for ${n} films × ${genres} genres`);
+  const ys = genreLabels(labels, n, genres);
   if (gram.length !== n * n) throw new RangeError(`a Gram matrix of ${gram.length} values for ${n} rows`);
-  const ys = Array.from({ length: genres }, (_, g) => Uint8Array.from({ length: n }, (_, r) => (labels[r * genres + g] ? 1 : 0)));
   const columns = columnsOf(x);
   return fitPathTogether(
     genres,

@@ -14,7 +14,7 @@
  */
 import { kFolds, selectRows } from '../analysis/analysis.ts';
 import { STRONG_SETTINGS } from '../settings.ts';
-import { crossValidateLogistic, genreRanges, inlineRunner, type LinearCrossValidation, type PathRunner } from './cross-validation.ts';
+import { crossValidateLogistic, inlineRunner, pathRanges, type LinearCrossValidation, type PathRunner } from './cross-validation.ts';
 import type { LogisticSolver } from './lockstep.ts';
 import { createPathPool } from './workers/path-pool.ts';
 import { logisticProbabilities, type LogisticModel } from './logistic.ts';
@@ -137,7 +137,7 @@ export async function fitStrongModels(input: StrongInput): Promise<StrongFit> {
   // Every path job of the three models (folds, and the path on every training film, each split by
   // genre for the primal solver), on the pool's cores.
   const solver = input.solver ?? 'primal';
-  const totalJobs = 3 * (folds.length + 1) * (solver === 'native' ? 1 : genreRanges(G).length);
+  const totalJobs = 3 * (folds.length + 1) * pathRanges(G, solver).length;
   let doneJobs = 0;
   const tick = () => progress('Strong models: cross-validation', ++doneJobs, totalJobs);
   const matrices: Record<string, SparseRows> = { text: textTrain, poster: posterTrain };

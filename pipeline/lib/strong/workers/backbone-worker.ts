@@ -1,7 +1,7 @@
 /**
  * A poster-backbone thread (../backbone-features.ts): selects its own tfjs backend, loads the
- * backbone on the engine it is given, computes the features of its range of batches (a message per batch, for progress) and
- * sends them back.
+ * backbone on the engine it is given, computes the features of its range of batches (a message per
+ * batch, for progress) and sends them back.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { selectBackend, type BackendChoice } from '../../engine/backend.ts';
