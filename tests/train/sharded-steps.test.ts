@@ -2,7 +2,7 @@
  * Sharded steps (pipeline/lib/train/sharded-steps.ts): the shards' combined gradient is the batch's gradient;
  * a step split over a helper thread updates the weights as one thread's whole-batch step does;
  * with dropout, the numbers depend on the seed and shard count only (not on where the shards run,
- * or when a helper joins or fails), and an interrupted run resumes exactly.
+ * or when a helper joins or fails), inference passes included, and an interrupted run resumes exactly.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync } from 'node:fs';
@@ -20,7 +20,7 @@ import { PROFILE_SCHEDULES, type ConfigInput } from '../../pipeline/lib/settings
 import type { DataStageResult } from '../../pipeline/lib/data/data-stage.ts';
 import { seededRandom } from '../../pipeline/lib/core/random.ts';
 import { cnnShardsFor, trainingKey, trainingSchedules } from '../../pipeline/lib/train/training-cache.ts';
-import { trainModel, trainStep, type EpochRecord, type TrainingData } from '../../pipeline/lib/train/train.ts';
+import { predictOutputs, trainModel, trainStep, type EpochRecord, type TrainingData } from '../../pipeline/lib/train/train.ts';
 
 const SIZE = 8;
 const GENRES = 4;
@@ -177,7 +177,9 @@ async function trainSharded(checkpointDir: string, options: { helperFrom?: numbe
     },
   };
   try {
-    const run = trainModel({ model, optimizer, data: fixture(), schedule, seed: 6, checkpointDir, label: 'small', effects, steps });
+    // The final pass keeps the last hidden layer's activations, as training keeps the fusion's input.
+    const keepActivations = model.layers[model.layers.length - 2].name;
+    const run = trainModel({ model, optimizer, data: fixture(), schedule, seed: 6, checkpointDir, label: 'small', effects, steps, keepActivations });
     const outcome = await run;
     await pendingHelper;
     return { outcome, weights: weightsOf(model), warnings, helpers: steps.helperCount, counts: { ...steps.counts } };
@@ -192,10 +194,22 @@ test('with dropout, the numbers do not depend on where the shards run or when a 
   const here = await trainSharded(join(dir, 'here'));
   assert.ok(here.outcome.history[3].train.loss < here.outcome.history[0].train.loss, 'training reduces the loss');
   assert.equal(here.counts.inHelpers, 0);
+  assert.equal(here.counts.inferenceInHelpers, 0);
   const joined = await trainSharded(join(dir, 'joined'), { helperFrom: 2 });
   assert.equal(joined.helpers, 1, 'the helper joined');
   assert.deepEqual(withoutTimes(joined.outcome.history), withoutTimes(here.outcome.history));
   assert.deepEqual(joined.weights, here.weights);
+
+  // A helper from the start: 4 validation passes of 2 batches (15 films) and a final pass of 2 + 6
+  // (45 training films), every other batch in the helper.
+  const throughout = await trainSharded(join(dir, 'throughout'), { helperFrom: 0 });
+  assert.equal(throughout.counts.inferenceInHelpers, 4 + 1 + 3);
+  assert.deepEqual(withoutTimes(throughout.outcome.history), withoutTimes(here.outcome.history));
+  assert.deepEqual(throughout.weights, here.weights);
+  assert.deepEqual(throughout.outcome.validationProbabilities, here.outcome.validationProbabilities);
+  assert.deepEqual(throughout.outcome.trainProbabilities, here.outcome.trainProbabilities);
+  assert.ok(here.outcome.activations && here.outcome.activations.values.some((v) => v !== 0));
+  assert.deepEqual(throughout.outcome.activations?.values, here.outcome.activations.values);
 
   const lost = await trainSharded(join(dir, 'lost'), { helperFrom: 0, killHelperAt: 2 });
   assert.equal(lost.helpers, 0, 'the helper was dropped');
@@ -206,6 +220,40 @@ test('with dropout, the numbers do not depend on where the shards run or when a 
   );
   assert.deepEqual(withoutTimes(lost.outcome.history), withoutTimes(here.outcome.history));
   assert.deepEqual(lost.weights, here.weights);
+  assert.deepEqual(lost.outcome.trainProbabilities, here.outcome.trainProbabilities);
+});
+
+test('an inference batch whose helper fails is computed in this thread, with the same numbers', async () => {
+  const model = buildSmallCnn(false);
+  const data = fixture();
+  const alone = await predictOutputs(model, data, data.train, 8, model.layers[3].name);
+  const warnings: string[] = [];
+  const steps = sharded(model, tf.train.adam(0.01), 2, warnings);
+  await steps.addHelper('wasm');
+  const shared = await predictOutputs(model, data, data.train, 8, model.layers[3].name, steps.inferenceHelpers(model.layers[3].name));
+  assert.equal(steps.counts.inferenceInHelpers, 3, 'every other of the 6 batches ran in the helper');
+  assert.deepEqual(shared, alone);
+  // The helper stops right after it is sent its first batch.
+  const inference = steps.inferenceHelpers(model.layers[3].name)!;
+  const helper = (steps as unknown as { helpers: Worker[] }).helpers[0];
+  const failing = {
+    get count() {
+      return inference.count;
+    },
+    predict(x: tf.Tensor) {
+      const outputs = inference.predict(x);
+      void helper.terminate();
+      return outputs;
+    },
+  };
+  const recovered = await predictOutputs(model, data, data.train, 8, model.layers[3].name, failing);
+  assert.deepEqual(recovered, alone);
+  assert.equal(steps.helperCount, 0, 'the failed helper was dropped');
+  assert.equal(steps.counts.inferenceInHelpers, 3);
+  assert.ok(
+    warnings.some((w) => /shard helper thread stopped.*runs in this thread from now on/.test(w)),
+    warnings.join('\n'),
+  );
 });
 
 test('a helper joining between two steps changes no number (bit for bit)', async () => {
@@ -232,8 +280,8 @@ test('a helper joining between two steps changes no number (bit for bit)', async
   };
   const here = await run(null);
   const joined = await run(3);
-  assert.deepEqual(here.counts, { shards: 12, inHelpers: 0 });
-  assert.deepEqual(joined.counts, { shards: 12, inHelpers: 3 });
+  assert.deepEqual(here.counts, { shards: 12, inHelpers: 0, inferenceInHelpers: 0 });
+  assert.deepEqual(joined.counts, { shards: 12, inHelpers: 3, inferenceInHelpers: 0 });
   assert.deepEqual(joined.losses, here.losses);
   assert.deepEqual(joined.weights, here.weights);
 });

@@ -123,7 +123,10 @@ function shardedCnnOptimisation(shards: RunArtifact['models']['cnn']['shards']):
       `Each batch of the CNN is split into ${shards.perBatch} shards whose gradients are combined (their films-weighted mean is the batch's gradient, tested to 1e-5); ` +
       'a shard runs in a helper thread once a core is free (the LSTM has finished), with the same numbers either way (tested bit for bit); ' +
       'the weights and gradients pass through memory the threads share, not copies per step. ' +
-      `${shards.inHelpers.toLocaleString('en')} of ${shards.computed.toLocaleString('en')} shard gradients (${share}%) were computed in a helper thread.`,
+      `${shards.inHelpers.toLocaleString('en')} of ${shards.computed.toLocaleString('en')} shard gradients (${share}%) were computed in a helper thread` +
+      (shards.inferenceInHelpers === undefined
+        ? '.'
+        : `, and ${shards.inferenceInHelpers.toLocaleString('en')} batches of the validation and final inference passes (a batch to each helper and one here in turn, with the same numbers).`),
   };
 }
 

@@ -20,6 +20,9 @@
  * optimiser, learning rate, checkpoints and best weights stay in this thread). Weights and gradients
  * go through shared memory (./shared-tensors.ts); the messages carry the shard's films and a step
  * number.
+ *
+ * Between epochs the helpers also take batches of the validation and final inference passes
+ * (`inferenceHelpers`, ./train.ts `predictOutputs`): a batch's outputs are the same in any thread.
  */
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
@@ -30,6 +33,7 @@ import { seededRandom } from '../core/random.ts';
 import { endWorker } from '../core/worker-messages.ts';
 import { tensorValues } from '../engine/tensor-values.ts';
 import { SharedTensors } from './shared-tensors.ts';
+import type { InferenceHelpers } from './inference.ts';
 
 /** What a step gives the training loop: the batch's loss and its predictions (films × genres). */
 export interface StepResult {
@@ -73,8 +77,20 @@ export interface ShardStepRequest {
   seed: number;
 }
 
+/** One inference batch (./inference.ts `batchOutputs`) with the weights written as `sequence`. */
+export interface ShardPredictRequest {
+  type: 'predict';
+  sequence: number;
+  x: ShardStepRequest['x'];
+  /** The layer whose activations come back after the probabilities, when one is named. */
+  layer?: string;
+}
+
 export type ShardWorkerMessage =
-  { type: 'ready' } | { type: 'gradients'; loss: number; probabilities: Float32Array } | { type: 'failed'; message: string; stack?: string };
+  | { type: 'ready' }
+  | { type: 'gradients'; loss: number; probabilities: Float32Array }
+  | { type: 'outputs'; outputs: Float32Array[] }
+  | { type: 'failed'; message: string; stack?: string };
 
 /**
  * One shard's share of a step: the loss on (x, y) in training mode, its gradients with respect to
@@ -127,6 +143,11 @@ function valuesOf(t: tf.Tensor): Float32Array | Int32Array {
   return tensorValues(t).slice();
 }
 
+/** A tensor as a message's input: its own copy of the values, to transfer. */
+function inputOf(t: tf.Tensor): ShardStepRequest['x'] {
+  return { values: valuesOf(t), shape: t.shape, dtype: t.dtype === 'int32' ? 'int32' : 'float32' };
+}
+
 /** One shard's result, wherever it was computed. */
 interface ShardResult {
   loss: number;
@@ -158,8 +179,8 @@ export class ShardedSteps {
   private readonly pending = new Map<Worker, { resolve: (m: ShardWorkerMessage) => void; reject: (e: Error) => void }>();
   /** Where the last step's time went in this thread (`npm run bench`). */
   timings = { sendMs: 0, ownShardMs: 0, localShardsMs: 0, waitMs: 0, updateMs: 0 };
-  /** Shards computed so far, and how many of them in helper threads (run.json). */
-  readonly counts = { shards: 0, inHelpers: 0 };
+  /** Shards computed so far, how many of them in helper threads, and inference batches there (run.json). */
+  readonly counts = { shards: 0, inHelpers: 0, inferenceInHelpers: 0 };
 
   constructor(options: { model: tf.LayersModel; optimizer: tf.Optimizer; loss: LossSpec; shards: number; warn: (message: string) => void }) {
     const { model, optimizer, loss, shards, warn } = options;
@@ -236,6 +257,13 @@ export class ShardedSteps {
     this.pending.delete(helper);
   }
 
+  /** A helper failed: reported, dropped and stopped; its work runs in this thread from now on. */
+  private drop(helper: Worker, error: Error): void {
+    this.warn(`${error.message}; its shard runs in this thread from now on (the results are the same)`);
+    this.lose(helper, error);
+    void helper.terminate();
+  }
+
   private reply(helper: Worker): Promise<ShardWorkerMessage> {
     return new Promise((resolve, reject) => this.pending.set(helper, { resolve, reject }));
   }
@@ -264,7 +292,7 @@ export class ShardedSteps {
         const request: ShardStepRequest = {
           type: 'step',
           sequence,
-          x: { values: valuesOf(xs), shape: xs.shape, dtype: xs.dtype === 'int32' ? 'int32' : 'float32' },
+          x: inputOf(xs),
           y: { values: valuesOf(ys) as Float32Array, shape: ys.shape },
           seed: seeds[i],
         };
@@ -293,9 +321,7 @@ export class ShardedSteps {
         results.set(i, { loss: message.loss, probabilities: message.probabilities, gradients: gradients.read(sequence) });
         this.counts.inHelpers++;
       } catch (error) {
-        this.warn(`${(error as Error).message}; its shard runs in this thread from now on (the results are the same)`);
-        this.lose(helper, error as Error);
-        void helper.terminate();
+        this.drop(helper, error as Error);
         runHere(i);
       }
     }
@@ -320,6 +346,45 @@ export class ShardedSteps {
       loss += ordered[k].loss * sizes[i];
     });
     return { loss: loss / n, probabilities };
+  }
+
+  /**
+   * The helpers, for inference batches (./inference.ts) with the trainable weights as they are now
+   * (the last step's, or the best epoch's once the model has them), written once for the pass;
+   * `layer`'s activations come back after the probabilities. Null without a helper, or for a model
+   * with weights the helpers do not get (non-trainable ones).
+   */
+  inferenceHelpers(layer?: string): InferenceHelpers | null {
+    if (this.helpers.length === 0 || this.model.nonTrainableWeights.length > 0) return null;
+    const sequence = ++this.sequence;
+    this.sharedWeights!.write(this.variables, sequence);
+    const helpers = this.helpers;
+    const busy = new Set<Worker>();
+    return {
+      get count() {
+        return helpers.length;
+      },
+      predict: (x) => {
+        const helper = helpers.find((h) => !busy.has(h));
+        if (!helper) return null;
+        busy.add(helper);
+        const request: ShardPredictRequest = { type: 'predict', sequence, x: inputOf(x), ...(layer === undefined ? {} : { layer }) };
+        const reply = this.reply(helper);
+        helper.postMessage(request, [request.x.values.buffer as ArrayBuffer]);
+        return reply.then(
+          (message) => {
+            busy.delete(helper);
+            this.counts.inferenceInHelpers++;
+            return (message as Extract<ShardWorkerMessage, { type: 'outputs' }>).outputs;
+          },
+          (error: Error) => {
+            busy.delete(helper);
+            this.drop(helper, error);
+            throw error;
+          },
+        );
+      },
+    };
   }
 
   /**

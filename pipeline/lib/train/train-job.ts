@@ -244,7 +244,16 @@ async function trainOne(
       cached: false,
       ...(outcome.meanBatchLength === null ? {} : { meanTimesteps: Math.round(outcome.meanBatchLength * 10) / 10 }),
       ...(outcome.stoppedEarlyAfterEpoch === null ? {} : { stoppedEarlyAfterEpoch: outcome.stoppedEarlyAfterEpoch }),
-      ...(steps ? { shards: { perBatch: steps.shards, computed: steps.counts.shards, inHelpers: steps.counts.inHelpers } } : {}),
+      ...(steps
+        ? {
+            shards: {
+              perBatch: steps.shards,
+              computed: steps.counts.shards,
+              inHelpers: steps.counts.inHelpers,
+              inferenceInHelpers: steps.counts.inferenceInHelpers,
+            },
+          }
+        : {}),
       ...(model === 'lstm' ? { fusedLstmCalls: fusedLstmStatus().calls - fusedCallsBefore } : {}),
       fastDropoutCalls: fastDropoutStatus().calls - dropoutCallsBefore,
       simdAdamUpdates: simdAdamStatus().variables - adamUpdatesBefore,

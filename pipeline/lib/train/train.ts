@@ -18,6 +18,7 @@ import { predictionMetrics, type PredictionMetrics } from '../core/metrics.ts';
 import { CheckpointWriter, readCheckpoint, restoreCheckpoint } from './checkpoint.ts';
 import { inferenceBatches, trainingBatches } from './batching.ts';
 import { shardGradients, type StepResult } from './sharded-steps.ts';
+import { batchOutputs, inferenceNetwork, type InferenceHelpers } from './inference.ts';
 import { lossFunction, type LossFunction } from './losses.ts';
 import { seededRandomSource, shuffled, seededRandom, type Random } from '../core/random.ts';
 import { learningRateForEpoch } from './schedule.ts';
@@ -139,7 +140,10 @@ export interface LayerActivations {
 /**
  * Model probabilities for `films` (films × genres) and, when `layer` is named, that layer's
  * activations from the same inference pass, both in the order of `films`. Batched as training's
- * inference batches: the LSTM's sorted by overview length, each cut to its longest.
+ * inference batches: the LSTM's sorted by overview length, each cut to its longest. With `helpers`
+ * (the CNN's shard helpers, when a core is free), the batches go round: one to each helper, one
+ * here; a batch gives the same numbers in either thread (./inference.ts), and one whose helper
+ * fails is computed here.
  */
 export async function predictOutputs(
   model: tf.LayersModel,
@@ -147,24 +151,46 @@ export async function predictOutputs(
   films: readonly number[],
   batchSize: number,
   layer?: string,
+  helpers?: InferenceHelpers | null,
 ): Promise<{ probabilities: Float32Array; activations: LayerActivations | null }> {
   const genreCount = data.genres.length;
-  const hidden = layer === undefined ? null : (model.getLayer(layer).output as tf.SymbolicTensor);
-  const units = hidden?.shape[hidden.shape.length - 1];
-  if (hidden && (typeof units !== 'number' || hidden.shape.length !== 2)) throw new Error(`layer ${layer} has no fixed width`);
-  const network = hidden ? tf.model({ inputs: model.inputs, outputs: [...model.outputs, hidden] }) : model;
+  const { network, units } = inferenceNetwork(model, layer);
   const probabilities = new Float32Array(films.length * genreCount);
-  const activations = hidden ? new Float32Array(films.length * units!) : null;
-  for (const positions of inferenceBatches(films, batchSize, data.lengthOf)) {
-    const x = data.inputs(positions.map((i) => films[i]));
-    const outputs = [network.predict(x, { batchSize })].flat() as tf.Tensor[];
-    const [values, layerValues] = await Promise.all(outputs.map((t) => t.data() as Promise<Float32Array>));
+  const activations = units === null ? null : new Float32Array(films.length * units);
+  const place = (positions: number[], [values, layerValues]: Float32Array[]) =>
     positions.forEach((position, row) => {
       probabilities.set(values.subarray(row * genreCount, (row + 1) * genreCount), position * genreCount);
       activations?.set(layerValues.subarray(row * units!, (row + 1) * units!), position * units!);
     });
-    tf.dispose([x, ...outputs]);
+  const inputsOf = (positions: number[]) => data.inputs(positions.map((i) => films[i]));
+  const here = async (positions: number[]) => {
+    const x = inputsOf(positions);
+    try {
+      place(positions, await batchOutputs(network, x));
+    } finally {
+      tf.dispose(x);
+    }
     await yieldToEventLoop();
+  };
+  const batches = inferenceBatches(films, batchSize, data.lengthOf);
+  for (let next = 0; next < batches.length;) {
+    const round: Promise<void>[] = [];
+    for (let h = 0; h < (helpers?.count ?? 0) && next < batches.length; h++) {
+      const positions = batches[next];
+      const x = inputsOf(positions);
+      const remote = helpers!.predict(x);
+      tf.dispose(x);
+      if (!remote) break;
+      next++;
+      round.push(
+        remote.then(
+          (outputs) => place(positions, outputs),
+          () => here(positions),
+        ),
+      );
+    }
+    if (next < batches.length) await here(batches[next++]);
+    await Promise.all(round);
   }
   return { probabilities, activations: activations && { layer: layer!, units: units!, values: activations } };
 }
@@ -186,8 +212,15 @@ export function trainStep(model: tf.LayersModel, optimizer: tf.Optimizer, x: tf.
   return { loss: value, probabilities };
 }
 
-async function inferenceMetrics(model: tf.LayersModel, data: TrainingData, films: readonly number[], batchSize: number, layer?: string) {
-  const { probabilities, activations } = await predictOutputs(model, data, films, batchSize, layer);
+async function inferenceMetrics(
+  model: tf.LayersModel,
+  data: TrainingData,
+  films: readonly number[],
+  batchSize: number,
+  layer?: string,
+  helpers?: InferenceHelpers | null,
+) {
+  const { probabilities, activations } = await predictOutputs(model, data, films, batchSize, layer, helpers);
   const metrics = predictionMetrics(probabilities, labelRows(data.labels, data.genres.length, films), data.genres);
   return { probabilities, activations, metrics };
 }
@@ -207,9 +240,10 @@ export interface TrainOptions {
   loss?: LossFunction;
   /**
    * Takes the optimiser steps instead of `trainStep` (data-parallel steps, pipeline/lib/train/sharded-steps.ts);
-   * it must use the same model, optimiser and loss.
+   * it must use the same model, optimiser and loss. Its `inferenceHelpers`, when it has them, run
+   * inference batches of the validation and final passes with the model's weights as they are then.
    */
-  steps?: { step(x: tf.Tensor, y: tf.Tensor): Promise<StepResult> };
+  steps?: { step(x: tf.Tensor, y: tf.Tensor): Promise<StepResult>; inferenceHelpers?(layer?: string): InferenceHelpers | null };
   /** Stops the run after the step in progress, throwing its reason (finished epochs stay checkpointed). */
   signal?: AbortSignal;
   /**
@@ -355,7 +389,7 @@ async function trainEpoch(options: TrainOptions, epoch: number, lengths: BatchLe
 
   const trainMetrics = predictionMetrics(seenProbabilities, labelRows(data.labels, genreCount, seen), data.genres);
   const evaluationStart = effects.now();
-  const validationSet = await inferenceMetrics(model, data, data.validation, schedule.batchSize);
+  const validationSet = await inferenceMetrics(model, data, data.validation, schedule.batchSize, undefined, parallelSteps?.inferenceHelpers?.());
   const evaluationMs = effects.now() - evaluationStart;
   return {
     epoch,
@@ -392,11 +426,12 @@ function logEpoch({ schedule, label, effects }: TrainOptions, record: EpochRecor
  * films (with `keepActivations`' activations from the same passes).
  */
 async function finishRun(options: TrainOptions, run: RunState, lengths: BatchLengths, stoppedEarlyAfterEpoch: number | null): Promise<TrainingOutcome> {
-  const { model, data, schedule, keepActivations } = options;
+  const { model, data, schedule, keepActivations, steps } = options;
   model.setWeights(run.bestWeights);
   tf.dispose(run.bestWeights);
-  const kept = await inferenceMetrics(model, data, data.validation, schedule.batchSize, keepActivations);
-  const trained = await predictOutputs(model, data, data.train, schedule.batchSize, keepActivations);
+  const helpers = steps?.inferenceHelpers?.(keepActivations); // with the best weights, now the model's
+  const kept = await inferenceMetrics(model, data, data.validation, schedule.batchSize, keepActivations, helpers);
+  const trained = await predictOutputs(model, data, data.train, schedule.batchSize, keepActivations, helpers);
   const activations =
     trained.activations && kept.activations ? { ...trained.activations, values: concatenated(trained.activations.values, kept.activations.values) } : null;
   return {

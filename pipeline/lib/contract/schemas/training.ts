@@ -144,9 +144,11 @@ export const ModelRunSchema = z.object({
   stoppedEarlyAfterEpoch: count.optional(),
   /**
    * Sharded batches (CNN, config `cnnShards` > 1): shards per batch, shard gradients computed, and
-   * how many of those ran in a helper thread on a free core (pipeline/lib/train/sharded-steps.ts).
+   * how many of those ran in a helper thread on a free core (pipeline/lib/train/sharded-steps.ts);
+   * and how many batches of the validation and final inference passes ran there (absent in runs
+   * from before helpers ran inference).
    */
-  shards: z.object({ perBatch: count, computed: count, inHelpers: count }).optional(),
+  shards: z.object({ perBatch: count, computed: count, inHelpers: count, inferenceInHelpers: count.optional() }).optional(),
   /**
    * LSTM layer calls (one per layer, direction and batch) computed as one fused operation each
    * (pipeline/lib/engine/fused-lstm.ts) rather than tfjs' per-timestep kernels. Absent in runs from
