@@ -11,7 +11,9 @@
  * - `dropoutMask`: tfjs' dropout multipliers from seedrandom's Alea generator (./fast-dropout.ts), its
  *   state as 32-bit integers (scalar: the generator is one sequential stream);
  * - `patchRows`: rows of the im2col patch matrix of NHWC data (./wasm-kernels/conv.ts: a convolution
- *   as one matrix product), copies and zeros only.
+ *   as one matrix product), copies and zeros only;
+ * - `weightedSum`: a·sa + b·sb in one pass (./weighted-sum.ts: the sharded steps' gradients combined),
+ *   where tfjs makes three (two Multiply, an Add).
  * Every operation is an IEEE one (float64 where the scalar code uses doubles) or a bit mask, in the
  * scalar code's order, so the results are those of the scalar code they replace, to the last bit (tests/engine/simd-adam.test.ts, tests/engine/wasm-kernels.test.ts).
  */
@@ -39,6 +41,8 @@ export interface SimdKernels {
   ): void;
   /** Byte offsets of x (NHWC), dy and dx; output pixels over the batch (n·oh·ow); output width; channels·4 (a multiple of 16). */
   maxPoolGrad2x2(x: number, dy: number, dx: number, pixels: number, outWidth: number, channelBytes: number): void;
+  /** Byte offsets of a, b and out (which may be a or b); groups of four floats; two float32 scalars: out = a·sa + b·sb, each product and the sum rounded to float32. */
+  weightedSum(a: number, b: number, out: number, groups: number, sa: number, sb: number): void;
   /** Byte offsets of x, dy and out; groups of four floats: out = dy · (x > 0 ? 1 : x is NaN ? NaN : 0). */
   reluGrad(x: number, dy: number, out: number, groups: number): void;
   /**
@@ -179,6 +183,21 @@ function reluGradFunction(): WasmFunction {
   body.push(...at(out, i), ...at(dy, i), op.v128Load(), op.localGet(s), op.f32x4Mul, op.v128Store());
   body.push(op.localGet(i), op.i32Const(16), op.i32Add, op.localSet(i), op.br(0), op.end, op.end);
   return { exportName: 'reluGrad', params: Array<ValueType>(4).fill(I32), locals: [I32, I32, V128, V128, V128, V128], body };
+}
+
+/** out = a·sa + b·sb, four floats at a time: a Multiply and an Add as tfjs' kernels round them (no fused multiply-add in WebAssembly). */
+function weightedSumFunction(): WasmFunction {
+  const [a, b, out, groups, sa, sb] = [0, 1, 2, 3, 4, 5];
+  const [i, end] = [6, 7];
+  const [va, vb] = [8, 9];
+  const body: number[][] = [];
+  body.push(op.localGet(sa), op.f32x4Splat, op.localSet(va), op.localGet(sb), op.f32x4Splat, op.localSet(vb));
+  body.push(op.localGet(groups), op.i32Const(4), op.i32Shl, op.localSet(end), op.i32Const(0), op.localSet(i));
+  body.push(op.block, op.loop, op.localGet(i), op.localGet(end), op.i32GeU, op.brIf(1));
+  body.push(...at(out, i), ...at(a, i), op.v128Load(), op.localGet(va), op.f32x4Mul, ...at(b, i), op.v128Load(), op.localGet(vb), op.f32x4Mul, op.f32x4Add);
+  body.push(op.v128Store());
+  body.push(op.localGet(i), op.i32Const(16), op.i32Add, op.localSet(i), op.br(0), op.end, op.end);
+  return { exportName: 'weightedSum', params: [I32, I32, I32, I32, F32, F32], locals: [I32, I32, V128, V128], body };
 }
 
 /**
@@ -327,6 +346,7 @@ export const simdKernelsFor = kernelsOver<SimdKernels>(() => [
   adamFunction(),
   maxPoolGradFunction(),
   reluGradFunction(),
+  weightedSumFunction(),
   sumRowsFunction(),
   dropoutMaskFunction(),
   patchRowsFunction(),

@@ -32,6 +32,7 @@ import { lossFunction, type LossFunction } from './losses.ts';
 import { seededRandom } from '../core/random.ts';
 import { endWorker } from '../core/worker-messages.ts';
 import { tensorValues } from '../engine/tensor-values.ts';
+import { weightedSum } from '../engine/weighted-sum.ts';
 import { SharedTensors } from './shared-tensors.ts';
 import type { InferenceHelpers } from './inference.ts';
 
@@ -128,8 +129,12 @@ export function shardGradients(
  */
 export function combineShardGradients(gradients: tf.Tensor[][], films: number[]): tf.Tensor[] {
   const total = films.reduce((a, b) => a + b, 0);
+  const weights = films.map((n) => n / total);
   return gradients[0].map((_, v) =>
-    tf.tidy(() => gradients.slice(1).reduce((sum, shard, i) => tf.add(sum, tf.mul(shard[v], films[i + 1] / total)), tf.mul(gradients[0][v], films[0] / total))),
+    weightedSum(
+      gradients.map((shard) => shard[v]),
+      weights,
+    ),
   );
 }
 
