@@ -8,6 +8,7 @@ import {
   DEFAULT_MAX_POSTER_PIXELS,
   loadPosters,
   posterBatchToFloat32,
+  posterConcurrency,
   posterPreprocessing,
   type PosterOutcome,
 } from '../../pipeline/lib/data/posters.ts';
@@ -253,4 +254,27 @@ test('a corrupt cache entry is ignored and rewritten', async (t) => {
   assert.deepEqual(second.pixels, first.pixels);
   const third = await loadPosters([file], { cacheDir, imageSize: SIZE, allowedRoots: [dir] }, recordingEffects());
   assert.deepEqual([third.hits, third.misses], [1, 0]);
+});
+
+test('posters decoded 1 or 8 at a time give the same pixels and outcomes, in file order; the default is four per core, at most 8', async (t) => {
+  assert.deepEqual(
+    [1, 2, 3, 16].map((cores) => posterConcurrency(cores)),
+    [4, 8, 8, 8],
+  );
+  const dir = await makeTempDir(t);
+  const files: string[] = [];
+  for (let i = 0; i < 12; i++) {
+    const file = join(dir, `p${i}.jpg`);
+    await writeFile(file, await makePoster({ colour: [20 * i, 255 - 20 * i, (37 * i) % 256] }));
+    files.push(file);
+  }
+  files.splice(5, 0, join(dir, 'missing.jpg'));
+  const load = (concurrency: number) =>
+    loadPosters(files, { cacheDir: join(dir, `cache-${concurrency}`), allowedRoots: [dir], imageSize: SIZE, concurrency }, progressEffects());
+  const [one, eight] = [await load(1), await load(8)];
+  assert.equal(eight.misses, 12, 'the 12 posters decoded (the missing file is not read)');
+  assert.deepEqual(eight.pixels, one.pixels);
+  assert.deepEqual(eight.outcomes, one.outcomes);
+  assert.equal(eight.outcomes[5].ok, false);
+  assertSolid(eight.pixels.subarray(12 * SIZE * SIZE * 3, 13 * SIZE * SIZE * 3), [220, 35, 151], 2);
 });
