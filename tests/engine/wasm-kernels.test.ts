@@ -306,6 +306,21 @@ const filterCases: FilterCase[] = [
     ],
     defaultMethod: 'dense',
   },
+  // pixels and channels in fours: the grid path lays x on its grid in SIMD (gridChannels); border columns 1, 0 and 2
+  { x: [2, 16, 12, 8], f: [3, 3, 8, 5], strides: 1, pad: 'same', defaultMethod: 'grid' },
+  { x: [3, 10, 8, 4], f: [3, 3, 4, 3], strides: 1, pad: 'valid', defaultMethod: 'dense' },
+  {
+    x: [1, 8, 8, 4],
+    f: [3, 3, 4, 2],
+    strides: 1,
+    pad: [
+      [0, 0],
+      [3, 3],
+      [2, 2],
+      [0, 0],
+    ],
+    defaultMethod: 'grid',
+  },
   // channels-first (x is [n, c, h, w])
   { x: [3, 5, 7, 6], f: [3, 3, 5, 3], strides: 1, pad: 'same', format: 'NCHW', defaultMethod: 'dense' },
   { x: [1, 3, 9, 8], f: [3, 3, 3, 5], strides: 2, pad: 'same', format: 'NCHW', defaultMethod: 'dense' },

@@ -12,6 +12,8 @@
  *   state as 32-bit integers (scalar: the generator is one sequential stream);
  * - `patchRows`: rows of the im2col patch matrix of NHWC data (./wasm-kernels/conv.ts: a convolution
  *   as one matrix product), copies and zeros only;
+ * - `gridChannels`: NHWC images laid channel by channel on a zero-bordered grid
+ *   (./wasm-kernels/conv-filter-grad.ts: the weight gradient's patches), a 4×4 transpose per step;
  * - `weightedSum`: a·sa + b·sb in one pass (./weighted-sum.ts: the sharded steps' gradients combined),
  *   where tfjs makes three (two Multiply, an Add).
  * Every operation is an IEEE one (float64 where the scalar code uses doubles) or a bit mask, in the
@@ -41,6 +43,12 @@ export interface SimdKernels {
   ): void;
   /** Byte offsets of x (NHWC), dy and dx; output pixels over the batch (n·oh·ow); output width; channels·4 (a multiple of 16). */
   maxPoolGrad2x2(x: number, dy: number, dx: number, pixels: number, outWidth: number, channelBytes: number): void;
+  /**
+   * `images` NHWC images (h × w × cin floats each, from byte offset x) onto the grid [cin, mg] at dst:
+   * grid position p = (image·hs + y)·ws + col of channel c is dst float c·mg + p, holding x's value
+   * where y < h and col < w, else 0 (w and cin multiples of 4; hs ≥ h, ws ≥ w).
+   */
+  gridChannels(x: number, dst: number, images: number, h: number, w: number, hs: number, ws: number, cin: number, mg: number): void;
   /** Byte offsets of a, b and out (which may be a or b); groups of four floats; two float32 scalars: out = a·sa + b·sb, each product and the sum rounded to float32. */
   weightedSum(a: number, b: number, out: number, groups: number, sa: number, sb: number): void;
   /** Byte offsets of x, dy and out; groups of four floats: out = dy · (x > 0 ? 1 : x is NaN ? NaN : 0). */
@@ -183,6 +191,154 @@ function reluGradFunction(): WasmFunction {
   body.push(...at(out, i), ...at(dy, i), op.v128Load(), op.localGet(s), op.f32x4Mul, op.v128Store());
   body.push(op.localGet(i), op.i32Const(16), op.i32Add, op.localSet(i), op.br(0), op.end, op.end);
   return { exportName: 'reluGrad', params: Array<ValueType>(4).fill(I32), locals: [I32, I32, V128, V128, V128, V128], body };
+}
+
+/** Bytes of float32 lanes for i8x16.shuffle: lanes 0–3 of the first operand, 4–7 of the second. */
+const floatLanes = (lanes: readonly number[]) => lanes.flatMap((lane) => [4 * lane, 4 * lane + 1, 4 * lane + 2, 4 * lane + 3]);
+
+/**
+ * Four pixels × four channels per step: four loads (a pixel's four channels each), a 4×4 transpose in
+ * eight shuffles, four stores (a channel's four pixels each, in four rows of the grid); then the row's
+ * border columns, and the border rows, as zeros. Data movement only: the bits are x's.
+ */
+function gridChannelsFunction(): WasmFunction {
+  const [x, dst, images, h, w, hs, ws, cin, mg] = Array.from({ length: 9 }, (_, k) => k);
+  const [image, y, col, c, row, src, d, rowStride, pixelBytes, zeroFrom] = Array.from({ length: 10 }, (_, k) => 9 + k);
+  const [v0, v1, v2, v3, t0, t1, t2, t3] = Array.from({ length: 8 }, (_, k) => 19 + k);
+  const get = op.localGet;
+  const set = op.localSet;
+  const loop = (counter: number, limit: number, step: number, inner: number[][]) => [
+    op.i32Const(0),
+    set(counter),
+    op.block,
+    op.loop,
+    get(counter),
+    get(limit),
+    op.i32GeU,
+    op.brIf(1),
+    ...inner,
+    get(counter),
+    op.i32Const(step),
+    op.i32Add,
+    set(counter),
+    op.br(0),
+    op.end,
+    op.end,
+  ];
+  const shuffle = (a: number, b: number, lanes: number[], to: number) => [get(a), get(b), op.i8x16Shuffle(floatLanes(lanes)), set(to)];
+  // A step: src = the pixel (image, y, col)'s channel c; d = channel c's float at (image, y, col).
+  const step = [
+    get(src),
+    get(col),
+    get(pixelBytes),
+    op.i32Mul,
+    op.i32Add,
+    get(c),
+    op.i32Const(2),
+    op.i32Shl,
+    op.i32Add,
+    set(d),
+    ...[v0, v1, v2, v3].flatMap((v, k) => [get(d), op.v128Load(0), set(v), ...(k < 3 ? [get(d), get(pixelBytes), op.i32Add, set(d)] : [])]),
+    ...shuffle(v0, v1, [0, 4, 1, 5], t0),
+    ...shuffle(v0, v1, [2, 6, 3, 7], t1),
+    ...shuffle(v2, v3, [0, 4, 1, 5], t2),
+    ...shuffle(v2, v3, [2, 6, 3, 7], t3),
+    // d = dst + c·rowStride + (row + col)·4
+    get(dst),
+    get(c),
+    get(rowStride),
+    op.i32Mul,
+    op.i32Add,
+    get(row),
+    get(col),
+    op.i32Add,
+    op.i32Const(2),
+    op.i32Shl,
+    op.i32Add,
+    set(d),
+    ...[
+      [t0, t2, [0, 1, 4, 5]],
+      [t0, t2, [2, 3, 6, 7]],
+      [t1, t3, [0, 1, 4, 5]],
+      [t1, t3, [2, 3, 6, 7]],
+    ].flatMap(([a, b, lanes], k) => [
+      get(d),
+      get(a as number),
+      get(b as number),
+      op.i8x16Shuffle(floatLanes(lanes as number[])),
+      op.v128Store(0),
+      ...(k < 3 ? [get(d), get(rowStride), op.i32Add, set(d)] : []),
+    ]),
+  ];
+  // Zeros at channel c's positions [row + zeroFrom, row + ws).
+  const zero = [
+    get(zeroFrom),
+    set(col),
+    op.block,
+    op.loop,
+    get(col),
+    get(ws),
+    op.i32GeU,
+    op.brIf(1),
+    get(dst),
+    get(c),
+    get(rowStride),
+    op.i32Mul,
+    op.i32Add,
+    get(row),
+    get(col),
+    op.i32Add,
+    op.i32Const(2),
+    op.i32Shl,
+    op.i32Add,
+    op.f32Const(0),
+    op.f32Store(0),
+    get(col),
+    op.i32Const(1),
+    op.i32Add,
+    set(col),
+    op.br(0),
+    op.end,
+    op.end,
+  ];
+  const body: number[][] = [];
+  body.push(get(mg), op.i32Const(2), op.i32Shl, set(rowStride), get(cin), op.i32Const(2), op.i32Shl, set(pixelBytes), get(x), set(src));
+  const perRow = [
+    // row = (image·hs + y)·ws
+    get(image),
+    get(hs),
+    op.i32Mul,
+    get(y),
+    op.i32Add,
+    get(ws),
+    op.i32Mul,
+    set(row),
+    get(y),
+    get(h),
+    op.i32LtU,
+    op.if,
+    ...loop(col, w, 4, loop(c, cin, 4, step)),
+    get(src),
+    get(w),
+    get(pixelBytes),
+    op.i32Mul,
+    op.i32Add,
+    set(src),
+    get(w),
+    set(zeroFrom),
+    op.else,
+    op.i32Const(0),
+    set(zeroFrom),
+    op.end,
+    ...loop(c, cin, 1, zero),
+  ];
+  body.push(...loop(image, images, 1, loop(y, hs, 1, perRow)));
+  return {
+    exportName: 'gridChannels',
+    params: Array<ValueType>(9).fill(I32),
+    locals: [...Array<ValueType>(10).fill(I32), ...Array<ValueType>(8).fill(V128)],
+    body,
+  };
 }
 
 /** out = a·sa + b·sb, four floats at a time: a Multiply and an Add as tfjs' kernels round them (no fused multiply-add in WebAssembly). */
@@ -348,6 +504,7 @@ export const simdKernelsFor = kernelsOver<SimdKernels>(() => [
   reluGradFunction(),
   weightedSumFunction(),
   sumRowsFunction(),
+  gridChannelsFunction(),
   dropoutMaskFunction(),
   patchRowsFunction(),
 ]);

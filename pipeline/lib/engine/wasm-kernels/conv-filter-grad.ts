@@ -34,7 +34,8 @@ import { backendSimdKernels } from '../simd-kernels.ts';
 //
 // Pᵀ is built one of two ways:
 // - Grid (stride 1): the images are laid on a zero-bordered grid shared by neighbours (one border
-//   row/column between images, not two), transposed to [cin, grid]. On that grid every filter tap is
+//   row/column between images, not two), transposed to [cin, grid] (in one SIMD pass, ../simd-kernels.ts
+//   `gridChannels`, when pixels and channels come in fours). On that grid every filter tap is
 //   a constant shift, so the tap's [cin, grid] block of Pᵀ is ONE contiguous window of the transposed
 //   grid: fh·fw memmoves build all of Pᵀ. dy is laid on the same grid with zeros on the border
 //   positions, so those extra columns of Pᵀ contribute nothing. Cost: the border columns are multiplied
@@ -275,16 +276,18 @@ function filterGradGrid(backend: WasmBackendLike, x: TensorInfo, dy: TensorInfo,
   const cell = hs * ws;
   const k = fh * fw * cin;
   const chunk = Math.max(1, Math.min(n, Math.floor(filterGradTuning.gridBlockFloats / (k * cell))));
+  // x straight onto the transposed grid in SIMD when pixels and channels come in fours (../simd-kernels.ts `gridChannels`).
+  const kernels = cin % 4 === 0 && w % 4 === 0 ? backendSimdKernels(backend) : null;
   return sumOfProducts(backend, Math.ceil(n / chunk), false, (c) => {
     const b0 = c * chunk;
     const nb = Math.min(chunk, n - b0);
     const mg = nb * cell;
-    const xg = backend.makeOutput([mg, cin], 'float32'); // the grid, NHWC
+    const xg = kernels ? null : backend.makeOutput([mg, cin], 'float32'); // the grid, NHWC
     const b = backend.makeOutput([1, mg, cout], 'float32'); // dy on the grid
     {
       const [heap, xAt] = heapOf(backend, x);
       const dyAt = heapOf(backend, dy)[1];
-      const xgAt = heapOf(backend, xg)[1];
+      const xgAt = xg ? heapOf(backend, xg)[1] : 0;
       const dgAt = heapOf(backend, b)[1];
       const xRow = w * cin;
       const xgRow = ws * cin;
@@ -292,13 +295,19 @@ function filterGradGrid(backend: WasmBackendLike, x: TensorInfo, dy: TensorInfo,
       const dgRow = ws * cout;
       for (let bi = 0; bi < nb; bi++) {
         for (let y = 0; y < hs; y++) {
-          placeGridRow(heap, xgAt + (bi * hs + y) * xgRow, xAt + ((b0 + bi) * h + y) * xRow, xRow, xgRow, y < h);
+          if (xg) placeGridRow(heap, xgAt + (bi * hs + y) * xgRow, xAt + ((b0 + bi) * h + y) * xRow, xRow, xgRow, y < h);
           placeGridRow(heap, dgAt + (bi * hs + y) * dgRow, dyAt + ((b0 + bi) * oh + y) * dRow, dRow, dgRow, y < oh);
         }
       }
     }
-    const xgT = transpose(backend, xg, [1, 0]); // [cin, mg]
-    dispose(backend, xg);
+    let xgT: TensorInfo; // [cin, mg]
+    if (xg) {
+      xgT = transpose(backend, xg, [1, 0]);
+      dispose(backend, xg);
+    } else {
+      xgT = backend.makeOutput([cin, mg], 'float32');
+      kernels!.gridChannels(heapOffset(backend, x) + 4 * b0 * h * w * cin, heapOffset(backend, xgT), nb, h, w, hs, ws, cin, mg);
+    }
     const a = backend.makeOutput([1, k, mg], 'float32');
     const [heap, src] = heapOf(backend, xgT);
     let d = heapOf(backend, a)[1];
