@@ -207,132 +207,46 @@ function gridChannelsFunction(): WasmFunction {
   const [v0, v1, v2, v3, t0, t1, t2, t3] = Array.from({ length: 8 }, (_, k) => 19 + k);
   const get = op.localGet;
   const set = op.localSet;
-  const loop = (counter: number, limit: number, step: number, inner: number[][]) => [
-    op.i32Const(0),
-    set(counter),
-    op.block,
-    op.loop,
-    get(counter),
-    get(limit),
-    op.i32GeU,
-    op.brIf(1),
+  /** `counter` from the value `start` leaves, while below `limit`, by `step`, around `inner`. */
+  const loop = (counter: number, start: number[][], limit: number, step: number, inner: number[][]) => [
+    ...start,
+    ...[set(counter), op.block, op.loop, get(counter), get(limit), op.i32GeU, op.brIf(1)],
     ...inner,
-    get(counter),
-    op.i32Const(step),
-    op.i32Add,
-    set(counter),
-    op.br(0),
-    op.end,
-    op.end,
+    ...[get(counter), op.i32Const(step), op.i32Add, set(counter), op.br(0), op.end, op.end],
   ];
-  const shuffle = (a: number, b: number, lanes: number[], to: number) => [get(a), get(b), op.i8x16Shuffle(floatLanes(lanes)), set(to)];
-  // A step: src = the pixel (image, y, col)'s channel c; d = channel c's float at (image, y, col).
+  const zeroStart = [op.i32Const(0)];
+  /** The address of channel c's float at grid position row + col: dst + c·rowStride + (row + col)·4. */
+  const channelAt = [get(dst), get(c), get(rowStride), op.i32Mul, op.i32Add, get(row), get(col), op.i32Add, op.i32Const(2), op.i32Shl, op.i32Add];
+  const shuffle = (a: number, b: number, lanes: number[]) => [get(a), get(b), op.i8x16Shuffle(floatLanes(lanes))];
+  // A step: four pixels' channels c…c+3 from src + col·pixelBytes + c·4, transposed, stored in four channels' rows.
   const step = [
-    get(src),
-    get(col),
-    get(pixelBytes),
-    op.i32Mul,
-    op.i32Add,
-    get(c),
-    op.i32Const(2),
-    op.i32Shl,
-    op.i32Add,
-    set(d),
+    ...[get(src), get(col), get(pixelBytes), op.i32Mul, op.i32Add, get(c), op.i32Const(2), op.i32Shl, op.i32Add, set(d)],
     ...[v0, v1, v2, v3].flatMap((v, k) => [get(d), op.v128Load(0), set(v), ...(k < 3 ? [get(d), get(pixelBytes), op.i32Add, set(d)] : [])]),
-    ...shuffle(v0, v1, [0, 4, 1, 5], t0),
-    ...shuffle(v0, v1, [2, 6, 3, 7], t1),
-    ...shuffle(v2, v3, [0, 4, 1, 5], t2),
-    ...shuffle(v2, v3, [2, 6, 3, 7], t3),
-    // d = dst + c·rowStride + (row + col)·4
-    get(dst),
-    get(c),
-    get(rowStride),
-    op.i32Mul,
-    op.i32Add,
-    get(row),
-    get(col),
-    op.i32Add,
-    op.i32Const(2),
-    op.i32Shl,
-    op.i32Add,
+    ...[...shuffle(v0, v1, [0, 4, 1, 5]), set(t0), ...shuffle(v0, v1, [2, 6, 3, 7]), set(t1)],
+    ...[...shuffle(v2, v3, [0, 4, 1, 5]), set(t2), ...shuffle(v2, v3, [2, 6, 3, 7]), set(t3)],
+    ...channelAt,
     set(d),
-    ...[
-      [t0, t2, [0, 1, 4, 5]],
-      [t0, t2, [2, 3, 6, 7]],
-      [t1, t3, [0, 1, 4, 5]],
-      [t1, t3, [2, 3, 6, 7]],
-    ].flatMap(([a, b, lanes], k) => [
-      get(d),
-      get(a as number),
-      get(b as number),
-      op.i8x16Shuffle(floatLanes(lanes as number[])),
-      op.v128Store(0),
-      ...(k < 3 ? [get(d), get(rowStride), op.i32Add, set(d)] : []),
-    ]),
+    ...(
+      [
+        [t0, t2, [0, 1, 4, 5]],
+        [t0, t2, [2, 3, 6, 7]],
+        [t1, t3, [0, 1, 4, 5]],
+        [t1, t3, [2, 3, 6, 7]],
+      ] as const
+    ).flatMap(([a, b, lanes], k) => [get(d), ...shuffle(a, b, [...lanes]), op.v128Store(0), ...(k < 3 ? [get(d), get(rowStride), op.i32Add, set(d)] : [])]),
   ];
-  // Zeros at channel c's positions [row + zeroFrom, row + ws).
-  const zero = [
-    get(zeroFrom),
-    set(col),
-    op.block,
-    op.loop,
-    get(col),
-    get(ws),
-    op.i32GeU,
-    op.brIf(1),
-    get(dst),
-    get(c),
-    get(rowStride),
-    op.i32Mul,
-    op.i32Add,
-    get(row),
-    get(col),
-    op.i32Add,
-    op.i32Const(2),
-    op.i32Shl,
-    op.i32Add,
-    op.f32Const(0),
-    op.f32Store(0),
-    get(col),
-    op.i32Const(1),
-    op.i32Add,
-    set(col),
-    op.br(0),
-    op.end,
-    op.end,
+  // A row of the grid: its pixels (a row of x), then zeros from zeroFrom (the border columns, or the whole border row).
+  const perRow = [
+    ...[get(image), get(hs), op.i32Mul, get(y), op.i32Add, get(ws), op.i32Mul, set(row)],
+    ...[get(y), get(h), op.i32LtU, op.if],
+    ...loop(col, zeroStart, w, 4, loop(c, zeroStart, cin, 4, step)),
+    ...[get(src), get(w), get(pixelBytes), op.i32Mul, op.i32Add, set(src), get(w), set(zeroFrom)],
+    ...[op.else, op.i32Const(0), set(zeroFrom), op.end],
+    ...loop(c, zeroStart, cin, 1, loop(col, [get(zeroFrom)], ws, 1, [...channelAt, op.f32Const(0), op.f32Store(0)])),
   ];
   const body: number[][] = [];
   body.push(get(mg), op.i32Const(2), op.i32Shl, set(rowStride), get(cin), op.i32Const(2), op.i32Shl, set(pixelBytes), get(x), set(src));
-  const perRow = [
-    // row = (image·hs + y)·ws
-    get(image),
-    get(hs),
-    op.i32Mul,
-    get(y),
-    op.i32Add,
-    get(ws),
-    op.i32Mul,
-    set(row),
-    get(y),
-    get(h),
-    op.i32LtU,
-    op.if,
-    ...loop(col, w, 4, loop(c, cin, 4, step)),
-    get(src),
-    get(w),
-    get(pixelBytes),
-    op.i32Mul,
-    op.i32Add,
-    set(src),
-    get(w),
-    set(zeroFrom),
-    op.else,
-    op.i32Const(0),
-    set(zeroFrom),
-    op.end,
-    ...loop(c, cin, 1, zero),
-  ];
-  body.push(...loop(image, images, 1, loop(y, hs, 1, perRow)));
+  body.push(...loop(image, zeroStart, images, 1, loop(y, zeroStart, hs, 1, perRow)));
   return {
     exportName: 'gridChannels',
     params: Array<ValueType>(9).fill(I32),

@@ -5,7 +5,7 @@
  * is s); elsewhere, or for one tensor, tfjs' kernels.
  *
  * Why: the CNN's sharded steps (../train/sharded-steps.ts) combine two shards' gradients, 3.46 million
- * values, at every step: tfjs' three kernels per variable, three passes over memory, took 4.7 ms of
+ * values, at every step: tfjs' three kernels per variable, three passes over memory, took 3.4–4.7 ms of
  * each step. The values are tfjs' to the last bit (tests/engine/weighted-sum.test.ts).
  */
 import * as tf from '@tensorflow/tfjs';
