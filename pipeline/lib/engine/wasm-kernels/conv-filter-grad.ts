@@ -260,6 +260,52 @@ function gridOf(g: PatchGeometry): { hs: number; ws: number } {
 }
 
 /**
+ * Images [b0, b0 + nb) of NHWC `t` (rows × cols × channels each) on the grid, NHWC: hs × ws positions
+ * per image, zeros on the border; `shape` is the result's ([nb·hs·ws, channels] as any shape).
+ */
+function placeOnGrid(
+  backend: WasmBackendLike,
+  t: TensorInfo,
+  rows: number,
+  cols: number,
+  channels: number,
+  b0: number,
+  nb: number,
+  hs: number,
+  ws: number,
+  shape: number[],
+): TensorInfo {
+  const out = backend.makeOutput(shape, 'float32');
+  const [heap, at] = heapOf(backend, t);
+  const outAt = heapOf(backend, out)[1];
+  const row = cols * channels;
+  const gridRow = ws * channels;
+  for (let bi = 0; bi < nb; bi++) {
+    for (let y = 0; y < hs; y++) placeGridRow(heap, outAt + (bi * hs + y) * gridRow, at + ((b0 + bi) * rows + y) * row, row, gridRow, y < rows);
+  }
+  return out;
+}
+
+/**
+ * x's images [b0, b0 + nb) on the grid, transposed to [cin, nb·hs·ws]: in one SIMD pass when pixels
+ * and channels come in fours (../simd-kernels.ts `gridChannels`), else placed on the grid and transposed.
+ */
+function transposedGrid(backend: WasmBackendLike, x: TensorInfo, g: PatchGeometry, b0: number, nb: number, hs: number, ws: number): TensorInfo {
+  const { h, w, cin } = g;
+  const mg = nb * hs * ws;
+  const kernels = cin % 4 === 0 && w % 4 === 0 ? backendSimdKernels(backend) : null;
+  if (kernels) {
+    const out = backend.makeOutput([cin, mg], 'float32');
+    kernels.gridChannels(heapOffset(backend, x) + 4 * b0 * h * w * cin, heapOffset(backend, out), nb, h, w, hs, ws, cin, mg);
+    return out;
+  }
+  const xg = placeOnGrid(backend, x, h, w, cin, b0, nb, hs, ws, [mg, cin]);
+  const xgT = transpose(backend, xg, [1, 0]);
+  dispose(backend, xg);
+  return xgT;
+}
+
+/**
  * dW on the grid (stride 1). Grid position (b, y, x) ↦ (b·hs + y)·ws + x holds x[b, y, x] for y < h,
  * x < w and 0 elsewhere (the border). Output (b, r, q) sits at grid position (b, r, q); its tap (i, j)
  * reads grid position + (i·dh − top)·ws + (j·dw − left). When that image coordinate is outside the
@@ -271,43 +317,17 @@ function gridOf(g: PatchGeometry): { hs: number; ws: number } {
  * output position, where dy is laid as 0.
  */
 function filterGradGrid(backend: WasmBackendLike, x: TensorInfo, dy: TensorInfo, g: PatchGeometry, cout: number): TensorInfo {
-  const { n, h, w, cin, oh, ow, fh, fw, dh, dw, top, left } = g;
+  const { n, cin, oh, ow, fh, fw, dh, dw, top, left } = g;
   const { hs, ws } = gridOf(g);
   const cell = hs * ws;
   const k = fh * fw * cin;
   const chunk = Math.max(1, Math.min(n, Math.floor(filterGradTuning.gridBlockFloats / (k * cell))));
-  // x straight onto the transposed grid in SIMD when pixels and channels come in fours (../simd-kernels.ts `gridChannels`).
-  const kernels = cin % 4 === 0 && w % 4 === 0 ? backendSimdKernels(backend) : null;
   return sumOfProducts(backend, Math.ceil(n / chunk), false, (c) => {
     const b0 = c * chunk;
     const nb = Math.min(chunk, n - b0);
     const mg = nb * cell;
-    const xg = kernels ? null : backend.makeOutput([mg, cin], 'float32'); // the grid, NHWC
-    const b = backend.makeOutput([1, mg, cout], 'float32'); // dy on the grid
-    {
-      const [heap, xAt] = heapOf(backend, x);
-      const dyAt = heapOf(backend, dy)[1];
-      const xgAt = xg ? heapOf(backend, xg)[1] : 0;
-      const dgAt = heapOf(backend, b)[1];
-      const xRow = w * cin;
-      const xgRow = ws * cin;
-      const dRow = ow * cout;
-      const dgRow = ws * cout;
-      for (let bi = 0; bi < nb; bi++) {
-        for (let y = 0; y < hs; y++) {
-          if (xg) placeGridRow(heap, xgAt + (bi * hs + y) * xgRow, xAt + ((b0 + bi) * h + y) * xRow, xRow, xgRow, y < h);
-          placeGridRow(heap, dgAt + (bi * hs + y) * dgRow, dyAt + ((b0 + bi) * oh + y) * dRow, dRow, dgRow, y < oh);
-        }
-      }
-    }
-    let xgT: TensorInfo; // [cin, mg]
-    if (xg) {
-      xgT = transpose(backend, xg, [1, 0]);
-      dispose(backend, xg);
-    } else {
-      xgT = backend.makeOutput([cin, mg], 'float32');
-      kernels!.gridChannels(heapOffset(backend, x) + 4 * b0 * h * w * cin, heapOffset(backend, xgT), nb, h, w, hs, ws, cin, mg);
-    }
+    const b = placeOnGrid(backend, dy, oh, ow, cout, b0, nb, hs, ws, [1, mg, cout]); // dy on the grid
+    const xgT = transposedGrid(backend, x, g, b0, nb, hs, ws); // [cin, mg]
     const a = backend.makeOutput([1, k, mg], 'float32');
     const [heap, src] = heapOf(backend, xgT);
     let d = heapOf(backend, a)[1];
