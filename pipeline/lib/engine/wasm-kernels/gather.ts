@@ -21,9 +21,9 @@ const gatherKernel: Kernel = ({ inputs, attrs, backend }) => {
   const out = backend.makeOutput([...indices.shape, ...x.shape.slice(1)], x.dtype);
   // Views after the allocation (growing the heap detaches earlier ones); int32 and float32 are both 4 bytes.
   const heap = new Int32Array((backend.typedArrayFromHeap(out) as TypedArray).buffer);
-  const at = heapOffset(backend, out) >> 2;
-  const from = heapOffset(backend, x) >> 2;
-  const idx = heapOffset(backend, indices) >> 2;
+  const at = heapOffset(backend, out) >>> 2;
+  const from = heapOffset(backend, x) >>> 2;
+  const idx = heapOffset(backend, indices) >>> 2;
   const count = sizeOf(indices.shape);
   if (rowLength >= 32) {
     for (let i = 0; i < count; i++) {

@@ -163,5 +163,5 @@ export function heapOffset(backend: WasmBackendLike, t: TensorInfo): number {
 /** Float32 view of the whole wasm heap and the element offset of `t` in it (take after allocating). */
 export function heapOf(backend: WasmBackendLike, t: TensorInfo): [Float32Array, number] {
   const v = backend.typedArrayFromHeap(t) as Float32Array;
-  return [new Float32Array(v.buffer), v.byteOffset >> 2];
+  return [new Float32Array(v.buffer), v.byteOffset >>> 2];
 }
