@@ -1,9 +1,9 @@
 /**
- * The wasm kernels registered here read and write tensors by their place in the wasm heap, which
- * grows to 4 GiB. Above 2 GiB a byte offset no longer fits a signed 32-bit integer: `offset >> 2`
- * turns negative there, and a negative start to `copyWithin` or `fill` counts from the heap's end, so
- * an embedding lookup wrote its rows over the allocator's memory at the top of the heap (`npm run
- * bench` crashed in `malloc` after its padded LSTM had grown the heap to 2.4 GiB). Each kernel here
+ * genrelens' wasm kernels read and write tensors by their place in the wasm heap, which grows past
+ * 2 GiB (the bench's padded per-timestep LSTM takes it to 2.4 GiB). Above 2 GiB a byte offset no
+ * longer fits a signed 32-bit integer: `offset >> 2` turns negative there, and a negative start to
+ * `copyWithin` or `fill` counts from the heap's end, so the embedding lookup wrote its rows over the
+ * allocator's memory at the top of the heap and `npm run bench` crashed in `malloc`. Each kernel here
  * runs once with its tensors low in the heap and once with them above 2 GiB: the same bits. Offsets
  * handed to the SIMD kernels as int32 keep their bits (the module's addresses are unsigned).
  */
@@ -13,6 +13,7 @@ import { selectBackend, tf } from '../../pipeline/lib/engine/backend.ts';
 import { recordingEffects } from '../../pipeline/lib/core/effects.ts';
 import { filterGradMethod } from '../../pipeline/lib/engine/wasm-kernels/index.ts';
 import { simdAdamStatus } from '../../pipeline/lib/engine/simd-adam.ts';
+import { weightedSum } from '../../pipeline/lib/engine/weighted-sum.ts';
 
 const TWO_GIB = 2 ** 31;
 
@@ -40,6 +41,8 @@ function values(count: number, seed: number): Float32Array {
 
 type Shape4 = [number, number, number, number];
 
+const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
 /** Conv weight-gradient cases on the grid path (in SIMD and not) and on the dense path. */
 const convCases: { x: Shape4; f: Shape4; strides: number; method: 'grid' | 'dense' }[] = [
   { x: [2, 32, 32, 4], f: [3, 3, 4, 8], strides: 1, method: 'grid' },
@@ -47,31 +50,23 @@ const convCases: { x: Shape4; f: Shape4; strides: number; method: 'grid' | 'dens
   { x: [2, 9, 9, 4], f: [3, 3, 4, 4], strides: 2, method: 'dense' },
 ];
 
-/** Every kernel of pipeline/lib/engine/wasm-kernels/ that places its work by heap offsets, on fresh tensors; their inputs' offsets too. */
+/**
+ * Every kernel that places its work by heap offsets (pipeline/lib/engine/wasm-kernels/, the SIMD
+ * weighted sum and Adam update), on fresh tensors; their inputs' offsets too.
+ */
 function workload(): { results: Float32Array[]; inputOffsets: number[] } {
   const indices = tf.tensor2d([3, 0, 7, 7, 1, 5, 2, 6], [2, 4], 'int32');
   const tables = [32, 8].map((width) => tf.tensor2d(values(8 * width, width), [8, width]));
   const convs = convCases.map((c) => ({
     c,
-    x: tf.tensor4d(
-      values(
-        c.x.reduce((a, b) => a * b),
-        11,
-      ),
-      c.x,
-    ),
-    f: tf.tensor4d(
-      values(
-        c.f.reduce((a, b) => a * b),
-        12,
-      ),
-      c.f,
-    ),
+    x: tf.tensor4d(values(sizeOf(c.x), 11), c.x),
+    f: tf.tensor4d(values(sizeOf(c.f), 12), c.f),
   }));
   const pooled = tf.tensor4d(values(2 * 8 * 8 * 8, 21), [2, 8, 8, 8]);
   const summed = tf.tensor3d(values(6 * 5 * 8, 31), [6, 5, 8]);
   const [a, b] = [tf.tensor2d(values(16 * 12, 41), [16, 12]), tf.tensor2d(values(8 * 12, 42), [8, 12])];
-  const inputs = [indices, ...tables, ...convs.flatMap(({ x, f }) => [x, f]), pooled, summed, a, b];
+  const summands = [0, 1, 2].map((k) => tf.tensor1d(values(22, 61 + k)));
+  const inputs = [indices, ...tables, ...convs.flatMap(({ x, f }) => [x, f]), pooled, summed, a, b, ...summands];
   const results = tf.tidy(() => {
     const out: tf.Tensor[] = tables.map((table) => tf.gather(table, indices));
     for (const { c, x, f } of convs) {
@@ -92,7 +87,7 @@ function workload(): { results: Float32Array[]; inputOffsets: number[] } {
           .sum(),
       )(pooled),
     );
-    out.push(tf.sum(summed, [0, 1]), tf.matMul(a, b, false, true));
+    out.push(tf.sum(summed, [0, 1]), tf.matMul(a, b, false, true), weightedSum(summands, [0.25, -1.5, 3]));
     return out;
   });
   // One Adam update (one SIMD pass over the weight and its moments, ../../pipeline/lib/engine/simd-adam.ts).
