@@ -14,29 +14,26 @@ import { recordingEffects } from '../../pipeline/lib/core/effects.ts';
 import { filterGradMethod } from '../../pipeline/lib/engine/wasm-kernels/index.ts';
 import { simdAdamStatus } from '../../pipeline/lib/engine/simd-adam.ts';
 import { weightedSum } from '../../pipeline/lib/engine/weighted-sum.ts';
+import { heapOffset, type WasmBackendLike } from '../../pipeline/lib/engine/wasm-kernels/kernel-calls.ts';
+import { seededRandom } from '../../pipeline/lib/core/random.ts';
 
 const TWO_GIB = 2 ** 31;
 
-interface HeapBackend {
-  wasm: { _malloc(bytes: number): number; _free(at: number): void; HEAPU8: Uint8Array };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } };
-}
+/** The backend, with the heap's allocator (tfjs-backend-wasm's Emscripten module) besides what the kernels use. */
+type HeapBackend = WasmBackendLike & { wasm: { _malloc(bytes: number): number; _free(at: number): void; HEAPU8: Uint8Array } };
 
 const backend = () => tf.backend() as unknown as HeapBackend;
-const offsetOf = (t: tf.Tensor) => backend().dataIdMap.get(t.dataId).memoryOffset;
+const offsetOf = (t: tf.Tensor) => heapOffset(backend(), t);
 
 before(async () => {
   const info = await selectBackend({ force: 'wasm', effects: recordingEffects() });
   assert.equal(info.name, 'wasm');
 });
 
-/** Deterministic values in [-1, 1). */
+/** Seeded values in [-1, 1). */
 function values(count: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: count }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 31 - 1;
-  });
+  const random = seededRandom(seed);
+  return Float32Array.from({ length: count }, () => random() * 2 - 1);
 }
 
 type Shape4 = [number, number, number, number];

@@ -175,6 +175,9 @@ test('registration lists every kernel, is idempotent and replaces the shipped ke
 });
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+
+/** Explicit NHWC padding: rows above and below, columns left and right (none on batch or channels). */
+const explicitPad = (rows: [number, number], cols: [number, number]): Pad => [[0, 0], rows, cols, [0, 0]];
 interface ConvCase {
   x: [number, number, number, number];
   f: [number, number, number, number];
@@ -193,17 +196,7 @@ const convCases: ConvCase[] = [
   { x: [2, 6, 6, 3], f: [1, 1, 3, 4], strides: 2, pad: 'same' },
   { x: [2, 10, 11, 3], f: [5, 5, 3, 2], strides: 3, pad: 'same' },
   { x: [2, 7, 6, 2], f: [2, 3, 2, 3], strides: [2, 1], pad: 'valid' },
-  {
-    x: [1, 6, 7, 2],
-    f: [3, 3, 2, 3],
-    strides: 1,
-    pad: [
-      [0, 0],
-      [1, 2],
-      [0, 1],
-      [0, 0],
-    ],
-  },
+  { x: [1, 6, 7, 2], f: [3, 3, 2, 3], strides: 1, pad: explicitPad([1, 2], [0, 1]) },
   { x: [2, 3, 6, 5], f: [3, 3, 3, 2], strides: 2, pad: 'same', format: 'NCHW' },
 ];
 
@@ -253,74 +246,19 @@ const filterCases: FilterCase[] = [
   { x: [3, 26, 25, 1], f: [3, 3, 1, 3], strides: 1, pad: 'valid', defaultMethod: 'grid' },
   { x: [3, 6, 6, 3], f: [1, 1, 3, 5], strides: 1, pad: 'valid', defaultMethod: 'grid' },
   // explicit, asymmetric and wider-than-the-filter padding; a 5x5 filter
-  {
-    x: [3, 6, 7, 3],
-    f: [2, 3, 3, 5],
-    strides: 1,
-    pad: [
-      [0, 0],
-      [1, 2],
-      [0, 1],
-      [0, 0],
-    ],
-    defaultMethod: 'dense',
-  },
-  {
-    x: [1, 5, 5, 3],
-    f: [3, 3, 3, 2],
-    strides: 1,
-    pad: [
-      [0, 0],
-      [3, 3],
-      [2, 2],
-      [0, 0],
-    ],
-    defaultMethod: 'grid',
-  }, // dy larger than x
+  { x: [3, 6, 7, 3], f: [2, 3, 3, 5], strides: 1, pad: explicitPad([1, 2], [0, 1]), defaultMethod: 'dense' },
+  { x: [1, 5, 5, 3], f: [3, 3, 3, 2], strides: 1, pad: explicitPad([3, 3], [2, 2]), defaultMethod: 'grid' }, // dy larger than x
   { x: [3, 6, 7, 5], f: [5, 5, 5, 3], strides: 1, pad: 'same', defaultMethod: 'dense' },
-  {
-    x: [3, 7, 6, 3],
-    f: [3, 3, 3, 5],
-    strides: 1,
-    pad: [
-      [0, 0],
-      [2, 1],
-      [2, 0],
-      [0, 0],
-    ],
-    defaultMethod: 'dense',
-  }, // more above/left
+  { x: [3, 7, 6, 3], f: [3, 3, 3, 5], strides: 1, pad: explicitPad([2, 1], [2, 0]), defaultMethod: 'dense' }, // more above/left
   { x: [3, 5, 6, 5], f: [2, 2, 5, 3], strides: 1, pad: 'same', defaultMethod: 'dense' }, // even filter: pads 0 above, 1 below
   // channels in fours: on the native engine the dense path builds P with the forward convolution's patchRows
   { x: [3, 7, 9, 4], f: [3, 3, 4, 5], strides: 1, pad: 'same', defaultMethod: 'dense' },
   { x: [3, 9, 7, 8], f: [3, 3, 8, 3], strides: 2, pad: 'same', defaultMethod: 'dense' },
-  {
-    x: [2, 7, 6, 4],
-    f: [3, 2, 4, 3],
-    strides: 1,
-    pad: [
-      [0, 0],
-      [2, 1],
-      [0, 2],
-      [0, 0],
-    ],
-    defaultMethod: 'dense',
-  },
+  { x: [2, 7, 6, 4], f: [3, 2, 4, 3], strides: 1, pad: explicitPad([2, 1], [0, 2]), defaultMethod: 'dense' },
   // pixels and channels in fours: the grid path lays x on its grid in SIMD (gridChannels); border columns 1, 0 and 2
   { x: [2, 16, 12, 8], f: [3, 3, 8, 5], strides: 1, pad: 'same', defaultMethod: 'grid' },
   { x: [3, 10, 8, 4], f: [3, 3, 4, 3], strides: 1, pad: 'valid', defaultMethod: 'dense' },
-  {
-    x: [1, 8, 8, 4],
-    f: [3, 3, 4, 2],
-    strides: 1,
-    pad: [
-      [0, 0],
-      [3, 3],
-      [2, 2],
-      [0, 0],
-    ],
-    defaultMethod: 'grid',
-  },
+  { x: [1, 8, 8, 4], f: [3, 3, 4, 2], strides: 1, pad: explicitPad([3, 3], [2, 2]), defaultMethod: 'grid' },
   // channels-first (x is [n, c, h, w])
   { x: [3, 5, 7, 6], f: [3, 3, 5, 3], strides: 1, pad: 'same', format: 'NCHW', defaultMethod: 'dense' },
   { x: [1, 3, 9, 8], f: [3, 3, 3, 5], strides: 2, pad: 'same', format: 'NCHW', defaultMethod: 'dense' },
