@@ -43,6 +43,21 @@ export interface GemmCall {
   transB: boolean;
 }
 
+export interface BatchedGemmCall {
+  /** Row-major stacks of `batch` matrices: A is [batch, m, k], or [batch, k, m] when transA; B is [batch, k, n]. */
+  a: Float32Array;
+  b: Float32Array;
+  /** Added to the product when given: [batch, m, n]. */
+  addend?: Float32Array;
+  /** Receives the [batch, m, n] products (not one of the operands). */
+  out: Float32Array;
+  batch: number;
+  m: number;
+  k: number;
+  n: number;
+  transA: boolean;
+}
+
 export interface Conv2DCall {
   /** NHWC input [n, h, w, c]. */
   x: Float32Array;
@@ -63,6 +78,8 @@ export interface NativeKernels {
   /** For logs and run.json, e.g. "onnxruntime-node 1.30.0 (MLAS)". */
   name: string;
   gemm(call: GemmCall): void;
+  /** `batch` products in one call (Winograd's 16, ./wasm-kernels/winograd.ts), in one call whatever their size. */
+  batchedGemm(call: BatchedGemmCall): void;
   conv2d(call: Conv2DCall): void;
 }
 
@@ -97,6 +114,20 @@ export function gemmModel(transA: boolean, transB: boolean, bias: boolean, trans
  * time, and 32 wide the bits differed (measured here, one thread).
  */
 export const TRANSPOSE_FIRST_MIN_N = 256;
+
+/** Y[i] = op(A[i])·B[i] (+ C[i]) with ONNX MatMul over stacks of matrices (transA: a Transpose node first). */
+export function batchedGemmModel(transA: boolean, addend: boolean): Uint8Array {
+  const product = node('MatMul', [transA ? 'At' : 'A', 'B'], [addend ? 'P' : 'Y']);
+  return onnxModel('genrelens_batched_gemm', {
+    nodes: [
+      ...(transA ? [node('Transpose', ['A'], ['At'], [attribute('perm', [0, 2, 1])])] : []),
+      product,
+      ...(addend ? [node('Add', ['P', 'C'], ['Y'])] : []),
+    ],
+    inputs: [valueInfo('A', transA ? ['b', 'k', 'm'] : ['b', 'm', 'k']), valueInfo('B', ['b', 'k', 'n']), ...(addend ? [valueInfo('C', ['b', 'm', 'n'])] : [])],
+    outputs: [valueInfo('Y', ['b', 'm', 'n'])],
+  });
+}
 
 /** Y = A·B in float64 with ONNX Gemm (MLAS' double-precision kernels). */
 export function gemm64Model(): Uint8Array {
@@ -237,6 +268,18 @@ export function loadNativeKernels(): NativeKernels {
         // The output tensor wraps `out`: ONNX Runtime writes the product there (no copy back).
         session.run(feeds, { Y: new Tensor('float32', out.subarray(row * n, (row + rows) * n), [rows, n]) }, {});
       }
+    },
+    batchedGemm({ a, b, addend, out, batch, m, k, n, transA }) {
+      if (a.length !== batch * m * k || b.length !== batch * k * n || out.length !== batch * m * n || (addend && addend.length !== out.length)) {
+        throw new RangeError(`batchedGemm: operand sizes ${a.length}, ${b.length}, ${out.length} do not match batch=${batch} m=${m} k=${k} n=${n}`);
+      }
+      const session = sessionFor(`batched ${transA} ${Boolean(addend)}`, () => batchedGemmModel(transA, Boolean(addend)));
+      const feeds: Record<string, unknown> = {
+        A: new Tensor('float32', a, transA ? [batch, k, m] : [batch, m, k]),
+        B: new Tensor('float32', b, [batch, k, n]),
+      };
+      if (addend) feeds.C = new Tensor('float32', addend, [batch, m, n]);
+      session.run(feeds, { Y: new Tensor('float32', out, [batch, m, n]) }, {});
     },
     conv2d({ x, xShape, filter, filterShape, bias, out, pads, strides, dilations }) {
       const [n, h, w, c] = xShape;

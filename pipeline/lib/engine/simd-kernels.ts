@@ -15,11 +15,22 @@
  * - `gridChannels`: NHWC images laid channel by channel on a zero-bordered grid
  *   (./wasm-kernels/conv-filter-grad.ts: the weight gradient's patches), a 4×4 transpose per step;
  * - `weightedSum`: a·sa + b·sb in one pass (./weighted-sum.ts: the sharded steps' gradients combined),
- *   where tfjs makes three (two Multiply, an Add).
- * Every operation is an IEEE one (float64 where the scalar code uses doubles) or a bit mask, in the
- * scalar code's order, so the results are those of the scalar code they replace, to the last bit (tests/engine/simd-adam.test.ts, tests/engine/wasm-kernels.test.ts).
+ *   where tfjs makes three (two Multiply, an Add);
+ * - `winogradInput`, `winogradOutput`, `winogradGradOutput`: the transforms of Winograd's 3×3
+ *   convolution (./winograd-simd.ts; ./wasm-kernels/winograd.ts).
+ * Every operation but Winograd's (a different computation, tested to float32 rounding) is an IEEE one
+ * (float64 where the scalar code uses doubles) or a bit mask, in the scalar code's order, so the results
+ * are those of the scalar code they replace, to the last bit (tests/engine/simd-adam.test.ts, tests/engine/wasm-kernels.test.ts).
  */
 import { F32, I32, I64, op, V128, kernelsOver, type ValueType, type WasmFunction } from './wasm-encoder.ts';
+import {
+  borderedCopyFunction,
+  winogradFilterFunction,
+  winogradFilterGradFunction,
+  winogradGradOutputFunction,
+  winogradInputFunction,
+  winogradOutputFunction,
+} from './winograd-simd.ts';
 
 export interface SimdKernels {
   /** Byte offsets of w, m, v, g and the three outputs; groups of four floats; then the eight float32 scalars. */
@@ -88,7 +99,35 @@ export interface SimdKernels {
     top: number,
     left: number,
   ): void;
+  /**
+   * A block of Winograd tiles (./winograd-simd.ts): byte offsets of the source and the block; its
+   * first tile and tile count; tiles per row and per image; the image data's row, image and
+   * channel bytes (channels·4, a multiple of 16); bytes between the block's planes.
+   */
+  winogradInput(...block: WinogradBlock): void;
+  /** As winogradInput, then the bias's byte offset and whether to add it (1) or not (0). */
+  winogradOutput(...args: [...WinogradBlock, bias: number, hasBias: number]): void;
+  winogradGradOutput(...block: WinogradBlock): void;
+  /** U = G·g·Gᵀ per channel pair: byte offsets of the filter's 9 planes and the 16 planes; pairs / 4; bytes per plane. */
+  winogradFilter(filter: number, planes: number, groups: number, planeBytes: number): void;
+  /** dg = Gᵀ·dU·G per channel pair: byte offsets of the 16 planes and the gradient's 9 planes; pairs / 4; bytes per plane. */
+  winogradFilterGrad(planes: number, filter: number, groups: number, planeBytes: number): void;
+  /** Byte offsets of NHWC x and of its copy with a border of zeros ([n, h + 2, w + 2, c]); n, h, w; channels·4 (a multiple of 16). */
+  borderedCopy(x: number, dst: number, images: number, h: number, w: number, pixelBytes: number): void;
 }
+
+export type WinogradBlock = [
+  src: number,
+  dst: number,
+  first: number,
+  count: number,
+  tilesW: number,
+  tilesPerImage: number,
+  rowBytes: number,
+  imageBytes: number,
+  channelBytes: number,
+  planeBytes: number,
+];
 
 const at = (base: number, offset: number) => [op.localGet(base), op.localGet(offset), op.i32Add];
 
@@ -421,6 +460,12 @@ export const simdKernelsFor = kernelsOver<SimdKernels>(() => [
   gridChannelsFunction(),
   dropoutMaskFunction(),
   patchRowsFunction(),
+  winogradInputFunction(),
+  winogradOutputFunction(),
+  winogradGradOutputFunction(),
+  winogradFilterFunction(),
+  winogradFilterGradFunction(),
+  borderedCopyFunction(),
 ]);
 
 /** The wasm backend's memory, when the backend exposes it (tfjs-backend-wasm's Emscripten module does). */

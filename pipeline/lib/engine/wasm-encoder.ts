@@ -111,6 +111,7 @@ export const op = {
   f32x4Sqrt: [0xfd, ...uleb(227)],
   f32x4Add: [0xfd, ...uleb(228)],
   f32x4Sub: [0xfd, ...uleb(229)],
+  f32x4Neg: [0xfd, ...uleb(225)],
   f32x4Mul: [0xfd, ...uleb(230)],
   f32x4Div: [0xfd, ...uleb(231)],
   /** b < a ? b : a (a NaN a stays) */

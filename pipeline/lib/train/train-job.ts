@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend, type BackendChoice } from '../engine/backend.ts';
 import { fusedLstmStatus, releaseFusedLstmBuffers } from '../engine/fused-lstm.ts';
+import { winogradStatus } from '../engine/wasm-kernels/winograd.ts';
 import { fastDropoutStatus } from '../engine/fast-dropout.ts';
 import { simdAdamStatus } from '../engine/simd-adam.ts';
 import {
@@ -191,6 +192,7 @@ async function trainOne(
   const fusedCallsBefore = fusedLstmStatus().calls;
   const dropoutCallsBefore = fastDropoutStatus().calls;
   const adamUpdatesBefore = simdAdamStatus().variables;
+  const winogradCallsBefore = winogradStatus().calls;
   const steps = shardedSteps(model, network, optimizer, lossSpec, config, backend, effects, freeCores);
   let outcome: TrainingOutcome;
   try {
@@ -254,7 +256,9 @@ async function trainOne(
             },
           }
         : {}),
-      ...(model === 'lstm' ? { fusedLstmCalls: fusedLstmStatus().calls - fusedCallsBefore } : {}),
+      ...(model === 'lstm'
+        ? { fusedLstmCalls: fusedLstmStatus().calls - fusedCallsBefore }
+        : { winogradConvCalls: winogradStatus().calls - winogradCallsBefore }),
       fastDropoutCalls: fastDropoutStatus().calls - dropoutCallsBefore,
       simdAdamUpdates: simdAdamStatus().variables - adamUpdatesBefore,
     },

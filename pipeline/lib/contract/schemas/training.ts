@@ -166,6 +166,12 @@ export const ModelRunSchema = z.object({
    * (pipeline/lib/engine/simd-adam.ts), counted in the model's own thread. Absent in runs from before it.
    */
   simdAdamUpdates: count.optional(),
+  /**
+   * The CNN's convolutions (forward, input and weight gradients, validation passes) computed by
+   * Winograd's F(2×2, 3×3) in its own thread (pipeline/lib/engine/wasm-kernels/winograd.ts). Absent in
+   * runs from before it, and for the LSTM.
+   */
+  winogradConvCalls: count.optional(),
 });
 
 /** A speed measure of the training run, and whether it was in effect. */

@@ -23,6 +23,7 @@ import { convInfoOf } from './conv.ts';
 import { nativeProduct } from './matmul.ts';
 import { sliceHeap } from './slice.ts';
 import { backendSimdKernels } from '../simd-kernels.ts';
+import { winogradApplies, winogradFilterGrad } from './winograd.ts';
 
 // Conv2DBackpropFilter: dW = Pᵀ·DY on XNNPACK's matmul path.
 //
@@ -373,12 +374,30 @@ function usesGrid(g: PatchGeometry): boolean {
   return (hs * ws) / (g.oh * g.ow) <= 1 + filterGradTuning.gridMaxExtra;
 }
 
+/** Whether Winograd's F(2×2, 3×3) computes this weight gradient (./winograd.ts; NHWC, on the native engine). */
+function usesWinograd(info: ReturnType<typeof convInfoOf>): boolean {
+  const { top, bottom, left, right } = info.padInfo;
+  return (
+    info.dataFormat === 'channelsLast' &&
+    winogradApplies(
+      [info.batchSize, info.inHeight, info.inWidth, info.inChannels],
+      [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels],
+      [info.strideHeight, info.strideWidth],
+      [info.dilationHeight, info.dilationWidth],
+      { top, bottom, left, right },
+    )
+  );
+}
+
 /**
- * How the Conv2DBackpropFilter kernel builds Pᵀ for these shapes and attrs (as given to the kernel),
- * with the current filterGradTuning: 'grid' or 'dense' (see above).
+ * How the Conv2DBackpropFilter kernel computes for these shapes and attrs (as given to the kernel),
+ * with the current engine and tunings: 'winograd' (./winograd.ts), else Pᵀ·DY with Pᵀ built on the
+ * 'grid' or 'dense' (see above).
  */
-export function filterGradMethod(xShape: number[], filterShape: number[], attrs: Record<string, unknown>): 'grid' | 'dense' {
-  return usesGrid(geometryOf(convInfoOf(xShape, filterShape, attrs))) ? 'grid' : 'dense';
+export function filterGradMethod(xShape: number[], filterShape: number[], attrs: Record<string, unknown>): 'winograd' | 'grid' | 'dense' {
+  const info = convInfoOf(xShape, filterShape, attrs);
+  if (engines.native && usesWinograd(info)) return 'winograd';
+  return usesGrid(geometryOf(info)) ? 'grid' : 'dense';
 }
 
 const conv2DBackpropFilterKernel: Kernel = ({ inputs, attrs, backend }) => {
@@ -394,7 +413,13 @@ const conv2DBackpropFilterKernel: Kernel = ({ inputs, attrs, backend }) => {
     dy = transpose(backend, dy, [0, 2, 3, 1]);
     temps.push(x, dy);
   }
-  const product = usesGrid(g) ? filterGradGrid(backend, x, dy, g, cout) : filterGradDense(backend, x, dy, g, cout);
+  const kernels = engines.native && usesWinograd(info) ? backendSimdKernels(backend) : null;
+  const product =
+    engines.native && kernels
+      ? winogradFilterGrad(backend, engines.native, kernels, x, dy)
+      : usesGrid(g)
+        ? filterGradGrid(backend, x, dy, g, cout)
+        : filterGradDense(backend, x, dy, g, cout);
   const result = reshape(backend, product, filterShape);
   dispose(backend, product, ...temps);
   return result;

@@ -21,6 +21,7 @@ import {
   type WasmKernelConfig,
 } from './kernel-calls.ts';
 import { backendSimdKernels, type SimdKernels } from '../simd-kernels.ts';
+import { winogradApplies, winogradConv } from './winograd.ts';
 
 type Pad = 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
 
@@ -85,6 +86,10 @@ function nativeConv(
     return out;
   }
   const kernels = cin % 4 === 0 && dilations[0] === 1 && dilations[1] === 1 ? backendSimdKernels(backend) : null;
+  if (kernels && winogradApplies(x.shape, filter.shape, strides, dilations, pads)) {
+    winogradConv(backend, engine, kernels, x, filter, bias, out);
+    return out;
+  }
   if (kernels) {
     patchProducts(backend, engine, kernels, x, filter, bias, out, pads, strides);
     return out;
