@@ -119,6 +119,12 @@ test('multiply-adds per step: the coursework CNN and BiLSTM against counts made 
   // Conv4 16·16·9·64·64, Conv5 8·8·9·64·128, Conv6 8·8·9·128·128, FC1 2048·1024, FC2 1024·1024, Output 1024·25.
   const cnnForward = 442_368 + 4_718_592 + 9_437_184 + 4_718_592 + 9_437_184 + 4_718_592 + 9_437_184 + 2_097_152 + 1_048_576 + 25_600;
   assert.deepEqual(modelMacs(buildCnn({ seed: 1 }), 1), { forward: cnnForward, training: 3 * cnnForward - 442_368 });
+  // As computed with Winograd's F(2×2, 3×3): 16 of every 36 multiply-adds of Conv3–Conv6 (Conv1 and Conv2 stay direct).
+  const winogradForward = cnnForward - (4_718_592 + 9_437_184 + 4_718_592 + 9_437_184) * (20 / 36);
+  const counted = modelMacs(buildCnn({ seed: 1 }), 1, 1, 'winograd');
+  assert.ok(
+    Math.abs(counted.forward - winogradForward) < 1e-6 * cnnForward && Math.abs(counted.training - (3 * winogradForward - 442_368)) < 1e-6 * cnnForward,
+  );
   // BiLSTM per overview and timestep: 2 directions × (256 + 256) × 4·256, then 2 × (512 + 128) × 4·128; dense 256·128 + 128·25.
   const lstmForward = 28 * (2 * 512 * 1024 + 2 * 640 * 512) + 256 * 128 + 128 * 25;
   assert.deepEqual(modelMacs(buildLstm({ seed: 1 }), 2, 28), { forward: 2 * lstmForward, training: 6 * lstmForward });

@@ -71,6 +71,11 @@ describe('work beside training', { skip: availableParallelism() < 2 ? 'needs two
     const entry = run.optimisations.find((o) => o.id === 'beside-training');
     assert.equal(entry?.active, true);
     assert.match(entry.detail, /the test stage ran on its core before the CNN's batch shards/);
+    // The CNN's Conv3–Conv6 by Winograd where the native products run, and run.json says so.
+    const winograd = run.optimisations.find((o) => o.id === 'winograd');
+    const winogradCalls = run.models.cnn.winogradConvCalls ?? 0;
+    assert.equal(winograd?.active, winogradCalls > 0);
+    if (run.backend.productKernels?.startsWith('onnxruntime-node')) assert.ok(winogradCalls > 0, "Winograd computed the CNN's 3×3 convolutions");
     for (const model of [run.models.cnn, run.models.lstm]) {
       assert.equal(model.cached, false);
       assert.equal(model.epochMs.length, 2);

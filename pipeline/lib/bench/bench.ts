@@ -9,9 +9,10 @@
  * of the dataset (the shared dataset when present) and times a step at the mean timesteps per
  * batch, and also at the full padded length (the path before that change).
  *
- * Each step's achieved GFLOP/s (from the models' exact multiply-add counts) is set against this core's
- * measured peak, the whole schedule's products against that peak on both cores (the least time any
- * implementation could take here), and the schedule is projected on 2, 4 and 8 cores. Both models'
+ * Each step's achieved GFLOP/s (from the models' exact multiply-add counts, as computed: Winograd's
+ * convolutions multiply 16/36 of what direct convolution counts) is set against this core's measured
+ * peak, the whole schedule's products against that peak on both cores (the least time any
+ * implementation of those products could take here), and the schedule is projected on 2, 4 and 8 cores. Both models'
  * steps are also timed side by side, each in its own thread as the build trains them: they share the
  * caches and memory bandwidth, and the projection at that pace is the one to hold against a measured
  * run.
@@ -36,6 +37,7 @@ import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../engine/ba
 import { fusedLstmStatus } from '../engine/fused-lstm.ts';
 import { fastDropoutStatus } from '../engine/fast-dropout.ts';
 import { simdAdamStatus } from '../engine/simd-adam.ts';
+import { winogradApplies, winogradStatus } from '../engine/wasm-kernels/winograd.ts';
 import { trainingBatches, inferenceBatches } from '../train/batching.ts';
 import { resolveConfig } from '../config.ts';
 import { ARTIFACT_FILES, HistoryArtifactSchema, RunArtifactSchema, StrongArtifactSchema } from '../contract/contract.ts';
@@ -302,11 +304,24 @@ export function projectSideBySideMs(
  * counted. A training step is three forward passes' worth (the product, the weight gradient and the
  * input gradient), less the input gradient of a first convolution, which nothing needs.
  */
-export function modelMacs(model: tf.LayersModel, batch: number, timesteps = 1): { forward: number; training: number } {
+export function modelMacs(
+  model: tf.LayersModel,
+  batch: number,
+  timesteps = 1,
+  counted: 'direct' | 'winograd' = 'direct',
+): { forward: number; training: number } {
   let forward = 0;
   let firstConvMacs = 0;
   model.layers.forEach((layer, index) => {
-    const config = layer.getConfig() as { kernelSize?: number[]; filters?: number; units?: number; layer?: { config: { units: number } } };
+    const config = layer.getConfig() as {
+      kernelSize?: number[];
+      filters?: number;
+      strides?: number[];
+      dilationRate?: number | number[];
+      padding?: string;
+      units?: number;
+      layer?: { config: { units: number } };
+    };
     const input = (layer.input as tf.SymbolicTensor).shape;
     const output = layer.outputShape as (number | null)[];
     let macs = 0;
@@ -315,6 +330,7 @@ export function modelMacs(model: tf.LayersModel, batch: number, timesteps = 1): 
       const [kh, kw] = config.kernelSize!;
       macs = batch * Number(output[1]) * Number(output[2]) * kh * kw * Number(input[3]) * config.filters!;
       if (index <= 1 && firstConvMacs === 0) firstConvMacs = macs;
+      if (counted === 'winograd' && winogradComputes(config, input.map(Number))) macs *= 16 / 36;
     } else if (className === 'Dense') {
       macs = batch * Number(input[input.length - 1]) * config.units!;
     } else if (className === 'Bidirectional') {
@@ -324,6 +340,21 @@ export function modelMacs(model: tf.LayersModel, batch: number, timesteps = 1): 
     forward += macs;
   });
   return { forward, training: 3 * forward - firstConvMacs };
+}
+
+/** Whether wasm-kernels/winograd.ts computes a Conv2D layer of this config and input shape (its padding 'same': one pixel for 3×3). */
+function winogradComputes(
+  config: { kernelSize?: number[]; filters?: number; strides?: number[]; dilationRate?: number | number[]; padding?: string },
+  input: number[],
+): boolean {
+  const pad = config.padding === 'same' ? 1 : 0;
+  return winogradApplies(
+    [1, input[1], input[2], input[3]],
+    [...config.kernelSize!, input[3], config.filters!],
+    config.strides ?? [1, 1],
+    [config.dilationRate ?? 1].flat(),
+    { top: pad, bottom: pad, left: pad, right: pad },
+  );
 }
 
 /** One model's products per film: a training step's (forward and both gradients) and an inference pass's. */
@@ -506,6 +537,12 @@ async function benchBackend(reps: number, workload: Workload, effects: Effects, 
       `  CNN step with the SIMD Adam update ${simd.toFixed(0)} ms, with tfjs' Adam kernels (before) ${tfjs.toFixed(0)} ms: ${(simd / tfjs).toFixed(2)}× (alternating, same run)`,
     );
   }
+  if (winogradStatus().active) {
+    const [winograd, direct] = await alternatingStepMs('cnn', reps, t.train, [{ winograd: true }, { winograd: false }]);
+    effects.info(
+      `  CNN step with Winograd's Conv3–Conv6 ${winograd.toFixed(0)} ms, direct convolutions (before) ${direct.toFixed(0)} ms: ${(winograd / direct).toFixed(2)}× (alternating, same run)`,
+    );
+  }
   const lstm = await benchStep('lstm', reps, t);
   reportStep(`LSTM at ${t.train} timesteps (cut, grouped)${fusedLstmStatus().active ? ', fused' : ''}`, lstm, effects);
   if (fusedLstmStatus().active) {
@@ -527,24 +564,28 @@ async function benchBackend(reps: number, workload: Workload, effects: Effects, 
       `(recurrent dropout 0.2 costs ${(((lstm.stepMs - withoutRecurrentDropout.stepMs) / withoutRecurrentDropout.stepMs) * 100).toFixed(0)}%)`,
   );
   const peak = backend === 'wasm' ? measurePeakGflops() : null;
+  // Products as computed: Winograd's convolutions multiply 16/36 of what direct convolution counts.
+  const counted = winogradStatus().active ? 'winograd' : 'direct';
   const flops = {
-    cnn: 2 * modelMacs(buildCnn({ seed: 1 }), BATCH).training,
+    cnn: 2 * modelMacs(buildCnn({ seed: 1 }), BATCH, 1, counted).training,
     lstm: 2 * modelMacs(buildLstm({ seed: 1 }), BATCH, t.train).training,
   };
+  const directCnn = 2 * modelMacs(buildCnn({ seed: 1 }), BATCH).training;
   for (const [label, bench, total] of [
     ['CNN', cnn, flops.cnn],
     [`LSTM at ${t.train} timesteps`, lstm, flops.lstm],
   ] as const) {
     const gflops = total / bench.stepMs / 1e6;
+    const asDirect = label === 'CNN' && total !== directCnn ? ` (Winograd's; ${(directCnn / 1e9).toFixed(1)} as direct convolution counts them)` : '';
     effects.info(
-      `  ${label}: ${(total / 1e9).toFixed(1)} GFLOP per step (products only) → ${gflops.toFixed(1)} GFLOP/s` +
+      `  ${label}: ${(total / 1e9).toFixed(1)} GFLOP per step (products only${asDirect}) → ${gflops.toFixed(1)} GFLOP/s` +
         (peak ? `, ${((100 * gflops) / peak).toFixed(0)}% of this core's measured peak (${peak.toFixed(0)} GFLOP/s: MLAS, 1024³ product, one thread)` : ''),
     );
   }
   if (peak) {
     // Per film; the LSTM at the mean timesteps of the schedule's training and validation batches.
     const perFilm = (model: tf.LayersModel, train = 1, inference = 1): FilmFlops => {
-      const flops = { train: 2 * modelMacs(model, 1, train).training, forward: 2 * modelMacs(model, 1, inference).forward };
+      const flops = { train: 2 * modelMacs(model, 1, train, counted).training, forward: 2 * modelMacs(model, 1, inference, counted).forward };
       model.dispose();
       return flops;
     };
@@ -562,8 +603,8 @@ async function benchBackend(reps: number, workload: Workload, effects: Effects, 
     const { floorMs, shareForTarget } = arithmeticFloor(total, 2, peak, SCHEDULE_TARGET_MS);
     effects.info(
       `  the schedule's arithmetic: ${(total / 1e12).toFixed(1)} TFLOP of products (CNN ${(schedule.cnn / 1e12).toFixed(1)}, LSTM ${(schedule.lstm / 1e12).toFixed(1)}, ` +
-        `validation and final passes included); on 2 cores at this core's peak that is ${minutes(floorMs)}, the least any implementation of ` +
-        `these models takes on this machine; ${minutes(SCHEDULE_TARGET_MS)} needs ${(100 * shareForTarget).toFixed(0)}% of that peak sustained, on every product`,
+        `validation and final passes included${counted === 'winograd' ? ", the CNN's Conv3–Conv6 by Winograd" : ''}); on 2 cores at this core's peak that is ${minutes(floorMs)}, ` +
+        `the least any implementation of these products takes on this machine; ${minutes(SCHEDULE_TARGET_MS)} needs ${(100 * shareForTarget).toFixed(0)}% of that peak sustained, on every product`,
     );
   }
   if (peer) {

@@ -196,8 +196,9 @@ function winogradOptimisation(calls: number | undefined): Optimisation {
     active: calls > 0,
     detail:
       calls > 0
-        ? "Conv1–Conv6 (3×3, stride 1, 'same'), their input and weight gradients computed as F(2×2, 3×3): each 2×2 output tile in 16 multiply-adds per channel pair instead of 36, " +
-          'as 16 batched matrix products between WebAssembly SIMD transforms; equal to direct convolution to float32 rounding (tested to 1e-5), not to the bit. ' +
+        ? "Conv3–Conv6 (3×3, stride 1, 'same', at least 2,048 channel pairs; Conv1 and Conv2 have too few to gain), their input and weight gradients computed as F(2×2, 3×3): " +
+          'each 2×2 output tile in 16 multiply-adds per channel pair instead of 36, as 16 batched matrix products between WebAssembly SIMD transforms; ' +
+          'equal to direct convolution to float32 rounding (tested to 1e-5), not to the bit. ' +
           `${calls.toLocaleString('en')} convolutions in the model's own thread.`
         : 'Direct convolutions (Winograd needs the wasm backend with native products).',
   };

@@ -31,6 +31,7 @@ import { unsortedSegmentSumConfig } from './segment-sum.ts';
 import { reverseConfig, sliceConfig, splitVConfig, stridedSliceConfig, unpackConfig } from './slice.ts';
 import { sumConfig } from './sum.ts';
 import { installReluGrad, reluGradConfig } from './relu-grad.ts';
+import { winogradTuning } from './winograd.ts';
 
 export { filterGradMethod, filterGradTuning } from './conv-filter-grad.ts';
 export { sliceHeap, stridedCopy } from './slice.ts';
@@ -85,6 +86,8 @@ export interface RegisterOptions {
   fastDropout?: boolean;
   /** Update Adam's variables in one SIMD pass each, equal to tfjs' (../simd-adam.ts; default true). Only with the speed fixes. */
   simdAdam?: boolean;
+  /** With a native engine, compute the 3×3 convolutions Winograd suits by F(2×2, 3×3) (./winograd.ts; default true). Only with the speed fixes. */
+  winograd?: boolean;
 }
 
 function restoreShipped(name: string): void {
@@ -112,6 +115,7 @@ export function registerWasmTrainingKernels(options: RegisterOptions = {}): stri
   installFusedLstm(engines.native && (options.fusedLstm ?? true) ? engines.native.gemm : null);
   installFastDropout(speedFixes && (options.fastDropout ?? true));
   installSimdAdam(speedFixes && (options.simdAdam ?? true));
+  winogradTuning.enabled = speedFixes && (options.winograd ?? true);
   const names: string[] = [];
   for (const { kernelName: name, kernel, kind } of kernels) {
     if (kind === 'speed' && !speedFixes) {

@@ -16,16 +16,16 @@ import type { TensorInfo } from '@tensorflow/tfjs';
 import type { NativeKernels } from '../native-kernels.ts';
 import { MAX_OUTPUT_FLOATS_PER_CALL } from '../native-kernels.ts';
 import type { SimdKernels, WinogradBlock } from '../simd-kernels.ts';
-import { dispose, heapOffset, type WasmBackendLike } from './kernel-calls.ts';
+import { dispose, engines, heapOffset, type WasmBackendLike } from './kernel-calls.ts';
 
 /** Floats of a block's larger plane stack (16 × tiles × channels); `enabled` off: direct convolution. Mutable for tests and the bench. */
 export const winogradTuning = { enabled: true, blockFloats: MAX_OUTPUT_FLOATS_PER_CALL, minChannelPairs: 2048 };
 
 const counts = { calls: 0 };
 
-/** Convolutions computed by Winograd in this thread so far (forward, input and weight gradients), for run.json. */
-export function winogradStatus(): { calls: number } {
-  return { calls: counts.calls };
+/** Whether Winograd computes the convolutions it suits (on, with a native engine), and how many it computed in this thread so far (forward, input and weight gradients; for run.json). */
+export function winogradStatus(): { active: boolean; calls: number } {
+  return { active: winogradTuning.enabled && engines.native !== null, calls: counts.calls };
 }
 
 interface Pads {
