@@ -40,11 +40,12 @@ type Shape4 = [number, number, number, number];
 
 const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
-/** Conv weight-gradient cases on the grid path (in SIMD and not) and on the dense path. */
-const convCases: { x: Shape4; f: Shape4; strides: number; method: 'grid' | 'dense' }[] = [
+/** Conv weight-gradient cases on the grid path (in SIMD and not), on the dense path and by Winograd (its forward and input gradient too). */
+const convCases: { x: Shape4; f: Shape4; strides: number; method: 'grid' | 'dense' | 'winograd' }[] = [
   { x: [2, 32, 32, 4], f: [3, 3, 4, 8], strides: 1, method: 'grid' },
   { x: [2, 33, 33, 3], f: [3, 3, 3, 4], strides: 1, method: 'grid' },
   { x: [2, 9, 9, 4], f: [3, 3, 4, 4], strides: 2, method: 'dense' },
+  { x: [2, 8, 6, 32], f: [3, 3, 32, 64], strides: 1, method: 'winograd' },
 ];
 
 /**
@@ -101,8 +102,8 @@ function workload(): { results: Float32Array[]; inputOffsets: number[] } {
 }
 
 /**
- * Takes every free byte below 2 GiB (blocks from 1 GiB down to 16 bytes), so that what is allocated
- * next lies above; returns the blocks, to free.
+ * Takes every free byte below 2 GiB (blocks from 1 GiB down to 16 bytes, then the block across the
+ * line), so that what is allocated next lies above; returns the blocks, to free.
  */
 function fillBelowTwoGib(): number[] {
   const { wasm } = backend();
@@ -117,6 +118,16 @@ function fillBelowTwoGib(): number[] {
       }
       blocks.push(at);
     }
+  }
+  // What is left below 2 GiB is less than 16 bytes at the start of the free space across the line:
+  // a block there starts below 2 GiB and ends above it, so keep it too.
+  for (;;) {
+    const at = wasm._malloc(16) >>> 0;
+    if (at === 0 || at >= TWO_GIB) {
+      if (at !== 0) wasm._free(at);
+      break;
+    }
+    blocks.push(at);
   }
   return blocks;
 }
