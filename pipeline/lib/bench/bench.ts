@@ -12,10 +12,10 @@
  * Each step's achieved GFLOP/s (from the models' exact multiply-add counts, as computed: Winograd's
  * convolutions multiply 16/36 of what direct convolution counts) is set against this core's measured
  * peak, the whole schedule's products against that peak on both cores (the least time any
- * implementation of those products could take here), and the schedule is projected on 2, 4 and 8 cores. Both models'
- * steps are also timed side by side, each in its own thread as the build trains them: they share the
- * caches and memory bandwidth, and the projection at that pace is the one to hold against a measured
- * run.
+ * implementation of those products could take here), and the schedule is projected on 2, 4 and 8
+ * cores. Both models' steps are also timed side by side, each in its own thread as the build trains
+ * them: they share the caches and memory bandwidth, and the projection at that pace is the one to
+ * hold against a measured run.
  *
  *   npm run bench                         # every backend that loads except pure-JS cpu
  *   npm run bench -- --backends wasm,cpu  # cpu needs minutes per CNN step
@@ -302,7 +302,8 @@ export function projectSideBySideMs(
  * Multiply-adds of one forward pass of `model` on `batch` inputs (`timesteps` for recurrent layers):
  * convolutions, dense layers and LSTM gates (input and recurrent products); element-wise work is not
  * counted. A training step is three forward passes' worth (the product, the weight gradient and the
- * input gradient), less the input gradient of a first convolution, which nothing needs.
+ * input gradient), less the input gradient of a first convolution, which nothing needs. `counted`
+ * 'winograd': the convolutions Winograd computes (../engine/wasm-kernels/winograd.ts) count 16/36.
  */
 export function modelMacs(
   model: tf.LayersModel,

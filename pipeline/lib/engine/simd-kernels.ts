@@ -22,7 +22,7 @@
  * (float64 where the scalar code uses doubles) or a bit mask, in the scalar code's order, so the results
  * are those of the scalar code they replace, to the last bit (tests/engine/simd-adam.test.ts, tests/engine/wasm-kernels.test.ts).
  */
-import { F32, I32, I64, op, V128, kernelsOver, type ValueType, type WasmFunction } from './wasm-encoder.ts';
+import { countedLoop, F32, I32, I64, op, V128, kernelsOver, type ValueType, type WasmFunction } from './wasm-encoder.ts';
 import {
   borderedCopyFunction,
   winogradFilterFunction,
@@ -246,13 +246,8 @@ function gridChannelsFunction(): WasmFunction {
   const [v0, v1, v2, v3, t0, t1, t2, t3] = Array.from({ length: 8 }, (_, k) => 19 + k);
   const get = op.localGet;
   const set = op.localSet;
-  /** `counter` from the value `start` leaves, while below `limit`, by `step`, around `inner`. */
-  const loop = (counter: number, start: number[][], limit: number, step: number, inner: number[][]) => [
-    ...start,
-    ...[set(counter), op.block, op.loop, get(counter), get(limit), op.i32GeU, op.brIf(1)],
-    ...inner,
-    ...[get(counter), op.i32Const(step), op.i32Add, set(counter), op.br(0), op.end, op.end],
-  ];
+  /** `counter` from the value `start` leaves, while below the local `limit`, by `step`, around `inner`. */
+  const loop = (counter: number, start: number[][], limit: number, step: number, inner: number[][]) => countedLoop(counter, start, [get(limit)], step, inner);
   const zeroStart = [op.i32Const(0)];
   /** The address of channel c's float at grid position row + col: dst + c·rowStride + (row + col)·4. */
   const channelAt = [get(dst), get(c), get(rowStride), op.i32Mul, op.i32Add, get(row), get(col), op.i32Add, op.i32Const(2), op.i32Shl, op.i32Add];

@@ -135,6 +135,18 @@ export const op = {
   f64x2Add: [0xfd, ...uleb(240)],
 };
 
+/**
+ * `for (counter = start; counter < limit; counter += step) body`, unsigned: `start` and `limit` push
+ * one i32 each (the limit is evaluated on every pass).
+ */
+export function countedLoop(counter: number, start: number[][], limit: number[][], step: number, body: number[][]): number[][] {
+  return [
+    ...[...start, op.localSet(counter), op.block, op.loop, op.localGet(counter), ...limit, op.i32GeU, op.brIf(1)],
+    ...body,
+    ...[op.localGet(counter), op.i32Const(step), op.i32Add, op.localSet(counter), op.br(0), op.end, op.end],
+  ];
+}
+
 export interface WasmFunction {
   exportName: string;
   params: ValueType[];

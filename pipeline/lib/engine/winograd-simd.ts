@@ -11,7 +11,7 @@
  * - `borderedCopy`: NHWC images with a border of zeros one pixel wide (what the input transform reads).
  * Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1], Aᵀ = [1 1 1 0; 0 1 −1 −1] (Lavin & Gray, 2016).
  */
-import { I32, op, V128, type ValueType, type WasmFunction } from './wasm-encoder.ts';
+import { countedLoop, I32, op, V128, type ValueType, type WasmFunction } from './wasm-encoder.ts';
 
 const get = op.localGet;
 const set = op.localSet;
@@ -22,9 +22,9 @@ const COMMON_PARAMS = 10;
 
 /** Locals after the parameters: the loop's i32s, then `vectors` v128s. */
 function layout(params: number, vectors: number) {
-  const [t, tile, pixel, block, c, rowOff] = Array.from({ length: 6 }, (_, k) => params + k);
-  const v = (k: number) => params + 6 + k;
-  return { t, tile, pixel, block, c, rowOff, v, locals: [...Array<ValueType>(6).fill(I32), ...Array<ValueType>(vectors).fill(V128)] };
+  const [t, tile, pixel, block, c] = Array.from({ length: 5 }, (_, k) => params + k);
+  const v = (k: number) => params + 5 + k;
+  return { t, tile, pixel, block, c, v, locals: [...Array<ValueType>(5).fill(I32), ...Array<ValueType>(vectors).fill(V128)] };
 }
 
 /**
@@ -33,11 +33,6 @@ function layout(params: number, vectors: number) {
  * then for each 16 bytes c of the channels: `inner`.
  */
 function tileLoops(l: ReturnType<typeof layout>, stride: number, inner: number[][]): number[][] {
-  const loop = (counter: number, limit: number[][], step: number, body: number[][]) => [
-    ...[op.i32Const(0), set(counter), op.block, op.loop, get(counter), ...limit, op.i32GeU, op.brIf(1)],
-    ...body,
-    ...[get(counter), op.i32Const(step), op.i32Add, set(counter), op.br(0), op.end, op.end],
-  ];
   const perTile = [
     ...[get(FIRST), get(l.t), op.i32Add, set(l.tile)],
     // image·imageBytes + (row·stride)·rowBytes + (col·stride)·channelBytes, row/col = (tile mod tilesPerImage) ÷/mod tilesW
@@ -46,9 +41,9 @@ function tileLoops(l: ReturnType<typeof layout>, stride: number, inner: number[]
     ...[get(l.tile), get(TILES_W), op.i32DivU, op.i32Const(stride), op.i32Mul, get(ROW_BYTES), op.i32Mul, op.i32Add],
     ...[get(l.tile), get(TILES_W), op.i32RemU, op.i32Const(stride), op.i32Mul, get(CHANNEL_BYTES), op.i32Mul, op.i32Add, set(l.pixel)],
     ...[get(l.t), get(CHANNEL_BYTES), op.i32Mul, set(l.block)],
-    ...loop(l.c, [get(CHANNEL_BYTES)], 16, inner),
+    ...countedLoop(l.c, [op.i32Const(0)], [get(CHANNEL_BYTES)], 16, inner),
   ];
-  return loop(l.t, [get(COUNT)], 1, perTile);
+  return countedLoop(l.t, [op.i32Const(0)], [get(COUNT)], 1, perTile);
 }
 
 /** Address of the image data's vector at row r, column s of the tile: base + pixel + c + r·rowBytes + s·channelBytes. */
@@ -69,6 +64,16 @@ function planeAt(l: ReturnType<typeof layout>, base: number, xi: number): number
 /** A linear combination: (value index, coefficient) terms. */
 type Combination = readonly (readonly [number, number])[];
 
+/** A matrix's rows as combinations of the values they multiply: zeros left out, a positive term first where there is one (no negation). */
+function rows(matrix: readonly (readonly number[])[]): Combination[] {
+  return matrix.map((row) => {
+    const terms = row.flatMap((coefficient, i) => (coefficient === 0 ? [] : [[i, coefficient] as const]));
+    const positive = terms.findIndex(([, coefficient]) => coefficient > 0);
+    const first = positive < 0 ? 0 : positive;
+    return [terms[first], ...terms.filter((_, k) => k !== first)];
+  });
+}
+
 /** The sum of `terms` as instructions, left to right; `value(i)` pushes value i (coefficients ±1 add or subtract, others multiply first). */
 function combine(terms: Combination, value: (i: number) => number[][]): number[][] {
   const code: number[][] = [];
@@ -82,84 +87,34 @@ function combine(terms: Combination, value: (i: number) => number[][]): number[]
   return code;
 }
 
-/** Rows of Bᵀ (V = Bᵀ·d·B): d0 − d2, d1 + d2, d2 − d1, d1 − d3. */
-const B_T: readonly Combination[] = [
-  [
-    [0, 1],
-    [2, -1],
-  ],
-  [
-    [1, 1],
-    [2, 1],
-  ],
-  [
-    [2, 1],
-    [1, -1],
-  ],
-  [
-    [1, 1],
-    [3, -1],
-  ],
-];
-/** Rows of Aᵀ (Y = Aᵀ·M·A): m0 + m1 + m2, m1 − m2 − m3. */
-const A_T: readonly Combination[] = [
-  [
-    [0, 1],
-    [1, 1],
-    [2, 1],
-  ],
-  [
-    [1, 1],
-    [2, -1],
-    [3, -1],
-  ],
-];
-/** Rows of A (Z = A·dY·Aᵀ): y0, y0 + y1, y0 − y1, −y1. */
-const A: readonly Combination[] = [
-  [[0, 1]],
-  [
-    [0, 1],
-    [1, 1],
-  ],
-  [
-    [0, 1],
-    [1, -1],
-  ],
-  [[1, -1]],
-];
-
-/** Rows of G (U = G·g·Gᵀ): g0, ½g0 + ½g1 + ½g2, ½g0 − ½g1 + ½g2, g2. */
-const G: readonly Combination[] = [
-  [[0, 1]],
-  [
-    [0, 0.5],
-    [1, 0.5],
-    [2, 0.5],
-  ],
-  [
-    [0, 0.5],
-    [1, -0.5],
-    [2, 0.5],
-  ],
-  [[2, 1]],
-];
-/** Rows of Gᵀ (dg = Gᵀ·dU·G): u0 + ½u1 + ½u2, ½u1 − ½u2, ½u1 + ½u2 + u3. */
-const G_T: readonly Combination[] = [
-  [
-    [0, 1],
-    [1, 0.5],
-    [2, 0.5],
-  ],
-  [
-    [1, 0.5],
-    [2, -0.5],
-  ],
-  [
-    [1, 0.5],
-    [2, 0.5],
-    [3, 1],
-  ],
-];
+// The transforms' matrices (V = Bᵀ·d·B, Y = Aᵀ·M·A, Z = A·dY·Aᵀ, U = G·g·Gᵀ, dg = Gᵀ·dU·G), row by row.
+const B_T = rows([
+  [1, 0, -1, 0],
+  [0, 1, 1, 0],
+  [0, -1, 1, 0],
+  [0, 1, 0, -1],
+]);
+const A_T = rows([
+  [1, 1, 1, 0],
+  [0, 1, -1, -1],
+]);
+const A = rows([
+  [1, 0],
+  [1, 1],
+  [1, -1],
+  [0, -1],
+]);
+const G = rows([
+  [1, 0, 0],
+  [0.5, 0.5, 0.5],
+  [0.5, -0.5, 0.5],
+  [0, 0, 1],
+]);
+const G_T = rows([
+  [1, 0.5, 0.5, 0],
+  [0, 0.5, -0.5, 0],
+  [0, 0.5, 0.5, 1],
+]);
 
 /**
  * out = L·X·Lᵀ for the matrix of combinations L (rows × n) and an n×n matrix X of vectors at
@@ -174,15 +129,12 @@ function sandwich(
 ): number[][] {
   const code: number[][] = [];
   for (let i = 0; i < L.length; i++) for (let s = 0; s < n; s++) code.push(...combine(L[i], (r) => [get(x(r, s))]), set(mid(i, s)));
-  for (let i = 0; i < L.length; i++)
-    for (let j = 0; j < L.length; j++)
-      code.push(
-        ...store(
-          i,
-          j,
-          combine(L[j], (s) => [get(mid(i, s))]),
-        ),
-      );
+  for (let i = 0; i < L.length; i++) {
+    for (let j = 0; j < L.length; j++) {
+      const value = combine(L[j], (s) => [get(mid(i, s))]);
+      code.push(...store(i, j, value));
+    }
+  }
   return code;
 }
 
@@ -259,11 +211,7 @@ export function borderedCopyFunction(): WasmFunction {
   const [src, dst, images, h, w, pixelBytes] = [0, 1, 2, 3, 4, 5];
   const [image, r, k, end, from, to] = [6, 7, 8, 9, 10, 11];
   const zero = 12;
-  const loop = (counter: number, start: number[][], limit: number[][], step: number, body: number[][]) => [
-    ...[...start, set(counter), op.block, op.loop, get(counter), ...limit, op.i32GeU, op.brIf(1)],
-    ...body,
-    ...[get(counter), op.i32Const(step), op.i32Add, set(counter), op.br(0), op.end, op.end],
-  ];
+  const loop = countedLoop;
   /** Zeros from `to` for `count` pixels, advancing `to`. */
   const zeros = (count: number[][]) => [
     ...[get(to), ...count, get(pixelBytes), op.i32Mul, op.i32Add, set(end)],

@@ -413,13 +413,11 @@ const conv2DBackpropFilterKernel: Kernel = ({ inputs, attrs, backend }) => {
     dy = transpose(backend, dy, [0, 2, 3, 1]);
     temps.push(x, dy);
   }
-  const kernels = engines.native && usesWinograd(info) ? backendSimdKernels(backend) : null;
-  const product =
-    engines.native && kernels
-      ? winogradFilterGrad(backend, engines.native, kernels, x, dy)
-      : usesGrid(g)
-        ? filterGradGrid(backend, x, dy, g, cout)
-        : filterGradDense(backend, x, dy, g, cout);
+  const engine = engines.native;
+  const kernels = engine && usesWinograd(info) ? backendSimdKernels(backend) : null;
+  let product: TensorInfo;
+  if (engine && kernels) product = winogradFilterGrad(backend, engine, kernels, x, dy);
+  else product = usesGrid(g) ? filterGradGrid(backend, x, dy, g, cout) : filterGradDense(backend, x, dy, g, cout);
   const result = reshape(backend, product, filterShape);
   dispose(backend, product, ...temps);
   return result;

@@ -1,6 +1,7 @@
 /**
  * Winograd's minimal filtering F(2×2, 3×3) (Lavin & Gray, 2016) for 3×3, stride-1, 'same'
- * convolutions of NHWC data whose channels come in fours (the CNN's Conv1–Conv6): the forward pass
+ * convolutions of NHWC data whose channels come in fours and pair up at least
+ * `winogradTuning.minChannelPairs` times (the CNN's Conv3–Conv6): the forward pass
  * and the input gradient (a convolution with the flipped filter, ./conv.ts) and the weight gradient
  * (./conv-filter-grad.ts). Each 2×2 output tile takes 16 multiply-adds per channel pair where direct
  * convolution takes 36: the products shrink 2.25 times, to 16 batched matrix products on the native
@@ -18,7 +19,13 @@ import { MAX_OUTPUT_FLOATS_PER_CALL } from '../native-kernels.ts';
 import type { SimdKernels, WinogradBlock } from '../simd-kernels.ts';
 import { dispose, engines, heapOffset, type WasmBackendLike } from './kernel-calls.ts';
 
-/** Floats of a block's larger plane stack (16 × tiles × channels); `enabled` off: direct convolution. Mutable for tests and the bench. */
+/**
+ * `enabled` off: direct convolution (registerWasmTrainingKernels' `winograd`). `blockFloats`: floats of
+ * a block's larger plane stack (16 × tiles × channels; larger blocks measured slower, out of cache).
+ * `minChannelPairs`: below cin·cout = 2,048 the 16 products are too narrow for MLAS to gain (measured
+ * at 32 posters: Conv2, 32 → 32, its forward 8.0 against 7.8 ms, its weight gradient 12.1 against 11.4).
+ * Mutable for tests and the bench.
+ */
 export const winogradTuning = { enabled: true, blockFloats: MAX_OUTPUT_FLOATS_PER_CALL, minChannelPairs: 2048 };
 
 const counts = { calls: 0 };
