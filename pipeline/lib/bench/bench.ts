@@ -577,7 +577,7 @@ async function benchBackend(reps: number, workload: Workload, effects: Effects, 
     [`LSTM at ${t.train} timesteps`, lstm, flops.lstm],
   ] as const) {
     const gflops = total / bench.stepMs / 1e6;
-    const asDirect = label === 'CNN' && total !== directCnn ? ` (Winograd's; ${(directCnn / 1e9).toFixed(1)} as direct convolution counts them)` : '';
+    const asDirect = label === 'CNN' && total !== directCnn ? `, as Winograd computes them; ${(directCnn / 1e9).toFixed(1)} as direct convolution does` : '';
     effects.info(
       `  ${label}: ${(total / 1e9).toFixed(1)} GFLOP per step (products only${asDirect}) → ${gflops.toFixed(1)} GFLOP/s` +
         (peak ? `, ${((100 * gflops) / peak).toFixed(0)}% of this core's measured peak (${peak.toFixed(0)} GFLOP/s: MLAS, 1024³ product, one thread)` : ''),
