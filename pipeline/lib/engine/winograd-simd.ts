@@ -138,16 +138,26 @@ function sandwich(
   return code;
 }
 
-/** V = Bᵀ·d·B: src is the zero-bordered input ((h+2)×(w+2) per image), dst the block's 16 planes [tiles, cin]. */
-export function winogradInputFunction(): WasmFunction {
-  const l = layout(COMMON_PARAMS, 32);
-  const d = (r: number, s: number) => l.v(4 * r + s);
-  const mid = (r: number, s: number) => l.v(16 + 4 * r + s);
+/**
+ * L·X·Lᵀ of each tile's n×n image data X (L: m rows of n), into the block's m² planes [tiles, channels]:
+ * the input transform (Bᵀ, 4×4 patches of the zero-bordered input) and the output gradient's (A, 2×2).
+ */
+function imageToPlanesFunction(exportName: string, L: readonly Combination[], n: number): WasmFunction {
+  const m = L.length;
+  const l = layout(COMMON_PARAMS, n * n + m * n);
+  const x = (r: number, s: number) => l.v(n * r + s);
+  const mid = (r: number, s: number) => l.v(n * n + n * r + s);
   const inner: number[][] = [];
-  for (let r = 0; r < 4; r++) for (let s = 0; s < 4; s++) inner.push(...imageAt(l, SRC, r, s), op.v128Load(), set(d(r, s)));
-  inner.push(...sandwich(B_T, 4, d, mid, (i, j, value) => [...planeAt(l, DST, 4 * i + j), ...value, op.v128Store()]));
-  return { exportName: 'winogradInput', params: Array<ValueType>(COMMON_PARAMS).fill(I32), locals: l.locals, body: tileLoops(l, 2, inner) };
+  for (let r = 0; r < n; r++) for (let s = 0; s < n; s++) inner.push(...imageAt(l, SRC, r, s), op.v128Load(), set(x(r, s)));
+  inner.push(...sandwich(L, n, x, mid, (i, j, value) => [...planeAt(l, DST, m * i + j), ...value, op.v128Store()]));
+  return { exportName, params: Array<ValueType>(COMMON_PARAMS).fill(I32), locals: l.locals, body: tileLoops(l, 2, inner) };
 }
+
+/** V = Bᵀ·d·B: src is the zero-bordered input ((h+2)×(w+2) per image), dst the block's 16 planes [tiles, cin]. */
+export const winogradInputFunction = (): WasmFunction => imageToPlanesFunction('winogradInput', B_T, 4);
+
+/** Z = A·dY·Aᵀ: src the NHWC output gradient (h×w per image), dst the block's 16 planes [tiles, cout]. */
+export const winogradGradOutputFunction = (): WasmFunction => imageToPlanesFunction('winogradGradOutput', A, 2);
 
 /** Y = Aᵀ·M·A (+ bias when hasBias): src the block's 16 planes [tiles, cout], dst the NHWC output (h×w per image). */
 export function winogradOutputFunction(): WasmFunction {
@@ -169,17 +179,6 @@ export function winogradOutputFunction(): WasmFunction {
     ]),
   );
   return { exportName: 'winogradOutput', params: Array<ValueType>(COMMON_PARAMS + 2).fill(I32), locals: l.locals, body: tileLoops(l, 2, inner) };
-}
-
-/** Z = A·dY·Aᵀ: src the NHWC output gradient (h×w per image), dst the block's 16 planes [tiles, cout]. */
-export function winogradGradOutputFunction(): WasmFunction {
-  const l = layout(COMMON_PARAMS, 12);
-  const g = (r: number, s: number) => l.v(2 * r + s);
-  const mid = (r: number, s: number) => l.v(4 + 2 * r + s);
-  const inner: number[][] = [];
-  for (let r = 0; r < 2; r++) for (let s = 0; s < 2; s++) inner.push(...imageAt(l, SRC, r, s), op.v128Load(), set(g(r, s)));
-  inner.push(...sandwich(A, 2, g, mid, (i, j, value) => [...planeAt(l, DST, 4 * i + j), ...value, op.v128Store()]));
-  return { exportName: 'winogradGradOutput', params: Array<ValueType>(COMMON_PARAMS).fill(I32), locals: l.locals, body: tileLoops(l, 2, inner) };
 }
 
 /**
