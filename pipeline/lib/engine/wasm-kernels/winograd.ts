@@ -14,7 +14,7 @@
  * convolution and its gradients).
  */
 import type { TensorInfo } from '@tensorflow/tfjs';
-import type { NativeKernels } from '../native-kernels.ts';
+import type { Conv2DCall, NativeKernels } from '../native-kernels.ts';
 import { MAX_OUTPUT_FLOATS_PER_CALL } from '../native-kernels.ts';
 import type { SimdKernels, WinogradBlock } from '../simd-kernels.ts';
 import { dispose, engines, heapOffset, type WasmBackendLike } from './kernel-calls.ts';
@@ -35,20 +35,13 @@ export function winogradStatus(): { active: boolean; calls: number } {
   return { active: winogradTuning.enabled && engines.native !== null, calls: counts.calls };
 }
 
-interface Pads {
-  top: number;
-  bottom: number;
-  left: number;
-  right: number;
-}
-
 /** Whether a convolution of x [n, h, w, cin] with an HWIO filter is one Winograd computes. */
 export function winogradApplies(
   xShape: readonly number[],
   filterShape: readonly number[],
   strides: readonly number[],
   dilations: readonly number[],
-  pads: Pads,
+  pads: Conv2DCall['pads'],
 ): boolean {
   const [, h, w, cin] = xShape;
   const [fh, fw, , cout] = filterShape;
