@@ -15,7 +15,7 @@ import { filterGradMethod } from '../../pipeline/lib/engine/wasm-kernels/index.t
 import { simdAdamStatus } from '../../pipeline/lib/engine/simd-adam.ts';
 import { weightedSum } from '../../pipeline/lib/engine/weighted-sum.ts';
 import { heapOffset, type WasmBackendLike } from '../../pipeline/lib/engine/wasm-kernels/kernel-calls.ts';
-import { seededRandom } from '../../pipeline/lib/core/random.ts';
+import { seededValues as values } from '../helpers/seeded-values.ts';
 
 const TWO_GIB = 2 ** 31;
 
@@ -29,12 +29,6 @@ before(async () => {
   const info = await selectBackend({ force: 'wasm', effects: recordingEffects() });
   assert.equal(info.name, 'wasm');
 });
-
-/** Seeded values in [-1, 1). */
-function values(count: number, seed: number): Float32Array {
-  const random = seededRandom(seed);
-  return Float32Array.from({ length: count }, () => random() * 2 - 1);
-}
 
 type Shape4 = [number, number, number, number];
 

@@ -10,24 +10,19 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { selectBackend, tf } from '../../pipeline/lib/engine/backend.ts';
 import { recordingEffects } from '../../pipeline/lib/core/effects.ts';
-import { seededRandom } from '../../pipeline/lib/core/random.ts';
+import { seededValues as values } from '../helpers/seeded-values.ts';
+import { assertCloseToScale } from '../helpers/assert-close.ts';
 import { engines } from '../../pipeline/lib/engine/wasm-kernels/kernel-calls.ts';
 import { winogradApplies, winogradTuning } from '../../pipeline/lib/engine/wasm-kernels/winograd.ts';
 import { simdKernelsFor } from '../../pipeline/lib/engine/simd-kernels.ts';
 import { filterGradMethod } from '../../pipeline/lib/engine/wasm-kernels/index.ts';
 
-const RTOL = 1e-5;
 const G = [
   [1, 0, 0],
   [0.5, 0.5, 0.5],
   [0.5, -0.5, 0.5],
   [0, 0, 1],
 ];
-
-function values(count: number, seed: number): Float32Array {
-  const random = seededRandom(seed);
-  return Float32Array.from({ length: count }, () => random() * 2 - 1);
-}
 
 /** P·Q of plain nested arrays. */
 function product(p: number[][], q: number[][]): number[][] {
@@ -36,18 +31,9 @@ function product(p: number[][], q: number[][]): number[][] {
 
 const transposed = (p: number[][]) => p[0].map((_, j) => p.map((row) => row[j]));
 
-/** max |a − e| / max |e| ≤ rtol. */
-function assertRelClose(actual: ArrayLike<number>, expected: ArrayLike<number>, label: string, rtol = RTOL): void {
-  assert.equal(actual.length, expected.length, `${label}: length`);
-  let scale = 0;
-  let diff = 0;
-  for (let i = 0; i < expected.length; i++) {
-    scale = Math.max(scale, Math.abs(expected[i]));
-    const d = Math.abs(actual[i] - expected[i]);
-    if (!(d <= diff)) diff = d;
-  }
-  assert.ok(diff / Math.max(scale, 1e-30) <= rtol, `${label}: max |winograd − direct| / max |direct| = ${diff / scale}`);
-}
+/** Channel pair p's rows × cols matrix from planes `pairs` floats apart starting at `base` (row-major planes). */
+const pairMatrix = (array: ArrayLike<number>, base: number, rows: number, cols: number, pairs: number, p: number): number[][] =>
+  Array.from({ length: rows }, (_, i) => Array.from({ length: cols }, (_, j) => array[base + (cols * i + j) * pairs + p]));
 
 describe('the filter transforms (SIMD, on a scratch memory)', () => {
   const pairs = 8;
@@ -61,14 +47,8 @@ describe('the filter transforms (SIMD, on a scratch memory)', () => {
     heap.set(filter, filterAt / 4);
     kernels.winogradFilter(filterAt, planesAt, pairs / 4, 4 * pairs);
     for (let p = 0; p < pairs; p++) {
-      const taps = [0, 1, 2].map((i) => [0, 1, 2].map((j) => filter[(3 * i + j) * pairs + p]));
-      const expected = product(product(G, taps), transposed(G)).flat();
-      assertRelClose(
-        Array.from({ length: 16 }, (_, xi) => heap[planesAt / 4 + xi * pairs + p]),
-        expected,
-        `pair ${p}`,
-        1e-6,
-      );
+      const expected = product(product(G, pairMatrix(filter, 0, 3, 3, pairs, p)), transposed(G));
+      assertCloseToScale(pairMatrix(heap, planesAt / 4, 4, 4, pairs, p).flat(), expected.flat(), `pair ${p}`, 1e-6);
     }
   });
 
@@ -77,14 +57,8 @@ describe('the filter transforms (SIMD, on a scratch memory)', () => {
     heap.set(planes, planesAt / 4);
     kernels.winogradFilterGrad(planesAt, filterAt, pairs / 4, 4 * pairs);
     for (let p = 0; p < pairs; p++) {
-      const dU = [0, 1, 2, 3].map((i) => [0, 1, 2, 3].map((j) => planes[(4 * i + j) * pairs + p]));
-      const expected = product(product(transposed(G), dU), G).flat();
-      assertRelClose(
-        Array.from({ length: 9 }, (_, k) => heap[filterAt / 4 + k * pairs + p]),
-        expected,
-        `pair ${p}`,
-        1e-6,
-      );
+      const expected = product(product(transposed(G), pairMatrix(planes, 0, 4, 4, pairs, p)), G);
+      assertCloseToScale(pairMatrix(heap, filterAt / 4, 3, 3, pairs, p).flat(), expected.flat(), `pair ${p}`, 1e-6);
     }
   });
 });
@@ -164,7 +138,7 @@ describe('Winograd convolutions on wasm against the cpu backend', () => {
         const wasm = await run('wasm');
         const products = batched;
         const cpu = await run('cpu');
-        ['output', 'input gradient', 'weight gradient'].forEach((what, k) => assertRelClose(wasm[k], cpu[k], `${label}: ${what}`));
+        ['output', 'input gradient', 'weight gradient'].forEach((what, k) => assertCloseToScale(wasm[k], cpu[k], `${label}: ${what}`));
         const tiles = n * (h / 2) * (w / 2);
         // Four convolutions: the fused one, and the plain one with its two gradients.
         if (!c.blockFloats) assert.equal(products, 4, 'one batched product in each convolution');

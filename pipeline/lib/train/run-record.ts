@@ -132,30 +132,33 @@ function shardedCnnOptimisation(shards: RunArtifact['models']['cnn']['shards']):
 
 /** The run.json entry of the fused LSTM (pipeline/lib/engine/fused-lstm.ts). */
 function fusedLstmOptimisation(calls: number | undefined): Optimisation {
-  const title = 'Each LSTM layer as one fused operation per batch';
-  if (calls === undefined) return { id: 'fused-lstm', title, active: false, detail: 'Not recorded: these LSTM results come from a run before the fused path.' };
-  return {
-    id: 'fused-lstm',
-    title,
-    active: calls > 0,
-    detail:
-      calls > 0
-        ? 'Each LSTM layer and direction ran as one operation with its own gradient: the input products of every timestep in one matrix product, ' +
-          "one product and one pass over the gates per timestep (WebAssembly SIMD in float32, as TensorFlow's CPU kernels compute it, while the layer's arrays fit in its reserved memory; else JavaScript), " +
-          "and the weights' gradients as three products over the sequence, " +
-          `instead of tfjs' thirty-odd kernels per timestep; outputs and gradients equal tfjs' own path to float32 rounding (tested to 1e-5). ${calls.toLocaleString('en')} layer calls ran fused.`
-        : "tfjs' own per-timestep LSTM (the fused path needs the wasm backend with native products).",
-  };
+  return countedOptimisation(
+    'fused-lstm',
+    'Each LSTM layer as one fused operation per batch',
+    [calls],
+    (total) =>
+      'Each LSTM layer and direction ran as one operation with its own gradient: the input products of every timestep in one matrix product, ' +
+      "one product and one pass over the gates per timestep (WebAssembly SIMD in float32, as TensorFlow's CPU kernels compute it, while the layer's arrays fit in its reserved memory; else JavaScript), " +
+      "and the weights' gradients as three products over the sequence, " +
+      `instead of tfjs' thirty-odd kernels per timestep; outputs and gradients equal tfjs' own path to float32 rounding (tested to 1e-5). ${total.toLocaleString('en')} layer calls ran fused.`,
+    "tfjs' own per-timestep LSTM (the fused path needs the wasm backend with native products).",
+    'Not recorded: these LSTM results come from a run before the fused path.',
+  );
 }
 
 /**
- * The run.json entry of a measure both models count (calls or updates in their own threads): not
- * recorded when either result comes from a run before the count existed.
+ * The run.json entry of a measure the models count (calls or updates in their own threads; one count
+ * per model that has it): `notRecorded` when a result comes from a run before the count existed.
  */
-function countedOptimisation(id: string, title: string, counts: (number | undefined)[], ran: (total: number) => string, didNotRun: string): Optimisation {
-  if (counts.some((count) => count === undefined)) {
-    return { id, title, active: false, detail: 'Not recorded for both models: some results come from a run before it.' };
-  }
+function countedOptimisation(
+  id: string,
+  title: string,
+  counts: (number | undefined)[],
+  ran: (total: number) => string,
+  didNotRun: string,
+  notRecorded = 'Not recorded for both models: some results come from a run before it.',
+): Optimisation {
+  if (counts.some((count) => count === undefined)) return { id, title, active: false, detail: notRecorded };
   const total = (counts as number[]).reduce((sum, count) => sum + count, 0);
   return { id, title, active: total > 0, detail: total > 0 ? ran(total) : didNotRun };
 }
@@ -188,20 +191,18 @@ function simdAdamOptimisation(results: Record<ModelKind, CachedModelResult>): Op
 
 /** The run.json entry of the CNN's 3×3 convolutions by Winograd's F(2×2, 3×3) (pipeline/lib/engine/wasm-kernels/winograd.ts). */
 function winogradOptimisation(calls: number | undefined): Optimisation {
-  const title = "The CNN's 3×3 convolutions by Winograd's minimal filtering";
-  if (calls === undefined) return { id: 'winograd', title, active: false, detail: 'Not recorded: these CNN results come from a run before it.' };
-  return {
-    id: 'winograd',
-    title,
-    active: calls > 0,
-    detail:
-      calls > 0
-        ? "Conv3–Conv6 (3×3, stride 1, 'same', at least 2,048 channel pairs; Conv1 and Conv2 have too few to gain), their input and weight gradients computed as F(2×2, 3×3): " +
-          'each 2×2 output tile in 16 multiply-adds per channel pair instead of 36, as 16 batched matrix products between WebAssembly SIMD transforms; ' +
-          'equal to direct convolution to float32 rounding (tested to 1e-5), not to the bit. ' +
-          `${calls.toLocaleString('en')} convolutions in the model's own thread.`
-        : 'Direct convolutions (Winograd needs the wasm backend with native products).',
-  };
+  return countedOptimisation(
+    'winograd',
+    "The CNN's 3×3 convolutions by Winograd's minimal filtering",
+    [calls],
+    (total) =>
+      "Conv3–Conv6 (3×3, stride 1, 'same', at least 2,048 channel pairs; Conv1 and Conv2 have too few to gain), their input and weight gradients computed as F(2×2, 3×3): " +
+      'each 2×2 output tile in 16 multiply-adds per channel pair instead of 36, as 16 batched matrix products between WebAssembly SIMD transforms; ' +
+      'equal to direct convolution to float32 rounding (tested to 1e-5), not to the bit. ' +
+      `${total.toLocaleString('en')} convolutions in the model's own thread.`,
+    'Direct convolutions (Winograd needs the wasm backend with native products).',
+    'Not recorded: these CNN results come from a run before it.',
+  );
 }
 
 function optimisationsOf({ parallel, beside }: TrainingRecord, backend: BackendInfo, results: Record<ModelKind, CachedModelResult>): Optimisation[] {
