@@ -16,8 +16,9 @@
  *   (./wasm-kernels/conv-filter-grad.ts: the weight gradient's patches), a 4×4 transpose per step;
  * - `weightedSum`: a·sa + b·sb in one pass (./weighted-sum.ts: the sharded steps' gradients combined),
  *   where tfjs makes three (two Multiply, an Add);
- * - `winogradInput`, `winogradOutput`, `winogradGradOutput`: the transforms of Winograd's 3×3
- *   convolution (./winograd-simd.ts; ./wasm-kernels/winograd.ts).
+ * - `winogradInput`, `winogradOutput`, `winogradGradOutput`, `winogradFilter`, `winogradFilterGrad`,
+ *   `borderedCopy`: the transforms of Winograd's 3×3 convolution and the zero-bordered input they
+ *   read (./winograd-simd.ts; ./wasm-kernels/winograd.ts).
  * Every operation but Winograd's (a different computation, tested to float32 rounding) is an IEEE one
  * (float64 where the scalar code uses doubles) or a bit mask, in the scalar code's order, so the results
  * are those of the scalar code they replace, to the last bit (tests/engine/simd-adam.test.ts, tests/engine/wasm-kernels.test.ts).
@@ -107,6 +108,7 @@ export interface SimdKernels {
   winogradInput(...block: WinogradBlock): void;
   /** As winogradInput, then the bias's byte offset and whether to add it (1) or not (0). */
   winogradOutput(...args: [...WinogradBlock, bias: number, hasBias: number]): void;
+  /** As winogradInput, for the output gradient (the weight gradient's right operand). */
   winogradGradOutput(...block: WinogradBlock): void;
   /** U = G·g·Gᵀ per channel pair: byte offsets of the filter's 9 planes and the 16 planes; pairs / 4; bytes per plane. */
   winogradFilter(filter: number, planes: number, groups: number, planeBytes: number): void;
